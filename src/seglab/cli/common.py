@@ -1,0 +1,73 @@
+"""Shared plumbing for the ``seglab`` subcommands: parsing, errors, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from seglab.core.errors import Cancelled, UserError
+
+
+class UsageError(UserError):
+    """Bad command-line arguments (exit code 2)."""
+
+
+class CliParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and go through our exit codes."""
+
+    def error(self, message: str):  # argparse prints usage + exits; we want one line
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def run_command(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    try:
+        args = parser.parse_args(argv)
+        func = getattr(args, "func", None)
+        if func is None:
+            parser.print_help()
+            return 2
+        result = func(args)
+        return int(result or 0)
+    except UserError as exc:
+        print(f"seglab: error: {exc}", file=sys.stderr)
+        return 2
+    except Cancelled:
+        print("seglab: cancelled; nothing was changed", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("seglab: interrupted; nothing was changed", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug or an environment problem: say so briefly
+        print(f"seglab: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if _debug():
+            raise
+        return 1
+
+
+def _debug() -> bool:
+    import os
+
+    return bool(os.environ.get("SEGLAB_DEBUG"))
+
+
+def print_json(value) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def open_project(path: str, *, readonly: bool, purpose: str = "seglab command"):
+    from seglab.core.project import Project
+
+    return Project.open(Path(path), readonly=readonly, purpose=purpose)
+
+
+def as_of_arg(value: str | None) -> int | None:
+    if value is None:
+        return None
+    from seglab.core.timeutil import parse_as_of
+
+    return parse_as_of(value)

@@ -1,0 +1,293 @@
+"""A SegLab project: one SQLite file (``*.seglab``), the live document.
+
+Every change is committed as it is made (like a photo catalogue), so there is no
+"Save"; ``save_as`` writes a consistent copy through SQLite's backup API.
+
+Opening checks the file before writing anything to it, so every refusal leaves
+the file byte-identical: missing file, not SQLite, SQLite but not SegLab, from a
+newer SegLab, damaged, read-only location, open in another process.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from seglab.core.errors import ProjectError
+from seglab.core.lock import ProjectLock
+from seglab.core.storage.connection import connect
+from seglab.core.storage.schema import APPLICATION_ID, SCHEMA_VERSION, migrate, schema_version
+from seglab.core.timeutil import ms_to_iso
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True)
+class PropertyInfo:
+    entity: str  # 'user' | 'account' | 'event'
+    name: str  # as in the source file
+    column: str  # internal safe column name
+    type: str  # 'integer' | 'real' | 'boolean' | 'datetime' | 'text'
+
+
+def _describe_sqlite_error(path: Path, exc: sqlite3.DatabaseError) -> ProjectError:
+    text = str(exc).lower()
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return ProjectError(f"{path.name}: this project file is damaged and cannot be opened")
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return ProjectError(f"{path.name}: cannot write here: the file or its folder is read-only")
+    return ProjectError(f"{path.name}: cannot open the project ({exc})")
+
+
+def check_project_file(path: Path) -> None:
+    """Refuse anything that is not an openable SegLab project, without writing to it."""
+    if not path.exists():
+        raise ProjectError(f"{path}: no such project file")
+    if path.is_dir():
+        raise ProjectError(f"{path}: is a folder, not a project file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+    except PermissionError:
+        raise ProjectError(f"{path}: permission denied: cannot read the project file") from None
+    if len(head) < 100 or not head.startswith(SQLITE_MAGIC):
+        if len(head) == 0:
+            raise ProjectError(f"{path.name}: the file is empty, not a SegLab project")
+        raise ProjectError(f"{path.name}: not a SegLab project (not an SQLite database file)")
+    try:
+        conn = sqlite3.connect(f"file:{_uri(path)}?mode=ro", uri=True)
+    except sqlite3.DatabaseError as exc:
+        raise _describe_sqlite_error(path, exc) from None
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = schema_version(conn)
+        if app_id != APPLICATION_ID and version == 0:
+            raise ProjectError(
+                f"{path.name}: an SQLite database, but not a SegLab project (no SegLab tables)"
+            )
+        if version > SCHEMA_VERSION:
+            raise ProjectError(
+                f"{path.name}: made by a newer SegLab (project format {version}, this SegLab reads "
+                f"up to {SCHEMA_VERSION}); update SegLab to open it"
+            )
+        row = conn.execute("PRAGMA quick_check(1)").fetchone()
+        if row is None or row[0] != "ok":
+            raise ProjectError(f"{path.name}: this project file is damaged and cannot be opened")
+    except sqlite3.DatabaseError as exc:
+        raise _describe_sqlite_error(path, exc) from None
+    finally:
+        conn.close()
+
+
+def _uri(path: Path) -> str:
+    from urllib.parse import quote
+
+    return quote(str(path.resolve()), safe="/:")
+
+
+class Project:
+    """An open project. Use :meth:`create` or :meth:`open`; close with :meth:`close`.
+
+    ``readonly`` projects take no lock and never write (the CLI's ``info``,
+    ``segment count`` ...); writable ones hold the project lock until closed.
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock: ProjectLock | None, readonly: bool):
+        self.path = path
+        self.conn = conn
+        self._lock = lock
+        self.readonly = readonly
+
+    # -- lifecycle -------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike, *, overwrite: bool = False) -> "Project":
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise ProjectError(f"{path}: already exists; choose another name")
+        if not path.parent.exists():
+            raise ProjectError(f"{path.parent}: no such folder")
+        if not os.access(path.parent, os.W_OK):
+            raise ProjectError(f"{path.parent}: cannot write here: the folder is read-only")
+        lock = ProjectLock(path)
+        lock.acquire("create")
+        try:
+            if overwrite and path.exists():
+                path.unlink()
+                for suffix in ("-wal", "-shm"):
+                    Path(str(path) + suffix).unlink(missing_ok=True)
+            conn = sqlite3.connect(str(path), isolation_level=None)
+            conn.close()
+            conn = connect(path)
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            lock.release()
+            path.unlink(missing_ok=True)
+            raise _describe_sqlite_error(path, exc) from None
+        except BaseException:
+            lock.release()
+            raise
+        return cls(path, conn, lock, readonly=False)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, readonly: bool = False, purpose: str = "open") -> "Project":
+        path = Path(path)
+        check_project_file(path)
+        if readonly:
+            try:
+                conn = connect(path, readonly=True)
+            except sqlite3.DatabaseError as exc:
+                raise _describe_sqlite_error(path, exc) from None
+            return cls(path, conn, None, readonly=True)
+        if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+            raise ProjectError(
+                f"{path.name}: cannot write here: the file or its folder is read-only "
+                "(copy the project somewhere writable)"
+            )
+        lock = ProjectLock(path)
+        lock.acquire(purpose)
+        try:
+            conn = connect(path)
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            lock.release()
+            raise _describe_sqlite_error(path, exc) from None
+        except BaseException:
+            lock.release()
+            raise
+        return cls(path, conn, lock, readonly=False)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                if not self.readonly:
+                    self.conn.execute("PRAGMA optimize")
+                    self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.DatabaseError:
+                pass
+            self.conn.close()
+            self.conn = None  # type: ignore[assignment]
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def save_as(self, new_path: str | os.PathLike) -> Path:
+        """Write a consistent copy of the project to ``new_path`` (SQLite backup API)."""
+        new_path = Path(new_path)
+        if new_path.resolve() == self.path.resolve():
+            raise ProjectError("Save As needs a different file name")
+        if not os.access(new_path.parent, os.W_OK):
+            raise ProjectError(f"{new_path.parent}: cannot write here: the folder is read-only")
+        tmp = new_path.with_name(new_path.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        dst = sqlite3.connect(str(tmp))
+        try:
+            self.conn.backup(dst)
+            dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
+        os.replace(tmp, new_path)
+        return new_path
+
+    def connect_reader(self) -> sqlite3.Connection:
+        """A new read-only connection for a worker thread (connections never cross threads)."""
+        return connect(self.path, readonly=True)
+
+    # -- metadata --------------------------------------------------------
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self.conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    def as_of_pin(self) -> int | None:
+        value = self.meta("as_of_pin")
+        return int(value) if value else None
+
+    def set_as_of_pin(self, ms: int | None) -> None:
+        self.set_meta("as_of_pin", None if ms is None else str(int(ms)))
+
+    def as_of(self, explicit_ms: int | None = None) -> int | None:
+        """As-of time T: an explicit value, else the project's pin, else the latest event."""
+        return resolve_as_of(self.conn, explicit_ms)
+
+    def properties(self, entity: str | None = None) -> list[PropertyInfo]:
+        return load_properties(self.conn, entity)
+
+    def info(self) -> dict:
+        return project_info(self.conn)
+
+
+def resolve_as_of(conn: sqlite3.Connection, explicit_ms: int | None = None) -> int | None:
+    if explicit_ms is not None:
+        return int(explicit_ms)
+    row = conn.execute("SELECT value FROM meta WHERE key = 'as_of_pin'").fetchone()
+    if row and row[0]:
+        return int(row[0])
+    row = conn.execute("SELECT max(ts) FROM events").fetchone()
+    return row[0] if row and row[0] is not None else None
+
+
+def load_properties(conn: sqlite3.Connection, entity: str | None = None) -> list[PropertyInfo]:
+    sql = "SELECT entity, name, column_name, type FROM properties"
+    params: tuple = ()
+    if entity is not None:
+        sql += " WHERE entity = ?"
+        params = (entity,)
+    sql += " ORDER BY entity, position"
+    return [PropertyInfo(*row) for row in conn.execute(sql, params)]
+
+
+def project_info(conn: sqlite3.Connection) -> dict:
+    """The counts ``seglab info`` prints and the Data overview shows."""
+    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    first, last = conn.execute("SELECT min(ts), max(ts) FROM events").fetchone()
+    accounts = one(
+        "SELECT count(*) FROM accounts a WHERE a.from_file = 1 "
+        "OR EXISTS (SELECT 1 FROM users u WHERE u.account_key = a.account_key)"
+    )
+    return {
+        "events": one("SELECT count(*) FROM events"),
+        "users": one("SELECT count(*) FROM users"),
+        "accounts": accounts,
+        "event_names": one("SELECT count(*) FROM event_names"),
+        "properties": one("SELECT count(*) FROM properties"),
+        "first_event": ms_to_iso(first),
+        "last_event": ms_to_iso(last),
+        "as_of": ms_to_iso(resolve_as_of(conn)),
+        "as_of_pinned": bool(conn.execute("SELECT 1 FROM meta WHERE key = 'as_of_pin'").fetchone()),
+        "imports": one("SELECT count(*) FROM imports"),
+        "segments": one("SELECT count(*) FROM segments"),
+        "schema_version": schema_version(conn),
+    }
+
+
+def event_name_counts(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    """Event names with their event counts, most frequent first (from the roll-up)."""
+    return [
+        (name, n)
+        for name, n in conn.execute(
+            "SELECT en.name, coalesce(sum(d.n), 0) AS n FROM event_names en "
+            "LEFT JOIN user_days d ON d.event_key = en.event_key "
+            "GROUP BY en.event_key ORDER BY n DESC, en.name"
+        )
+    ]

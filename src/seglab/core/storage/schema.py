@@ -1,0 +1,202 @@
+"""The project schema and its migrations.
+
+Rules
+-----
+* Migrations are append-only: never edit one that has shipped; add ``m00N``.
+* Each migration runs inside the caller's transaction and bumps
+  ``meta.schema_version``; re-applying the set is a no-op.
+
+Layout (schema version 1)
+-------------------------
+``meta(key, value)``
+    ``schema_version``, ``app_version``, ``created``, ``as_of_pin`` (epoch ms or absent).
+``accounts(account_key, account_id, from_file, p…)``
+    ``from_file`` is 1 when the id appeared in an accounts file. Property columns
+    ``p1, p2…`` are added by the importer and listed in ``properties``.
+``users(user_key, user_id, account_key, account_from_file, first_ts, last_ts, p…)``
+    ``account_key`` is the user's one account (users file first, else the account on
+    the user's latest event); ``account_from_file`` says which. ``first_ts`` /
+    ``last_ts`` cache the user's first and last event (NULL without events).
+``event_names(event_key, name)``
+``events(ts, user_key, event_key, account_key, insert_id, p…)``
+    One row per event, in import order (usually time order). ``account_key`` is the
+    account written on the event row, if any (informational: segments use the
+    user's account). Timestamps are epoch milliseconds UTC.
+``user_days(user_key, event_key, day, n, first_ts, last_ts)``
+    Roll-up maintained by the importer: events per user, event name and UTC day
+    (``day`` = days since 1970-01-01). Segment and analysis queries that need no
+    event-property filter read it instead of ``events``.
+``properties(entity, name, column_name, type, position)``
+    The property catalogue; ``entity`` in ('user', 'account', 'event'); ``type`` in
+    ('integer', 'real', 'boolean', 'datetime', 'text'). Values of ``datetime``
+    properties are stored as epoch ms, booleans as 0/1. Empty strings are stored as
+    NULL ("no value"). ``column_name`` is always an internal safe name (``p<N>``);
+    names from files never become SQL text.
+``imports(...)``  import history (one row per imported file).
+``segments(...)``, ``segment_history(...)``  saved segments and their previous definitions.
+``charts(...)``   saved charts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from seglab import __version__
+from seglab.core.timeutil import utc_now_iso
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x5E61AB01  # PRAGMA application_id: tells a SegLab file from other SQLite files
+
+ENTITY_TABLES = {"user": "users", "account": "accounts", "event": "events"}
+PROPERTY_TYPES = ("integer", "real", "boolean", "datetime", "text")
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it COMMITs first, which would break the migration transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _m001_initial(conn: sqlite3.Connection) -> None:
+    _run_script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS meta (
+            key TEXT PRIMARY KEY,
+            value TEXT
+        );
+        CREATE TABLE accounts (
+            account_key INTEGER PRIMARY KEY,
+            account_id TEXT NOT NULL UNIQUE,
+            from_file INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE users (
+            user_key INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL UNIQUE,
+            account_key INTEGER REFERENCES accounts(account_key),
+            account_from_file INTEGER NOT NULL DEFAULT 0,
+            first_ts INTEGER,
+            last_ts INTEGER
+        );
+        CREATE INDEX users_account ON users(account_key);
+        CREATE TABLE event_names (
+            event_key INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE events (
+            ts INTEGER NOT NULL,
+            user_key INTEGER NOT NULL,
+            event_key INTEGER NOT NULL,
+            account_key INTEGER,
+            insert_id TEXT
+        );
+        CREATE TABLE user_days (
+            user_key INTEGER NOT NULL,
+            event_key INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            first_ts INTEGER NOT NULL,
+            last_ts INTEGER NOT NULL,
+            PRIMARY KEY (user_key, event_key, day)
+        ) WITHOUT ROWID;
+        CREATE TABLE properties (
+            entity TEXT NOT NULL CHECK (entity IN ('user', 'account', 'event')),
+            name TEXT NOT NULL,
+            column_name TEXT NOT NULL,
+            type TEXT NOT NULL CHECK (type IN ('integer', 'real', 'boolean', 'datetime', 'text')),
+            position INTEGER NOT NULL,
+            PRIMARY KEY (entity, name),
+            UNIQUE (entity, column_name)
+        );
+        CREATE TABLE imports (
+            import_id INTEGER PRIMARY KEY,
+            file_name TEXT NOT NULL,
+            file_path TEXT,
+            size INTEGER,
+            sha256 TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            mapping TEXT,
+            rows_read INTEGER NOT NULL DEFAULT 0,
+            rows_imported INTEGER NOT NULL DEFAULT 0,
+            rows_rejected INTEGER NOT NULL DEFAULT 0,
+            rejects_file TEXT,
+            seconds REAL,
+            imported_at TEXT NOT NULL
+        );
+        CREATE INDEX imports_sha ON imports(sha256);
+        CREATE TABLE segments (
+            segment_id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            level TEXT NOT NULL CHECK (level IN ('user', 'account')),
+            definition TEXT NOT NULL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE TABLE segment_history (
+            history_id INTEGER PRIMARY KEY,
+            segment_id INTEGER NOT NULL REFERENCES segments(segment_id) ON DELETE CASCADE,
+            definition TEXT NOT NULL,
+            replaced_at TEXT NOT NULL
+        );
+        CREATE TABLE charts (
+            chart_id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            options TEXT NOT NULL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        """
+    )
+
+
+# (version, migration). Append only.
+MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
+    (1, _m001_initial),
+]
+assert MIGRATIONS[-1][0] == SCHEMA_VERSION
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the file (0 for an empty database)."""
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if not has_meta:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring ``conn`` up to :data:`SCHEMA_VERSION`; return the number of migrations applied.
+
+    All pending migrations run in one transaction: a failure leaves the file as it was.
+    """
+    current = schema_version(conn)
+    pending = [(v, fn) for v, fn in MIGRATIONS if v > current]
+    if not pending:
+        return 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for version, fn in pending:
+            fn(conn)
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (str(version),),
+            )
+        if current == 0:
+            now = utc_now_iso()
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                [("created", now), ("app_version", __version__)],
+            )
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(pending)
