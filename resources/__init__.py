@@ -1,0 +1,1 @@
+"""Runtime resources shipped with SegLab: demo data, icons, style sheet."""
