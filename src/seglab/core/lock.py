@@ -35,14 +35,17 @@ class ProjectLock:
         if not _try_lock(fd):
             owner = _read_owner(fd)
             os.close(fd)
-            who = f" (process {owner.get('pid')} on {owner.get('host')}, {owner.get('purpose')})" if owner else ""
+            who = ""
+            if owner:
+                who = f" (process {owner.get('pid')} on {owner.get('host')}, {owner.get('purpose')})"
             raise ProjectLockedError(
                 f"{self.path.name[:-5]} is open in another SegLab window or process{who}; "
                 "close it there first",
                 owner=json.dumps(owner) if owner else "",
             )
         os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "purpose": purpose}).encode())
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "purpose": purpose}
+        os.write(fd, json.dumps(owner).encode())
         self._fd = fd
 
     def release(self) -> None:

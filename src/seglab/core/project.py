@@ -56,10 +56,14 @@ def check_project_file(path: Path) -> None:
         if len(head) == 0:
             raise ProjectError(f"{path.name}: the file is empty, not a SegLab project")
         raise ProjectError(f"{path.name}: not a SegLab project (not an SQLite database file)")
+    side_files = [Path(str(path) + suffix) for suffix in ("-wal", "-shm")]
+    existed = [p.exists() for p in side_files]
     try:
-        conn = sqlite3.connect(f"file:{_uri(path)}?mode=ro", uri=True)
+        conn = connect(path, readonly=True)
     except sqlite3.DatabaseError as exc:
+        _remove_new_side_files(side_files, existed)
         raise _describe_sqlite_error(path, exc) from None
+    ok = False
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = schema_version(conn)
@@ -75,16 +79,20 @@ def check_project_file(path: Path) -> None:
         row = conn.execute("PRAGMA quick_check(1)").fetchone()
         if row is None or row[0] != "ok":
             raise ProjectError(f"{path.name}: this project file is damaged and cannot be opened")
+        ok = True
     except sqlite3.DatabaseError as exc:
         raise _describe_sqlite_error(path, exc) from None
     finally:
         conn.close()
+        if not ok:
+            _remove_new_side_files(side_files, existed)
 
 
-def _uri(path: Path) -> str:
-    from urllib.parse import quote
-
-    return quote(str(path.resolve()), safe="/:")
+def _remove_new_side_files(side_files: list[Path], existed: list[bool]) -> None:
+    """A refused file must be left as found: drop empty -wal/-shm files our check created."""
+    for side, was_there in zip(side_files, existed):
+        if not was_there and side.exists() and (side.name.endswith("-shm") or side.stat().st_size == 0):
+            side.unlink(missing_ok=True)
 
 
 class Project:
@@ -259,7 +267,7 @@ def load_properties(conn: sqlite3.Connection, entity: str | None = None) -> list
 
 def project_info(conn: sqlite3.Connection) -> dict:
     """The counts ``seglab info`` prints and the Data overview shows."""
-    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    one = lambda sql: conn.execute(sql).fetchone()[0]
     first, last = conn.execute("SELECT min(ts), max(ts) FROM events").fetchone()
     accounts = one(
         "SELECT count(*) FROM accounts a WHERE a.from_file = 1 "

@@ -1,0 +1,189 @@
+"""Project lifecycle, migrations and every refusal (the file must stay byte-identical)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from seglab.core.errors import ProjectError, ProjectLockedError
+from seglab.core.project import Project
+from seglab.core.storage import SCHEMA_VERSION, connect, migrate
+from seglab.core.storage.schema import schema_version
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_create_then_open_has_schema_and_meta(tmp_path):
+    path = tmp_path / "a.seglab"
+    with Project.create(path) as proj:
+        assert proj.meta("schema_version") == str(SCHEMA_VERSION)
+        assert proj.meta("created")
+        assert proj.info()["events"] == 0
+    with Project.open(path) as proj:
+        tables = {r[0] for r in proj.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"users", "accounts", "events", "event_names", "properties", "segments", "imports"} <= tables
+        assert proj.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # closing the last connection removes the WAL side files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.seglab"]
+
+
+def test_migrate_from_empty_and_reapply_is_noop(tmp_path):
+    path = tmp_path / "m.db"
+    sqlite3.connect(path).close()
+    conn = connect(path)
+    assert schema_version(conn) == 0
+    assert migrate(conn) == SCHEMA_VERSION
+    before = conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
+    assert migrate(conn) == 0
+    assert conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == before
+    conn.close()
+
+
+def test_create_refuses_existing_file(tmp_path):
+    path = tmp_path / "a.seglab"
+    path.write_text("keep me")
+    with pytest.raises(ProjectError, match="already exists"):
+        Project.create(path)
+    assert path.read_text() == "keep me"
+
+
+def test_readonly_open_writes_nothing(tmp_path):
+    path = tmp_path / "a.seglab"
+    Project.create(path).close()
+    before = digest(path)
+    with Project.open(path, readonly=True) as proj:
+        assert proj.info()["users"] == 0
+        with pytest.raises(sqlite3.OperationalError):
+            proj.conn.execute("DELETE FROM users")
+    assert digest(path) == before
+
+
+def _sqlite_file(path, sql):
+    conn = sqlite3.connect(path)
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("missing", "no such project file"),
+        ("empty", "the file is empty"),
+        ("text", "not an SQLite database"),
+        ("png", "not an SQLite database"),
+        ("other_sqlite", "not a SegLab project"),
+        ("newer", "newer SegLab"),
+        ("damaged", "damaged"),
+    ],
+)
+def test_refusals_leave_file_identical(tmp_path, case, expected):
+    path = tmp_path / "x.seglab"
+    if case == "empty":
+        path.write_bytes(b"")
+    elif case == "text":
+        path.write_text("user_id,event\n1,login\n")
+    elif case == "png":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    elif case == "other_sqlite":
+        _sqlite_file(path, "CREATE TABLE invoices (id INTEGER)")
+    elif case == "newer":
+        Project.create(path).close()
+        _sqlite_file(path, "UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    elif case == "damaged":
+        Project.create(path).close()
+        data = bytearray(path.read_bytes())
+        # keep the header, scribble over the schema page and beyond
+        data[100:] = bytes([0xA5]) * (len(data) - 100)
+        path.write_bytes(bytes(data))
+    before = digest(path) if path.exists() else None
+    for readonly in (False, True):
+        with pytest.raises(ProjectError, match=expected):
+            Project.open(path, readonly=readonly)
+    assert (digest(path) if path.exists() else None) == before
+    assert not (tmp_path / "x.seglab-wal").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_readonly_location_refused(tmp_path):
+    path = tmp_path / "ro.seglab"
+    Project.create(path).close()
+    os.chmod(tmp_path, 0o555)
+    try:
+        with pytest.raises(ProjectError, match="read-only"):
+            Project.open(path)
+    finally:
+        os.chmod(tmp_path, 0o755)
+
+
+def test_readonly_file_refused_for_writing(tmp_path):
+    path = tmp_path / "ro.seglab"
+    Project.create(path).close()
+    before = digest(path)
+    os.chmod(path, 0o444)
+    try:
+        if os.geteuid() == 0:
+            pytest.skip("root ignores file permissions")
+        with pytest.raises(ProjectError, match="read-only"):
+            Project.open(path)
+    finally:
+        os.chmod(path, 0o644)
+    assert digest(path) == before
+
+
+def test_lock_in_same_process(tmp_path):
+    path = tmp_path / "a.seglab"
+    first = Project.create(path)
+    with pytest.raises(ProjectLockedError, match="open in another SegLab"):
+        Project.open(path)
+    # readers do not need the lock
+    Project.open(path, readonly=True).close()
+    first.close()
+    Project.open(path).close()
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from seglab.core.project import Project
+    p = Project.open(sys.argv[1])
+    print("locked", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_lock_across_processes_and_stale_lock_taken_over(tmp_path):
+    path = tmp_path / "a.seglab"
+    Project.create(path).close()
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(ProjectLockedError) as info:
+            Project.open(path)
+        assert f"process {proc.pid}" in str(info.value)
+    finally:
+        proc.kill()  # a crash: the lock file stays behind, the OS lock does not
+        proc.wait()
+        proc.stdout.close()
+    assert (tmp_path / "a.seglab.lock").exists()
+    with Project.open(path) as proj:
+        assert proj.info()["events"] == 0
+
+
+def test_save_as_copies_consistently(tmp_path):
+    path = tmp_path / "a.seglab"
+    with Project.create(path) as proj:
+        proj.set_as_of_pin(1_700_000_000_000)
+        copy = proj.save_as(tmp_path / "b.seglab")
+    with Project.open(copy) as other:
+        assert other.as_of_pin() == 1_700_000_000_000
+        assert other.as_of() == 1_700_000_000_000
