@@ -11,7 +11,7 @@ import re
 
 from seglab.core.errors import UserError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAY_MS = 86_400_000
 WEEK_MS = 7 * DAY_MS
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
