@@ -1,0 +1,279 @@
+"""Pieces every analysis shares: series, the reporting window, calendar buckets, SQL helpers.
+
+The SQL written here runs unchanged on SQLite (the product) and DuckDB (the tests'
+and benchmarks' cross-check), so it sticks to their common subset: ``?`` parameters,
+no date functions (calendar arithmetic is done in Python and sent as numbers), and
+integer division only where it is exact (``(x - x % 7) / 7``) because DuckDB's ``/``
+returns a real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Literal
+
+from seglab.core.errors import AnalysisError, Cancelled
+from seglab.core.progress import Progress, check_cancelled
+from seglab.core.timeutil import DAY_MS, add_months, month_start, week_start
+
+Level = Literal["user", "account"]
+Interval = Literal["day", "week", "month"]
+INTERVALS = ("day", "week", "month")
+EVERYONE = "everyone"
+DEFAULT_RANGE_DAYS = 90
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """One line on a chart: a set of users or accounts (``keys=None`` means everyone at ``level``)."""
+
+    label: str
+    level: Level = "user"
+    keys: tuple[int, ...] | None = None
+
+
+EVERYONE_SERIES = (SeriesSpec(EVERYONE, "user", None),)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The resolved reporting window: whole UTC days ``from_day..to_day``, cut at as-of."""
+
+    as_of_ms: int
+    from_day: int  # days since 1970-01-01
+    to_day: int
+    start_ms: int  # first ms counted
+    end_ms: int  # last ms counted: min(end of to_day, as_of)
+
+    @property
+    def from_date(self) -> dt.date:
+        return day_to_date(self.from_day)
+
+    @property
+    def to_date(self) -> dt.date:
+        return day_to_date(self.to_day)
+
+    @property
+    def empty(self) -> bool:
+        return self.end_ms < self.start_ms
+
+
+def day_to_date(day: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
+
+
+def date_to_day(day: dt.date) -> int:
+    return (day - dt.date(1970, 1, 1)).days
+
+
+def resolve_window(
+    as_of_ms: int | None, date_from: dt.date | None, date_to: dt.date | None
+) -> Window:
+    """``--from``/``--to`` as whole UTC days, inclusive; default: the 90 days up to as-of."""
+    if as_of_ms is None:
+        raise AnalysisError("the project has no events yet, so there is no as-of time; import events first")
+    as_of_day = int(as_of_ms) // DAY_MS
+    to_day = date_to_day(date_to) if date_to is not None else as_of_day
+    if date_from is not None:
+        from_day = date_to_day(date_from)
+    else:
+        from_day = to_day - (DEFAULT_RANGE_DAYS - 1)
+    if from_day > to_day:
+        raise AnalysisError(
+            f"--from {day_to_date(from_day).isoformat()} is after --to {day_to_date(to_day).isoformat()}"
+        )
+    start_ms = from_day * DAY_MS
+    end_ms = min((to_day + 1) * DAY_MS - 1, int(as_of_ms))
+    return Window(int(as_of_ms), from_day, to_day, start_ms, end_ms)
+
+
+# -- calendar buckets ----------------------------------------------------------
+
+
+def bucket_start(day: dt.date, interval: Interval) -> dt.date:
+    if interval == "day":
+        return day
+    if interval == "week":
+        return week_start(day)
+    if interval == "month":
+        return month_start(day)
+    raise AnalysisError(f"interval {interval!r} is not one of day, week, month")
+
+
+def next_bucket(day: dt.date, interval: Interval) -> dt.date:
+    if interval == "day":
+        return day + dt.timedelta(days=1)
+    if interval == "week":
+        return day + dt.timedelta(days=7)
+    return add_months(day, 1)
+
+
+def bucket_starts(first: dt.date, last: dt.date, interval: Interval) -> list[dt.date]:
+    """Starts of every calendar interval that overlaps ``first..last`` (inclusive days)."""
+    out = []
+    cur = bucket_start(first, interval)
+    while cur <= last:
+        out.append(cur)
+        cur = next_bucket(cur, interval)
+    return out
+
+
+class DayBuckets:
+    """Maps day numbers to calendar-bucket indexes in SQL, with bucket 0 starting at ``starts[0]``.
+
+    Day and week buckets are plain arithmetic; month buckets are a CASE over the
+    bucket boundaries (bound parameters), there being few months in any range.
+    """
+
+    def __init__(self, starts: list[dt.date], interval: Interval):
+        if not starts:
+            raise ValueError("no buckets")
+        self.starts = starts
+        self.interval = interval
+        self.base_day = date_to_day(starts[0])
+        self.start_days = [date_to_day(s) for s in starts]
+        self.end_day_exclusive = date_to_day(next_bucket(starts[-1], interval))
+
+    def sql(self, day_expr: str) -> tuple[str, list]:
+        """An expression giving the bucket index of ``day_expr`` (which must be >= base_day)."""
+        if self.interval == "day":
+            return f"({day_expr} - ?)", [self.base_day]
+        if self.interval == "week":
+            return f"(({day_expr} - ?) - (({day_expr} - ?) % 7)) / 7", [self.base_day, self.base_day]
+        parts = []
+        params: list = []
+        for i, start in enumerate(self.start_days[1:]):
+            parts.append(f"WHEN {day_expr} < ? THEN {i}")
+            params.append(start)
+        if not parts:
+            return "0", []
+        return f"(CASE {' '.join(parts)} ELSE {len(self.start_days) - 1} END)", params
+
+    def index_of_day(self, day: int) -> int:
+        import bisect
+
+        return bisect.bisect_right(self.start_days, day) - 1
+
+    def start_ms(self, i: int) -> int:
+        return self.start_days[i] * DAY_MS
+
+    def last_ms(self, i: int) -> int:
+        """The last millisecond of bucket ``i``."""
+        if i + 1 < len(self.start_days):
+            return self.start_days[i + 1] * DAY_MS - 1
+        return self.end_day_exclusive * DAY_MS - 1
+
+
+def buckets_for(first_day: int, last_day: int, interval: Interval, extra: int = 0) -> DayBuckets:
+    """Buckets covering ``first_day..last_day`` plus ``extra`` further intervals."""
+    starts = bucket_starts(day_to_date(first_day), day_to_date(last_day), interval)
+    for _ in range(extra):
+        starts.append(next_bucket(starts[-1], interval))
+    return DayBuckets(starts, interval)
+
+
+def check_interval(interval: str) -> None:
+    if interval not in INTERVALS:
+        raise AnalysisError(f"interval {interval!r} is not one of day, week, month")
+
+
+# -- the engine a query runs on -------------------------------------------------
+
+
+class Engine:
+    """A thin adapter over an SQLite (the product) or DuckDB (cross-checks) connection."""
+
+    def __init__(self, conn, progress: Progress | None = None):
+        self.conn = conn
+        self.is_sqlite = isinstance(conn, sqlite3.Connection)
+        self.progress = progress
+
+    def rows(self, sql: str, params: list | tuple = ()) -> list[tuple]:
+        if self.progress is not None:
+            check_cancelled(self.progress)
+        try:
+            return self.conn.execute(sql, list(params)).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "interrupt" in str(exc).lower():
+                raise Cancelled("cancelled") from None
+            raise
+
+    def one(self, sql: str, params: list | tuple = ()):
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def key_set(self, keys: tuple[int, ...]) -> tuple[str, list]:
+        """A one-column relation ``(value)`` holding ``keys``, as SQL and its single bound parameter.
+
+        SQLite gets a JSON array through ``json_each`` (no temporary table: CLI
+        connections are read-only), DuckDB a list.
+        """
+        if self.is_sqlite:
+            return "(SELECT value FROM json_each(?))", [json.dumps([int(k) for k in keys])]
+        return "(SELECT unnest(?::BIGINT[]) AS value)", [[int(k) for k in keys]]
+
+    def event_keys(self, names: list[str]) -> dict[str, int]:
+        """Event name → key for the names that exist (unknown names are simply absent)."""
+        out: dict[str, int] = {}
+        for name in dict.fromkeys(names):
+            key = self.one("SELECT event_key FROM event_names WHERE name = ?", [name])
+            if key is not None:
+                out[name] = int(key)
+        return out
+
+
+def unit_filter(engine: Engine, series: SeriesSpec, user_col: str, account_col: str) -> tuple[str, list]:
+    """A WHERE fragment restricting rows to ``series`` ('' when it is everyone at user level)."""
+    if series.keys is None:
+        if series.level == "account":
+            return f" AND {account_col} IS NOT NULL", []
+        return "", []
+    rel, params = engine.key_set(series.keys)
+    col = user_col if series.level == "user" else account_col
+    return f" AND {col} IN {rel}", params
+
+
+def unit_col(series: SeriesSpec, user_col: str, account_col: str) -> str:
+    return user_col if series.level == "user" else account_col
+
+
+def needs_users_join(series: SeriesSpec) -> bool:
+    return series.level == "account"
+
+
+def event_clause(engine: Engine, event: str, col: str) -> tuple[str, list, bool]:
+    """(SQL fragment, params, known): ``*`` is any event; an unknown name matches nothing."""
+    if event == "*":
+        return "", [], True
+    keys = engine.event_keys([event])
+    if event not in keys:
+        return " AND 1 = 0", [], False
+    return f" AND {col} = ?", [keys[event]], True
+
+
+def check_series(series: tuple[SeriesSpec, ...]) -> None:
+    if not series:
+        raise AnalysisError("an analysis needs at least one series")
+    labels = [s.label for s in series]
+    if len(set(labels)) != len(labels):
+        raise AnalysisError("two series have the same label; give each segment once")
+    for s in series:
+        if s.level not in ("user", "account"):
+            raise AnalysisError(f"series {s.label!r}: level must be user or account, not {s.level!r}")
+
+
+def safe_rate(num: float, den: float) -> float:
+    """A rate whose denominator is zero is 0 (documented in docs/analyses.md)."""
+    return float(num) / float(den) if den else 0.0
+
+
+def iso_day(day: dt.date) -> str:
+    return day.isoformat()
+
+
+def ms_day(ms: int) -> int:
+    return int(ms) // DAY_MS
+

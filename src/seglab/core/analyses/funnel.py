@@ -1,0 +1,222 @@
+"""Funnel: ordered steps, a conversion window, the furthest step each unit reached.
+
+Semantics (contract, cli.md): a unit's progress is the furthest step reached from
+ANY step-1 occurrence inside the range, each later step strictly after the previous
+one and all within ``within_days`` of that step-1 occurrence. From a given step-1
+occurrence, taking each later step at its earliest possible time is optimal, so the
+search is greedy per occurrence and vectorised over all occurrences at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from seglab.core.analyses.common import (
+    EVERYONE_SERIES,
+    Engine,
+    SeriesSpec,
+    check_series,
+    resolve_window,
+    safe_rate,
+    unit_filter,
+)
+from seglab.core.analyses.filters import PropertyFilter, compile_filters
+from seglab.core.errors import AnalysisError
+from seglab.core.progress import NULL_PROGRESS, Progress
+from seglab.core.timeutil import DAY_MS
+
+FUNNEL_COLUMNS = [
+    "segment",
+    "step",
+    "event",
+    "entered",
+    "conversion_from_start",
+    "conversion_from_previous",
+    "median_seconds_from_previous",
+]
+MAX_STEPS = 20
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    event: str
+    where: tuple[PropertyFilter, ...] = ()
+
+
+@dataclass(frozen=True)
+class FunnelRequest:
+    steps: tuple[FunnelStep, ...]
+    within_days: float = 14
+    series: tuple[SeriesSpec, ...] = EVERYONE_SERIES
+    as_of_ms: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    """Per-step numbers for one series (the core of :func:`run_funnel`)."""
+
+    entered: list[int]
+    median_seconds: list[float | None]
+
+
+def run_funnel(conn, request: FunnelRequest, progress: Progress = NULL_PROGRESS) -> pd.DataFrame:
+    steps = tuple(FunnelStep(s) if isinstance(s, str) else s for s in request.steps)
+    if not steps:
+        raise AnalysisError("a funnel needs at least one step")
+    if len(steps) > MAX_STEPS:
+        raise AnalysisError(f"a funnel has at most {MAX_STEPS} steps")
+    for i, step in enumerate(steps):
+        if not step.event or not step.event.strip():
+            raise AnalysisError(f"funnel step {i + 1} has no event name")
+    if not request.within_days or request.within_days <= 0:
+        raise AnalysisError("--within-days must be a positive number of days")
+    check_series(request.series)
+    window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
+    engine = Engine(conn, progress)
+    rows = []
+    for i, series in enumerate(request.series):
+        progress.report(i, len(request.series), f"funnel: {series.label}")
+        result = _funnel_series(engine, steps, request.within_days, series, window)
+        for k, step in enumerate(steps):
+            entered = result.entered[k]
+            first = result.entered[0]
+            prev = result.entered[k - 1] if k else first
+            rows.append(
+                (
+                    series.label,
+                    k + 1,
+                    step.event,
+                    entered,
+                    safe_rate(entered, first),
+                    safe_rate(entered, prev),
+                    result.median_seconds[k],
+                )
+            )
+    progress.report(len(request.series), len(request.series), "funnel: done")
+    frame = pd.DataFrame(rows, columns=FUNNEL_COLUMNS)
+    frame["step"] = frame["step"].astype("int64")
+    frame["entered"] = frame["entered"].astype("int64")
+    frame["median_seconds_from_previous"] = frame["median_seconds_from_previous"].astype("float64")
+    return frame
+
+
+def _funnel_series(engine: Engine, steps, within_days, series: SeriesSpec, window) -> FunnelResult:
+    n = len(steps)
+    empty = FunnelResult([0] * n, [None] * n)
+    if window.empty:
+        return empty
+    names = [s.event for s in steps]
+    keys = engine.event_keys([x for x in names if x != "*"])
+    window_ms = round(float(within_days) * DAY_MS)
+    upper = min(window.end_ms + window_ms, window.as_of_ms)
+    mask_parts: list[str] = []
+    mask_params: list = []
+    used_keys: set[int] = set()
+    any_event = False
+    for j, step in enumerate(steps):
+        if step.event == "*":
+            cond, cparams = "1 = 1", []
+            any_event = True
+        elif step.event in keys:
+            cond, cparams = "e.event_key = ?", [keys[step.event]]
+            used_keys.add(keys[step.event])
+        else:
+            continue  # an unknown event: nobody does that step
+        fsql, fparams = compile_filters(engine.conn, step.where, "e", f"steps[{j}].where")
+        if fsql:
+            cond = f"{cond} AND {fsql}"
+        mask_parts.append(f"(CASE WHEN {cond} THEN {1 << j} ELSE 0 END)")
+        mask_params.extend(cparams + fparams)
+    if not mask_parts or (steps[0].event != "*" and steps[0].event not in keys):
+        return empty
+    ucol = "e.user_key" if series.level == "user" else "u.account_key"
+    unit_sql, unit_params = unit_filter(engine, series, "e.user_key", "u.account_key")
+    ev_sql = ""
+    ev_params: list = []
+    if not any_event:
+        ev_sql = f" AND e.event_key IN ({', '.join('?' for _ in used_keys)})"
+        ev_params = sorted(used_keys)
+    sql = (
+        f"SELECT {ucol}, e.ts, {' + '.join(mask_parts)} AS m FROM events e"
+        + (" JOIN users u ON u.user_key = e.user_key" if series.level == "account" else "")
+        + f" WHERE e.ts BETWEEN ? AND ?{ev_sql}{unit_sql}"
+    )
+    params = [*mask_params, window.start_ms, upper, *ev_params, *unit_params]
+    data = engine.rows(sql, params)
+    if not data:
+        return empty
+    arr = np.asarray(data, dtype=np.int64)
+    return funnel_arrays(arr[:, 0], arr[:, 1], arr[:, 2], n, window.end_ms, window_ms)
+
+
+def funnel_arrays(
+    unit: np.ndarray, ts: np.ndarray, mask: np.ndarray, n_steps: int, last_start_ms: int, window_ms: int
+) -> FunnelResult:
+    """The funnel over raw rows: ``mask`` bit j is set when the row qualifies as step j+1.
+
+    Rows are every qualifying event of the units, from the range start to the last
+    moment a step could count; step-1 occurrences count only up to ``last_start_ms``.
+    """
+    keep = mask > 0
+    unit, ts, mask = unit[keep], ts[keep], mask[keep]
+    if unit.size == 0:
+        return FunnelResult([0] * n_steps, [None] * n_steps)
+    order = np.lexsort((ts, unit))
+    unit, ts, mask = unit[order], ts[order], mask[order]
+    rank = np.concatenate(([0], np.cumsum(unit[1:] != unit[:-1]))).astype(np.int64)
+    t_rel = ts - ts.min()
+    span = int(t_rel.max()) + 2
+    # key orders rows by (unit, ts) as one int64 so a searchsorted finds "the next step-j row after t".
+    if (int(rank[-1]) + 1) * span >= 2**62:
+        raise AnalysisError("the funnel's time range is too long for this many users; narrow --from/--to")
+    key = rank * span + t_rel
+
+    step_rows = []
+    for j in range(n_steps):
+        sel = (mask >> j) & 1 == 1
+        step_rows.append((key[sel], rank[sel], t_rel[sel]))
+    k0, r0, t0 = step_rows[0]
+    is_start = ts[(mask & 1) == 1] <= last_start_ms
+    s_key, s_rank, s_t = k0[is_start], r0[is_start], t0[is_start]
+    if s_key.size == 0:
+        return FunnelResult([0] * n_steps, [None] * n_steps)
+    deadline = s_t + window_ms
+    reached = np.ones(s_key.size, dtype=np.int64)
+    alive = np.ones(s_key.size, dtype=bool)
+    times = [s_t]
+    cur = s_key
+    for j in range(1, n_steps):
+        kj, rj, tj = step_rows[j]
+        if kj.size == 0:
+            alive = np.zeros_like(alive)
+            times.append(np.full(s_key.size, -1, dtype=np.int64))
+            continue
+        pos = np.searchsorted(kj, cur, side="right")
+        ok = pos < kj.size
+        pos = np.minimum(pos, kj.size - 1)
+        ok &= alive & (rj[pos] == s_rank) & (tj[pos] <= deadline)
+        alive = ok
+        reached += ok
+        cur = np.where(ok, kj[pos], cur)
+        times.append(np.where(ok, tj[pos], -1))
+
+    # Per unit: the furthest step, from the earliest step-1 occurrence that reached it.
+    order = np.lexsort((s_t, -reached, s_rank))
+    first = np.concatenate(([True], s_rank[order][1:] != s_rank[order][:-1]))
+    chosen = order[first]
+    best = reached[chosen]
+    entered = [int((best >= k + 1).sum()) for k in range(n_steps)]
+    medians: list[float | None] = [None]
+    for k in range(1, n_steps):
+        got = chosen[best >= k + 1]
+        if got.size == 0:
+            medians.append(None)
+            continue
+        medians.append(float(np.median((times[k][got] - times[k - 1][got]) / 1000.0)))
+    return FunnelResult(entered, medians)
