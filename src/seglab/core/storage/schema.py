@@ -16,7 +16,10 @@ Layout (schema version 1)
 ``users(user_key, user_id, account_key, account_from_file, first_ts, last_ts, p…)``
     ``account_key`` is the user's one account (users file first, else the account on
     the user's latest event); ``account_from_file`` says which. ``first_ts`` /
-    ``last_ts`` cache the user's first and last event (NULL without events).
+    ``last_ts`` cache the user's first and last event (NULL without events);
+    ``account_link_ts`` is the time of the event that set an events-derived link.
+``account_link_conflicts(user_key)``
+    Users whose data named more than one account (shown, not hidden).
 ``event_names(event_key, name)``
 ``events(ts, user_key, event_key, account_key, insert_id, p…)``
     One row per event, in import order (usually time order). ``account_key`` is the
@@ -78,9 +81,13 @@ def _m001_initial(conn: sqlite3.Connection) -> None:
             account_key INTEGER REFERENCES accounts(account_key),
             account_from_file INTEGER NOT NULL DEFAULT 0,
             first_ts INTEGER,
-            last_ts INTEGER
+            last_ts INTEGER,
+            account_link_ts INTEGER
         );
         CREATE INDEX users_account ON users(account_key);
+        CREATE TABLE account_link_conflicts (
+            user_key INTEGER PRIMARY KEY REFERENCES users(user_key)
+        );
         CREATE TABLE event_names (
             event_key INTEGER PRIMARY KEY,
             name TEXT NOT NULL UNIQUE
@@ -92,6 +99,9 @@ def _m001_initial(conn: sqlite3.Connection) -> None:
             account_key INTEGER,
             insert_id TEXT
         );
+        CREATE INDEX events_ts ON events(ts);
+        CREATE INDEX events_event_ts ON events(event_key, ts);
+        CREATE UNIQUE INDEX events_insert_id ON events(insert_id) WHERE insert_id IS NOT NULL;
         CREATE TABLE user_days (
             user_key INTEGER NOT NULL,
             event_key INTEGER NOT NULL,

@@ -1,0 +1,946 @@
+"""The streaming, typed, atomic CSV importer.
+
+One call imports one file in one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``):
+an error, a cancel or a killed process leaves the project exactly as it was.
+Rows stream through ``csv.reader`` in batches, so memory stays flat whatever the
+file size. A row that cannot be read is rejected with its line numbers and a
+reason (written to ``FILE.rejects.csv`` beside the project), never padded,
+shifted or guessed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seglab.core.errors import Cancelled, ImportFileError, UserError
+from seglab.core.importing.mapping import ColumnMapping, property_names, resolve_mapping
+from seglab.core.importing.sniff import FIELD_LIMIT, FileSniff, describe_binary, read_head, sniff_text
+from seglab.core.importing.timestamps import TimestampError, TimestampParser, looks_ambiguous
+from seglab.core.importing.types import CONVERTERS, infer_type, unify, value_type, widen_sql
+from seglab.core.progress import NULL_PROGRESS, Progress
+from seglab.core.timeutil import utc_now_iso
+
+csv.field_size_limit(FIELD_LIMIT)
+
+BATCH_ROWS = 20_000
+TYPE_SAMPLE_ROWS = 1000
+ENTITY = {"events": "event", "users": "user", "accounts": "account"}
+TABLE = {"events": "events", "users": "users", "accounts": "accounts"}
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one import did. :meth:`to_json` is the contract's ``--json`` object."""
+
+    file: str
+    kind: str
+    rows_read: int
+    rows_imported: int
+    rows_rejected: int
+    rejects_file: str | None
+    seconds: float
+    committed: bool = True
+    encoding: str = ""
+    delimiter: str = ","
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    properties: tuple[tuple[str, str], ...] = ()  # (name, type) of the file's property columns
+    duplicates_skipped: int = 0
+    new_users: int = 0
+    new_accounts: int = 0
+    account_conflicts: int = 0  # users of this file linked to more than one account
+    reject_reasons: Mapping[str, int] = field(default_factory=dict)
+    import_id: int | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "file": self.file,
+            "kind": self.kind,
+            "rows_read": self.rows_read,
+            "rows_imported": self.rows_imported,
+            "rows_rejected": self.rows_rejected,
+            "rejects_file": self.rejects_file,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class _Prop:
+    index: int  # column index in the file
+    name: str
+    column: str  # p<N>
+    type: str
+    convert: Callable[[str], object]
+    new: bool
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _connection_and_dir(project_or_conn) -> tuple[sqlite3.Connection, Path]:
+    conn = getattr(project_or_conn, "conn", project_or_conn)
+    if not isinstance(conn, sqlite3.Connection):
+        raise TypeError("import_file needs a Project or an sqlite3 connection")
+    if getattr(project_or_conn, "readonly", False):
+        raise UserError("the project is open read-only: cannot import into it")
+    path = getattr(project_or_conn, "path", None)
+    if path is None:
+        row = next((r for r in conn.execute("PRAGMA database_list") if r[1] == "main"), None)
+        path = row[2] if row and row[2] else os.getcwd() + "/project"
+    return conn, Path(path).resolve().parent
+
+
+def _scan(path: Path, progress: Progress) -> tuple[str, bool, bool]:
+    """sha256 of the content, whether it is all valid UTF-8, whether it holds NUL bytes."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8_ok = True
+    has_nul = False
+    size = path.stat().st_size
+    done = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 * 1024 * 1024):
+            digest.update(chunk)
+            if not has_nul and b"\x00" in chunk:
+                has_nul = True
+            if utf8_ok:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8_ok = False
+            done += len(chunk)
+            if progress.is_cancelled():
+                raise Cancelled("cancelled")
+            progress.report(done, size, "checking the file")
+    if utf8_ok:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_ok = False
+    return digest.hexdigest(), utf8_ok, has_nul
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"field longer than {FIELD_LIMIT // (1024 * 1024)} MiB (or a quote that is never closed)"
+    if "unexpected end of data" in text:
+        return "quote never closed before the end of the file"
+    if "expected after" in text:
+        return "stray quote: a quoted field must be followed by the delimiter"
+    if "NUL" in text:
+        return "NUL byte in the row"
+    return f"unreadable row ({text})"
+
+
+class _Rejects:
+    """Rejected rows: kept as (first line, last line, reason) in a spool file, then
+    written with their raw text once the import pass is over."""
+
+    def __init__(self):
+        self.count = 0
+        self.reasons: Counter[str] = Counter()
+        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._spool)
+
+    def add(self, first: int, last: int, reason: str, category: str | None = None) -> None:
+        self.count += 1
+        self.reasons[category or reason.split(":")[0]] += 1
+        self._writer.writerow((first, last, reason))
+
+    def write(self, source: Path, encoding: str, target: Path) -> None:
+        self._spool.flush()
+        self._spool.seek(0)
+        spans = csv.reader(self._spool)
+        tmp = target.with_name(target.name + ".tmp")
+        with (
+            open(tmp, "w", encoding="utf-8", newline="") as out,
+            open(source, encoding=encoding, errors="replace", newline="") as src,
+        ):
+            writer = csv.writer(out)
+            writer.writerow(("line", "reason", "raw"))
+            line_no = 0
+            lines = iter(src)
+            for first, last, reason in spans:
+                first, last = int(first), int(last)
+                raw_parts = []
+                while line_no < last:
+                    line = next(lines, None)
+                    if line is None:
+                        break
+                    line_no += 1
+                    if line_no >= first:
+                        raw_parts.append(line)
+                raw = "".join(raw_parts).rstrip("\r\n")
+                if len(raw) > 10_000:
+                    raw = raw[:10_000] + "…"
+                writer.writerow((first, reason, raw.replace("\x00", "\\0")))
+        os.replace(tmp, target)
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+def _next_column_number(conn: sqlite3.Connection, entity: str) -> int:
+    numbers = [
+        int(c[1:])
+        for (c,) in conn.execute("SELECT column_name FROM properties WHERE entity = ?", (entity,))
+        if c[1:].isdigit()
+    ]
+    return max(numbers, default=0) + 1
+
+
+def _plan_properties(
+    conn, entity: str, columns, used: set[int], sample: list[tuple[str, ...]], types: Mapping[str, str] | None
+) -> list[_Prop]:
+    existing = {
+        name: (column, typ)
+        for name, column, typ in conn.execute(
+            "SELECT name, column_name, type FROM properties WHERE entity = ?", (entity,)
+        )
+    }
+    next_n = _next_column_number(conn, entity)
+    props = []
+    for index, name in property_names(columns, used):
+        values = [r[index] for r in sample if index < len(r)]
+        inferred = infer_type(values)
+        wanted = (types or {}).get(name)
+        if wanted is not None and wanted not in CONVERTERS:
+            raise ImportFileError(f"property {name!r}: unknown type {wanted!r} ({', '.join(CONVERTERS)})")
+        if name in existing:
+            column, stored = existing[name]
+            typ = unify(stored, wanted or inferred or stored)
+            props.append(_Prop(index, name, column, stored, CONVERTERS[stored], False))
+            props[-1].type = typ  # widened (with stored values) when the transaction starts
+        else:
+            typ = wanted or inferred or "text"
+            props.append(_Prop(index, name, f"p{next_n}", typ, CONVERTERS[typ], True))
+            next_n += 1
+    return props
+
+
+def _apply_properties(conn, entity: str, props: list[_Prop]) -> None:
+    table = {"event": "events", "user": "users", "account": "accounts"}[entity]
+    position = conn.execute(
+        "SELECT coalesce(max(position), 0) FROM properties WHERE entity = ?", (entity,)
+    ).fetchone()[0]
+    for prop in props:
+        if prop.new:
+            position += 1
+            # The column name is our own p<N>; the header text only goes in as a bound value.
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {prop.column}")
+            conn.execute(
+                "INSERT INTO properties(entity, name, column_name, type, position) VALUES (?, ?, ?, ?, ?)",
+                (entity, prop.name, prop.column, prop.type, position),
+            )
+            prop.convert = CONVERTERS[prop.type]
+        else:
+            stored = conn.execute(
+                "SELECT type FROM properties WHERE entity = ? AND name = ?", (entity, prop.name)
+            ).fetchone()[0]
+            if stored != prop.type:
+                _widen_column(conn, entity, prop, stored, prop.type)
+            prop.convert = CONVERTERS[prop.type]
+
+
+def _widen_column(conn, entity: str, prop: _Prop, old: str, new: str) -> None:
+    table = {"event": "events", "user": "users", "account": "accounts"}[entity]
+    expr = widen_sql(prop.column, old, new)
+    if expr:
+        conn.execute(f"UPDATE {table} SET {prop.column} = {expr} WHERE {prop.column} IS NOT NULL")
+    conn.execute("UPDATE properties SET type = ? WHERE entity = ? AND name = ?", (new, entity, prop.name))
+    prop.type = new
+    prop.convert = CONVERTERS[new]
+
+
+# --------------------------------------------------------------------------- the import
+
+
+def import_file(
+    project_or_conn,
+    path,
+    *,
+    kind: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    strict: bool = False,
+    force: bool = False,
+    date_format: str | None = None,
+    progress: Progress = NULL_PROGRESS,
+    rejects_dir=None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    types: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+) -> ImportReport:
+    """Import one CSV file into a project; return what happened.
+
+    ``project_or_conn``: a writable :class:`~seglab.core.project.Project` or an
+    sqlite3 connection (autocommit mode, no transaction open). ``mapping``: field
+    (``user_id``, ``timestamp``, ``event``, ``account_id``, ``insert_id``) →
+    column name. ``types``: property name → type, overriding inference.
+    ``encoding``/``delimiter`` override sniffing; ``timezone`` (IANA name) is the
+    zone of timestamps written without one (default UTC).
+
+    Raises :class:`ImportFileError` (a :class:`UserError`) when the file cannot be
+    imported at all, :class:`Cancelled` when ``progress`` asks to stop; either
+    way nothing was written.
+    """
+    started = time.perf_counter()
+    conn, project_dir = _connection_and_dir(project_or_conn)
+    path = Path(path)
+    head = read_head(path)
+    name = path.name
+    if path.is_dir():
+        raise ImportFileError(f"{path}: is a folder, not a CSV file")
+    size = path.stat().st_size
+    if size == 0:
+        raise ImportFileError(f"{name}: the file is empty")
+    what = describe_binary(head)
+    if what:
+        raise ImportFileError(f"{name}: this looks like {what}")
+    sha256, utf8_ok, has_nul = _scan(path, progress)
+    if not force:
+        row = conn.execute(
+            "SELECT file_name, imported_at FROM imports WHERE sha256 = ? ORDER BY import_id LIMIT 1",
+            (sha256,),
+        ).fetchone()
+        if row:
+            raise ImportFileError(
+                f"{name}: the same content was already imported (as {row[0]} on {row[1]}); "
+                "use --force to import it again"
+            )
+    if encoding is None and not utf8_ok and head.startswith(b"\xef\xbb\xbf") is False:
+        from seglab.core.importing.sniff import detect_encoding
+
+        encoding = detect_encoding(head, full_scan_ok=False)
+    try:
+        sniff = sniff_text(
+            path, head, size, encoding=encoding, delimiter=delimiter, sample_rows=TYPE_SAMPLE_ROWS
+        )
+    except LookupError:
+        raise ImportFileError(f"{name}: unknown text encoding {encoding!r}") from None
+    if sniff.encoding.startswith("utf-16"):
+        has_nul = False  # NUL bytes are part of UTF-16 itself; the decoded text is checked per row below
+    if not sniff.columns or not any(c.strip() for c in sniff.columns):
+        raise ImportFileError(f"{name}: no column names on the first line (is the file blank?)")
+    if not sniff.sample_rows:
+        raise ImportFileError(f"{name}: has column names but no data rows; nothing to import")
+    try:
+        cmap = resolve_mapping(name, sniff.columns, kind=kind, mapping=mapping)
+    except ImportFileError as exc:
+        if sniff.header_looks_like_data and kind is None and not mapping:
+            raise ImportFileError(
+                f"{name}: the first line looks like data, not column names; add a header row "
+                "(e.g. user_id,event,timestamp)"
+            ) from None
+        raise exc from None
+    tz = None
+    if timezone:
+        try:
+            from zoneinfo import ZoneInfo
+
+            tz = ZoneInfo(timezone)
+        except Exception:
+            raise ImportFileError(f"unknown time zone {timezone!r} (use a name like Europe/Berlin)") from None
+    parse_ts = TimestampParser(date_format=date_format, tz=tz)
+    if cmap.kind == "events" and date_format is None:
+        ts_index = cmap.fields["timestamp"]
+        filled = [r[ts_index] for r in sniff.sample_rows if ts_index < len(r) and r[ts_index].strip()]
+        ambiguous = [v for v in filled if looks_ambiguous(v)]
+        # Mostly day/month dates: the whole file needs a format. A stray few are just rejected.
+        if ambiguous and len(ambiguous) * 2 >= len(filled):
+            raise ImportFileError(
+                f"{name}: column {cmap.columns[ts_index]!r} has dates like {ambiguous[0]!r} that could be "
+                "day/month or month/day; give the format with --date-format (e.g. '%d/%m/%Y %H:%M')"
+            )
+
+    entity = ENTITY[cmap.kind]
+    used = set(cmap.fields.values())
+    props = _plan_properties(conn, entity, cmap.columns, used, list(sniff.sample_rows), types)
+
+    rejects = _Rejects()
+    rejects_path = Path(rejects_dir).resolve() if rejects_dir else project_dir
+    rejects_file = rejects_path / f"{name}.rejects.csv"
+    state = _RunState()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _apply_properties(conn, entity, props)
+        with open(path, "rb") as raw:
+            text = io.TextIOWrapper(raw, encoding=sniff.encoding, errors="replace", newline="")
+            reader = csv.reader(text, delimiter=sniff.delimiter, strict=True)
+            runner = _KindRunner(
+                conn,
+                cmap,
+                props,
+                parse_ts,
+                rejects,
+                state,
+                progress,
+                raw,
+                size,
+                check_nul=has_nul or sniff.encoding.startswith("utf-16"),
+            )
+            runner.run(reader)
+        if progress.is_cancelled():
+            raise Cancelled("cancelled")
+        committed = not (strict and rejects.count)
+        import_id = None
+        if committed:
+            progress.report(size, size, "updating the roll-ups")
+            runner.finish()
+            seconds = time.perf_counter() - started
+            import_id = conn.execute(
+                "INSERT INTO imports(file_name, file_path, size, sha256, kind, mapping, rows_read, "
+                "rows_imported, rows_rejected, rejects_file, seconds, imported_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    str(path.resolve()),
+                    size,
+                    sha256,
+                    cmap.kind,
+                    json.dumps(
+                        {
+                            "fields": cmap.to_dict(),
+                            "encoding": sniff.encoding,
+                            "delimiter": sniff.delimiter,
+                            "date_format": date_format,
+                            "timezone": timezone,
+                            "properties": {p.name: [p.column, p.type] for p in props},
+                        },
+                        ensure_ascii=False,
+                    ),
+                    state.rows_read,
+                    state.rows_imported,
+                    rejects.count,
+                    str(rejects_file) if rejects.count else None,
+                    seconds,
+                    utc_now_iso(),
+                ),
+            ).lastrowid
+            conn.execute("COMMIT")
+        else:
+            conn.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        _rollback(conn)
+        rejects.close()
+        if "interrupted" in str(exc):
+            raise Cancelled("cancelled") from None
+        raise
+    except BaseException:
+        _rollback(conn)
+        rejects.close()
+        raise
+    try:
+        if rejects.count:
+            try:
+                rejects.write(path, sniff.encoding, rejects_file)
+            except OSError as exc:
+                rejects_file = None  # the import itself is done; say where the rejects could not go
+                state.notes.append(f"could not write the rejects file ({exc.strerror or exc})")
+    finally:
+        rejects.close()
+    return ImportReport(
+        file=str(path),
+        kind=cmap.kind,
+        rows_read=state.rows_read,
+        rows_imported=state.rows_imported if committed else 0,
+        rows_rejected=rejects.count,
+        rejects_file=str(rejects_file) if rejects.count and rejects_file else None,
+        seconds=time.perf_counter() - started,
+        committed=committed,
+        encoding=sniff.encoding,
+        delimiter=sniff.delimiter,
+        mapping=cmap.to_dict(),
+        properties=tuple((p.name, p.type) for p in props),
+        duplicates_skipped=state.duplicates if committed else 0,
+        new_users=state.new_users if committed else 0,
+        new_accounts=state.new_accounts if committed else 0,
+        account_conflicts=len(state.conflicts) if committed else 0,
+        reject_reasons=dict(rejects.reasons),
+        import_id=import_id,
+    )
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+@dataclass
+class _RunState:
+    rows_read: int = 0
+    rows_imported: int = 0
+    duplicates: int = 0
+    new_users: int = 0
+    new_accounts: int = 0
+    conflicts: set = field(default_factory=set)
+    notes: list = field(default_factory=list)
+
+
+class _KindRunner:
+    """The row loop for one kind of file, and what has to follow it in the same transaction."""
+
+    def __init__(
+        self,
+        conn,
+        cmap: ColumnMapping,
+        props: list[_Prop],
+        parse_ts,
+        rejects: _Rejects,
+        state: _RunState,
+        progress: Progress,
+        raw,
+        size: int,
+        check_nul: bool,
+    ):
+        self.conn = conn
+        self.cmap = cmap
+        self.props = props
+        self.parse_ts = parse_ts
+        self.rejects = rejects
+        self.state = state
+        self.progress = progress
+        self.raw = raw
+        self.size = size
+        self.check_nul = check_nul
+        self.ncols = len(cmap.columns)
+        self.started = time.perf_counter()
+        self.first_new_rowid = 0
+        # id -> key maps; file text that differs only by surrounding spaces maps to the same key.
+        self.account_keys: dict[str, int] = dict(conn.execute("SELECT account_id, account_key FROM accounts"))
+        self.next_account = conn.execute("SELECT coalesce(max(account_key), 0) + 1 FROM accounts").fetchone()[
+            0
+        ]
+        self.new_accounts: list[tuple[int, str]] = []
+        self.links: dict[int, list] = {}  # user_key -> [ts, account_key] of the latest event with an account
+
+    # -- ids
+    def account_key(self, text: str) -> int | None:
+        key = self.account_keys.get(text)
+        if key is not None:
+            return key
+        clean = text.strip()
+        if not clean:
+            return None
+        key = self.account_keys.get(clean)
+        if key is None:
+            key = self.next_account
+            self.next_account += 1
+            self.new_accounts.append((key, clean))
+            self.state.new_accounts += 1
+            self.account_keys[clean] = key
+        self.account_keys[text] = key
+        return key
+
+    def flush_accounts(self) -> None:
+        if self.new_accounts:
+            self.conn.executemany(
+                "INSERT INTO accounts(account_key, account_id) VALUES (?, ?)", self.new_accounts
+            )
+            self.new_accounts.clear()
+
+    # -- the loop
+    def run(self, reader) -> None:
+        step = {"events": self._events, "users": self._entities, "accounts": self._entities}[self.cmap.kind]
+        for row in reader:  # the header (blank lines before it are skipped)
+            if row:
+                break
+        step(reader, reader.line_num)
+
+    def _csv_error(self, reader, line: int, exc: csv.Error) -> int:
+        self.state.rows_read += 1
+        self.rejects.add(line + 1, max(line + 1, reader.line_num), _csv_reason(exc))
+        return reader.line_num
+
+    def _report(self) -> None:
+        if self.progress.is_cancelled():
+            raise Cancelled("cancelled")
+        rows = self.state.rows_read
+        elapsed = max(1e-6, time.perf_counter() - self.started)
+        try:
+            done = self.raw.tell()
+        except (OSError, ValueError):
+            done = 0
+        self.progress.report(done, self.size, f"{rows:,} rows, {rows / elapsed:,.0f} rows/s")
+
+    def _convert_slow(self, prop: _Prop, text: str, table: str):
+        """A value the column's type does not hold: strip it, else widen the column."""
+        stripped = text.strip()
+        if not stripped:
+            return None
+        try:
+            return prop.convert(stripped)
+        except ValueError:
+            pass
+        new = unify(prop.type, value_type(stripped))
+        if new == prop.type:
+            new = "text"
+        self._flush()
+        _widen_column(self.conn, ENTITY[self.cmap.kind], prop, prop.type, new)
+        return prop.convert(stripped)
+
+    def _flush(self) -> None:  # overridden per kind by assignment in the loops
+        pass
+
+    def _events(self, reader, prev_line: int) -> None:
+        conn = self.conn
+        fields = self.cmap.fields
+        iu, ie, it = fields["user_id"], fields["event"], fields["timestamp"]
+        ia, ii = fields.get("account_id"), fields.get("insert_id")
+        ncols = self.ncols
+        parse_ts = self.parse_ts
+        rejects = self.rejects
+        state = self.state
+        check_nul = self.check_nul
+        props = self.props
+        prop_slots = [(p.index, p) for p in props]
+        user_keys: dict[str, int] = dict(conn.execute("SELECT user_id, user_key FROM users"))
+        next_user = conn.execute("SELECT coalesce(max(user_key), 0) + 1 FROM users").fetchone()[0]
+        event_keys: dict[str, int] = dict(conn.execute("SELECT name, event_key FROM event_names"))
+        next_event = conn.execute("SELECT coalesce(max(event_key), 0) + 1 FROM event_names").fetchone()[0]
+        if not self.first_new_rowid:
+            self.first_new_rowid = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM events").fetchone()[
+                0
+            ]
+        new_users: list[tuple[int, str]] = []
+        new_events: list[tuple[int, str]] = []
+        links = self.links
+        account_key = self.account_key
+        columns = ["ts", "user_key", "event_key", "account_key", "insert_id", *(p.column for p in props)]
+        verb = "INSERT OR IGNORE" if ii is not None else "INSERT"
+        insert_sql = f"{verb} INTO events({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        batch: list[tuple] = []
+
+        def flush() -> None:
+            if new_users:
+                conn.executemany("INSERT INTO users(user_key, user_id) VALUES (?, ?)", new_users)
+                state.new_users += len(new_users)
+                new_users.clear()
+            if new_events:
+                conn.executemany("INSERT INTO event_names(event_key, name) VALUES (?, ?)", new_events)
+                new_events.clear()
+            self.flush_accounts()
+            if batch:
+                if ii is not None:
+                    before = conn.total_changes
+                    conn.executemany(insert_sql, batch)
+                    inserted = conn.total_changes - before
+                    state.duplicates += len(batch) - inserted
+                    state.rows_imported += inserted
+                else:
+                    conn.executemany(insert_sql, batch)
+                    state.rows_imported += len(batch)
+                batch.clear()
+
+        self._flush = flush
+        line = prev_line
+        while True:
+            try:
+                for row in reader:
+                    if len(row) != ncols:
+                        if not row:
+                            line = reader.line_num
+                            continue
+                        state.rows_read += 1
+                        rejects.add(
+                            line + 1,
+                            reader.line_num,
+                            f"wrong number of fields: {len(row)} instead of {ncols}",
+                        )
+                        line = reader.line_num
+                        continue
+                    state.rows_read += 1
+                    if check_nul and "\x00" in "".join(row):
+                        rejects.add(line + 1, reader.line_num, "NUL byte in the row")
+                        line = reader.line_num
+                        continue
+                    uid = row[iu]
+                    uk = user_keys.get(uid)
+                    if uk is None and not uid.strip():
+                        rejects.add(line + 1, reader.line_num, "no user id")
+                        line = reader.line_num
+                        continue
+                    try:
+                        ts = parse_ts(row[it])
+                    except TimestampError as exc:
+                        rejects.add(
+                            line + 1,
+                            reader.line_num,
+                            f"bad timestamp {row[it][:40]!r}: {exc}",
+                            "bad timestamp",
+                        )
+                        line = reader.line_num
+                        continue
+                    ename = row[ie]
+                    ek = event_keys.get(ename)
+                    if ek is None:
+                        clean = ename.strip()
+                        if not clean:
+                            rejects.add(line + 1, reader.line_num, "no event name")
+                            line = reader.line_num
+                            continue
+                        ek = event_keys.get(clean)
+                        if ek is None:
+                            ek = next_event
+                            next_event += 1
+                            new_events.append((ek, clean))
+                            event_keys[clean] = ek
+                        event_keys[ename] = ek
+                    if uk is None:
+                        clean = uid.strip()
+                        uk = user_keys.get(clean)
+                        if uk is None:
+                            uk = next_user
+                            next_user += 1
+                            new_users.append((uk, clean))
+                            user_keys[clean] = uk
+                        user_keys[uid] = uk
+                    ak = None
+                    if ia is not None:
+                        text = row[ia]
+                        if text:
+                            ak = account_key(text)
+                            if ak is not None:
+                                link = links.get(uk)
+                                if link is None:
+                                    links[uk] = [ts, ak]
+                                elif link[1] != ak:
+                                    state.conflicts.add(uk)
+                                    if ts >= link[0]:
+                                        link[0] = ts
+                                        link[1] = ak
+                                elif ts > link[0]:
+                                    link[0] = ts
+                    record = [ts, uk, ek, ak, (row[ii].strip() or None) if ii is not None else None]
+                    for index, prop in prop_slots:
+                        text = row[index]
+                        if text:
+                            try:
+                                record.append(prop.convert(text))
+                            except ValueError:
+                                record.append(self._convert_slow(prop, text, "events"))
+                        else:
+                            record.append(None)
+                    batch.append(record)
+                    line = reader.line_num
+                    if len(batch) >= BATCH_ROWS:
+                        flush()
+                        self._report()
+                break
+            except csv.Error as exc:
+                line = self._csv_error(reader, line, exc)
+        flush()
+
+    def _entities(self, reader, prev_line: int) -> None:
+        conn = self.conn
+        kind = self.cmap.kind
+        fields = self.cmap.fields
+        ncols = self.ncols
+        rejects = self.rejects
+        state = self.state
+        props = self.props
+        check_nul = self.check_nul
+        id_field = "user_id" if kind == "users" else "account_id"
+        iid = fields[id_field]
+        ia = fields.get("account_id") if kind == "users" else None
+        table = TABLE[kind]
+        id_col = "user_id" if kind == "users" else "account_id"
+        cols = [id_col, *(p.column for p in props)]
+        updates = [f"{p.column} = coalesce(excluded.{p.column}, {p.column})" for p in props]
+        if kind == "users":
+            cols += ["account_key", "account_from_file"]
+            updates += [
+                "account_key = coalesce(excluded.account_key, account_key)",
+                "account_from_file = max(account_from_file, excluded.account_from_file)",
+            ]
+            existing_links = dict(
+                conn.execute("SELECT user_id, account_key FROM users WHERE account_key IS NOT NULL")
+            )
+            known_users = set(existing_links) | {
+                u for (u,) in conn.execute("SELECT user_id FROM users WHERE account_key IS NULL")
+            }
+        else:
+            cols += ["from_file"]
+            updates += ["from_file = 1"]
+            known_users = set(self.account_keys)
+            existing_links = {}
+        sql = (
+            f"INSERT INTO {table}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT({id_col}) DO UPDATE SET {', '.join(updates)}"
+        )
+        batch: list[list] = []
+
+        def flush() -> None:
+            self.flush_accounts()
+            if batch:
+                conn.executemany(sql, batch)
+                state.rows_imported += len(batch)
+                batch.clear()
+
+        self._flush = flush
+        line = prev_line
+        while True:
+            try:
+                for row in reader:
+                    if len(row) != ncols:
+                        if not row:
+                            line = reader.line_num
+                            continue
+                        state.rows_read += 1
+                        rejects.add(
+                            line + 1,
+                            reader.line_num,
+                            f"wrong number of fields: {len(row)} instead of {ncols}",
+                        )
+                        line = reader.line_num
+                        continue
+                    state.rows_read += 1
+                    if check_nul and "\x00" in "".join(row):
+                        rejects.add(line + 1, reader.line_num, "NUL byte in the row")
+                        line = reader.line_num
+                        continue
+                    ident = row[iid].strip()
+                    if not ident:
+                        rejects.add(line + 1, reader.line_num, f"no {id_field.replace('_', ' ')}")
+                        line = reader.line_num
+                        continue
+                    if kind == "accounts":
+                        # Registers the id (from_file = 0 for now; the upsert sets it to 1).
+                        if ident not in self.account_keys:
+                            self.account_key(ident)
+                            self.flush_accounts()
+                    elif ident not in known_users:
+                        known_users.add(ident)
+                        state.new_users += 1
+                    record: list = [ident]
+                    for prop in props:
+                        text = row[prop.index]
+                        if text:
+                            try:
+                                record.append(prop.convert(text))
+                            except ValueError:
+                                record.append(self._convert_slow(prop, text, table))
+                        else:
+                            record.append(None)
+                    if kind == "users":
+                        ak = None
+                        if ia is not None and row[ia].strip():
+                            ak = self.account_key(row[ia])
+                            old = existing_links.get(ident)
+                            if old is not None and old != ak:
+                                state.conflicts.add(ident)
+                            existing_links[ident] = ak
+                        record += [ak, 1 if ak is not None else 0]
+                    else:
+                        record.append(1)
+                    batch.append(record)
+                    line = reader.line_num
+                    if len(batch) >= BATCH_ROWS:
+                        flush()
+                        self._report()
+                break
+            except csv.Error as exc:
+                line = self._csv_error(reader, line, exc)
+        flush()
+
+    # -- after the loop, same transaction
+    def finish(self) -> None:
+        conn = self.conn
+        if self.cmap.kind == "events":
+            self._finish_events()
+        elif self.cmap.kind == "users" and self.state.conflicts:
+            keys = [
+                (k,)
+                for (k,) in (
+                    conn.execute("SELECT user_key FROM users WHERE user_id = ?", (uid,)).fetchone()
+                    for uid in self.state.conflicts
+                )
+            ]
+            conn.executemany("INSERT OR IGNORE INTO account_link_conflicts(user_key) VALUES (?)", keys)
+
+    def _finish_events(self) -> None:
+        conn = self.conn
+        lo = self.first_new_rowid or 1
+        self.progress.report(self.size, self.size, "updating the per-day roll-up")
+        conn.execute("DROP TABLE IF EXISTS temp._new_days")
+        conn.execute(
+            "CREATE TEMP TABLE _new_days AS SELECT user_key, event_key, ts / 86400000 AS day, "
+            "count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts FROM events WHERE rowid >= ? "
+            "GROUP BY user_key, event_key, day",
+            (lo,),
+        )
+        conn.execute(
+            "INSERT INTO user_days(user_key, event_key, day, n, first_ts, last_ts) "
+            "SELECT user_key, event_key, day, n, first_ts, last_ts FROM temp._new_days WHERE true "
+            "ON CONFLICT(user_key, event_key, day) DO UPDATE SET n = n + excluded.n, "
+            "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)"
+        )
+        conn.execute(
+            "UPDATE users SET first_ts = min(coalesce(users.first_ts, s.mn), s.mn), "
+            "last_ts = max(coalesce(users.last_ts, s.mx), s.mx) "
+            "FROM (SELECT user_key, min(first_ts) AS mn, max(last_ts) AS mx FROM temp._new_days "
+            "GROUP BY user_key) AS s WHERE users.user_key = s.user_key"
+        )
+        conn.execute("DROP TABLE temp._new_days")
+        if self.links:
+            current = {
+                k: (a, f)
+                for k, a, f in conn.execute(
+                    "SELECT user_key, account_key, account_from_file FROM users WHERE account_key IS NOT NULL"
+                )
+            }
+            conflicts = self.state.conflicts
+            for uk, (_ts, ak) in self.links.items():
+                old = current.get(uk)
+                if old is not None and old[0] != ak:
+                    conflicts.add(uk)
+            conn.executemany(
+                "UPDATE users SET account_key = ?, account_link_ts = ? WHERE user_key = ? "
+                "AND account_from_file = 0 AND (account_link_ts IS NULL OR account_link_ts <= ?)",
+                [(ak, ts, uk, ts) for uk, (ts, ak) in self.links.items()],
+            )
+        if self.state.conflicts:
+            conn.executemany(
+                "INSERT OR IGNORE INTO account_link_conflicts(user_key) VALUES (?)",
+                [(k,) for k in self.state.conflicts],
+            )
+
+
+def account_link_conflicts(conn: sqlite3.Connection) -> int:
+    """How many users have been linked to more than one account (users file or events)."""
+    return conn.execute("SELECT count(*) FROM account_link_conflicts").fetchone()[0]
+
+
+def preview(path, **overrides) -> tuple[FileSniff, ColumnMapping | None, str | None]:
+    """For the import wizard: the sniff, the guessed mapping (or ``None``) and why not."""
+    from seglab.core.importing.sniff import sniff_file
+
+    sniff = sniff_file(path, encoding=overrides.get("encoding"), delimiter=overrides.get("delimiter"))
+    try:
+        cmap = resolve_mapping(
+            Path(path).name, sniff.columns, kind=overrides.get("kind"), mapping=overrides.get("mapping")
+        )
+    except ImportFileError as exc:
+        return sniff, None, str(exc)
+    return sniff, cmap, None
+
+
+__all__ = ["ImportReport", "account_link_conflicts", "import_file", "preview"]

@@ -1,0 +1,121 @@
+"""Parsing timestamps from CSV cells into epoch milliseconds (UTC).
+
+Accepted without options: ISO 8601 with ``T`` or a space, ``Z`` or ``±HH:MM``
+offsets (converted to UTC), no zone (UTC, or the chosen source zone), date only,
+``YYYY-MM-DD HH:MM:SS``, and epoch seconds / milliseconds / microseconds told
+apart by magnitude. Day/month orders such as ``01/02/2024`` are ambiguous and
+are never guessed: they need an explicit ``date_format`` (strptime syntax).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from math import floor
+
+UTC = dt.UTC
+
+# Plausible event times: 1971-01-01 .. 2199-12-31. Anything outside is almost
+# certainly a unit mix-up (e.g. seconds read as milliseconds), so it is rejected.
+MIN_MS = 31_536_000_000
+MAX_MS = 7_258_118_400_000
+
+_EPOCH_RE = re.compile(r"^-?\d+(\.\d+)?$")
+_AMBIGUOUS_RE = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}([ T].*)?$")
+_FRACTION_RE = re.compile(r"(\.\d{6})\d+")
+
+
+class TimestampError(ValueError):
+    """A cell that is not a timestamp in any accepted form (the message says why)."""
+
+
+def looks_ambiguous(text: str) -> bool:
+    """True for day/month/year shapes like ``01/02/2024`` that need a date format."""
+    return bool(_AMBIGUOUS_RE.match(text.strip()))
+
+
+def epoch_to_ms(value: float) -> int:
+    """Epoch seconds, milliseconds or microseconds (by magnitude) to milliseconds."""
+    magnitude = abs(value)
+    if magnitude < 1e11:
+        ms = value * 1000
+    elif magnitude < 1e14:
+        ms = value
+    elif magnitude < 1e17:
+        ms = value / 1000
+    else:
+        raise TimestampError("number too large to be an epoch timestamp")
+    ms = floor(ms + 1e-6)
+    if not MIN_MS <= ms < MAX_MS:
+        raise TimestampError("number is not a plausible epoch time (seconds, ms or µs)")
+    return ms
+
+
+class TimestampParser:
+    """Callable turning a cell into epoch ms; raises :class:`TimestampError`.
+
+    ``tz`` is the zone of values written without one (default UTC).
+    ``check_range`` rejects times outside 1971..2199 (event times); property
+    date-times (birthdays...) skip it.
+    """
+
+    def __init__(self, date_format: str | None = None, tz: dt.tzinfo | None = None, check_range: bool = True):
+        self.date_format = date_format
+        self.tz = tz or UTC
+        self.check_range = check_range
+
+    def __call__(self, text: str) -> int:
+        text = text.strip()
+        if not text:
+            raise TimestampError("empty timestamp")
+        if self.date_format is not None:
+            try:
+                value = dt.datetime.strptime(text, self.date_format)
+            except ValueError:
+                raise TimestampError(f"does not match the date format {self.date_format}") from None
+            return self._finish(value)
+        first = text[0]
+        if (first.isdigit() or first == "-") and _EPOCH_RE.match(text):
+            if len(text) == 8 and text.isdigit():  # 20240301: a compact ISO date, not an epoch
+                return self._iso(f"{text[:4]}-{text[4:6]}-{text[6:]}")
+            return epoch_to_ms(float(text) if "." in text else int(text))
+        return self._iso(text)
+
+    def _iso(self, text: str) -> int:
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            value = None
+            if len(text) > 26 and "." in text:  # nanoseconds: keep microseconds, drop the rest
+                try:
+                    value = dt.datetime.fromisoformat(_FRACTION_RE.sub(r"\1", text, count=1))
+                except ValueError:
+                    value = None
+            if value is None:
+                if looks_ambiguous(text):
+                    raise TimestampError(
+                        "ambiguous day/month date: give the date format (e.g. %d/%m/%Y)"
+                    ) from None
+                raise TimestampError("not a recognised date or time") from None
+        return self._finish(value)
+
+    def _finish(self, value: dt.datetime) -> int:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.tz)
+        # floor(seconds) * 1000 + ms keeps exact milliseconds without float rounding.
+        ms = floor(value.timestamp()) * 1000 + value.microsecond // 1000
+        if self.check_range and not MIN_MS <= ms < MAX_MS:
+            raise TimestampError("date outside 1971..2199")
+        return ms
+
+
+def is_timestamp_like(text: str) -> bool:
+    """A cheap test used by type inference: ISO date/date-time (not a bare number)."""
+    text = text.strip()
+    if len(text) < 8 or not text[:4].isdigit() or text[4] != "-":
+        return False
+    try:
+        dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
