@@ -1,0 +1,760 @@
+"""Charts without Qt: what a chart shows (:class:`ChartSpec`), saved charts, running one, drill-down.
+
+A :class:`ChartSpec` is a frozen value: the chart kind, the segments compared (by
+name, so a renamed or edited segment is followed; a deleted one is reported), the
+unit, the reporting range, the interval and the kind's own options. Its JSON form
+is versioned (``"version": 1``) and is what the ``charts`` table stores in
+``options``; :func:`spec_from_json` refuses a newer version with a clear message.
+
+:func:`run_chart` maps a spec to the analysis engine (``seglab.core.analyses``) and
+returns the analysis's tidy DataFrame unchanged, so a chart holds exactly the
+numbers the command line prints. :func:`slice_members` answers "who is behind
+this point / bar / cell" with the same series and the same semantics
+(docs/analyses.md), for drill-down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from seglab.core.errors import UserError
+from seglab.core.progress import NULL_PROGRESS, Progress, install_interrupt
+from seglab.core.timeutil import DAY_MS, utc_now_iso
+
+SPEC_VERSION = 1
+
+# kind -> (title, default options). The order is the order of the editor's list.
+KINDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "trend": ("Trend", {"event": "*", "measure": "users", "moving_average": 0}),
+    "funnel": ("Funnel", {"steps": [], "within_days": 14}),
+    "retention": ("Retention", {"start_event": "*", "return_event": "*", "periods": 8}),
+    "distribution": ("Distribution", {"event": "*"}),
+    "top_events": ("Top events", {"limit": 15}),
+    "stickiness": ("Stickiness", {"event": "*"}),
+    "lifecycle": ("Lifecycle", {"event": "*"}),
+    "overlap": ("Overlap", {}),
+    "distinguishes": ("What distinguishes", {"limit": 15}),
+    "segment_size": ("Segment size over time", {}),
+}
+UNITS = ("user", "account")
+INTERVALS = ("day", "week", "month")
+EVERYONE_LABEL = "everyone"
+RANGE_PRESETS = (7, 30, 90, 180, 365)
+
+
+class ChartError(UserError):
+    """A chart cannot be shown or saved; the message says why, for a person."""
+
+
+class MissingSegmentError(ChartError):
+    """A chart names a saved segment that no longer exists."""
+
+    def __init__(self, names: list[str]):
+        self.names = list(names)
+        quoted = ", ".join(f"“{n}”" for n in names)
+        what = "segment" if len(names) == 1 else "segments"
+        super().__init__(
+            f"This chart compares the {what} {quoted}, which no longer exist{'s' if len(names) == 1 else ''}"
+            " in this project. Choose other segments in the editor, or recreate it."
+        )
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw_options(items: tuple) -> dict[str, Any]:
+    return {k: _thaw(v) for k, v in items}
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple):
+        if value and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in value):
+            # a frozen dict (only step dicts and filters are dicts inside options)
+            if all(k in {"event", "where", "property", "op", "value"} for k, _ in value):
+                return {k: _thaw(v) for k, v in value}
+        return [_thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """What a chart shows. Immutable: an edit makes a new spec (:meth:`with_options`, ``replace``).
+
+    ``segments`` are saved-segment names; empty means everyone at ``unit`` level.
+    ``vs_rest`` compares the one segment with its complement ("not in X").
+    The range is either the ``last_days`` up to as-of, or ``date_from``..``date_to``
+    (ISO dates, inclusive; either may be None: the default of the analysis).
+    ``options`` holds the kind's own options as sorted ``(key, value)`` pairs; read
+    them with :meth:`option` or :attr:`options_dict`.
+    """
+
+    kind: str = "trend"
+    segments: tuple[str, ...] = ()
+    vs_rest: bool = False
+    unit: str = "user"
+    interval: str = "week"
+    last_days: int | None = 90
+    date_from: str | None = None
+    date_to: str | None = None
+    as_of: str | None = None  # ISO date-time; None: the project's as-of
+    options: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ChartError(f"unknown chart kind {self.kind!r} (one of {', '.join(KINDS)})")
+        if self.unit not in UNITS:
+            raise ChartError(f"unit must be user or account, not {self.unit!r}")
+        if self.interval not in INTERVALS:
+            raise ChartError(f"interval must be day, week or month, not {self.interval!r}")
+        merged = dict(KINDS[self.kind][1])
+        merged.update(_thaw_options(tuple(self.options)))
+        object.__setattr__(self, "options", tuple(sorted((k, _freeze(v)) for k, v in merged.items())))
+        object.__setattr__(self, "segments", tuple(self.segments))
+
+    @property
+    def title(self) -> str:
+        return KINDS[self.kind][0]
+
+    @property
+    def options_dict(self) -> dict[str, Any]:
+        return _thaw_options(self.options)
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.options_dict.get(key, default)
+
+    def with_options(self, **changes: Any) -> ChartSpec:
+        merged = self.options_dict
+        merged.update(changes)
+        return replace(self, options=tuple(merged.items()))
+
+    def with_kind(self, kind: str) -> ChartSpec:
+        """The same segments, unit, range and interval shown as another kind (its default options)."""
+        return replace(self, kind=kind, options=())
+
+    # -- JSON -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": SPEC_VERSION,
+            "kind": self.kind,
+            "segments": list(self.segments),
+            "vs_rest": self.vs_rest,
+            "unit": self.unit,
+            "interval": self.interval,
+            "range": (
+                {"last_days": self.last_days}
+                if self.last_days is not None
+                else {"from": self.date_from, "to": self.date_to}
+            ),
+            "as_of": self.as_of,
+            "options": self.options_dict,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def spec_from_json(data: str | dict) -> ChartSpec:
+    """A spec from its JSON form (any version this SegLab knows)."""
+    try:
+        obj = json.loads(data) if isinstance(data, str) else dict(data)
+    except json.JSONDecodeError as exc:
+        raise ChartError(f"the saved chart is not valid JSON ({exc.msg})") from None
+    if not isinstance(obj, dict):
+        raise ChartError("the saved chart is not a JSON object")
+    version = obj.get("version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise ChartError(f"the saved chart has an invalid version {version!r}")
+    if version > SPEC_VERSION:
+        raise ChartError(
+            f"this chart was saved by a newer SegLab (chart format {version}; this SegLab reads up to "
+            f"{SPEC_VERSION}); update SegLab to open it"
+        )
+    rng = obj.get("range") or {}
+    options = obj.get("options") or {}
+    if not isinstance(options, dict):
+        raise ChartError("the saved chart's options are not an object")
+    segments = obj.get("segments") or []
+    if not isinstance(segments, list) or not all(isinstance(s, str) for s in segments):
+        raise ChartError("the saved chart's segments are not a list of names")
+    try:
+        return ChartSpec(
+            kind=str(obj.get("kind", "trend")),
+            segments=tuple(segments),
+            vs_rest=bool(obj.get("vs_rest", False)),
+            unit=str(obj.get("unit", "user")),
+            interval=str(obj.get("interval", "week")),
+            last_days=rng.get("last_days") if "last_days" in rng else None,
+            date_from=rng.get("from"),
+            date_to=rng.get("to"),
+            as_of=obj.get("as_of"),
+            options=tuple(options.items()),
+        )
+    except TypeError as exc:
+        raise ChartError(f"the saved chart is malformed ({exc})") from None
+
+
+# -- saved charts ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedChart:
+    name: str
+    kind: str
+    created: str
+    updated: str
+
+
+def save_chart(conn: sqlite3.Connection, name: str, spec: ChartSpec, *, overwrite: bool = False) -> None:
+    """Store ``spec`` under ``name`` (one transaction). An existing name needs ``overwrite``."""
+    name = (name or "").strip()
+    if not name:
+        raise ChartError("a saved chart needs a name")
+    now = utc_now_iso()
+    exists = conn.execute("SELECT 1 FROM charts WHERE name = ?", (name,)).fetchone()
+    if exists and not overwrite:
+        raise ChartError(f"there is already a chart named “{name}”; choose another name or replace it")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if exists:
+            conn.execute(
+                "UPDATE charts SET kind = ?, options = ?, updated = ? WHERE name = ?",
+                (spec.kind, spec.to_json(), now, name),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO charts(name, kind, options, created, updated) VALUES (?, ?, ?, ?, ?)",
+                (name, spec.kind, spec.to_json(), now, now),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def list_charts(conn: sqlite3.Connection) -> list[SavedChart]:
+    rows = conn.execute("SELECT name, kind, created, updated FROM charts ORDER BY name COLLATE NOCASE")
+    return [SavedChart(*row) for row in rows]
+
+
+def load_chart(conn: sqlite3.Connection, name: str) -> ChartSpec:
+    row = conn.execute("SELECT options FROM charts WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise ChartError(f"there is no saved chart named “{name}”")
+    return spec_from_json(row[0])
+
+
+def delete_chart(conn: sqlite3.Connection, name: str) -> None:
+    conn.execute("DELETE FROM charts WHERE name = ?", (name,))
+
+
+def rename_chart(conn: sqlite3.Connection, old: str, new: str) -> None:
+    new = (new or "").strip()
+    if not new:
+        raise ChartError("a saved chart needs a name")
+    if conn.execute("SELECT 1 FROM charts WHERE name = ?", (new,)).fetchone():
+        raise ChartError(f"there is already a chart named “{new}”")
+    conn.execute("UPDATE charts SET name = ?, updated = ? WHERE name = ?", (new, utc_now_iso(), old))
+
+
+# -- segments and series ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedSeries:
+    """One series of a chart: its label, the analysis SeriesSpec and where it came from."""
+
+    label: str
+    level: str
+    keys: tuple[int, ...] | None  # None: everyone at ``level``
+    role: str  # "segment" | "everyone" | "rest"
+    segment_id: int | None = None
+
+    def to_series_spec(self):
+        from seglab.core.analyses.common import SeriesSpec
+
+        return SeriesSpec(self.label, self.level, self.keys)  # type: ignore[arg-type]
+
+
+def saved_segment_levels(conn: sqlite3.Connection) -> dict[str, tuple[int, str]]:
+    """Saved segment name → (segment id, level), straight from the ``segments`` table."""
+    return {
+        name: (sid, level)
+        for sid, name, level in conn.execute("SELECT segment_id, name, level FROM segments")
+    }
+
+
+def missing_segments(conn: sqlite3.Connection, spec: ChartSpec) -> list[str]:
+    known = saved_segment_levels(conn)
+    return [name for name in spec.segments if name not in known]
+
+
+def rest_label(name: str) -> str:
+    return f"not in {name}"
+
+
+def _segment_keys(conn: sqlite3.Connection, name: str, as_of_ms: int) -> tuple[int, ...]:
+    from seglab.core.segments import get_saved, member_keys
+
+    seg = get_saved(conn, name)
+    keys = member_keys(conn, seg, as_of_ms)
+    return tuple(sorted(int(k) for k in keys))
+
+
+def universe_keys(conn: sqlite3.Connection, level: str) -> tuple[int, ...]:
+    """Every user, or every account (from an accounts file or some user's account)."""
+    if level == "user":
+        rows = conn.execute("SELECT user_key FROM users ORDER BY user_key")
+    else:
+        rows = conn.execute(
+            "SELECT account_key FROM accounts a WHERE a.from_file = 1 OR EXISTS "
+            "(SELECT 1 FROM users u WHERE u.account_key = a.account_key) ORDER BY account_key"
+        )
+    return tuple(int(r[0]) for r in rows)
+
+
+def resolve_series(conn: sqlite3.Connection, spec: ChartSpec, as_of_ms: int) -> tuple[ResolvedSeries, ...]:
+    """The chart's series, members evaluated once at ``as_of_ms``. A deleted segment raises."""
+    known = saved_segment_levels(conn)
+    missing = [n for n in spec.segments if n not in known]
+    if missing:
+        raise MissingSegmentError(missing)
+    if not spec.segments:
+        return (ResolvedSeries(EVERYONE_LABEL, spec.unit, None, "everyone"),)
+    out: list[ResolvedSeries] = []
+    for name in dict.fromkeys(spec.segments):
+        sid, level = known[name]
+        out.append(ResolvedSeries(name, level, _segment_keys(conn, name, as_of_ms), "segment", sid))
+    levels = {s.level for s in out}
+    if len(levels) > 1:
+        raise ChartError("a chart compares segments of one level: all users or all accounts")
+    if spec.vs_rest:
+        first = out[0]
+        inside = set(first.keys or ())
+        rest = tuple(k for k in universe_keys(conn, first.level) if k not in inside)
+        out = [first, ResolvedSeries(rest_label(first.label), first.level, rest, "rest")]
+    return tuple(out)
+
+
+# -- running a chart -------------------------------------------------------------------
+
+
+def resolve_chart_as_of(conn: sqlite3.Connection, spec: ChartSpec) -> int | None:
+    from seglab.core.project import resolve_as_of
+    from seglab.core.timeutil import parse_as_of
+
+    return resolve_as_of(conn, parse_as_of(spec.as_of) if spec.as_of else None)
+
+
+def chart_dates(spec: ChartSpec, as_of_ms: int) -> tuple[dt.date | None, dt.date | None]:
+    """The reporting range as the analyses take it (``date_from``, ``date_to``)."""
+    if spec.last_days is not None:
+        to = dt.date(1970, 1, 1) + dt.timedelta(days=int(as_of_ms) // DAY_MS)
+        return to - dt.timedelta(days=max(1, int(spec.last_days)) - 1), to
+    parse = lambda s: dt.date.fromisoformat(s) if s else None
+    try:
+        return parse(spec.date_from), parse(spec.date_to)
+    except ValueError:
+        raise ChartError(f"the chart's range {spec.date_from!r}..{spec.date_to!r} is not two dates") from None
+
+
+def _steps(spec: ChartSpec):
+    from seglab.core.analyses.filters import PropertyFilter
+    from seglab.core.analyses.funnel import FunnelStep
+
+    steps = []
+    for item in spec.option("steps") or []:
+        if isinstance(item, str):
+            steps.append(FunnelStep(item))
+        else:
+            where = tuple(
+                PropertyFilter(w["property"], w["op"], w.get("value")) for w in item.get("where") or []
+            )
+            steps.append(FunnelStep(item["event"], where))
+    return tuple(steps)
+
+
+def build_request(spec: ChartSpec, series: tuple[ResolvedSeries, ...], as_of_ms: int):
+    """The analysis request for ``spec`` (kinds whose analysis exists in this SegLab)."""
+    date_from, date_to = chart_dates(spec, as_of_ms)
+    common = {
+        "series": tuple(s.to_series_spec() for s in series),
+        "as_of_ms": as_of_ms,
+        "date_from": date_from,
+        "date_to": date_to,
+    }
+    if spec.kind == "trend":
+        from seglab.core.analyses.trend import TrendRequest
+
+        return TrendRequest(
+            event=spec.option("event", "*"),
+            measure=spec.option("measure", "users"),
+            interval=spec.interval,  # type: ignore[arg-type]
+            **common,
+        )
+    if spec.kind == "funnel":
+        from seglab.core.analyses.funnel import FunnelRequest
+
+        steps = _steps(spec)
+        if not steps:
+            raise ChartError("add at least one step to the funnel (an event name per step)")
+        return FunnelRequest(steps=steps, within_days=float(spec.option("within_days", 14)), **common)
+    if spec.kind == "retention":
+        try:
+            from seglab.core.analyses.retention import RetentionRequest
+        except ImportError:
+            raise ChartError("retention is not available in this SegLab yet") from None
+        return RetentionRequest(
+            start_event=spec.option("start_event", "*"),
+            return_event=spec.option("return_event", "*"),
+            interval=spec.interval,  # type: ignore[arg-type]
+            periods=int(spec.option("periods", 8)),
+            **common,
+        )
+    raise ChartError(f"{spec.title} charts are not available in this SegLab yet")
+
+
+def _runner(kind: str):
+    if kind == "trend":
+        from seglab.core.analyses.trend import run_trend
+
+        return run_trend
+    if kind == "funnel":
+        from seglab.core.analyses.funnel import run_funnel
+
+        return run_funnel
+    if kind == "retention":
+        from seglab.core.analyses.retention import run_retention
+
+        return run_retention
+    raise ChartError(f"{KINDS[kind][0]} charts are not available in this SegLab yet")
+
+
+def run_chart(conn: sqlite3.Connection, spec: ChartSpec, progress: Progress = NULL_PROGRESS) -> pd.DataFrame:
+    """Run the analysis behind ``spec``; the DataFrame is the analysis's own, unchanged.
+
+    ``frame.attrs`` carries what the chart needs besides the numbers: ``as_of_ms``,
+    ``kind`` and ``series`` (``[(label, level, role, segment_id), ...]``).
+    """
+    as_of_ms = resolve_chart_as_of(conn, spec)
+    if as_of_ms is None:
+        raise ChartError("the project has no events yet; import events to draw charts")
+    series = resolve_series(conn, spec, as_of_ms)
+    request = build_request(spec, series, as_of_ms)
+    frame = _runner(spec.kind)(conn, request, progress)
+    frame.attrs["as_of_ms"] = int(as_of_ms)
+    frame.attrs["kind"] = spec.kind
+    frame.attrs["series"] = [(s.label, s.level, s.role, s.segment_id) for s in series]
+    return frame
+
+
+def run_chart_file(path: Path, spec: ChartSpec, progress: Progress = NULL_PROGRESS) -> pd.DataFrame:
+    """:func:`run_chart` on its own read-only connection (for a worker thread)."""
+    from seglab.core.storage.connection import connect
+
+    conn = connect(path, readonly=True)
+    try:
+        install_interrupt(conn, progress)
+        return run_chart(conn, spec, progress)
+    finally:
+        conn.close()
+
+
+# -- drill-down: the members of one slice -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SliceRequest:
+    """One clicked slice: a point, a bar or a cell of a chart of ``spec``.
+
+    ``where`` holds the slice's coordinates, by kind:
+
+    * trend: ``segment``, ``period_start`` (ISO date);
+    * funnel: ``segment``, ``step`` (1-based), ``mode`` ``"reached"`` (reached the
+      step) or ``"dropped"`` (reached it and not the next);
+    * retention: ``segment``, ``cohort_start`` (ISO date), ``period`` (or None: the
+      whole cohort).
+    """
+
+    spec: ChartSpec
+    where: tuple[tuple[str, Any], ...]
+    as_of_ms: int | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict(self.where).get(key, default)
+
+
+@dataclass(frozen=True)
+class SliceMembers:
+    level: str
+    keys: tuple[int, ...]
+    title: str
+
+
+def make_slice(spec: ChartSpec, as_of_ms: int | None = None, **where: Any) -> SliceRequest:
+    return SliceRequest(spec, tuple(sorted(where.items())), as_of_ms)
+
+
+def period_label(start: str, interval: str) -> str:
+    """``2024-03-04`` as the analyst reads it: ``2024-W10``, ``2024-03``, or the date."""
+    day = dt.date.fromisoformat(str(start)[:10])
+    if interval == "week":
+        iso = day.isocalendar()
+        return f"{iso[0]}-W{iso[1]:02d}"
+    if interval == "month":
+        return day.strftime("%Y-%m")
+    return day.isoformat()
+
+
+def unit_word(level: str, n: int = 2) -> str:
+    return ("user" if level == "user" else "account") + ("" if n == 1 else "s")
+
+
+def slice_members(
+    conn: sqlite3.Connection, req: SliceRequest, progress: Progress = NULL_PROGRESS
+) -> SliceMembers:
+    spec = req.spec
+    as_of_ms = req.as_of_ms if req.as_of_ms is not None else resolve_chart_as_of(conn, spec)
+    if as_of_ms is None:
+        raise ChartError("the project has no events yet")
+    series = {s.label: s for s in resolve_series(conn, spec, as_of_ms)}
+    label = req.get("segment", EVERYONE_LABEL)
+    if label not in series:
+        raise ChartError(f"the chart has no series “{label}”")
+    s = series[label]
+    date_from, date_to = chart_dates(spec, as_of_ms)
+    from seglab.core.analyses.common import resolve_window
+
+    window = resolve_window(as_of_ms, date_from, date_to)
+    if spec.kind == "trend":
+        return _trend_members(conn, spec, s, window, req)
+    if spec.kind == "funnel":
+        return _funnel_members(conn, spec, s, window, req, progress)
+    if spec.kind == "retention":
+        return _retention_members(conn, spec, s, window, req)
+    raise ChartError(f"drill-down is not available for {spec.title} charts yet")
+
+
+def slice_members_file(path: Path, req: SliceRequest, progress: Progress = NULL_PROGRESS) -> SliceMembers:
+    from seglab.core.storage.connection import connect
+
+    conn = connect(path, readonly=True)
+    try:
+        install_interrupt(conn, progress)
+        return slice_members(conn, req, progress)
+    finally:
+        conn.close()
+
+
+def _series_filter(series: ResolvedSeries, user_col: str) -> tuple[str, list]:
+    """SQL restricting ``user_col`` rows to the series (accounts through users.account_key)."""
+    if series.keys is None:
+        if series.level == "account":
+            return f" AND {user_col} IN (SELECT user_key FROM users WHERE account_key IS NOT NULL)", []
+        return "", []
+    keys = json.dumps([int(k) for k in series.keys])
+    if series.level == "user":
+        return f" AND {user_col} IN (SELECT value FROM json_each(?))", [keys]
+    return (
+        f" AND {user_col} IN (SELECT user_key FROM users"
+        " WHERE account_key IN (SELECT value FROM json_each(?)))",
+        [keys],
+    )
+
+
+def _event_key(conn: sqlite3.Connection, name: str) -> tuple[str, list, bool]:
+    if name == "*":
+        return "", [], True
+    row = conn.execute("SELECT event_key FROM event_names WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        return " AND 1 = 0", [], False
+    return " AND d.event_key = ?", [int(row[0])], True
+
+
+def _to_units(conn: sqlite3.Connection, level: str, user_keys) -> tuple[int, ...]:
+    users = sorted({int(k) for k in user_keys})
+    if level == "user" or not users:
+        return tuple(users)
+    rows = conn.execute(
+        "SELECT DISTINCT account_key FROM users WHERE account_key IS NOT NULL AND user_key IN "
+        "(SELECT value FROM json_each(?))",
+        (json.dumps(users),),
+    )
+    return tuple(sorted(int(r[0]) for r in rows))
+
+
+def _bucket_bounds(start_iso: str, interval: str) -> tuple[int, int]:
+    from seglab.core.analyses.common import date_to_day, next_bucket
+
+    start = dt.date.fromisoformat(str(start_iso)[:10])
+    return date_to_day(start), date_to_day(next_bucket(start, interval)) - 1  # type: ignore[arg-type]
+
+
+def _trend_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest) -> SliceMembers:
+    start = str(req.get("period_start"))
+    first_day, last_day = _bucket_bounds(start, spec.interval)
+    first_day = max(first_day, window.from_day)
+    last_day = min(last_day, window.to_day)
+    event = spec.option("event", "*")
+    ev_sql, ev_params, _ = _event_key(conn, event)
+    unit_sql, unit_params = _series_filter(s, "d.user_key")
+    rows = conn.execute(
+        f"SELECT DISTINCT d.user_key FROM user_days d WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?"
+        f"{ev_sql}{unit_sql}",
+        [first_day, last_day, window.as_of_ms, *ev_params, *unit_params],
+    )
+    level = "account" if spec.option("measure") == "accounts" else s.level
+    keys = _to_units(conn, level, (r[0] for r in rows))
+    what = "any event" if event == "*" else event
+    title = f"{s.label}: {unit_word(level)} who did {what} in {period_label(start, spec.interval)}"
+    return SliceMembers(level, keys, title)
+
+
+def _retention_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest) -> SliceMembers:
+    from seglab.core.analyses.common import buckets_for, date_to_day
+
+    start_event = spec.option("start_event", "*")
+    return_event = spec.option("return_event", "*")
+    cohort = dt.date.fromisoformat(str(req.get("cohort_start"))[:10])
+    period = req.get("period")
+    periods = int(spec.option("periods", 8))
+    unit_sql, unit_params = _series_filter(s, "d.user_key")
+    unit_expr = "d.user_key" if s.level == "user" else "u.account_key"
+    join = " JOIN users u ON u.user_key = d.user_key" if s.level == "account" else ""
+
+    ev_sql, ev_params, _ = _event_key(conn, start_event)
+    first_rows = conn.execute(
+        f"SELECT {unit_expr}, MIN(d.day) FROM user_days d{join} WHERE d.day BETWEEN ? AND ? "
+        f"AND d.first_ts <= ?{ev_sql}{unit_sql} GROUP BY {unit_expr}",
+        [window.from_day, window.to_day, window.as_of_ms, *ev_params, *unit_params],
+    ).fetchall()
+    buckets = buckets_for(window.from_day, window.to_day, spec.interval, extra=periods)  # type: ignore[arg-type]
+    cohort_index = buckets.index_of_day(date_to_day(cohort))
+    members = sorted(
+        int(u) for u, day in first_rows if u is not None and buckets.index_of_day(day) == cohort_index
+    )
+    label = period_label(cohort.isoformat(), spec.interval)
+    if period is None:
+        return SliceMembers(s.level, tuple(members), f"{s.label}: {unit_word(s.level)} of cohort {label}")
+    period = int(period)
+    target = cohort_index + period
+    if target >= len(buckets.start_days):
+        return SliceMembers(s.level, (), "")
+    lo = buckets.start_days[target]
+    hi = (
+        buckets.start_days[target + 1] - 1
+        if target + 1 < len(buckets.start_days)
+        else buckets.end_day_exclusive - 1
+    )
+    ev_sql, ev_params, _ = _event_key(conn, return_event)
+    ret_rows = conn.execute(
+        f"SELECT DISTINCT {unit_expr} FROM user_days d{join} WHERE d.day BETWEEN ? AND ? "
+        f"AND d.first_ts <= ?{ev_sql}{unit_sql}",
+        [lo, hi, window.as_of_ms, *ev_params, *unit_params],
+    ).fetchall()
+    returned = {int(r[0]) for r in ret_rows if r[0] is not None}
+    keys = tuple(k for k in members if k in returned)
+    word = {"day": "day", "week": "week", "month": "month"}[spec.interval]
+    title = f"{s.label}: {unit_word(s.level)} of cohort {label} retained in {word} {period}"
+    return SliceMembers(s.level, keys, title)
+
+
+def _funnel_members(
+    conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest, progress
+) -> SliceMembers:
+    from seglab.core.analyses.common import Engine, unit_filter
+    from seglab.core.analyses.filters import compile_filters
+
+    steps = _steps(spec)
+    n = len(steps)
+    step = int(req.get("step", 1))
+    mode = req.get("mode", "reached")
+    within_ms = round(float(spec.option("within_days", 14)) * DAY_MS)
+    engine = Engine(conn, progress)
+    names = [st.event for st in steps]
+    keys = engine.event_keys([x for x in names if x != "*"])
+    parts: list[str] = []
+    params: list = []
+    for j, st in enumerate(steps):
+        if st.event == "*":
+            cond, cparams = "1 = 1", []
+        elif st.event in keys:
+            cond, cparams = "e.event_key = ?", [keys[st.event]]
+        else:
+            continue
+        fsql, fparams = compile_filters(conn, st.where, "e", f"steps[{j}].where")
+        if fsql:
+            cond = f"{cond} AND {fsql}"
+        parts.append(f"(CASE WHEN {cond} THEN {1 << j} ELSE 0 END)")
+        params.extend(cparams + fparams)
+    best: dict[int, int] = {}
+    if parts and not window.empty:
+        ucol = "e.user_key" if s.level == "user" else "u.account_key"
+        unit_sql, unit_params = unit_filter(engine, s.to_series_spec(), "e.user_key", "u.account_key")
+        upper = min(window.end_ms + within_ms, window.as_of_ms)
+        sql = (
+            f"SELECT {ucol}, e.ts, {' + '.join(parts)} AS m FROM events e"
+            + (" JOIN users u ON u.user_key = e.user_key" if s.level == "account" else "")
+            + f" WHERE e.ts BETWEEN ? AND ?{unit_sql}"
+        )
+        rows = engine.rows(sql, [*params, window.start_ms, upper, *unit_params])
+        best = furthest_steps(rows, n, window.end_ms, within_ms)
+    if mode == "dropped" and step < n:
+        chosen = tuple(sorted(u for u, b in best.items() if b == step))
+        what = f"reached step {step} ({names[step - 1]}) but not step {step + 1} ({names[step]})"
+    else:
+        chosen = tuple(sorted(u for u, b in best.items() if b >= step))
+        what = f"reached step {step} ({names[step - 1]})"
+    return SliceMembers(s.level, chosen, f"{s.label}: {unit_word(s.level)} who {what}")
+
+
+def furthest_steps(rows, n_steps: int, last_start_ms: int, window_ms: int) -> dict[int, int]:
+    """Unit → the furthest funnel step reached (1..n), per the contract's funnel semantics.
+
+    ``rows`` are ``(unit, ts, mask)`` with bit j of ``mask`` set when the row
+    qualifies as step j+1. From each step-1 occurrence up to ``last_start_ms`` the
+    later steps are taken at their earliest time strictly after the previous one
+    and no later than the occurrence plus ``window_ms``.
+    """
+    if not rows:
+        return {}
+    arr = np.asarray(rows, dtype=np.int64)
+    arr = arr[arr[:, 2] > 0]
+    order = np.lexsort((arr[:, 1], arr[:, 0]))
+    arr = arr[order]
+    best: dict[int, int] = {}
+    bounds = np.flatnonzero(np.diff(arr[:, 0])) + 1
+    for chunk in np.split(arr, bounds):
+        unit = int(chunk[0, 0])
+        ts = chunk[:, 1]
+        mask = chunk[:, 2]
+        top = 0
+        for i in np.flatnonzero((mask & 1) == 1):
+            t0 = int(ts[i])
+            if t0 > last_start_ms:
+                break
+            reached, t_prev, deadline = 1, t0, t0 + window_ms
+            for j in range(1, n_steps):
+                cand = np.flatnonzero(((mask >> j) & 1 == 1) & (ts > t_prev) & (ts <= deadline))
+                if cand.size == 0:
+                    break
+                t_prev = int(ts[cand[0]])
+                reached += 1
+            top = max(top, reached)
+            if top == n_steps:
+                break
+        if top:
+            best[unit] = top
+    return best
