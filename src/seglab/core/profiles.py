@@ -1,0 +1,473 @@
+"""Read-only queries behind the members list, the user and account profiles and the builder's pickers.
+
+Qt-free: the UI runs these in a worker thread, each with its own connection. Every
+identifier comes from the property catalogue (internal ``p<N>`` column names); every
+value is a bound parameter. Sets of keys are passed as one JSON array and expanded
+with ``json_each``, so a 100k-member list is one statement, not 100k parameters.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
+from seglab.core.project import PropertyInfo, event_name_counts, load_properties, resolve_as_of
+from seglab.core.timeutil import DAY_MS, ms_to_iso
+
+LEVELS = ("user", "account")
+
+# -- formula-injection-safe CSV --------------------------------------------------------------
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(value: Any) -> Any:
+    """A cell as it can be written to CSV without a spreadsheet running it as a formula.
+
+    Text starting with ``= + - @``, a tab or a carriage return gets a leading ``'``
+    (OWASP's advice); real numbers (``-5``, ``1e3``) are written as numbers, untouched.
+    ``None`` becomes an empty cell.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    if text.startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def write_csv(out: io.TextIOBase, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write a header and rows (escaped with :func:`escape_cell`); return the number of rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([escape_cell(c) for c in columns])
+    n = 0
+    for row in rows:
+        writer.writerow([escape_cell(v) for v in row])
+        n += 1
+    return n
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberTable:
+    """The rows of a members list: one per key, in ``keys`` order.
+
+    ``types`` gives each column's kind (``text``, ``integer``, ``real``, ``boolean``,
+    ``datetime``); datetime values are epoch milliseconds (shown and exported as ISO).
+    """
+
+    level: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    keys: tuple[int, ...]
+    rows: list[tuple] = field(repr=False)
+
+    def export_rows(self) -> Iterable[tuple]:
+        """Rows for CSV: datetimes as ISO 8601, everything else as is."""
+        dt_cols = [i for i, t in enumerate(self.types) if t == "datetime"]
+        for row in self.rows:
+            if dt_cols:
+                row = list(row)
+                for i in dt_cols:
+                    row[i] = ms_to_iso(row[i]) if row[i] is not None else None
+            yield tuple(row)
+
+
+def _keys_json(keys: Sequence[int]) -> str:
+    return json.dumps([int(k) for k in keys])
+
+
+def _prop_select(props: list[PropertyInfo], alias: str) -> str:
+    # column_name is always an internal p<N> name from the catalogue, never text from a file.
+    return "".join(f", {alias}.\"{p.column}\"" for p in props)
+
+
+def _convert(value: Any, ptype: str) -> Any:
+    if value is None:
+        return None
+    if ptype == "boolean":
+        return bool(value)
+    return value
+
+
+def member_table(
+    conn: sqlite3.Connection, level: str, keys: Sequence[int], progress: Progress = NULL_PROGRESS
+) -> MemberTable:
+    """Ids, activity and every property of the given users or accounts (``level``)."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be 'user' or 'account', not {level!r}")
+    check_cancelled(progress)
+    props = load_properties(conn, level)
+    if level == "user":
+        columns = ("user_id", "account", "first seen", "last seen", *(p.name for p in props))
+        types = ("text", "text", "datetime", "datetime", *(p.type for p in props))
+        sql = (
+            "SELECT k.value, u.user_id, a.account_id, u.first_ts, u.last_ts" + _prop_select(props, "u")
+            + " FROM json_each(?) k JOIN users u ON u.user_key = k.value"
+            " LEFT JOIN accounts a ON a.account_key = u.account_key"
+        )
+    else:
+        columns = ("account_id", "users", "last activity", *(p.name for p in props))
+        types = ("text", "integer", "datetime", *(p.type for p in props))
+        sql = (
+            "SELECT k.value, a.account_id,"
+            " (SELECT count(*) FROM users u WHERE u.account_key = a.account_key),"
+            " (SELECT max(u.last_ts) FROM users u WHERE u.account_key = a.account_key)"
+            + _prop_select(props, "a")
+            + " FROM json_each(?) k JOIN accounts a ON a.account_key = k.value"
+        )
+    fixed = len(columns) - len(props)
+    by_key: dict[int, tuple] = {}
+    cur = conn.execute(sql, (_keys_json(keys),))
+    while True:
+        batch = cur.fetchmany(5000)
+        if not batch:
+            break
+        check_cancelled(progress)
+        for row in batch:
+            values = list(row[1:])
+            for i, p in enumerate(props):
+                values[fixed + i] = _convert(values[fixed + i], p.type)
+            by_key[row[0]] = tuple(values)
+        progress.report(len(by_key), len(keys), "Loading members")
+    present = tuple(k for k in keys if k in by_key)
+    return MemberTable(level, columns, types, present, [by_key[k] for k in present])
+
+
+def keys_for_ids(conn: sqlite3.Connection, level: str, ids: Sequence[str]) -> list[int]:
+    """Internal keys for text ids (unknown ids are skipped), in the given order."""
+    table, id_col, key_col = (
+        ("users", "user_id", "user_key") if level == "user" else ("accounts", "account_id", "account_key")
+    )
+    rows = conn.execute(
+        f"SELECT j.value, t.{key_col} FROM json_each(?) j JOIN {table} t ON t.{id_col} = j.value",
+        (json.dumps([str(i) for i in ids]),),
+    ).fetchall()
+    found = dict(rows)
+    return [found[i] for i in ids if i in found]
+
+
+def ids_for_keys(conn: sqlite3.Connection, level: str, keys: Sequence[int]) -> list[str]:
+    """Text ids for internal keys, in the given order (unknown keys are skipped)."""
+    table, id_col, key_col = (
+        ("users", "user_id", "user_key") if level == "user" else ("accounts", "account_id", "account_key")
+    )
+    found = dict(
+        conn.execute(
+            f"SELECT t.{key_col}, t.{id_col} FROM json_each(?) j JOIN {table} t ON t.{key_col} = j.value",
+            (_keys_json(keys),),
+        ).fetchall()
+    )
+    return [found[k] for k in keys if k in found]
+
+
+# -- profiles --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PropertyValue:
+    name: str
+    type: str
+    value: Any  # datetime: epoch ms; boolean: bool
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    key: int
+    user_id: str
+    account_key: int | None
+    account_id: str | None
+    properties: tuple[PropertyValue, ...]
+    first_seen: int | None  # epoch ms
+    last_seen: int | None
+    event_counts: tuple[tuple[str, int], ...]  # by name, most frequent first
+    total_events: int
+
+
+@dataclass(frozen=True)
+class AccountUser:
+    key: int
+    user_id: str
+    events: int
+    events_30d: int
+    last_seen: int | None
+
+
+@dataclass(frozen=True)
+class AccountHealth:
+    as_of: int | None
+    active_users_7d: int
+    active_users_30d: int
+    events_30d: int
+    events_per_active_user_30d: float | None
+    last_activity: int | None
+
+
+@dataclass(frozen=True)
+class AccountProfile:
+    key: int
+    account_id: str
+    properties: tuple[PropertyValue, ...]
+    users: tuple[AccountUser, ...]
+    health: AccountHealth
+    event_counts: tuple[tuple[str, int], ...]
+
+
+def _properties(conn: sqlite3.Connection, entity: str, table: str, key_col: str, key: int):
+    props = load_properties(conn, entity)
+    if not props:
+        return ()
+    cols = ", ".join(f'"{p.column}"' for p in props)
+    row = conn.execute(f"SELECT {cols} FROM {table} WHERE {key_col} = ?", (key,)).fetchone()
+    if row is None:
+        return ()
+    return tuple(PropertyValue(p.name, p.type, _convert(v, p.type)) for p, v in zip(props, row))
+
+
+def user_profile(conn: sqlite3.Connection, user_key: int) -> UserProfile:
+    row = conn.execute(
+        "SELECT u.user_id, u.account_key, a.account_id, u.first_ts, u.last_ts FROM users u "
+        "LEFT JOIN accounts a ON a.account_key = u.account_key WHERE u.user_key = ?",
+        (user_key,),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no user with key {user_key}")
+    counts = tuple(
+        conn.execute(
+            "SELECT en.name, sum(d.n) AS n FROM user_days d "
+            "JOIN event_names en ON en.event_key = d.event_key WHERE d.user_key = ? "
+            "GROUP BY d.event_key ORDER BY n DESC, en.name",
+            (user_key,),
+        ).fetchall()
+    )
+    return UserProfile(
+        key=user_key,
+        user_id=row[0],
+        account_key=row[1],
+        account_id=row[2],
+        properties=_properties(conn, "user", "users", "user_key", user_key),
+        first_seen=row[3],
+        last_seen=row[4],
+        event_counts=counts,
+        total_events=sum(n for _, n in counts),
+    )
+
+
+def account_profile(
+    conn: sqlite3.Connection, account_key: int, as_of_ms: int | None = None
+) -> AccountProfile:
+    row = conn.execute("SELECT account_id FROM accounts WHERE account_key = ?", (account_key,)).fetchone()
+    if row is None:
+        raise LookupError(f"no account with key {account_key}")
+    as_of = resolve_as_of(conn, as_of_ms)
+    t = as_of if as_of is not None else 0
+    users = tuple(
+        AccountUser(*r)
+        for r in conn.execute(
+            "SELECT u.user_key, u.user_id,"
+            " coalesce((SELECT sum(d.n) FROM user_days d WHERE d.user_key = u.user_key), 0),"
+            " (SELECT count(*) FROM events e WHERE e.user_key = u.user_key AND e.ts > ? AND e.ts <= ?),"
+            " u.last_ts FROM users u WHERE u.account_key = ?"
+            " ORDER BY u.last_ts IS NULL, u.last_ts DESC, u.user_id",
+            (t - 30 * DAY_MS, t, account_key),
+        )
+    )
+
+    def active(days: int) -> tuple[int, int]:
+        return conn.execute(
+            "SELECT count(DISTINCT e.user_key), count(*) FROM events e "
+            "JOIN users u ON u.user_key = e.user_key WHERE u.account_key = ? AND e.ts > ? AND e.ts <= ?",
+            (account_key, t - days * DAY_MS, t),
+        ).fetchone()
+
+    a7, _ = active(7)
+    a30, e30 = active(30)
+    last = conn.execute(
+        "SELECT max(e.ts) FROM events e JOIN users u ON u.user_key = e.user_key "
+        "WHERE u.account_key = ? AND e.ts <= ?",
+        (account_key, t),
+    ).fetchone()[0]
+    counts = tuple(
+        conn.execute(
+            "SELECT en.name, sum(d.n) AS n FROM user_days d JOIN users u ON u.user_key = d.user_key "
+            "JOIN event_names en ON en.event_key = d.event_key WHERE u.account_key = ? "
+            "GROUP BY d.event_key ORDER BY n DESC, en.name",
+            (account_key,),
+        ).fetchall()
+    )
+    health = AccountHealth(
+        as_of=as_of,
+        active_users_7d=a7,
+        active_users_30d=a30,
+        events_30d=e30,
+        events_per_active_user_30d=(e30 / a30) if a30 else None,
+        last_activity=last,
+    )
+    return AccountProfile(
+        key=account_key,
+        account_id=row[0],
+        properties=_properties(conn, "account", "accounts", "account_key", account_key),
+        users=users,
+        health=health,
+        event_counts=counts,
+    )
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Events newest first: rows of ``(ts_ms, user_id, event_name, {property: value})``."""
+
+    total: int
+    rows: list[tuple] = field(repr=False)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+
+def timeline(
+    conn: sqlite3.Connection,
+    *,
+    user_key: int | None = None,
+    account_key: int | None = None,
+    limit: int = 20_000,
+    progress: Progress = NULL_PROGRESS,
+) -> Timeline:
+    """The newest ``limit`` events of one user or of all users of one account."""
+    if (user_key is None) == (account_key is None):
+        raise ValueError("give exactly one of user_key or account_key")
+    if user_key is not None:
+        where, param = "e.user_key = ?", user_key
+    else:
+        where, param = "e.user_key IN (SELECT user_key FROM users WHERE account_key = ?)", account_key
+    total = conn.execute(f"SELECT count(*) FROM events e WHERE {where}", (param,)).fetchone()[0]
+    props = load_properties(conn, "event")
+    sql = (
+        "SELECT e.ts, u.user_id, en.name" + _prop_select(props, "e")
+        + " FROM events e JOIN users u ON u.user_key = e.user_key"
+        " JOIN event_names en ON en.event_key = e.event_key"
+        f" WHERE {where} ORDER BY e.ts DESC LIMIT ?"
+    )
+    rows = []
+    cur = conn.execute(sql, (param, int(limit)))
+    while True:
+        batch = cur.fetchmany(5000)
+        if not batch:
+            break
+        check_cancelled(progress)
+        for r in batch:
+            values = {p.name: _convert(v, p.type) for p, v in zip(props, r[3:]) if v is not None}
+            rows.append((r[0], r[1], r[2], values))
+    return Timeline(total=total, rows=rows)
+
+
+# -- builder pickers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuilderCatalogue:
+    """What the segment builder's pickers offer: properties, event names, frequent values."""
+
+    properties: tuple[PropertyInfo, ...]
+    event_names: tuple[tuple[str, int], ...]  # most frequent first
+    top_values: dict[tuple[str, str], tuple[str, ...]]  # (entity, property name) -> frequent values
+
+    def property(self, entity: str, name: str) -> PropertyInfo | None:
+        for p in self.properties:
+            if p.entity == entity and p.name == name:
+                return p
+        return None
+
+
+EMPTY_CATALOGUE = BuilderCatalogue((), (), {})
+
+# Frequent values of event properties are taken from the newest rows only: a full GROUP BY
+# over tens of millions of events would keep the builder's pickers waiting.
+_EVENT_SAMPLE_ROWS = 200_000
+
+
+def top_values(conn: sqlite3.Connection, prop: PropertyInfo, limit: int = 30) -> tuple[str, ...]:
+    """The most frequent values of a text property (for completion), most frequent first."""
+    table = {"user": "users", "account": "accounts", "event": "events"}[prop.entity]
+    col = f'"{prop.column}"'
+    source = table
+    if prop.entity == "event":
+        source = f"(SELECT {col} FROM events ORDER BY rowid DESC LIMIT {_EVENT_SAMPLE_ROWS})"
+    rows = conn.execute(
+        f"SELECT {col}, count(*) AS n FROM {source} WHERE {col} IS NOT NULL "
+        f"GROUP BY {col} ORDER BY n DESC, {col} LIMIT ?",
+        (int(limit),),
+    ).fetchall()
+    return tuple(str(r[0]) for r in rows)
+
+
+def builder_catalogue(conn: sqlite3.Connection, progress: Progress = NULL_PROGRESS) -> BuilderCatalogue:
+    props = tuple(load_properties(conn))
+    values: dict[tuple[str, str], tuple[str, ...]] = {}
+    for i, p in enumerate(props):
+        check_cancelled(progress)
+        if p.type == "text":
+            values[(p.entity, p.name)] = top_values(conn, p)
+        progress.report(i + 1, len(props), "Reading properties")
+    return BuilderCatalogue(props, tuple(event_name_counts(conn)), values)
+
+
+# -- task functions: f(path, request, progress), for the UI's worker --------------------------
+
+
+def _reader(path) -> sqlite3.Connection:
+    from seglab.core.storage.connection import connect
+
+    return connect(path, readonly=True)
+
+
+def load_member_table(
+    path, request: tuple[str, Sequence[int]], progress: Progress = NULL_PROGRESS
+) -> MemberTable:
+    """``request`` is ``(level, keys)``."""
+    level, keys = request
+    conn = _reader(path)
+    try:
+        return member_table(conn, level, keys, progress)
+    finally:
+        conn.close()
+
+
+def load_user_profile(
+    path, user_key: int, progress: Progress = NULL_PROGRESS
+) -> tuple[UserProfile, Timeline]:
+    conn = _reader(path)
+    try:
+        return user_profile(conn, user_key), timeline(conn, user_key=user_key, progress=progress)
+    finally:
+        conn.close()
+
+
+def load_account_profile(
+    path, account_key: int, progress: Progress = NULL_PROGRESS
+) -> tuple[AccountProfile, Timeline]:
+    conn = _reader(path)
+    try:
+        return account_profile(conn, account_key), timeline(conn, account_key=account_key, progress=progress)
+    finally:
+        conn.close()
+
+
+def load_builder_catalogue(path, request: Any = None, progress: Progress = NULL_PROGRESS) -> BuilderCatalogue:
+    conn = _reader(path)
+    try:
+        return builder_catalogue(conn, progress)
+    finally:
+        conn.close()
