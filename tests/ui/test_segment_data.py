@@ -53,6 +53,6 @@ def _events() -> list[dict]:
     return rows
 
 
-def make_project(path) -> os.PathLike:
+def make_project(path):
     """Build the shared data set at ``path`` and return the path."""
     return build_project(path, events=_events(), users=USERS, accounts=ACCOUNTS)
