@@ -1,1 +1,89 @@
-"""segments."""
+"""Segments: the definition model, the operator table, validation, describe(), the SQL
+compiler, evaluation and saved segments (contract: shared/spec/segment-definition.md)."""
+
+from seglab.core.segments.compiler import CompiledQuery, compile_segment, window_range
+from seglab.core.segments.describe import condition_phrase, describe
+from seglab.core.segments.engine import (
+    ConditionCount,
+    condition_counts,
+    count,
+    member_ids,
+    member_keys,
+    prepare_connection,
+    universe_size,
+)
+from seglab.core.segments.model import (
+    BehaviorCondition,
+    Compare,
+    GroupCondition,
+    Measure,
+    PropertyCondition,
+    PropertyFilter,
+    SeenCondition,
+    SegmentDef,
+    SegmentRefCondition,
+    SequenceCondition,
+    Step,
+    UsersCondition,
+    Window,
+    dump_definition,
+    load_definition,
+)
+from seglab.core.segments.operators import COMPARE_OPS, MEASURES, OPERATORS, operators_for_type
+from seglab.core.segments.store import (
+    HistoryEntry,
+    SavedSegment,
+    delete_segment,
+    get_saved,
+    list_saved,
+    rename_segment,
+    save_segment,
+    segment_history,
+)
+from seglab.core.segments.validate import Catalog, Problem, problems, validate
+
+__all__ = [
+    "COMPARE_OPS",
+    "MEASURES",
+    "OPERATORS",
+    "BehaviorCondition",
+    "Catalog",
+    "Compare",
+    "CompiledQuery",
+    "ConditionCount",
+    "GroupCondition",
+    "HistoryEntry",
+    "Measure",
+    "Problem",
+    "PropertyCondition",
+    "PropertyFilter",
+    "SavedSegment",
+    "SeenCondition",
+    "SegmentDef",
+    "SegmentRefCondition",
+    "SequenceCondition",
+    "Step",
+    "UsersCondition",
+    "Window",
+    "compile_segment",
+    "condition_counts",
+    "condition_phrase",
+    "count",
+    "delete_segment",
+    "describe",
+    "dump_definition",
+    "get_saved",
+    "list_saved",
+    "load_definition",
+    "member_ids",
+    "member_keys",
+    "operators_for_type",
+    "prepare_connection",
+    "problems",
+    "rename_segment",
+    "save_segment",
+    "segment_history",
+    "universe_size",
+    "validate",
+    "window_range",
+]

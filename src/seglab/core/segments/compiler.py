@@ -1,0 +1,676 @@
+"""Definition → SQL, as sqlglot expressions rendered for SQLite (and DuckDB in tests).
+
+Rules (learned the hard way on several engines):
+
+* Window bounds are computed here in Python from the as-of time T and sent as
+  literals; no date functions run on timestamps. A window is the half-open range
+  ``(lo, hi]`` of epoch ms (``lo`` None = from the beginning), ``hi <= T``.
+* Values from definitions are bound parameters; identifiers come only from the
+  property catalogue (``p<N>`` columns).
+* Every condition is a boolean expression on one row of the level's universe where
+  NULL means "no match"; ``negate`` wraps it as ``NOT COALESCE(x, FALSE)`` so a missing
+  value can never leak through a negation. Membership subqueries never return NULL
+  keys (``NOT IN`` with a NULL in the list would match nothing).
+* Conditions without event-property filters read the ``user_days`` roll-up. Its
+  ``first_ts``/``last_ts`` make "some event in (lo, hi]" and "distinct days" exact
+  whenever lo and hi fall on different days; counts take the partial edge days from
+  raw events. Everything else reads ``events``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from seglab.core.errors import SegmentError
+from seglab.core.segments.model import (
+    BehaviorCondition,
+    Compare,
+    Condition,
+    GroupCondition,
+    PropertyCondition,
+    PropertyFilter,
+    SeenCondition,
+    SegmentDef,
+    SegmentRefCondition,
+    SequenceCondition,
+    UsersCondition,
+    Window,
+)
+from seglab.core.segments.operators import COMPARE_OPS, MEASURES, OPERATORS, Span
+from seglab.core.segments.validate import Catalog, as_catalog, coerce_filter, validate
+from seglab.core.timeutil import DAY_MS, add_months, date_to_ms, ms_to_date
+
+DIALECTS = ("sqlite", "duckdb")
+_MAX_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    sql: str
+    params: dict[str, Any]
+    dialect: str = "sqlite"
+
+
+def window_range(window: Window, as_of_ms: int) -> tuple[int | None, int]:
+    """``(lo, hi)``: the window holds timestamps ``lo < ts <= hi`` (``lo`` None: no lower end)."""
+    t = as_of_ms
+    if window.kind == "last_days":
+        return t - window.days * DAY_MS, t
+    if window.kind == "between":
+        start = date_to_ms(dt.date.fromisoformat(window.start))
+        end = date_to_ms(dt.date.fromisoformat(window.end)) + DAY_MS - 1
+        return start - 1, min(end, t)
+    if window.kind == "since":
+        return date_to_ms(dt.date.fromisoformat(window.start)) - 1, t
+    return None, t
+
+
+def _day(ms: int) -> int:
+    return ms // DAY_MS
+
+
+def _num(n: int | float) -> exp.Literal:
+    return exp.Literal.number(n)
+
+
+def _col(name: str, table: str) -> exp.Column:
+    return exp.column(name, table=table)
+
+
+def _and(*parts: exp.Expression | None) -> exp.Expression:
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return exp.true()
+    return exp.and_(*parts, copy=False) if len(parts) > 1 else parts[0]
+
+
+def _in(key: exp.Expression, query: exp.Select) -> exp.Expression:
+    return exp.In(this=key.copy(), query=exp.Subquery(this=query))
+
+
+def _not(e: exp.Expression) -> exp.Expression:
+    return exp.Not(this=exp.Coalesce(this=exp.paren(e, copy=False), expressions=[exp.false()]))
+
+
+class _Compiler:
+    def __init__(self, catalog: Catalog, as_of_ms: int, dialect: str):
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r}")
+        self.catalog = catalog
+        self.t = as_of_ms
+        self.dialect = dialect
+        self.params: dict[str, Any] = {}
+        self._alias_n = 0
+        self._depth = 0
+
+    # -- helpers ------------------------------------------------------------------------------
+    def alias(self, prefix: str) -> str:
+        self._alias_n += 1
+        return f"{prefix}{self._alias_n}"
+
+    def param(self, value: Any) -> exp.Expression:
+        name = f"v{len(self.params) + 1}"
+        self.params[name] = value
+        return exp.Placeholder(this=name)
+
+    def wrap(self, value: Any) -> Any:
+        """Coerced filter values → parameters, keeping the Span / list / pair shapes."""
+        if isinstance(value, Span):
+            return Span(self.param(value.lo), self.param(value.hi))
+        if isinstance(value, tuple):
+            return tuple(self.wrap(v) for v in value)
+        return self.param(value)
+
+    def idiv(self, a: exp.Expression, b: int) -> exp.Expression:
+        if self.dialect == "sqlite":
+            return exp.Div(this=a, expression=_num(b), typed=True, safe=False)
+        return exp.IntDiv(this=a, expression=_num(b))
+
+    def event_pred(self, event: str, table: str) -> exp.Expression | None:
+        if event == "*":
+            return None
+        key = self.catalog.event_keys.get(event)
+        # An event the project never saw matches no rows (a warning, not an error).
+        return exp.EQ(this=_col("event_key", table), expression=_num(key if key is not None else -1))
+
+    def filter_pred(self, entity: str, f: PropertyFilter, table: str, path: str) -> exp.Expression:
+        prop = self.catalog.prop(entity, f.property)
+        if prop is None:
+            raise SegmentError(f"unknown {entity} property {f.property!r}", f"{path}.property")
+        spec = OPERATORS[f.op]
+        if prop.type not in spec.types:
+            raise SegmentError(
+                f"operator {f.op!r} does not apply to {prop.type} property {prop.name!r}", f"{path}.op"
+            )
+        value = self.wrap(coerce_filter(prop, f, path, self.t))
+        return exp.paren(spec.build(_col(prop.column, table), value), copy=False)
+
+    def where_preds(self, where, table: str, path: str) -> list[exp.Expression]:
+        return [self.filter_pred("event", f, table, f"{path}[{i}]") for i, f in enumerate(where)]
+
+    def time_preds(self, table: str, lo: int | None, hi: int, col: str = "ts") -> list[exp.Expression]:
+        preds = [exp.LTE(this=_col(col, table), expression=_num(hi))]
+        if lo is not None:
+            preds.insert(0, exp.GT(this=_col(col, table), expression=_num(lo)))
+        return preds
+
+    def lift_users(self, user_keys: exp.Select) -> exp.Select:
+        """Account keys of the users in ``user_keys`` (the user → account link)."""
+        u = self.alias("lu")
+        return (
+            exp.select(_col("account_key", u))
+            .from_(exp.to_table("users").as_(u))
+            .where(
+                _and(
+                    exp.Not(this=exp.Is(this=_col("account_key", u), expression=exp.Null())),
+                    _in(_col("user_key", u), user_keys),
+                )
+            )
+        )
+
+    # -- definitions --------------------------------------------------------------------------
+    def universe(self, level: str) -> tuple[exp.Select, exp.Column, str]:
+        if level == "user":
+            a = self.alias("u")
+            return (
+                exp.select(_col("user_key", a).as_("key")).from_(exp.to_table("users").as_(a)),
+                _col("user_key", a),
+                a,
+            )
+        a = self.alias("a")
+        inner = self.alias("au")
+        linked = (
+            exp.select(_col("account_key", inner))
+            .from_(exp.to_table("users").as_(inner))
+            .where(exp.Not(this=exp.Is(this=_col("account_key", inner), expression=exp.Null())))
+        )
+        query = (
+            exp.select(_col("account_key", a).as_("key"))
+            .from_(exp.to_table("accounts").as_(a))
+            .where(
+                exp.or_(
+                    exp.EQ(this=_col("from_file", a), expression=_num(1)), _in(_col("account_key", a), linked)
+                )
+            )
+        )
+        return query, _col("account_key", a), a
+
+    def members(self, seg: SegmentDef, path: str = "") -> exp.Select:
+        query, key, alias = self.universe(seg.level)
+        cond = self.combine(seg.match, seg.conditions, seg.level, key, alias, _p(path, "conditions"))
+        if cond is not None:
+            query = query.where(cond)
+        return query
+
+    def combine(self, match, conditions, level, key, alias, path) -> exp.Expression | None:
+        parts = [self.condition(c, level, key, alias, f"{path}[{i}]") for i, c in enumerate(conditions)]
+        if not parts:
+            return None
+        parts = [exp.paren(p, copy=False) for p in parts]
+        if len(parts) == 1:
+            return parts[0]
+        return exp.and_(*parts, copy=False) if match == "all" else exp.or_(*parts, copy=False)
+
+    def condition(self, c: Condition, level, key, alias, path) -> exp.Expression:
+        expr = self._condition(c, level, key, alias, path)
+        return _not(expr) if c.negate else expr
+
+    def _condition(self, c, level, key, alias, path) -> exp.Expression:
+        if isinstance(c, PropertyCondition):
+            return self.property_condition(c, level, alias, path)
+        if isinstance(c, BehaviorCondition):
+            return self.behavior(c, level, key, path)
+        if isinstance(c, SeenCondition):
+            return self.seen(c, level, key, path)
+        if isinstance(c, SequenceCondition):
+            users = self.sequence(c, path)
+            return _in(key, users if level == "user" else self.lift_users(users))
+        if isinstance(c, SegmentRefCondition):
+            other = self.catalog.saved(c.segment)
+            if other is None:
+                raise SegmentError(f"no saved segment named {c.segment!r}", f"{path}.segment")
+            if other.level != level:
+                raise SegmentError(
+                    f"segment {c.segment!r} is a {other.level} segment, not {level}", f"{path}.segment"
+                )
+            self._depth += 1
+            if self._depth > _MAX_DEPTH:
+                raise SegmentError("segment references nest too deeply (a cycle?)", f"{path}.segment")
+            # Same level: the referenced rule applies to the same row.
+            cond = self.combine(other.match, other.conditions, level, key, alias, "conditions")
+            self._depth -= 1
+            return cond if cond is not None else exp.true()
+        if isinstance(c, UsersCondition):
+            return self.users_condition(c, key, path)
+        if isinstance(c, GroupCondition):
+            cond = self.combine(c.match, c.conditions, level, key, alias, f"{path}.conditions")
+            return cond if cond is not None else exp.true()
+        raise TypeError(c)  # pragma: no cover
+
+    # -- property -----------------------------------------------------------------------------
+    def property_condition(self, c: PropertyCondition, level: str, alias: str, path: str) -> exp.Expression:
+        if level == "account" or c.entity == "user":
+            return self.filter_pred(c.entity, c.filter, alias, path)
+        # A user's account property: through the user's account; no account = missing value.
+        a = self.alias("pa")
+        accounts = (
+            exp.select(_col("account_key", a))
+            .from_(exp.to_table("accounts").as_(a))
+            .where(self.filter_pred("account", c.filter, a, path))
+        )
+        expr = _in(_col("account_key", alias), accounts)
+        if OPERATORS[c.filter.op].negative:
+            expr = exp.or_(exp.Is(this=_col("account_key", alias), expression=exp.Null()), expr)
+        return expr
+
+    # -- behaviour ----------------------------------------------------------------------------
+    def behavior(self, c: BehaviorCondition, level: str, key: exp.Column, path: str) -> exp.Expression:
+        lo, hi = window_range(c.window, self.t)
+        spec = MEASURES[c.measure.fn]
+        cmp = COMPARE_OPS[c.compare.op]
+        zero_ok = spec.zero_when_empty and cmp.test(0, c.compare.value)
+        if lo is not None and hi <= lo:  # empty window: every measure is "over no events"
+            return exp.true() if zero_ok else exp.false()
+        kind = _existence_kind(c.measure.fn, c.compare)
+        if c.per == "users":
+            users = self.exists_users(c.event, c.where, lo, hi, f"{path}.where")
+            if kind is not None:
+                expr = _in(key, self.lift_users(users))
+                return expr if kind == "some" else _not(expr)
+            u = self.alias("pu")
+            counted = (
+                exp.select(_col("account_key", u))
+                .from_(exp.to_table("users").as_(u))
+                .where(
+                    _and(
+                        exp.Not(this=exp.Is(this=_col("account_key", u), expression=exp.Null())),
+                        _in(_col("user_key", u), users),
+                    )
+                )
+                .group_by(_col("account_key", u))
+            )
+            return self._having(counted, exp.Count(this=exp.Star()), c.compare, key, zero_ok, path)
+        if kind is not None:
+            users = self.exists_users(c.event, c.where, lo, hi, f"{path}.where")
+            expr = _in(key, users if level == "user" else self.lift_users(users))
+            return expr if kind == "some" else _not(expr)
+        grouped, measure = self.measure_query(c, level, lo, hi, path)
+        return self._having(grouped, measure, c.compare, key, zero_ok, path)
+
+    def _having(self, grouped: exp.Select, measure: exp.Expression, compare: Compare, key, zero_ok, path):
+        cmp = COMPARE_OPS[compare.op]
+        value = (
+            (self.param(compare.value[0]), self.param(compare.value[1]))
+            if compare.op == "between"
+            else self.param(compare.value)
+        )
+        test = cmp.build(measure, value)
+        if zero_ok:
+            # Keys without events (measure 0) match: exclude only the keys whose value fails.
+            return _not(_in(key, grouped.having(exp.Not(this=exp.paren(test, copy=False)))))
+        return _in(key, grouped.having(test))
+
+    def _rollup_ok(self, where, lo: int | None, hi: int) -> bool:
+        return not where and (lo is None or _day(lo) < _day(hi))
+
+    def exists_users(self, event: str, where, lo: int | None, hi: int, path: str) -> exp.Select:
+        """Users with at least one matching event in ``(lo, hi]``."""
+        if self._rollup_ok(where, lo, hi):
+            d = self.alias("d")
+            preds = [self.event_pred(event, d)]
+            if lo is not None:
+                preds += [
+                    exp.GTE(this=_col("day", d), expression=_num(_day(lo))),
+                    exp.GT(this=_col("last_ts", d), expression=_num(lo)),
+                ]
+            preds += [
+                exp.LTE(this=_col("day", d), expression=_num(_day(hi))),
+                exp.LTE(this=_col("first_ts", d), expression=_num(hi)),
+            ]
+            return exp.select(_col("user_key", d)).from_(exp.to_table("user_days").as_(d)).where(_and(*preds))
+        e = self.alias("e")
+        preds = [self.event_pred(event, e), *self.time_preds(e, lo, hi), *self.where_preds(where, e, path)]
+        return exp.select(_col("user_key", e)).from_(exp.to_table("events").as_(e)).where(_and(*preds))
+
+    def _source(self, table: str, level: str, alias: str) -> tuple[exp.Select, exp.Column]:
+        """``FROM table`` keyed by user, or joined to users and keyed by account."""
+        base = exp.select().from_(exp.to_table(table).as_(alias))
+        if level == "user":
+            return base, _col("user_key", alias)
+        u = self.alias("ju")
+        base = base.join(
+            exp.to_table("users").as_(u),
+            on=_and(
+                exp.EQ(this=_col("user_key", u), expression=_col("user_key", alias)),
+                exp.Not(this=exp.Is(this=_col("account_key", u), expression=exp.Null())),
+            ),
+        )
+        return base, _col("account_key", u)
+
+    def measure_query(self, c: BehaviorCondition, level, lo, hi, path) -> tuple[exp.Select, exp.Expression]:
+        fn = c.measure.fn
+        if self._rollup_ok(c.where, lo, hi) and fn in ("distinct_days", "distinct_weeks", "distinct_months"):
+            d = self.alias("d")
+            q, k = self._source("user_days", level, d)
+            preds = [self.event_pred(c.event, d)]
+            if lo is not None:
+                preds += [
+                    exp.GTE(this=_col("day", d), expression=_num(_day(lo))),
+                    exp.GT(this=_col("last_ts", d), expression=_num(lo)),
+                ]
+            preds += [
+                exp.LTE(this=_col("day", d), expression=_num(_day(hi))),
+                exp.LTE(this=_col("first_ts", d), expression=_num(hi)),
+            ]
+            q = q.select(k.copy().as_("k")).where(_and(*preds)).group_by(k.copy())
+            return q, exp.Count(this=exp.Distinct(expressions=[self.period(fn, _col("day", d), lo, hi)]))
+        if self._rollup_ok(c.where, lo, hi) and fn == "count":
+            return self.rollup_count(c.event, level, lo, hi)
+        e = self.alias("e")
+        q, k = self._source("events", level, e)
+        preds = [
+            self.event_pred(c.event, e),
+            *self.time_preds(e, lo, hi),
+            *self.where_preds(c.where, e, f"{path}.where"),
+        ]
+        q = q.select(k.copy().as_("k")).where(_and(*preds)).group_by(k.copy())
+        if fn == "count":
+            return q, exp.Count(this=exp.Star())
+        if fn.startswith("distinct_"):
+            day = self.idiv(_col("ts", e), DAY_MS)
+            return q, exp.Count(this=exp.Distinct(expressions=[self.period(fn, day, lo, hi)]))
+        prop = self.catalog.prop("event", c.measure.property)
+        if prop is None:
+            raise SegmentError(f"unknown event property {c.measure.property!r}", f"{path}.measure.property")
+        column = _col(prop.column, e)
+        if fn == "sum":
+            return q, exp.Coalesce(this=exp.Sum(this=column), expressions=[_num(0)])
+        agg = {"avg": exp.Avg, "min": exp.Min, "max": exp.Max}[fn]
+        return q, agg(this=column)
+
+    def period(self, fn: str, day: exp.Expression, lo: int | None, hi: int) -> exp.Expression:
+        if fn == "distinct_days":
+            return day
+        if fn == "distinct_weeks":
+            # Day 0 (1970-01-01) is a Thursday: +3 makes Monday-based weeks.
+            return self.idiv(exp.Add(this=day, expression=_num(3)), 7)
+        # Calendar months: boundaries computed here, so no engine date function is needed.
+        first = ms_to_date(lo + 1 if lo is not None else self.catalog.min_ts(hi))
+        last = ms_to_date(hi)
+        month = dt.date(first.year, first.month, 1)
+        ifs = []
+        n = 0
+        while month <= last:
+            nxt = add_months(month, 1)
+            ifs.append(
+                exp.If(this=exp.LT(this=day.copy(), expression=_num(_day(date_to_ms(nxt)))), true=_num(n))
+            )
+            month = nxt
+            n += 1
+        if len(ifs) <= 1:
+            return _num(0)
+        return exp.Case(ifs=ifs, default=_num(n))
+
+    def rollup_count(
+        self, event: str, level: str, lo: int | None, hi: int
+    ) -> tuple[exp.Select, exp.Expression]:
+        """Exact event counts in ``(lo, hi]``: whole user-days from the roll-up, partial edge days raw."""
+        d = self.alias("d")
+        q, k = self._source("user_days", level, d)
+        full = [
+            self.event_pred(event, d),
+            exp.LTE(this=_col("day", d), expression=_num(_day(hi))),
+            exp.LTE(this=_col("last_ts", d), expression=_num(hi)),
+        ]
+        if lo is not None:
+            full += [
+                exp.GTE(this=_col("day", d), expression=_num(_day(lo))),
+                exp.GT(this=_col("first_ts", d), expression=_num(lo)),
+            ]
+        parts = [q.select(k.copy().as_("k"), _col("n", d).as_("n")).where(_and(*full))]
+        edges = [(_day(hi), _day(hi) * DAY_MS - 1, hi)]
+        if lo is not None:
+            edges.insert(0, (_day(lo), lo, min(hi, (_day(lo) + 1) * DAY_MS - 1)))
+        for day, edge_lo, edge_hi in edges:
+            # Raw events of the user-days that straddle a window edge (the roll-up row counts
+            # some of their events but not all).
+            e = self.alias("e")
+            eq, ek = self._source("events", level, e)
+            dd = self.alias("dd")
+            partial = (
+                exp.select(_num(1))
+                .from_(exp.to_table("user_days").as_(dd))
+                .where(
+                    _and(
+                        exp.EQ(this=_col("user_key", dd), expression=_col("user_key", e)),
+                        exp.EQ(this=_col("event_key", dd), expression=_col("event_key", e)),
+                        exp.EQ(this=_col("day", dd), expression=_num(day)),
+                        exp.Not(
+                            this=exp.paren(
+                                _and(
+                                    *(
+                                        [exp.GT(this=_col("first_ts", dd), expression=_num(lo))]
+                                        if lo is not None
+                                        else []
+                                    ),
+                                    exp.LTE(this=_col("last_ts", dd), expression=_num(hi)),
+                                ),
+                                copy=False,
+                            )
+                        ),
+                    )
+                )
+            )
+            parts.append(
+                eq.select(ek.copy().as_("k"), _num(1).as_("n")).where(
+                    _and(
+                        self.event_pred(event, e),
+                        *self.time_preds(e, edge_lo, edge_hi),
+                        exp.Exists(this=partial),
+                    )
+                )
+            )
+        union = parts[0]
+        for part in parts[1:]:
+            union = exp.union(union, part, distinct=False)
+        s = self.alias("s")
+        grouped = (
+            exp.select(_col("k", s))
+            .from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(s))))
+            .group_by(_col("k", s))
+        )
+        return grouped, exp.Sum(this=_col("n", s))
+
+    # -- first / last seen --------------------------------------------------------------------
+    def seen(self, c: SeenCondition, level: str, key: exp.Column, path: str) -> exp.Expression:
+        lo, hi = window_range(c.window, self.t)
+        if lo is not None and hi <= lo:
+            return exp.false()
+        lift = (lambda q: q) if level == "user" else self.lift_users
+        inside = _in(key, lift(self.exists_users(c.event, (), lo, hi, path)))
+        if c.kind == "first_seen":
+            if lo is None:
+                return inside
+            earlier = _in(key, lift(self.exists_users(c.event, (), None, lo, path)))
+            return _and(inside, _not(earlier))
+        if hi >= self.t:
+            return inside
+        later = _in(key, lift(self.exists_users(c.event, (), hi, self.t, path)))
+        return _and(inside, _not(later))
+
+    # -- sequence -----------------------------------------------------------------------------
+    def sequence(self, c: SequenceCondition, path: str) -> exp.Select:
+        """Users who did the steps in order (strictly later timestamps) within the limit."""
+        lo, hi = window_range(c.window, self.t)
+        limit = None if c.within_days is None else round(c.within_days * DAY_MS)
+        first = c.steps[0]
+        e = self.alias("e")
+        query = (
+            exp.select(_col("user_key", e).as_("k"), _col("ts", e).as_("t1"), _col("ts", e).as_("t"))
+            .from_(exp.to_table("events").as_(e))
+            .where(
+                _and(
+                    self.event_pred(first.event, e),
+                    *self.time_preds(e, lo, hi),
+                    *self.where_preds(first.where, e, f"{path}.steps[0].where"),
+                )
+            )
+        )
+        for i, step in enumerate(c.steps[1:], start=1):
+            s, e = self.alias("s"), self.alias("e")
+            on = [
+                exp.EQ(this=_col("user_key", e), expression=_col("k", s)),
+                self.event_pred(step.event, e),
+                exp.GT(this=_col("ts", e), expression=_col("t", s)),
+                exp.LTE(this=_col("ts", e), expression=_num(hi)),
+            ]
+            if limit is not None:
+                on.append(
+                    exp.LTE(
+                        this=_col("ts", e), expression=exp.Add(this=_col("t1", s), expression=_num(limit))
+                    )
+                )
+            on += self.where_preds(step.where, e, f"{path}.steps[{i}].where")
+            # Greedy: from each start, the earliest next step leaves the most room for the rest.
+            query = (
+                exp.select(
+                    _col("k", s).as_("k"), _col("t1", s).as_("t1"), exp.Min(this=_col("ts", e)).as_("t")
+                )
+                .from_(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(s))))
+                .join(exp.to_table("events").as_(e), on=_and(*on))
+                .group_by(_col("k", s), _col("t1", s))
+            )
+        f = self.alias("f")
+        return exp.select(_col("k", f)).from_(
+            exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(f)))
+        )
+
+    # -- users (account level) ----------------------------------------------------------------
+    def users_condition(self, c: UsersCondition, key: exp.Column, path: str) -> exp.Expression:
+        inner = self.members(c.match, f"{path}.match")
+        u = self.alias("cu")
+        not_null = exp.Not(this=exp.Is(this=_col("account_key", u), expression=exp.Null()))
+        if c.share:
+            hit = exp.Sum(
+                this=exp.Case(
+                    ifs=[exp.If(this=_in(_col("user_key", u), inner), true=_num(1.0))], default=_num(0.0)
+                )
+            )
+            share = exp.Div(this=hit, expression=exp.Count(this=exp.Star()), typed=False, safe=False)
+            grouped = (
+                exp.select(_col("account_key", u))
+                .from_(exp.to_table("users").as_(u))
+                .where(not_null)
+                .group_by(_col("account_key", u))
+            )
+            # Accounts without users have no share at all: never a match.
+            return self._having(grouped, share, c.compare, key, False, path)
+        grouped = (
+            exp.select(_col("account_key", u))
+            .from_(exp.to_table("users").as_(u))
+            .where(_and(not_null, _in(_col("user_key", u), inner)))
+            .group_by(_col("account_key", u))
+        )
+        zero_ok = COMPARE_OPS[c.compare.op].test(0, c.compare.value)
+        return self._having(grouped, exp.Count(this=exp.Star()), c.compare, key, zero_ok, path)
+
+
+def _p(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _existence_kind(fn: str, compare: Compare) -> str | None:
+    """'some' when the comparison means "at least one event", 'none' when "no event", else None."""
+    if fn not in ("count", "distinct_days", "distinct_weeks", "distinct_months"):
+        return None
+    cmp = COMPARE_OPS[compare.op]
+    if compare.op == "between":
+        return None
+    v = compare.value
+    if compare.op in ("gt", "gte", "neq") and not cmp.test(0, v) and all(cmp.test(n, v) for n in (1, 2, 3)):
+        if compare.op != "neq" or v == 0:
+            return "some"
+    if compare.op in ("eq", "lt", "lte") and cmp.test(0, v) and not cmp.test(1, v):
+        return "none"
+    return None
+
+
+def _render(query: exp.Expression, dialect: str) -> str:
+    if dialect == "duckdb":
+        query = query.transform(
+            lambda node: (
+                exp.Lower(this=node.expressions[0])
+                if isinstance(node, exp.Anonymous) and str(node.this).lower() == "seglab_lower"
+                else node
+            )
+        )
+    return query.sql(dialect=dialect)
+
+
+def compile_segment(
+    conn_or_catalog: sqlite3.Connection | Catalog,
+    seg: SegmentDef,
+    as_of_ms: int | None,
+    dialect: str = "sqlite",
+    *,
+    check: bool = True,
+) -> CompiledQuery:
+    """SQL selecting the member keys of ``seg`` (one column, ``key``), ordered by key.
+
+    ``as_of_ms`` None resolves the project's as-of time (needs a connection).
+    """
+    catalog = as_catalog(conn_or_catalog)
+    if check:
+        validate(catalog, seg)
+    if as_of_ms is None:
+        as_of_ms = _resolve(conn_or_catalog)
+    comp = _Compiler(catalog, as_of_ms, dialect)
+    query = comp.members(seg).order_by("key")
+    return CompiledQuery(_render(query, dialect), comp.params, dialect)
+
+
+def compile_count(
+    conn_or_catalog, seg: SegmentDef, as_of_ms: int | None, dialect: str = "sqlite", *, check: bool = True
+) -> CompiledQuery:
+    catalog = as_catalog(conn_or_catalog)
+    if check:
+        validate(catalog, seg)
+    if as_of_ms is None:
+        as_of_ms = _resolve(conn_or_catalog)
+    comp = _Compiler(catalog, as_of_ms, dialect)
+    inner = comp.members(seg)
+    query = exp.select(exp.Count(this=exp.Star())).from_(
+        exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("m")))
+    )
+    return CompiledQuery(_render(query, dialect), comp.params, dialect)
+
+
+def compile_condition_keys(
+    catalog: Catalog, level: str, condition: Condition, as_of_ms: int, dialect: str = "sqlite"
+) -> CompiledQuery:
+    """Member keys of the one-condition segment (used for per-condition counts)."""
+    seg = SegmentDef(level=level, match="all", conditions=(condition,))
+    return compile_segment(catalog, seg, as_of_ms, dialect, check=False)
+
+
+def _resolve(conn_or_catalog) -> int:
+    from seglab.core.project import resolve_as_of
+
+    if isinstance(conn_or_catalog, Catalog):
+        if conn_or_catalog.default_as_of is None:
+            raise ValueError("compile_segment with a Catalog needs an explicit as_of_ms")
+        return conn_or_catalog.default_as_of
+    t = resolve_as_of(conn_or_catalog)
+    return t if t is not None else default_as_of_without_events()
+
+
+def default_as_of_without_events() -> int:
+    """A project without events has no latest event: windows end now."""
+    import time
+
+    return int(time.time() * 1000)

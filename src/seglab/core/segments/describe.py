@@ -1,0 +1,138 @@
+"""``describe()``: one plain-English sentence per definition, from the operator table."""
+
+from __future__ import annotations
+
+from seglab.core.segments.model import (
+    BehaviorCondition,
+    Compare,
+    Condition,
+    GroupCondition,
+    PropertyCondition,
+    PropertyFilter,
+    SeenCondition,
+    SegmentDef,
+    SegmentRefCondition,
+    SequenceCondition,
+    UsersCondition,
+    Window,
+)
+from seglab.core.segments.operators import COMPARE_OPS, MEASURES, OPERATORS
+
+
+def _value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, tuple | list):
+        items = [_value(x) for x in v]
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def filter_phrase(f: PropertyFilter) -> str:
+    spec = OPERATORS[f.op]
+    if spec.arity == "pair":
+        text = spec.sentence.format(low=_value(f.value[0]), high=_value(f.value[1]))
+    else:
+        text = spec.sentence.format(value=_value(f.value) if f.value is not None else "")
+    return f"{f.property} {text}"
+
+
+def window_phrase(w: Window) -> str:
+    if w.kind == "last_days":
+        return " in the last day" if w.days == 1 else f" in the last {w.days} days"
+    if w.kind == "between":
+        return f" between {w.start} and {w.end}"
+    if w.kind == "since":
+        return f" since {w.start}"
+    return ""
+
+
+def compare_phrase(c: Compare) -> str:
+    spec = COMPARE_OPS[c.op]
+    if c.op == "between":
+        return spec.sentence.format(low=_value(c.value[0]), high=_value(c.value[1]))
+    return spec.sentence.format(value=_value(c.value))
+
+
+def _event(name: str) -> str:
+    return "any event" if name == "*" else name
+
+
+def _where(where) -> str:
+    return " with " + " and ".join(filter_phrase(f) for f in where) if where else ""
+
+
+def _subject(level: str) -> str:
+    return "who" if level == "user" else "whose users"
+
+
+def condition_phrase(c: Condition, level: str) -> str:
+    text = _phrase(c, level)
+    return f"excluding those {text}" if c.negate else text
+
+
+def _phrase(c: Condition, level: str) -> str:
+    if isinstance(c, PropertyCondition):
+        if level == "user" and c.entity == "account":
+            return f"whose account's {filter_phrase(c.filter)}"
+        return f"whose {filter_phrase(c.filter)}"
+    if isinstance(c, BehaviorCondition):
+        event = _event(c.event) + _where(c.where)
+        window = window_phrase(c.window)
+        fn = c.measure.fn
+        if c.per == "users":
+            return f"where {compare_phrase(c.compare)} users did {event}{window}"
+        subject = "who" if level == "user" else "whose users together"
+        if fn == "count":
+            if c.compare.op == "eq" and c.compare.value == 0:
+                return f"{subject} did not do {event}{window}"
+            if c.compare.op == "gte" and c.compare.value == 1:
+                return f"{subject} did {event}{window}"
+            return f"{subject} did {event} {compare_phrase(c.compare)} times{window}"
+        if fn.startswith("distinct_"):
+            return f"{subject} did {event} on {compare_phrase(c.compare)} {MEASURES[fn].noun}{window}"
+        noun = MEASURES[fn].noun
+        return (
+            f"{subject} did {event}{window} with a {noun} {c.measure.property} of {compare_phrase(c.compare)}"
+        )
+    if isinstance(c, SeenCondition):
+        which = "first" if c.kind == "first_seen" else "last"
+        what = "" if c.event == "*" else f" doing {c.event}"
+        subject = "who were" if level == "user" else "whose users were"
+        window = window_phrase(c.window) or " ever"
+        return f"{subject} {which} seen{what}{window}"
+    if isinstance(c, SequenceCondition):
+        steps = ", then ".join(_event(s.event) + _where(s.where) for s in c.steps)
+        within = f" within {_value(c.within_days)} days" if c.within_days is not None else ""
+        subject = "who" if level == "user" else "where a user"
+        return f"{subject} did {steps}{within}{window_phrase(c.window)}"
+    if isinstance(c, SegmentRefCondition):
+        return f"{'who are' if level == 'user' else 'that are'} in the segment {c.segment}"
+    if isinstance(c, UsersCondition):
+        inner = _body(c.match)
+        what = "of their users" if c.share else "users"
+        if c.share:
+            return f"where a share of {compare_phrase(c.compare)} {what} are users{inner}"
+        return f"where {compare_phrase(c.compare)} {what} are users{inner}"
+    if isinstance(c, GroupCondition):
+        joiner = " and " if c.match == "all" else " or "
+        inner = joiner.join(condition_phrase(x, level) for x in c.conditions)
+        return f"({inner})" if inner else "(anyone)"
+    raise TypeError(c)  # pragma: no cover
+
+
+def _body(seg: SegmentDef) -> str:
+    if not seg.conditions:
+        return ""
+    joiner = " and " if seg.match == "all" else " or "
+    return " " + joiner.join(condition_phrase(c, seg.level) for c in seg.conditions)
+
+
+def describe(seg: SegmentDef) -> str:
+    """One sentence: "Users who did purchase at least 3 times in the last 30 days and whose plan is pro"."""
+    noun = "Users" if seg.level == "user" else "Accounts"
+    if not seg.conditions:
+        return f"All {noun.lower()}"
+    return noun + _body(seg)

@@ -1,0 +1,614 @@
+"""The segment definition model (contract: shared/spec/segment-definition.md, version 1).
+
+Definitions are frozen dataclasses: an edit makes a new value, so undo, caching and
+handing a definition to a worker thread need no copies. :func:`load_definition` does
+the structural checks (shapes, known types and operators) and names the JSON path of
+every problem; checks that need the project (properties, saved segments, value types)
+live in :mod:`seglab.core.segments.validate`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from seglab.core.errors import SegmentError
+from seglab.core.segments.operators import COMPARE_OPS, MEASURES, OPERATORS
+
+FORMAT_VERSION = 1
+LEVELS = ("user", "account")
+MATCHES = ("all", "any")
+
+
+@dataclass(frozen=True)
+class Window:
+    kind: str = "ever"  # 'ever' | 'last_days' | 'between' | 'since'
+    days: int | None = None
+    start: str | None = None  # ISO date
+    end: str | None = None  # ISO date
+
+
+EVER = Window()
+
+
+@dataclass(frozen=True)
+class PropertyFilter:
+    """One ``property op value`` test (a property condition, a ``where`` item)."""
+
+    property: str
+    op: str
+    value: Any = None  # scalars as given in JSON; lists as tuples
+
+
+@dataclass(frozen=True)
+class Measure:
+    fn: str = "count"
+    property: str | None = None
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str = "gte"
+    value: Any = 1  # number, or (low, high) for between
+
+
+@dataclass(frozen=True)
+class PropertyCondition:
+    entity: str
+    filter: PropertyFilter
+    negate: bool = False
+    type: str = field(default="property", init=False)
+
+
+@dataclass(frozen=True)
+class BehaviorCondition:
+    event: str
+    where: tuple[PropertyFilter, ...] = ()
+    measure: Measure = Measure()
+    compare: Compare = Compare()
+    window: Window = EVER
+    per: str = "events"  # 'events' | 'users' (account level)
+    negate: bool = False
+    type: str = field(default="behavior", init=False)
+
+
+@dataclass(frozen=True)
+class SeenCondition:
+    kind: str  # 'first_seen' | 'last_seen'
+    event: str
+    window: Window = EVER
+    negate: bool = False
+
+    @property
+    def type(self) -> str:
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Step:
+    event: str
+    where: tuple[PropertyFilter, ...] = ()
+
+
+@dataclass(frozen=True)
+class SequenceCondition:
+    steps: tuple[Step, ...]
+    within_days: float | None = None
+    window: Window = EVER
+    negate: bool = False
+    type: str = field(default="sequence", init=False)
+
+
+@dataclass(frozen=True)
+class SegmentRefCondition:
+    segment: str
+    negate: bool = False
+    type: str = field(default="segment", init=False)
+
+
+@dataclass(frozen=True)
+class UsersCondition:
+    match: SegmentDef
+    compare: Compare = Compare()
+    share: bool = False
+    negate: bool = False
+    type: str = field(default="users", init=False)
+
+
+@dataclass(frozen=True)
+class GroupCondition:
+    match: str
+    conditions: tuple[Condition, ...]
+    negate: bool = False
+    type: str = field(default="group", init=False)
+
+
+Condition = Union[  # noqa: UP007 - the forward references above need a runtime Union
+    PropertyCondition,
+    BehaviorCondition,
+    SeenCondition,
+    SequenceCondition,
+    SegmentRefCondition,
+    UsersCondition,
+    GroupCondition,
+]
+
+
+@dataclass(frozen=True)
+class SegmentDef:
+    level: str = "user"
+    match: str = "all"
+    conditions: tuple[Condition, ...] = ()
+    version: int = FORMAT_VERSION
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def _err(path: str, message: str) -> SegmentError:
+    return SegmentError(message, path or "definition")
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _expect_keys(obj: dict, path: str, allowed: set[str], required: tuple[str, ...] = ()) -> None:
+    for key in required:
+        if key not in obj:
+            raise _err(path, f"missing key {key!r}")
+    for key in obj:
+        if key not in allowed:
+            raise _err(
+                _join(path, str(key)), f"unknown key {key!r} (expected one of {', '.join(sorted(allowed))})"
+            )
+
+
+def _expect_dict(obj: Any, path: str, what: str = "an object") -> dict:
+    if not isinstance(obj, dict):
+        raise _err(path, f"expected {what}, got {_kind(obj)}")
+    return obj
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _choice(obj: dict, key: str, path: str, choices: tuple[str, ...], default: str | None = None) -> str:
+    if key not in obj:
+        if default is None:
+            raise _err(path, f"missing key {key!r}")
+        return default
+    value = obj[key]
+    if value not in choices:
+        raise _err(_join(path, key), f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+    return value
+
+
+def _bool(obj: dict, key: str, path: str) -> bool:
+    value = obj.get(key, False)
+    if not isinstance(value, bool):
+        raise _err(_join(path, key), f"expected true or false, got {_kind(value)}")
+    return value
+
+
+def _name(obj: dict, key: str, path: str, what: str) -> str:
+    if key not in obj:
+        raise _err(path, f"missing key {key!r}")
+    value = obj[key]
+    if not isinstance(value, str) or not value.strip():
+        raise _err(_join(path, key), f"expected {what} (a non-empty string), got {_kind(value)}")
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def load_definition(obj: dict | str) -> SegmentDef:
+    """Parse a definition (a dict or JSON text) and check its structure.
+
+    Raises :class:`SegmentError` whose ``path`` is the JSON path of the first problem.
+    """
+    if isinstance(obj, str | bytes):
+        try:
+            obj = json.loads(obj)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SegmentError(f"not valid JSON ({exc})", "definition") from None
+    return _load_def(obj, "", top=True)
+
+
+def _load_version(obj: dict, path: str) -> int:
+    version = obj.get("version", FORMAT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _err(_join(path, "version"), f"expected a format version number such as 1, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise _err(
+            _join(path, "version"),
+            f"this definition uses segment format version {version}, but this SegLab reads only up to "
+            f"version {FORMAT_VERSION}; update SegLab to use it",
+        )
+    return version
+
+
+# Upgraders from older format versions: version -> function(dict) -> dict of version + 1.
+UPGRADERS: dict[int, Callable[[dict], dict]] = {}
+
+
+def _load_def(obj: Any, path: str, top: bool) -> SegmentDef:
+    obj = _expect_dict(obj, path or "definition", "a segment definition object")
+    version = _load_version(obj, path)
+    while version < FORMAT_VERSION:  # pragma: no cover - no older format exists yet
+        obj = UPGRADERS[version](obj)
+        version += 1
+    allowed = {"version", "level", "match", "conditions"}
+    if top:
+        allowed |= {"name", "description"}
+    _expect_keys(obj, path or "definition", allowed)
+    level = _choice(obj, "level", path, LEVELS, default="user")
+    match = _choice(obj, "match", path, MATCHES, default="all")
+    conditions = _load_conditions(obj.get("conditions", []), _join(path, "conditions"), level)
+    return SegmentDef(level=level, match=match, conditions=conditions, version=FORMAT_VERSION)
+
+
+def _load_conditions(items: Any, path: str, level: str) -> tuple[Condition, ...]:
+    if not isinstance(items, list):
+        raise _err(path, f"expected a list of conditions, got {_kind(items)}")
+    return tuple(_load_condition(item, _join(path, i), level) for i, item in enumerate(items))
+
+
+CONDITION_TYPES = ("property", "behavior", "first_seen", "last_seen", "sequence", "segment", "users", "group")
+
+
+def _load_condition(obj: Any, path: str, level: str) -> Condition:
+    obj = _expect_dict(obj, path, "a condition object")
+    ctype = obj.get("type")
+    if ctype not in CONDITION_TYPES:
+        raise _err(
+            _join(path, "type"),
+            f"unknown condition type {ctype!r} (expected one of {', '.join(CONDITION_TYPES)})",
+        )
+    negate = _bool(obj, "negate", path)
+    if ctype == "property":
+        _expect_keys(obj, path, {"type", "entity", "property", "op", "value", "negate"}, ("property", "op"))
+        entity = _choice(obj, "entity", path, ("user", "account"), default=level)
+        if level == "account" and entity != "account":
+            raise _err(
+                _join(path, "entity"),
+                "an account segment can only test account properties (use a 'users' condition for "
+                "user properties)",
+            )
+        return PropertyCondition(entity=entity, filter=_load_filter(obj, path), negate=negate)
+    if ctype == "behavior":
+        _expect_keys(
+            obj, path, {"type", "event", "where", "measure", "compare", "window", "per", "negate"}, ("event",)
+        )
+        measure = _load_measure(obj.get("measure"), _join(path, "measure"))
+        compare = _load_compare(obj.get("compare"), _join(path, "compare"), default=Compare())
+        per = _choice(obj, "per", path, ("events", "users"), default="events")
+        if per == "users":
+            if level != "account":
+                raise _err(_join(path, "per"), "'per': 'users' is only for account segments")
+            if measure.fn != "count":
+                raise _err(_join(path, "per"), "'per': 'users' counts distinct users; use it with fn 'count'")
+        return BehaviorCondition(
+            event=_name(obj, "event", path, "an event name or '*'"),
+            where=_load_where(obj.get("where", []), _join(path, "where")),
+            measure=measure,
+            compare=compare,
+            window=_load_window(obj.get("window"), _join(path, "window")),
+            per=per,
+            negate=negate,
+        )
+    if ctype in ("first_seen", "last_seen"):
+        _expect_keys(obj, path, {"type", "event", "window", "negate"})
+        event = obj.get("event", "*")
+        if not isinstance(event, str) or not event.strip():
+            raise _err(_join(path, "event"), f"expected an event name or '*', got {_kind(event)}")
+        return SeenCondition(
+            kind=ctype,
+            event=event,
+            window=_load_window(obj.get("window"), _join(path, "window")),
+            negate=negate,
+        )
+    if ctype == "sequence":
+        _expect_keys(obj, path, {"type", "steps", "within_days", "window", "negate"}, ("steps",))
+        steps_obj = obj["steps"]
+        spath = _join(path, "steps")
+        if not isinstance(steps_obj, list) or not steps_obj:
+            raise _err(spath, "expected a non-empty list of steps")
+        steps = []
+        for i, step in enumerate(steps_obj):
+            p = _join(spath, i)
+            step = _expect_dict(step, p, "a step object")
+            _expect_keys(step, p, {"event", "where"}, ("event",))
+            steps.append(
+                Step(
+                    event=_name(step, "event", p, "an event name or '*'"),
+                    where=_load_where(step.get("where", []), _join(p, "where")),
+                )
+            )
+        within = obj.get("within_days")
+        if within is not None and (not _is_number(within) or within <= 0):
+            raise _err(_join(path, "within_days"), f"expected a positive number of days, got {within!r}")
+        return SequenceCondition(
+            steps=tuple(steps),
+            within_days=within,
+            window=_load_window(obj.get("window"), _join(path, "window")),
+            negate=negate,
+        )
+    if ctype == "segment":
+        _expect_keys(obj, path, {"type", "segment", "negate"}, ("segment",))
+        return SegmentRefCondition(segment=_name(obj, "segment", path, "a saved segment name"), negate=negate)
+    if ctype == "users":
+        _expect_keys(obj, path, {"type", "compare", "match", "share", "negate"}, ("match",))
+        if level != "account":
+            raise _err(_join(path, "type"), "a 'users' condition is only for account segments")
+        share = _bool(obj, "share", path)
+        inner_path = _join(path, "match")
+        inner_obj = _expect_dict(obj["match"], inner_path, "a user-level definition object")
+        if inner_obj.get("level", "user") != "user":
+            raise _err(
+                _join(inner_path, "level"), "the definition inside a 'users' condition must be 'user' level"
+            )
+        inner = _load_def(inner_obj, inner_path, top=False)
+        compare = _load_compare(obj.get("compare"), _join(path, "compare"), default=Compare())
+        if share:
+            values = compare.value if compare.op == "between" else (compare.value,)
+            if any(not 0 <= v <= 1 for v in values):
+                raise _err(
+                    _join(path, "compare.value"), "with 'share': true the value is a fraction from 0 to 1"
+                )
+        return UsersCondition(match=inner, compare=compare, share=share, negate=negate)
+    # group
+    _expect_keys(obj, path, {"type", "match", "conditions", "negate"}, ("conditions",))
+    return GroupCondition(
+        match=_choice(obj, "match", path, MATCHES, default="all"),
+        conditions=_load_conditions(obj["conditions"], _join(path, "conditions"), level),
+        negate=negate,
+    )
+
+
+def _load_filter(obj: dict, path: str) -> PropertyFilter:
+    prop = _name(obj, "property", path, "a property name")
+    op = obj.get("op")
+    if op not in OPERATORS:
+        raise _err(_join(path, "op"), f"unknown operator {op!r} (expected one of {', '.join(OPERATORS)})")
+    spec = OPERATORS[op]
+    vpath = _join(path, "value")
+    value = obj.get("value")
+    if spec.arity == "none":
+        if value is not None:
+            raise _err(vpath, f"operator {op!r} takes no value")
+        return PropertyFilter(prop, op, None)
+    if "value" not in obj or value is None:
+        raise _err(path, f"operator {op!r} needs a 'value'")
+    if spec.arity == "list":
+        if not isinstance(value, list) or not value:
+            raise _err(vpath, f"operator {op!r} needs a non-empty list of values, got {_kind(value)}")
+        for i, item in enumerate(value):
+            if not _is_scalar(item):
+                raise _err(_join(vpath, i), f"expected a string, number or boolean, got {_kind(item)}")
+    elif spec.arity == "pair":
+        if not isinstance(value, list) or len(value) != 2:
+            raise _err(vpath, f"operator {op!r} needs [low, high], got {_kind(value)}")
+        for i, item in enumerate(value):
+            if not _is_scalar(item):
+                raise _err(_join(vpath, i), f"expected a number or date, got {_kind(item)}")
+    elif spec.arity == "days":
+        if not _is_number(value) or value < 0:
+            raise _err(vpath, f"operator {op!r} needs a number of days (0 or more), got {value!r}")
+    elif not _is_scalar(value):
+        raise _err(vpath, f"operator {op!r} needs a single value, got {_kind(value)}")
+    return PropertyFilter(prop, op, _freeze(value))
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | bool) or _is_number(value)
+
+
+def _load_where(items: Any, path: str) -> tuple[PropertyFilter, ...]:
+    if not isinstance(items, list):
+        raise _err(path, f"expected a list of property filters, got {_kind(items)}")
+    out = []
+    for i, item in enumerate(items):
+        p = _join(path, i)
+        item = _expect_dict(item, p, "a filter object")
+        _expect_keys(item, p, {"property", "op", "value"}, ("property", "op"))
+        out.append(_load_filter(item, p))
+    return tuple(out)
+
+
+def _load_measure(obj: Any, path: str) -> Measure:
+    if obj is None:
+        return Measure()
+    obj = _expect_dict(obj, path)
+    _expect_keys(obj, path, {"fn", "property"})
+    fn = _choice(obj, "fn", path, tuple(MEASURES), default="count")
+    prop = obj.get("property")
+    if MEASURES[fn].needs_property:
+        if not isinstance(prop, str) or not prop.strip():
+            raise _err(
+                _join(path, "property"), f"measure {fn!r} needs the numeric event 'property' it is over"
+            )
+    elif prop is not None:
+        raise _err(_join(path, "property"), f"measure {fn!r} takes no property")
+    return Measure(fn=fn, property=prop)
+
+
+def _load_compare(obj: Any, path: str, default: Compare) -> Compare:
+    if obj is None:
+        return default
+    obj = _expect_dict(obj, path)
+    _expect_keys(obj, path, {"op", "value"}, ("op", "value"))
+    op = obj["op"]
+    if op not in COMPARE_OPS:
+        raise _err(_join(path, "op"), f"unknown comparison {op!r} (expected one of {', '.join(COMPARE_OPS)})")
+    value = obj["value"]
+    vpath = _join(path, "value")
+    if op == "between":
+        if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
+            raise _err(vpath, "'between' needs [low, high] numbers")
+        return Compare(op, (value[0], value[1]))
+    if isinstance(value, str):
+        try:
+            value = float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            raise _err(vpath, f"expected a number, got {value!r}") from None
+    if not _is_number(value):
+        raise _err(vpath, f"expected a number, got {_kind(value)}")
+    return Compare(op, value)
+
+
+def _load_window(obj: Any, path: str) -> Window:
+    if obj is None or obj == "ever":
+        return EVER
+    if isinstance(obj, dict) and len(obj) == 1:
+        ((key, value),) = obj.items()
+        vpath = _join(path, key)
+        if key == "last_days":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise _err(vpath, f"expected a whole number of days (0 or more), got {value!r}")
+            return Window("last_days", days=value)
+        if key == "between":
+            if not (isinstance(value, list) and len(value) == 2):
+                raise _err(vpath, "expected [first date, last date]")
+            start, end = (_check_date(v, _join(vpath, i)) for i, v in enumerate(value))
+            if end < start:
+                raise _err(vpath, f"the last date {end} is before the first date {start}")
+            return Window("between", start=start, end=end)
+        if key == "since":
+            return Window("since", start=_check_date(value, vpath))
+    raise _err(path, 'expected "ever", {"last_days": N}, {"between": [date, date]} or {"since": date}')
+
+
+def _check_date(value: Any, path: str) -> str:
+    import datetime as dt
+
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    raise _err(path, f"expected a date YYYY-MM-DD, got {value!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Dumping
+
+
+def dump_definition(seg: SegmentDef) -> dict:
+    """The JSON-ready dict for ``seg``; ``load_definition(dump_definition(s)) == s``."""
+    return {
+        "version": FORMAT_VERSION,
+        "level": seg.level,
+        "match": seg.match,
+        "conditions": [_dump_condition(c) for c in seg.conditions],
+    }
+
+
+def _dump_window(w: Window) -> Any:
+    if w.kind == "last_days":
+        return {"last_days": w.days}
+    if w.kind == "between":
+        return {"between": [w.start, w.end]}
+    if w.kind == "since":
+        return {"since": w.start}
+    return "ever"
+
+
+def _dump_filter(f: PropertyFilter) -> dict:
+    out = {"property": f.property, "op": f.op}
+    if OPERATORS[f.op].arity != "none":
+        out["value"] = _thaw(f.value)
+    return out
+
+
+def _dump_compare(c: Compare) -> dict:
+    return {"op": c.op, "value": _thaw(c.value)}
+
+
+def _dump_condition(c: Condition) -> dict:
+    if isinstance(c, PropertyCondition):
+        out = {"type": "property", "entity": c.entity, **_dump_filter(c.filter)}
+    elif isinstance(c, BehaviorCondition):
+        measure = {"fn": c.measure.fn}
+        if c.measure.property is not None:
+            measure["property"] = c.measure.property
+        out = {
+            "type": "behavior",
+            "event": c.event,
+            "where": [_dump_filter(f) for f in c.where],
+            "measure": measure,
+            "compare": _dump_compare(c.compare),
+            "window": _dump_window(c.window),
+        }
+        if c.per != "events":
+            out["per"] = c.per
+    elif isinstance(c, SeenCondition):
+        out = {"type": c.kind, "event": c.event, "window": _dump_window(c.window)}
+    elif isinstance(c, SequenceCondition):
+        out = {
+            "type": "sequence",
+            "steps": [{"event": s.event, "where": [_dump_filter(f) for f in s.where]} for s in c.steps],
+            "window": _dump_window(c.window),
+        }
+        if c.within_days is not None:
+            out["within_days"] = c.within_days
+    elif isinstance(c, SegmentRefCondition):
+        out = {"type": "segment", "segment": c.segment}
+    elif isinstance(c, UsersCondition):
+        out = {"type": "users", "compare": _dump_compare(c.compare), "match": dump_definition(c.match)}
+        if c.share:
+            out["share"] = True
+    elif isinstance(c, GroupCondition):
+        out = {"type": "group", "match": c.match, "conditions": [_dump_condition(x) for x in c.conditions]}
+    else:  # pragma: no cover
+        raise TypeError(c)
+    if c.negate:
+        out["negate"] = True
+    return out
+
+
+def definition_json(seg: SegmentDef) -> str:
+    """Canonical JSON text (stable key order): what is stored and what cache keys use."""
+    return json.dumps(dump_definition(seg), ensure_ascii=False, sort_keys=True)
+
+
+def iter_conditions(conditions: tuple[Condition, ...], path: str = "conditions"):
+    """Yield ``(path, condition)`` for every condition, depth first, groups included."""
+    for i, c in enumerate(conditions):
+        p = f"{path}[{i}]"
+        yield p, c
+        if isinstance(c, GroupCondition):
+            yield from iter_conditions(c.conditions, f"{p}.conditions")

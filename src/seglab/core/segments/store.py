@@ -1,0 +1,191 @@
+"""Saved segments: the ``segments`` table (one row per name) and ``segment_history``."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, replace
+
+from seglab.core.errors import SegmentError
+from seglab.core.segments.model import (
+    GroupCondition,
+    SegmentDef,
+    SegmentRefCondition,
+    UsersCondition,
+    definition_json,
+    load_definition,
+)
+from seglab.core.segments.validate import Catalog, references, validate
+from seglab.core.timeutil import utc_now_iso
+
+MAX_NAME = 200
+
+
+@dataclass(frozen=True)
+class SavedSegment:
+    name: str
+    level: str
+    definition: SegmentDef
+    created: str
+    updated: str
+    segment_id: int = 0
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    definition: SegmentDef
+    replaced_at: str
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise SegmentError("a segment needs a name", "name")
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise SegmentError(f"a segment name has at most {MAX_NAME} characters", "name")
+    return name
+
+
+def _as_def(definition: SegmentDef | dict | str) -> SegmentDef:
+    return definition if isinstance(definition, SegmentDef) else load_definition(definition)
+
+
+class _Tx:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` unless the caller already holds a transaction."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.own = not conn.in_transaction
+
+    def __enter__(self):
+        if self.own:
+            self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, *_):
+        if self.own:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def save_segment(conn: sqlite3.Connection, name: str, definition: SegmentDef | dict | str) -> SavedSegment:
+    """Save ``definition`` as ``name``, replacing (and keeping in the history) any previous one."""
+    name = _check_name(name)
+    seg = _as_def(definition)
+    validate(Catalog.from_conn(conn), seg, name=name)
+    text = definition_json(seg)
+    now = utc_now_iso()
+    with _Tx(conn):
+        row = conn.execute(
+            "SELECT segment_id, definition, level FROM segments WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO segments(name, level, definition, created, updated) VALUES (?, ?, ?, ?, ?)",
+                (name, seg.level, text, now, now),
+            )
+        else:
+            segment_id, old_text, old_level = row
+            if old_level != seg.level:
+                users = _referrers(conn, name)
+                if users:
+                    raise SegmentError(
+                        f"cannot change {name!r} from {old_level} to {seg.level} level: "
+                        f"{', '.join(users)} refer to it",
+                        "level",
+                    )
+            if old_text != text:
+                conn.execute(
+                    "INSERT INTO segment_history(segment_id, definition, replaced_at) VALUES (?, ?, ?)",
+                    (segment_id, old_text, now),
+                )
+                conn.execute(
+                    "UPDATE segments SET level = ?, definition = ?, updated = ? WHERE segment_id = ?",
+                    (seg.level, text, now, segment_id),
+                )
+    return get_saved(conn, name)
+
+
+def get_saved(conn: sqlite3.Connection, name: str) -> SavedSegment:
+    row = conn.execute(
+        "SELECT name, level, definition, created, updated, segment_id FROM segments WHERE name = ?", (name,)
+    ).fetchone()
+    if row is None:
+        known = [r[0] for r in conn.execute("SELECT name FROM segments ORDER BY name LIMIT 12")]
+        hint = f" (saved: {', '.join(known)})" if known else " (no segments are saved in this project)"
+        raise SegmentError(f"no saved segment named {name!r}{hint}")
+    return SavedSegment(row[0], row[1], load_definition(row[2]), row[3], row[4], row[5])
+
+
+def list_saved(conn: sqlite3.Connection) -> list[SavedSegment]:
+    rows = conn.execute(
+        "SELECT name, level, definition, created, updated, segment_id FROM segments ORDER BY name"
+    ).fetchall()
+    return [SavedSegment(r[0], r[1], load_definition(r[2]), r[3], r[4], r[5]) for r in rows]
+
+
+def _referrers(conn: sqlite3.Connection, name: str) -> list[str]:
+    out = []
+    for other, text in conn.execute("SELECT name, definition FROM segments WHERE name <> ?", (name,)):
+        if any(ref == name for _path, ref in references(load_definition(text))):
+            out.append(other)
+    return sorted(out)
+
+
+def _rename_refs(conditions, old: str, new: str):
+    out = []
+    for c in conditions:
+        if isinstance(c, SegmentRefCondition) and c.segment == old:
+            c = replace(c, segment=new)
+        elif isinstance(c, GroupCondition):
+            c = replace(c, conditions=_rename_refs(c.conditions, old, new))
+        elif isinstance(c, UsersCondition):
+            c = replace(c, match=replace(c.match, conditions=_rename_refs(c.match.conditions, old, new)))
+        out.append(c)
+    return tuple(out)
+
+
+def rename_segment(conn: sqlite3.Connection, old: str, new: str) -> SavedSegment:
+    """Rename; segments that refer to ``old`` are updated to the new name."""
+    new = _check_name(new)
+    get_saved(conn, old)
+    if new == old:
+        return get_saved(conn, old)
+    if conn.execute("SELECT 1 FROM segments WHERE name = ?", (new,)).fetchone():
+        raise SegmentError(f"a segment named {new!r} already exists", "name")
+    now = utc_now_iso()
+    with _Tx(conn):
+        conn.execute("UPDATE segments SET name = ?, updated = ? WHERE name = ?", (new, now, old))
+        for other in _referrers(conn, old):
+            seg = get_saved(conn, other).definition
+            seg = replace(seg, conditions=_rename_refs(seg.conditions, old, new))
+            conn.execute("UPDATE segments SET definition = ? WHERE name = ?", (definition_json(seg), other))
+    return get_saved(conn, new)
+
+
+def delete_segment(conn: sqlite3.Connection, name: str) -> None:
+    """Delete ``name`` and its history; refused while another segment refers to it."""
+    get_saved(conn, name)
+    users = _referrers(conn, name)
+    if users:
+        raise SegmentError(f"cannot delete {name!r}: {', '.join(repr(u) for u in users)} refer to it")
+    with _Tx(conn):
+        conn.execute(
+            "DELETE FROM segment_history WHERE segment_id = (SELECT segment_id FROM segments WHERE name = ?)",
+            (name,),
+        )
+        conn.execute("DELETE FROM segments WHERE name = ?", (name,))
+
+
+def segment_history(conn: sqlite3.Connection, name: str) -> list[HistoryEntry]:
+    """Previous definitions of ``name``, newest first."""
+    saved = get_saved(conn, name)
+    rows = conn.execute(
+        "SELECT definition, replaced_at FROM segment_history WHERE segment_id = ? ORDER BY history_id DESC",
+        (saved.segment_id,),
+    ).fetchall()
+    return [HistoryEntry(load_definition(text), when) for text, when in rows]
+
+
+def saved_definitions_json(conn: sqlite3.Connection) -> dict[str, dict]:
+    """name → definition dict (what ``resources/demo/segments.json`` holds)."""
+    return {s.name: json.loads(definition_json(s.definition)) for s in list_saved(conn)}
