@@ -79,10 +79,10 @@ def user_keys(conn, ids) -> tuple[int, ...]:
 
 
 def add_segment(conn, name: str, level: str, definition: dict) -> None:
-    conn.execute(
-        "INSERT INTO segments(name, level, definition, created, updated) VALUES (?, ?, ?, 'x', 'x')",
-        (name, level, json.dumps(definition)),
-    )
+    from seglab.core.segments import save_segment
+
+    assert level == definition["level"]
+    save_segment(conn, name, definition)
 
 
 PRO_DEF = {
@@ -94,22 +94,12 @@ PRO_DEF = {
 
 
 @pytest.fixture
-def shop(tmp_path, monkeypatch):
+def shop(tmp_path):
     path = build_project(tmp_path / "shop.seglab", events=shop_events(), users=shop_users())
     proj = Project.open(path)
     add_segment(proj.conn, "Pro", "user", PRO_DEF)
-    install_segment_fallback(monkeypatch, {"Pro": user_keys(proj.conn, PRO)})
     yield proj
     proj.close()
-
-
-def install_segment_fallback(monkeypatch, members: dict[str, tuple[int, ...]]) -> None:
-    """Until the segment engine exposes ``member_keys``, answer from the test's known members."""
-    import seglab.core.segments as segments_pkg
-
-    if hasattr(segments_pkg, "member_keys") and hasattr(segments_pkg, "get_saved"):
-        return
-    monkeypatch.setattr(charts, "_segment_keys", lambda conn, name, as_of: members[name])
 
 
 def series_of(conn, spec):
@@ -226,6 +216,7 @@ def test_trend_chart_is_exactly_the_trend_analysis(shop):
     frame = run_chart(shop.conn, spec)
     as_of, series = series_of(shop.conn, spec)
     assert [s.label for s in series] == ["Pro", "not in Pro"]
+    assert set(series[0].keys) == set(user_keys(shop.conn, PRO))
     assert set(series[1].keys) == set(user_keys(shop.conn, ["u4", "u5", "u6"]))
     d_from, d_to = charts.chart_dates(spec, as_of)
     expected = run_trend(
@@ -337,3 +328,38 @@ def test_period_labels():
     assert charts.period_label("2024-03-04", "week") == "2024-W10"
     assert charts.period_label("2024-03-01", "month") == "2024-03"
     assert charts.period_label("2024-03-01", "day") == "2024-03-01"
+
+
+def test_chart_of_a_deleted_segment_says_so(shop):
+    from seglab.core.segments import delete_segment
+
+    spec = ChartSpec(kind="trend", segments=("Pro",))
+    save_chart(shop.conn, "Pro trend", spec)
+    delete_segment(shop.conn, "Pro")
+    reopened = load_chart(shop.conn, "Pro trend")
+    assert reopened == spec
+    with pytest.raises(MissingSegmentError, match="“Pro”, which no longer exists"):
+        run_chart(shop.conn, reopened)
+
+
+def test_csv_export_is_formula_safe(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"segment": ["=cmd|' /C calc'!A0", "+1", "ok", "@x", "-2"], "value": [-1, 2, 3, 4, 5]}
+    )
+    path = tmp_path / "out.csv"
+    assert charts.write_chart_csv(frame, path) == 5
+    text = path.read_text(encoding="utf-8").splitlines()
+    assert text[1] == "'=cmd|' /C calc'!A0,-1"
+    assert text[2] == "'+1,2" and text[3] == "ok,3" and text[4] == "'@x,4" and text[5] == "'-2,5"
+
+
+def test_catalog_lists_events_segments_and_charts(shop):
+    save_chart(shop.conn, "A", ChartSpec())
+    cat = charts.chart_catalog(shop.conn)
+    assert cat.events[0] == "view"
+    assert set(cat.events) == {"signup", "view", "purchase"}
+    assert [s[:2] for s in cat.segments] == [("Pro", "user")]
+    assert [c.name for c in cat.charts] == ["A"]
+    assert cat.as_of_ms is not None

@@ -308,8 +308,8 @@ def rest_label(name: str) -> str:
 def _segment_keys(conn: sqlite3.Connection, name: str, as_of_ms: int) -> tuple[int, ...]:
     from seglab.core.segments import get_saved, member_keys
 
-    seg = get_saved(conn, name)
-    keys = member_keys(conn, seg, as_of_ms)
+    saved = get_saved(conn, name)
+    keys = member_keys(conn, saved.definition, as_of_ms)
     return tuple(sorted(int(k) for k in keys))
 
 
@@ -758,3 +758,67 @@ def furthest_steps(rows, n_steps: int, last_start_ms: int, window_ms: int) -> di
         if top:
             best[unit] = top
     return best
+
+
+# -- what the editor offers -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartCatalog:
+    """What the chart editor lists: event names (most frequent first), saved segments, saved charts."""
+
+    events: tuple[str, ...] = ()
+    segments: tuple[tuple[str, str, int], ...] = ()  # (name, level, segment_id)
+    charts: tuple[SavedChart, ...] = ()
+    as_of_ms: int | None = None
+
+
+def chart_catalog(conn: sqlite3.Connection) -> ChartCatalog:
+    from seglab.core.project import event_name_counts, resolve_as_of
+
+    segments = tuple(
+        (name, level, int(sid))
+        for sid, name, level in conn.execute("SELECT segment_id, name, level FROM segments ORDER BY name")
+    )
+    return ChartCatalog(
+        events=tuple(name for name, _n in event_name_counts(conn)),
+        segments=segments,
+        charts=tuple(list_charts(conn)),
+        as_of_ms=resolve_as_of(conn),
+    )
+
+
+def chart_catalog_file(path: Path, _request: Any = None, progress: Progress = NULL_PROGRESS) -> ChartCatalog:
+    from seglab.core.storage.connection import connect
+
+    conn = connect(path, readonly=True)
+    try:
+        return chart_catalog(conn)
+    finally:
+        conn.close()
+
+
+# -- CSV export -----------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells cannot be read as formulas by a spreadsheet (OWASP CSV injection).
+
+    A text cell starting with ``= + - @``, tab or carriage return gets a leading
+    apostrophe; numbers, booleans and empty cells are left exactly as they are.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+            )
+    return out
+
+
+def write_chart_csv(frame: pd.DataFrame, path: str | Path) -> int:
+    """Write the data behind a chart (its contract columns) safely; return the row count."""
+    csv_safe_frame(frame).to_csv(path, index=False)
+    return len(frame)
