@@ -1,0 +1,551 @@
+"""The main window: start screen or workspace (navigation + pages), menus, status bar.
+
+One project per window. The window owns the :class:`ProjectSession`, the undo stack
+(later issues push commands on it), and the file-level actions. Every refusal from
+the core is shown with the core's own sentence (see :mod:`seglab.ui.messages`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import inspect
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QUndoStack,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QStackedWidget,
+    QWidget,
+)
+
+from seglab import __version__
+from seglab.core.errors import ProjectError
+from seglab.core.timeutil import utc_now_iso
+from seglab.ui import messages
+from seglab.ui.icons import icon
+from seglab.ui.models.overview_model import DataOverviewModel
+from seglab.ui.pages import PAGES, PageSpec, load_page_class
+from seglab.ui.session import ProjectSession
+from seglab.ui.settings import AppSettings
+from seglab.ui.widgets.overview_widget import DataOverviewWidget
+from seglab.ui.widgets.placeholder_widget import PlaceholderWidget
+from seglab.ui.widgets.progress_dialog import ProgressDialog
+from seglab.ui.widgets.start_widget import StartWidget
+from seglab.ui.workers import Worker
+
+PROJECT_FILTER = "SegLab projects (*.seglab);;All files (*)"
+CSV_FILTER = "CSV files (*.csv *.tsv *.txt *.csv.gz);;All files (*)"
+
+
+def data_location() -> Path:
+    """Where SegLab keeps its own files (demo copies). ``SEGLAB_DATA_DIR`` overrides it."""
+    override = os.environ.get("SEGLAB_DATA_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("SegLab", appauthor=False))
+
+
+def demo_available() -> bool:
+    return importlib.util.find_spec("seglab.core.demo") is not None
+
+
+def build_demo_task(path: Path, request=None, progress=None) -> Path:
+    """Worker function: write the demo project to ``path`` (seglab.core.demo.build_demo)."""
+    from seglab.core import demo
+
+    build = demo.build_demo
+    if progress is not None and "progress" in inspect.signature(build).parameters:
+        build(path, progress=progress)
+    else:
+        build(path)
+    return path
+
+
+class MainWindow(QMainWindow):
+    page_changed = Signal(str)
+
+    def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings or AppSettings()
+        self.session = ProjectSession(self)
+        self.undo_stack = QUndoStack(self)
+        self.overview_model = DataOverviewModel(self.session, self)
+        self._pages: dict[str, QWidget] = {}
+        self._nav_items: dict[str, QListWidgetItem] = {}
+        self._import_dialog = None
+        self._demo_worker: Worker | None = None
+        self._demo_dialog: ProgressDialog | None = None
+
+        self.setWindowIcon(icon("seglab"))
+        self.setAcceptDrops(True)
+        self.resize(1200, 780)
+        self.setMinimumSize(QSize(760, 520))
+
+        self.start_widget = StartWidget(self.settings)
+        self.start_widget.open_requested.connect(self.open_project)
+        self.start_widget.open_dialog_requested.connect(self.open_project_dialog)
+        self.start_widget.new_requested.connect(self.new_project_dialog)
+        self.start_widget.demo_requested.connect(self.open_demo)
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.nav.setIconSize(QSize(20, 20))
+        self.nav.setFixedWidth(168)
+        self.nav.setSpacing(2)
+        self.page_stack = QStackedWidget()
+        for spec in PAGES:
+            item = QListWidgetItem(icon(spec.icon), spec.title)
+            item.setData(Qt.ItemDataRole.UserRole, spec.name)
+            item.setSizeHint(QSize(150, 36))
+            self.nav.addItem(item)
+            self._nav_items[spec.name] = item
+        self.nav.currentItemChanged.connect(self._nav_changed)
+        workspace = QWidget()
+        row = QHBoxLayout(workspace)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.nav)
+        row.addWidget(self.page_stack, 1)
+        self.workspace = workspace
+
+        self.overview_widget = DataOverviewWidget(self.overview_model)
+        self.overview_widget.import_requested.connect(self.import_dialog)
+        self.set_page("data", self.overview_widget)
+
+        self.central = QStackedWidget()
+        self.central.addWidget(self.start_widget)
+        self.central.addWidget(self.workspace)
+        self.setCentralWidget(self.central)
+
+        self._build_menus()
+        self.status_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.status_label)
+        self.session.project_opened.connect(self._project_opened)
+        self.session.project_closed.connect(self._project_closed)
+        self.session.busy_changed.connect(self._update_actions)
+        self.overview_model.snapshot_changed.connect(self._update_status)
+        self._restore_geometry()
+        self._project_closed()
+
+    # -- menus -----------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, menu: QMenu | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        if menu is not None:
+            menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.new_action = self._action(
+            "&New Project…", self.new_project_dialog, QKeySequence.StandardKey.New, file_menu
+        )
+        self.open_action = self._action(
+            "&Open Project…", self.open_project_dialog, QKeySequence.StandardKey.Open, file_menu
+        )
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.demo_action = self._action("Open &Demo Project", self.open_demo, None, file_menu)
+        file_menu.addSeparator()
+        self.import_action = self._action("&Import CSV…", self.import_dialog, "Ctrl+I", file_menu)
+        self.import_action.setIcon(icon("import"))
+        file_menu.addSeparator()
+        self.save_as_action = self._action(
+            "Save &As…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs, file_menu
+        )
+        self.close_action = self._action(
+            "&Close Project", self.close_project, QKeySequence.StandardKey.Close, file_menu
+        )
+        file_menu.addSeparator()
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, file_menu)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+        edit_menu = bar.addMenu("&Edit")
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+
+        view_menu = bar.addMenu("&View")
+        self.page_actions: dict[str, QAction] = {}
+        for i, spec in enumerate(PAGES, start=1):
+            action = self._action(
+                spec.title, lambda _=False, n=spec.name: self.show_page(n), f"Ctrl+{i}", view_menu
+            )
+            self.page_actions[spec.name] = action
+        view_menu.addSeparator()
+        self.nav_action = QAction("Show &Navigation", self, checkable=True, checked=True)
+        self.nav_action.toggled.connect(self.nav.setVisible)
+        view_menu.addAction(self.nav_action)
+
+        help_menu = bar.addMenu("&Help")
+        self.about_action = self._action("&About SegLab", self.show_about, None, help_menu)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_projects()
+        for entry in recent:
+            action = self.recent_menu.addAction(f"{entry.name}  —  {Path(entry.path).parent}")
+            action.setEnabled(entry.exists and not self.session.busy)
+            action.triggered.connect(lambda _=False, p=entry.path: self.open_project(p))
+        if not recent:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear List", self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent_projects()
+        self.start_widget.refresh()
+
+    def _update_actions(self, *_args) -> None:
+        is_open = self.session.is_open()
+        busy = self.session.busy or (self._demo_worker is not None and self._demo_worker.is_busy())
+        for action in (self.new_action, self.open_action, self.demo_action):
+            action.setEnabled(not busy)
+        self.import_action.setEnabled(is_open and not busy)
+        self.save_as_action.setEnabled(is_open and not busy)
+        self.close_action.setEnabled(is_open and not busy)
+        for action in self.page_actions.values():
+            action.setEnabled(is_open)
+        self.overview_widget.import_button.setEnabled(is_open and not busy)
+
+    # -- pages -----------------------------------------------------------------------
+    def set_page(self, name: str, widget: QWidget) -> None:
+        """Install (or replace) the widget of navigation page ``name``."""
+        old = self._pages.get(name)
+        if old is widget:
+            return
+        self.page_stack.addWidget(widget)
+        self._pages[name] = widget
+        if old is not None:
+            if self.page_stack.currentWidget() is old:
+                self.page_stack.setCurrentWidget(widget)
+            self.page_stack.removeWidget(old)
+            old.deleteLater()
+
+    def page(self, name: str) -> QWidget:
+        """The widget of page ``name``, built on first use."""
+        if name not in self._pages:
+            spec = next(s for s in PAGES if s.name == name)
+            self.set_page(name, self._build_page(spec))
+        return self._pages[name]
+
+    def _build_page(self, spec: PageSpec) -> QWidget:
+        cls = load_page_class(spec)
+        if cls is None:
+            return PlaceholderWidget(spec.title, spec.placeholder)
+        return cls(self)
+
+    def show_page(self, name: str) -> None:
+        item = self._nav_items[name]
+        if self.nav.currentItem() is not item:
+            self.nav.setCurrentItem(item)  # -> _nav_changed
+        else:
+            self._nav_changed(item)
+
+    def current_page_name(self) -> str | None:
+        item = self.nav.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def _nav_changed(self, item: QListWidgetItem | None, _previous=None) -> None:
+        if item is None:
+            return
+        name = item.data(Qt.ItemDataRole.UserRole)
+        self.page_stack.setCurrentWidget(self.page(name))
+        self.page_changed.emit(name)
+
+    # -- project lifecycle ----------------------------------------------------------------
+    def open_project(self, path: str | os.PathLike) -> bool:
+        """Open ``path`` in this window (closing the current project). False when refused."""
+        if self._refuse_when_busy():
+            return False
+        try:
+            self.session.open(path)
+        except ProjectError as exc:
+            messages.show_error(self, messages.TITLE_OPEN_FAILED, str(exc))
+            return False
+        return True
+
+    def create_project(self, path: str | os.PathLike) -> bool:
+        if self._refuse_when_busy():
+            return False
+        path = Path(path)
+        if self.session.path is not None and self.session.path.resolve() == path.resolve():
+            self.session.close()  # the user chose to replace the open project's file
+        try:
+            self.session.create(path, overwrite=path.exists())
+        except ProjectError as exc:
+            messages.show_error(self, messages.TITLE_CREATE_FAILED, str(exc))
+            return False
+        return True
+
+    def close_project(self) -> None:
+        if self._refuse_when_busy():
+            return
+        self.undo_stack.clear()
+        self.session.close()
+
+    def open_project_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open project", self.settings.last_folder(), PROJECT_FILTER
+        )
+        if path:
+            self.open_project(path)
+
+    def new_project_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "New project", str(Path(self.settings.last_folder()) / "untitled.seglab"), PROJECT_FILTER
+        )
+        if path:
+            if not Path(path).suffix:
+                path += ".seglab"
+            self.create_project(path)
+
+    def save_as_dialog(self) -> None:
+        project = self.session.project
+        if project is None or self._refuse_when_busy():
+            return
+        suggestion = str(project.path.with_name(f"{project.name} copy.seglab"))
+        path, _ = QFileDialog.getSaveFileName(self, "Save project as", suggestion, PROJECT_FILTER)
+        if path:
+            self.save_as(path)
+
+    def save_as(self, path: str | os.PathLike) -> bool:
+        """Write a copy of the project to ``path`` and continue working in the copy."""
+        project = self.session.project
+        if project is None:
+            return False
+        try:
+            new_path = project.save_as(path)
+        except (ProjectError, OSError) as exc:
+            messages.show_error(self, messages.TITLE_SAVE_AS_FAILED, str(exc))
+            return False
+        return self.open_project(new_path)
+
+    def _refuse_when_busy(self) -> bool:
+        if self.session.busy:
+            messages.show_warning(self, messages.TITLE_BUSY, messages.BUSY_IMPORTING)
+            return True
+        return False
+
+    def _project_opened(self, path: Path) -> None:
+        self.undo_stack.clear()
+        self.settings.add_recent_project(path, utc_now_iso())
+        self.settings.set_last_folder(Path(path).parent)
+        self.start_widget.refresh()
+        self.setWindowTitle(f"{self.session.name} — SegLab")
+        self.setWindowFilePath(str(path))
+        self.overview_widget.set_project_label(self.session.name, str(path))
+        self.central.setCurrentWidget(self.workspace)
+        self.show_page("data")
+        self.status_label.setText(str(path))
+        self._update_actions()
+
+    def _project_closed(self) -> None:
+        self.setWindowTitle("SegLab")
+        self.setWindowFilePath("")
+        self.start_widget.refresh()
+        self.central.setCurrentWidget(self.start_widget)
+        self.status_label.setText("")
+        self.statusBar().showMessage("Open a project to begin", 0)
+        self._update_actions()
+
+    def _update_status(self) -> None:
+        snap = self.overview_model.snapshot
+        if snap is None or not self.session.is_open():
+            return
+        info = snap.info
+        self.statusBar().showMessage(
+            f"{info['events']:,} events · {info['users']:,} users · {info['accounts']:,} accounts", 0
+        )
+
+    # -- demo ------------------------------------------------------------------------------
+    def demo_path(self) -> Path:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        return data_location() / f"demo-{stamp}.seglab"
+
+    def open_demo(self) -> None:
+        """Build a fresh copy of the demo project in a worker, then open it."""
+        if self._refuse_when_busy() or (self._demo_worker is not None and self._demo_worker.is_busy()):
+            return
+        if not demo_available():
+            messages.show_error(self, messages.TITLE_DEMO_FAILED, messages.DEMO_UNAVAILABLE)
+            return
+        path = self.demo_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            messages.show_error(self, messages.TITLE_DEMO_FAILED, f"{path.parent}: {exc.strerror}")
+            return
+        worker = Worker(self)
+        dialog = ProgressDialog("Demo project", "Building the demo project…", self)
+        dialog.cancel_requested.connect(worker.cancel)
+        worker.progressed.connect(dialog.set_progress)
+        worker.succeeded.connect(self._demo_built)
+        worker.failed.connect(lambda exc: self._demo_failed(path, exc))
+        worker.cancelled.connect(lambda: _remove_project_files(path))
+        worker.finished.connect(self._demo_finished)
+        self._demo_worker, self._demo_dialog = worker, dialog
+        worker.start(build_demo_task, path)
+        self._update_actions()
+        dialog.open()
+
+    def _demo_built(self, path: Path) -> None:
+        self._close_demo_dialog()
+        self.open_project(path)
+
+    def _demo_failed(self, path: Path, exc: BaseException) -> None:
+        self._close_demo_dialog()
+        _remove_project_files(path)
+        text = (
+            str(exc)
+            if isinstance(exc, ProjectError)
+            else messages.INTERNAL_ERROR.format(what=f"{type(exc).__name__}: {exc}")
+        )
+        messages.show_error(self, messages.TITLE_DEMO_FAILED, text)
+
+    def _demo_finished(self) -> None:
+        self._close_demo_dialog()
+        self._update_actions()
+
+    def _close_demo_dialog(self) -> None:
+        if self._demo_dialog is not None:
+            self._demo_dialog.done(0)
+            self._demo_dialog.deleteLater()
+            self._demo_dialog = None
+
+    def wait_for_demo(self, timeout_ms: int = 60_000) -> bool:
+        return self._demo_worker is None or self._demo_worker.wait(timeout_ms)
+
+    # -- import -------------------------------------------------------------------------------
+    def import_dialog(self) -> None:
+        """File → Import…: choose CSV files, then the import wizard."""
+        if not self.session.is_open():
+            messages.show_info(self, messages.TITLE_IMPORT, messages.NO_PROJECT_FOR_IMPORT)
+            return
+        if self._refuse_when_busy():
+            return
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Import CSV files", self.settings.last_folder(), CSV_FILTER
+        )
+        if paths:
+            self.import_files(paths)
+
+    def import_files(self, paths: list[str]):
+        """Open the import wizard on ``paths`` (dropped or chosen). Returns the dialog, or None."""
+        if not self.session.is_open():
+            messages.show_info(self, messages.TITLE_IMPORT, messages.NO_PROJECT_FOR_IMPORT)
+            return None
+        if self._import_dialog is not None and self._import_dialog.isVisible():
+            if self._import_dialog.is_importing():
+                messages.show_warning(self, messages.TITLE_BUSY, messages.BUSY_IMPORTING)
+                return self._import_dialog
+            self._import_dialog.add_files(paths)
+            self._import_dialog.raise_()
+            return self._import_dialog
+        from seglab.ui.widgets.import_dialog import ImportDialog
+
+        dialog = ImportDialog(self.session, paths, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.destroyed.connect(self._import_dialog_gone)
+        self._import_dialog = dialog
+        self.settings.set_last_folder(Path(paths[0]).parent)
+        dialog.open()
+        return dialog
+
+    def _import_dialog_gone(self, *_args) -> None:
+        self._import_dialog = None
+
+    @property
+    def current_import_dialog(self):
+        return self._import_dialog
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _local_files(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        if _local_files(event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = _local_files(event.mimeData().urls())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.import_files(paths)
+
+    # -- help ---------------------------------------------------------------------------------
+    def show_about(self) -> None:
+        messages.show_about(self, messages.about_text(__version__, str(data_location())))
+
+    # -- geometry and closing ------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.window_state()
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        dialog = self._import_dialog
+        if dialog is not None and dialog.is_importing():
+            if not messages.ask(self, messages.TITLE_BUSY, "An import is running. Cancel it and quit?"):
+                event.ignore()
+                return
+            dialog.cancel_and_wait()
+        if dialog is not None:
+            dialog.close()
+        if self._demo_worker is not None:
+            self._demo_worker.shutdown()
+        self.overview_model.shutdown()
+        for page in self._pages.values():
+            shutdown = getattr(page, "shutdown", None)
+            if callable(shutdown):
+                shutdown()
+        self.settings.set_geometry(self.saveGeometry())
+        self.settings.set_window_state(self.saveState())
+        self.settings.sync()
+        self.session.close()
+        event.accept()
+
+
+def _local_files(urls: list[QUrl]) -> list[str]:
+    return [url.toLocalFile() for url in urls if url.isLocalFile() and os.path.isfile(url.toLocalFile())]
+
+
+def _remove_project_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        try:
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        except OSError:
+            pass

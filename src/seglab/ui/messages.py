@@ -1,0 +1,126 @@
+"""User-visible strings and message boxes, in one place.
+
+Every message box the app shows goes through :func:`show_error`, :func:`show_info`,
+:func:`show_warning` or :func:`ask`. Tests install a responder with
+:func:`set_responder`: it receives each :class:`Message` (so a test can assert the
+exact sentence) and returns the answer, and no modal box is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+APP_NAME = "SegLab"
+ORG_NAME = "SegLab"
+ORG_DOMAIN = "seglab.org"
+LICENCE = "MIT"
+
+# -- titles and sentences -------------------------------------------------
+TITLE_OPEN_FAILED = "Cannot open the project"
+TITLE_CREATE_FAILED = "Cannot create the project"
+TITLE_SAVE_AS_FAILED = "Cannot save a copy"
+TITLE_DEMO_FAILED = "Cannot build the demo project"
+TITLE_IMPORT_FAILED = "Import failed"
+TITLE_IMPORT = "Import data"
+TITLE_ABOUT = "About SegLab"
+TITLE_BUSY = "SegLab is busy"
+
+DEMO_UNAVAILABLE = (
+    "The demo project is not available in this build of SegLab yet "
+    "(the demo builder seglab.core.demo is missing)."
+)
+NO_PROJECT_FOR_IMPORT = "Open or create a project first, then import CSV files into it."
+BUSY_IMPORTING = "An import is running. Cancel it or wait for it to finish first."
+NOT_CSV_DROP = "Only files can be dropped here (CSV exports of events, users or accounts)."
+RECENT_MISSING = "{path}: this project file no longer exists (moved or deleted)."
+INTERNAL_ERROR = "Something went wrong inside SegLab: {what}. Nothing was changed."
+
+START_TITLE = "Segment your users and accounts"
+START_SUBTITLE = (
+    "Open a project, or start from the demo: a B2B SaaS data set with accounts, users and events."
+)
+RECENT_EMPTY = "No recent projects yet. Projects you open appear here."
+
+SEGMENTS_PLACEHOLDER = (
+    "Segments will live here: build groups of users or accounts from what they did and who "
+    "they are, see each segment's size update as you edit, and save it under a name."
+)
+CHARTS_PLACEHOLDER = (
+    "Charts will live here: trends, funnels and retention for each saved segment, side by side, "
+    "at the project's as-of time."
+)
+
+
+def about_text(version: str, data_location: str) -> str:
+    return (
+        f"<h3>SegLab {version}</h3>"
+        "<p>A desktop workbench for segmenting a product's users and accounts "
+        "from CSV exports and charting how each segment behaves.</p>"
+        f"<p>Licence: {LICENCE}</p>"
+        f"<p>Data location: <code>{data_location}</code></p>"
+        "<p>A project is a single <code>.seglab</code> file; every change is saved as it is made.</p>"
+    )
+
+
+# -- message boxes ----------------------------------------------------------
+@dataclass(frozen=True)
+class Message:
+    level: str  # "error" | "warning" | "info" | "question" | "about"
+    title: str
+    text: str
+
+
+Responder = Callable[[Message], bool]
+_responder: Responder | None = None
+
+
+def set_responder(responder: Responder | None) -> None:
+    """Route message boxes to ``responder`` (tests) instead of showing them; None restores boxes."""
+    global _responder
+    _responder = responder
+
+
+def _show(parent: QWidget | None, message: Message) -> bool:
+    if _responder is not None:
+        return bool(_responder(message))
+    icon = {
+        "error": QMessageBox.Icon.Critical,
+        "warning": QMessageBox.Icon.Warning,
+        "info": QMessageBox.Icon.Information,
+        "question": QMessageBox.Icon.Question,
+        "about": QMessageBox.Icon.NoIcon,
+    }[message.level]
+    box = QMessageBox(icon, message.title, message.text, QMessageBox.StandardButton.NoButton, parent)
+    if message.level == "question":
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+    else:
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    if message.level == "about":
+        box.setTextFormat(Qt.TextFormat.RichText)
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
+def show_error(parent: QWidget | None, title: str, text: str) -> None:
+    _show(parent, Message("error", title, text))
+
+
+def show_warning(parent: QWidget | None, title: str, text: str) -> None:
+    _show(parent, Message("warning", title, text))
+
+
+def show_info(parent: QWidget | None, title: str, text: str) -> None:
+    _show(parent, Message("info", title, text))
+
+
+def show_about(parent: QWidget | None, text: str) -> None:
+    _show(parent, Message("about", TITLE_ABOUT, text))
+
+
+def ask(parent: QWidget | None, title: str, text: str) -> bool:
+    """A Yes/No question; True for Yes."""
+    return _show(parent, Message("question", title, text))

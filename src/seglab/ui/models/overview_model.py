@@ -1,0 +1,106 @@
+"""The Data overview's state: project counts, event names, properties, import history.
+
+:func:`load_overview` is the slow part (counts over the events table); it is a
+plain function run by a :class:`~seglab.ui.workers.Worker` with its own read-only
+connection. :class:`DataOverviewModel` keeps the latest snapshot and refreshes it
+when the session opens a project or its data changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from seglab.core.project import event_name_counts, load_properties, project_info
+from seglab.core.storage.connection import connect
+from seglab.ui.models.table_model import RowsTableModel
+from seglab.ui.session import ProjectSession
+from seglab.ui.workers import Worker
+
+
+@dataclass(frozen=True)
+class OverviewSnapshot:
+    info: dict
+    event_names: list[tuple[str, int]] = field(default_factory=list)
+    properties: list[tuple[str, str, str]] = field(default_factory=list)  # entity, name, type
+    imports: list[tuple] = field(default_factory=list)
+
+
+IMPORT_COLUMNS = ("File", "Kind", "Imported", "Rejected", "Seconds", "When", "Rejects file")
+
+
+def load_overview(path: Path, request=None, progress=None) -> OverviewSnapshot:
+    """Read everything the overview shows, on a connection of its own."""
+    conn = connect(path, readonly=True)
+    try:
+        info = project_info(conn)
+        names = event_name_counts(conn)
+        props = [(p.entity, p.name, p.type) for p in load_properties(conn)]
+        imports = [
+            tuple(row)
+            for row in conn.execute(
+                "SELECT file_name, kind, rows_imported, rows_rejected, round(seconds, 2), "
+                "imported_at, rejects_file FROM imports ORDER BY import_id DESC"
+            )
+        ]
+    finally:
+        conn.close()
+    return OverviewSnapshot(info=info, event_names=names, properties=props, imports=imports)
+
+
+class DataOverviewModel(QObject):
+    snapshot_changed = Signal()
+    loading_changed = Signal(bool)
+    load_failed = Signal(str)
+
+    def __init__(self, session: ProjectSession, parent: QObject | None = None):
+        super().__init__(parent)
+        self._session = session
+        self._snapshot: OverviewSnapshot | None = None
+        self.event_names = RowsTableModel(("Event", "Events"), self)
+        self.properties = RowsTableModel(("Entity", "Property", "Type"), self)
+        self.imports = RowsTableModel(IMPORT_COLUMNS, self)
+        self._worker = Worker(self)
+        self._worker.succeeded.connect(self._apply)
+        self._worker.failed.connect(lambda exc: self.load_failed.emit(str(exc)))
+        self._worker.finished.connect(lambda: self.loading_changed.emit(False))
+        session.project_opened.connect(self.refresh)
+        session.data_changed.connect(self.refresh)
+        session.project_closed.connect(self.clear)
+
+    @property
+    def snapshot(self) -> OverviewSnapshot | None:
+        return self._snapshot
+
+    @property
+    def worker(self) -> Worker:
+        return self._worker
+
+    def is_loading(self) -> bool:
+        return self._worker.is_busy()
+
+    def refresh(self, *_args) -> None:
+        path = self._session.path
+        if path is None:
+            return
+        self._worker.start(load_overview, path)
+        self.loading_changed.emit(True)
+
+    def clear(self) -> None:
+        self._worker.cancel()
+        self._snapshot = None
+        for model in (self.event_names, self.properties, self.imports):
+            model.set_rows([])
+        self.snapshot_changed.emit()
+
+    def shutdown(self) -> None:
+        self._worker.shutdown()
+
+    def _apply(self, snapshot: OverviewSnapshot) -> None:
+        self._snapshot = snapshot
+        self.event_names.set_rows(snapshot.event_names)
+        self.properties.set_rows(snapshot.properties)
+        self.imports.set_rows(snapshot.imports)
+        self.snapshot_changed.emit()

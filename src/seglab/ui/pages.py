@@ -1,0 +1,59 @@
+"""The pages of the main window's left navigation, and how later pages plug in.
+
+A page is a QWidget built lazily, the first time it is shown (so, e.g., pyqtgraph is
+imported only when the Charts page is opened). To provide a page, create the
+module named in :data:`PAGES` with that class; it is called as ``Class(window)``
+where ``window`` is the :class:`~seglab.ui.main_window.MainWindow` (use
+``window.session``, ``window.undo_stack``, and a :class:`~seglab.ui.workers.Worker`
+of your own). Until the module exists the page shows a placeholder. A page may
+also be set directly with ``window.set_page(name, widget)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from seglab.ui import messages
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    name: str
+    title: str
+    icon: str
+    widget: str | None  # "package.module:ClassName", or None when the window builds it
+    placeholder: str = ""
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("data", "Data", "data", None),
+    PageSpec(
+        "segments",
+        "Segments",
+        "segments",
+        "seglab.ui.widgets.segments_page:SegmentsPageWidget",
+        messages.SEGMENTS_PLACEHOLDER,
+    ),
+    PageSpec(
+        "charts",
+        "Charts",
+        "charts",
+        "seglab.ui.charts.charts_page:ChartsPageWidget",
+        messages.CHARTS_PLACEHOLDER,
+    ),
+)
+
+
+def load_page_class(spec: PageSpec):
+    """The page's class, or None when its module does not exist yet."""
+    if not spec.widget:
+        return None
+    module_name, _, class_name = spec.widget.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+    return getattr(module, class_name, None)

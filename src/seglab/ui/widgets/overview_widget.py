@@ -1,0 +1,220 @@
+"""The Data overview page: what is in the project, at a glance."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from seglab.ui.icons import icon
+from seglab.ui.models.overview_model import DataOverviewModel
+from seglab.ui.models.table_model import RowsTableModel
+
+EMPTY_TEXT = (
+    "This project has no data yet.\n\n"
+    "Drop CSV exports (events, users, accounts) anywhere on this window, or use Import…"
+)
+
+
+def _day_time(iso: str | None) -> str:
+    if not iso:
+        return "—"
+    return iso[:16].replace("T", " ")
+
+
+class StatCardWidget(QFrame):
+    def __init__(self, title: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("statCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setSpacing(2)
+        self.title_label = QLabel(title)
+        self.title_label.setObjectName("statTitle")
+        self.value_label = QLabel("—")
+        self.value_label.setObjectName("statValue")
+        self.value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.caption_label = QLabel("")
+        self.caption_label.setObjectName("statCaption")
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.value_label)
+        layout.addWidget(self.caption_label)
+
+    def set_value(self, value: str, caption: str = "") -> None:
+        self.value_label.setText(value)
+        self.caption_label.setText(caption)
+
+    def value(self) -> str:
+        return self.value_label.text()
+
+
+def _table(model: RowsTableModel, stretch_column: int) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(24)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
+    return view
+
+
+def _section(title: str, body: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(6)
+    label = QLabel(title)
+    label.setObjectName("sectionTitle")
+    layout.addWidget(label)
+    layout.addWidget(body, 1)
+    box.title_label = label  # type: ignore[attr-defined]
+    return box
+
+
+class DataOverviewWidget(QWidget):
+    import_requested = Signal()
+
+    def __init__(self, model: DataOverviewModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(14)
+
+        head = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        self.title_label = QLabel("Data")
+        self.title_label.setObjectName("pageTitle")
+        self.path_label = QLabel("")
+        self.path_label.setObjectName("pathLabel")
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        titles.addWidget(self.title_label)
+        titles.addWidget(self.path_label)
+        head.addLayout(titles, 1)
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("hint")
+        head.addWidget(self.status_label, 0, Qt.AlignmentFlag.AlignBottom)
+        self.import_button = QPushButton(icon("import"), "Import CSV…")
+        self.import_button.clicked.connect(self.import_requested)
+        head.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout.addLayout(head)
+
+        cards = QGridLayout()
+        cards.setHorizontalSpacing(12)
+        cards.setVerticalSpacing(12)
+        self.cards = {
+            "events": StatCardWidget("Events"),
+            "users": StatCardWidget("Users"),
+            "accounts": StatCardWidget("Accounts"),
+            "range": StatCardWidget("Time range"),
+            "as_of": StatCardWidget("As of"),
+        }
+        for i, card in enumerate(self.cards.values()):
+            cards.addWidget(card, 0, i)
+            cards.setColumnStretch(i, 2 if i >= 3 else 1)
+        layout.addLayout(cards)
+
+        # Tables, or an empty state when the project holds nothing yet.
+        self.event_view = _table(model.event_names, 0)
+        self.property_view = _table(model.properties, 1)
+        self.import_view = _table(model.imports, 0)
+        self.import_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.import_view.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        self.event_section = _section("Event names", self.event_view)
+        self.property_section = _section("Properties", self.property_view)
+        self.import_section = _section("Import history", self.import_view)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.event_section)
+        top.addWidget(self.property_section)
+        top.setChildrenCollapsible(False)
+        top.setSizes([1, 1])
+        tables = QSplitter(Qt.Orientation.Vertical)
+        tables.addWidget(top)
+        tables.addWidget(self.import_section)
+        tables.setChildrenCollapsible(False)
+        tables.setStretchFactor(0, 3)
+        tables.setStretchFactor(1, 1)
+
+        self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label.setObjectName("emptyState")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setFrameShape(QFrame.Shape.StyledPanel)
+        self.body = QStackedWidget()
+        self.body.addWidget(tables)
+        self.body.addWidget(self.empty_label)
+        layout.addWidget(self.body, 1)
+        self._tables = tables
+
+        model.snapshot_changed.connect(self._update)
+        model.loading_changed.connect(self._loading)
+        model.load_failed.connect(
+            lambda text: self.status_label.setText(f"Could not read the project: {text}")
+        )
+        self._update()
+
+    def set_project_label(self, name: str, path: str) -> None:
+        self.title_label.setText(name or "Data")
+        self.path_label.setText(path)
+
+    def is_empty_state(self) -> bool:
+        return self.body.currentWidget() is self.empty_label
+
+    def _loading(self, loading: bool) -> None:
+        self.status_label.setText("Reading the project…" if loading else "")
+
+    def _update(self) -> None:
+        snap = self.model.snapshot
+        if snap is None:
+            for card in self.cards.values():
+                card.set_value("—")
+            self.body.setCurrentWidget(self._tables)
+            return
+        info = snap.info
+        self.cards["events"].set_value(f"{info['events']:,}", f"{info['event_names']:,} names")
+        self.cards["users"].set_value(f"{info['users']:,}")
+        self.cards["accounts"].set_value(f"{info['accounts']:,}", f"{info['properties']:,} properties")
+        if info["first_event"]:
+            days = _days_between(info["first_event"], info["last_event"])
+            self.cards["range"].set_value(
+                f"{info['first_event'][:10]} → {info['last_event'][:10]}", f"{days:,} days, UTC"
+            )
+        else:
+            self.cards["range"].set_value("—", "no events yet")
+        pinned = "pinned" if info.get("as_of_pinned") else "the latest event"
+        self.cards["as_of"].set_value(_day_time(info["as_of"]), pinned if info["as_of"] else "no events yet")
+        empty = not (info["events"] or info["users"] or info["accounts"] or snap.imports)
+        self.body.setCurrentWidget(self.empty_label if empty else self._tables)
+        self.event_section.title_label.setText(f"Event names ({len(snap.event_names):,})")
+        self.property_section.title_label.setText(f"Properties ({len(snap.properties):,})")
+        self.import_section.title_label.setText(f"Import history ({len(snap.imports):,})")
+
+
+def _days_between(first_iso: str, last_iso: str) -> int:
+    import datetime as dt
+
+    a = dt.date.fromisoformat(first_iso[:10])
+    b = dt.date.fromisoformat(last_iso[:10])
+    return (b - a).days + 1

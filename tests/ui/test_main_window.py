@@ -1,0 +1,236 @@
+"""The main window shell: start screen, opening projects, refusals, the Data overview."""
+
+from __future__ import annotations
+
+import pytest
+from builders import build_project
+from PySide6.QtCore import Qt
+
+from seglab.core.project import Project
+from seglab.ui import messages
+from seglab.ui.main_window import MainWindow
+from seglab.ui.settings import AppSettings
+from seglab.ui.widgets.placeholder_widget import PlaceholderWidget
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow(AppSettings())
+    qtbot.addWidget(win)
+    yield win
+    win.close()
+
+
+def wait_overview(qtbot, win):
+    qtbot.waitUntil(lambda: win.overview_model.snapshot is not None and not win.overview_model.is_loading())
+
+
+@pytest.fixture
+def small_project(tmp_path):
+    return build_project(
+        tmp_path / "shop.seglab",
+        accounts=[{"account_id": "a1", "tier": "gold"}, {"account_id": "a2", "tier": "free"}],
+        users=[
+            {"user_id": "u1", "account_id": "a1", "plan": "pro"},
+            {"user_id": "u2", "account_id": "a1", "plan": "free"},
+            {"user_id": "u3", "account_id": "a2", "plan": "free"},
+        ],
+        events=[
+            {"user_id": "u1", "event": "signup", "timestamp": "2024-03-01T10:00:00Z"},
+            {"user_id": "u1", "event": "purchase", "timestamp": "2024-03-02T10:00:00Z"},
+            {"user_id": "u2", "event": "signup", "timestamp": "2024-03-03T10:00:00Z"},
+            {"user_id": "u3", "event": "signup", "timestamp": "2024-03-05T12:30:00Z"},
+            {"user_id": "u3", "event": "signup", "timestamp": "2024-03-05T12:31:00Z"},
+        ],
+    )
+
+
+def test_starts_on_the_start_screen(window):
+    assert window.central.currentWidget() is window.start_widget
+    assert window.windowTitle() == "SegLab"
+    assert window.start_widget.recent_empty.isVisibleTo(window.start_widget)
+    assert not window.import_action.isEnabled()
+    assert not window.close_action.isEnabled()
+
+
+def test_opening_a_project_shows_its_name_and_the_overview(window, qtbot, small_project):
+    assert window.open_project(small_project)
+    assert window.windowTitle() == "shop — SegLab"
+    assert window.central.currentWidget() is window.workspace
+    assert window.current_page_name() == "data"
+    wait_overview(qtbot, window)
+    cards = window.overview_widget.cards
+    assert cards["events"].value() == "5"
+    assert cards["users"].value() == "3"
+    assert cards["accounts"].value() == "2"
+    assert cards["range"].value() == "2024-03-01 → 2024-03-05"
+    assert cards["as_of"].value() == "2024-03-05 12:31"
+    assert window.overview_model.event_names.rows() == [("signup", 4), ("purchase", 1)]
+    props = window.overview_model.properties.rows()
+    assert ("account", "tier", "text") in props and ("user", "plan", "text") in props
+    imports = window.overview_model.imports.rows()
+    assert sorted(r[1] for r in imports) == ["accounts", "events", "users"]
+    assert not window.overview_widget.is_empty_state()
+    assert "5 events" in window.statusBar().currentMessage()
+    assert window.import_action.isEnabled()
+
+
+def test_empty_project_shows_the_empty_state(window, qtbot, tmp_path):
+    Project.create(tmp_path / "empty.seglab").close()
+    window.open_project(tmp_path / "empty.seglab")
+    wait_overview(qtbot, window)
+    assert window.overview_widget.is_empty_state()
+    assert window.overview_widget.cards["events"].value() == "0"
+
+
+def test_recent_projects_are_listed_persisted_and_open(qtbot, tmp_path, small_project):
+    first = MainWindow(AppSettings())
+    qtbot.addWidget(first)
+    first.open_project(small_project)
+    wait_overview(qtbot, first)
+    first.close()  # releases the lock, saves settings
+    assert AppSettings().recent_projects()[0].path == str(small_project.resolve())
+
+    second = MainWindow(AppSettings())
+    qtbot.addWidget(second)
+    start = second.start_widget
+    assert start.recent_paths() == [str(small_project.resolve())]
+    item = start.recent_tree.topLevelItem(0)
+    assert item.text(0) == "shop"
+    start.recent_tree.setCurrentItem(item)
+    assert start.open_recent_button.isEnabled()
+    qtbot.mouseClick(start.open_recent_button, Qt.MouseButton.LeftButton)
+    assert second.windowTitle() == "shop — SegLab"
+    wait_overview(qtbot, second)
+    second.close()
+
+
+def test_missing_recent_project_is_greyed_and_removable(window, tmp_path):
+    AppSettings().add_recent_project(tmp_path / "gone.seglab", "2026-01-01T00:00:00Z")
+    window.start_widget.refresh()
+    item = window.start_widget.recent_tree.topLevelItem(0)
+    assert item.text(0) == "gone (missing)"
+    window.start_widget.recent_tree.setCurrentItem(item)
+    assert not window.start_widget.open_recent_button.isEnabled()
+    assert window.start_widget.remove_button.isEnabled()
+    window.start_widget.remove_button.click()
+    assert window.start_widget.recent_paths() == []
+    assert AppSettings().recent_projects() == []
+
+
+def test_refuses_a_file_that_is_not_a_project(window, tmp_path, message_log):
+    bogus = tmp_path / "notes.seglab"
+    bogus.write_text("hello, this is not a database\n" * 10)
+    before = bogus.read_bytes()
+    assert not window.open_project(bogus)
+    assert message_log == [
+        messages.Message(
+            "error",
+            messages.TITLE_OPEN_FAILED,
+            "notes.seglab: not a SegLab project (not an SQLite database file)",
+        )
+    ]
+    assert bogus.read_bytes() == before
+    assert window.windowTitle() == "SegLab"
+    assert AppSettings().recent_projects() == []
+
+
+def test_refusal_keeps_the_current_project_open(window, qtbot, small_project, tmp_path, message_log):
+    window.open_project(small_project)
+    wait_overview(qtbot, window)
+    assert not window.open_project(tmp_path / "nope.seglab")
+    assert message_log.texts("error") == [f"{tmp_path / 'nope.seglab'}: no such project file"]
+    assert window.windowTitle() == "shop — SegLab"
+    assert window.session.is_open()
+
+
+def test_project_locked_by_another_holder_is_refused(window, small_project, message_log):
+    holder = Project.open(small_project)  # the same lock another SegLab process would take
+    try:
+        assert not window.open_project(small_project)
+    finally:
+        holder.close()
+    assert len(message_log) == 1
+    assert "is open in another SegLab window or process" in message_log[0].text
+
+
+def test_opening_another_project_closes_the_first(window, qtbot, small_project, tmp_path):
+    other = tmp_path / "other.seglab"
+    Project.create(other).close()
+    window.open_project(small_project)
+    wait_overview(qtbot, window)
+    window.open_project(other)
+    assert window.windowTitle() == "other — SegLab"
+    # The first project's lock is released: another holder can open it now.
+    Project.open(small_project).close()
+    wait_overview(qtbot, window)
+
+
+def test_close_project_returns_to_start(window, qtbot, small_project):
+    window.open_project(small_project)
+    wait_overview(qtbot, window)
+    window.close_action.trigger()
+    assert window.central.currentWidget() is window.start_widget
+    assert window.windowTitle() == "SegLab"
+    assert window.start_widget.recent_paths() == [str(small_project.resolve())]
+
+
+def test_new_project_and_save_as(window, qtbot, tmp_path, small_project):
+    assert window.create_project(tmp_path / "fresh.seglab")
+    assert window.windowTitle() == "fresh — SegLab"
+    wait_overview(qtbot, window)
+    window.open_project(small_project)
+    wait_overview(qtbot, window)
+    assert window.save_as(tmp_path / "copy.seglab")
+    assert window.windowTitle() == "copy — SegLab"
+    wait_overview(qtbot, window)
+    assert window.overview_widget.cards["events"].value() == "5"
+
+
+def test_pages_are_pluggable_and_placeholders_say_what_comes(window, qtbot, small_project):
+    from PySide6.QtWidgets import QLabel
+
+    window.open_project(small_project)
+    wait_overview(qtbot, window)
+    window.show_page("charts")
+    page = window.page("charts")
+    if isinstance(page, PlaceholderWidget):
+        assert page.text == messages.CHARTS_PLACEHOLDER
+    replacement = QLabel("custom segments page")
+    window.set_page("segments", replacement)
+    window.show_page("segments")
+    assert window.page_stack.currentWidget() is replacement
+    assert window.current_page_name() == "segments"
+
+
+def test_undo_stack_is_wired_to_edit_menu(window):
+    from PySide6.QtGui import QUndoCommand
+
+    box = []
+
+    class Push(QUndoCommand):
+        def redo(self):
+            box.append(1)
+
+        def undo(self):
+            box.pop()
+
+    window.undo_stack.push(Push("add one"))
+    assert box == [1]
+    assert window.undo_action.isEnabled() and window.undo_action.text() == "&Undo add one"
+    window.undo_action.trigger()
+    assert box == []
+    assert window.redo_action.isEnabled()
+
+
+def test_about_names_version_licence_and_data_location(window, message_log, _temporary_settings):
+    window.about_action.trigger()
+    (message,) = message_log
+    assert message.level == "about"
+    assert "Licence: MIT" in message.text
+    assert str(_temporary_settings / "data") in message.text
+    from seglab import __version__
+
+    assert __version__ in message.text
