@@ -1,0 +1,123 @@
+"""Which funnel the worksheet calls "the key funnel", and why.
+
+The choice, in order (documented in docs/report.md):
+
+1. The analyst's own: the most recently updated saved chart of kind ``funnel`` whose
+   options carry a list of ``steps`` (event names, or ``{"event": ...}`` objects).
+2. Otherwise the most common path: for the units that *started* inside the reporting
+   range (first event ever inside it; if fewer than :data:`MIN_NEW_USERS` did, every
+   user active in the range), take each user's first :data:`PATH_LENGTH` distinct
+   event names in order of first occurrence inside the range; the path most users
+   share is the key funnel. Ties go to the path of the more frequent events, then
+   alphabetical order, so the choice is deterministic.
+
+Only the roll-up table ``user_days`` is read, so the choice is quick on big projects.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+
+PATH_LENGTH = 3
+MIN_NEW_USERS = 20
+
+
+@dataclass(frozen=True)
+class KeyFunnel:
+    steps: tuple[str, ...]
+    reason: str  # a sentence for the reader: where the steps came from
+
+
+def _saved_funnel(conn: sqlite3.Connection, known: set[str]) -> KeyFunnel | None:
+    try:
+        rows = conn.execute(
+            "SELECT name, options FROM charts WHERE kind = 'funnel' ORDER BY updated DESC, chart_id DESC"
+        ).fetchall()
+    except sqlite3.DatabaseError:
+        return None
+    for name, options in rows:
+        try:
+            raw = json.loads(options)
+        except (TypeError, ValueError):
+            continue
+        if not isinstance(raw, dict):
+            continue
+        # A saved ChartSpec keeps the kind's options under "options" (seglab.core.charts).
+        opts = raw.get("options") if isinstance(raw.get("options"), dict) else raw
+        steps = opts.get("steps")
+        if isinstance(steps, str):
+            steps = [s.strip() for s in steps.split(",")]
+        if not isinstance(steps, list):
+            continue
+        events = []
+        for step in steps:
+            event = step.get("event") if isinstance(step, dict) else step
+            if isinstance(event, str) and event.strip():
+                events.append(event.strip())
+        if len(events) >= 2 and all(e == "*" or e in known for e in events):
+            return KeyFunnel(tuple(events), f"the saved funnel chart “{name}”")
+    return None
+
+
+def choose_key_funnel(
+    conn: sqlite3.Connection, from_day: int, to_day: int, as_of_ms: int
+) -> KeyFunnel | None:
+    """The key funnel for the range ``from_day..to_day`` (days since 1970), or None without events."""
+    names = dict(conn.execute("SELECT event_key, name FROM event_names").fetchall())
+    saved = _saved_funnel(conn, set(names.values()))
+    if saved is not None:
+        return saved
+    start_ms = from_day * 86_400_000
+    new_users = conn.execute(
+        "SELECT count(*) FROM users WHERE first_ts BETWEEN ? AND ?", (start_ms, as_of_ms)
+    ).fetchone()[0]
+    population = "users who started in the range"
+    user_filter = " AND d.user_key IN (SELECT user_key FROM users WHERE first_ts BETWEEN ? AND ?)"
+    params: list = [from_day, to_day, as_of_ms]
+    if new_users >= MIN_NEW_USERS:
+        params += [start_ms, as_of_ms]
+    else:
+        population = "users active in the range"
+        user_filter = ""
+    rows = conn.execute(
+        "SELECT d.user_key, d.event_key, MIN(d.first_ts) AS t, SUM(d.n) FROM user_days d"
+        f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{user_filter}"
+        " GROUP BY d.user_key, d.event_key ORDER BY d.user_key, t, d.event_key",
+        params,
+    ).fetchall()
+    if not rows:
+        return None
+    totals: Counter[int] = Counter()
+    paths: Counter[tuple[int, ...]] = Counter()
+    current_user = None
+    current: list[int] = []
+    for user_key, event_key, _t, n in rows:
+        totals[event_key] += n
+        if user_key != current_user:
+            if current:
+                paths[tuple(current)] += 1
+            current_user, current = user_key, []
+        if len(current) < PATH_LENGTH:
+            current.append(event_key)
+    if current:
+        paths[tuple(current)] += 1
+    longest = max(len(p) for p in paths)
+    if longest < 2:
+        # Everyone did one kind of event: the funnel is the two most frequent events.
+        top = [k for k, _ in sorted(totals.items(), key=lambda kv: (-kv[1], names[kv[0]]))[:2]]
+        if len(top) < 2:
+            return None
+        return KeyFunnel(tuple(names[k] for k in top), "the two most frequent events (no longer path)")
+    candidates = [(p, c) for p, c in paths.items() if len(p) == longest]
+    best, users = min(
+        candidates, key=lambda pc: (-pc[1], -sum(totals[k] for k in pc[0]), [names[k] for k in pc[0]])
+    )
+    steps = tuple(names[k] for k in best)
+    return KeyFunnel(
+        steps,
+        f"the most common path: the first {len(steps)} distinct events of {users:,} "
+        f"of the {sum(paths.values()):,} {population}",
+    )

@@ -1,0 +1,495 @@
+"""Gather the worksheet's numbers from a project: plain data, no HTML.
+
+Every number comes from the same core functions the app and the command line use
+(``seglab.core.segments`` for membership, ``seglab.core.analyses`` for trend, funnel,
+retention ...), evaluated once at one as-of time, so the worksheet agrees with the
+screen and with ``seglab analyze``.
+
+The reporting range is the :data:`RANGE_WEEKS` calendar weeks (Monday to Sunday,
+UTC) up to the as-of time: whole weeks make weekly charts comparable; the last week
+is partial unless as-of falls at the very end of a Sunday.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from seglab import __version__
+from seglab.core.errors import UserError
+from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
+from seglab.core.project import project_info, resolve_as_of
+from seglab.core.report.keyfunnel import KeyFunnel, choose_key_funnel
+from seglab.core.timeutil import DAY_MS, ms_to_iso, utc_now_iso, week_start
+
+RANGE_WEEKS = 13
+FUNNEL_WITHIN_DAYS = 14
+RETENTION_PERIODS = 8
+TOP_ITEMS = 8
+SEGMENT_LABEL = "segment"  # series labels inside the analyses (data-free, so never colliding)
+REST_LABEL = "rest"
+
+
+# -- the data the template renders ---------------------------------------------------------------
+
+
+@dataclass
+class Header:
+    project: str
+    version: str
+    generated: str
+    as_of: str | None
+    as_of_source: str  # 'given' | 'pinned' | 'latest event'
+    first_event: str | None
+    last_event: str | None
+    range_from: str | None
+    range_to: str | None
+    counts: dict[str, int]
+    segments_given: bool
+    command: str
+
+
+@dataclass
+class SeriesPoints:
+    x: list[str]
+    segment: list[float | None]
+    rest: list[float | None]
+    partial_from: int | None = None
+
+
+@dataclass
+class FunnelData:
+    steps: list[str]
+    reason: str
+    within_days: int
+    table: list[dict[str, Any]]  # one row per step: event, seg/rest entered, rates, median seconds
+
+
+@dataclass
+class RetentionData:
+    periods: list[int]
+    segment_curve: list[float | None]  # average rate per period over complete cohorts (weighted)
+    rest_curve: list[float | None]
+    cohorts: list[dict[str, Any]]  # the segment's cohorts: start, size, rates (None = not complete)
+
+
+@dataclass
+class Distinction:
+    kind: str  # 'property' | 'event'
+    label: str  # "plan = pro" or an event name
+    segment_share: float
+    rest_share: float
+    lift: float | None  # segment_share / rest_share (None when the rest share is 0)
+
+
+@dataclass
+class SegmentSection:
+    anchor: str
+    name: str
+    level: str
+    description: str
+    definition_json: str
+    size: int
+    universe: int
+    share: float
+    rest_size: int
+    size_over_time: SeriesPoints | None = None
+    activity: SeriesPoints | None = None
+    funnel: FunnelData | None = None
+    retention: RetentionData | None = None
+    distinctions: list[Distinction] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)  # section → why it is missing
+
+
+@dataclass
+class OverlapMatrix:
+    level: str
+    names: list[str]
+    sizes: list[int]
+    cells: list[list[int]]  # cells[i][j] = |A_i ∩ A_j|
+
+
+@dataclass
+class Worksheet:
+    header: Header
+    sections: list[SegmentSection]
+    overlaps: list[OverlapMatrix]
+    key_funnel: KeyFunnel | None
+    notes: list[str] = field(default_factory=list)
+
+
+# -- the segments API, behind one small seam -----------------------------------------------------
+
+
+class _SegmentsAPI:
+    """The few calls the worksheet makes into ``seglab.core.segments`` (one seam to adapt)."""
+
+    @staticmethod
+    def names(conn: sqlite3.Connection) -> list[str]:
+        from seglab.core.segments.store import list_saved
+
+        return [s.name for s in list_saved(conn)]
+
+    @staticmethod
+    def get(conn: sqlite3.Connection, name: str):
+        from seglab.core.segments.store import get_saved
+
+        return get_saved(conn, name)
+
+    @staticmethod
+    def members(conn: sqlite3.Connection, saved, as_of_ms: int) -> set[int]:
+        from seglab.core.segments.engine import member_keys
+
+        return {int(k) for k in member_keys(conn, saved.definition, as_of_ms)}
+
+    @staticmethod
+    def describe(saved) -> str:
+        from seglab.core.segments.describe import describe
+
+        return str(describe(saved.definition))
+
+    @staticmethod
+    def definition_json(saved) -> str:
+        from seglab.core.segments.model import dump_definition
+
+        return compact_json(dump_definition(saved.definition))
+
+
+def compact_json(value, indent: int = 0, width: int = 88) -> str:
+    """JSON indented by two spaces, but any object or list that fits on one line stays on one line."""
+    flat = json.dumps(value, ensure_ascii=False)
+    if len(flat) + indent <= width or not isinstance(value, (dict, list)) or not value:
+        return flat
+    pad = " " * (indent + 2)
+    if isinstance(value, dict):
+        items = [
+            f"{pad}{json.dumps(k, ensure_ascii=False)}: {compact_json(v, indent + 2, width).lstrip()}"
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    items = [pad + compact_json(v, indent + 2, width) for v in value]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+
+
+SEGMENTS = _SegmentsAPI()
+
+
+def saved_segment_names(conn: sqlite3.Connection) -> list[str]:
+    """Names of the saved segments, in the order the segment list shows them (by name)."""
+    return SEGMENTS.names(conn)
+
+
+def _universe_keys(conn: sqlite3.Connection, level: str) -> set[int]:
+    """Every user, or every account (seen in an accounts file or as a user's account)."""
+    from seglab.core.charts import universe_keys
+
+    return set(universe_keys(conn, level))
+
+
+def _anchor(i: int) -> str:
+    return f"segment-{i + 1}"
+
+
+# -- gathering ---------------------------------------------------------------------------------
+
+
+def report_range(as_of_ms: int) -> tuple[dt.date, dt.date]:
+    """The :data:`RANGE_WEEKS` calendar weeks up to as-of: (first Monday, as-of day)."""
+    as_of_day = dt.date(1970, 1, 1) + dt.timedelta(days=as_of_ms // DAY_MS)
+    first = week_start(as_of_day) - dt.timedelta(weeks=RANGE_WEEKS - 1)
+    return first, as_of_day
+
+
+def _project_name(conn: sqlite3.Connection) -> str:
+    for _seq, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main" and file:
+            from pathlib import Path
+
+            return Path(file).stem
+    return "(unsaved project)"
+
+
+def gather(
+    conn: sqlite3.Connection,
+    segments: list[str] | None,
+    as_of_ms: int | None = None,
+    progress: Progress = NULL_PROGRESS,
+    project_name: str | None = None,
+) -> Worksheet:
+    info = project_info(conn)
+    saved = saved_segment_names(conn)
+    if segments:
+        chosen = list(dict.fromkeys(segments))
+        missing = [n for n in chosen if n not in saved]
+        if missing:
+            known = ", ".join(repr(n) for n in saved) or "none"
+            raise UserError(f"no saved segment named {missing[0]!r} (saved segments: {known})")
+    else:
+        chosen = saved
+    resolved = resolve_as_of(conn, as_of_ms)
+    if as_of_ms is not None:
+        source = "given"
+    elif info.get("as_of_pinned"):
+        source = "pinned"
+    else:
+        source = "latest event"
+    name = project_name or _project_name(conn)
+    rng = report_range(resolved) if resolved is not None else None
+    header = Header(
+        project=name,
+        version=__version__,
+        generated=utc_now_iso(),
+        as_of=ms_to_iso(resolved),
+        as_of_source=source,
+        first_event=info["first_event"],
+        last_event=info["last_event"],
+        range_from=rng[0].isoformat() if rng else None,
+        range_to=rng[1].isoformat() if rng else None,
+        counts={k: int(info[k]) for k in ("events", "users", "accounts", "event_names")},
+        segments_given=bool(segments),
+        command=_command(name, chosen if segments else [], ms_to_iso(resolved)),
+    )
+    worksheet = Worksheet(header, [], [], None)
+    if resolved is None:
+        worksheet.notes.append("The project has no events yet, so there is nothing to chart.")
+    if not chosen:
+        worksheet.notes.append(
+            "The project has no saved segments. Save a segment in the app or with "
+            "`seglab segment save`, then make the worksheet again."
+        )
+    key = None
+    if rng is not None:
+        key = choose_key_funnel(conn, _day(rng[0]), _day(rng[1]), resolved)
+    worksheet.key_funnel = key
+    members: dict[str, tuple[str, set[int]]] = {}
+    universes: dict[str, set[int]] = {}
+    total = max(len(chosen), 1)
+    for i, seg_name in enumerate(chosen):
+        check_cancelled(progress)
+        progress.report(i, total, f"worksheet: {seg_name}")
+        seg = SEGMENTS.get(conn, seg_name)
+        level = seg.level
+        if level not in universes:
+            universes[level] = _universe_keys(conn, level)
+        keys = SEGMENTS.members(conn, seg, resolved) if resolved is not None else set()
+        members[seg_name] = (level, keys)
+        universe = universes[level]
+        rest = universe - keys
+        section = SegmentSection(
+            anchor=_anchor(i),
+            name=seg_name,
+            level=level,
+            description=SEGMENTS.describe(seg),
+            definition_json=SEGMENTS.definition_json(seg),
+            size=len(keys),
+            universe=len(universe),
+            share=len(keys) / len(universe) if universe else 0.0,
+            rest_size=len(rest),
+        )
+        if resolved is not None and rng is not None:
+            _fill_section(conn, section, seg, keys, rest, resolved, rng, key, progress)
+        worksheet.sections.append(section)
+    progress.report(total, total, "worksheet: overlap")
+    worksheet.overlaps = _overlaps(members)
+    return worksheet
+
+
+def _day(day: dt.date) -> int:
+    return (day - dt.date(1970, 1, 1)).days
+
+
+def _command(project: str, names: list[str], as_of: str | None) -> str:
+    import shlex
+
+    parts = ["seglab", "report", f"{project}.seglab", "--out", "worksheet.html"]
+    if as_of:
+        parts += ["--as-of", as_of]
+    for n in names:
+        parts += ["--segment", n]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _series(level: str, keys: set[int], rest: set[int]):
+    from seglab.core.analyses.common import SeriesSpec
+
+    return (
+        SeriesSpec(SEGMENT_LABEL, level, tuple(sorted(keys))),
+        SeriesSpec(REST_LABEL, level, tuple(sorted(rest))),
+    )
+
+
+def _fill_section(conn, section: SegmentSection, seg, keys, rest, as_of_ms, rng, key, progress) -> None:
+    series = _series(section.level, keys, rest)
+    steps = [
+        ("size_over_time", lambda: _size_over_time(conn, seg, as_of_ms, rng, section)),
+        ("activity", lambda: _activity(conn, series, as_of_ms, rng, section)),
+        ("funnel", lambda: _funnel(conn, series, as_of_ms, rng, key)),
+        ("retention", lambda: _retention(conn, series, as_of_ms, rng)),
+        ("distinctions", lambda: _distinctions(conn, seg, keys, rest, as_of_ms, rng, section.level)),
+    ]
+    for attr, fn in steps:
+        check_cancelled(progress)
+        try:
+            value = fn()
+        except UserError as exc:  # e.g. an analysis refused: say why in that part only
+            section.notes[attr] = str(exc)
+            continue
+        except ImportError:
+            section.notes[attr] = "not available in this SegLab build"
+            continue
+        if value is None:
+            section.notes.setdefault(attr, "no data in the reporting range")
+        else:
+            setattr(section, attr, value)
+
+
+# -- the parts of a section --------------------------------------------------------------------
+
+
+def _size_over_time(conn, seg, as_of_ms: int, rng, section: SegmentSection) -> SeriesPoints:
+    """Membership re-evaluated at the end of every week of the range (the last point at as-of)."""
+    xs: list[str] = []
+    sizes: list[float | None] = []
+    for w in range(RANGE_WEEKS):
+        monday = rng[0] + dt.timedelta(weeks=w)
+        end_ms = min((_day(monday) + 7) * DAY_MS - 1, as_of_ms)
+        n = section.size if end_ms == as_of_ms else len(SEGMENTS.members(conn, seg, end_ms))
+        xs.append(monday.isoformat())
+        sizes.append(n)
+        if end_ms == as_of_ms:
+            break
+    return SeriesPoints(xs, sizes, [])
+
+
+def _activity(conn, series, as_of_ms: int, rng, section: SegmentSection) -> SeriesPoints | None:
+    """Weekly active share: units with any event that week ÷ the group's size at as-of."""
+    from seglab.core.analyses.trend import TrendRequest, run_trend
+
+    measure = "users" if section.level == "user" else "accounts"
+    frame = run_trend(
+        conn,
+        TrendRequest(
+            event="*", measure=measure, interval="week", series=series,
+            as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1],
+        ),
+    )
+    if frame.empty:
+        return None
+    seg = frame[frame["segment"] == SEGMENT_LABEL]
+    rest = frame[frame["segment"] == REST_LABEL]
+    xs = [str(x) for x in seg["period_start"]]
+
+    def share(values, size):
+        return [float(v) / size if size else None for v in values]
+
+    partial = None
+    last_monday = dt.date.fromisoformat(xs[-1]) if xs else None
+    if last_monday is not None and (_day(last_monday) + 7) * DAY_MS - 1 > as_of_ms:
+        partial = len(xs) - 1
+    return SeriesPoints(
+        xs, share(seg["value"], section.size), share(rest["value"], section.rest_size), partial
+    )
+
+
+def _funnel(conn, series, as_of_ms: int, rng, key: KeyFunnel | None) -> FunnelData | None:
+    if key is None:
+        return None
+    from seglab.core.analyses.funnel import FunnelRequest, run_funnel
+
+    frame = run_funnel(
+        conn,
+        FunnelRequest(
+            steps=key.steps, within_days=FUNNEL_WITHIN_DAYS, series=series,
+            as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1],
+        ),
+    )
+    seg = frame[frame["segment"] == SEGMENT_LABEL].sort_values("step")
+    rest = frame[frame["segment"] == REST_LABEL].sort_values("step")
+    table = []
+    for (_, s), (_, r) in zip(seg.iterrows(), rest.iterrows()):
+        table.append(
+            {
+                "step": int(s["step"]),
+                "event": str(s["event"]),
+                "seg_entered": int(s["entered"]),
+                "rest_entered": int(r["entered"]),
+                "seg_rate": float(s["conversion_from_start"]),
+                "rest_rate": float(r["conversion_from_start"]),
+                "seg_prev": float(s["conversion_from_previous"]),
+                "rest_prev": float(r["conversion_from_previous"]),
+                "seg_median": _none_if_nan(s["median_seconds_from_previous"]),
+                "rest_median": _none_if_nan(r["median_seconds_from_previous"]),
+            }
+        )
+    return FunnelData(list(key.steps), key.reason, FUNNEL_WITHIN_DAYS, table)
+
+
+def _none_if_nan(value) -> float | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if pd.isna(v) else v
+
+
+def _retention(conn, series, as_of_ms: int, rng) -> RetentionData | None:
+    from seglab.core.analyses.retention import RetentionRequest, run_retention
+
+    frame = run_retention(
+        conn,
+        RetentionRequest(
+            start_event="*", return_event="*", interval="week", periods=RETENTION_PERIODS,
+            series=series, as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1],
+        ),
+    )
+    if frame.empty:
+        return None
+    periods = list(range(RETENTION_PERIODS))
+
+    def curve(label: str) -> list[float | None]:
+        part = frame[(frame["segment"] == label) & frame["complete"]]
+        out: list[float | None] = []
+        for k in periods:
+            rows = part[part["period"] == k]
+            size = int(rows["cohort_size"].sum())
+            out.append(float(rows["retained"].sum()) / size if size else None)
+        return out
+
+    cohorts = []
+    seg = frame[frame["segment"] == SEGMENT_LABEL]
+    for start, rows in seg.groupby("cohort_start", sort=True):
+        by_period = {int(r.period): r for r in rows.itertuples()}
+        cohorts.append(
+            {
+                "start": str(start),
+                "size": int(rows["cohort_size"].iloc[0]),
+                "rates": [
+                    float(by_period[k].rate) if k in by_period and bool(by_period[k].complete) else None
+                    for k in periods
+                ],
+            }
+        )
+    return RetentionData(periods, curve(SEGMENT_LABEL), curve(REST_LABEL), cohorts)
+
+
+def _distinctions(conn, seg, keys, rest, as_of_ms, rng, level) -> list[Distinction] | None:
+    return None
+
+
+def _overlaps(members: dict[str, tuple[str, set[int]]]) -> list[OverlapMatrix]:
+    out = []
+    for level in ("user", "account"):
+        names = [n for n, (lvl, _) in members.items() if lvl == level]
+        if len(names) < 2:
+            continue
+        sets = [members[n][1] for n in names]
+        cells = [[len(a & b) for b in sets] for a in sets]
+        out.append(OverlapMatrix(level, names, [len(s) for s in sets], cells))
+    return out
