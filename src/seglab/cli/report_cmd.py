@@ -1,5 +1,45 @@
-"""Placeholder: subcommands registered here land with their issue."""
+"""``seglab report PROJECT --out FILE.html [--segment NAME]... [--as-of T]``: the worksheet.
+
+The project is opened read-only (no lock, no writes), so the report can be made
+while the app has the project open. Without ``--segment`` every saved segment is
+included. An unknown segment name, a bad ``--as-of`` or an unwritable ``--out`` is a
+wrong request: exit code 2 with one line on standard error.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from seglab.cli.common import UsageError, as_of_arg, open_project
 
 
 def register(sub) -> None:
-    pass
+    p = sub.add_parser("report", help="write the segmentation worksheet as one self-contained HTML file")
+    p.add_argument("project")
+    p.add_argument("--out", required=True, metavar="FILE.html", help="the HTML file to write")
+    p.add_argument(
+        "--segment",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a saved segment to include (repeatable; default: every saved segment)",
+    )
+    p.add_argument("--as-of", dest="as_of", help="as-of time: ISO date or date-time, UTC")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from seglab.core.report import write_report
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"--out {args.out}: is a folder; give a file name such as worksheet.html")
+    if not out.parent.exists():
+        raise UsageError(f"--out {args.out}: no such folder {str(out.parent)!r}")
+    as_of = as_of_arg(args.as_of)
+    with open_project(args.project, readonly=True) as project:
+        write_report(out, project, args.segment or None, as_of)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
