@@ -120,6 +120,8 @@ class _Compiler:
 
     def wrap(self, value: Any) -> Any:
         """Coerced filter values → parameters, keeping the Span / list / pair shapes."""
+        if value is None:  # operators without a value
+            return None
         if isinstance(value, Span):
             return Span(self.param(value.lo), self.param(value.hi))
         if isinstance(value, tuple):
@@ -127,6 +129,8 @@ class _Compiler:
         return self.param(value)
 
     def idiv(self, a: exp.Expression, b: int) -> exp.Expression:
+        if not isinstance(a, exp.Column):
+            a = exp.paren(a, copy=False)  # the builder does not add precedence parentheses
         if self.dialect == "sqlite":
             return exp.Div(this=a, expression=_num(b), typed=True, safe=False)
         return exp.IntDiv(this=a, expression=_num(b))
@@ -631,7 +635,7 @@ def compile_segment(
         as_of_ms = _resolve(conn_or_catalog)
     comp = _Compiler(catalog, as_of_ms, dialect)
     query = comp.members(seg).order_by("key")
-    return CompiledQuery(_render(query, dialect), comp.params, dialect)
+    return CompiledQuery(_render(query, dialect), _used(query, comp.params), dialect)
 
 
 def compile_count(
@@ -647,7 +651,14 @@ def compile_count(
     query = exp.select(exp.Count(this=exp.Star())).from_(
         exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("m")))
     )
-    return CompiledQuery(_render(query, dialect), comp.params, dialect)
+    return CompiledQuery(_render(query, dialect), _used(query, comp.params), dialect)
+
+
+def _used(query: exp.Expression, params: dict[str, Any]) -> dict[str, Any]:
+    # A datetime Span binds both ends, but e.g. "after" only uses one: engines such as
+    # DuckDB refuse parameters the statement does not use.
+    names = {p.name for p in query.find_all(exp.Placeholder)}
+    return {k: v for k, v in params.items() if k in names}
 
 
 def compile_condition_keys(
