@@ -24,6 +24,7 @@ from seglab import __version__
 from seglab.core.errors import UserError
 from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
 from seglab.core.project import project_info, resolve_as_of
+from seglab.core.report.distinguish import Trait
 from seglab.core.report.keyfunnel import KeyFunnel, choose_key_funnel
 from seglab.core.timeutil import DAY_MS, ms_to_iso, utc_now_iso, week_start
 
@@ -79,15 +80,6 @@ class RetentionData:
 
 
 @dataclass
-class Distinction:
-    kind: str  # 'property' | 'event'
-    label: str  # "plan = pro" or an event name
-    segment_share: float
-    rest_share: float
-    lift: float | None  # segment_share / rest_share (None when the rest share is 0)
-
-
-@dataclass
 class SegmentSection:
     anchor: str
     name: str
@@ -102,7 +94,7 @@ class SegmentSection:
     activity: SeriesPoints | None = None
     funnel: FunnelData | None = None
     retention: RetentionData | None = None
-    distinctions: list[Distinction] = field(default_factory=list)
+    distinctions: list[Trait] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)  # section → why it is missing
 
 
@@ -131,31 +123,31 @@ class _SegmentsAPI:
 
     @staticmethod
     def names(conn: sqlite3.Connection) -> list[str]:
-        from seglab.core.segments.store import list_saved
+        from seglab.core.segments import list_saved
 
         return [s.name for s in list_saved(conn)]
 
     @staticmethod
     def get(conn: sqlite3.Connection, name: str):
-        from seglab.core.segments.store import get_saved
+        from seglab.core.segments import get_saved
 
         return get_saved(conn, name)
 
     @staticmethod
     def members(conn: sqlite3.Connection, saved, as_of_ms: int) -> set[int]:
-        from seglab.core.segments.engine import member_keys
+        from seglab.core.segments import member_keys
 
         return {int(k) for k in member_keys(conn, saved.definition, as_of_ms)}
 
     @staticmethod
     def describe(saved) -> str:
-        from seglab.core.segments.describe import describe
+        from seglab.core.segments import describe
 
         return str(describe(saved.definition))
 
     @staticmethod
     def definition_json(saved) -> str:
-        from seglab.core.segments.model import dump_definition
+        from seglab.core.segments import dump_definition
 
         return compact_json(dump_definition(saved.definition))
 
@@ -479,8 +471,14 @@ def _retention(conn, series, as_of_ms: int, rng) -> RetentionData | None:
     return RetentionData(periods, curve(SEGMENT_LABEL), curve(REST_LABEL), cohorts)
 
 
-def _distinctions(conn, seg, keys, rest, as_of_ms, rng, level) -> list[Distinction] | None:
-    return None
+def _distinctions(conn, seg, keys, rest, as_of_ms, rng, level) -> list[Trait] | None:
+    """The top property values and the top events over-represented in the segment."""
+    from seglab.core.report.distinguish import event_traits, property_traits, top_traits
+
+    props = top_traits(property_traits(conn, level, keys, rest), TOP_ITEMS // 2)
+    did = event_traits(conn, level, keys, rest, _day(rng[0]), _day(rng[1]), as_of_ms)
+    events = top_traits(did, TOP_ITEMS // 2)
+    return (props + events) or None
 
 
 def _overlaps(members: dict[str, tuple[str, set[int]]]) -> list[OverlapMatrix]:
