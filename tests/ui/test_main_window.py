@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from builders import build_project
 from PySide6.QtCore import Qt
 
+from builders import build_project
 from seglab.core.project import Project
 from seglab.ui import messages
 from seglab.ui.main_window import MainWindow
