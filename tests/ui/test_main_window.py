@@ -234,3 +234,75 @@ def test_about_names_version_licence_and_data_location(window, message_log, _tem
     from seglab import __version__
 
     assert __version__ in message.text
+
+
+def test_page_classes_get_what_they_ask_for(window):
+    from PySide6.QtWidgets import QWidget
+
+    from seglab.ui.pages import build_page
+
+    class SessionPage(QWidget):
+        def __init__(self, session, undo_stack, parent=None):
+            super().__init__(parent)
+            self.got = (session, undo_stack)
+
+    class WindowPage(QWidget):
+        def __init__(self, main):
+            super().__init__()
+            self.got = main
+
+    page = build_page(SessionPage, window)
+    assert page.got == (window.session, window.undo_stack)
+    other = build_page(WindowPage, window)
+    assert other.got is window
+    page.deleteLater()
+    other.deleteLater()
+
+
+def test_a_broken_page_shows_a_message_instead_of_crashing(window, monkeypatch):
+    import seglab.ui.main_window as mw
+
+    def boom(cls, win):
+        raise RuntimeError("no data model")
+
+    monkeypatch.setattr(mw, "load_page_class", lambda spec: object)
+    monkeypatch.setattr(mw, "build_page", boom)
+    page = window.page("segments")
+    assert isinstance(page, PlaceholderWidget)
+    assert page.text == "The Segments page could not be opened (RuntimeError: no data model)."
+
+
+def test_demo_unavailable_says_so(window, monkeypatch, message_log):
+    import seglab.ui.main_window as mw
+
+    monkeypatch.setattr(mw, "demo_available", lambda: False)
+    window.demo_action.trigger()
+    assert message_log == [messages.Message("error", messages.TITLE_DEMO_FAILED, messages.DEMO_UNAVAILABLE)]
+    assert not window.session.is_open()
+
+
+def test_demo_is_built_in_a_worker_then_opened(window, qtbot, monkeypatch, _temporary_settings):
+    import seglab.ui.main_window as mw
+
+    def fake_build(path, request=None, progress=None):
+        progress.report(1, 2, "accounts")
+        build_project(
+            path,
+            users=[{"user_id": "d1"}],
+            events=[{"user_id": "d1", "event": "trial_started", "timestamp": "2024-01-02T00:00:00Z"}],
+        )
+        progress.report(2, 2, "done")
+        return path
+
+    monkeypatch.setattr(mw, "demo_available", lambda: True)
+    monkeypatch.setattr(mw, "build_demo_task", fake_build)
+    window.start_widget.demo_button.click()
+    assert window._demo_dialog is not None  # a progress dialog while the worker builds it
+    qtbot.waitUntil(lambda: window.session.is_open(), timeout=10_000)
+    path = window.session.path
+    assert path.parent == _temporary_settings / "data"
+    assert path.name.startswith("demo-") and path.suffix == ".seglab"
+    assert window.windowTitle() == f"{path.stem} — SegLab"
+    wait_overview(qtbot, window)
+    assert window.overview_widget.cards["events"].value() == "1"
+    assert window._demo_dialog is None

@@ -40,7 +40,7 @@ from seglab.core.timeutil import utc_now_iso
 from seglab.ui import messages
 from seglab.ui.icons import icon
 from seglab.ui.models.overview_model import DataOverviewModel
-from seglab.ui.pages import PAGES, PageSpec, load_page_class
+from seglab.ui.pages import PAGES, PageSpec, build_page, load_page_class
 from seglab.ui.session import ProjectSession
 from seglab.ui.settings import AppSettings
 from seglab.ui.widgets.overview_widget import DataOverviewWidget
@@ -256,10 +256,20 @@ class MainWindow(QMainWindow):
         return self._pages[name]
 
     def _build_page(self, spec: PageSpec) -> QWidget:
-        cls = load_page_class(spec)
+        try:
+            cls = load_page_class(spec)
+        except Exception as exc:
+            return PlaceholderWidget(
+                spec.title, messages.PAGE_FAILED.format(title=spec.title, what=f"{type(exc).__name__}: {exc}")
+            )
         if cls is None:
             return PlaceholderWidget(spec.title, spec.placeholder)
-        return cls(self)
+        try:
+            return build_page(cls, self)
+        except Exception as exc:  # a broken page must not take the window down
+            return PlaceholderWidget(
+                spec.title, messages.PAGE_FAILED.format(title=spec.title, what=f"{type(exc).__name__}: {exc}")
+            )
 
     def show_page(self, name: str) -> None:
         item = self._nav_items[name]

@@ -37,6 +37,7 @@ NO_PROJECT_FOR_IMPORT = "Open or create a project first, then import CSV files i
 BUSY_IMPORTING = "An import is running. Cancel it or wait for it to finish first."
 NOT_CSV_DROP = "Only files can be dropped here (CSV exports of events, users or accounts)."
 RECENT_MISSING = "{path}: this project file no longer exists (moved or deleted)."
+PAGE_FAILED = "The {title} page could not be opened ({what})."
 INTERNAL_ERROR = "Something went wrong inside SegLab: {what}. Nothing was changed."
 
 START_TITLE = "Segment your users and accounts"

@@ -2,16 +2,20 @@
 
 A page is a QWidget built lazily, the first time it is shown (so, e.g., pyqtgraph is
 imported only when the Charts page is opened). To provide a page, create the
-module named in :data:`PAGES` with that class; it is called as ``Class(window)``
-where ``window`` is the :class:`~seglab.ui.main_window.MainWindow` (use
-``window.session``, ``window.undo_stack``, and a :class:`~seglab.ui.workers.Worker`
-of your own). Until the module exists the page shows a placeholder. A page may
-also be set directly with ``window.set_page(name, widget)``.
+module named in :data:`PAGES` with that class. It is built by keyword with whichever
+of ``session`` (the :class:`~seglab.ui.session.ProjectSession`), ``undo_stack``
+(the window's QUndoStack) and ``window`` (the
+:class:`~seglab.ui.main_window.MainWindow`) its ``__init__`` names, or else as
+``Class(window)``. Run slow work in a :class:`~seglab.ui.workers.Worker` of your
+own, and give the page a ``shutdown()`` method if it must stop work when the window
+closes. Until the module exists the page shows a placeholder. A page may also be set
+directly with ``window.set_page(name, widget)``.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 
 from seglab.ui import messages
@@ -57,3 +61,14 @@ def load_page_class(spec: PageSpec):
             return None
         raise
     return getattr(module, class_name, None)
+
+
+def build_page(cls, window):
+    """Instantiate a page class for ``window`` (see the module docstring)."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        params = {}
+    offered = {"session": window.session, "undo_stack": window.undo_stack, "window": window}
+    kwargs = {name: value for name, value in offered.items() if name in params}
+    return cls(**kwargs) if kwargs else cls(window)
