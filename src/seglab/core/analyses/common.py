@@ -201,6 +201,21 @@ class Engine:
                 raise Cancelled("cancelled") from None
             raise
 
+    def cursor(self, sql: str, params: list | tuple = ()):
+        """Rows one at a time (for streaming into numpy); interruption surfaces as :class:`Cancelled`."""
+        if self.progress is not None:
+            check_cancelled(self.progress)
+        try:
+            cur = self.conn.execute(sql, list(params))
+            if self.is_sqlite:
+                yield from cur
+            else:
+                yield from cur.fetchall()
+        except sqlite3.OperationalError as exc:
+            if "interrupt" in str(exc).lower():
+                raise Cancelled("cancelled") from None
+            raise
+
     def one(self, sql: str, params: list | tuple = ()):
         rows = self.rows(sql, params)
         return rows[0][0] if rows else None

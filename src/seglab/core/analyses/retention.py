@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from seglab.core.analyses.activity import UnitMap, in_series, load_day_activity, series_units
 from seglab.core.analyses.common import (
     EVERYONE_SERIES,
     Engine,
@@ -19,10 +21,10 @@ from seglab.core.analyses.common import (
     event_clause,
     resolve_window,
     safe_rate,
-    unit_filter,
 )
 from seglab.core.errors import AnalysisError
 from seglab.core.progress import NULL_PROGRESS, Progress
+from seglab.core.timeutil import DAY_MS
 
 RETENTION_COLUMNS = ["segment", "cohort_start", "cohort_size", "period", "retained", "rate", "complete"]
 MAX_PERIODS = 400
@@ -51,16 +53,16 @@ def run_retention(conn, request: RetentionRequest, progress: Progress = NULL_PRO
     n_cohorts = len(bucket_starts(window.from_date, window.to_date, request.interval))
     buckets = buckets_for(window.from_day, window.to_day, request.interval, extra=request.periods - 1)
     rows = []
-    for i, series in enumerate(request.series):
-        progress.report(i, len(request.series), f"retention: {series.label}")
-        sizes, retained = _retention_series(engine, request, series, window, buckets)
+    progress.report(0, 1, "retention")
+    results = _retention_all(engine, request, window, buckets, n_cohorts)
+    for series, (sizes, retained) in zip(request.series, results):
         for c in range(n_cohorts):
-            size = sizes.get(c, 0)
+            size = int(sizes[c])
             if not size:
                 continue
             start = buckets.starts[c].isoformat()
             for k in range(request.periods):
-                got = retained.get((c, k), 0)
+                got = int(retained[c, k])
                 complete = buckets.last_ms(c + k) <= window.as_of_ms
                 rows.append((series.label, start, size, k, got, safe_rate(got, size), complete))
     progress.report(len(request.series), len(request.series), "retention: done")
@@ -72,42 +74,62 @@ def run_retention(conn, request: RetentionRequest, progress: Progress = NULL_PRO
     return frame
 
 
-def _retention_series(engine: Engine, request: RetentionRequest, series: SeriesSpec, window, buckets):
+def _retention_all(engine: Engine, request: RetentionRequest, window, buckets, n_cohorts: int):
+    """(cohort sizes, retained[cohort, period]) for every series, from two reads of the roll-up."""
+    n_series = len(request.series)
+    empty = (np.zeros(n_cohorts, dtype=np.int64), np.zeros((n_cohorts, request.periods), dtype=np.int64))
     if window.empty:
-        return {}, {}
-    account = series.level == "account"
-    unit = "u.account_key" if account else "d.user_key"
-    join = " JOIN users u ON u.user_key = d.user_key" if account else ""
+        return [empty] * n_series
+    as_of = window.as_of_ms
     start_sql, start_params, _ = event_clause(engine, request.start_event, "d.event_key")
     ret_sql, ret_params, _ = event_clause(engine, request.return_event, "d.event_key")
-    unit_sql, unit_params = unit_filter(engine, series, "d.user_key", "u.account_key")
-    cb_sql, cb_params = buckets.sql("c.cday")
-    rb_sql, rb_params = buckets.sql("d.day")
-    as_of = window.as_of_ms
-    cohorts = (
-        f"SELECT {unit} AS unit, MIN(d.day) AS cday FROM user_days d{join}"
-        f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{start_sql}{unit_sql} GROUP BY {unit}"
+    rows = engine.rows(
+        "SELECT d.user_key, MIN(d.day) FROM user_days d"
+        f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{start_sql} GROUP BY d.user_key",
+        [window.from_day, window.to_day, as_of, *start_params],
     )
-    cohort_params = [window.from_day, window.to_day, as_of, *start_params, *unit_params]
-    returns = (
-        f"SELECT DISTINCT {unit} AS unit, {rb_sql} AS rb FROM user_days d{join}"
-        f" WHERE d.day >= ? AND d.day < ? AND d.first_ts <= ?{ret_sql}"
-        + (" AND u.account_key IS NOT NULL" if account else "")
-    )
-    return_params = [*rb_params, buckets.base_day, buckets.end_day_exclusive, as_of, *ret_params]
-    sql = (
-        f"WITH c AS ({cohorts}), cb AS (SELECT c.unit, {cb_sql} AS cb FROM c), r AS ({returns}) "
-        "SELECT cb.cb, -1, COUNT(*) FROM cb GROUP BY cb.cb "
-        "UNION ALL "
-        "SELECT cb.cb, r.rb - cb.cb, COUNT(*) FROM cb JOIN r ON r.unit = cb.unit "
-        "WHERE r.rb >= cb.cb AND r.rb < cb.cb + ? GROUP BY cb.cb, r.rb - cb.cb"
-    )
-    params = [*cohort_params, *cb_params, *return_params, request.periods]
-    sizes: dict[int, int] = {}
-    retained: dict[tuple[int, int], int] = {}
-    for cb, period, count in engine.rows(sql, params):
-        if int(period) < 0:
-            sizes[int(cb)] = int(count)
-        else:
-            retained[(int(cb), int(period))] = int(count)
-    return sizes, retained
+    if not rows:
+        return [empty] * n_series
+    first = np.array(rows, dtype=np.int64)
+    last_day = min(buckets.end_day_exclusive - 1, as_of // DAY_MS)
+    activity = load_day_activity(engine, ret_sql, ret_params, buckets.base_day, last_day, as_of)
+    live = [b for b, d in enumerate(buckets.start_days) if d <= last_day]
+    per_bucket = np.zeros((activity.units.size, len(buckets.start_days)), dtype=bool)
+    if activity.units.size and live:
+        cols = [buckets.start_days[b] - buckets.base_day for b in live]
+        per_bucket[:, live] = np.logical_or.reduceat(activity.active, cols, axis=1)
+    unit_map = UnitMap(engine) if any(s.level == "account" for s in request.series) else None
+    start_days = np.asarray(buckets.start_days, dtype=np.int64)
+    out = []
+    for series in request.series:
+        keep = in_series(first[:, 0], series, unit_map)
+        units, cday = first[keep, 0], first[keep, 1]
+        if series.level == "account":
+            units, cday = _min_per_account(unit_map.account_of(units), cday)
+        act_units, act = series_units(activity.units, per_bucket, series, unit_map)
+        if units.size == 0:
+            out.append(empty)
+            continue
+        cb = np.searchsorted(start_days, cday, side="right") - 1
+        pos = np.minimum(np.searchsorted(act_units, units), max(act_units.size - 1, 0))
+        has = (act_units[pos] == units) if act_units.size else np.zeros(units.size, dtype=bool)
+        sizes = np.bincount(cb, minlength=n_cohorts)[:n_cohorts]
+        retained = np.zeros((n_cohorts, request.periods), dtype=np.int64)
+        for k in range(request.periods):
+            got = np.zeros(units.size, dtype=bool)
+            if act_units.size:
+                got[has] = act[pos[has], cb[has] + k]
+            retained[:, k] = np.bincount(cb, weights=got, minlength=n_cohorts)[:n_cohorts].astype(np.int64)
+        out.append((sizes, retained))
+    return out
+
+
+def _min_per_account(accounts: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    has = accounts >= 0
+    accounts, days = accounts[has], days[has]
+    if accounts.size == 0:
+        return accounts, days
+    order = np.argsort(accounts, kind="stable")
+    accounts, days = accounts[order], days[order]
+    starts = np.flatnonzero(np.concatenate(([True], accounts[1:] != accounts[:-1])))
+    return accounts[starts], np.minimum.reduceat(days, starts)

@@ -6,8 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
+from seglab.core.analyses.activity import UnitMap, group_rows, in_series, load_day_activity
 from seglab.core.analyses.common import (
     EVERYONE_SERIES,
     Engine,
@@ -50,10 +52,19 @@ def run_trend(conn, request: TrendRequest, progress: Progress = NULL_PROGRESS) -
     window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
     engine = Engine(conn, progress)
     buckets = buckets_for(window.from_day, window.to_day, request.interval)
+    distinct = _distinct_values(engine, request, window, buckets) if request.measure != "count" else None
     rows = []
     for i, series in enumerate(request.series):
         progress.report(i, len(request.series), f"trend: {series.label}")
-        values = _trend_values(engine, request, series, window, buckets)
+        if request.measure in ("count", "per_user"):
+            values = _count_values(engine, request, series, window, buckets)
+        if distinct is not None:
+            units = distinct(series)
+            values = (
+                {b: safe_rate(values.get(b, 0), units[b]) for b in range(len(units))}
+                if request.measure == "per_user"
+                else {b: int(units[b]) for b in range(len(units))}
+            )
         for b, start in enumerate(buckets.starts):
             rows.append((series.label, start.isoformat(), values.get(b, 0)))
     progress.report(len(request.series), len(request.series), "trend: done")
@@ -65,11 +76,11 @@ def run_trend(conn, request: TrendRequest, progress: Progress = NULL_PROGRESS) -
     return frame
 
 
-def _trend_values(engine: Engine, request: TrendRequest, series: SeriesSpec, window, buckets) -> dict:
+def _count_values(engine: Engine, request: TrendRequest, series: SeriesSpec, window, buckets) -> dict:
+    """Events per bucket (SQL over the roll-up; the as-of day from the events if it is cut)."""
     if window.empty:
         return {}
-    measure = request.measure
-    join_users = series.level == "account" or measure == "accounts"
+    join_users = series.level == "account"
     as_of = window.as_of_ms
     as_of_day = as_of // DAY_MS
     bucket_sql, bucket_params = buckets.sql("d.day")
@@ -79,8 +90,6 @@ def _trend_values(engine: Engine, request: TrendRequest, series: SeriesSpec, win
         "SUM(CASE WHEN d.day < ? THEN d.n ELSE 0 END)",
         "SUM(CASE WHEN d.day >= ? THEN d.n ELSE 0 END)",
         "SUM(CASE WHEN d.last_ts > ? THEN 1 ELSE 0 END)",
-        "COUNT(DISTINCT d.user_key)" if measure in ("users", "per_user") else "0",
-        "COUNT(DISTINCT u.account_key)" if measure == "accounts" else "0",
     ]
     sql = (
         f"SELECT {bucket_sql} AS b, {', '.join(select)} FROM user_days d"
@@ -92,21 +101,48 @@ def _trend_values(engine: Engine, request: TrendRequest, series: SeriesSpec, win
         window.from_day, window.to_day, as_of, *ev_params, *unit_params,
     ]  # fmt: skip
     out: dict[int, float] = {}
-    for b, n_before, n_on, straddling, users, accounts in engine.rows(sql, params):
+    for b, n_before, n_on, straddling in engine.rows(sql, params):
         b = int(b)
         count = int(n_before or 0) + int(n_on or 0)
         if straddling and n_on:
             # The roll-up cannot split a day at as-of: count that one day from the events.
             count = int(n_before or 0) + _count_on_as_of_day(engine, request, series, as_of)
-        if measure == "count":
-            out[b] = count
-        elif measure == "users":
-            out[b] = int(users)
-        elif measure == "accounts":
-            out[b] = int(accounts)
-        else:
-            out[b] = safe_rate(count, users)
+        out[b] = count
     return out
+
+
+def _distinct_values(engine: Engine, request: TrendRequest, window, buckets):
+    """A function series → unique users (or accounts) per bucket, sharing one read of the roll-up."""
+    n = len(buckets.starts)
+    last_day = min(window.to_day, window.as_of_ms // DAY_MS)
+    if window.empty or last_day < window.from_day:
+        return lambda series: np.zeros(n, dtype=np.int64)
+    ev_sql, ev_params, _known = event_clause(engine, request.event, "d.event_key")
+    activity = load_day_activity(engine, ev_sql, ev_params, window.from_day, last_day, window.as_of_ms)
+    # Buckets may start before --from (a week's Monday) or after the last day: clip to the read days.
+    live = [b for b, d in enumerate(buckets.start_days) if d <= last_day]
+    cols = [max(buckets.start_days[b], window.from_day) - window.from_day for b in live]
+    per_bucket = (
+        np.logical_or.reduceat(activity.active, cols, axis=1)
+        if activity.units.size and cols
+        else np.zeros((activity.units.size, len(cols)), dtype=bool)
+    )
+    need_map = request.measure == "accounts" or any(s.level == "account" for s in request.series)
+    unit_map = UnitMap(engine) if need_map else None
+
+    def count(series: SeriesSpec) -> np.ndarray:
+        keep = in_series(activity.units, series, unit_map)
+        out = np.zeros(n, dtype=np.int64)
+        if request.measure == "accounts":
+            accounts = unit_map.account_of(activity.units[keep])
+            has = accounts >= 0
+            _keys, grouped = group_rows(accounts[has], per_bucket[keep][has])
+            out[live] = grouped.sum(axis=0) if grouped.size else 0
+        else:
+            out[live] = per_bucket[keep].sum(axis=0)
+        return out
+
+    return count
 
 
 def _count_on_as_of_day(engine: Engine, request: TrendRequest, series: SeriesSpec, as_of: int) -> int:

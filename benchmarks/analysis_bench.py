@@ -1,0 +1,160 @@
+"""Analysis speed on generated projects: SQLite (the product) vs DuckDB on the same data.
+
+    python benchmarks/analysis_bench.py [--events 1000000 5000000] [--dir /tmp/seglab-analysis-bench]
+
+For each size: generate the CSVs (benchmarks/datagen.py, cached), import them
+once (the project is cached too), copy the tables into an in-memory DuckDB, then
+time each analysis for everyone and for three segments, on both engines, through
+the same ``run_*`` functions. Reported: best of ``--repeat`` runs, seconds.
+Targets (issue 6): each <= 1 s at 5M events and <= 3x DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import datagen
+from seglab.core.analyses import (
+    FunnelRequest,
+    FunnelStep,
+    RetentionRequest,
+    SeriesSpec,
+    TrendRequest,
+    run_funnel,
+    run_retention,
+    run_trend,
+)
+from seglab.core.project import Project, load_properties
+from seglab.core.storage.connection import connect
+
+TABLES = ("users", "accounts", "event_names", "events", "user_days", "properties")
+
+
+def build(base: Path, n_events: int) -> Path:
+    folder = base / f"{n_events}"
+    project_path = folder / "analysis.seglab"
+    stamp = folder / "analysis.json"
+    if project_path.exists() and stamp.exists() and json.loads(stamp.read_text()) == {"n": n_events}:
+        return project_path
+    from seglab.core.importing import import_file
+
+    events, users, accounts = datagen.generate(folder / "csv", n_events)
+    project_path.unlink(missing_ok=True)
+    t = time.perf_counter()
+    with Project.create(project_path) as project:
+        import_file(project, accounts, kind="accounts", force=True)
+        import_file(project, users, kind="users", force=True)
+        import_file(project, events, kind="events", force=True)
+    print(f"imported {n_events:,} events in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    stamp.write_text(json.dumps({"n": n_events}))
+    return project_path
+
+
+def to_duckdb(conn: sqlite3.Connection):
+    import duckdb
+    import pandas as pd
+
+    duck = duckdb.connect()
+    for table in TABLES:
+        frame = pd.read_sql_query(f"SELECT * FROM {table}", conn)
+        duck.register("frame_view", frame)
+        duck.execute(f"CREATE TABLE {table} AS SELECT * FROM frame_view")
+        duck.unregister("frame_view")
+    return duck
+
+
+def segments(conn: sqlite3.Connection) -> tuple[SeriesSpec, ...]:
+    """Three segments of different shapes: a user property, heavy users, an account property."""
+    user_props = {p.name: p.column for p in load_properties(conn, "user")}
+    account_props = {p.name: p.column for p in load_properties(conn, "account")}
+    pro = [r[0] for r in conn.execute(f"SELECT user_key FROM users WHERE {user_props['plan']} = 'pro'")]
+    heavy = [
+        r[0]
+        for r in conn.execute(
+            "SELECT user_key FROM user_days GROUP BY user_key HAVING count(DISTINCT day) >= 20"
+        )
+    ]
+    big = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT account_key FROM accounts WHERE {account_props['tier']} IN ('scale', 'enterprise')"
+        )
+    ]
+    return (
+        SeriesSpec("plan pro", "user", tuple(pro)),
+        SeriesSpec("active 20+ days", "user", tuple(heavy)),
+        SeriesSpec("big accounts", "account", tuple(big)),
+    )
+
+
+def cases(segs: tuple[SeriesSpec, ...], as_of: int):
+    everyone = (SeriesSpec("everyone"),)
+    out = []
+    for label, series in (("everyone", everyone), ("3 segments", segs)):
+        out += [
+            (f"trend DAU, daily, {label}", run_trend,
+             TrendRequest(event="*", measure="users", interval="day", series=series, as_of_ms=as_of)),
+            (f"trend count login, weekly, {label}", run_trend,
+             TrendRequest(event="login", measure="count", interval="week", series=series, as_of_ms=as_of)),
+            (f"funnel 3 steps, {label}", run_funnel,
+             FunnelRequest(steps=tuple(FunnelStep(s) for s in ("login", "view_dashboard", "open_report")),
+                           series=series, as_of_ms=as_of)),
+            (f"funnel 6 steps, {label}", run_funnel,
+             FunnelRequest(steps=tuple(FunnelStep(s) for s in (
+                 "login", "search", "open_report", "create_report", "share_report", "export_csv")),
+                 series=series, as_of_ms=as_of)),
+            (f"retention weekly 12, {label}", run_retention,
+             RetentionRequest(start_event="login", return_event="*", interval="week", periods=12,
+                              series=series, as_of_ms=as_of)),
+        ]  # fmt: skip
+    return out
+
+
+def best_of(fn, conn, request, repeat: int) -> tuple[float, object]:
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn(conn, request)
+        best = min(best, time.perf_counter() - t)
+    return best, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--dir", default="/tmp/seglab-analysis-bench")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-duckdb", action="store_true")
+    args = parser.parse_args()
+    for n in args.events:
+        path = build(Path(args.dir), n)
+        conn = connect(path, readonly=True)
+        as_of = conn.execute("SELECT max(ts) FROM events").fetchone()[0]
+        duck = None if args.no_duckdb else to_duckdb(conn)
+        segs = segments(conn)
+        print(f"\n### {n:,} events ({dt.date.today().isoformat()}, as-of = latest event, 90-day range)\n")
+        print(f"segments: {', '.join(f'{s.label} ({len(s.keys):,} {s.level}s)' for s in segs)}\n")
+        print("| analysis | SQLite s | DuckDB s | ratio | same result |")
+        print("|---|---:|---:|---:|---|")
+        for label, fn, request in cases(segs, as_of):
+            s_time, s_res = best_of(fn, conn, request, args.repeat)
+            if duck is None:
+                print(f"| {label} | {s_time:.3f} | - | - | - |", flush=True)
+                continue
+            d_time, d_res = best_of(fn, duck, request, args.repeat)
+            same = "yes" if s_res.equals(d_res) else "NO"
+            print(f"| {label} | {s_time:.3f} | {d_time:.3f} | {s_time / d_time:.1f}x | {same} |", flush=True)
+        conn.close()
+        if duck is not None:
+            duck.close()
+
+
+if __name__ == "__main__":
+    main()

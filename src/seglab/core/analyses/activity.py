@@ -1,0 +1,126 @@
+"""Who was active on which day: a units × days boolean matrix read from the ``user_days`` roll-up.
+
+Why a matrix: SQLite's ``COUNT(DISTINCT ...)`` per group costs a b-tree insert per
+row and dominated the unique-users queries. Instead one streaming pass over the
+roll-up (in its primary-key order, user then event) sums ``1 << day`` per
+(user, event): within such a group each day occurs once, so the sum is an exact
+bitmask. Words of 62 days keep every sum inside a signed 64-bit integer. numpy
+then ORs the events of a user together, picks the series' units and counts per
+calendar bucket, so every series of a request shares the one query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from seglab.core.analyses.common import Engine, SeriesSpec
+
+WORD_DAYS = 62
+
+
+@dataclass
+class DayActivity:
+    """``active[i, j]``: unit ``units[i]`` did the event on day ``first_day + j`` (up to as-of)."""
+
+    units: np.ndarray  # sorted int64 keys
+    active: np.ndarray  # bool, len(units) × n_days
+    first_day: int
+
+    @property
+    def n_days(self) -> int:
+        return self.active.shape[1]
+
+    def buckets(self, start_days: list[int], end_day_exclusive: int) -> np.ndarray:
+        """Activity per calendar bucket (bool, units × buckets); buckets start at or after first_day."""
+        cols = [d - self.first_day for d in start_days]
+        if self.active.shape[0] == 0:
+            return np.zeros((0, len(cols)), dtype=bool)
+        return np.logical_or.reduceat(self.active, cols, axis=1) if cols else self.active[:, :0]
+
+
+def load_day_activity(
+    engine: Engine, event_sql: str, event_params: list, first_day: int, last_day: int, as_of_ms: int
+) -> DayActivity:
+    """Every user's active days in ``first_day..last_day`` for the events ``event_sql`` selects."""
+    n_days = last_day - first_day + 1
+    n_words = max(1, -(-n_days // WORD_DAYS))
+    cols = []
+    params: list = []
+    for w in range(n_words):
+        lo = first_day + w * WORD_DAYS
+        cols.append(
+            "SUM(CASE WHEN d.day >= ? AND d.day < ? THEN CAST(1 AS BIGINT) << (d.day - ?) ELSE 0 END)"
+        )
+        params += [lo, lo + WORD_DAYS, lo]
+    sql = (
+        f"SELECT d.user_key, {', '.join(cols)} FROM user_days d"
+        f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{event_sql} GROUP BY d.user_key, d.event_key"
+    )
+    rows = engine.rows(sql, [*params, first_day, last_day, as_of_ms, *event_params])
+    if not rows:
+        return DayActivity(np.zeros(0, dtype=np.int64), np.zeros((0, n_days), dtype=bool), first_day)
+    data = np.array(rows, dtype=np.int64)
+    order = np.argsort(data[:, 0], kind="stable")
+    data = data[order]
+    users = data[:, 0]
+    starts = np.flatnonzero(np.concatenate(([True], users[1:] != users[:-1])))
+    words = np.bitwise_or.reduceat(data[:, 1:], starts, axis=0)
+    shifts = np.arange(WORD_DAYS, dtype=np.int64)
+    bits = ((words[:, :, None] >> shifts) & 1).astype(bool).reshape(len(starts), n_words * WORD_DAYS)
+    return DayActivity(users[starts], bits[:, :n_days], first_day)
+
+
+class UnitMap:
+    """The user → account link (users.account_key), loaded once per analysis when needed."""
+
+    def __init__(self, engine: Engine):
+        rows = engine.rows("SELECT user_key, account_key FROM users WHERE account_key IS NOT NULL")
+        data = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        order = np.argsort(data[:, 0], kind="stable")
+        self.users = data[order, 0]
+        self.accounts = data[order, 1]
+
+    def account_of(self, users: np.ndarray) -> np.ndarray:
+        """Each user's account key, -1 for none."""
+        if self.users.size == 0:
+            return np.full(users.shape, -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.users, users), self.users.size - 1)
+        found = self.users[pos] == users
+        return np.where(found, self.accounts[pos], -1)
+
+
+def in_series(users: np.ndarray, series: SeriesSpec, unit_map: UnitMap | None) -> np.ndarray:
+    """Which of ``users`` belong to ``series`` (a user of a member account, for account series)."""
+    if series.level == "user":
+        if series.keys is None:
+            return np.ones(users.shape, dtype=bool)
+        return np.isin(users, np.asarray(series.keys, dtype=np.int64))
+    assert unit_map is not None
+    acc = unit_map.account_of(users)
+    if series.keys is None:
+        return acc >= 0
+    return (acc >= 0) & np.isin(acc, np.asarray(series.keys, dtype=np.int64))
+
+
+def group_rows(keys: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """OR together the rows of ``matrix`` that share a key; returns (sorted unique keys, matrix)."""
+    if keys.size == 0:
+        return keys, matrix
+    order = np.argsort(keys, kind="stable")
+    keys, matrix = keys[order], matrix[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[starts], np.logical_or.reduceat(matrix, starts, axis=0)
+
+
+def series_units(
+    activity_units: np.ndarray, matrix: np.ndarray, series: SeriesSpec, unit_map: UnitMap | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The series' units (users, or accounts) with their activity (an account: any of its users)."""
+    keep = in_series(activity_units, series, unit_map)
+    users, rows = activity_units[keep], matrix[keep]
+    if series.level == "user":
+        return users, rows
+    assert unit_map is not None
+    return group_rows(unit_map.account_of(users), rows)
