@@ -99,8 +99,8 @@ def _m001_initial(conn: sqlite3.Connection) -> None:
             account_key INTEGER,
             insert_id TEXT
         );
-        CREATE INDEX events_ts ON events(ts);
-        CREATE INDEX events_event_ts ON events(event_key, ts);
+        CREATE INDEX events_ts ON events(ts, user_key);
+        CREATE INDEX events_event_ts ON events(event_key, ts, user_key);
         CREATE UNIQUE INDEX events_insert_id ON events(insert_id) WHERE insert_id IS NOT NULL;
         CREATE TABLE user_days (
             user_key INTEGER NOT NULL,
