@@ -162,6 +162,8 @@ def test_top_traits_needs_over_representation_and_support():
         Trait("event", "same", 0.5, 0.5),
         Trait("event", "less", 0.2, 0.6),
         Trait("event", "more", 0.6, 0.2),
+        Trait("event", "noise", 0.51, 0.50),  # 1 point more: not a trait
+        Trait("event", "common", 0.95, 0.90),  # 5 points, but only 1.06 times
     ]
     assert [t.label for t in top_traits(traits, 5)] == ["more"]
     assert top_traits(traits, 5)[0].lift == pytest.approx(3.0)

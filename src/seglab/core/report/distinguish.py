@@ -11,7 +11,8 @@ the rest that has it":
 
 Traits are ranked by how much more common they are in the segment (share in the
 segment minus share in the rest); a trait is listed only if at least
-:data:`MIN_SHARE` of the segment has it and it is more common there than in the rest.
+:data:`MIN_SHARE` of the segment has it and it is clearly more common there than in
+the rest: by :data:`MIN_DIFFERENCE` or more, and :data:`MIN_LIFT` times or more.
 Property names are the catalogue's; their columns are the internal ``p<N>`` names,
 checked, never text from a file.
 """
@@ -28,6 +29,8 @@ from seglab.core.project import load_properties
 
 MAX_VALUES = 20
 MIN_SHARE = 0.05
+MIN_DIFFERENCE = 0.02  # percentage points: noise is not a trait
+MIN_LIFT = 1.1
 _SAFE_COLUMN = re.compile(r"^p\d+$")
 
 
@@ -128,6 +131,12 @@ def event_traits(
 
 def top_traits(traits: list[Trait], limit: int) -> list[Trait]:
     """The ``limit`` traits most over-represented in the segment (deterministic order)."""
-    eligible = [t for t in traits if t.segment_share >= MIN_SHARE and t.segment_share > t.rest_share]
+    eligible = [
+        t
+        for t in traits
+        if t.segment_share >= MIN_SHARE
+        and t.segment_share - t.rest_share >= MIN_DIFFERENCE
+        and (t.lift is None or t.lift >= MIN_LIFT)
+    ]
     eligible.sort(key=lambda t: (-(t.segment_share - t.rest_share), -t.segment_share, t.label))
     return eligible[:limit]

@@ -32,6 +32,10 @@ RANGE_WEEKS = 13
 FUNNEL_WITHIN_DAYS = 14
 RETENTION_PERIODS = 8
 TOP_ITEMS = 8
+EMPTY_NOTES = {
+    "distinctions": "no property value or event is clearly more common in this segment than in the rest",
+    "funnel": "no key funnel: the project has no events in the reporting range",
+}
 SEGMENT_LABEL = "segment"  # series labels inside the analyses (data-free, so never colliding)
 REST_LABEL = "rest"
 
@@ -335,7 +339,7 @@ def _fill_section(conn, section: SegmentSection, seg, keys, rest, as_of_ms, rng,
             section.notes[attr] = "not available in this SegLab build"
             continue
         if value is None:
-            section.notes.setdefault(attr, "no data in the reporting range")
+            section.notes.setdefault(attr, EMPTY_NOTES.get(attr, "no data in the reporting range"))
         else:
             setattr(section, attr, value)
 
