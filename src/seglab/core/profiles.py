@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
+from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled, install_interrupt
 from seglab.core.project import PropertyInfo, event_name_counts, load_properties, resolve_as_of
 from seglab.core.timeutil import DAY_MS, ms_to_iso
 
@@ -469,5 +469,157 @@ def load_builder_catalogue(path, request: Any = None, progress: Progress = NULL_
     conn = _reader(path)
     try:
         return builder_catalogue(conn, progress)
+    finally:
+        conn.close()
+
+
+# -- the builder's live preview -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    """What the builder shows for a draft definition.
+
+    ``problems``: ``(path, message, severity)`` from the core (paths as in the JSON);
+    ``alone`` / ``running``: top-level condition index -> members of that condition on its
+    own / of conditions 0..i combined (valid conditions only); ``total`` is None while
+    the definition has errors; ``description`` is the core's sentence (None if invalid).
+    """
+
+    level: str
+    universe: int
+    total: int | None
+    alone: dict[int, int]
+    running: dict[int, int]
+    problems: tuple[tuple[str, str, str], ...]
+    description: str | None
+
+
+def _shift_path(path: str, index: int) -> str:
+    # A condition checked alone is "conditions[0]..."; in the draft it is "conditions[index]...".
+    prefix = "conditions[0]"
+    if path.startswith(prefix):
+        return f"conditions[{index}]" + path[len(prefix):]
+    return path
+
+
+def preview(
+    conn: sqlite3.Connection,
+    definition: dict,
+    as_of_ms: int | None = None,
+    name: str | None = None,
+    progress: Progress = NULL_PROGRESS,
+) -> PreviewResult:
+    """Problems, per-condition counts, running totals and the total of a (possibly unfinished) draft.
+
+    Each top-level condition is loaded and checked on its own, so one unfinished row
+    does not hide the counts of the others.
+    """
+    from seglab.core import segments
+    from seglab.core.errors import SegmentError
+
+    level = definition.get("level", "user") if isinstance(definition, dict) else "user"
+    if level not in LEVELS:
+        level = "user"
+    match = definition.get("match", "all")
+    universe = segments.universe_size(conn, level)
+    found: list[tuple[str, str, str]] = []
+    # The whole definition first: top-level shape errors (level, match, version).
+    top = {k: v for k, v in definition.items() if k != "conditions"}
+    try:
+        segments.load_definition({**top, "conditions": []})
+    except SegmentError as exc:
+        return PreviewResult(level, universe, None, {}, {}, ((exc.path, exc.reason, "error"),), None)
+    catalog = segments.Catalog.from_conn(conn)
+    valid: list[tuple[int, Any]] = []
+    for i, cond in enumerate(definition.get("conditions", [])):
+        check_cancelled(progress)
+        try:
+            single = segments.load_definition(
+                {"version": 1, "level": level, "match": match, "conditions": [cond]}
+            )
+        except SegmentError as exc:
+            found.append((_shift_path(exc.path, i), exc.reason, "error"))
+            continue
+        row_problems = segments.problems(catalog, single, name=name)
+        found.extend((_shift_path(p.path, i), p.message, p.severity) for p in row_problems)
+        if not any(p.severity == "error" for p in row_problems):
+            valid.append((i, single.conditions[0]))
+    alone: dict[int, int] = {}
+    running: dict[int, int] = {}
+    if valid:
+        seg = segments.SegmentDef(level=level, match=match, conditions=tuple(c for _, c in valid))
+        for (i, _), cc in zip(valid, segments.condition_counts(conn, seg, as_of_ms)):
+            alone[i] = cc.alone
+            running[i] = cc.running
+            check_cancelled(progress)
+    errors = any(p[2] == "error" for p in found)
+    total = description = None
+    if not errors:
+        seg = segments.load_definition(definition)
+        total = running[valid[-1][0]] if valid else universe
+        description = segments.describe(seg)
+    return PreviewResult(level, universe, total, alone, running, tuple(found), description)
+
+
+def load_preview(path, request: tuple, progress: Progress = NULL_PROGRESS) -> PreviewResult:
+    """Worker task: ``request`` = ``(definition, as_of_ms, name)``."""
+    definition, as_of_ms, name = request
+    conn = _reader(path)
+    try:
+        install_interrupt(conn, progress)
+        return preview(conn, definition, as_of_ms, name, progress)
+    finally:
+        conn.close()
+
+
+# -- the segment library ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    """A saved segment as the library lists it (``size`` None when it cannot be counted)."""
+
+    name: str
+    level: str
+    definition: dict
+    description: str
+    size: int | None
+    updated: str
+    error: str | None = None
+
+
+def library_entries(
+    conn: sqlite3.Connection, progress: Progress = NULL_PROGRESS, *, with_sizes: bool = True
+) -> list[LibraryEntry]:
+    from seglab.core import segments
+    from seglab.core.errors import SegLabError
+
+    saved = segments.list_saved(conn)
+    out = []
+    for i, s in enumerate(saved):
+        check_cancelled(progress)
+        size = error = None
+        if with_sizes:
+            try:
+                size = segments.count(conn, s.definition)
+            except SegLabError as exc:
+                error = str(exc)
+        try:
+            description = segments.describe(s.definition)
+        except Exception as exc:  # a description must never hide the segment from the list
+            description = f"(cannot describe: {exc})"
+        definition = segments.dump_definition(s.definition)
+        out.append(LibraryEntry(s.name, s.level, definition, description, size, s.updated, error))
+        progress.report(i + 1, len(saved), "Counting segments")
+    return out
+
+
+def load_library(path, request: Any = None, progress: Progress = NULL_PROGRESS) -> list[LibraryEntry]:
+    """Worker task: every saved segment with its size and description."""
+    conn = _reader(path)
+    try:
+        install_interrupt(conn, progress)
+        return library_entries(conn, progress)
     finally:
         conn.close()
