@@ -317,3 +317,35 @@ def test_a_segment_of_everyone_has_no_rest(tmp_path):
     assert (s.size, s.rest_size, s.share) == (3, 0, 1.0)
     html = build_report(path, None)
     assert "Overlap needs at least two segments" in html
+
+
+def test_a_saved_segment_that_no_longer_validates_is_named(tmp_path):
+    import json
+    import sqlite3
+
+    path = build_project(
+        tmp_path / "p.seglab", events=[{"user_id": "a", "event": "open", "timestamp": "2024-05-06T10:00:00"}]
+    )
+    definition = _user_segment(
+        [{"type": "property", "entity": "user", "property": "gone", "op": "eq", "value": "x"}]
+    )
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "INSERT INTO segments(name, level, definition, created, updated) VALUES (?, 'user', ?, '', '')",
+            ("Stale", json.dumps(definition)),
+        )
+    conn.close()
+    with pytest.raises(UserError, match=r"segment 'Stale' cannot be evaluated: .*gone"):
+        build_report(path, None)
+
+
+def test_cancel_stops_the_worksheet(demo):
+    from seglab.core.errors import Cancelled
+    from seglab.core.progress import CancelToken
+
+    seen = []
+    token = CancelToken(lambda done, total, text: seen.append(text))
+    token.cancel()
+    with pytest.raises(Cancelled):
+        build_report(demo, None, progress=token)

@@ -272,7 +272,10 @@ def gather(
         level = seg.level
         if level not in universes:
             universes[level] = _universe_keys(conn, level)
-        keys = SEGMENTS.members(conn, seg, resolved) if resolved is not None else set()
+        try:
+            keys = SEGMENTS.members(conn, seg, resolved) if resolved is not None else set()
+        except UserError as exc:  # e.g. a saved definition naming a property no longer imported
+            raise UserError(f"segment {seg_name!r} cannot be evaluated: {exc}") from None
         members[seg_name] = (level, keys)
         universe = universes[level]
         rest = universe - keys
