@@ -418,6 +418,9 @@ class ImportDialog(QDialog):
 
         props = plan.properties if plan else []
         for i in range(self.properties_table.rowCount()):
+            old = self.properties_table.cellWidget(i, 2)
+            if old is not None:
+                old.hide()  # deleted later by the table; hidden now so it never lingers on screen
             self.properties_table.removeCellWidget(i, 2)
         self.properties_table.setRowCount(0)
         self.properties_table.setRowCount(len(props))
