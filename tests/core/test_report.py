@@ -119,6 +119,7 @@ def test_every_saved_segment_has_every_section(html):
         assert html.count(f"<h3>{heading}</h3>") == 4, heading
     assert "Overlap between the segments" in html
     assert html.count('<section class="segment"') == 4
+    assert html.count("<caption>At a glance</caption>") == 4
     text = " ".join(parse(html).text)
     for name in ("Power users", "Paying", "Busy accounts", HOSTILE):
         assert name in text

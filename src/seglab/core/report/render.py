@@ -127,6 +127,42 @@ def section_charts(section: SegmentSection) -> dict[str, object]:
     return charts
 
 
+def glance(section: SegmentSection) -> list[tuple[str, str, str]]:
+    """A few headline comparisons, segment vs the rest: (what, segment, rest)."""
+    rows: list[tuple[str, str, str]] = []
+    rest = section.rest_size > 0
+    a = section.activity
+    if a is not None and a.x:
+        i = len(a.x) - 1 if a.partial_from is None else a.partial_from - 1
+        if i >= 0:
+            rows.append(
+                (
+                    f"active in the week of {_short_date(a.x[i])}",
+                    svg.fmt_percent(a.segment[i]),
+                    svg.fmt_percent(a.rest[i]) if rest else "–",
+                )
+            )
+    f = section.funnel
+    if f is not None and f.table:
+        last = f.table[-1]
+        rows.append(
+            (
+                "completed the key funnel",
+                svg.fmt_percent(last["seg_rate"]),
+                svg.fmt_percent(last["rest_rate"]) if rest else "–",
+            )
+        )
+    r = section.retention
+    if r is not None:
+        known = [k for k in r.periods if k > 0 and r.segment_curve[k] is not None]
+        if known:
+            k = min(known[-1], 4)
+            rest_value = r.rest_curve[k] if rest else None
+            rows.append((f"still active {k} weeks later", svg.fmt_percent(r.segment_curve[k]),
+                         svg.fmt_percent(rest_value)))  # fmt: skip
+    return rows
+
+
 def render(worksheet: Worksheet) -> str:
     env = _environment()
     template = env.get_template("worksheet.html.j2")
@@ -134,6 +170,7 @@ def render(worksheet: Worksheet) -> str:
         ws=worksheet,
         h=worksheet.header,
         sections=[(s, section_charts(s)) for s in worksheet.sections],
+        glance=glance,
         unit=_unit,
         rest_name=REST_NAME,
         palette=svg.OKABE_ITO,
