@@ -1,0 +1,99 @@
+"""What every chart widget shares: a white pyqtgraph plot, series colours, the clicked-slice signal.
+
+A chart is handed a DataFrame (the analysis's contract columns, with
+``frame.attrs["series"]`` from :func:`seglab.core.charts.run_chart`) through
+:meth:`BaseChart.set_frame` and updates its existing pyqtgraph items in place. It never
+queries the project. A click on a point, bar or cell emits ``slice_clicked(dict)``
+with the slice's coordinates (see :class:`seglab.core.charts.SliceRequest`); the page
+turns that into the members list.
+
+pyqtgraph is imported by this package only, which the main window loads lazily (the
+Charts page is built the first time it is shown), so it is not on the start-up path.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from seglab.ui.palette import qcolor, series_colors
+
+FOREGROUND = "#333333"
+GRID_ALPHA = 0.15
+
+
+def series_info(frame: pd.DataFrame) -> list[tuple[str, str, str, int | None]]:
+    """``[(label, level, role, segment_id)]`` in chart order (attrs first, else the frame's order)."""
+    info = frame.attrs.get("series") if frame is not None else None
+    if info:
+        return [tuple(s) for s in info]  # type: ignore[misc]
+    labels = list(dict.fromkeys(frame["segment"])) if frame is not None and "segment" in frame else []
+    return [(label, "user", "everyone" if label == "everyone" else "segment", None) for label in labels]
+
+
+def colors_for(frame: pd.DataFrame) -> dict[str, str]:
+    info = series_info(frame)
+    colors = series_colors([(label, sid, role) for label, _lvl, role, sid in info])
+    return {label: color for (label, *_rest), color in zip(info, colors)}
+
+
+def make_plot_widget(**axis_items) -> pg.PlotWidget:
+    plot = pg.PlotWidget(axisItems=axis_items or None)
+    plot.setBackground("w")
+    item = plot.getPlotItem()
+    item.showGrid(x=False, y=True, alpha=GRID_ALPHA)
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(FOREGROUND))
+        axis.setTextPen(pg.mkPen(FOREGROUND))
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    return plot
+
+
+def pen(color: str, width: float = 2.0, alpha: int = 255, dashed: bool = False):
+    from PySide6.QtCore import Qt
+
+    p = pg.mkPen(qcolor(color, alpha), width=width)
+    if dashed:
+        p.setStyle(Qt.PenStyle.DashLine)
+    return p
+
+
+def brush(color: str, alpha: int = 255):
+    return pg.mkBrush(qcolor(color, alpha))
+
+
+class BaseChart(QWidget):
+    """Base of the chart widgets; subclasses implement :meth:`set_frame`."""
+
+    slice_clicked = Signal(object)  # dict: the slice's coordinates
+
+    kind = ""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._frame: pd.DataFrame | None = None
+        self._interval = "week"
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.empty_label = QLabel("", self)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.hide()
+        self._layout.addWidget(self.empty_label)
+
+    def frame(self) -> pd.DataFrame | None:
+        return self._frame
+
+    def set_frame(self, frame: pd.DataFrame, **options) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def export_widget(self) -> QWidget:
+        """The widget whose picture is the chart (for Export PNG and Copy)."""
+        return self
+
+    def _show_empty(self, text: str) -> None:
+        self.empty_label.setText(text)
+        self.empty_label.setVisible(bool(text))

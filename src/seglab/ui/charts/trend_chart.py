@@ -1,0 +1,178 @@
+"""Trend: a line per segment over a UTC date axis, legend, hover crosshair, optional moving average."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import numpy as np
+import pandas as pd
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QWidget
+
+from seglab.core.charts import period_label
+from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, make_plot_widget, pen, series_info
+from seglab.ui.models.chart_model import format_number
+
+MEASURE_TITLES = {
+    "count": "Events",
+    "users": "Unique users",
+    "accounts": "Unique accounts",
+    "per_user": "Events per user",
+}
+
+
+def to_epoch_seconds(period_start) -> float:
+    day = dt.date.fromisoformat(str(period_start)[:10])
+    return float((day - dt.date(1970, 1, 1)).days * 86400)
+
+
+def moving_average(values: np.ndarray, n: int) -> np.ndarray:
+    """Trailing mean over ``n`` periods (fewer at the start, so the line starts with the data)."""
+    if n <= 1:
+        return values.astype(float)
+    return pd.Series(values, dtype=float).rolling(n, min_periods=1).mean().to_numpy()
+
+
+class TrendChart(BaseChart):
+    """Lines per series. ``curves[label]`` holds exactly the analysis's values; with a moving
+    average on, ``average_curves[label]`` holds the smoothed line and the raw one is drawn faint."""
+
+    kind = "trend"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.axis = pg.DateAxisItem(orientation="bottom", utcOffset=0)
+        self.plot = make_plot_widget(bottom=self.axis)
+        self._layout.addWidget(self.plot, 1)
+        self.item = self.plot.getPlotItem()
+        self.legend = self.item.addLegend(offset=(10, 10), labelTextColor="#333333")
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.average_curves: dict[str, pg.PlotDataItem] = {}
+        self._x = np.array([], dtype=float)
+        self._periods: list[str] = []
+        self._values: dict[str, np.ndarray] = {}
+        self._colors: dict[str, str] = {}
+        self._window = 0
+        self.crosshair = pg.InfiniteLine(angle=90, movable=False, pen=pen("#888888", 1, dashed=True))
+        self.crosshair.setZValue(20)
+        self.hover_text = pg.TextItem("", anchor=(0, 0), fill=brush("#FFFFFF", 230), border=pen("#BBBBBB", 1))
+        self.hover_text.setZValue(30)
+        self.item.addItem(self.crosshair, ignoreBounds=True)
+        self.item.addItem(self.hover_text, ignoreBounds=True)
+        self.crosshair.hide()
+        self.hover_text.hide()
+        self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=60, slot=self._mouse_moved)
+
+    # -- data -------------------------------------------------------------------------
+    def set_frame(self, frame: pd.DataFrame, *, interval: str = "week", measure: str = "count",
+                  moving_average_periods: int = 0) -> None:  # fmt: skip
+        self._frame = frame
+        self._interval = interval
+        self._window = int(moving_average_periods or 0)
+        colors = colors_for(frame)
+        self._colors = colors
+        labels = [s[0] for s in series_info(frame)]
+        periods = list(dict.fromkeys(frame["period_start"].astype(str))) if len(frame) else []
+        self._periods = periods
+        self._x = np.array([to_epoch_seconds(p) for p in periods], dtype=float)
+        # Items are kept and updated in place; only series that left the chart are removed.
+        for gone in [lbl for lbl in self.curves if lbl not in labels]:
+            self.item.removeItem(self.curves.pop(gone))
+            self.legend.removeItem(gone)
+            self.item.removeItem(self.average_curves.pop(gone))
+        self._values = {}
+        smooth = self._window > 1
+        for label in labels:
+            rows = frame[frame["segment"] == label]
+            values = rows["value"].to_numpy(dtype=float)
+            self._values[label] = values
+            color = colors[label]
+            curve = self.curves.get(label)
+            if curve is None:
+                curve = pg.PlotDataItem(name=label)
+                curve.sigPointsClicked.connect(self._points_clicked)
+                self.item.addItem(curve)
+                self.curves[label] = curve
+                avg = pg.PlotDataItem()
+                self.item.addItem(avg)
+                self.average_curves[label] = avg
+            x = np.array([to_epoch_seconds(p) for p in rows["period_start"].astype(str)], dtype=float)
+            raw_alpha = 90 if smooth else 255
+            curve.setData(
+                x,
+                values,
+                pen=pen(color, 1.2 if smooth else 2.2, raw_alpha),
+                symbol="o",
+                symbolSize=5 if smooth else 7,
+                symbolBrush=brush(color, raw_alpha),
+                symbolPen=pen(color, 1, raw_alpha),
+            )
+            avg = self.average_curves[label]
+            if smooth:
+                avg.setData(x, moving_average(values, self._window), pen=pen(color, 2.6))
+                avg.show()
+            else:
+                avg.setData([], [])
+                avg.hide()
+        self.item.setLabel("left", MEASURE_TITLES.get(measure, measure) + (
+            f" ({self._window}-{interval} moving average)" if smooth else ""))  # fmt: skip
+        self.legend.setVisible(len(labels) > 0)
+        self.crosshair.hide()
+        self.hover_text.hide()
+        self.item.enableAutoRange()
+        self._show_empty("" if len(frame) else "No data for this range.")
+
+    def series_values(self, label: str) -> np.ndarray:
+        return self._values[label]
+
+    # -- hover crosshair --------------------------------------------------------------
+    def _mouse_moved(self, args) -> None:
+        pos = args[0]
+        if not self.item.sceneBoundingRect().contains(pos) or self._x.size == 0:
+            self.crosshair.hide()
+            self.hover_text.hide()
+            return
+        view_pos = self.item.vb.mapSceneToView(pos)
+        self.hover_at(view_pos.x())
+
+    def hover_at(self, x: float) -> str:
+        """Move the crosshair to the period nearest ``x`` (epoch seconds); return the tooltip's text."""
+        if self._x.size == 0:
+            return ""
+        i = int(np.argmin(np.abs(self._x - x)))
+        xi = float(self._x[i])
+        lines = [f"<b>{html.escape(period_label(self._periods[i], self._interval))}</b>"]
+        plain = [period_label(self._periods[i], self._interval)]
+        for label, values in self._values.items():
+            if i >= values.size:
+                continue
+            value = format_number(float(values[i]) if not float(values[i]).is_integer() else int(values[i]))
+            color = self._colors.get(label, "#333333")
+            lines.append(f"<span style='color:{color}'>■</span> {html.escape(label)}: <b>{value}</b>")
+            plain.append(f"{label}: {value}")
+        self.hover_text.setHtml("<div style='color:#222'>" + "<br>".join(lines) + "</div>")
+        y_top = self.item.vb.viewRange()[1][1]
+        self.hover_text.setPos(QPointF(xi, y_top))
+        left, right = self.item.vb.viewRange()[0]
+        self.hover_text.setAnchor((1, 0) if xi > (left + right) / 2 else (0, 0))
+        self.crosshair.setPos(xi)
+        self.crosshair.show()
+        self.hover_text.show()
+        return "\n".join(plain)
+
+    # -- drill-down ---------------------------------------------------------------------
+    def _points_clicked(self, item, points, _event=None) -> None:
+        if not points:
+            return
+        label = next((lbl for lbl, c in self.curves.items() if c is item), None)
+        if label is None:
+            return
+        self.click_point(label, float(points[0].pos().x()))
+
+    def click_point(self, label: str, x: float) -> dict:
+        i = int(np.argmin(np.abs(self._x - x)))
+        where = {"segment": label, "period_start": self._periods[i]}
+        self.slice_clicked.emit(where)
+        return where

@@ -1,0 +1,447 @@
+"""The Charts page with real SQLite and real widgets: each chart holds exactly the analysis's data,
+clicks drill down to the right members, saved charts round-trip, a deleted segment is reported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QGuiApplication
+
+from builders import build_project
+from seglab.core import charts as core_charts
+from seglab.core.charts import ChartSpec, make_slice, run_chart, slice_members
+from seglab.core.segments import delete_segment, save_segment
+from seglab.core.storage.connection import connect
+from seglab.ui.charts.charts_page import ChartsPageWidget
+from seglab.ui.models.chart_retention_model import PARTIAL_ROLE, average_curves
+from seglab.ui.palette import EVERYONE_COLOR, REST_COLOR, color_for_segment
+from seglab.ui.session import ProjectSession
+
+pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
+
+PRO = ("u1", "u2", "u3")
+EVENTS = [
+    ("u1", "signup", "2024-03-04T09:00:00Z"), ("u1", "view", "2024-03-04T09:05:00Z"),
+    ("u1", "purchase", "2024-03-05T10:00:00Z"), ("u2", "signup", "2024-03-05T09:00:00Z"),
+    ("u2", "view", "2024-03-06T09:00:00Z"), ("u4", "signup", "2024-03-06T12:00:00Z"),
+    ("u4", "purchase", "2024-03-06T12:30:00Z"), ("u3", "signup", "2024-03-11T08:00:00Z"),
+    ("u3", "view", "2024-03-11T08:00:00.500Z"), ("u3", "purchase", "2024-03-11T08:00:01Z"),
+    ("u1", "view", "2024-03-12T10:00:00Z"), ("u5", "signup", "2024-03-13T10:00:00Z"),
+    ("u1", "view", "2024-03-19T10:00:00Z"), ("u2", "purchase", "2024-03-19T11:00:00Z"),
+    ("u6", "signup", "2024-03-20T10:00:00Z"), ("u3", "view", "2024-03-21T10:00:00Z"),
+    ("u4", "view", "2024-03-26T10:00:00Z"), ("u6", "view", "2024-03-27T10:00:00Z"),
+    ("u5", "view", "2024-03-30T10:00:00Z"),
+]  # fmt: skip
+PRO_DEF = {
+    "version": 1,
+    "level": "user",
+    "match": "all",
+    "conditions": [{"type": "property", "entity": "user", "property": "plan", "op": "eq", "value": "pro"}],
+}
+MARCH = {"last_days": None, "date_from": "2024-03-01", "date_to": "2024-03-31"}
+
+
+@pytest.fixture
+def session(tmp_path, qapp):
+    users = [
+        {"user_id": u, "account_id": f"a{i // 2 + 1}", "plan": "pro" if u in PRO else "free"}
+        for i, u in enumerate(["u1", "u2", "u3", "u4", "u5", "u6"])
+    ]
+    events = [{"user_id": u, "event": e, "timestamp": t} for u, e, t in EVENTS]
+    path = build_project(tmp_path / "shop.seglab", events=events, users=users)
+    s = ProjectSession()
+    s.open(path)
+    save_segment(s.project.conn, "Pro", PRO_DEF)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def page(session, qtbot):
+    w = ChartsPageWidget(session, open_members=False)
+    qtbot.addWidget(w)
+    w.resize(1300, 800)
+    qtbot.waitUntil(lambda: not w.catalog_worker.is_busy() and not w.worker.is_busy(), timeout=10_000)
+    yield w
+    w.shutdown()
+
+
+def show(page, qtbot, spec: ChartSpec):
+    """Put ``spec`` in the editor model and wait until its chart is on screen."""
+    with qtbot.waitSignal(page.result_shown, timeout=10_000) as blocker:
+        page.model.set_spec(spec)
+    return blocker.args[0]
+
+
+def expected(session, spec):
+    conn = connect(session.path, readonly=True)
+    try:
+        return run_chart(conn, spec)
+    finally:
+        conn.close()
+
+
+def members(session, spec, **where):
+    conn = connect(session.path, readonly=True)
+    try:
+        return slice_members(conn, make_slice(spec, **where))
+    finally:
+        conn.close()
+
+
+def keys_of(session, ids):
+    conn = connect(session.path, readonly=True)
+    try:
+        return tuple(
+            sorted(
+                conn.execute("SELECT user_key FROM users WHERE user_id = ?", (u,)).fetchone()[0] for u in ids
+            )
+        )
+    finally:
+        conn.close()
+
+
+def click_view_point(qtbot, plot_widget, x: float, y: float) -> None:
+    """A real left click on the plot at data coordinates (x, y)."""
+    vb = plot_widget.getPlotItem().vb
+    scene_pos = vb.mapViewToScene(QPointF(x, y))
+    view_pos = plot_widget.mapFromScene(scene_pos)
+    qtbot.mouseClick(
+        plot_widget.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(view_pos.x(), view_pos.y())
+    )
+
+
+# -- trend -----------------------------------------------------------------------------------------
+
+
+def test_trend_chart_holds_exactly_the_trend_analysis(page, session, qtbot):
+    spec = ChartSpec(segments=("Pro",), vs_rest=True, interval="week", **MARCH).with_options(
+        event="view", measure="count"
+    )
+    frame = show(page, qtbot, spec)
+    want = expected(session, spec)
+    assert frame.equals(want)
+    chart = page.charts["trend"]
+    assert page.current_chart() is chart
+    assert set(chart.curves) == {"Pro", "not in Pro"}
+    for label, curve in chart.curves.items():
+        x, y = curve.getData()
+        rows = want[want["segment"] == label]
+        assert y.tolist() == rows["value"].astype(float).tolist()
+        starts = [np.datetime64(p).astype("datetime64[s]").astype(float) for p in rows["period_start"]]
+        assert x.tolist() == starts
+    assert chart.curves["Pro"].opts["pen"].color().name().upper() == color_for_segment(1).upper()
+    assert chart.curves["not in Pro"].opts["pen"].color().name().upper() == REST_COLOR.upper()
+    assert [label.text for _s, label in chart.legend.items] == ["Pro", "not in Pro"]
+    assert not chart.average_curves["Pro"].isVisible()
+
+
+def test_trend_moving_average_and_crosshair(page, session, qtbot):
+    spec = ChartSpec(interval="day", **MARCH).with_options(event="*", measure="users", moving_average=7)
+    show(page, qtbot, spec)
+    chart = page.charts["trend"]
+    want = expected(session, spec)
+    raw = want["value"].astype(float).to_numpy()
+    _x, y_raw = chart.curves["everyone"].getData()
+    _x, y_avg = chart.average_curves["everyone"].getData()
+    assert y_raw.tolist() == raw.tolist()
+    assert y_avg[6] == pytest.approx(raw[:7].mean())
+    assert y_avg[0] == raw[0]
+    assert chart.curves["everyone"].opts["pen"].color().name().upper() == EVERYONE_COLOR.upper()
+    # hovering 2024-03-11 shows every series' value at that date
+    x = float(np.datetime64("2024-03-11").astype("datetime64[s]").astype(float))
+    text = chart.hover_at(x + 3600)
+    day = want[want["period_start"] == "2024-03-11"]["value"].iloc[0]
+    assert text.splitlines() == ["2024-03-11", f"everyone: {day}"]
+    assert chart.crosshair.isVisible() and chart.crosshair.value() == x
+
+
+def test_trend_point_click_drills_to_members(page, session, qtbot):
+    spec = ChartSpec(segments=("Pro",), interval="week", **MARCH).with_options(event="view", measure="users")
+    show(page, qtbot, spec)
+    chart = page.charts["trend"]
+    x = float(np.datetime64("2024-03-11").astype("datetime64[s]").astype(float))
+    with qtbot.waitSignal(page.drill_requested, timeout=10_000) as blocker:
+        chart.click_point("Pro", x)
+    level, keys, title = blocker.args
+    assert level == "user" and keys == keys_of(session, ["u1", "u3"])
+    assert title == "Pro: users who did view in 2024-W11"
+
+
+def test_items_are_updated_in_place(page, qtbot):
+    spec = ChartSpec(interval="week", **MARCH)
+    show(page, qtbot, spec)
+    curve = page.charts["trend"].curves["everyone"]
+    show(page, qtbot, spec.with_options(measure="count"))
+    assert page.charts["trend"].curves["everyone"] is curve
+
+
+# -- funnel -----------------------------------------------------------------------------------------
+
+
+FUNNEL = ChartSpec(kind="funnel", segments=("Pro",), vs_rest=True, **MARCH).with_options(
+    steps=["signup", "view", "purchase"]
+)
+
+
+def test_funnel_bars_hold_the_funnel_analysis(page, session, qtbot):
+    frame = show(page, qtbot, FUNNEL)
+    want = expected(session, FUNNEL)
+    assert frame.equals(want)
+    chart = page.charts["funnel"]
+    for label, bar in chart.bars.items():
+        rows = want[want["segment"] == label]
+        x, height = bar.getData()
+        assert list(height) == pytest.approx(list(rows["conversion_from_start"] * 100))
+        assert np.allclose(np.round(x), rows["step"])
+    ticks = chart.item.getAxis("bottom")._tickLevels[0]
+    assert [t[1] for t in ticks] == ["1. signup", "2. view", "3. purchase"]
+    texts = [t.textItem.toPlainText() for t in chart.labels]
+    pro = want[want["segment"] == "Pro"]
+    assert texts[0].startswith(f"{pro['conversion_from_start'].iloc[0] * 100:.0f}%")
+    # step 2 carries the users who reached it and the median time from step 1 (5 min, 1 day, 0.5 s)
+    assert texts[1] == f"{pro['conversion_from_start'].iloc[1] * 100:.0f}%\n3 · 5.0 min"
+
+
+def test_clicking_a_funnel_bar_opens_who_reached_it(page, session, qtbot):
+    show(page, qtbot, FUNNEL)
+    chart = page.charts["funnel"]
+    qtbot.waitExposed(page) if page.isVisible() else page.show()
+    qtbot.waitExposed(page)
+    x, y = chart.bar_center("Pro", 3)
+    with qtbot.waitSignal(page.drill_requested, timeout=10_000) as blocker:
+        click_view_point(qtbot, chart.plot, x, y)
+    _level, keys, title = blocker.args
+    assert keys == members(session, FUNNEL, segment="Pro", step=3).keys
+    assert keys == keys_of(session, ["u1", "u3"])
+    assert title == "Pro: users who reached step 3 (purchase)"
+
+
+def test_clicking_the_drop_off_gap_opens_who_stopped(page, session, qtbot):
+    spec = ChartSpec(kind="funnel", **MARCH).with_options(steps=["signup", "view", "purchase"])
+    show(page, qtbot, spec)
+    page.show()
+    qtbot.waitExposed(page)
+    chart = page.charts["funnel"]
+    x, y = chart.bar_center("everyone", 3, drop_off=True)
+    with qtbot.waitSignal(page.drill_requested, timeout=10_000) as blocker:
+        click_view_point(qtbot, chart.plot, x, y)
+    _level, keys, title = blocker.args
+    assert keys == keys_of(session, ["u2", "u6"])
+    assert title == "everyone: users who reached step 2 (view) but not step 3 (purchase)"
+
+
+# -- retention ----------------------------------------------------------------------------------------
+
+
+RETENTION = ChartSpec(
+    kind="retention", segments=("Pro",), vs_rest=True, interval="week", **MARCH
+).with_options(periods=4)
+
+
+def test_retention_heat_table_and_average_curve_hold_the_analysis(page, session, qtbot):
+    frame = show(page, qtbot, RETENTION)
+    want = expected(session, RETENTION)
+    assert frame.equals(want)
+    chart = page.charts["retention"]
+    model = chart.model
+    assert model.rowCount() == want.groupby(["segment", "cohort_start"]).ngroups
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())] == [
+        "Segment", "Cohort", "Size", "Week 0", "Week 1", "Week 2", "Week 3",
+    ]  # fmt: skip
+    partial = 0
+    for r in want.itertuples():
+        index = chart.cell_index(r.segment, r.cohort_start, r.period)
+        assert model.data(index) == f"{100 * r.rate:.1f}%" + ("" if r.complete else "*")
+        assert model.data(index, Qt.ItemDataRole.UserRole) == r.rate
+        assert model.data(index, PARTIAL_ROLE) == (not r.complete)
+        partial += not r.complete
+        size = chart.cell_index(r.segment, r.cohort_start, None)
+        assert model.data(size) == f"{r.cohort_size:,}"
+    assert partial > 0  # the last weeks are not over at as-of
+    averages = average_curves(want)
+    for label, curve in chart.curves.items():
+        x, y = curve.getData()
+        complete = want[(want["segment"] == label) & want["complete"]]
+        for period in range(4):
+            cells = complete[complete["period"] == period]
+            if len(cells):
+                assert y[period] == pytest.approx(100 * cells["retained"].sum() / cells["cohort_size"].sum())
+            else:
+                assert np.isnan(y[period])
+        assert np.allclose(x, averages[label][0])
+
+
+def test_clicking_a_retention_cell_opens_exactly_that_slice(page, session, qtbot):
+    show(page, qtbot, RETENTION)
+    page.show()
+    qtbot.waitExposed(page)
+    chart = page.charts["retention"]
+    index = chart.cell_index("Pro", "2024-03-04", 2)
+    rect = chart.table.visualRect(index)
+    with qtbot.waitSignal(page.drill_requested, timeout=10_000) as blocker:
+        qtbot.mouseClick(chart.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    level, keys, title = blocker.args
+    assert (level, title) == ("user", "Pro: users of cohort 2024-W10 retained in week 2")
+    assert keys == keys_of(session, ["u1", "u2"])
+    size_index = chart.cell_index("not in Pro", "2024-03-04", None)
+    with qtbot.waitSignal(page.drill_requested, timeout=10_000) as blocker:
+        qtbot.mouseClick(
+            chart.table.viewport(), Qt.MouseButton.LeftButton, pos=chart.table.visualRect(size_index).center()
+        )
+    assert blocker.args[1] == keys_of(session, ["u4"])
+
+
+def test_drill_down_opens_the_members_list(session, qtbot):
+    page = ChartsPageWidget(session)
+    qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: not page.catalog_worker.is_busy() and not page.worker.is_busy(), timeout=10_000)
+    try:
+        show(page, qtbot, RETENTION)
+        with qtbot.waitSignal(page.drill_requested, timeout=10_000):
+            page.charts["retention"].slice_clicked.emit(
+                {"segment": "Pro", "cohort_start": "2024-03-04", "period": 2}
+            )
+        assert len(page.members_dialogs) == 1
+        dialog = page.members_dialogs[0]
+        qtbot.waitUntil(lambda: dialog.members.row_count() == 2, timeout=10_000)
+        assert dialog.members.title() == "Pro: users of cohort 2024-W10 retained in week 2"
+    finally:
+        page.shutdown()
+
+
+# -- data table, editor, saved charts, export ---------------------------------------------------------
+
+
+def test_data_table_toggle_shows_the_same_numbers(page, session, qtbot):
+    frame = show(page, qtbot, FUNNEL)
+    assert not page.data_table.isVisibleTo(page)
+    page.table_button.click()
+    assert page.data_table.isVisibleTo(page) and page.table_button.text() == "Hide data"
+    model = page.data_model
+    assert model.rowCount() == len(frame) and model.columns() == list(frame.columns)
+    col = model.columns().index("conversion_from_start")
+    for row in range(len(frame)):
+        raw = frame["conversion_from_start"].iloc[row]
+        assert model.data(model.index(row, col), Qt.ItemDataRole.UserRole) == raw
+        assert model.data(model.index(row, col)) == f"{100 * raw:.1f}%"
+    page.table_button.click()
+    assert not page.data_table.isVisibleTo(page)
+
+
+def test_editor_changes_rerun_in_the_worker(page, session, qtbot):
+    editor = page.editor
+    with qtbot.waitSignal(page.result_shown, timeout=10_000):
+        editor.kind_combo.setCurrentIndex(editor.kind_combo.findData("retention"))
+    assert page.model.spec.kind == "retention" and page.current_chart() is page.charts["retention"]
+    with qtbot.waitSignal(page.result_shown, timeout=10_000) as blocker:
+        editor.set_segment_checked("Pro", True)
+    assert page.model.spec.segments == ("Pro",)
+    assert set(blocker.args[0]["segment"]) == {"Pro"}
+    assert editor.vs_rest_check.isEnabled()
+    with qtbot.waitSignal(page.result_shown, timeout=10_000) as blocker:
+        editor.vs_rest_check.setChecked(True)
+    assert set(blocker.args[0]["segment"]) == {"Pro", "not in Pro"}
+    with qtbot.waitSignal(page.result_shown, timeout=10_000):
+        editor.retention_periods.setValue(3)
+    assert page.model.spec.option("periods") == 3
+    with qtbot.waitSignal(page.result_shown, timeout=10_000) as blocker:
+        editor.unit_combo.setCurrentIndex(editor.unit_combo.findData("account"))
+    assert page.model.spec.segments == () and not page.model.spec.vs_rest
+    assert blocker.args[0].attrs["series"][0][:2] == ("everyone", "account")
+
+
+def test_stale_results_are_dropped(page, session, qtbot):
+    first = ChartSpec(interval="week", **MARCH)
+    last = ChartSpec(interval="day", **MARCH)
+    shown = []
+    page.result_shown.connect(lambda f: shown.append(f))
+    page.model.set_spec(first)
+    page.run_now()
+    page.model.set_spec(last)
+    page.run_now()
+    qtbot.waitUntil(lambda: not page.worker.is_running() and len(shown) >= 1, timeout=10_000)
+    qtbot.wait(50)
+    assert len(shown) == 1 and shown[0].equals(expected(session, last))
+
+
+def test_funnel_without_steps_says_what_to_do(page, qtbot):
+    with qtbot.waitSignal(page.run_failed, timeout=10_000) as blocker:
+        page.model.set_spec(ChartSpec(kind="funnel"))
+    assert "Add the funnel's steps" in blocker.args[0]
+
+
+def test_saved_chart_reopens_exactly(page, session, qtbot):
+    show(page, qtbot, RETENTION)
+    assert page.save_current_as("Pro retention")
+    assert [page.saved_list.item(i).text() for i in range(page.saved_list.count())] == ["Pro retention"]
+    assert page.title_label.text() == "Pro retention"
+    page.new_chart()
+    qtbot.waitUntil(lambda: page.model.spec.kind == "trend")
+    with qtbot.waitSignal(page.result_shown, timeout=10_000) as blocker:
+        page.open_saved("Pro retention")
+    assert page.model.spec == RETENTION
+    assert blocker.args[0].equals(expected(session, RETENTION))
+    assert page.editor.retention_periods.value() == 4
+    assert page.editor.checked_segments() == ("Pro",) and page.editor.vs_rest_check.isChecked()
+
+
+def test_chart_of_a_deleted_segment_says_so(page, session, qtbot, message_log):
+    show(page, qtbot, FUNNEL)
+    assert page.save_current_as("Pro funnel")
+    delete_segment(session.project.conn, "Pro")
+    with qtbot.waitSignal(page.catalog_worker.finished, timeout=10_000):
+        session.notify_data_changed()
+    with qtbot.waitSignal(page.run_failed, timeout=10_000) as blocker:
+        page.open_saved("Pro funnel")
+    assert "“Pro”, which no longer exists" in blocker.args[0]
+    assert page.message_label.isVisibleTo(page)
+    assert page.current_chart() is None
+    items = [page.editor.segment_list.item(i).text() for i in range(page.editor.segment_list.count())]
+    assert items == ["Pro (deleted)"]
+    assert message_log == []  # reported in the page, not as an error box
+
+
+def test_export_png_csv_and_copy(page, session, qtbot, tmp_path):
+    frame = show(page, qtbot, FUNNEL)
+    page.show()
+    qtbot.waitExposed(page)
+    assert page.export_png(tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert page.export_csv(tmp_path / "c.csv") == len(frame)
+    lines = (tmp_path / "c.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == ",".join(frame.columns)
+    page.copy_to_clipboard()
+    mime = QGuiApplication.clipboard().mimeData()
+    assert mime.hasImage() and mime.text().splitlines()[0] == "\t".join(frame.columns)
+    QGuiApplication.clipboard().clear()  # an image left on the clipboard crashes Qt's exit offscreen
+
+
+def test_page_accepts_the_main_window(session, qtbot):
+    class Window:
+        def __init__(self, s):
+            self.session = s
+
+    page = ChartsPageWidget(Window(session), open_members=False)
+    qtbot.addWidget(page)
+    try:
+        assert page.session is session
+        qtbot.waitUntil(lambda: page.model.catalog.events != (), timeout=10_000)
+        assert set(page.model.catalog.events) == {"signup", "view", "purchase"}
+        qtbot.waitUntil(lambda: not page.worker.is_busy(), timeout=10_000)
+    finally:
+        page.shutdown()
+
+
+def test_core_charts_module_is_qt_free():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, seglab.core.charts; "
+        "print(any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert core_charts.KINDS
