@@ -306,3 +306,54 @@ def test_demo_is_built_in_a_worker_then_opened(window, qtbot, monkeypatch, _temp
     wait_overview(qtbot, window)
     assert window.overview_widget.cards["events"].value() == "1"
     assert window._demo_dialog is None
+
+
+def test_window_geometry_is_kept(qtbot):
+    first = MainWindow(AppSettings())
+    qtbot.addWidget(first)
+    first.resize(770, 530)
+    first.close()
+    second = MainWindow(AppSettings())
+    qtbot.addWidget(second)
+    assert (second.width(), second.height()) == (770, 530)
+    second.close()
+
+
+def test_open_recent_menu_lists_projects(window, small_project, tmp_path):
+    AppSettings().add_recent_project(tmp_path / "gone.seglab", "2026-01-01T00:00:00Z")
+    AppSettings().add_recent_project(small_project, "2026-01-02T00:00:00Z")
+    window.recent_menu.aboutToShow.emit()
+    actions = [a for a in window.recent_menu.actions() if not a.isSeparator()]
+    assert actions[0].text().startswith("shop") and actions[0].isEnabled()
+    assert actions[1].text().startswith("gone") and not actions[1].isEnabled()
+    assert actions[-1].text() == "Clear List"
+    actions[0].trigger()
+    assert window.windowTitle() == "shop — SegLab"
+    window.recent_menu.aboutToShow.emit()
+    next(a for a in window.recent_menu.actions() if a.text() == "Clear List").trigger()
+    assert AppSettings().recent_projects() == []
+    assert window.start_widget.recent_paths() == []
+
+
+def test_real_message_boxes_show_the_sentence(qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    messages.set_responder(None)  # the autouse fixture restores its own responder afterwards
+    seen = []
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        seen.append((box.windowTitle(), box.text()))
+        box.button(
+            QMessageBox.StandardButton.Yes
+            if box.button(QMessageBox.StandardButton.Yes)
+            else QMessageBox.StandardButton.Ok
+        ).click()
+
+    QTimer.singleShot(0, answer)
+    messages.show_error(None, "Title A", "the core's sentence")
+    QTimer.singleShot(0, answer)
+    assert messages.ask(None, "Title B", "Really?") is True
+    assert seen == [("Title A", "the core's sentence"), ("Title B", "Really?")]
