@@ -167,3 +167,19 @@ def test_top_traits_needs_over_representation_and_support():
     ]
     assert [t.label for t in top_traits(traits, 5)] == ["more"]
     assert top_traits(traits, 5)[0].lift == pytest.approx(3.0)
+
+
+def test_the_reproduce_command_parses_back_to_the_same_request():
+    import shlex
+
+    from seglab.cli import build_parser
+    from seglab.core.report.worksheet import _command
+
+    names = ["-starts with a dash", "a b", "it's <b>", "--segment"]
+    command = _command("my project.seglab", names, "2024-01-01T00:00:00.000Z")
+    argv = shlex.split(command)
+    assert argv[:2] == ["seglab", "report"]
+    args = build_parser().parse_args(argv[1:])
+    assert args.project == "my project.seglab"
+    assert args.segment == names
+    assert args.as_of == "2024-01-01T00:00:00.000Z"

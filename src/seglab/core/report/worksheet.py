@@ -201,13 +201,19 @@ def report_range(as_of_ms: int) -> tuple[dt.date, dt.date]:
     return first, as_of_day
 
 
-def _project_name(conn: sqlite3.Connection) -> str:
+def _project_file(conn: sqlite3.Connection) -> str:
+    """The project's file name (no folder), as the reproduce command names it."""
     for _seq, name, file in conn.execute("PRAGMA database_list"):
         if name == "main" and file:
             from pathlib import Path
 
-            return Path(file).stem
-    return "(unsaved project)"
+            return Path(file).name
+    return "PROJECT.seglab"
+
+
+def _project_name(conn: sqlite3.Connection) -> str:
+    file = _project_file(conn)
+    return file[: -len(".seglab")] if file.endswith(".seglab") else file
 
 
 def gather(
@@ -248,7 +254,7 @@ def gather(
         range_to=rng[1].isoformat() if rng else None,
         counts={k: int(info[k]) for k in ("events", "users", "accounts", "event_names")},
         segments_given=bool(segments),
-        command=_command(name, chosen if segments else [], ms_to_iso(resolved)),
+        command=_command(_project_file(conn), chosen if segments else [], ms_to_iso(resolved)),
     )
     worksheet = Worksheet(header, [], [], None)
     if resolved is None:
@@ -302,14 +308,15 @@ def _day(day: dt.date) -> int:
     return (day - dt.date(1970, 1, 1)).days
 
 
-def _command(project: str, names: list[str], as_of: str | None) -> str:
+def _command(project_file: str, names: list[str], as_of: str | None) -> str:
     import shlex
 
-    parts = ["seglab", "report", f"{project}.seglab", "--out", "worksheet.html"]
+    parts = ["seglab", "report", project_file, "--out", "worksheet.html"]
     if as_of:
         parts += ["--as-of", as_of]
     for n in names:
-        parts += ["--segment", n]
+        # A name starting with "-" would read as an option: glue it to --segment.
+        parts += [f"--segment={n}"] if n.startswith("-") else ["--segment", n]
     return " ".join(shlex.quote(p) for p in parts)
 
 
