@@ -272,3 +272,22 @@ def test_import_can_be_cancelled_and_leaves_nothing(window, qtbot, tmp_path, mes
     assert db_rows(window, "SELECT count(*) FROM imports") == [(0,)]
     assert db_rows(window, "PRAGMA integrity_check") == [("ok",)]
     dialog.accept()
+
+
+def test_time_zone_of_zone_less_timestamps(window, qtbot, tmp_path, message_log):
+    events = write(tmp_path / "berlin.csv", "user_id,event,timestamp\nu1,login,2024-07-01 12:00:00\n")
+    dialog = drop(window, [events])
+    assert dialog.timezone_combo.isVisibleTo(dialog) and dialog.timezone_combo.currentText() == "UTC"
+    dialog.timezone_combo.setEditText("Mars/Olympus")
+    dialog.timezone_combo.lineEdit().editingFinished.emit()
+    assert message_log.texts("warning") == [
+        "unknown time zone 'Mars/Olympus' (use a name like Europe/Berlin)"
+    ]
+    assert dialog.timezone_combo.currentText() == "UTC"
+    dialog.timezone_combo.setCurrentIndex(dialog.timezone_combo.findText("Europe/Berlin"))
+    dialog.timezone_combo.activated.emit(dialog.timezone_combo.currentIndex())
+    assert dialog.model.plan(0).timezone == "Europe/Berlin"
+    run_import(qtbot, dialog)
+    # 12:00 in Berlin (summer time, UTC+2) is 10:00 UTC.
+    assert db_rows(window, "SELECT ts FROM events") == [(1719828000000,)]
+    dialog.accept()

@@ -58,6 +58,7 @@ class FilePlan:
     fields: dict[str, str] = field(default_factory=dict)  # field -> column name, explicit
     types: dict[str, str] = field(default_factory=dict)  # property name -> type, explicit
     date_format: str | None = None
+    timezone: str | None = None  # IANA zone of timestamps written without one (None: UTC)
     # what they lead to
     sniff: FileSniff | None = None
     mapping: ColumnMapping | None = None
@@ -94,6 +95,7 @@ class FilePlan:
             "delimiter": self.delimiter,
             "types": dict(self.types) or None,
             "date_format": self.date_format,
+            "timezone": self.timezone if self.mapping.kind == "events" else None,
         }
 
     def summary(self) -> str:
@@ -323,6 +325,22 @@ class ImportPlanModel(QObject):
         plan = self._plans[row]
         plan.delimiter = delimiter or None
         self._changed(plan)
+
+    def set_timezone(self, row: int, zone: str | None) -> None:
+        """The zone of timestamps written without one; refuses unknown names (ValueError)."""
+        zone = (zone or "").strip() or None
+        if zone in ("UTC", "Etc/UTC"):
+            zone = None
+        if zone is not None:
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(zone)
+            except Exception:
+                raise ValueError(f"unknown time zone {zone!r} (use a name like Europe/Berlin)") from None
+        plan = self._plans[row]
+        plan.timezone = zone
+        self.plan_changed.emit(row)
 
     def set_date_format(self, row: int, fmt: str | None) -> None:
         plan = self._plans[row]

@@ -59,6 +59,17 @@ ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1", "shift_jis", "
 DELIMITERS = (("comma", ","), ("semicolon", ";"), ("tab", "\t"), ("pipe", "|"))
 NONE_COLUMN = "(none)"
 PREVIEW_SHOWN = 20
+TIMEZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+)
 
 
 def _format_seconds(seconds: float) -> str:
@@ -201,6 +212,13 @@ class ImportDialog(QDialog):
         self.date_format_combo.lineEdit().editingFinished.connect(self._date_format_chosen)
         self.date_format_label = QLabel("Date format")
         form.addRow(self.date_format_label, self.date_format_combo)
+        self.timezone_combo = QComboBox()
+        self.timezone_combo.setEditable(True)
+        self.timezone_combo.addItems(TIMEZONES)
+        self.timezone_combo.setToolTip("The zone of timestamps written without one (Z or +02:00 win).")
+        self.timezone_combo.activated.connect(self._timezone_chosen)
+        self.timezone_combo.lineEdit().editingFinished.connect(self._timezone_chosen)
+        form.addRow("Time zone", self.timezone_combo)
         self._form = form
         right_layout.addLayout(form)
 
@@ -362,6 +380,7 @@ class ImportDialog(QDialog):
         blockers = [QSignalBlocker(w) for w in (self.kind_combo, self.encoding_combo, self.delimiter_combo)]
         blockers += [QSignalBlocker(c) for c in self._field_combos.values()]
         blockers.append(QSignalBlocker(self.date_format_combo))
+        blockers.append(QSignalBlocker(self.timezone_combo))
         sniff = plan.sniff if plan else None
         cmap = plan.mapping if plan else None
         kind = plan.detected_kind if plan else None
@@ -381,6 +400,8 @@ class ImportDialog(QDialog):
                 combo.addItem(column or "(blank header)", column)
             combo.setCurrentIndex(combo.findData(current) if current is not None else 0)
             combo.setEnabled(bool(columns))
+        self._form.setRowVisible(self.timezone_combo, kind == "events")
+        self.timezone_combo.setEditText(plan.timezone or "UTC" if plan else "UTC")
         needs_date = bool(plan and (plan.needs_date_format or plan.date_format))
         self._form.setRowVisible(self.date_format_combo, needs_date)
         self.date_format_combo.clear()
@@ -463,6 +484,7 @@ class ImportDialog(QDialog):
             self.encoding_combo,
             self.delimiter_combo,
             self.date_format_combo,
+            self.timezone_combo,
             self.properties_table,
             self.force_check,
         ):
@@ -505,6 +527,19 @@ class ImportDialog(QDialog):
         fmt = data if data and describe_date_format(data) == text else text
         if fmt and fmt != plan.date_format:
             self.model.set_date_format(self._row(), fmt)
+
+    def _timezone_chosen(self, *_args) -> None:
+        plan = self.current_plan()
+        if plan is None:
+            return
+        text = self.timezone_combo.currentText().strip()
+        if (text or None) == (plan.timezone or "UTC"):
+            return
+        try:
+            self.model.set_timezone(self._row(), text)
+        except ValueError as exc:
+            messages.show_warning(self, messages.TITLE_IMPORT, str(exc))
+            self.timezone_combo.setEditText(plan.timezone or "UTC")
 
     def _remove_current(self) -> None:
         if self._row() >= 0:
@@ -626,6 +661,10 @@ class ImportDialog(QDialog):
             report = outcome.report
             if report is not None:
                 result = "imported" if report.committed else "nothing imported (strict)"
+                if report.duplicates_skipped:
+                    result += f"; {report.duplicates_skipped:,} duplicate events skipped"
+                if report.account_conflicts:
+                    result += f"; {report.account_conflicts:,} users linked to more than one account"
                 if report.rejects_file:
                     result += f"; rejects in {Path(report.rejects_file).name}"
                 cells = [
