@@ -1,0 +1,189 @@
+"""The Segments page: library (filter, duplicate, rename, delete with undo), save, Ctrl+S, unsaved edits."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QUndoStack
+from test_segment_data import make_project
+
+from seglab.core import segments
+from seglab.ui.session import ProjectSession
+from seglab.ui.widgets.segment_page import SegmentsPageWidget
+
+pytestmark = pytest.mark.gui
+
+ENTERPRISE = {
+    "version": 1, "level": "account", "match": "all",
+    "conditions": [{"type": "property", "entity": "account", "property": "tier", "op": "eq",
+                    "value": "enterprise"}],
+}
+PRO = {
+    "version": 1, "level": "user", "match": "all",
+    "conditions": [{"type": "property", "entity": "user", "property": "plan", "op": "eq", "value": "pro"}],
+}
+
+
+@pytest.fixture(autouse=True)
+def _offscreen_popups_are_fine(request):
+    # See test_segment_builder.py: the offscreen platform cannot raise() popups.
+    capture = getattr(request.node, "qt_log_capture", None)
+    if capture is not None:
+        capture._ignore_regexes = [*capture._ignore_regexes, "This plugin does not support"]
+
+
+@pytest.fixture
+def session(tmp_path, qapp):
+    path = make_project(tmp_path / "b2b.seglab")
+    s = ProjectSession()
+    s.open(path)
+    segments.save_segment(s.project.conn, "Enterprise accounts", ENTERPRISE)
+    segments.save_segment(s.project.conn, "Pro users", PRO)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def stack(qapp):
+    return QUndoStack()
+
+
+@pytest.fixture
+def page(qtbot, session, stack):
+    widget = SegmentsPageWidget(session, stack)
+    qtbot.addWidget(widget)
+    widget.resize(1300, 800)
+    widget.show()
+    settle(qtbot, widget)
+    yield widget
+    widget.shutdown()
+
+
+def settle(qtbot, page) -> None:
+    qtbot.waitUntil(lambda: not page.is_loading(), timeout=10_000)
+
+
+def names(page) -> list[str]:
+    return page.library.model.names()
+
+
+def test_library_lists_saved_segments_with_level_size_and_description(qtbot, page):
+    model = page.library.model
+    assert names(page) == ["Enterprise accounts", "Pro users"]
+    ent = model.index(model.row_of("Enterprise accounts"), 1)
+    assert ent.data() == "2"
+    pro = model.index(model.row_of("Pro users"), 0)
+    assert pro.data(Qt.ItemDataRole.ToolTipRole) == "User segment: Users whose plan is pro"
+    assert model.index(model.row_of("Pro users"), 1).data() == "4"
+    assert pro.data(Qt.ItemDataRole.DecorationRole) is not None
+    qtbot.keyClicks(page.library.filter_edit, "pro")
+    assert page.library.proxy.rowCount() == 1
+    page.library.filter_edit.clear()
+    assert page.library.proxy.rowCount() == 2
+
+
+def test_selecting_opens_in_builder_and_save_with_ctrl_s(qtbot, page, session, stack):
+    page.library.select("Pro users")
+    builder = page.builder
+    assert builder.model.saved_name == "Pro users"
+    assert builder.name_edit.text() == "Pro users"
+    assert not builder.model.is_dirty()
+    row = builder.row_at(("conditions", 0))
+    row.editor.filter.operator.pick("neq")
+    assert builder.model.is_dirty()
+    assert builder.dirty_label.text() == "● unsaved"
+    qtbot.waitUntil(lambda: builder.save_button.isEnabled(), timeout=10_000)
+    builder.name_edit.setFocus()
+    qtbot.keyClick(builder.name_edit, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert not builder.model.is_dirty()
+    assert segments.get_saved(session.project.conn, "Pro users").definition.conditions[0].filter.op == "neq"
+    settle(qtbot, page)
+    model = page.library.model
+    assert model.index(model.row_of("Pro users"), 1).data() == "4"  # u3 u5 u6 u8
+    assert page.library.current_name() == "Pro users"
+
+
+def test_switching_with_unsaved_edits_asks(qtbot, page, message_log):
+    page.library.select("Pro users")
+    page.builder.row_at(("conditions", 0)).editor.filter.operator.pick("neq")
+    message_log.answer = False
+    page.library.select("Enterprise accounts")
+    assert message_log[-1].text == "Discard the unsaved changes to Pro users?"
+    assert page.builder.model.saved_name == "Pro users"
+    assert page.library.current_name() == "Pro users"
+    assert not page.maybe_close()
+    message_log.answer = True
+    page.library.select("Enterprise accounts")
+    assert page.builder.model.saved_name == "Enterprise accounts"
+    assert page.maybe_close()
+
+
+def test_new_segment_save_blocked_without_name(qtbot, page, session):
+    page.new_segment("user")
+    builder = page.builder
+    builder.conditions.add_condition("first_seen")
+    qtbot.waitUntil(lambda: not builder.is_counting(), timeout=10_000)
+    assert not builder.save_button.isEnabled()
+    assert builder.save_reason.text() == "Give the segment a name to save it."
+    qtbot.keyClicks(builder.name_edit, "New this month")
+    qtbot.waitUntil(lambda: builder.save_button.isEnabled(), timeout=10_000)
+    qtbot.mouseClick(builder.save_button, Qt.MouseButton.LeftButton)
+    assert "New this month" in [s.name for s in segments.list_saved(session.project.conn)]
+    settle(qtbot, page)
+    assert page.library.current_name() == "New this month"
+
+
+def test_duplicate_rename_delete_with_undo(qtbot, page, session, stack, message_log):
+    conn = session.project.conn
+    page.library.select("Pro users")
+    qtbot.mouseClick(page.library.duplicate_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, page)
+    assert names(page) == ["Enterprise accounts", "Pro users", "Pro users copy"]
+    assert stack.undoText() == "Duplicate segment 'Pro users'"
+
+    assert page.library.rename("Pro users copy", "Pro again")
+    settle(qtbot, page)
+    assert names(page) == ["Enterprise accounts", "Pro again", "Pro users"]
+    stack.undo()
+    settle(qtbot, page)
+    assert names(page) == ["Enterprise accounts", "Pro users", "Pro users copy"]
+    stack.redo()
+    settle(qtbot, page)
+    assert names(page) == ["Enterprise accounts", "Pro again", "Pro users"]
+
+    message_log.answer = False
+    assert not page.library.delete("Pro again")
+    assert message_log[-1].level == "question"
+    message_log.answer = True
+    assert page.library.delete("Pro again")
+    settle(qtbot, page)
+    assert names(page) == ["Enterprise accounts", "Pro users"]
+    assert stack.undoText() == "Delete segment 'Pro again'"
+    stack.undo()
+    settle(qtbot, page)
+    assert names(page) == ["Enterprise accounts", "Pro again", "Pro users"]
+    assert segments.get_saved(conn, "Pro again").level == "user"
+
+
+def test_rename_refused_shows_the_core_message(qtbot, page, message_log):
+    assert not page.library.rename("Pro users", "Enterprise accounts")
+    assert message_log[-1].level == "error"
+    assert "already exists" in message_log[-1].text
+
+
+def test_renaming_the_open_segment_updates_the_builder_title(qtbot, page):
+    page.library.select("Pro users")
+    assert page.library.rename("Pro users", "Pro plan users")
+    assert page.builder.model.saved_name == "Pro plan users"
+    assert page.builder.name_edit.text() == "Pro plan users"
+    assert not page.builder.model.is_dirty()
+
+
+def test_builder_undo_after_opening_another_segment_does_not_leak(qtbot, page, stack, message_log):
+    page.library.select("Pro users")
+    page.builder.row_at(("conditions", 0)).editor.filter.operator.pick("neq")
+    message_log.answer = True
+    page.library.select("Enterprise accounts")
+    before = page.builder.definition()
+    stack.undo()  # the "Change operator" of the other segment: dropped, nothing changes
+    assert page.builder.definition() == before
