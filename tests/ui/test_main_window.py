@@ -357,3 +357,51 @@ def test_real_message_boxes_show_the_sentence(qtbot):
     QTimer.singleShot(0, answer)
     assert messages.ask(None, "Title B", "Really?") is True
     assert seen == [("Title A", "the core's sentence"), ("Title B", "Really?")]
+
+
+def test_app_main_opens_the_project_given_on_the_command_line(qapp, monkeypatch, small_project):
+    from PySide6.QtWidgets import QApplication
+
+    from seglab.ui import app as app_module
+
+    seen = []
+
+    def fake_exec(self=None):
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        seen.extend(w.windowTitle() for w in windows)
+        for w in windows:
+            w.overview_model.shutdown()
+            w.close()
+            w.deleteLater()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert app_module.main(project=str(small_project)) == 0
+    assert seen == ["shop — SegLab"]
+    assert QApplication.organizationName() == "SegLab"
+    assert "statCard" in qapp.styleSheet()
+    qapp.setStyleSheet("")
+
+
+def test_app_main_demo_without_builder_shows_the_start_screen(qapp, monkeypatch, message_log):
+    from PySide6.QtWidgets import QApplication
+
+    import seglab.ui.main_window as mw
+    from seglab.ui import app as app_module
+
+    monkeypatch.setattr(mw, "demo_available", lambda: False)
+    seen = []
+
+    def fake_exec(self=None):
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, MainWindow) and w.isVisible():
+                seen.append(w.central.currentWidget() is w.start_widget)
+                w.close()
+                w.deleteLater()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert app_module.main(demo=True) == 0
+    assert seen == [True]
+    assert message_log.texts("error") == [messages.DEMO_UNAVAILABLE]
+    qapp.setStyleSheet("")
