@@ -29,7 +29,14 @@ def ms(text: str) -> int:
     return round(value.timestamp() * 1000)
 
 
-def build(path: Path, events, users=(), event_props: tuple[tuple[str, str], ...] = ()) -> Project:
+def build(
+    path: Path,
+    events,
+    users=(),
+    event_props: tuple[tuple[str, str], ...] = (),
+    user_props: dict[str, dict] | None = None,
+    user_prop_types: tuple[tuple[str, str], ...] = (),
+) -> Project:
     """A project holding ``events`` = [(user_id, event, ts_ms[, {prop: value}])].
 
     ``users`` = [(user_id, account_id or None)]; users only seen in events have no account.
@@ -89,6 +96,16 @@ def build(path: Path, events, users=(), event_props: tuple[tuple[str, str], ...]
             "last_ts = (SELECT max(ts) FROM events WHERE user_key = ?) WHERE user_key = ?",
             (key, key, key),
         )
+    for i, (name, typ) in enumerate(user_prop_types, start=1):
+        sql_type = {"integer": "INTEGER", "real": "REAL", "text": "TEXT", "boolean": "INTEGER"}[typ]
+        conn.execute(f"ALTER TABLE users ADD COLUMN p{i} {sql_type}")
+        conn.execute(
+            "INSERT INTO properties(entity, name, column_name, type, position) VALUES ('user', ?, ?, ?, ?)",
+            (name, f"p{i}", typ, i),
+        )
+        for uid, props in (user_props or {}).items():
+            if name in props:
+                conn.execute(f"UPDATE users SET p{i} = ? WHERE user_id = ?", (props[name], uid))
     conn.execute("COMMIT")
     project.user_keys = user_keys  # type: ignore[attr-defined]
     project.account_keys = accounts  # type: ignore[attr-defined]

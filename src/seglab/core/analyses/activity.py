@@ -124,3 +124,76 @@ def series_units(
         return users, rows
     assert unit_map is not None
     return group_rows(unit_map.account_of(users), rows)
+
+
+def user_event_counts(engine: Engine, event: str, window) -> tuple[np.ndarray, np.ndarray]:
+    """(users, events in the window) for users with at least one; exact at an as-of inside a day."""
+    from seglab.core.analyses.common import event_clause
+    from seglab.core.timeutil import DAY_MS
+
+    event_sql, event_params, _ = event_clause(engine, event, "d.event_key")
+    as_of = window.as_of_ms
+    as_of_day = as_of // DAY_MS
+    rows = engine.rows(
+        "SELECT d.user_key, SUM(CASE WHEN d.day < ? THEN d.n ELSE 0 END),"
+        " SUM(CASE WHEN d.day >= ? THEN d.n ELSE 0 END), SUM(CASE WHEN d.last_ts > ? THEN 1 ELSE 0 END)"
+        f" FROM user_days d WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{event_sql} GROUP BY d.user_key",
+        [as_of_day, as_of_day, as_of, window.from_day, window.to_day, as_of, *event_params],
+    )
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    data = np.array(rows, dtype=np.int64)
+    users, counts = data[:, 0], data[:, 1] + data[:, 2]
+    cut = data[:, 3] > 0
+    if cut.any():
+        # The roll-up cannot split the as-of day: count that day from the events for those users.
+        e_sql, e_params, _ = event_clause(engine, event, "e.event_key")
+        day_rows = engine.rows(
+            "SELECT e.user_key, COUNT(*) FROM events e"
+            f" WHERE e.ts BETWEEN ? AND ?{e_sql} GROUP BY e.user_key",
+            [as_of_day * DAY_MS, as_of, *e_params],
+        )
+        on_day = dict(day_rows)
+        for i in np.flatnonzero(cut):
+            counts[i] = data[i, 1] + on_day.get(int(users[i]), 0)
+    keep = counts > 0
+    return users[keep], counts[keep]
+
+
+def first_active_day(engine: Engine, event_sql: str, event_params: list, as_of_ms: int):
+    """(users, first day with the event up to as-of), over all history."""
+    rows = engine.rows(
+        "SELECT d.user_key, MIN(d.day) FROM user_days d"
+        f" WHERE d.first_ts <= ?{event_sql} GROUP BY d.user_key",
+        [as_of_ms, *event_params],
+    )
+    data = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    return data[:, 0], data[:, 1]
+
+
+def reduce_per_unit(series: SeriesSpec, users: np.ndarray, values: np.ndarray, unit_map, how: str):
+    """Per series unit: users' values as they are, or combined per account (``sum`` or ``min``)."""
+    keep = in_series(users, series, unit_map)
+    users, values = users[keep], values[keep]
+    if series.level == "user":
+        return users, values
+    accounts = unit_map.account_of(users)
+    if accounts.size == 0:
+        return accounts, values
+    order = np.argsort(accounts, kind="stable")
+    accounts, values = accounts[order], values[order]
+    starts = np.flatnonzero(np.concatenate(([True], accounts[1:] != accounts[:-1])))
+    fn = np.add if how == "sum" else np.minimum
+    return accounts[starts], fn.reduceat(values, starts)
+
+
+def universe_keys(engine: Engine, level: str) -> np.ndarray:
+    """Every user, or every account (from an accounts file or linked to a user), sorted."""
+    if level == "user":
+        rows = engine.rows("SELECT user_key FROM users")
+    else:
+        rows = engine.rows(
+            "SELECT account_key FROM accounts WHERE from_file = 1"
+            " OR account_key IN (SELECT account_key FROM users WHERE account_key IS NOT NULL)"
+        )
+    return np.sort(np.array([r[0] for r in rows], dtype=np.int64))

@@ -230,6 +230,16 @@ class Engine:
             return "(SELECT value FROM json_each(?))", [json.dumps([int(k) for k in keys])]
         return "(SELECT unnest(?::BIGINT[]) AS value)", [[int(k) for k in keys]]
 
+    def properties(self, entity: str):
+        """The property catalogue of ``entity`` (works on either engine)."""
+        from seglab.core.project import PropertyInfo
+
+        rows = self.rows(
+            "SELECT entity, name, column_name, type FROM properties WHERE entity = ? ORDER BY position",
+            [entity],
+        )
+        return [PropertyInfo(*row) for row in rows]
+
     def event_keys(self, names: list[str]) -> dict[str, int]:
         """Event name → key for the names that exist (unknown names are simply absent)."""
         out: dict[str, int] = {}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seglab.core.errors import AnalysisError
-from seglab.core.project import PropertyInfo, load_properties
+from seglab.core.project import PropertyInfo
 
 _SAFE_COLUMN = re.compile(r"^p\d+$")
 NEGATIVE_OPS = {"neq", "not_in", "not_contains", "is_not_set"}
@@ -52,7 +52,9 @@ def compile_filters(conn, filters: tuple[PropertyFilter, ...], alias: str, where
     """SQL (joined with AND, '' for no filters) and its parameters."""
     if not filters:
         return "", []
-    catalogue = {p.name: p for p in load_properties(conn, "event")}
+    from seglab.core.analyses.common import Engine
+
+    catalogue = {p.name: p for p in Engine(conn).properties("event")}
     parts: list[str] = []
     params: list = []
     for i, f in enumerate(filters):

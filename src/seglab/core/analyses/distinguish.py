@@ -1,0 +1,150 @@
+"""What distinguishes a segment: properties and events ranked by how differently the segment and
+the rest of its level's universe look, with an effect size and a significance measure.
+
+- Property values (text and boolean properties): the share of units with the value, in the
+  segment and in the rest; effect size Cohen's h; two-sided two-proportion z-test.
+- Numeric properties (integer, real): the mean of the units that have a value; effect size
+  Cohen's d (pooled standard deviation); two-sided Welch test with the normal approximation.
+- Events: the share of units that did the event in the range; Cohen's h and the z-test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from seglab.core.analyses.activity import UnitMap, universe_keys
+from seglab.core.analyses.common import Engine, SeriesSpec, resolve_window
+from seglab.core.analyses.top_events import series_pairs, unit_event_pairs
+from seglab.core.errors import AnalysisError
+from seglab.core.progress import NULL_PROGRESS, Progress
+
+DISTINGUISH_COLUMNS = [
+    "segment", "kind", "name", "value", "segment_value", "rest_value", "difference", "effect_size", "p_value",
+]  # fmt: skip
+_SAFE_COLUMN = re.compile(r"^p\d+$")
+
+
+@dataclass(frozen=True)
+class DistinguishRequest:
+    series: SeriesSpec
+    as_of_ms: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    max_values: int = 20  # per text property, the values most common in the segment
+    limit: int | None = None
+
+
+def cohen_h(p1: float, p2: float) -> float:
+    return 2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2))
+
+
+def two_proportion_p(a: int, n1: int, b: int, n2: int) -> float:
+    if n1 == 0 or n2 == 0:
+        return float("nan")
+    pooled = (a + b) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 1.0
+    z = (a / n1 - b / n2) / se
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def mean_difference(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(Cohen's d, two-sided p of Welch's test, normal approximation)."""
+    if x.size < 2 or y.size < 2:
+        return float("nan"), float("nan")
+    vx, vy = x.var(ddof=1), y.var(ddof=1)
+    pooled = math.sqrt(((x.size - 1) * vx + (y.size - 1) * vy) / (x.size + y.size - 2))
+    diff = float(x.mean() - y.mean())
+    d = diff / pooled if pooled > 0 else 0.0
+    se = math.sqrt(vx / x.size + vy / y.size)
+    p = math.erfc(abs(diff / se) / math.sqrt(2)) if se > 0 else 1.0
+    return d, p
+
+
+def run_distinguish(conn, request: DistinguishRequest, progress: Progress = NULL_PROGRESS) -> pd.DataFrame:
+    series = request.series
+    if series.keys is None:
+        raise AnalysisError("'what distinguishes' needs a segment: everyone has no rest to compare with")
+    window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
+    engine = Engine(conn, progress)
+    universe = universe_keys(engine, series.level)
+    members = np.isin(universe, np.asarray(series.keys, dtype=np.int64))
+    n_in, n_out = int(members.sum()), int((~members).sum())
+    rows: list[tuple] = []
+    rows += _property_rows(engine, series, universe, members, request.max_values)
+    if not window.empty:
+        pairs = unit_event_pairs(engine, window)
+        unit_map = UnitMap(engine) if series.level == "account" else None
+        everyone = series_pairs(pairs, SeriesSpec("all", series.level, None), unit_map)
+        everyone = everyone[np.isin(everyone[:, 0], universe)]
+        in_seg = np.isin(everyone[:, 0], universe[members])
+        names = dict(engine.rows("SELECT event_key, name FROM event_names"))
+        for key in np.unique(everyone[:, 1]):
+            this = everyone[:, 1] == key
+            a, b = int((this & in_seg).sum()), int((this & ~in_seg).sum())
+            rows.append(_proportion_row(series.label, "event", names[int(key)], "", a, n_in, b, n_out))
+    frame = pd.DataFrame(rows, columns=DISTINGUISH_COLUMNS)
+    if frame.empty:
+        return frame
+    frame = frame.assign(_abs=frame["effect_size"].abs()).sort_values(
+        ["_abs", "kind", "name", "value"],
+        ascending=[False, True, True, True],
+        kind="stable",
+        na_position="last",
+    )
+    frame = frame.drop(columns="_abs").reset_index(drop=True)
+    return frame.head(request.limit) if request.limit else frame
+
+
+def _proportion_row(label, kind, name, value, a, n_in, b, n_out) -> tuple:
+    p1 = a / n_in if n_in else 0.0
+    p2 = b / n_out if n_out else 0.0
+    return (label, kind, name, value, p1, p2, p1 - p2, cohen_h(p1, p2), two_proportion_p(a, n_in, b, n_out))
+
+
+def _property_rows(engine: Engine, series: SeriesSpec, universe, members, max_values: int) -> list[tuple]:
+    props = [p for p in engine.properties(series.level) if _SAFE_COLUMN.match(p.column)]
+    props = [p for p in props if p.type in ("text", "boolean", "integer", "real")]
+    if not props:
+        return []
+    table, key = ("users", "user_key") if series.level == "user" else ("accounts", "account_key")
+    cols = ", ".join(p.column for p in props)  # catalogue column names only (checked above)
+    data = engine.rows(f"SELECT {key}, {cols} FROM {table}")
+    frame = pd.DataFrame(data, columns=["key", *[p.column for p in props]])
+    frame = frame[frame["key"].isin(universe)]
+    inside = frame["key"].isin(universe[members])
+    n_in, n_out = int(members.sum()), int((~members).sum())
+    rows = []
+    for p in props:
+        col = frame[p.column]
+        if p.type in ("integer", "real"):
+            values = pd.to_numeric(col, errors="coerce")
+            x = values[inside].dropna().to_numpy(dtype=float)
+            y = values[~inside].dropna().to_numpy(dtype=float)
+            d, pval = mean_difference(x, y)
+            mx = float(x.mean()) if x.size else float("nan")
+            my = float(y.mean()) if y.size else float("nan")
+            rows.append((series.label, "numeric", p.name, "", mx, my, mx - my, d, pval))
+            continue
+        text = col.map(lambda v, t=p.type: _as_text(v, t))
+        top = text[inside].dropna().value_counts().head(max_values)
+        for value in sorted(top.index):
+            a = int(((text == value) & inside).sum())
+            b = int(((text == value) & ~inside).sum())
+            rows.append(_proportion_row(series.label, "property", p.name, value, a, n_in, b, n_out))
+    return rows
+
+
+def _as_text(value, typ: str):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if typ == "boolean":
+        return "true" if int(value) else "false"
+    return str(value)
