@@ -195,10 +195,13 @@ class ChartsPageWidget(QWidget):
         self.data_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.data_table.hide()
         content = QSplitter(Qt.Orientation.Vertical, right)
+        self.content_splitter = content
         content.addWidget(self.chart_stack)
         content.addWidget(self.data_table)
         content.setStretchFactor(0, 3)
-        content.setStretchFactor(1, 2)
+        content.setStretchFactor(1, 1)
+        content.setChildrenCollapsible(False)
+        self.chart_stack.setMinimumHeight(320)
         right_layout.addWidget(content, 1)
         splitter.addWidget(left)
         splitter.addWidget(right)
@@ -336,6 +339,11 @@ class ChartsPageWidget(QWidget):
 
     def set_table_visible(self, visible: bool) -> None:
         self.data_table.setVisible(visible)
+        if visible:
+            total = max(self.content_splitter.height(), 500)
+            rows = self.data_model.rowCount() + 1
+            table = min(int(total * 0.4), 12 + rows * self.data_table.verticalHeader().defaultSectionSize())
+            self.content_splitter.setSizes([total - table, table])
         self.table_button.setText("Hide data" if visible else "Show data")
         if self.table_button.isChecked() != visible:
             self.table_button.setChecked(visible)

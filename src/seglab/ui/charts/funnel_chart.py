@@ -15,7 +15,7 @@ import html
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, make_plot_widget, pen, series_info
 from seglab.ui.models.chart_model import format_duration
@@ -33,8 +33,19 @@ class FunnelChart(BaseChart):
         super().__init__(parent)
         self.plot = make_plot_widget()
         self._layout.addWidget(self.plot, 1)
+        self.note = QLabel(
+            "Bars: share of step 1 that reached each step; the faint bar behind is the step before, so the "
+            "gap is the drop-off. Under each %: how many reached it and, from step 2, the median time "
+            "after the previous step (+2.1 h). Click a bar or a gap to list the people.",
+            self,
+        )
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #555;")
+        self._layout.addWidget(self.note)
         self.item = self.plot.getPlotItem()
-        self.legend = self.item.addLegend(offset=(-10, 10), labelTextColor="#333333")
+        # The legend sits above the plot, in a label: inside the plot it would cover the bars' labels.
+        self.legend_label = QLabel("", self)
+        self._layout.insertWidget(1, self.legend_label)
         self.item.setLabel("left", "Converted from step 1 (%)")
         self.bars: dict[str, pg.BarGraphItem] = {}
         self.ghosts: dict[str, pg.BarGraphItem] = {}
@@ -54,7 +65,6 @@ class FunnelChart(BaseChart):
         for gone in [lbl for lbl in self.bars if lbl not in labels]:
             self.item.removeItem(self.bars.pop(gone))
             self.item.removeItem(self.ghosts.pop(gone))
-            self.legend.removeItem(gone)
         for text in self.labels:
             self.item.removeItem(text)
         self.labels = []
@@ -72,10 +82,9 @@ class FunnelChart(BaseChart):
                 ghost_item.setZValue(-1)
                 self.item.addItem(ghost_item)
                 self.ghosts[label] = ghost_item
-                bar = pg.BarGraphItem(x=x, height=height, width=width * 0.92, name=label)
+                bar = pg.BarGraphItem(x=x, height=height, width=width * 0.92)
                 self.item.addItem(bar)
                 self.bars[label] = bar
-                self.legend.addItem(bar, label)
             bar.setOpts(x=x, height=height, width=width * 0.92, brush=brush(color), pen=pen(color, 1))
             self.ghosts[label].setOpts(
                 x=x,
@@ -91,7 +100,7 @@ class FunnelChart(BaseChart):
                 line = f"<b>{height[k]:.0f}%</b>"
                 small = f"{int(entered[k]):,}"
                 if k > 0 and not np.isnan(medians[k]):
-                    small += f" · {html.escape(format_duration(medians[k]))}"
+                    small += f"<br>+{html.escape(format_duration(medians[k]))}"
                 text = pg.TextItem(
                     html=f"<div style='text-align:center;color:#222'>{line}<br>"
                     f"<span style='font-size:8pt;color:#555'>{small}</span></div>",
@@ -102,10 +111,16 @@ class FunnelChart(BaseChart):
                 self.labels.append(text)
         axis = self.item.getAxis("bottom")
         axis.setTicks([[(s, f"{s}. {e}") for s, e in self._steps]])
-        self.item.setYRange(0, 118, padding=0)
+        self.legend_label.setText(
+            "&nbsp;&nbsp;&nbsp;".join(
+                f"<span style='color:{colors[lbl]}; font-size:14pt'>■</span> {html.escape(lbl)}"
+                for lbl in labels
+            )
+        )
+        self.legend_label.setVisible(len(labels) > 1)
+        self.item.setYRange(0, 116, padding=0)
         if self._steps:
             self.item.setXRange(0.5, len(self._steps) + 0.5, padding=0)
-        self.legend.setVisible(len(labels) > 1)
         self._show_empty("" if len(frame) else "No data for this funnel.")
 
     # -- drill-down ---------------------------------------------------------------------

@@ -35,6 +35,28 @@ def moving_average(values: np.ndarray, n: int) -> np.ndarray:
     return pd.Series(values, dtype=float).rolling(n, min_periods=1).mean().to_numpy()
 
 
+class UtcDateAxis(pg.DateAxisItem):
+    """A UTC date axis whose finer tick labels never print over a coarser one ("Apr" over "02")."""
+
+    def __init__(self):
+        super().__init__(orientation="bottom", utcOffset=0)
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        if len(levels) < 2:
+            return levels
+        major = np.asarray(levels[0][1], dtype=float)
+        out = [levels[0]]
+        for spacing, values in levels[1:]:
+            values = np.asarray(values, dtype=float)
+            if major.size and values.size:
+                gap = np.min(np.abs(values[:, None] - major[None, :]), axis=1)
+                step = np.min(np.diff(np.sort(values))) if values.size > 1 else spacing
+                values = values[gap > 0.6 * step]
+            out.append((spacing, values.tolist()))
+        return out
+
+
 class TrendChart(BaseChart):
     """Lines per series. ``curves[label]`` holds exactly the analysis's values; with a moving
     average on, ``average_curves[label]`` holds the smoothed line and the raw one is drawn faint."""
@@ -43,7 +65,7 @@ class TrendChart(BaseChart):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.axis = pg.DateAxisItem(orientation="bottom", utcOffset=0)
+        self.axis = UtcDateAxis()
         self.plot = make_plot_widget(bottom=self.axis)
         self._layout.addWidget(self.plot, 1)
         self.item = self.plot.getPlotItem()

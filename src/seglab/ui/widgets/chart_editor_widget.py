@@ -231,6 +231,10 @@ class ChartEditorWidget(QWidget):
         try:
             self._select(self.kind_combo, spec.kind)
             self._select(self.unit_combo, spec.unit)
+            if spec.last_days is not None and self.range_combo.findData(spec.last_days) < 0:
+                with QSignalBlocker(self.range_combo):
+                    self.range_combo.insertItem(self.range_combo.count() - 1, f"Last {spec.last_days} days",
+                                                spec.last_days)  # fmt: skip
             self._select(self.range_combo, spec.last_days)
             custom = spec.last_days is None
             self.dates_row.setVisible(custom)
