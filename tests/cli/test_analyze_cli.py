@@ -139,3 +139,53 @@ def test_unknown_event_is_zero_with_a_warning(proj, capsys):
 def test_missing_project_exit_2(tmp_path, capsys):
     code, _out, err = run(capsys, "analyze", "trend", str(tmp_path / "none.seglab"))
     assert code == 2 and "no such project" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "header"),
+    [
+        (["distribution"], "segment,bin_low,bin_high,units,share"),
+        (["distribution", "--stats"], "segment,units,mean,median,p75,p90,p99,max"),
+        (["top-events", "--segment", "did B"], "segment,event,units,share,rest_units,rest_share,lift"),
+        (["stickiness", "--interval", "month"], "segment,period_start,days,units,share"),
+        (["lifecycle"], "segment,period_start,status,units"),
+        (["overlap", "--segment", "did B", "--segment", "all accounts"], None),
+        (["overlap", "--segment", "did B", "--segment", "did A"], "region,segments,units,share"),
+        (["overlap", "--pairs", "--segment", "did B", "--segment", "did A"],
+         "segment_a,segment_b,intersection,union,jaccard"),
+        (["distinguish", "--segment", "did B"],
+         "segment,kind,name,value,segment_value,rest_value,difference,effect_size,p_value"),
+        (["size", "--segment", "did B"], "segment,period_start,evaluated_at,size"),
+    ],
+)
+def test_further_analyses(proj, capsys, argv, header):
+    import sqlite3
+
+    conn = sqlite3.connect(proj)
+    did_a = [{"type": "behavior", "event": "A"}]
+    definition = {"version": 1, "level": "user", "match": "all", "conditions": did_a}
+    conn.execute(
+        "INSERT INTO segments(name, level, definition, created, updated) VALUES ('did A', 'user', ?, '', '')",
+        (json.dumps(definition),),
+    )
+    conn.commit()
+    conn.close()
+    dates = ["--from", "2024-01-01", "--to", "2024-01-21"]
+    code, out, err = run(capsys, "analyze", argv[0], proj, *argv[1:], *dates)
+    if header is None:  # mixed levels
+        assert code == 2 and "all be user segments or all account segments" in err
+        return
+    assert code == 0, err
+    assert out.splitlines()[0] == header
+    assert len(out.splitlines()) > 1
+
+
+def test_vs_rest_adds_the_complement(proj, capsys):
+    code, out, err = run(
+        capsys, "analyze", "trend", proj, "--segment", "all accounts", "--vs-rest", "--measure", "users",
+        "--interval", "month", "--from", "2024-01-01", "--to", "2024-01-31",
+    )  # fmt: skip
+    assert code == 0, err
+    assert table(out)[1:] == [["all accounts", "2024-01-01", "2"], ["not all accounts", "2024-01-01", "0"]]
+    code, _out, err = run(capsys, "analyze", "trend", proj, "--vs-rest")
+    assert code == 2 and "--vs-rest" in err

@@ -35,6 +35,38 @@ def register(sub) -> None:
     r.add_argument("--periods", type=int, default=8, help="report periods 0..N-1 (default 8)")
     r.set_defaults(func=cmd_retention)
 
+    d = _common(kinds.add_parser("distribution", help="units by how often they did an event, in bins"))
+    d.add_argument("--event", default="*", help="event name, or * for any event (default *)")
+    d.add_argument("--stats", action="store_true", help="print mean, median and percentiles instead of bins")
+    d.set_defaults(func=cmd_distribution)
+
+    te = _common(kinds.add_parser("top-events", help="events by the share of units that did them, with lift"))
+    te.add_argument("--limit", type=int, help="at most N events per segment")
+    te.set_defaults(func=cmd_top_events)
+
+    st = _common(kinds.add_parser("stickiness", help="units by active days per week or month"))
+    st.add_argument("--event", default="*", help="event name, or * for any event (default *)")
+    st.add_argument("--interval", default="week", choices=["week", "month"])
+    st.set_defaults(func=cmd_stickiness)
+
+    lc = _common(kinds.add_parser("lifecycle", help="new, returning, resurrecting and dormant units"))
+    lc.add_argument("--event", default="*", help="event name, or * for any event (default *)")
+    lc.add_argument("--interval", default="week", choices=["day", "week", "month"])
+    lc.set_defaults(func=cmd_lifecycle)
+
+    ov = _common(kinds.add_parser("overlap", help="intersections of 2-6 segments of one level"))
+    ov.add_argument("--pairs", action="store_true", help="print pairwise Jaccard instead of the regions")
+    ov.set_defaults(func=cmd_overlap)
+
+    ds = _common(kinds.add_parser("distinguish", help="properties and events that set a segment apart"))
+    ds.add_argument("--limit", type=int, help="at most N rows per segment")
+    ds.add_argument("--max-values", type=int, default=20, help="values per text property (default 20)")
+    ds.set_defaults(func=cmd_distinguish)
+
+    sz = _common(kinds.add_parser("size", help="segment size at the end of each interval"))
+    sz.add_argument("--interval", default="week", choices=["day", "week", "month"])
+    sz.set_defaults(func=cmd_size)
+
     def no_analysis(args) -> int:
         raise UsageError("seglab analyze: choose an analysis (trend, funnel, retention, ...)")
 
@@ -50,6 +82,9 @@ def _common(p):
     p.add_argument("--from", dest="date_from", metavar="DATE", help="first day of the range (YYYY-MM-DD)")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="last day of the range (YYYY-MM-DD)")
     p.add_argument("--out", metavar="FILE", help="write the CSV here instead of standard output")
+    p.add_argument(
+        "--vs-rest", action="store_true", help="after each segment, add its complement ('not NAME')"
+    )
     return p
 
 
@@ -111,6 +146,126 @@ def cmd_retention(args) -> int:
     return 0
 
 
+def cmd_distribution(args) -> int:
+    from seglab.core.analyses import (
+        DISTRIBUTION_COLUMNS,
+        DISTRIBUTION_STATS_COLUMNS,
+        DistributionRequest,
+        run_distribution,
+        run_distribution_stats,
+    )
+
+    with open_project(args.project, readonly=True) as project:
+        as_of, date_from, date_to, series = _resolve_common(project.conn, args)
+        _warn_unknown_events(project.conn, [args.event])
+        request = DistributionRequest(args.event, series, as_of, date_from, date_to)
+        if args.stats:
+            frame, columns = run_distribution_stats(project.conn, request), DISTRIBUTION_STATS_COLUMNS
+        else:
+            frame, columns = run_distribution(project.conn, request), DISTRIBUTION_COLUMNS
+    _write_csv(frame, columns, args.out)
+    return 0
+
+
+def cmd_top_events(args) -> int:
+    from seglab.core.analyses import TOP_EVENTS_COLUMNS, TopEventsRequest, run_top_events
+
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    with open_project(args.project, readonly=True) as project:
+        as_of, date_from, date_to, series = _resolve_common(project.conn, args)
+        frame = run_top_events(project.conn, TopEventsRequest(series, as_of, date_from, date_to, args.limit))
+    _write_csv(frame, TOP_EVENTS_COLUMNS, args.out)
+    return 0
+
+
+def cmd_stickiness(args) -> int:
+    from seglab.core.analyses import STICKINESS_COLUMNS, StickinessRequest, run_stickiness
+
+    with open_project(args.project, readonly=True) as project:
+        as_of, date_from, date_to, series = _resolve_common(project.conn, args)
+        _warn_unknown_events(project.conn, [args.event])
+        request = StickinessRequest(args.event, args.interval, series, as_of, date_from, date_to)
+        frame = run_stickiness(project.conn, request)
+    _write_csv(frame, STICKINESS_COLUMNS, args.out)
+    return 0
+
+
+def cmd_lifecycle(args) -> int:
+    from seglab.core.analyses import LIFECYCLE_COLUMNS, LifecycleRequest, run_lifecycle
+
+    with open_project(args.project, readonly=True) as project:
+        as_of, date_from, date_to, series = _resolve_common(project.conn, args)
+        _warn_unknown_events(project.conn, [args.event])
+        request = LifecycleRequest(args.event, args.interval, series, as_of, date_from, date_to)
+        frame = run_lifecycle(project.conn, request)
+    _write_csv(frame, LIFECYCLE_COLUMNS, args.out)
+    return 0
+
+
+def cmd_overlap(args) -> int:
+    from seglab.core.analyses import (
+        JACCARD_COLUMNS,
+        OVERLAP_COLUMNS,
+        OverlapRequest,
+        run_jaccard,
+        run_overlap,
+    )
+
+    if not 2 <= len(args.segment) <= 6:
+        raise UsageError("overlap needs 2 to 6 --segment options")
+    with open_project(args.project, readonly=True) as project:
+        _as_of, _f, _t, series = _resolve_common(project.conn, args)
+        request = OverlapRequest(series)
+        if args.pairs:
+            frame, columns = run_jaccard(project.conn, request), JACCARD_COLUMNS
+        else:
+            frame, columns = run_overlap(project.conn, request), OVERLAP_COLUMNS
+    _write_csv(frame, columns, args.out)
+    return 0
+
+
+def cmd_distinguish(args) -> int:
+    import pandas as pd
+
+    from seglab.core.analyses import DISTINGUISH_COLUMNS, DistinguishRequest, run_distinguish
+
+    if not args.segment:
+        raise UsageError("distinguish needs at least one --segment")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    with open_project(args.project, readonly=True) as project:
+        as_of, date_from, date_to, series = _resolve_common(project.conn, args)
+        frames = [
+            run_distinguish(
+                project.conn,
+                DistinguishRequest(s, as_of, date_from, date_to, args.max_values, args.limit),
+            )
+            for s in series
+            if s.keys is not None
+        ]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DISTINGUISH_COLUMNS)
+    _write_csv(frame, DISTINGUISH_COLUMNS, args.out)
+    return 0
+
+
+def cmd_size(args) -> int:
+    from seglab.core.analyses import SIZE_COLUMNS, SizeOverTimeRequest, run_size_over_time
+
+    if not args.segment:
+        raise UsageError("size needs at least one --segment")
+    if args.vs_rest:
+        raise UsageError("size does not take --vs-rest")
+    with open_project(args.project, readonly=True) as project:
+        conn = project.conn
+        as_of, date_from, date_to, _series = _resolve_common(conn, args)
+        segments = tuple((name, _get_saved(conn, name).definition) for name in args.segment)
+        request = SizeOverTimeRequest(segments, args.interval, as_of, date_from, date_to)
+        frame = run_size_over_time(conn, request)
+    _write_csv(frame, SIZE_COLUMNS, args.out)
+    return 0
+
+
 # -- shared plumbing -----------------------------------------------------------------
 
 
@@ -127,7 +282,14 @@ def _resolve_common(conn, args):
     date_to = parse_date(args.date_to, "--to") if args.date_to else None
     if date_from and date_to and date_from > date_to:
         raise UsageError(f"--from {date_from.isoformat()} is after --to {date_to.isoformat()}")
-    return as_of, date_from, date_to, segment_series(conn, args.segment, as_of)
+    series = segment_series(conn, args.segment, as_of)
+    if getattr(args, "vs_rest", False):
+        from seglab.core.analyses import complement_series
+
+        if not args.segment:
+            raise UsageError("--vs-rest needs at least one --segment")
+        series = tuple(x for s in series for x in (s, complement_series(conn, s)))
+    return as_of, date_from, date_to, series
 
 
 def segment_series(conn, names: list[str], as_of_ms: int):
