@@ -319,24 +319,23 @@ class _Compiler:
             return _not(_in(key, grouped.having(exp.Not(this=exp.paren(test, copy=False)))))
         return _in(key, grouped.having(test))
 
-    def _rollup_ok(self, where, lo: int | None, hi: int) -> bool:
-        return not where and (lo is None or _day(lo) < _day(hi))
+    def users_with(self, pred: exp.Expression) -> exp.Select:
+        u = self.alias("fu")
+        return exp.select(_col("user_key", u)).from_(exp.to_table("users").as_(u)).where(pred(u))
 
     def exists_users(self, event: str, where, lo: int | None, hi: int, path: str) -> exp.Select:
-        """Users with at least one matching event in ``(lo, hi]``."""
-        if self._rollup_ok(where, lo, hi):
-            d = self.alias("d")
-            preds = [self.event_pred(event, d)]
-            if lo is not None:
-                preds += [
-                    exp.GTE(this=_col("day", d), expression=_num(_day(lo))),
-                    exp.GT(this=_col("last_ts", d), expression=_num(lo)),
-                ]
-            preds += [
-                exp.LTE(this=_col("day", d), expression=_num(_day(hi))),
-                exp.LTE(this=_col("first_ts", d), expression=_num(hi)),
-            ]
-            return exp.select(_col("user_key", d)).from_(exp.to_table("user_days").as_(d)).where(_and(*preds))
+        """Users with at least one matching event in ``(lo, hi]``.
+
+        A specific event is an index-only range scan of ``events(event_key, ts, user_key)``.
+        For any event ("*") up to the latest event, ``users.first_ts``/``last_ts`` answer
+        exactly without touching events.
+        """
+        if event == "*" and not where:
+            top = self.catalog.max_ts()
+            if lo is None:
+                return self.users_with(lambda u: exp.LTE(this=_col("first_ts", u), expression=_num(hi)))
+            if top is not None and hi >= top:
+                return self.users_with(lambda u: exp.GT(this=_col("last_ts", u), expression=_num(lo)))
         e = self.alias("e")
         preds = [self.event_pred(event, e), *self.time_preds(e, lo, hi), *self.where_preds(where, e, path)]
         return exp.select(_col("user_key", e)).from_(exp.to_table("events").as_(e)).where(_and(*preds))
@@ -358,23 +357,6 @@ class _Compiler:
 
     def measure_query(self, c: BehaviorCondition, level, lo, hi, path) -> tuple[exp.Select, exp.Expression]:
         fn = c.measure.fn
-        if self._rollup_ok(c.where, lo, hi) and fn in ("distinct_days", "distinct_weeks", "distinct_months"):
-            d = self.alias("d")
-            q, k = self._source("user_days", level, d)
-            preds = [self.event_pred(c.event, d)]
-            if lo is not None:
-                preds += [
-                    exp.GTE(this=_col("day", d), expression=_num(_day(lo))),
-                    exp.GT(this=_col("last_ts", d), expression=_num(lo)),
-                ]
-            preds += [
-                exp.LTE(this=_col("day", d), expression=_num(_day(hi))),
-                exp.LTE(this=_col("first_ts", d), expression=_num(hi)),
-            ]
-            q = q.select(k.copy().as_("k")).where(_and(*preds)).group_by(k.copy())
-            return q, exp.Count(this=exp.Distinct(expressions=[self.period(fn, _col("day", d), lo, hi)]))
-        if self._rollup_ok(c.where, lo, hi) and fn == "count":
-            return self.rollup_count(c.event, level, lo, hi)
         e = self.alias("e")
         q, k = self._source("events", level, e)
         preds = [
@@ -420,100 +402,101 @@ class _Compiler:
             return _num(0)
         return exp.Case(ifs=ifs, default=_num(n))
 
-    def rollup_count(
-        self, event: str, level: str, lo: int | None, hi: int
-    ) -> tuple[exp.Select, exp.Expression]:
-        """Exact event counts in ``(lo, hi]``: whole user-days from the roll-up, partial edge days raw."""
-        d = self.alias("d")
-        q, k = self._source("user_days", level, d)
-        full = [
-            self.event_pred(event, d),
-            exp.LTE(this=_col("day", d), expression=_num(_day(hi))),
-            exp.LTE(this=_col("last_ts", d), expression=_num(hi)),
-        ]
-        if lo is not None:
-            full += [
-                exp.GTE(this=_col("day", d), expression=_num(_day(lo))),
-                exp.GT(this=_col("first_ts", d), expression=_num(lo)),
-            ]
-        parts = [q.select(k.copy().as_("k"), _col("n", d).as_("n")).where(_and(*full))]
-        edges = [(_day(hi), _day(hi) * DAY_MS - 1, hi)]
-        if lo is not None:
-            edges.insert(0, (_day(lo), lo, min(hi, (_day(lo) + 1) * DAY_MS - 1)))
-        for day, edge_lo, edge_hi in edges:
-            # Raw events of the user-days that straddle a window edge (the roll-up row counts
-            # some of their events but not all).
-            e = self.alias("e")
-            eq, ek = self._source("events", level, e)
-            dd = self.alias("dd")
-            partial = (
-                exp.select(_num(1))
-                .from_(exp.to_table("user_days").as_(dd))
-                .where(
-                    _and(
-                        exp.EQ(this=_col("user_key", dd), expression=_col("user_key", e)),
-                        exp.EQ(this=_col("event_key", dd), expression=_col("event_key", e)),
-                        exp.EQ(this=_col("day", dd), expression=_num(day)),
-                        exp.Not(
-                            this=exp.paren(
-                                _and(
-                                    *(
-                                        [exp.GT(this=_col("first_ts", dd), expression=_num(lo))]
-                                        if lo is not None
-                                        else []
-                                    ),
-                                    exp.LTE(this=_col("last_ts", dd), expression=_num(hi)),
-                                ),
-                                copy=False,
-                            )
-                        ),
-                    )
-                )
-            )
-            parts.append(
-                eq.select(ek.copy().as_("k"), _num(1).as_("n")).where(
-                    _and(
-                        self.event_pred(event, e),
-                        *self.time_preds(e, edge_lo, edge_hi),
-                        exp.Exists(this=partial),
-                    )
-                )
-            )
-        union = parts[0]
-        for part in parts[1:]:
-            union = exp.union(union, part, distinct=False)
-        s = self.alias("s")
-        grouped = (
-            exp.select(_col("k", s))
-            .from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier(s))))
-            .group_by(_col("k", s))
-        )
-        return grouped, exp.Sum(this=_col("n", s))
-
     # -- first / last seen --------------------------------------------------------------------
+    def first_seen_users(self, event: str, lo: int | None, hi: int) -> exp.Select:
+        if event == "*":
+            # users.first_ts is the first event of all; when it is <= hi (<= T) it is also the
+            # first event up to T.
+            def pred(u):
+                preds = [exp.LTE(this=_col("first_ts", u), expression=_num(hi))]
+                if lo is not None:
+                    preds.append(exp.GT(this=_col("first_ts", u), expression=_num(lo)))
+                return _and(*preds)
+
+            return self.users_with(pred)
+        inside = self.exists_users(event, (), lo, hi, "")
+        if lo is None:
+            return inside
+        # ... and no such event at or before lo: the roll-up row of a day holding an event
+        # <= lo has first_ts <= lo (a primary-key seek per candidate).
+        e = inside.args["from_"].this.alias_or_name
+        d = self.alias("d")
+        earlier = (
+            exp.select(_num(1))
+            .from_(exp.to_table("user_days").as_(d))
+            .where(
+                _and(
+                    exp.EQ(this=_col("user_key", d), expression=_col("user_key", e)),
+                    self.event_pred(event, d),
+                    exp.LTE(this=_col("day", d), expression=_num(_day(lo))),
+                    exp.LTE(this=_col("first_ts", d), expression=_num(lo)),
+                )
+            )
+        )
+        return inside.where(exp.Not(this=exp.Exists(this=earlier)))
+
+    def last_seen_users(self, event: str, lo: int | None, hi: int) -> exp.Expression | exp.Select:
+        top = self.catalog.max_ts()
+        if event == "*" and top is not None and self.t >= top:
+            # Every event is <= T: users.last_ts is the last event up to T.
+            def pred(u):
+                preds = [exp.LTE(this=_col("last_ts", u), expression=_num(hi))]
+                if lo is not None:
+                    preds.append(exp.GT(this=_col("last_ts", u), expression=_num(lo)))
+                return _and(*preds)
+
+            return self.users_with(pred)
+        inside = self.exists_users(event, (), lo, hi, "")
+        if hi >= self.t:
+            return inside
+        later = self.exists_users(event, (), hi, self.t, "")
+        e = inside.args["from_"].this.alias_or_name if event != "*" else None
+        if e is None:
+            u = self.alias("lsu")
+            return (
+                exp.select(_col("user_key", u))
+                .from_(exp.to_table("users").as_(u))
+                .where(_and(_in(_col("user_key", u), inside), _not(_in(_col("user_key", u), later))))
+            )
+        return inside.where(_not(_in(_col("user_key", e), later)))
+
     def seen(self, c: SeenCondition, level: str, key: exp.Column, path: str) -> exp.Expression:
         lo, hi = window_range(c.window, self.t)
         if lo is not None and hi <= lo:
             return exp.false()
-        lift = (lambda q: q) if level == "user" else self.lift_users
-        inside = _in(key, lift(self.exists_users(c.event, (), lo, hi, path)))
+        if level == "user":
+            users = (
+                self.first_seen_users(c.event, lo, hi)
+                if c.kind == "first_seen"
+                else self.last_seen_users(c.event, lo, hi)
+            )
+            return _in(key, users)
+        # An account's first (last) event is the first (last) of all its users' events: one of
+        # them has an event in the window and none has one before (after) it.
+        inside = _in(key, self.lift_users(self.exists_users(c.event, (), lo, hi, path)))
         if c.kind == "first_seen":
             if lo is None:
                 return inside
-            earlier = _in(key, lift(self.exists_users(c.event, (), None, lo, path)))
-            return _and(inside, _not(earlier))
-        if hi >= self.t:
-            return inside
-        later = _in(key, lift(self.exists_users(c.event, (), hi, self.t, path)))
-        return _and(inside, _not(later))
+            other = self.exists_users(c.event, (), None, lo, path)
+        else:
+            if hi >= self.t:
+                return inside
+            other = self.exists_users(c.event, (), hi, self.t, path)
+        return _and(inside, _not(_in(key, self.lift_users(other))))
 
     # -- sequence -----------------------------------------------------------------------------
     def sequence(self, c: SequenceCondition, path: str) -> exp.Select:
-        """Users who did the steps in order (strictly later timestamps) within the limit."""
+        """Users who did the steps in order (strictly later timestamps) within the limit.
+
+        Greedy and exact: from each occurrence of step 1, the earliest later occurrence of
+        each next step leaves the most room for the rest. Each step is one pass of a window
+        function over the current "frontier" rows and the step's events, sorted per user
+        (scans and sorts only: no nested-loop joins between event sets).
+        """
         lo, hi = window_range(c.window, self.t)
         limit = None if c.within_days is None else round(c.within_days * DAY_MS)
-        first = c.steps[0]
         e = self.alias("e")
+        first = c.steps[0]
         query = (
             exp.select(_col("user_key", e).as_("k"), _col("ts", e).as_("t1"), _col("ts", e).as_("t"))
             .from_(exp.to_table("events").as_(e))
@@ -526,28 +509,63 @@ class _Compiler:
             )
         )
         for i, step in enumerate(c.steps[1:], start=1):
-            s, e = self.alias("s"), self.alias("e")
-            on = [
-                exp.EQ(this=_col("user_key", e), expression=_col("k", s)),
-                self.event_pred(step.event, e),
-                exp.GT(this=_col("ts", e), expression=_col("t", s)),
-                exp.LTE(this=_col("ts", e), expression=_num(hi)),
-            ]
-            if limit is not None:
-                on.append(
-                    exp.LTE(
-                        this=_col("ts", e), expression=exp.Add(this=_col("t1", s), expression=_num(limit))
+            s, e, w = self.alias("s"), self.alias("e"), self.alias("w")
+            frontier = exp.select(_col("k", s), _col("t1", s), _col("t", s), _num(0).as_("kind")).from_(
+                exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(s)))
+            )
+            step_rows = (
+                exp.select(
+                    _col("user_key", e).as_("k"),
+                    exp.Null().as_("t1"),
+                    _col("ts", e).as_("t"),
+                    _num(1).as_("kind"),
+                )
+                .from_(exp.to_table("events").as_(e))
+                .where(
+                    _and(
+                        self.event_pred(step.event, e),
+                        *self.time_preds(e, lo, hi),
+                        *self.where_preds(step.where, e, f"{path}.steps[{i}].where"),
                     )
                 )
-            on += self.where_preds(step.where, e, f"{path}.steps[{i}].where")
-            # Greedy: from each start, the earliest next step leaves the most room for the rest.
-            query = (
-                exp.select(
-                    _col("k", s).as_("k"), _col("t1", s).as_("t1"), exp.Min(this=_col("ts", e)).as_("t")
+            )
+            both = exp.union(frontier, step_rows, distinct=False)
+            nxt = exp.Window(
+                this=exp.Min(
+                    this=exp.Case(
+                        ifs=[
+                            exp.If(
+                                this=exp.EQ(this=exp.column("kind"), expression=_num(1)), true=exp.column("t")
+                            )
+                        ]
+                    )
+                ),
+                partition_by=[exp.column("k")],
+                order=exp.Order(expressions=[exp.Ordered(this=exp.column("t"))]),
+                # RANGE 1 FOLLOWING on integer ms: strictly later timestamps only.
+                spec=exp.WindowSpec(
+                    kind="RANGE", start=_num(1), start_side="FOLLOWING", end="UNBOUNDED", end_side="FOLLOWING"
+                ),
+            )
+            windowed = exp.select(
+                exp.column("k"), exp.column("t1"), exp.column("kind"), nxt.as_("nxt")
+            ).from_(exp.Subquery(this=both, alias=exp.TableAlias(this=exp.to_identifier(w))))
+            ww = self.alias("ww")
+            preds = [
+                exp.EQ(this=_col("kind", ww), expression=_num(0)),
+                exp.Not(this=exp.Is(this=_col("nxt", ww), expression=exp.Null())),
+            ]
+            if limit is not None:
+                preds.append(
+                    exp.LTE(
+                        this=_col("nxt", ww),
+                        expression=exp.Add(this=_col("t1", ww), expression=_num(limit)),
+                    )
                 )
-                .from_(exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(s))))
-                .join(exp.to_table("events").as_(e), on=_and(*on))
-                .group_by(_col("k", s), _col("t1", s))
+            query = (
+                exp.select(_col("k", ww).as_("k"), _col("t1", ww).as_("t1"), _col("nxt", ww).as_("t"))
+                .from_(exp.Subquery(this=windowed, alias=exp.TableAlias(this=exp.to_identifier(ww))))
+                .where(_and(*preds))
             )
         f = self.alias("f")
         return exp.select(_col("k", f)).from_(

@@ -52,6 +52,7 @@ class Catalog:
     saved_json: dict[str, str] = field(default_factory=dict)
     default_as_of: int | None = None  # used when compiling from a Catalog without an explicit T
     first_ts: int | None = None  # the earliest event (calendar-month buckets of "ever" windows)
+    last_ts: int | None = None  # the latest event
     _saved_cache: dict[str, SegmentDef] = field(default_factory=dict)
     _conn: sqlite3.Connection | None = None
 
@@ -63,6 +64,13 @@ class Catalog:
             name: definition for name, definition in conn.execute("SELECT name, definition FROM segments")
         }
         return cls(props, events, saved, _conn=conn)
+
+    def max_ts(self) -> int | None:
+        """The latest event (None when unknown): above it, users.first_ts/last_ts answer "*" exactly."""
+        if self.last_ts is None and self._conn is not None:
+            row = self._conn.execute("SELECT max(ts) FROM events").fetchone()
+            self.last_ts = row[0] if row and row[0] is not None else -1
+        return None if self.last_ts in (None, -1) else self.last_ts
 
     def min_ts(self, fallback: int) -> int:
         if self.first_ts is None and self._conn is not None:
