@@ -15,6 +15,11 @@ from seglab.ui.widgets.placeholder_widget import PlaceholderWidget
 pytestmark = pytest.mark.gui
 
 
+def title(win) -> str:
+    """The title as shown (``[*]`` is Qt's placeholder for the modified mark)."""
+    return win.windowTitle().replace("[*]", "")
+
+
 @pytest.fixture
 def window(qtbot):
     win = MainWindow(AppSettings())
@@ -49,7 +54,7 @@ def small_project(tmp_path):
 
 def test_starts_on_the_start_screen(window):
     assert window.central.currentWidget() is window.start_widget
-    assert window.windowTitle() == "SegLab"
+    assert title(window) == "SegLab"
     assert window.start_widget.recent_empty.isVisibleTo(window.start_widget)
     assert not window.import_action.isEnabled()
     assert not window.close_action.isEnabled()
@@ -57,7 +62,7 @@ def test_starts_on_the_start_screen(window):
 
 def test_opening_a_project_shows_its_name_and_the_overview(window, qtbot, small_project):
     assert window.open_project(small_project)
-    assert window.windowTitle() == "shop — SegLab"
+    assert title(window) == "shop — SegLab"
     assert window.central.currentWidget() is window.workspace
     assert window.current_page_name() == "data"
     wait_overview(qtbot, window)
@@ -102,7 +107,7 @@ def test_recent_projects_are_listed_persisted_and_open(qtbot, tmp_path, small_pr
     start.recent_tree.setCurrentItem(item)
     assert start.open_recent_button.isEnabled()
     qtbot.mouseClick(start.open_recent_button, Qt.MouseButton.LeftButton)
-    assert second.windowTitle() == "shop — SegLab"
+    assert title(second) == "shop — SegLab"
     wait_overview(qtbot, second)
     second.close()
 
@@ -133,7 +138,7 @@ def test_refuses_a_file_that_is_not_a_project(window, tmp_path, message_log):
         )
     ]
     assert bogus.read_bytes() == before
-    assert window.windowTitle() == "SegLab"
+    assert title(window) == "SegLab"
     assert AppSettings().recent_projects() == []
 
 
@@ -142,7 +147,7 @@ def test_refusal_keeps_the_current_project_open(window, qtbot, small_project, tm
     wait_overview(qtbot, window)
     assert not window.open_project(tmp_path / "nope.seglab")
     assert message_log.texts("error") == [f"{tmp_path / 'nope.seglab'}: no such project file"]
-    assert window.windowTitle() == "shop — SegLab"
+    assert title(window) == "shop — SegLab"
     assert window.session.is_open()
 
 
@@ -162,7 +167,7 @@ def test_opening_another_project_closes_the_first(window, qtbot, small_project, 
     window.open_project(small_project)
     wait_overview(qtbot, window)
     window.open_project(other)
-    assert window.windowTitle() == "other — SegLab"
+    assert title(window) == "other — SegLab"
     # The first project's lock is released: another holder can open it now.
     Project.open(small_project).close()
     wait_overview(qtbot, window)
@@ -173,18 +178,18 @@ def test_close_project_returns_to_start(window, qtbot, small_project):
     wait_overview(qtbot, window)
     window.close_action.trigger()
     assert window.central.currentWidget() is window.start_widget
-    assert window.windowTitle() == "SegLab"
+    assert title(window) == "SegLab"
     assert window.start_widget.recent_paths() == [str(small_project.resolve())]
 
 
 def test_new_project_and_save_as(window, qtbot, tmp_path, small_project):
     assert window.create_project(tmp_path / "fresh.seglab")
-    assert window.windowTitle() == "fresh — SegLab"
+    assert title(window) == "fresh — SegLab"
     wait_overview(qtbot, window)
     window.open_project(small_project)
     wait_overview(qtbot, window)
     assert window.save_as(tmp_path / "copy.seglab")
-    assert window.windowTitle() == "copy — SegLab"
+    assert title(window) == "copy — SegLab"
     wait_overview(qtbot, window)
     assert window.overview_widget.cards["events"].value() == "5"
 
@@ -302,7 +307,7 @@ def test_demo_is_built_in_a_worker_then_opened(window, qtbot, monkeypatch, _temp
     path = window.session.path
     assert path.parent == _temporary_settings / "data"
     assert path.name.startswith("demo-") and path.suffix == ".seglab"
-    assert window.windowTitle() == f"{path.stem} — SegLab"
+    assert title(window) == f"{path.stem} — SegLab"
     wait_overview(qtbot, window)
     assert window.overview_widget.cards["events"].value() == "1"
     assert window._demo_dialog is None
@@ -328,7 +333,7 @@ def test_open_recent_menu_lists_projects(window, small_project, tmp_path):
     assert actions[1].text().startswith("gone") and not actions[1].isEnabled()
     assert actions[-1].text() == "Clear List"
     actions[0].trigger()
-    assert window.windowTitle() == "shop — SegLab"
+    assert title(window) == "shop — SegLab"
     window.recent_menu.aboutToShow.emit()
     next(a for a in window.recent_menu.actions() if a.text() == "Clear List").trigger()
     assert AppSettings().recent_projects() == []
@@ -368,7 +373,7 @@ def test_app_main_opens_the_project_given_on_the_command_line(qapp, monkeypatch,
 
     def fake_exec(self=None):
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        seen.extend(w.windowTitle() for w in windows)
+        seen.extend(title(w) for w in windows)
         for w in windows:
             w.overview_model.shutdown()
             w.close()
@@ -405,3 +410,54 @@ def test_app_main_demo_without_builder_shows_the_start_screen(qapp, monkeypatch,
     assert seen == [True]
     assert message_log.texts("error") == [messages.DEMO_UNAVAILABLE]
     qapp.setStyleSheet("")
+
+
+def test_page_hooks_are_wired(window, qtbot, monkeypatch, small_project, tmp_path, message_log):
+    from PySide6.QtCore import Signal
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QWidget
+
+    import seglab.ui.main_window as mw
+
+    class FakeSegments(QWidget):
+        dirty_changed = Signal(bool)
+        segments_changed = Signal()
+
+        def __init__(self, session, undo_stack):
+            super().__init__()
+            self.save_action = QAction("Save Segment", self)
+            self.dirty = False
+
+        def maybe_close(self):
+            return not self.dirty or messages.ask(self, "Unsaved segment", "Discard?")
+
+    class FakeCharts(QWidget):
+        def __init__(self, session):
+            super().__init__()
+            self.refreshed = 0
+
+        def refresh_catalog(self):
+            self.refreshed += 1
+
+    classes = {"segments": FakeSegments, "charts": FakeCharts}
+    monkeypatch.setattr(mw, "load_page_class", lambda spec: classes.get(spec.name))
+    window.open_project(small_project)
+    wait_overview(qtbot, window)
+    segments, charts = window.page("segments"), window.page("charts")
+    assert segments.save_action in window.edit_menu.actions()
+    segments.dirty_changed.emit(True)
+    assert window.isWindowModified()
+    segments.segments_changed.emit()
+    assert charts.refreshed == 1
+    # Unsaved work: the person is asked, and "No" keeps the project open.
+    segments.dirty = True
+    other = tmp_path / "other.seglab"
+    Project.create(other).close()
+    assert not window.open_project(other)
+    window.close_action.trigger()
+    assert [m.text for m in message_log] == ["Discard?", "Discard?"]
+    assert title(window) == "shop — SegLab"
+    message_log.answer = True
+    assert window.open_project(other)
+    assert title(window) == "other — SegLab" and not window.isWindowModified()
+    wait_overview(qtbot, window)

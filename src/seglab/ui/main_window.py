@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, file_menu)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
-        edit_menu = bar.addMenu("&Edit")
+        edit_menu = self.edit_menu = bar.addMenu("&Edit")
         self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
@@ -265,11 +265,44 @@ class MainWindow(QMainWindow):
         if cls is None:
             return PlaceholderWidget(spec.title, spec.placeholder)
         try:
-            return build_page(cls, self)
+            page = build_page(cls, self)
         except Exception as exc:  # a broken page must not take the window down
             return PlaceholderWidget(
                 spec.title, messages.PAGE_FAILED.format(title=spec.title, what=f"{type(exc).__name__}: {exc}")
             )
+        self._wire_page(page)
+        return page
+
+    def _wire_page(self, page: QWidget) -> None:
+        """Connect a page's optional hooks (see :mod:`seglab.ui.pages`)."""
+        save_action = getattr(page, "save_action", None)
+        if isinstance(save_action, QAction):
+            self.edit_menu.addSeparator()
+            self.edit_menu.addAction(save_action)
+        dirty = getattr(page, "dirty_changed", None)
+        if dirty is not None and hasattr(dirty, "connect"):
+            dirty.connect(self.setWindowModified)
+        changed = getattr(page, "segments_changed", None)
+        if changed is not None and hasattr(changed, "connect"):
+            changed.connect(lambda src=page: self._segments_changed(src))
+
+    def _segments_changed(self, source: QWidget) -> None:
+        for page in self._pages.values():
+            if page is source:
+                continue
+            for hook in ("reload_segments", "refresh_catalog"):
+                method = getattr(page, hook, None)
+                if callable(method):
+                    method()
+                    break
+
+    def pages_allow_leaving(self) -> bool:
+        """Ask each page with unsaved work (``maybe_close``); False when the person said no."""
+        for page in list(self._pages.values()):
+            maybe_close = getattr(page, "maybe_close", None)
+            if callable(maybe_close) and not maybe_close():
+                return False
+        return True
 
     def show_page(self, name: str) -> None:
         item = self._nav_items[name]
@@ -290,9 +323,16 @@ class MainWindow(QMainWindow):
         self.page_changed.emit(name)
 
     # -- project lifecycle ----------------------------------------------------------------
-    def open_project(self, path: str | os.PathLike) -> bool:
-        """Open ``path`` in this window (closing the current project). False when refused."""
+    def open_project(self, path: str | os.PathLike, *, confirmed: bool = False) -> bool:
+        """Open ``path`` in this window (closing the current project). False when refused.
+
+        ``confirmed``: the pages were already asked about unsaved work.
+        """
         if self._refuse_when_busy():
+            return False
+        current = self.session.path
+        same = current is not None and Path(path).resolve() == current.resolve()
+        if current is not None and not same and not confirmed and not self.pages_allow_leaving():
             return False
         try:
             self.session.open(path)
@@ -302,7 +342,7 @@ class MainWindow(QMainWindow):
         return True
 
     def create_project(self, path: str | os.PathLike) -> bool:
-        if self._refuse_when_busy():
+        if self._refuse_when_busy() or (self.session.is_open() and not self.pages_allow_leaving()):
             return False
         path = Path(path)
         if self.session.path is not None and self.session.path.resolve() == path.resolve():
@@ -315,7 +355,7 @@ class MainWindow(QMainWindow):
         return True
 
     def close_project(self) -> None:
-        if self._refuse_when_busy():
+        if self._refuse_when_busy() or not self.pages_allow_leaving():
             return
         self.undo_stack.clear()
         self.session.close()
@@ -348,14 +388,14 @@ class MainWindow(QMainWindow):
     def save_as(self, path: str | os.PathLike) -> bool:
         """Write a copy of the project to ``path`` and continue working in the copy."""
         project = self.session.project
-        if project is None:
+        if project is None or self._refuse_when_busy() or not self.pages_allow_leaving():
             return False
         try:
             new_path = project.save_as(path)
         except (ProjectError, OSError) as exc:
             messages.show_error(self, messages.TITLE_SAVE_AS_FAILED, str(exc))
             return False
-        return self.open_project(new_path)
+        return self.open_project(new_path, confirmed=True)
 
     def _refuse_when_busy(self) -> bool:
         if self.session.busy:
@@ -368,7 +408,8 @@ class MainWindow(QMainWindow):
         self.settings.add_recent_project(path, utc_now_iso())
         self.settings.set_last_folder(Path(path).parent)
         self.start_widget.refresh()
-        self.setWindowTitle(f"{self.session.name} — SegLab")
+        self.setWindowTitle(f"{self.session.name}[*] — SegLab")
+        self.setWindowModified(False)
         self.setWindowFilePath(str(path))
         self.overview_widget.set_project_label(self.session.name, str(path))
         self.central.setCurrentWidget(self.workspace)
@@ -378,6 +419,7 @@ class MainWindow(QMainWindow):
 
     def _project_closed(self) -> None:
         self.setWindowTitle("SegLab")
+        self.setWindowModified(False)
         self.setWindowFilePath("")
         self.start_widget.refresh()
         self.central.setCurrentWidget(self.start_widget)
@@ -403,6 +445,8 @@ class MainWindow(QMainWindow):
         """Build a fresh copy of the demo project in a worker, then open it."""
         if self._refuse_when_busy() or (self._demo_worker is not None and self._demo_worker.is_busy()):
             return
+        if self.session.is_open() and not self.pages_allow_leaving():
+            return
         if not demo_available():
             messages.show_error(self, messages.TITLE_DEMO_FAILED, messages.DEMO_UNAVAILABLE)
             return
@@ -427,7 +471,7 @@ class MainWindow(QMainWindow):
 
     def _demo_built(self, path: Path) -> None:
         self._close_demo_dialog()
-        self.open_project(path)
+        self.open_project(path, confirmed=True)
 
     def _demo_failed(self, path: Path, exc: BaseException) -> None:
         self._close_demo_dialog()
@@ -527,6 +571,9 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.pages_allow_leaving():
+            event.ignore()
+            return
         dialog = self._import_dialog
         if dialog is not None and dialog.is_importing():
             if not messages.ask(self, messages.TITLE_BUSY, "An import is running. Cancel it and quit?"):

@@ -7,8 +7,13 @@ of ``session`` (the :class:`~seglab.ui.session.ProjectSession`), ``undo_stack``
 (the window's QUndoStack) and ``window`` (the
 :class:`~seglab.ui.main_window.MainWindow`) its ``__init__`` names, or else as
 ``Class(window)``. Run slow work in a :class:`~seglab.ui.workers.Worker` of your
-own, and give the page a ``shutdown()`` method if it must stop work when the window
-closes. Until the module exists the page shows a placeholder. A page may also be set
+own. Optional duck-typed hooks the window wires when it builds a page:
+``save_action`` (a QAction, added to the Edit menu), ``dirty_changed(bool)`` (marks
+the window title modified), ``segments_changed()`` (other pages' ``refresh_catalog()``
+or ``reload_segments()`` are then called), ``maybe_close() -> bool`` (asked before the
+project is closed or replaced; False keeps it), ``shutdown()`` (the window closes).
+
+Until the module exists the page shows a placeholder. A page may also be set
 directly with ``window.set_page(name, widget)``.
 """
 
@@ -36,7 +41,7 @@ PAGES: tuple[PageSpec, ...] = (
         "segments",
         "Segments",
         "segments",
-        "seglab.ui.widgets.segments_page:SegmentsPageWidget",
+        "seglab.ui.widgets.segment_page:SegmentsPageWidget",
         messages.SEGMENTS_PLACEHOLDER,
     ),
     PageSpec(
