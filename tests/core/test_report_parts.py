@@ -9,7 +9,7 @@ import pytest
 from builders import build_project
 from seglab.core.project import Project
 from seglab.core.report import svg
-from seglab.core.report.distinguish import Trait, event_traits, property_traits, top_traits
+from seglab.core.report.distinguish import traits_from_frame
 from seglab.core.report.keyfunnel import choose_key_funnel
 from seglab.core.report.worksheet import compact_json, report_range
 from seglab.core.timeutil import DAY_MS
@@ -135,38 +135,58 @@ def test_no_events_no_key_funnel(tmp_path):
 # -- what distinguishes a segment ------------------------------------------------------------------
 
 
-def _keys(conn, ids):
-    return {k for k, uid in conn.execute("SELECT user_key, user_id FROM users") if uid in ids}
+def _distinguish_frame(rows):
+    import pandas as pd
+
+    from seglab.core.analyses import DISTINGUISH_COLUMNS
+
+    return pd.DataFrame([("segment", *r) for r in rows], columns=DISTINGUISH_COLUMNS)
 
 
-def test_property_and_event_traits_hand_checked(paths_project):
-    with Project.open(paths_project, readonly=True) as project:
-        conn = project.conn
-        seg, rest = _keys(conn, {"a", "b"}), _keys(conn, {"c", "d"})
-        props = {t.label: t for t in property_traits(conn, "user", seg, rest)}
-        start, end, as_of = _range(conn)
-        events = {t.label: t for t in event_traits(conn, "user", seg, rest, start, end, as_of)}
-    assert (props["plan = pro"].segment_share, props["plan = pro"].rest_share) == (1.0, 0.0)
-    assert (props["plan = free"].segment_share, props["plan = free"].rest_share) == (0.0, 1.0)
-    assert (events["did invite"].segment_share, events["did invite"].rest_share) == (1.0, 0.0)
-    assert (events["did login"].segment_share, events["did login"].rest_share) == (0.5, 1.0)
-    assert (events["did signup"].segment_share, events["did signup"].rest_share) == (1.0, 0.5)
-    top = top_traits(list(props.values()) + list(events.values()), 10)
-    assert [t.label for t in top] == ["did invite", "plan = pro", "did create", "did signup"]
-    assert top[0].lift is None  # nobody in the rest: "only here"
+def test_traits_keep_only_clear_significant_over_representation():
+    frame = _distinguish_frame([
+        # kind, name, value, segment_value, rest_value, difference, effect_size, p_value
+        ("property", "plan", "pro", 0.9, 0.1, 0.8, 1.8, 1e-9),
+        ("event", "invite", "", 0.6, 0.0, 0.6, 1.7, 1e-6),
+        ("numeric", "seats", "", 12.0, 4.0, 8.0, 0.9, 1e-4),
+        ("property", "plan", "free", 0.1, 0.9, -0.8, -1.8, 1e-9),  # less common: not a trait
+        ("event", "rare", "", 0.04, 0.0, 0.04, 0.4, 0.01),  # too few members have it
+        ("event", "noise", "", 0.51, 0.50, 0.01, 0.02, 0.8),  # 1 point: not a trait
+        ("event", "common", "", 0.95, 0.90, 0.05, 0.2, 0.01),  # only 1.06 times
+        ("event", "lucky", "", 0.5, 0.3, 0.2, 0.4, 0.2),  # not significant
+        ("numeric", "age", "", 30.0, 30.5, -0.5, -0.05, 0.6),  # no effect
+    ])  # fmt: skip
+    traits = traits_from_frame(frame, 4)
+    assert [t.label for t in traits] == ["plan = pro", "average seats", "did invite"]
+    assert traits[0].lift == pytest.approx(9.0)
+    assert traits[2].lift is None  # nobody in the rest: "only here"
+    assert not traits[1].is_share and traits[1].lift == pytest.approx(3.0)
+    assert [t.label for t in traits_from_frame(frame, 1)] == ["plan = pro", "did invite"]
 
 
-def test_top_traits_needs_over_representation_and_support():
-    traits = [
-        Trait("event", "rare", 0.04, 0.0),
-        Trait("event", "same", 0.5, 0.5),
-        Trait("event", "less", 0.2, 0.6),
-        Trait("event", "more", 0.6, 0.2),
-        Trait("event", "noise", 0.51, 0.50),  # 1 point more: not a trait
-        Trait("event", "common", 0.95, 0.90),  # 5 points, but only 1.06 times
-    ]
-    assert [t.label for t in top_traits(traits, 5)] == ["more"]
-    assert top_traits(traits, 5)[0].lift == pytest.approx(3.0)
+def test_a_lower_numeric_mean_is_a_trait_too():
+    frame = _distinguish_frame([("numeric", "tickets", "", 1.0, 5.0, -4.0, -1.2, 1e-5)])
+    (trait,) = traits_from_frame(frame, 4)
+    assert trait.label == "average tickets" and trait.lift == pytest.approx(0.2)
+
+
+def test_what_distinguishes_on_a_project(tmp_path):
+    from seglab.core.report.worksheet import gather
+    from seglab.core.segments import save_segment
+
+    users = [{"user_id": f"u{i}", "plan": "pro" if i < 20 else "free"} for i in range(40)]
+    events = [_ev(f"u{i}", "login", 6) for i in range(40)]
+    events += [_ev(f"u{i}", "invite", 7) for i in range(20)]
+    path = build_project(tmp_path / "d.seglab", events=events, users=users)
+    with Project.open(path) as project:
+        save_segment(project.conn, "Pro", {"version": 1, "level": "user", "match": "all", "conditions": [
+            {"type": "property", "entity": "user", "property": "plan", "op": "eq", "value": "pro"}]})
+    with Project.open(path, readonly=True) as project:
+        (section,) = gather(project.conn, None).sections
+    labels = {t.label: t for t in section.distinctions}
+    assert set(labels) == {"plan = pro", "did invite"}
+    assert (labels["plan = pro"].segment_value, labels["plan = pro"].rest_value) == (1.0, 0.0)
+    assert (labels["did invite"].segment_value, labels["did invite"].rest_value) == (1.0, 0.0)
 
 
 def test_the_reproduce_command_parses_back_to_the_same_request():

@@ -115,11 +115,11 @@ def section_charts(section: SegmentSection) -> dict[str, object]:
             y_max=1.0,
             x_title="weeks after the cohort's first active week",
         )
-    if section.distinctions:
-        items = section.distinctions
+    shares = [d for d in section.distinctions if d.is_share]
+    if shares:
         charts["distinctions"] = svg.bar_chart(
-            [d.label for d in items],
-            pair([d.segment_share for d in items], [d.rest_share for d in items]),
+            [d.label for d in shares],
+            pair([d.segment_value for d in shares], [d.rest_value for d in shares]),
             title=f"What distinguishes {name}: share with each trait, vs the rest",
             value_format=lambda v: svg.fmt_percent(v, 0),
             x_max=1.0,

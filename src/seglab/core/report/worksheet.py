@@ -180,13 +180,6 @@ def saved_segment_names(conn: sqlite3.Connection) -> list[str]:
     return SEGMENTS.names(conn)
 
 
-def _universe_keys(conn: sqlite3.Connection, level: str) -> set[int]:
-    """Every user, or every account (seen in an accounts file or as a user's account)."""
-    from seglab.core.charts import universe_keys
-
-    return set(universe_keys(conn, level))
-
-
 def _anchor(i: int) -> str:
     return f"segment-{i + 1}"
 
@@ -269,22 +262,19 @@ def gather(
         key = choose_key_funnel(conn, _day(rng[0]), _day(rng[1]), resolved)
     worksheet.key_funnel = key
     members: dict[str, tuple[str, set[int]]] = {}
-    universes: dict[str, set[int]] = {}
     total = max(len(chosen), 1)
     for i, seg_name in enumerate(chosen):
         check_cancelled(progress)
         progress.report(i, total, f"worksheet: {seg_name}")
         seg = SEGMENTS.get(conn, seg_name)
         level = seg.level
-        if level not in universes:
-            universes[level] = _universe_keys(conn, level)
         try:
             keys = SEGMENTS.members(conn, seg, resolved) if resolved is not None else set()
         except UserError as exc:  # e.g. a saved definition naming a property no longer imported
             raise UserError(f"segment {seg_name!r} cannot be evaluated: {exc}") from None
         members[seg_name] = (level, keys)
-        universe = universes[level]
-        rest = universe - keys
+        series = _series(conn, level, keys)
+        universe = len(keys) + len(series[1].keys)
         section = SegmentSection(
             anchor=_anchor(i),
             name=seg_name,
@@ -292,12 +282,12 @@ def gather(
             description=SEGMENTS.describe(seg),
             definition_json=SEGMENTS.definition_json(seg),
             size=len(keys),
-            universe=len(universe),
-            share=len(keys) / len(universe) if universe else 0.0,
-            rest_size=len(rest),
+            universe=universe,
+            share=len(keys) / universe if universe else 0.0,
+            rest_size=len(series[1].keys),
         )
         if resolved is not None and rng is not None:
-            _fill_section(conn, section, seg, keys, rest, resolved, rng, key, progress)
+            _fill_section(conn, section, seg, series, resolved, rng, key, progress)
         worksheet.sections.append(section)
     progress.report(total, total, "worksheet: overlap")
     worksheet.overlaps = _overlaps(members)
@@ -320,23 +310,21 @@ def _command(project_file: str, names: list[str], as_of: str | None) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _series(level: str, keys: set[int], rest: set[int]):
-    from seglab.core.analyses.common import SeriesSpec
+def _series(conn, level: str, keys: set[int]):
+    """(the segment, the rest of its level) as analysis series; the rest from the analyses' complement."""
+    from seglab.core.analyses import SeriesSpec, complement_series
 
-    return (
-        SeriesSpec(SEGMENT_LABEL, level, tuple(sorted(keys))),
-        SeriesSpec(REST_LABEL, level, tuple(sorted(rest))),
-    )
+    seg = SeriesSpec(SEGMENT_LABEL, level, tuple(sorted(keys)))
+    return seg, complement_series(conn, seg, REST_LABEL)
 
 
-def _fill_section(conn, section: SegmentSection, seg, keys, rest, as_of_ms, rng, key, progress) -> None:
-    series = _series(section.level, keys, rest)
+def _fill_section(conn, section: SegmentSection, seg, series, as_of_ms, rng, key, progress) -> None:
     steps = [
-        ("size_over_time", lambda: _size_over_time(conn, seg, as_of_ms, rng, section)),
+        ("size_over_time", lambda: _size_over_time(conn, seg, as_of_ms, rng)),
         ("activity", lambda: _activity(conn, series, as_of_ms, rng, section)),
         ("funnel", lambda: _funnel(conn, series, as_of_ms, rng, key)),
         ("retention", lambda: _retention(conn, series, as_of_ms, rng)),
-        ("distinctions", lambda: _distinctions(conn, seg, keys, rest, as_of_ms, rng, section.level)),
+        ("distinctions", lambda: _distinctions(conn, series[0], as_of_ms, rng)),
     ]
     for attr, fn in steps:
         check_cancelled(progress)
@@ -357,19 +345,20 @@ def _fill_section(conn, section: SegmentSection, seg, keys, rest, as_of_ms, rng,
 # -- the parts of a section --------------------------------------------------------------------
 
 
-def _size_over_time(conn, seg, as_of_ms: int, rng, section: SegmentSection) -> SeriesPoints:
+def _size_over_time(conn, seg, as_of_ms: int, rng) -> SeriesPoints | None:
     """Membership re-evaluated at the end of every week of the range (the last point at as-of)."""
-    xs: list[str] = []
-    sizes: list[float | None] = []
-    for w in range(RANGE_WEEKS):
-        monday = rng[0] + dt.timedelta(weeks=w)
-        end_ms = min((_day(monday) + 7) * DAY_MS - 1, as_of_ms)
-        n = section.size if end_ms == as_of_ms else len(SEGMENTS.members(conn, seg, end_ms))
-        xs.append(monday.isoformat())
-        sizes.append(n)
-        if end_ms == as_of_ms:
-            break
-    return SeriesPoints(xs, sizes, [])
+    from seglab.core.analyses import SizeOverTimeRequest, run_size_over_time
+
+    frame = run_size_over_time(
+        conn,
+        SizeOverTimeRequest(
+            segments=((SEGMENT_LABEL, seg.definition),), interval="week",
+            as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1],
+        ),
+    )
+    if frame.empty:
+        return None
+    return SeriesPoints([str(x) for x in frame["period_start"]], [int(v) for v in frame["size"]], [])
 
 
 def _activity(conn, series, as_of_ms: int, rng, section: SegmentSection) -> SeriesPoints | None:
@@ -485,14 +474,15 @@ def _retention(conn, series, as_of_ms: int, rng) -> RetentionData | None:
     return RetentionData(periods, curve(SEGMENT_LABEL), curve(REST_LABEL), cohorts)
 
 
-def _distinctions(conn, seg, keys, rest, as_of_ms, rng, level) -> list[Trait] | None:
-    """The top property values and the top events over-represented in the segment."""
-    from seglab.core.report.distinguish import event_traits, property_traits, top_traits
+def _distinctions(conn, series, as_of_ms: int, rng) -> list[Trait] | None:
+    """The property values and events most over-represented in the segment (the analyses' ranking)."""
+    from seglab.core.analyses import DistinguishRequest, run_distinguish
+    from seglab.core.report.distinguish import traits_from_frame
 
-    props = top_traits(property_traits(conn, level, keys, rest), TOP_ITEMS // 2)
-    did = event_traits(conn, level, keys, rest, _day(rng[0]), _day(rng[1]), as_of_ms)
-    events = top_traits(did, TOP_ITEMS // 2)
-    return (props + events) or None
+    frame = run_distinguish(
+        conn, DistinguishRequest(series=series, as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1])
+    )
+    return traits_from_frame(frame, TOP_ITEMS // 2) or None
 
 
 def _overlaps(members: dict[str, tuple[str, set[int]]]) -> list[OverlapMatrix]:
