@@ -184,3 +184,15 @@ def test_sqlite_and_duckdb_agree(tmp_path):
         finally:
             duck.close()
         assert list(got.entered) == [3, 2, 1, 1, 1, 1]
+
+
+def test_long_ranges_use_the_unpacked_read_with_the_same_answer(tmp_path):
+    # 20 steps over a range from 1970 cannot pack (user, ms, step mask) into 62 bits.
+    steps = ["A", "B"] * 10
+    events = [("a", n, T0 + i * H) for i, n in enumerate(steps)]
+    events += [("b", n, T0 + i * H) for i, n in enumerate(steps[:7])]
+    with build(tmp_path / "f.seglab", events) as p:
+        packed = funnel(p.conn, steps)
+        unpacked = funnel(p.conn, steps, date_from=D(1970, 1, 1))
+        assert list(packed.entered) == [2] * 7 + [1] * 13
+        assert packed.equals(unpacked)

@@ -156,3 +156,19 @@ def test_matches_reference_and_duckdb(proj, case):
         assert run_trend(duck, TrendRequest(**case)).equals(got)
     finally:
         duck.close()
+
+
+@pytest.mark.parametrize("measure", ["count", "users", "accounts", "per_user"])
+@pytest.mark.parametrize("interval", ["day", "week"])
+def test_account_series_match_reference(proj, measure, interval):
+    acc_a = proj.account_keys["A"]
+    series = (SeriesSpec("all accounts", "account", None), SeriesSpec("A", "account", (acc_a,)))
+    kw = dict(event="*", measure=measure, interval=interval, as_of_ms=ms("2024-01-20T10:30:00"),
+              date_from=D(2024, 1, 2), date_to=D(2024, 1, 25))  # fmt: skip
+    got = run_trend(proj.conn, TrendRequest(series=series, **kw))
+    df = frame_of(EVENTS, USERS)
+    for label, members in (("all accounts", None), ("A", {"A"})):
+        ref = ref_trend(df, event="*", measure=measure, interval=interval, as_of=kw["as_of_ms"],
+                        date_from=kw["date_from"], date_to=kw["date_to"], level="account", members=members)
+        part = got[got.segment == label]
+        assert list(part.value) == pytest.approx([r[1] for r in ref], rel=1e-12)
