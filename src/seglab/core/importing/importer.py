@@ -10,10 +10,12 @@ shifted or guessed.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import hashlib
 import io
+import itertools
 import json
 import os
 import sqlite3
@@ -27,14 +29,15 @@ from pathlib import Path
 from seglab.core.errors import Cancelled, ImportFileError, UserError
 from seglab.core.importing.mapping import ColumnMapping, property_names, resolve_mapping
 from seglab.core.importing.sniff import FIELD_LIMIT, FileSniff, describe_binary, read_head, sniff_text
-from seglab.core.importing.timestamps import TimestampError, TimestampParser, looks_ambiguous
-from seglab.core.importing.types import CONVERTERS, infer_type, unify, value_type, widen_sql
+from seglab.core.importing.timestamps import TimestampParser, looks_ambiguous, parse_column
+from seglab.core.importing.types import CONVERTERS, convert_column, infer_type, unify, value_type, widen_sql
 from seglab.core.progress import NULL_PROGRESS, Progress
-from seglab.core.timeutil import utc_now_iso
+from seglab.core.timeutil import DAY_MS, utc_now_iso
 
 csv.field_size_limit(FIELD_LIMIT)
 
 BATCH_ROWS = 20_000
+READ_CHUNK = 2 * 1024 * 1024
 TYPE_SAMPLE_ROWS = 1000
 ENTITY = {"events": "event", "users": "user", "accounts": "account"}
 TABLE = {"events": "events", "users": "users", "accounts": "accounts"}
@@ -153,13 +156,22 @@ class _Rejects:
         self.reasons: Counter[str] = Counter()
         self._spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
         self._writer = csv.writer(self._spool)
+        self._pending: list[tuple[int, int, str]] = []
 
     def add(self, first: int, last: int, reason: str, category: str | None = None) -> None:
         self.count += 1
         self.reasons[category or reason.split(":")[0]] += 1
-        self._writer.writerow((first, last, reason))
+        self._pending.append((first, last, reason))
+
+    def flush(self) -> None:
+        """Spool the pending rejects in line order (a batch finds them out of order)."""
+        if self._pending:
+            self._pending.sort()
+            self._writer.writerows(self._pending)
+            self._pending.clear()
 
     def write(self, source: Path, encoding: str, target: Path) -> None:
+        self.flush()
         self._spool.flush()
         self._spool.seek(0)
         spans = csv.reader(self._spool)
@@ -181,6 +193,9 @@ class _Rejects:
                         break
                     line_no += 1
                     if line_no >= first:
+                        if not raw_parts and not line.strip("\r\n"):
+                            first = line_no + 1  # blank lines before the record are not part of it
+                            continue
                         raw_parts.append(line)
                 raw = "".join(raw_parts).rstrip("\r\n")
                 if len(raw) > 10_000:
@@ -376,75 +391,78 @@ def import_file(
     rejects_path = Path(rejects_dir).resolve() if rejects_dir else project_dir
     rejects_file = rejects_path / f"{name}.rejects.csv"
     state = _RunState()
-    conn.execute("BEGIN IMMEDIATE")
+    saved_pragmas = _import_pragmas(conn)
     try:
-        _apply_properties(conn, entity, props)
-        with open(path, "rb") as raw:
-            text = io.TextIOWrapper(raw, encoding=sniff.encoding, errors="replace", newline="")
-            reader = csv.reader(text, delimiter=sniff.delimiter, strict=True)
-            runner = _KindRunner(
-                conn,
-                cmap,
-                props,
-                parse_ts,
-                rejects,
-                state,
-                progress,
-                raw,
-                size,
-                check_nul=has_nul or sniff.encoding.startswith("utf-16"),
-            )
-            runner.run(reader)
-        if progress.is_cancelled():
-            raise Cancelled("cancelled")
-        committed = not (strict and rejects.count)
-        import_id = None
-        if committed:
-            progress.report(size, size, "updating the roll-ups")
-            runner.finish()
-            seconds = time.perf_counter() - started
-            import_id = conn.execute(
-                "INSERT INTO imports(file_name, file_path, size, sha256, kind, mapping, rows_read, "
-                "rows_imported, rows_rejected, rejects_file, seconds, imported_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    name,
-                    str(path.resolve()),
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            _apply_properties(conn, entity, props)
+            with open(path, "rb") as raw:
+                text = io.TextIOWrapper(raw, encoding=sniff.encoding, errors="replace", newline="")
+                runner = _KindRunner(
+                    conn,
+                    cmap,
+                    props,
+                    parse_ts,
+                    rejects,
+                    state,
+                    progress,
+                    raw,
                     size,
-                    sha256,
-                    cmap.kind,
-                    json.dumps(
-                        {
-                            "fields": cmap.to_dict(),
-                            "encoding": sniff.encoding,
-                            "delimiter": sniff.delimiter,
-                            "date_format": date_format,
-                            "timezone": timezone,
-                            "properties": {p.name: [p.column, p.type] for p in props},
-                        },
-                        ensure_ascii=False,
+                    check_nul=has_nul or sniff.encoding.startswith("utf-16"),
+                )
+                runner.run(text, sniff.delimiter)
+            if progress.is_cancelled():
+                raise Cancelled("cancelled")
+            committed = not (strict and rejects.count)
+            import_id = None
+            if committed:
+                progress.report(size, size, "updating the roll-ups")
+                runner.finish()
+                seconds = time.perf_counter() - started
+                import_id = conn.execute(
+                    "INSERT INTO imports(file_name, file_path, size, sha256, kind, mapping, rows_read, "
+                    "rows_imported, rows_rejected, rejects_file, seconds, imported_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        name,
+                        str(path.resolve()),
+                        size,
+                        sha256,
+                        cmap.kind,
+                        json.dumps(
+                            {
+                                "fields": cmap.to_dict(),
+                                "encoding": sniff.encoding,
+                                "delimiter": sniff.delimiter,
+                                "date_format": date_format,
+                                "timezone": timezone,
+                                "properties": {p.name: [p.column, p.type] for p in props},
+                            },
+                            ensure_ascii=False,
+                        ),
+                        state.rows_read,
+                        state.rows_imported,
+                        rejects.count,
+                        str(rejects_file) if rejects.count else None,
+                        seconds,
+                        utc_now_iso(),
                     ),
-                    state.rows_read,
-                    state.rows_imported,
-                    rejects.count,
-                    str(rejects_file) if rejects.count else None,
-                    seconds,
-                    utc_now_iso(),
-                ),
-            ).lastrowid
-            conn.execute("COMMIT")
-        else:
-            conn.execute("ROLLBACK")
-    except sqlite3.OperationalError as exc:
-        _rollback(conn)
-        rejects.close()
-        if "interrupted" in str(exc):
-            raise Cancelled("cancelled") from None
-        raise
-    except BaseException:
-        _rollback(conn)
-        rejects.close()
-        raise
+                ).lastrowid
+                conn.execute("COMMIT")
+            else:
+                conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            _rollback(conn)
+            rejects.close()
+            if "interrupted" in str(exc):
+                raise Cancelled("cancelled") from None
+            raise
+        except BaseException:
+            _rollback(conn)
+            rejects.close()
+            raise
+    finally:
+        _restore_pragmas(conn, saved_pragmas)
     try:
         if rejects.count:
             try:
@@ -474,6 +492,26 @@ def import_file(
         reject_reasons=dict(rejects.reasons),
         import_id=import_id,
     )
+
+
+def _import_pragmas(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Memory-mapped reads would count the whole file in our memory use; a big import
+    only needs a moderate page cache (appends in time order, sorted roll-up upserts)."""
+    saved = (
+        conn.execute("PRAGMA mmap_size").fetchone()[0],
+        conn.execute("PRAGMA cache_size").fetchone()[0],
+    )
+    conn.execute("PRAGMA mmap_size = 0")
+    conn.execute("PRAGMA cache_size = -65536")
+    return saved
+
+
+def _restore_pragmas(conn: sqlite3.Connection, saved: tuple[int, int]) -> None:
+    try:
+        conn.execute(f"PRAGMA mmap_size = {int(saved[0])}")
+        conn.execute(f"PRAGMA cache_size = {int(saved[1])}")
+    except sqlite3.Error:
+        pass
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -530,7 +568,11 @@ class _KindRunner:
             0
         ]
         self.new_accounts: list[tuple[int, str]] = []
-        self.links: dict[int, list] = {}  # user_key -> [ts, account_key] of the latest event with an account
+        # Latest account seen on each user's events (index: user_key; -1 = none) and its time.
+        import numpy as np
+
+        self.link_ak = np.full(0, -1, dtype=np.int64)
+        self.link_ts = np.zeros(0, dtype=np.int64)
 
     # -- ids
     def account_key(self, text: str) -> int | None:
@@ -558,12 +600,107 @@ class _KindRunner:
             self.new_accounts.clear()
 
     # -- the loop
-    def run(self, reader) -> None:
-        step = {"events": self._events, "users": self._entities, "accounts": self._entities}[self.cmap.kind]
+    def run(self, text, delimiter: str) -> None:
+        if self.cmap.kind == "events":
+            self._events_fast(text, delimiter)
+            return
+        reader = csv.reader(text, delimiter=delimiter, strict=True)
         for row in reader:  # the header (blank lines before it are skipped)
             if row:
                 break
-        step(reader, reader.line_num)
+        self._entities(reader, reader.line_num)
+
+    def _events_fast(self, text, delim: str) -> None:
+        """Events, read a chunk of lines at a time.
+
+        A chunk with no quotes, NUL bytes or lone CRs (most exports) is split with
+        ``str.split``; if every line has the right number of delimiters the columns
+        are plain slices of one list, with no per-row Python work. From the first
+        chunk that needs real CSV parsing on, the rest of the file goes through
+        ``csv.reader`` (quoted fields may span lines and chunks).
+        """
+        ncols = self.ncols
+        events = _EventBatcher(self)
+        self.events = events
+        first = text.read(READ_CHUNK)
+        header = csv.reader(io.StringIO(first, newline=""), delimiter=delim, strict=True)
+        try:
+            for row in header:
+                if row:
+                    break
+        except csv.Error:
+            pass
+        skipped = header.line_num
+        pos = 0
+        for _ in range(skipped):
+            nl = first.find("\n", pos)
+            pos = len(first) if nl < 0 else nl + 1
+        if "\r" in first[:pos] and first[:pos].count("\r") != first[:pos].count("\r\n"):
+            # Old Mac line ends: only csv.reader splits those right.
+            text.seek(0)
+            reader = csv.reader(text, delimiter=delim, strict=True)
+            for row in reader:
+                if row:
+                    break
+            self._events(reader, reader.line_num, events, 0)
+            return
+        rest = first[pos:]
+        line_base = skipped
+        want = ncols - 1
+        while True:
+            if self.progress.is_cancelled():
+                raise Cancelled("cancelled")
+            cut = rest.rfind("\n")
+            if cut < 0 or len(rest) < READ_CHUNK // 2:
+                more = text.read(READ_CHUNK)
+                if more:
+                    rest += more
+                    continue
+                if not rest:
+                    break
+                body, rest = rest + "\n", ""
+            else:
+                body, rest = rest[: cut + 1], rest[cut + 1 :]
+            if "\r" in body:
+                crlf = body.replace("\r\n", "\n")
+                if "\r" not in crlf:
+                    body = crlf
+            if '"' in body or "\x00" in body or "\r" in body:
+                stream = itertools.chain(io.StringIO(body + rest + text.readline(), newline=""), text)
+                reader = csv.reader(stream, delimiter=delim, strict=True)
+                self._events(reader, 0, events, line_base)
+                return
+            lines = body[:-1].split("\n")
+            counts = list(map(str.count, lines, itertools.repeat(delim, len(lines))))
+            if counts.count(want) == len(lines) and max(map(len, lines)) <= FIELD_LIMIT:
+                fields = delim.join(lines).split(delim)
+                cols = [fields[k::ncols] for k in range(ncols)]
+                ends = list(range(line_base + 1, line_base + len(lines) + 1))
+                early: list[int] = []
+            else:
+                good = []
+                early = []
+                for i, (line, count) in enumerate(zip(lines, counts)):
+                    if count == want and len(line) <= FIELD_LIMIT:
+                        good.append(i)
+                    elif line:
+                        self.state.rows_read += 1
+                        reason = (
+                            f"field longer than {FIELD_LIMIT // (1024 * 1024)} MiB"
+                            if count == want
+                            else f"wrong number of fields: {count + 1} instead of {ncols}"
+                        )
+                        self.rejects.add(line_base + i + 1, line_base + i + 1, reason, reason.split(":")[0])
+                        early.append(line_base + i + 1)
+                fields = delim.join([lines[i] for i in good]).split(delim) if good else []
+                cols = [fields[k::ncols] for k in range(ncols)]
+                ends = [line_base + i + 1 for i in good]
+            if ends:
+                events.batch(cols, ends, line_base, early)
+            line_base += len(lines)
+            self.rejects.flush()
+            self._report()
+        events.close()
 
     def _csv_error(self, reader, line: int, exc: csv.Error) -> int:
         self.state.rows_read += 1
@@ -600,154 +737,51 @@ class _KindRunner:
     def _flush(self) -> None:  # overridden per kind by assignment in the loops
         pass
 
-    def _events(self, reader, prev_line: int) -> None:
-        conn = self.conn
-        fields = self.cmap.fields
-        iu, ie, it = fields["user_id"], fields["event"], fields["timestamp"]
-        ia, ii = fields.get("account_id"), fields.get("insert_id")
+    def _events(self, reader, prev_line: int, events: _EventBatcher, offset: int) -> None:
+        """Events through ``csv.reader``: rows of the right width go into a batch; everything
+        else happens per batch. ``offset`` is added to the reader's line numbers."""
         ncols = self.ncols
-        parse_ts = self.parse_ts
         rejects = self.rejects
         state = self.state
-        check_nul = self.check_nul
-        props = self.props
-        prop_slots = [(p.index, p) for p in props]
-        user_keys: dict[str, int] = dict(conn.execute("SELECT user_id, user_key FROM users"))
-        next_user = conn.execute("SELECT coalesce(max(user_key), 0) + 1 FROM users").fetchone()[0]
-        event_keys: dict[str, int] = dict(conn.execute("SELECT name, event_key FROM event_names"))
-        next_event = conn.execute("SELECT coalesce(max(event_key), 0) + 1 FROM event_names").fetchone()[0]
-        if not self.first_new_rowid:
-            self.first_new_rowid = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM events").fetchone()[
-                0
-            ]
-        new_users: list[tuple[int, str]] = []
-        new_events: list[tuple[int, str]] = []
-        links = self.links
-        account_key = self.account_key
-        columns = ["ts", "user_key", "event_key", "account_key", "insert_id", *(p.column for p in props)]
-        verb = "INSERT OR IGNORE" if ii is not None else "INSERT"
-        insert_sql = f"{verb} INTO events({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        batch: list[tuple] = []
-
-        def flush() -> None:
-            if new_users:
-                conn.executemany("INSERT INTO users(user_key, user_id) VALUES (?, ?)", new_users)
-                state.new_users += len(new_users)
-                new_users.clear()
-            if new_events:
-                conn.executemany("INSERT INTO event_names(event_key, name) VALUES (?, ?)", new_events)
-                new_events.clear()
-            self.flush_accounts()
-            if batch:
-                if ii is not None:
-                    before = conn.total_changes
-                    conn.executemany(insert_sql, batch)
-                    inserted = conn.total_changes - before
-                    state.duplicates += len(batch) - inserted
-                    state.rows_imported += inserted
-                else:
-                    conn.executemany(insert_sql, batch)
-                    state.rows_imported += len(batch)
-                batch.clear()
-
-        self._flush = flush
-        line = prev_line
+        rows: list[list[str]] = []
+        ends: list[int] = []
+        batch_start = prev_line + offset  # last line before the current batch
+        last_end = prev_line + offset  # last line of the latest record (kept or rejected)
+        early: list[int] = []  # ends of rejected records inside the current batch
         while True:
             try:
                 for row in reader:
-                    if len(row) != ncols:
-                        if not row:
-                            line = reader.line_num
-                            continue
+                    if len(row) == ncols:
+                        rows.append(row)
+                        ends.append(reader.line_num + offset)
+                        if len(rows) >= BATCH_ROWS:
+                            events.batch(list(zip(*rows)), ends, batch_start, early)
+                            batch_start = last_end = ends[-1]
+                            rows, ends, early = [], [], []
+                            rejects.flush()
+                            self._report()
+                    elif row:
                         state.rows_read += 1
+                        last_end = max(last_end, ends[-1] if ends else batch_start)
                         rejects.add(
-                            line + 1,
-                            reader.line_num,
+                            last_end + 1,
+                            (reader.line_num + offset),
                             f"wrong number of fields: {len(row)} instead of {ncols}",
+                            "wrong number of fields",
                         )
-                        line = reader.line_num
-                        continue
-                    state.rows_read += 1
-                    if check_nul and "\x00" in "".join(row):
-                        rejects.add(line + 1, reader.line_num, "NUL byte in the row")
-                        line = reader.line_num
-                        continue
-                    uid = row[iu]
-                    uk = user_keys.get(uid)
-                    if uk is None and not uid.strip():
-                        rejects.add(line + 1, reader.line_num, "no user id")
-                        line = reader.line_num
-                        continue
-                    try:
-                        ts = parse_ts(row[it])
-                    except TimestampError as exc:
-                        rejects.add(
-                            line + 1,
-                            reader.line_num,
-                            f"bad timestamp {row[it][:40]!r}: {exc}",
-                            "bad timestamp",
-                        )
-                        line = reader.line_num
-                        continue
-                    ename = row[ie]
-                    ek = event_keys.get(ename)
-                    if ek is None:
-                        clean = ename.strip()
-                        if not clean:
-                            rejects.add(line + 1, reader.line_num, "no event name")
-                            line = reader.line_num
-                            continue
-                        ek = event_keys.get(clean)
-                        if ek is None:
-                            ek = next_event
-                            next_event += 1
-                            new_events.append((ek, clean))
-                            event_keys[clean] = ek
-                        event_keys[ename] = ek
-                    if uk is None:
-                        clean = uid.strip()
-                        uk = user_keys.get(clean)
-                        if uk is None:
-                            uk = next_user
-                            next_user += 1
-                            new_users.append((uk, clean))
-                            user_keys[clean] = uk
-                        user_keys[uid] = uk
-                    ak = None
-                    if ia is not None:
-                        text = row[ia]
-                        if text:
-                            ak = account_key(text)
-                            if ak is not None:
-                                link = links.get(uk)
-                                if link is None:
-                                    links[uk] = [ts, ak]
-                                elif link[1] != ak:
-                                    state.conflicts.add(uk)
-                                    if ts >= link[0]:
-                                        link[0] = ts
-                                        link[1] = ak
-                                elif ts > link[0]:
-                                    link[0] = ts
-                    record = [ts, uk, ek, ak, (row[ii].strip() or None) if ii is not None else None]
-                    for index, prop in prop_slots:
-                        text = row[index]
-                        if text:
-                            try:
-                                record.append(prop.convert(text))
-                            except ValueError:
-                                record.append(self._convert_slow(prop, text, "events"))
-                        else:
-                            record.append(None)
-                    batch.append(record)
-                    line = reader.line_num
-                    if len(batch) >= BATCH_ROWS:
-                        flush()
-                        self._report()
+                        last_end = reader.line_num + offset
+                        early.append(last_end)
                 break
             except csv.Error as exc:
-                line = self._csv_error(reader, line, exc)
-        flush()
+                state.rows_read += 1
+                last_end = max(last_end, ends[-1] if ends else batch_start)
+                rejects.add(last_end + 1, max(last_end + 1, (reader.line_num + offset)), _csv_reason(exc))
+                last_end = reader.line_num + offset
+                early.append(last_end)
+        if rows:
+            events.batch(list(zip(*rows)), ends, batch_start, early)
+        rejects.flush()
+        events.close()
 
     def _entities(self, reader, prev_line: int) -> None:
         conn = self.conn
@@ -865,7 +899,7 @@ class _KindRunner:
     def finish(self) -> None:
         conn = self.conn
         if self.cmap.kind == "events":
-            self._finish_events()
+            self._finish_links()
         elif self.cmap.kind == "users" and self.state.conflicts:
             keys = [
                 (k,)
@@ -876,52 +910,344 @@ class _KindRunner:
             ]
             conn.executemany("INSERT OR IGNORE INTO account_link_conflicts(user_key) VALUES (?)", keys)
 
-    def _finish_events(self) -> None:
+    def _finish_links(self) -> None:
+        import numpy as np
+
         conn = self.conn
-        lo = self.first_new_rowid or 1
-        self.progress.report(self.size, self.size, "updating the per-day roll-up")
-        conn.execute("DROP TABLE IF EXISTS temp._new_days")
-        conn.execute(
-            "CREATE TEMP TABLE _new_days AS SELECT user_key, event_key, ts / 86400000 AS day, "
-            "count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts FROM events WHERE rowid >= ? "
-            "GROUP BY user_key, event_key, day",
-            (lo,),
-        )
-        conn.execute(
-            "INSERT INTO user_days(user_key, event_key, day, n, first_ts, last_ts) "
-            "SELECT user_key, event_key, day, n, first_ts, last_ts FROM temp._new_days WHERE true "
-            "ON CONFLICT(user_key, event_key, day) DO UPDATE SET n = n + excluded.n, "
-            "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)"
-        )
-        conn.execute(
-            "UPDATE users SET first_ts = min(coalesce(users.first_ts, s.mn), s.mn), "
-            "last_ts = max(coalesce(users.last_ts, s.mx), s.mx) "
-            "FROM (SELECT user_key, min(first_ts) AS mn, max(last_ts) AS mx FROM temp._new_days "
-            "GROUP BY user_key) AS s WHERE users.user_key = s.user_key"
-        )
-        conn.execute("DROP TABLE temp._new_days")
-        if self.links:
+        linked = np.flatnonzero(self.link_ak >= 0)
+        links = dict(zip(linked.tolist(), zip(self.link_ts[linked].tolist(), self.link_ak[linked].tolist())))
+        if links:
             current = {
-                k: (a, f)
-                for k, a, f in conn.execute(
-                    "SELECT user_key, account_key, account_from_file FROM users WHERE account_key IS NOT NULL"
+                k: a
+                for k, a in conn.execute(
+                    "SELECT user_key, account_key FROM users WHERE account_key IS NOT NULL"
                 )
             }
             conflicts = self.state.conflicts
-            for uk, (_ts, ak) in self.links.items():
+            for uk, (_ts, ak) in links.items():
                 old = current.get(uk)
-                if old is not None and old[0] != ak:
+                if old is not None and old != ak:
                     conflicts.add(uk)
             conn.executemany(
                 "UPDATE users SET account_key = ?, account_link_ts = ? WHERE user_key = ? "
                 "AND account_from_file = 0 AND (account_link_ts IS NULL OR account_link_ts <= ?)",
-                [(ak, ts, uk, ts) for uk, (ts, ak) in self.links.items()],
+                [(ak, ts, uk, ts) for uk, (ts, ak) in links.items()],
             )
         if self.state.conflicts:
             conn.executemany(
                 "INSERT OR IGNORE INTO account_link_conflicts(user_key) VALUES (?)",
                 [(k,) for k in self.state.conflicts],
             )
+
+
+def _multirow_sql(head: str, width: int, rows: int, tail: str = "") -> str:
+    one = "(" + ", ".join("?" * width) + ")"
+    return f"{head} VALUES {', '.join([one] * rows)}{tail}"
+
+
+class _EventBatcher:
+    """Turns batches of raw event rows into typed, keyed rows, inserts them and keeps
+    the per-day roll-up, users' first/last times and account links up to date.
+
+    Columns are processed a batch at a time (ids through dict lookups, timestamps
+    through numpy), which is what makes the import fast enough; a batch with
+    unusual cells falls back to cell-by-cell parsing with the same results.
+    """
+
+    DAYS_FLUSH_ROWS = 250_000
+    MAX_PARAMS = 30_000
+
+    def __init__(self, runner: _KindRunner):
+        self.r = runner
+        conn = self.conn = runner.conn
+        fields = runner.cmap.fields
+        self.iu, self.ie, self.it = fields["user_id"], fields["event"], fields["timestamp"]
+        self.ia, self.ii = fields.get("account_id"), fields.get("insert_id")
+        self.user_keys: dict[str, int] = dict(conn.execute("SELECT user_id, user_key FROM users"))
+        self.next_user = conn.execute("SELECT coalesce(max(user_key), 0) + 1 FROM users").fetchone()[0]
+        self.event_keys: dict[str, int] = dict(conn.execute("SELECT name, event_key FROM event_names"))
+        self.next_event = conn.execute("SELECT coalesce(max(event_key), 0) + 1 FROM event_names").fetchone()[
+            0
+        ]
+        columns = ["ts", "user_key", "event_key"]
+        if self.ia is not None:
+            columns.append("account_key")
+        if self.ii is not None:
+            columns.append("insert_id")
+        columns += [p.column for p in runner.props]
+        self.width = len(columns)
+        self.per_statement = max(1, min(500, self.MAX_PARAMS // self.width))
+        verb = "INSERT OR IGNORE" if self.ii is not None else "INSERT"
+        self.head = f"{verb} INTO events({', '.join(columns)})"
+        self._sql: dict[int, str] = {}
+        self.days_parts: list[tuple] = []
+        self.days_rows = 0
+
+    def sql(self, rows: int) -> str:
+        text = self._sql.get(rows)
+        if text is None:
+            text = self._sql[rows] = _multirow_sql(self.head, self.width, rows)
+        return text
+
+    def batch(self, cols: list, ends: list[int], batch_start: int, early: list[int]) -> None:
+        """Process one batch: ``cols`` are the file's columns (equal-length sequences of
+        cells), ``ends`` the last line of each record, ``early`` the ends of records
+        already rejected inside the batch (for exact line spans)."""
+        import numpy as np
+
+        r = self.r
+        state = r.state
+        n = len(ends)
+        state.rows_read += n
+        bad: dict[int, tuple[str, str | None]] = {}
+        if r.check_nul:
+            for col in cols:
+                if "\x00" in "".join(col):
+                    for i, v in enumerate(col):
+                        if "\x00" in v:
+                            bad[i] = ("NUL byte in the row", None)
+        user_keys, event_keys = self.user_keys, self.event_keys
+        uid_col = cols[self.iu]
+        uks = list(map(user_keys.get, uid_col))
+        if None in uks:
+            for i, k in enumerate(uks):
+                if k is None and not uid_col[i].strip():
+                    bad.setdefault(i, ("no user id", None))
+        ts_col = cols[self.it]
+        tss, reasons = parse_column(ts_col, r.parse_ts)
+        for i, why in reasons.items():
+            bad.setdefault(i, (f"bad timestamp {ts_col[i][:40]!r}: {why}", "bad timestamp"))
+        name_col = cols[self.ie]
+        eks = list(map(event_keys.get, name_col))
+        if None in eks:
+            for i, k in enumerate(eks):
+                if k is None and not name_col[i].strip():
+                    bad.setdefault(i, ("no event name", None))
+        if bad:
+            for i in sorted(bad):
+                start = ends[i - 1] if i else batch_start
+                j = bisect.bisect_left(early, ends[i])
+                if j:
+                    start = max(start, early[j - 1])
+                reason, category = bad[i]
+                r.rejects.add(start + 1, ends[i], reason, category)
+            keep = [i for i in range(n) if i not in bad]
+            cols = [[c[i] for i in keep] for c in cols]
+            uks = [uks[i] for i in keep]
+            eks = [eks[i] for i in keep]
+            tss = [tss[i] for i in keep]
+            n = len(keep)
+            if not n:
+                return
+        new_users: list[tuple[int, str]] = []
+        if None in uks:
+            uid_col = cols[self.iu]
+            for i, k in enumerate(uks):
+                if k is None:
+                    raw = uid_col[i]
+                    clean = raw.strip()
+                    k = user_keys.get(clean)
+                    if k is None:
+                        k = self.next_user
+                        self.next_user += 1
+                        new_users.append((k, clean))
+                        user_keys[clean] = k
+                    user_keys[raw] = k
+                    uks[i] = k
+        new_events: list[tuple[int, str]] = []
+        if None in eks:
+            name_col = cols[self.ie]
+            for i, k in enumerate(eks):
+                if k is None:
+                    raw = name_col[i]
+                    clean = raw.strip()
+                    k = event_keys.get(clean)
+                    if k is None:
+                        k = self.next_event
+                        self.next_event += 1
+                        new_events.append((k, clean))
+                        event_keys[clean] = k
+                    event_keys[raw] = k
+                    eks[i] = k
+        out = [tss, uks, eks]
+        aks = None
+        if self.ia is not None:
+            acc_col = cols[self.ia]
+            aks = list(map(r.account_keys.get, acc_col))
+            if None in aks:
+                for i, k in enumerate(aks):
+                    if k is None and acc_col[i]:
+                        aks[i] = r.account_key(acc_col[i])
+            out.append(aks)
+        if self.ii is not None:
+            out.append([v.strip() or None for v in cols[self.ii]])
+        for prop in r.props:
+            out.append(self._convert(prop, cols[prop.index]))
+
+        conn = self.conn
+        if new_users:
+            conn.executemany("INSERT INTO users(user_key, user_id) VALUES (?, ?)", new_users)
+            state.new_users += len(new_users)
+        if new_events:
+            conn.executemany("INSERT INTO event_names(event_key, name) VALUES (?, ?)", new_events)
+        r.flush_accounts()
+        flat = list(itertools.chain.from_iterable(zip(*out)))
+        before = conn.total_changes
+        self._insert(flat, n)
+        if self.ii is not None:
+            inserted = conn.total_changes - before
+            state.duplicates += n - inserted
+            state.rows_imported += inserted
+        else:
+            state.rows_imported += n
+
+        ts_a = np.array(tss, dtype=np.int64)
+        if aks is not None:
+            self._links(uks, aks, ts_a, np)
+        self._roll_up(np.array(uks, dtype=np.int64), np.array(eks, dtype=np.int64), ts_a, np)
+
+    def _insert(self, flat: list, n: int) -> None:
+        per, width = self.per_statement, self.width
+        full = (n // per) * per * width
+        if full:
+            step = per * width
+            self.conn.executemany(self.sql(per), [flat[j : j + step] for j in range(0, full, step)])
+        if full < len(flat):
+            self.conn.execute(self.sql((len(flat) - full) // width), flat[full:])
+
+    def _convert(self, prop: _Prop, values) -> list:
+        for _ in range(len(CONVERTERS)):
+            try:
+                return convert_column(prop.type, values)
+            except ValueError:
+                pass
+            result: list = []
+            wider = prop.type
+            for v in values:
+                if not v:
+                    result.append(None)
+                    continue
+                try:
+                    result.append(prop.convert(v))
+                    continue
+                except ValueError:
+                    pass
+                stripped = v.strip()
+                if not stripped:
+                    result.append(None)
+                    continue
+                try:
+                    result.append(prop.convert(stripped))
+                except ValueError:
+                    wider = unify(wider, value_type(stripped))
+                    if wider == prop.type:
+                        wider = "text"
+                    result.append(None)
+            if wider == prop.type:
+                return result
+            _widen_column(self.conn, "event", prop, prop.type, wider)
+        raise AssertionError("widening did not settle")  # text takes everything
+
+    def _links(self, uks, aks, ts_a, np) -> None:
+        """Keep each user's latest account (and its time); note users seen with two accounts."""
+        r = self.r
+        ak_a = np.array([-1 if a is None else a for a in aks] if None in aks else aks, dtype=np.int64)
+        uk_a = np.array(uks, dtype=np.int64)
+        has = ak_a >= 0
+        if not has.all():
+            uk_a, ak_a, ts_a = uk_a[has], ak_a[has], ts_a[has]
+        if not len(uk_a):
+            return
+        # Users with two accounts inside this batch.
+        pairs = np.unique((uk_a << 32) | ak_a)
+        pair_users = pairs >> 32
+        dup = pair_users[1:] == pair_users[:-1]
+        if dup.any():
+            r.state.conflicts.update(pair_users[1:][dup].tolist())
+        # The latest row per user (ties: the later row, as a file in time order would say).
+        order = np.lexsort((np.arange(len(uk_a)), ts_a, uk_a))
+        u, t, a = uk_a[order], ts_a[order], ak_a[order]
+        last = np.flatnonzero(np.concatenate((u[1:] != u[:-1], [True])))
+        u, t, a = u[last], t[last], a[last]
+        size = int(u.max()) + 1
+        if size > len(r.link_ak):
+            grow = max(size, 2 * len(r.link_ak))
+            r.link_ak = np.concatenate((r.link_ak, np.full(grow - len(r.link_ak), -1, dtype=np.int64)))
+            r.link_ts = np.concatenate((r.link_ts, np.zeros(grow - len(r.link_ts), dtype=np.int64)))
+        cur_a, cur_t = r.link_ak[u], r.link_ts[u]
+        clash = (cur_a >= 0) & (cur_a != a)
+        if clash.any():
+            r.state.conflicts.update(u[clash].tolist())
+        take = (cur_a < 0) | (t >= cur_t)
+        r.link_ak[u[take]] = a[take]
+        r.link_ts[u[take]] = t[take]
+
+    def _roll_up(self, uk, ek, ts, np) -> None:
+        day = ts // DAY_MS
+        parts = _aggregate(np, uk, ek, day, np.ones(len(ts), dtype=np.int64), ts, ts)
+        self.days_parts.append(parts)
+        self.days_rows += len(parts[0])
+        if self.days_rows >= self.DAYS_FLUSH_ROWS:
+            self.flush_days()
+
+    def flush_days(self) -> None:
+        import numpy as np
+
+        if not self.days_parts:
+            return
+        merged = [np.concatenate(c) for c in zip(*self.days_parts)]
+        self.days_parts, self.days_rows = [], 0
+        uk, ek, day, cnt, first, last = _aggregate(np, *merged)
+        width = 6
+        table = np.column_stack((uk, ek, day, cnt, first, last))
+        tail = (
+            " ON CONFLICT(user_key, event_key, day) DO UPDATE SET n = n + excluded.n, "
+            "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)"
+        )
+        head = "INSERT INTO user_days(user_key, event_key, day, n, first_ts, last_ts)"
+        per = 1000
+        rows = len(uk)
+        full = (rows // per) * per
+        # Python ints cost ~36 bytes each: convert a slice at a time to keep memory flat.
+        for lo in range(0, full, 20 * per):
+            part = table[lo : min(full, lo + 20 * per)].ravel().tolist()
+            step = per * width
+            self.conn.executemany(
+                _multirow_sql(head, width, per, tail), [part[j : j + step] for j in range(0, len(part), step)]
+            )
+        if full < rows:
+            self.conn.execute(_multirow_sql(head, width, rows - full, tail), table[full:].ravel().tolist())
+        # Users' first and last event, from the same aggregate.
+        starts = np.flatnonzero(np.concatenate(([True], uk[1:] != uk[:-1])))
+        users = uk[starts].tolist()
+        mins = np.minimum.reduceat(first, starts).tolist()
+        maxs = np.maximum.reduceat(last, starts).tolist()
+        self.conn.executemany(
+            "UPDATE users SET first_ts = min(coalesce(first_ts, ?), ?), "
+            "last_ts = max(coalesce(last_ts, ?), ?) WHERE user_key = ?",
+            [(a, a, b, b, u) for u, a, b in zip(users, mins, maxs)],
+        )
+
+    def close(self) -> None:
+        self.flush_days()
+
+
+def _aggregate(np, uk, ek, day, cnt, first, last):
+    """Group rows by (user, event, day): summed counts, earliest first, latest last; sorted by key."""
+    order = np.lexsort((day, ek, uk))
+    uk, ek, day, cnt, first, last = (a[order] for a in (uk, ek, day, cnt, first, last))
+    if len(uk) == 0:
+        return uk, ek, day, cnt, first, last
+    change = np.concatenate(([True], (uk[1:] != uk[:-1]) | (ek[1:] != ek[:-1]) | (day[1:] != day[:-1])))
+    starts = np.flatnonzero(change)
+    return (
+        uk[starts],
+        ek[starts],
+        day[starts],
+        np.add.reduceat(cnt, starts),
+        np.minimum.reduceat(first, starts),
+        np.maximum.reduceat(last, starts),
+    )
 
 
 def account_link_conflicts(conn: sqlite3.Connection) -> int:

@@ -119,3 +119,75 @@ def is_timestamp_like(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_NEGATIVE_OFFSET_RE = re.compile(r":\d\d(?:\.\d+)?-\d\d")
+
+
+def parse_column(values: list[str], parser: TimestampParser) -> tuple[list, dict[int, str]]:
+    """Parse a batch of cells at once: (epoch ms or ``None`` per cell, {index: reason}).
+
+    The common shapes (ISO without offsets, epoch numbers) are parsed by numpy in
+    C; whatever numpy cannot take, or takes but gives an implausible time, goes
+    through ``parser`` one by one, so the result is the same as parsing each cell.
+    """
+    import numpy as np
+
+    reasons: dict[int, str] = {}
+    fast = None
+    if parser.date_format is None and parser.tz is UTC and values:
+        try:
+            fast = _numpy_column(values, np)
+        except (ValueError, TypeError, OverflowError):
+            fast = None
+    if fast is None:
+        out: list = []
+        for i, text in enumerate(values):
+            try:
+                out.append(parser(text))
+            except TimestampError as exc:
+                out.append(None)
+                reasons[i] = str(exc)
+        return out, reasons
+    ms, suspect = fast
+    out = ms.tolist()
+    for i in np.flatnonzero(suspect).tolist():
+        try:
+            out[i] = parser(values[i])
+        except TimestampError as exc:
+            out[i] = None
+            reasons[i] = str(exc)
+    return out, reasons
+
+
+def _numpy_column(values: list[str], np):
+    arr = np.array(values)
+    if arr.dtype.kind != "U":
+        raise ValueError("not text")
+    first = values[0].strip()
+    if first and (first[0].isdigit() or first[0] == "-") and _EPOCH_RE.match(first) and len(first) != 8:
+        num = arr.astype(np.float64)
+        mag = np.abs(num)
+        ms = np.where(mag < 1e11, num * 1000, np.where(mag < 1e14, num, num / 1000))
+        ms = np.floor(ms + 1e-6)
+        good = (ms >= MIN_MS) & (ms < MAX_MS) & (mag < 1e17)
+        # Anything numpy read as a number but we would not (e.g. "1e3", " 12") is re-checked.
+        joined = "\x1f".join(values)
+        if re.search(r"[^0-9.\x1f-]", joined):
+            raise ValueError("unusual numbers")
+        return np.where(good, ms, 0).astype(np.int64), ~good
+    joined = "\x1f".join(values)
+    # Dates carry two '-' each: any more may be a negative offset (numpy would only warn).
+    if "+" in joined or (joined.count("-") != 2 * len(values) and _NEGATIVE_OFFSET_RE.search(joined)):
+        raise ValueError("offsets: parse one by one")
+    if "Z" in joined or "z" in joined:
+        arr = np.array(joined.replace("Z", "").replace("z", "").split("\x1f"))
+    short = None
+    if min(map(len, values)) < 10:
+        short = np.char.str_len(arr) < 10
+        arr = np.where(short, "1970-01-01", arr)
+    ms = arr.astype("datetime64[ms]").astype(np.int64)
+    good = (ms >= MIN_MS) & (ms < MAX_MS)
+    if short is not None:
+        good &= ~short
+    return np.where(good, ms, 0), ~good

@@ -127,3 +127,45 @@ def widen_sql(column: str, old: str, new: str) -> str | None:
         # SQLite prints 1.0 as "1.0" and keeps up to 15 significant digits.
         return f"CAST({column} AS TEXT)"
     return f"CAST({column} AS TEXT)"
+
+
+_LEADING_ZERO = re.compile(r"(?:^|\x1f)-?0\d")
+_BOOL_VALUES = {**{w: 1 for w in _TRUE}, **{w: 0 for w in _FALSE}}
+
+
+def _plain_numbers(values, joined: str, extra: str) -> bool:
+    """Cheap whole-column screen: only digits, '-' and ``extra`` characters, no leading
+    zeros, no more than 18 characters. str methods run in C, a regex per cell would not."""
+    digits = joined.replace("\x1f", "").replace("-", "")
+    for ch in extra:
+        digits = digits.replace(ch, "")
+    if digits and not (digits.isascii() and digits.isdigit()):
+        return False
+    if ("\x1f0" in joined or joined.startswith(("0", "-0"))) and _LEADING_ZERO.search(joined):
+        return False
+    return max(map(len, values), default=0) <= 18
+
+
+def convert_column(typ: str, values) -> list:
+    """Convert a column of cells at once (``""`` → ``None``).
+
+    Raises ``ValueError`` when any non-empty cell does not fit ``typ``; the caller
+    then converts cell by cell (and widens the type).
+    """
+    if typ == "text":
+        return [v or None for v in values]
+    if typ == "integer":
+        if not _plain_numbers(values, "\x1f".join(values), ""):
+            raise ValueError("not all integers")
+        return [int(v) if v else None for v in values]
+    if typ == "real":
+        if not _plain_numbers(values, "\x1f".join(values), ".eE"):
+            raise ValueError("not all numbers")
+        return [float(v) if v else None for v in values]
+    if typ == "boolean":
+        try:
+            return [_BOOL_VALUES[v.lower()] if v else None for v in values]
+        except KeyError:
+            raise ValueError("not all booleans") from None
+    convert = CONVERTERS[typ]
+    return [convert(v) if v else None for v in values]

@@ -1,0 +1,178 @@
+"""Deterministic, realistic event data for benchmarks (shared by every benchmark).
+
+``generate(out_dir, n_events, seed=0)`` writes ``events.csv``, ``users.csv`` and
+``accounts.csv`` and returns their paths. The shape is what analytics exports
+look like: power-law activity per user (a few users do most events), ~20 event
+names with a skewed mix, users grouped into accounts (B2B), a weekly rhythm,
+events in time order over 180 days, and typed properties on all three.
+
+Files are cached: generating the same (n_events, seed) again reuses them.
+
+    python benchmarks/datagen.py OUT_DIR N_EVENTS [--seed S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+EVENT_NAMES = (
+    "page_view",
+    "login",
+    "view_dashboard",
+    "search",
+    "open_report",
+    "create_report",
+    "edit_report",
+    "share_report",
+    "export_csv",
+    "comment",
+    "invite_user",
+    "create_project",
+    "upload_file",
+    "run_query",
+    "schedule_report",
+    "connect_source",
+    "upgrade",
+    "purchase",
+    "logout",
+    "delete_report",
+)
+PLATFORMS = ("web", "ios", "android")
+PLANS = ("free", "starter", "pro", "enterprise")
+COUNTRIES = ("US", "DE", "GB", "FR", "IN", "BR", "JP", "CA", "AU", "NL")
+VERTICALS = ("software", "retail", "finance", "health", "education", "media")
+TIERS = ("free", "growth", "scale", "enterprise")
+END_MS = 1_719_792_000_000  # 2024-07-01T00:00:00Z
+SPAN_DAYS = 180
+DAY_MS = 86_400_000
+CHUNK = 250_000
+
+
+def _sizes(n_events: int) -> tuple[int, int]:
+    n_users = max(50, n_events // 40)
+    n_accounts = max(5, n_users // 15)
+    return n_users, n_accounts
+
+
+def generate(out_dir, n_events: int, seed: int = 0) -> tuple[Path, Path, Path]:
+    """Write (or reuse) events.csv, users.csv, accounts.csv in ``out_dir``; return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    events, users, accounts = out / "events.csv", out / "users.csv", out / "accounts.csv"
+    stamp = out / "datagen.json"
+    wanted = {"n_events": n_events, "seed": seed, "version": 1}
+    if stamp.exists() and all(p.exists() for p in (events, users, accounts)):
+        if json.loads(stamp.read_text()) == wanted:
+            return events, users, accounts
+    rng = np.random.default_rng(seed)
+    n_users, n_accounts = _sizes(n_events)
+
+    # Accounts and users.
+    account_size = rng.zipf(1.6, n_accounts).astype(float)
+    user_account = rng.choice(n_accounts, size=n_users, p=account_size / account_size.sum())
+    with open(accounts, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(("account_id", "name", "vertical", "tier", "seats", "mrr"))
+        tiers = rng.choice(len(TIERS), size=n_accounts, p=(0.4, 0.3, 0.2, 0.1))
+        for a in range(n_accounts):
+            seats = int(rng.integers(1, 20) * (tiers[a] + 1))
+            w.writerow(
+                (
+                    f"acct_{a:06d}",
+                    f"Company {a}",
+                    VERTICALS[a % len(VERTICALS)],
+                    TIERS[tiers[a]],
+                    seats,
+                    f"{seats * (10 + 40 * tiers[a]):.2f}",
+                )
+            )
+    signup = END_MS - rng.integers(0, SPAN_DAYS + 200, n_users) * DAY_MS
+    with open(users, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(("user_id", "account_id", "plan", "country", "signup_date", "email"))
+        plans = rng.choice(len(PLANS), size=n_users, p=(0.5, 0.25, 0.2, 0.05))
+        countries = rng.choice(len(COUNTRIES), size=n_users)
+        dates = np.datetime_as_string(signup.astype("datetime64[ms]"), unit="D")
+        for u in range(n_users):
+            w.writerow(
+                (
+                    f"user_{u:07d}",
+                    f"acct_{user_account[u]:06d}",
+                    PLANS[plans[u]],
+                    COUNTRIES[countries[u]],
+                    dates[u],
+                    f"user{u}@company{user_account[u]}.example",
+                )
+            )
+
+    # Events: power-law activity, skewed event mix, weekly rhythm, time order.
+    activity = rng.pareto(1.2, n_users) + 0.05
+    activity /= activity.sum()
+    name_weights = 1.0 / np.arange(1, len(EVENT_NAMES) + 1) ** 1.1
+    name_weights /= name_weights.sum()
+    start = END_MS - SPAN_DAYS * DAY_MS
+    # Weekday weights (Mon..Sun): quieter weekends.
+    weekday_w = np.array([1.0, 1.05, 1.05, 1.0, 0.9, 0.35, 0.3])
+    day_w = weekday_w[(np.arange(SPAN_DAYS) + 0) % 7]  # 2024-01-03 is a Wednesday; close enough
+    day_w /= day_w.sum()
+    per_day = rng.multinomial(n_events, day_w)
+    with open(events, "w", newline="", encoding="utf-8") as fh:
+        fh.write("user_id,event,timestamp,account_id,platform,duration_ms,amount\n")
+        day_start = start
+        pending: list[np.ndarray] = []
+        pending_n = 0
+
+        def flush(parts: list[np.ndarray]) -> None:
+            ts = np.concatenate(parts)
+            n = len(ts)
+            u = rng.choice(n_users, size=n, p=activity)
+            names = rng.choice(len(EVENT_NAMES), size=n, p=name_weights)
+            plat = rng.choice(3, size=n, p=(0.7, 0.2, 0.1))
+            dur = rng.integers(5, 120_000, n)
+            iso = np.datetime_as_string(ts.astype("datetime64[ms]"), unit="ms", timezone="UTC")
+            purchase = EVENT_NAMES.index("purchase")
+            amount = np.round(rng.gamma(2.0, 30.0, n), 2)
+            lines = []
+            for i in range(n):
+                ev = names[i]
+                lines.append(
+                    f"user_{u[i]:07d},{EVENT_NAMES[ev]},{iso[i]},acct_{user_account[u[i]]:06d},"
+                    f"{PLATFORMS[plat[i]]},{dur[i]},{amount[i] if ev == purchase else ''}\n"
+                )
+            fh.write("".join(lines))
+
+        for d in range(SPAN_DAYS):
+            k = int(per_day[d])
+            if k:
+                # Busier in working hours: a mixture of a daytime bump and uniform noise.
+                hours = np.clip(rng.normal(14.0, 4.0, k), 0, 23.999)
+                offs = np.sort((hours * 3_600_000).astype(np.int64))
+                pending.append(day_start + offs)
+                pending_n += k
+            day_start += DAY_MS
+            if pending_n >= CHUNK:
+                flush(pending)
+                pending, pending_n = [], 0
+        if pending:
+            flush(pending)
+    stamp.write_text(json.dumps(wanted))
+    return events, users, accounts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir")
+    parser.add_argument("n_events", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    for path in generate(args.out_dir, args.n_events, seed=args.seed):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
