@@ -363,3 +363,89 @@ def test_catalog_lists_events_segments_and_charts(shop):
     assert [s[:2] for s in cat.segments] == [("Pro", "user")]
     assert [c.name for c in cat.charts] == ["A"]
     assert cat.as_of_ms is not None
+
+
+BUYERS_DEF = {
+    "version": 1,
+    "level": "user",
+    "match": "all",
+    "conditions": [{"type": "behavior", "event": "purchase"}],
+}
+VIEWERS_DEF = {
+    "version": 1,
+    "level": "user",
+    "match": "all",
+    "conditions": [{"type": "behavior", "event": "view"}],
+}
+
+
+@pytest.fixture
+def shop3(shop):
+    add_segment(shop.conn, "Buyers", "user", BUYERS_DEF)
+    add_segment(shop.conn, "Viewers", "user", VIEWERS_DEF)
+    return shop
+
+
+MARCH = {"last_days": None, "date_from": "2024-03-01", "date_to": "2024-03-31"}
+
+
+def test_overlap_regions_and_their_members(shop3):
+    spec = ChartSpec(kind="overlap", segments=("Pro", "Buyers", "Viewers"), **MARCH)
+    frame = run_chart(shop3.conn, spec)
+    assert len(frame) == 7 and frame["units"].sum() == len(
+        set(user_keys(shop3.conn, PRO))
+        | set(user_keys(shop3.conn, ["u1", "u2", "u3", "u4"]))
+        | set(user_keys(shop3.conn, ["u1", "u2", "u3", "u4", "u5", "u6"]))
+    )
+    assert len(frame.attrs["jaccard"]) == 3
+    for row in frame.itertuples():
+        got = slice_members(shop3.conn, make_slice(spec, region=row.region))
+        assert len(got.keys) == row.units, row.region
+    everyone = slice_members(shop3.conn, make_slice(spec, region="Pro & Buyers & Viewers"))
+    assert everyone.keys == user_keys(shop3.conn, ["u1", "u2", "u3"])
+    only = slice_members(shop3.conn, make_slice(spec, region="Buyers & Viewers"))
+    assert only.keys == user_keys(shop3.conn, ["u4"]) and only.title == "Users in only Buyers and Viewers"
+
+
+def test_top_events_bars_drill_to_doers(shop3):
+    spec = ChartSpec(kind="top_events", segments=("Pro",), **MARCH)
+    frame = run_chart(shop3.conn, spec)
+    assert set(frame["event"]) == {"signup", "view", "purchase"}
+    for row in frame.itertuples():
+        got = slice_members(shop3.conn, make_slice(spec, segment=row.segment, event=row.event))
+        assert len(got.keys) == row.units
+
+
+def test_distribution_bins_drill_to_their_units(shop3):
+    spec = ChartSpec(kind="distribution", segments=("Pro",), vs_rest=True, **MARCH)
+    frame = run_chart(shop3.conn, spec)
+    assert {r["segment"] for r in frame.attrs["stats"]} == {"Pro", "not in Pro"}
+    for row in frame.itertuples():
+        got = slice_members(
+            shop3.conn, make_slice(spec, segment=row.segment, bin_low=row.bin_low, bin_high=row.bin_high)
+        )
+        assert len(got.keys) == row.units, row
+
+
+@pytest.mark.parametrize(
+    ("kind", "segments", "columns"),
+    [
+        ("stickiness", ("Pro",), ["segment", "period_start", "days", "units", "share"]),
+        ("lifecycle", (), ["segment", "period_start", "status", "units"]),
+        ("distinguishes", ("Pro",), ["segment", "kind", "name", "value", "segment_value", "rest_value",
+                                     "difference", "effect_size", "p_value"]),
+        ("segment_size", ("Pro", "Buyers"), ["segment", "period_start", "evaluated_at", "size"]),
+    ],
+)  # fmt: skip
+def test_other_kinds_run_their_analysis(shop3, kind, segments, columns):
+    frame = run_chart(shop3.conn, ChartSpec(kind=kind, segments=segments, **MARCH))
+    assert list(frame.columns) == columns and len(frame) > 0
+
+
+def test_kind_specific_refusals_are_sentences(shop3):
+    with pytest.raises(ChartError, match="2 to 6 segments"):
+        run_chart(shop3.conn, ChartSpec(kind="overlap", segments=("Pro",)))
+    with pytest.raises(ChartError, match="tick exactly one"):
+        run_chart(shop3.conn, ChartSpec(kind="distinguishes"))
+    with pytest.raises(ChartError, match="at least one saved segment"):
+        run_chart(shop3.conn, ChartSpec(kind="segment_size"))

@@ -281,6 +281,7 @@ class ResolvedSeries:
     keys: tuple[int, ...] | None  # None: everyone at ``level``
     role: str  # "segment" | "everyone" | "rest"
     segment_id: int | None = None
+    definition: Any = field(default=None, compare=False, repr=False)  # the SegmentDef, for segments
 
     def to_series_spec(self):
         from seglab.core.analyses.common import SeriesSpec
@@ -305,12 +306,13 @@ def rest_label(name: str) -> str:
     return f"not in {name}"
 
 
-def _segment_keys(conn: sqlite3.Connection, name: str, as_of_ms: int) -> tuple[int, ...]:
+def _segment_keys(conn: sqlite3.Connection, name: str, as_of_ms: int) -> tuple[tuple[int, ...], Any]:
+    """The members of saved segment ``name`` at ``as_of_ms`` and its definition."""
     from seglab.core.segments import get_saved, member_keys
 
     saved = get_saved(conn, name)
     keys = member_keys(conn, saved.definition, as_of_ms)
-    return tuple(sorted(int(k) for k in keys))
+    return tuple(sorted(int(k) for k in keys)), saved.definition
 
 
 def universe_keys(conn: sqlite3.Connection, level: str) -> tuple[int, ...]:
@@ -336,7 +338,8 @@ def resolve_series(conn: sqlite3.Connection, spec: ChartSpec, as_of_ms: int) -> 
     out: list[ResolvedSeries] = []
     for name in dict.fromkeys(spec.segments):
         sid, level = known[name]
-        out.append(ResolvedSeries(name, level, _segment_keys(conn, name, as_of_ms), "segment", sid))
+        keys, definition = _segment_keys(conn, name, as_of_ms)
+        out.append(ResolvedSeries(name, level, keys, "segment", sid, definition))
     levels = {s.level for s in out}
     if len(levels) > 1:
         raise ChartError("a chart compares segments of one level: all users or all accounts")
@@ -387,73 +390,99 @@ def _steps(spec: ChartSpec):
 
 
 def build_request(spec: ChartSpec, series: tuple[ResolvedSeries, ...], as_of_ms: int):
-    """The analysis request for ``spec`` (kinds whose analysis exists in this SegLab)."""
-    date_from, date_to = chart_dates(spec, as_of_ms)
-    common = {
-        "series": tuple(s.to_series_spec() for s in series),
-        "as_of_ms": as_of_ms,
-        "date_from": date_from,
-        "date_to": date_to,
-    }
-    if spec.kind == "trend":
-        from seglab.core.analyses.trend import TrendRequest
+    """The analysis request for ``spec``."""
+    import seglab.core.analyses as A
 
-        return TrendRequest(
+    date_from, date_to = chart_dates(spec, as_of_ms)
+    window = {"as_of_ms": as_of_ms, "date_from": date_from, "date_to": date_to}
+    common = {"series": tuple(s.to_series_spec() for s in series), **window}
+    kind = spec.kind
+    if kind == "trend":
+        return A.TrendRequest(
             event=spec.option("event", "*"),
             measure=spec.option("measure", "users"),
             interval=spec.interval,  # type: ignore[arg-type]
             **common,
         )
-    if spec.kind == "funnel":
-        from seglab.core.analyses.funnel import FunnelRequest
-
+    if kind == "funnel":
         steps = _steps(spec)
         if not steps:
             raise ChartError("add at least one step to the funnel (an event name per step)")
-        return FunnelRequest(steps=steps, within_days=float(spec.option("within_days", 14)), **common)
-    if spec.kind == "retention":
-        try:
-            from seglab.core.analyses.retention import RetentionRequest
-        except ImportError:
-            raise ChartError("retention is not available in this SegLab yet") from None
-        return RetentionRequest(
+        return A.FunnelRequest(steps=steps, within_days=float(spec.option("within_days", 14)), **common)
+    if kind == "retention":
+        return A.RetentionRequest(
             start_event=spec.option("start_event", "*"),
             return_event=spec.option("return_event", "*"),
             interval=spec.interval,  # type: ignore[arg-type]
             periods=int(spec.option("periods", 8)),
             **common,
         )
+    if kind == "distribution":
+        return A.DistributionRequest(event=spec.option("event", "*"), **common)
+    if kind == "top_events":
+        return A.TopEventsRequest(limit=int(spec.option("limit", 15) or 0) or None, **common)
+    if kind in ("stickiness", "lifecycle"):
+        interval = "week" if kind == "stickiness" and spec.interval == "day" else spec.interval
+        cls = A.StickinessRequest if kind == "stickiness" else A.LifecycleRequest
+        return cls(event=spec.option("event", "*"), interval=interval, **common)
+    if kind == "overlap":
+        if not 2 <= len(series) <= 6 or any(s.keys is None for s in series):
+            raise ChartError("an overlap chart compares 2 to 6 segments: tick them in the editor")
+        return A.OverlapRequest(series=common["series"])
+    if kind == "distinguishes":
+        segs = [s for s in series if s.role == "segment"]
+        if len(segs) != 1:
+            raise ChartError("“What distinguishes” looks at one segment against the rest: tick exactly one")
+        return A.DistinguishRequest(
+            series=segs[0].to_series_spec(), limit=int(spec.option("limit", 15) or 0) or None, **window
+        )
+    if kind == "segment_size":
+        segs = [s for s in series if s.role == "segment"]
+        if not segs:
+            raise ChartError("segment size over time needs at least one saved segment: tick some")
+        return A.SizeOverTimeRequest(
+            segments=tuple((s.label, s.definition) for s in segs), interval=spec.interval, **window
+        )
     raise ChartError(f"{spec.title} charts are not available in this SegLab yet")
 
 
-def _runner(kind: str):
-    if kind == "trend":
-        from seglab.core.analyses.trend import run_trend
+def _run_kind(conn, spec: ChartSpec, request, progress: Progress) -> pd.DataFrame:
+    import seglab.core.analyses as A
 
-        return run_trend
-    if kind == "funnel":
-        from seglab.core.analyses.funnel import run_funnel
-
-        return run_funnel
-    if kind == "retention":
-        from seglab.core.analyses.retention import run_retention
-
-        return run_retention
-    raise ChartError(f"{KINDS[kind][0]} charts are not available in this SegLab yet")
+    runners = {
+        "trend": A.run_trend,
+        "funnel": A.run_funnel,
+        "retention": A.run_retention,
+        "distribution": A.run_distribution,
+        "top_events": A.run_top_events,
+        "stickiness": A.run_stickiness,
+        "lifecycle": A.run_lifecycle,
+        "overlap": A.run_overlap,
+        "distinguishes": A.run_distinguish,
+        "segment_size": A.run_size_over_time,
+    }
+    frame = runners[spec.kind](conn, request, progress)
+    # Secondary tables some charts draw (markers, pairwise numbers), as plain records.
+    if spec.kind == "distribution":
+        frame.attrs["stats"] = A.run_distribution_stats(conn, request, progress).to_dict("records")
+    if spec.kind == "overlap":
+        frame.attrs["jaccard"] = A.run_jaccard(conn, request, progress).to_dict("records")
+    return frame
 
 
 def run_chart(conn: sqlite3.Connection, spec: ChartSpec, progress: Progress = NULL_PROGRESS) -> pd.DataFrame:
     """Run the analysis behind ``spec``; the DataFrame is the analysis's own, unchanged.
 
     ``frame.attrs`` carries what the chart needs besides the numbers: ``as_of_ms``,
-    ``kind`` and ``series`` (``[(label, level, role, segment_id), ...]``).
+    ``kind`` and ``series`` (``[(label, level, role, segment_id), ...]``); distribution
+    adds ``stats`` (median, p90 ... per series) and overlap ``jaccard`` (pairs).
     """
     as_of_ms = resolve_chart_as_of(conn, spec)
     if as_of_ms is None:
         raise ChartError("the project has no events yet; import events to draw charts")
     series = resolve_series(conn, spec, as_of_ms)
     request = build_request(spec, series, as_of_ms)
-    frame = _runner(spec.kind)(conn, request, progress)
+    frame = _run_kind(conn, spec, request, progress)
     frame.attrs["as_of_ms"] = int(as_of_ms)
     frame.attrs["kind"] = spec.kind
     frame.attrs["series"] = [(s.label, s.level, s.role, s.segment_id) for s in series]
@@ -529,7 +558,10 @@ def slice_members(
     as_of_ms = req.as_of_ms if req.as_of_ms is not None else resolve_chart_as_of(conn, spec)
     if as_of_ms is None:
         raise ChartError("the project has no events yet")
-    series = {s.label: s for s in resolve_series(conn, spec, as_of_ms)}
+    resolved = resolve_series(conn, spec, as_of_ms)
+    if spec.kind == "overlap":
+        return _overlap_members(resolved, str(req.get("region")))
+    series = {s.label: s for s in resolved}
     label = req.get("segment", EVERYONE_LABEL)
     if label not in series:
         raise ChartError(f"the chart has no series “{label}”")
@@ -544,6 +576,10 @@ def slice_members(
         return _funnel_members(conn, spec, s, window, req, progress)
     if spec.kind == "retention":
         return _retention_members(conn, spec, s, window, req)
+    if spec.kind == "top_events":
+        return _event_doers(conn, s, window, str(req.get("event")))
+    if spec.kind == "distribution":
+        return _distribution_members(conn, spec, s, window, req)
     raise ChartError(f"drill-down is not available for {spec.title} charts yet")
 
 
@@ -718,6 +754,66 @@ def _funnel_members(
         chosen = tuple(sorted(u for u, b in best.items() if b >= step))
         what = f"reached step {step} ({names[step - 1]})"
     return SliceMembers(s.level, chosen, f"{s.label}: {unit_word(s.level)} who {what}")
+
+
+def _event_doers(conn, s: ResolvedSeries, window, event: str) -> SliceMembers:
+    ev_sql, ev_params, _ = _event_key(conn, event)
+    unit_sql, unit_params = _series_filter(s, "d.user_key")
+    rows = conn.execute(
+        f"SELECT DISTINCT d.user_key FROM user_days d WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?"
+        f"{ev_sql}{unit_sql}",
+        [window.from_day, window.to_day, window.as_of_ms, *ev_params, *unit_params],
+    )
+    keys = _to_units(conn, s.level, (r[0] for r in rows))
+    if s.keys is not None:
+        inside = set(s.keys)
+        keys = tuple(k for k in keys if k in inside)
+    return SliceMembers(s.level, keys, f"{s.label}: {unit_word(s.level)} who did {event}")
+
+
+def _distribution_members(
+    conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest
+) -> SliceMembers:
+    low, high = int(req.get("bin_low")), int(req.get("bin_high"))
+    event = spec.option("event", "*")
+    ev_sql, ev_params, _ = _event_key(conn, event)
+    ev_sql = ev_sql.replace("d.event_key", "e.event_key")
+    unit_sql, unit_params = _series_filter(s, "e.user_key")
+    unit_expr = "e.user_key" if s.level == "user" else "u.account_key"
+    join = " JOIN users u ON u.user_key = e.user_key" if s.level == "account" else ""
+    rows = conn.execute(
+        f"SELECT {unit_expr}, COUNT(*) FROM events e{join} WHERE e.ts BETWEEN ? AND ?{ev_sql}{unit_sql}"
+        f" GROUP BY {unit_expr}",
+        [window.start_ms, window.end_ms, *ev_params, *unit_params],
+    ).fetchall()
+    inside = set(s.keys) if s.keys is not None else None
+    keys = tuple(
+        sorted(
+            int(u)
+            for u, n in rows
+            if u is not None and low <= n <= high and (inside is None or int(u) in inside)
+        )
+    )
+    what = "events" if event == "*" else f"{event} events"
+    span = f"{low}" if low == high else f"{low}–{high}"
+    return SliceMembers(s.level, keys, f"{s.label}: {unit_word(s.level)} with {span} {what}")
+
+
+def _overlap_members(series: tuple[ResolvedSeries, ...], region: str) -> SliceMembers:
+    from seglab.core.analyses.overlap import REGION_SEPARATOR
+
+    names = region.split(REGION_SEPARATOR)
+    sets = {s.label: set(s.keys or ()) for s in series}
+    if any(n not in sets for n in names):
+        raise ChartError(f"the overlap has no region “{region}”")
+    keys = set.intersection(*(sets[n] for n in names))
+    for other, members in sets.items():
+        if other not in names:
+            keys -= members
+    level = series[0].level if series else "user"
+    only = "only " if len(names) < len(sets) else ""
+    title = f"{unit_word(level).capitalize()} in {only}{' and '.join(names)}"
+    return SliceMembers(level, tuple(sorted(keys)), title)
 
 
 def furthest_steps(rows, n_steps: int, last_start_ms: int, window_ms: int) -> dict[int, int]:
