@@ -68,6 +68,11 @@ def make_demo_like(path: Path, n_users: int = 48, seed: int = 7) -> Path:
         save_segment(conn, HOSTILE, _user_segment([
             {"type": "property", "entity": "user", "property": "country", "op": "eq", "value": HOSTILE_VALUE},
         ]))  # fmt: skip
+        save_segment(conn, "Retail accounts", {
+            "version": 1, "level": "account", "match": "all", "conditions": [
+                {"type": "property", "entity": "account", "property": "industry", "op": "eq",
+                 "value": "retail"},
+            ]})  # fmt: skip
         save_segment(conn, "Busy accounts", {
             "version": 1, "level": "account", "match": "all", "conditions": [
                 {"type": "users", "compare": {"op": "gte", "value": 3},
@@ -116,12 +121,12 @@ def parse(html: str) -> _Collect:
 def test_every_saved_segment_has_every_section(html):
     for heading in ("Definition", "Size over time", "Activity", "Key funnel", "Retention",
                     "What distinguishes it"):  # fmt: skip
-        assert html.count(f"<h3>{heading}</h3>") == 4, heading
+        assert html.count(f"<h3>{heading}</h3>") == 5, heading
     assert "Overlap between the segments" in html
-    assert html.count('<section class="segment"') == 4
-    assert html.count("<caption>At a glance</caption>") == 4
+    assert html.count('<section class="segment"') == 5
+    assert html.count("<caption>At a glance</caption>") == 5
     text = " ".join(parse(html).text)
-    for name in ("Power users", "Paying", "Busy accounts", HOSTILE):
+    for name in ("Power users", "Paying", "Busy accounts", "Retail accounts", HOSTILE):
         assert name in text
     # Charts were drawn (not "not available") for the parts the analyses provide.
     assert "Size over time: " not in text
@@ -205,10 +210,17 @@ def test_overlap_counts_are_intersections(demo):
         ws = gather(conn, ["Power users", "Paying", "Busy accounts"])
         power = set(member_keys(conn, get_saved(conn, "Power users").definition))
         paying = set(member_keys(conn, get_saved(conn, "Paying").definition))
+        both = gather(conn, ["Busy accounts", "Retail accounts"])
+        busy = set(member_keys(conn, get_saved(conn, "Busy accounts").definition))
+        retail = set(member_keys(conn, get_saved(conn, "Retail accounts").definition))
     assert len(ws.overlaps) == 1  # the one account segment has nothing to overlap with
     m = ws.overlaps[0]
     assert m.level == "user" and m.names == ["Power users", "Paying"]
     assert m.cells == [[len(power), len(power & paying)], [len(power & paying), len(paying)]]
+    (m,) = both.overlaps
+    assert m.level == "account" and m.names == ["Busy accounts", "Retail accounts"]
+    assert m.cells[0][1] == m.cells[1][0] == len(busy & retail)
+    assert 0 < len(retail) < 6  # an account segment with a rest
 
 
 def test_chosen_segments_only_in_the_given_order(demo):
@@ -261,7 +273,7 @@ def test_self_contained_no_urls(html):
         assert "src" not in attrs and "xlink:href" not in attrs, tag
         assert attrs.get("href", "#").startswith("#"), (tag, attrs)
     assert ("meta", {"charset": "utf-8"}) in parsed.tags
-    assert sum(1 for t, _ in parsed.tags if t == "svg") >= 4 * 4
+    assert sum(1 for t, _ in parsed.tags if t == "svg") >= 5 * 4
 
 
 def test_print_css_breaks_a_page_per_segment(html):
