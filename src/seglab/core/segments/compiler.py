@@ -45,6 +45,48 @@ from seglab.core.segments.operators import COMPARE_OPS, MEASURES, OPERATORS, Spa
 from seglab.core.segments.validate import Catalog, as_catalog, coerce_filter, validate
 from seglab.core.timeutil import DAY_MS, add_months, date_to_ms, ms_to_date
 
+
+class _Select(exp.Select):
+    """A Select whose builder methods modify in place.
+
+    sqlglot's builders deep-copy the query (and every subquery attached to it) on each
+    call by default; building a definition bottom-up made compilation quadratic.
+    """
+
+    def _nocopy(name):
+        def method(self, *args, **kwargs):
+            kwargs.setdefault("copy", False)
+            return getattr(exp.Select, name)(self, *args, **kwargs)
+
+        method.__name__ = name
+        return method
+
+    select = _nocopy("select")
+    from_ = _nocopy("from_")
+    where = _nocopy("where")
+    group_by = _nocopy("group_by")
+    having = _nocopy("having")
+    join = _nocopy("join")
+    order_by = _nocopy("order_by")
+    with_ = _nocopy("with_")
+    del _nocopy
+
+
+_Select.key = "select"
+
+
+def _plain(query: exp.Expression) -> exp.Expression:
+    """Turn the in-place builders back into plain Selects (the generator dispatches on class)."""
+    for node in query.walk():
+        if type(node) is _Select:
+            node.__class__ = exp.Select
+    return query
+
+
+def _select(*expressions) -> exp.Select:
+    return _Select().select(*expressions)
+
+
 DIALECTS = ("sqlite", "duckdb")
 _MAX_DEPTH = 32
 
@@ -107,6 +149,8 @@ class _Compiler:
         self.params: dict[str, Any] = {}
         self._alias_n = 0
         self._depth = 0
+        # Subqueries over users that are just a predicate on a users row (see users_with).
+        self._direct: dict[int, tuple[exp.Select, Any]] = {}
 
     # -- helpers ------------------------------------------------------------------------------
     def alias(self, prefix: str) -> str:
@@ -167,7 +211,7 @@ class _Compiler:
         """Account keys of the users in ``user_keys`` (the user → account link)."""
         u = self.alias("lu")
         return (
-            exp.select(_col("account_key", u))
+            _select(_col("account_key", u))
             .from_(exp.to_table("users").as_(u))
             .where(
                 _and(
@@ -182,19 +226,19 @@ class _Compiler:
         if level == "user":
             a = self.alias("u")
             return (
-                exp.select(_col("user_key", a).as_("key")).from_(exp.to_table("users").as_(a)),
+                _select(_col("user_key", a).as_("key")).from_(exp.to_table("users").as_(a)),
                 _col("user_key", a),
                 a,
             )
         a = self.alias("a")
         inner = self.alias("au")
         linked = (
-            exp.select(_col("account_key", inner))
+            _select(_col("account_key", inner))
             .from_(exp.to_table("users").as_(inner))
             .where(exp.Not(this=exp.Is(this=_col("account_key", inner), expression=exp.Null())))
         )
         query = (
-            exp.select(_col("account_key", a).as_("key"))
+            _select(_col("account_key", a).as_("key"))
             .from_(exp.to_table("accounts").as_(a))
             .where(
                 exp.or_(
@@ -263,7 +307,7 @@ class _Compiler:
         # A user's account property: through the user's account; no account = missing value.
         a = self.alias("pa")
         accounts = (
-            exp.select(_col("account_key", a))
+            _select(_col("account_key", a))
             .from_(exp.to_table("accounts").as_(a))
             .where(self.filter_pred("account", c.filter, a, path))
         )
@@ -288,7 +332,7 @@ class _Compiler:
                 return expr if kind == "some" else _not(expr)
             u = self.alias("pu")
             counted = (
-                exp.select(_col("account_key", u))
+                _select(_col("account_key", u))
                 .from_(exp.to_table("users").as_(u))
                 .where(
                     _and(
@@ -301,7 +345,7 @@ class _Compiler:
             return self._having(counted, exp.Count(this=exp.Star()), c.compare, key, zero_ok, path)
         if kind is not None:
             users = self.exists_users(c.event, c.where, lo, hi, f"{path}.where")
-            expr = _in(key, users if level == "user" else self.lift_users(users))
+            expr = self.is_user(key, users) if level == "user" else _in(key, self.lift_users(users))
             return expr if kind == "some" else _not(expr)
         grouped, measure = self.measure_query(c, level, lo, hi, path)
         return self._having(grouped, measure, c.compare, key, zero_ok, path)
@@ -319,9 +363,18 @@ class _Compiler:
             return _not(_in(key, grouped.having(exp.Not(this=exp.paren(test, copy=False)))))
         return _in(key, grouped.having(test))
 
-    def users_with(self, pred: exp.Expression) -> exp.Select:
+    def users_with(self, pred) -> exp.Select:
         u = self.alias("fu")
-        return exp.select(_col("user_key", u)).from_(exp.to_table("users").as_(u)).where(pred(u))
+        query = _select(_col("user_key", u)).from_(exp.to_table("users").as_(u)).where(pred(u))
+        self._direct[id(query)] = (query, pred)
+        return query
+
+    def is_user(self, key: exp.Column, users: exp.Select) -> exp.Expression:
+        """``key IN users``; a plain predicate on the outer users row when ``users`` is one."""
+        direct = self._direct.get(id(users))
+        if direct is not None and direct[0] is users and key.table:
+            return direct[1](key.table)
+        return _in(key, users)
 
     def exists_users(self, event: str, where, lo: int | None, hi: int, path: str) -> exp.Select:
         """Users with at least one matching event in ``(lo, hi]``.
@@ -338,11 +391,11 @@ class _Compiler:
                 return self.users_with(lambda u: exp.GT(this=_col("last_ts", u), expression=_num(lo)))
         e = self.alias("e")
         preds = [self.event_pred(event, e), *self.time_preds(e, lo, hi), *self.where_preds(where, e, path)]
-        return exp.select(_col("user_key", e)).from_(exp.to_table("events").as_(e)).where(_and(*preds))
+        return _select(_col("user_key", e)).from_(exp.to_table("events").as_(e)).where(_and(*preds))
 
     def _source(self, table: str, level: str, alias: str) -> tuple[exp.Select, exp.Column]:
         """``FROM table`` keyed by user, or joined to users and keyed by account."""
-        base = exp.select().from_(exp.to_table(table).as_(alias))
+        base = _select().from_(exp.to_table(table).as_(alias))
         if level == "user":
             return base, _col("user_key", alias)
         u = self.alias("ju")
@@ -422,7 +475,7 @@ class _Compiler:
         e = inside.args["from_"].this.alias_or_name
         d = self.alias("d")
         earlier = (
-            exp.select(_num(1))
+            _select(_num(1))
             .from_(exp.to_table("user_days").as_(d))
             .where(
                 _and(
@@ -454,7 +507,7 @@ class _Compiler:
         if e is None:
             u = self.alias("lsu")
             return (
-                exp.select(_col("user_key", u))
+                _select(_col("user_key", u))
                 .from_(exp.to_table("users").as_(u))
                 .where(_and(_in(_col("user_key", u), inside), _not(_in(_col("user_key", u), later))))
             )
@@ -470,7 +523,7 @@ class _Compiler:
                 if c.kind == "first_seen"
                 else self.last_seen_users(c.event, lo, hi)
             )
-            return _in(key, users)
+            return self.is_user(key, users)
         # An account's first (last) event is the first (last) of all its users' events: one of
         # them has an event in the window and none has one before (after) it.
         inside = _in(key, self.lift_users(self.exists_users(c.event, (), lo, hi, path)))
@@ -498,7 +551,7 @@ class _Compiler:
         e = self.alias("e")
         first = c.steps[0]
         query = (
-            exp.select(_col("user_key", e).as_("k"), _col("ts", e).as_("t1"), _col("ts", e).as_("t"))
+            _select(_col("user_key", e).as_("k"), _col("ts", e).as_("t1"), _col("ts", e).as_("t"))
             .from_(exp.to_table("events").as_(e))
             .where(
                 _and(
@@ -510,11 +563,11 @@ class _Compiler:
         )
         for i, step in enumerate(c.steps[1:], start=1):
             s, e, w = self.alias("s"), self.alias("e"), self.alias("w")
-            frontier = exp.select(_col("k", s), _col("t1", s), _col("t", s), _num(0).as_("kind")).from_(
+            frontier = _select(_col("k", s), _col("t1", s), _col("t", s), _num(0).as_("kind")).from_(
                 exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(s)))
             )
             step_rows = (
-                exp.select(
+                _select(
                     _col("user_key", e).as_("k"),
                     exp.Null().as_("t1"),
                     _col("ts", e).as_("t"),
@@ -529,7 +582,7 @@ class _Compiler:
                     )
                 )
             )
-            both = exp.union(frontier, step_rows, distinct=False)
+            both = exp.union(frontier, step_rows, distinct=False, copy=False)
             nxt = exp.Window(
                 this=exp.Min(
                     this=exp.Case(
@@ -547,7 +600,7 @@ class _Compiler:
                     kind="RANGE", start=_num(1), start_side="FOLLOWING", end="UNBOUNDED", end_side="FOLLOWING"
                 ),
             )
-            windowed = exp.select(
+            windowed = _select(
                 exp.column("k"), exp.column("t1"), exp.column("kind"), nxt.as_("nxt")
             ).from_(exp.Subquery(this=both, alias=exp.TableAlias(this=exp.to_identifier(w))))
             ww = self.alias("ww")
@@ -563,12 +616,12 @@ class _Compiler:
                     )
                 )
             query = (
-                exp.select(_col("k", ww).as_("k"), _col("t1", ww).as_("t1"), _col("nxt", ww).as_("t"))
+                _select(_col("k", ww).as_("k"), _col("t1", ww).as_("t1"), _col("nxt", ww).as_("t"))
                 .from_(exp.Subquery(this=windowed, alias=exp.TableAlias(this=exp.to_identifier(ww))))
                 .where(_and(*preds))
             )
         f = self.alias("f")
-        return exp.select(_col("k", f)).from_(
+        return _select(_col("k", f)).from_(
             exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(f)))
         )
 
@@ -585,7 +638,7 @@ class _Compiler:
             )
             share = exp.Div(this=hit, expression=exp.Count(this=exp.Star()), typed=False, safe=False)
             grouped = (
-                exp.select(_col("account_key", u))
+                _select(_col("account_key", u))
                 .from_(exp.to_table("users").as_(u))
                 .where(not_null)
                 .group_by(_col("account_key", u))
@@ -593,7 +646,7 @@ class _Compiler:
             # Accounts without users have no share at all: never a match.
             return self._having(grouped, share, c.compare, key, False, path)
         grouped = (
-            exp.select(_col("account_key", u))
+            _select(_col("account_key", u))
             .from_(exp.to_table("users").as_(u))
             .where(_and(not_null, _in(_col("user_key", u), inner)))
             .group_by(_col("account_key", u))
@@ -623,6 +676,7 @@ def _existence_kind(fn: str, compare: Compare) -> str | None:
 
 
 def _render(query: exp.Expression, dialect: str) -> str:
+    query = _plain(query)
     if dialect == "duckdb":
         query = query.transform(
             lambda node: (
@@ -631,7 +685,7 @@ def _render(query: exp.Expression, dialect: str) -> str:
                 else node
             )
         )
-    return query.sql(dialect=dialect)
+    return query.sql(dialect=dialect, copy=False)
 
 
 def compile_segment(
@@ -666,7 +720,7 @@ def compile_count(
         as_of_ms = _resolve(conn_or_catalog)
     comp = _Compiler(catalog, as_of_ms, dialect)
     inner = comp.members(seg)
-    query = exp.select(exp.Count(this=exp.Star())).from_(
+    query = _select(exp.Count(this=exp.Star())).from_(
         exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("m")))
     )
     return CompiledQuery(_render(query, dialect), _used(query, comp.params), dialect)
