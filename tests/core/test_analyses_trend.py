@@ -172,3 +172,13 @@ def test_account_series_match_reference(proj, measure, interval):
                         date_from=kw["date_from"], date_to=kw["date_to"], level="account", members=members)
         part = got[got.segment == label]
         assert list(part.value) == pytest.approx([r[1] for r in ref], rel=1e-12)
+
+
+def test_cancel_stops_the_analysis(proj):
+    from seglab.core.errors import Cancelled
+    from seglab.core.progress import CancelToken
+
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        run_trend(proj.conn, TrendRequest(as_of_ms=AS_OF, measure="users"), token)

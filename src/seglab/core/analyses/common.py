@@ -9,6 +9,7 @@ returns a real.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from seglab.core.errors import AnalysisError, Cancelled
-from seglab.core.progress import Progress, check_cancelled
+from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled, install_interrupt
 from seglab.core.timeutil import DAY_MS, add_months, month_start, week_start
 
 Level = Literal["user", "account"]
@@ -190,31 +191,35 @@ class Engine:
         self.conn = conn
         self.is_sqlite = isinstance(conn, sqlite3.Connection)
         self.progress = progress
+        # A cancel from the UI stops a running statement, not just the next one; the handler is
+        # only installed while our statements run so the caller's connection is left as it was.
+        self._interruptible = self.is_sqlite and progress is not None and progress is not NULL_PROGRESS
 
     def rows(self, sql: str, params: list | tuple = ()) -> list[tuple]:
+        with self._guard():
+            return self.conn.execute(sql, list(params)).fetchall()
+
+    @contextlib.contextmanager
+    def _guard(self):
         if self.progress is not None:
             check_cancelled(self.progress)
+        if self._interruptible:
+            install_interrupt(self.conn, self.progress)
         try:
-            return self.conn.execute(sql, list(params)).fetchall()
+            yield
         except sqlite3.OperationalError as exc:
             if "interrupt" in str(exc).lower():
                 raise Cancelled("cancelled") from None
             raise
+        finally:
+            if self._interruptible:
+                self.conn.set_progress_handler(None, 0)
 
     def cursor(self, sql: str, params: list | tuple = ()):
         """Rows one at a time (for streaming into numpy); interruption surfaces as :class:`Cancelled`."""
-        if self.progress is not None:
-            check_cancelled(self.progress)
-        try:
+        with self._guard():
             cur = self.conn.execute(sql, list(params))
-            if self.is_sqlite:
-                yield from cur
-            else:
-                yield from cur.fetchall()
-        except sqlite3.OperationalError as exc:
-            if "interrupt" in str(exc).lower():
-                raise Cancelled("cancelled") from None
-            raise
+            yield from (cur if self.is_sqlite else cur.fetchall())
 
     def one(self, sql: str, params: list | tuple = ()):
         rows = self.rows(sql, params)
