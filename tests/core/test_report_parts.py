@@ -61,8 +61,19 @@ def test_formatting_and_heat_colours():
     assert svg.heat_colour(0.0)[0] == "#ffffff"
     assert svg.heat_colour(None) == ("#ffffff", svg.MUTED)
     dark, text = svg.heat_colour(1.0)
-    assert text == "#ffffff" and dark != "#ffffff"
+    assert dark != "#ffffff" and text == svg.INK
+    assert _contrast(dark, text) >= 4.5  # WCAG AA for the darkest cell
     assert svg.heat_colour(7.0) == svg.heat_colour(1.0)  # clamped
+
+
+def _contrast(a: str, b: str) -> float:
+    def lum(hex_colour: str) -> float:
+        chans = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in chans]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def test_compact_json_keeps_short_objects_on_one_line():

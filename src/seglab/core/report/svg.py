@@ -305,10 +305,10 @@ def heat_colour(share: float | None) -> tuple[str, str]:
     """(background, text colour) for a 0..1 value on a single-hue blue scale (colour-blind safe)."""
     if share is None or not math.isfinite(float(share)):
         return "#ffffff", MUTED
-    s = max(0.0, min(float(share), 1.0))
+    # Stop short of full blue so dark text keeps a contrast of at least 4.5:1 (WCAG AA) on every cell.
+    s = max(0.0, min(float(share), 1.0)) * 0.7
     # Interpolate white → Okabe–Ito blue (#0072B2), in sRGB; good enough for a table.
     r = round(255 + (0x00 - 255) * s)
     g = round(255 + (0x72 - 255) * s)
     b = round(255 + (0xB2 - 255) * s)
-    text = "#ffffff" if s > 0.55 else INK
-    return f"#{r:02x}{g:02x}{b:02x}", text
+    return f"#{r:02x}{g:02x}{b:02x}", INK
