@@ -1,0 +1,207 @@
+"""`seglab segment count | members | save | list`, exactly as shared/spec/cli.md says."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from builders import build_project
+from seglab.cli import main
+
+PRO = {
+    "version": 1,
+    "level": "user",
+    "match": "all",
+    "conditions": [{"type": "property", "entity": "user", "property": "plan", "op": "eq", "value": "pro"}],
+}
+ACTIVE_ACCOUNTS = {
+    "level": "account",
+    "conditions": [{"type": "behavior", "event": "login", "per": "users", "window": {"last_days": 7}}],
+}
+
+
+@pytest.fixture
+def project(tmp_path):
+    return build_project(
+        tmp_path / "p.seglab",
+        accounts=[{"account_id": "acme"}, {"account_id": "zeta, inc"}, {"account_id": "idle"}],
+        users=[
+            {"user_id": "u2", "plan": "pro", "account_id": "acme"},
+            {"user_id": "u10", "plan": "pro", "account_id": "zeta, inc"},
+            {"user_id": "u1", "plan": "free"},
+        ],
+        events=[
+            {"user_id": "u2", "event": "login", "timestamp": "2024-03-30T10:00:00Z"},
+            {"user_id": "u10", "event": "login", "timestamp": "2024-03-01T10:00:00Z"},
+            {"user_id": "u1", "event": "login", "timestamp": "2024-03-31T10:00:00Z"},
+        ],
+    )
+
+
+def write(tmp_path, obj, name="def.json"):
+    path = tmp_path / name
+    path.write_text(obj if isinstance(obj, str) else json.dumps(obj), encoding="utf-8")
+    return path
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_count_json(project, tmp_path, capsys):
+    code, out, err = run(capsys, "segment", "count", project, "--def", write(tmp_path, PRO), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert list(result) == ["level", "count", "seconds"]
+    assert result["level"] == "user" and result["count"] == 2
+    assert isinstance(result["seconds"], float) and result["seconds"] >= 0
+
+
+def test_count_plain_and_as_of(project, tmp_path, capsys):
+    path = write(tmp_path, ACTIVE_ACCOUNTS)
+    assert run(capsys, "segment", "count", project, "--def", path)[1].strip() == "1"
+    # a bare date is the end of that day: on 2024-03-05 acme's user had not logged in yet
+    code, out, _ = run(capsys, "segment", "count", project, "--def", path, "--as-of", "2024-03-05", "--json")
+    assert code == 0 and json.loads(out) == {
+        "level": "account",
+        "count": 1,
+        "seconds": json.loads(out)["seconds"],
+    }
+    code, out, _ = run(capsys, "segment", "members", project, "--def", path, "--as-of", "2024-03-05")
+    assert out.splitlines() == ["id", '"zeta, inc"']
+
+
+def test_members_csv_sorted_with_header(project, tmp_path, capsys):
+    code, out, err = run(capsys, "segment", "members", project, "--def", write(tmp_path, PRO))
+    assert code == 0, err
+    assert out.splitlines() == ["id", "u10", "u2"]  # sorted as text
+    out_file = tmp_path / "members.csv"
+    code, out, _ = run(
+        capsys,
+        "segment",
+        "members",
+        project,
+        "--def",
+        write(tmp_path, {"level": "account"}),
+        "--out",
+        out_file,
+    )
+    assert code == 0 and out == ""
+    rows = list(csv.reader(io.StringIO(out_file.read_text(encoding="utf-8"))))
+    assert rows == [["id"], ["acme"], ["idle"], ["zeta, inc"]]
+
+
+def test_save_list_and_name(project, tmp_path, capsys):
+    code, out, err = run(
+        capsys, "segment", "save", project, "--name", "Pro users", "--def", write(tmp_path, PRO)
+    )
+    assert code == 0, err
+    run(
+        capsys,
+        "segment",
+        "save",
+        project,
+        "--name",
+        "Active accounts",
+        "--def",
+        write(tmp_path, ACTIVE_ACCOUNTS),
+    )
+    code, out, _ = run(capsys, "segment", "list", project, "--json")
+    listing = json.loads(out)
+    assert [(r["name"], r["level"], r["size"]) for r in listing] == [
+        ("Active accounts", "account", 1),
+        ("Pro users", "user", 2),
+    ]
+    assert all(set(r) == {"name", "level", "size", "updated"} and r["updated"].endswith("Z") for r in listing)
+    code, out, _ = run(capsys, "segment", "count", project, "--name", "Pro users", "--json")
+    assert json.loads(out)["count"] == 2
+    code, out, _ = run(capsys, "segment", "members", project, "--name", "Active accounts")
+    assert out.splitlines() == ["id", "acme"]
+    # replacing keeps one row
+    run(
+        capsys, "segment", "save", project, "--name", "Pro users", "--def", write(tmp_path, {"level": "user"})
+    )
+    code, out, _ = run(capsys, "segment", "list", project, "--json")
+    assert [r["size"] for r in json.loads(out)] == [1, 3]
+    assert "Pro users" in run(capsys, "segment", "list", project)[1]
+
+
+@pytest.mark.parametrize(
+    ("definition", "fragment"),
+    [
+        (
+            {
+                "level": "user",
+                "conditions": [{"type": "property", "property": "plan", "op": "eqq", "value": 1}],
+            },
+            "conditions[0].op",
+        ),
+        (
+            {
+                "level": "user",
+                "conditions": [{"type": "property", "property": "nope", "op": "eq", "value": 1}],
+            },
+            "conditions[0].property",
+        ),
+        ({"level": "user", "conditions": [{"type": "segment", "segment": "Ghost"}]}, "conditions[0].segment"),
+        ({"version": 9, "level": "user"}, "version"),
+        ("{not json", "not valid JSON"),
+        ("", "empty"),
+    ],
+)
+def test_invalid_definition_exit_2_one_line(project, tmp_path, capsys, definition, fragment):
+    code, out, err = run(capsys, "segment", "count", project, "--def", write(tmp_path, definition))
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and fragment in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("segment", "count", "{project}", "--name", "Ghost"),
+        ("segment", "members", "{project}", "--name", "Ghost"),
+        ("segment", "count", "{project}"),
+        ("segment", "count", "{project}", "--def", "missing.json"),
+        ("segment", "count", "{project}", "--def", "{def}", "--name", "x"),
+        ("segment", "count", "{project}", "--def", "{def}", "--as-of", "someday"),
+        ("segment", "count", "{tmp}/nothing.seglab", "--def", "{def}"),
+        ("segment", "save", "{project}", "--name", "x"),
+    ],
+)
+def test_request_errors_exit_2(project, tmp_path, capsys, args):
+    fill = {"project": str(project), "def": str(write(tmp_path, PRO)), "tmp": str(tmp_path)}
+    code, _, err = run(capsys, *[a.format(**fill) for a in args])
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_unknown_segment_message(project, capsys):
+    _, _, err = run(capsys, "segment", "count", project, "--name", "Ghost")
+    assert "no saved segment named 'Ghost'" in err
+
+
+def test_def_from_stdin_in_a_real_process(project):
+    out = subprocess.run(
+        [sys.executable, "-m", "seglab", "segment", "count", str(project), "--def", "-", "--json"],
+        input=json.dumps(PRO),
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["count"] == 2
+
+
+def test_read_commands_do_not_write(project, tmp_path, capsys):
+    before = project.read_bytes()
+    run(capsys, "segment", "count", project, "--def", write(tmp_path, PRO))
+    run(capsys, "segment", "members", project, "--def", write(tmp_path, PRO))
+    run(capsys, "segment", "list", project)
+    assert project.read_bytes() == before
