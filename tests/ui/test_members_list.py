@@ -138,3 +138,25 @@ def test_user_profile_dialog_unknown_key_shows_message(qtbot, session):
         pass
     assert "no user with key 999999" in dialog.title_label.text()
     dialog.close()
+
+
+def test_hundred_thousand_rows_are_virtual_and_sort_quickly(qtbot):
+    import time
+
+    from seglab.ui.models.members_model import MembersTableModel
+
+    n = 100_000
+    rows = [(f"u{i:06d}", "acme", i * 1000, None, n - i) for i in range(n)]
+    table = profiles.MemberTable(
+        "user", ("user_id", "account", "first seen", "last seen", "score"),
+        ("text", "text", "datetime", "datetime", "integer"), tuple(range(n)), rows,
+    )
+    model = MembersTableModel()
+    start = time.perf_counter()
+    model.set_table(table)
+    model.sort(4, Qt.SortOrder.AscendingOrder)
+    assert time.perf_counter() - start < 2.0
+    assert model.rowCount() == n
+    assert model.data(model.index(0, 0)) == f"u{n - 1:06d}"
+    assert model.key_at(0) == n - 1
+    assert model.data(model.index(n - 1, 4)) == f"{n:,}"

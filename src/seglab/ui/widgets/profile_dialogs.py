@@ -102,6 +102,7 @@ class _ProfileDialog(QDialog):
         layout.addWidget(splitter, 1)
         self.tabs.addTab(_table(self.properties_model), "Properties")
         self.tabs.addTab(_table(self.counts_model), "Events by name")
+        self.loaded.connect(self._fit_columns)
 
         self._worker = Worker(self)
         self._worker.succeeded.connect(self._on_loaded)
@@ -131,6 +132,13 @@ class _ProfileDialog(QDialog):
         if timeline.truncated:
             note += f" (showing the latest {shown:,})"
         self.timeline_note.setText(note)
+
+    def _fit_columns(self) -> None:
+        for i in range(self.tabs.count()):
+            view = self.tabs.widget(i)
+            if isinstance(view, QTableView):
+                view.resizeColumnsToContents()
+        self.timeline_view.resizeColumnsToContents()
 
     def _on_failed(self, exc: object) -> None:
         self.title_label.setText(f"Cannot read this profile: {exc}")

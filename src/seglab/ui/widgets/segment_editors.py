@@ -242,6 +242,8 @@ class OperatorComboWidget(QComboBox):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._type: str | None = None
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(10)
         self.activated.connect(lambda i: self.picked.emit(self.itemData(i)))
 
     def set_type(self, ptype: str | None) -> None:
@@ -335,6 +337,7 @@ class NumberValueEditor(ValueEditor):
         self.spin.setSuffix(suffix)
         self.spin.setKeyboardTracking(True)
         self.spin.setMinimumWidth(64)
+        self.spin.setMaximumWidth(120)
         self.spin.setAccelerated(True)
         _hbox(self).addWidget(self.spin)
         self.spin.valueChanged.connect(lambda _v: self.edited.emit(self.value()))
@@ -433,7 +436,7 @@ class ListValueEditor(ValueEditor):
         self.ptype = ptype
         self.line = QLineEdit()
         self.line.setPlaceholderText("value, value, …")
-        self.line.setMinimumWidth(160)
+        self.line.setMinimumWidth(120)
         self.hint = QLabel("")
         self.hint.setStyleSheet("color: gray")
         if completions:

@@ -314,6 +314,8 @@ class BehaviorConditionEditor(ConditionEditor):
         self.event_picker.set_events(ctx.catalogue.event_names)
         self.compare = CompareEditor()
         self.unit = QComboBox()
+        self.unit.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.unit.setMinimumContentsLength(12)
         for fn, label in UNIT_LABELS.items():
             self.unit.addItem(label, f"events:{fn}")
         if self.account_level:
@@ -751,7 +753,7 @@ class ConditionRowWidget(QFrame):
         self.negate.setCheckable(True)
         self.negate.setToolTip("Negate: keep everyone who does NOT match this condition")
         self.count_label = QLabel("")
-        self.count_label.setMinimumWidth(70)
+        self.count_label.setMinimumWidth(48)
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.up = _small_button("▲", "Move up")
         self.down = _small_button("▼", "Move down")
