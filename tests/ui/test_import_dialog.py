@@ -291,3 +291,14 @@ def test_time_zone_of_zone_less_timestamps(window, qtbot, tmp_path, message_log)
     # 12:00 in Berlin (summer time, UTC+2) is 10:00 UTC.
     assert db_rows(window, "SELECT ts FROM events") == [(1719828000000,)]
     dialog.accept()
+
+
+def test_dropping_a_project_file_opens_it_and_imports_csvs_into_it(window, qtbot, tmp_path, csvs):
+    other = tmp_path / "other.seglab"
+    Project.create(other).close()
+    dialog = drop(window, [csvs["accounts"], other])
+    assert window.session.path == other
+    assert [p.name for p in dialog.model.plans] == ["companies.csv"]
+    run_import(qtbot, dialog)
+    assert db_rows(window, "SELECT count(*) FROM accounts") == [(2,)]
+    dialog.accept()

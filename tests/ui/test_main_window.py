@@ -188,8 +188,8 @@ def test_new_project_and_save_as(window, qtbot, tmp_path, small_project):
     wait_overview(qtbot, window)
     window.open_project(small_project)
     wait_overview(qtbot, window)
-    assert window.save_as(tmp_path / "copy.seglab")
-    assert title(window) == "copy — SegLab"
+    assert window.save_as(tmp_path / "copy.seglab")  # written in a worker, then opened
+    qtbot.waitUntil(lambda: title(window) == "copy — SegLab", timeout=10_000)
     wait_overview(qtbot, window)
     assert window.overview_widget.cards["events"].value() == "5"
 
@@ -302,7 +302,7 @@ def test_demo_is_built_in_a_worker_then_opened(window, qtbot, monkeypatch, _temp
     monkeypatch.setattr(mw, "demo_available", lambda: True)
     monkeypatch.setattr(mw, "build_demo_task", fake_build)
     window.start_widget.demo_button.click()
-    assert window._demo_dialog is not None  # a progress dialog while the worker builds it
+    assert window._file_dialog is not None  # a progress dialog while the worker builds it
     qtbot.waitUntil(lambda: window.session.is_open(), timeout=10_000)
     path = window.session.path
     assert path.parent == _temporary_settings / "data"
@@ -310,7 +310,7 @@ def test_demo_is_built_in_a_worker_then_opened(window, qtbot, monkeypatch, _temp
     assert title(window) == f"{path.stem} — SegLab"
     wait_overview(qtbot, window)
     assert window.overview_widget.cards["events"].value() == "1"
-    assert window._demo_dialog is None
+    assert window._file_dialog is None
 
 
 def test_window_geometry_is_kept(qtbot):
@@ -461,3 +461,16 @@ def test_page_hooks_are_wired(window, qtbot, monkeypatch, small_project, tmp_pat
     assert window.open_project(other)
     assert title(window) == "other — SegLab" and not window.isWindowModified()
     wait_overview(qtbot, window)
+
+
+def test_save_as_refusals(window, qtbot, small_project, tmp_path, message_log):
+    window.open_project(small_project)
+    wait_overview(qtbot, window)
+    assert not window.save_as(small_project)
+    assert message_log.texts("error") == ["Save As needs a different file name"]
+    assert window.save_as(tmp_path / "no such folder" / "copy.seglab")
+    qtbot.waitUntil(lambda: len(message_log) == 2, timeout=10_000)
+    assert message_log[1].title == messages.TITLE_SAVE_AS_FAILED
+    assert "read-only" in message_log[1].text or "no such" in message_log[1].text.lower()
+    assert title(window) == "shop — SegLab"
+    assert not (tmp_path / "no such folder").exists()

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from seglab import __version__
-from seglab.core.errors import ProjectError
+from seglab.core.errors import ProjectError, UserError
 from seglab.core.timeutil import utc_now_iso
 from seglab.ui import messages
 from seglab.ui.icons import icon
@@ -67,6 +67,14 @@ def demo_available() -> bool:
     return importlib.util.find_spec("seglab.core.demo") is not None
 
 
+def save_copy_task(path: Path, source: Path, progress=None) -> Path:
+    """Worker function: a consistent copy of ``source`` at ``path`` (SQLite backup, own connection)."""
+    from seglab.core.project import Project
+
+    with Project.open(source, readonly=True) as project:
+        return project.save_as(path)
+
+
 def build_demo_task(path: Path, request=None, progress=None) -> Path:
     """Worker function: write the demo project to ``path`` (seglab.core.demo.build_demo)."""
     from seglab.core import demo
@@ -91,8 +99,8 @@ class MainWindow(QMainWindow):
         self._pages: dict[str, QWidget] = {}
         self._nav_items: dict[str, QListWidgetItem] = {}
         self._import_dialog = None
-        self._demo_worker: Worker | None = None
-        self._demo_dialog: ProgressDialog | None = None
+        self._file_worker: Worker | None = None
+        self._file_dialog: ProgressDialog | None = None
 
         self.setWindowIcon(icon("seglab"))
         self.setAcceptDrops(True)
@@ -224,7 +232,7 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self, *_args) -> None:
         is_open = self.session.is_open()
-        busy = self.session.busy or (self._demo_worker is not None and self._demo_worker.is_busy())
+        busy = self.session.busy or self._file_job_running()
         for action in (self.new_action, self.open_action, self.demo_action):
             action.setEnabled(not busy)
         self.import_action.setEnabled(is_open and not busy)
@@ -385,18 +393,6 @@ class MainWindow(QMainWindow):
         if path:
             self.save_as(path)
 
-    def save_as(self, path: str | os.PathLike) -> bool:
-        """Write a copy of the project to ``path`` and continue working in the copy."""
-        project = self.session.project
-        if project is None or self._refuse_when_busy() or not self.pages_allow_leaving():
-            return False
-        try:
-            new_path = project.save_as(path)
-        except (ProjectError, OSError) as exc:
-            messages.show_error(self, messages.TITLE_SAVE_AS_FAILED, str(exc))
-            return False
-        return self.open_project(new_path, confirmed=True)
-
     def _refuse_when_busy(self) -> bool:
         if self.session.busy:
             messages.show_warning(self, messages.TITLE_BUSY, messages.BUSY_IMPORTING)
@@ -436,65 +432,113 @@ class MainWindow(QMainWindow):
             f"{info['events']:,} events · {info['users']:,} users · {info['accounts']:,} accounts", 0
         )
 
-    # -- demo ------------------------------------------------------------------------------
+    # -- demo and save as: a new project file written in a worker, then opened ------------------
     def demo_path(self) -> Path:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         return data_location() / f"demo-{stamp}.seglab"
 
-    def open_demo(self) -> None:
-        """Build a fresh copy of the demo project in a worker, then open it."""
-        if self._refuse_when_busy() or (self._demo_worker is not None and self._demo_worker.is_busy()):
-            return
+    def open_demo(self) -> bool:
+        """Build a fresh copy of the demo project in a worker, then open it. True when started."""
+        if self._refuse_when_busy() or self._file_job_running():
+            return False
         if self.session.is_open() and not self.pages_allow_leaving():
-            return
+            return False
         if not demo_available():
             messages.show_error(self, messages.TITLE_DEMO_FAILED, messages.DEMO_UNAVAILABLE)
-            return
+            return False
         path = self.demo_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             messages.show_error(self, messages.TITLE_DEMO_FAILED, f"{path.parent}: {exc.strerror}")
-            return
-        worker = Worker(self)
-        dialog = ProgressDialog("Demo project", "Building the demo project…", self)
+            return False
+        self._start_file_job(
+            build_demo_task,
+            path,
+            None,
+            "Demo project",
+            "Building the demo project…",
+            messages.TITLE_DEMO_FAILED,
+        )
+        return True
+
+    def save_as(self, path: str | os.PathLike) -> bool:
+        """Write a copy of the project to ``path`` in a worker, then continue in the copy.
+
+        True when the copy was started (the window switches to it when it is written).
+        """
+        project = self.session.project
+        if project is None or self._refuse_when_busy() or self._file_job_running():
+            return False
+        path = Path(path)
+        if path.resolve() == project.path.resolve():
+            messages.show_error(self, messages.TITLE_SAVE_AS_FAILED, "Save As needs a different file name")
+            return False
+        if not self.pages_allow_leaving():
+            return False
+        self._start_file_job(
+            save_copy_task,
+            path,
+            project.path,
+            "Save As",
+            f"Writing a copy of the project to {path.name}…",
+            messages.TITLE_SAVE_AS_FAILED,
+        )
+        return True
+
+    def _file_job_running(self) -> bool:
+        return self._file_worker is not None and self._file_worker.is_busy()
+
+    def _start_file_job(self, fn, path: Path, request, title: str, text: str, failure_title: str) -> None:
+        worker = self._file_worker or Worker(self)
+        if self._file_worker is None:
+            self._file_worker = worker
+        else:
+            for signal in (
+                worker.progressed,
+                worker.succeeded,
+                worker.failed,
+                worker.cancelled,
+                worker.finished,
+            ):
+                signal.disconnect()
+        dialog = ProgressDialog(title, text, self)
         dialog.cancel_requested.connect(worker.cancel)
         worker.progressed.connect(dialog.set_progress)
-        worker.succeeded.connect(self._demo_built)
-        worker.failed.connect(lambda exc: self._demo_failed(path, exc))
+        worker.succeeded.connect(self._file_job_done)
+        worker.failed.connect(lambda exc: self._file_job_failed(path, exc, failure_title))
         worker.cancelled.connect(lambda: _remove_project_files(path))
-        worker.finished.connect(self._demo_finished)
-        self._demo_worker, self._demo_dialog = worker, dialog
-        worker.start(build_demo_task, path)
+        worker.finished.connect(self._file_job_finished)
+        self._file_dialog = dialog
+        worker.start(fn, path, request)
         self._update_actions()
         dialog.open()
 
-    def _demo_built(self, path: Path) -> None:
-        self._close_demo_dialog()
+    def _file_job_done(self, path: Path) -> None:
+        self._close_file_dialog()
         self.open_project(path, confirmed=True)
 
-    def _demo_failed(self, path: Path, exc: BaseException) -> None:
-        self._close_demo_dialog()
+    def _file_job_failed(self, path: Path, exc: BaseException, title: str) -> None:
+        self._close_file_dialog()
         _remove_project_files(path)
-        text = (
-            str(exc)
-            if isinstance(exc, ProjectError)
-            else messages.INTERNAL_ERROR.format(what=f"{type(exc).__name__}: {exc}")
-        )
-        messages.show_error(self, messages.TITLE_DEMO_FAILED, text)
+        if isinstance(exc, (UserError, OSError)):
+            text = str(exc)
+        else:
+            text = messages.INTERNAL_ERROR.format(what=f"{type(exc).__name__}: {exc}")
+        messages.show_error(self, title, text)
 
-    def _demo_finished(self) -> None:
-        self._close_demo_dialog()
+    def _file_job_finished(self) -> None:
+        self._close_file_dialog()
         self._update_actions()
 
-    def _close_demo_dialog(self) -> None:
-        if self._demo_dialog is not None:
-            self._demo_dialog.done(0)
-            self._demo_dialog.deleteLater()
-            self._demo_dialog = None
+    def _close_file_dialog(self) -> None:
+        if self._file_dialog is not None:
+            self._file_dialog.done(0)
+            self._file_dialog.deleteLater()
+            self._file_dialog = None
 
-    def wait_for_demo(self, timeout_ms: int = 60_000) -> bool:
-        return self._demo_worker is None or self._demo_worker.wait(timeout_ms)
+    def wait_for_file_job(self, timeout_ms: int = 60_000) -> bool:
+        return self._file_worker is None or self._file_worker.wait(timeout_ms)
 
     # -- import -------------------------------------------------------------------------------
     def import_dialog(self) -> None:
@@ -555,7 +599,16 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        self.import_files(paths)
+        self.files_dropped(paths)
+
+    def files_dropped(self, paths: list[str]) -> None:
+        """A dropped ``.seglab`` file is opened; CSV files are imported (into it, if both came)."""
+        projects = [p for p in paths if p.lower().endswith(".seglab")]
+        data = [p for p in paths if not p.lower().endswith(".seglab")]
+        if projects and not self.open_project(projects[0]):
+            return
+        if data:
+            self.import_files(data)
 
     # -- help ---------------------------------------------------------------------------------
     def show_about(self) -> None:
@@ -582,8 +635,8 @@ class MainWindow(QMainWindow):
             dialog.cancel_and_wait()
         if dialog is not None:
             dialog.close()
-        if self._demo_worker is not None:
-            self._demo_worker.shutdown()
+        if self._file_worker is not None:
+            self._file_worker.shutdown()
         self.overview_model.shutdown()
         for page in self._pages.values():
             shutdown = getattr(page, "shutdown", None)
