@@ -449,3 +449,12 @@ def test_kind_specific_refusals_are_sentences(shop3):
         run_chart(shop3.conn, ChartSpec(kind="distinguishes"))
     with pytest.raises(ChartError, match="at least one saved segment"):
         run_chart(shop3.conn, ChartSpec(kind="segment_size"))
+
+
+def test_segment_size_points_drill_to_the_members_at_that_time(shop3):
+    spec = ChartSpec(kind="segment_size", segments=("Buyers",), interval="week", **MARCH)
+    frame = run_chart(shop3.conn, spec)
+    assert frame["size"].tolist() == [0, 2, 3, 4, 4]  # W09 (from Mar 1): none; u1, u4 in W10; u3; u2
+    for row in frame.itertuples():
+        got = slice_members(shop3.conn, make_slice(spec, segment=row.segment, period_start=row.period_start))
+        assert len(got.keys) == row.size

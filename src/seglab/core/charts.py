@@ -580,6 +580,8 @@ def slice_members(
         return _event_doers(conn, s, window, str(req.get("event")))
     if spec.kind == "distribution":
         return _distribution_members(conn, spec, s, window, req)
+    if spec.kind == "segment_size":
+        return _size_members(conn, spec, s, window, req)
     raise ChartError(f"drill-down is not available for {spec.title} charts yet")
 
 
@@ -797,6 +799,22 @@ def _distribution_members(
     what = "events" if event == "*" else f"{event} events"
     span = f"{low}" if low == high else f"{low}–{high}"
     return SliceMembers(s.level, keys, f"{s.label}: {unit_word(s.level)} with {span} {what}")
+
+
+def _size_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest) -> SliceMembers:
+    """A saved segment's members as they were at the end of the clicked interval (as the size chart)."""
+    from seglab.core.analyses.common import buckets_for, date_to_day
+    from seglab.core.segments import member_keys
+
+    start = str(req.get("period_start"))
+    buckets = buckets_for(window.from_day, window.to_day, spec.interval)  # type: ignore[arg-type]
+    b = buckets.index_of_day(date_to_day(dt.date.fromisoformat(start[:10])))
+    at = min(buckets.last_ms(b), window.as_of_ms)
+    keys = tuple(sorted(int(k) for k in member_keys(conn, s.definition, at)))
+    label = period_label(start, spec.interval)
+    return SliceMembers(
+        s.level, keys, f"{s.label}: {unit_word(s.level)} in the segment at the end of {label}"
+    )
 
 
 def _overlap_members(series: tuple[ResolvedSeries, ...], region: str) -> SliceMembers:
