@@ -352,7 +352,7 @@ def import_file(
         has_nul = False  # NUL bytes are part of UTF-16 itself; the decoded text is checked per row below
     if not sniff.columns or not any(c.strip() for c in sniff.columns):
         raise ImportFileError(f"{name}: no column names on the first line (is the file blank?)")
-    if not sniff.sample_rows:
+    if not sniff.sample_rows and len(head) >= size:
         raise ImportFileError(f"{name}: has column names but no data rows; nothing to import")
     try:
         cmap = resolve_mapping(name, sniff.columns, kind=kind, mapping=mapping)
@@ -411,6 +411,8 @@ def import_file(
                     check_nul=has_nul or sniff.encoding.startswith("utf-16"),
                 )
                 runner.run(text, sniff.delimiter)
+            if not state.rows_read:
+                raise ImportFileError(f"{name}: has column names but no data rows; nothing to import")
             if progress.is_cancelled():
                 raise Cancelled("cancelled")
             committed = not (strict and rejects.count)
@@ -977,8 +979,7 @@ class _EventBatcher:
         columns += [p.column for p in runner.props]
         self.width = len(columns)
         self.per_statement = max(1, min(500, self.MAX_PARAMS // self.width))
-        verb = "INSERT OR IGNORE" if self.ii is not None else "INSERT"
-        self.head = f"{verb} INTO events({', '.join(columns)})"
+        self.head = f"INSERT INTO events({', '.join(columns)})"
         self._sql: dict[int, str] = {}
         self.days_parts: list[tuple] = []
         self.days_rows = 0
@@ -1080,7 +1081,19 @@ class _EventBatcher:
                         aks[i] = r.account_key(acc_col[i])
             out.append(aks)
         if self.ii is not None:
-            out.append([v.strip() or None for v in cols[self.ii]])
+            ids = [v.strip() or None for v in cols[self.ii]]
+            keep = self._new_insert_ids(ids)
+            if len(keep) < n:
+                state.duplicates += n - len(keep)
+                out = [[c[i] for i in keep] for c in out]
+                cols = [[c[i] for i in keep] for c in cols]
+                tss, uks, eks = out[0], out[1], out[2]
+                aks = None if aks is None else out[3]
+                ids = [ids[i] for i in keep]
+                n = len(keep)
+                if not n:
+                    return
+            out.append(ids)
         for prop in r.props:
             out.append(self._convert(prop, cols[prop.index]))
 
@@ -1092,19 +1105,34 @@ class _EventBatcher:
             conn.executemany("INSERT INTO event_names(event_key, name) VALUES (?, ?)", new_events)
         r.flush_accounts()
         flat = list(itertools.chain.from_iterable(zip(*out)))
-        before = conn.total_changes
         self._insert(flat, n)
-        if self.ii is not None:
-            inserted = conn.total_changes - before
-            state.duplicates += n - inserted
-            state.rows_imported += inserted
-        else:
-            state.rows_imported += n
+        state.rows_imported += n
 
         ts_a = np.array(tss, dtype=np.int64)
         if aks is not None:
             self._links(uks, aks, ts_a, np)
         self._roll_up(np.array(uks, dtype=np.int64), np.array(eks, dtype=np.int64), ts_a, np)
+
+    def _new_insert_ids(self, ids: list) -> list[int]:
+        """Indexes of the rows to keep: no id, or an id seen neither before nor earlier in the batch."""
+        listed = sorted({i for i in ids if i is not None})
+        known: set = set()
+        for lo in range(0, len(listed), 500):
+            part = listed[lo : lo + 500]
+            known.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT insert_id FROM events WHERE insert_id IN ({', '.join('?' * len(part))})", part
+                )
+            )
+        keep = []
+        for i, value in enumerate(ids):
+            if value is None:
+                keep.append(i)
+            elif value not in known:
+                known.add(value)
+                keep.append(i)
+        return keep
 
     def _insert(self, flat: list, n: int) -> None:
         per, width = self.per_statement, self.width

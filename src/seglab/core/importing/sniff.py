@@ -85,7 +85,7 @@ def describe_binary(head: bytes) -> str | None:
     sample = head[:8192]
     if not sample:
         return None
-    if b"\x00" in sample and sample.count(b"\x00") > len(sample) // 100:
+    if sample.count(b"\x00") > max(8, len(sample) // 100):
         return "binary data (many NUL bytes), not a text file"
     controls = sum(1 for b in sample if b < 9 or 13 < b < 32 or b == 127)
     if controls > max(2, len(sample) // 100):
@@ -132,9 +132,45 @@ def detect_encoding(head: bytes, full_scan_ok: bool | None = None) -> str:
         best = from_bytes(head).best()
     except Exception:  # a detector failure must not stop an import: fall back below
         best = None
-    if best is not None and best.encoding and best.encoding.lower() not in ("utf_8", "utf-8", "ascii"):
-        return best.encoding
-    return "cp1252"
+    guess = best.encoding.lower() if best is not None and best.encoding else ""
+    # On a short sample the detector often picks an obscure code page; exports are
+    # overwhelmingly Windows-1252 when not UTF-8, so that wins unless the detector
+    # names a widespread encoding.
+    if guess in _COMMON_ENCODINGS:
+        return guess
+    try:
+        head.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return guess or "latin-1"
+
+
+_COMMON_ENCODINGS = frozenset(
+    {
+        "cp1252",
+        "cp1250",
+        "cp1251",
+        "latin_1",
+        "iso8859_15",
+        "iso8859_2",
+        "koi8_r",
+        "shift_jis",
+        "cp932",
+        "euc_jp",
+        "gb18030",
+        "gb2312",
+        "big5",
+        "euc_kr",
+        "cp949",
+        "mac_roman",
+        "cp1253",
+        "cp1254",
+        "cp1255",
+        "cp1256",
+        "iso8859_7",
+        "iso8859_9",
+    }
+)
 
 
 def read_head(path: Path, size: int = SAMPLE_BYTES) -> bytes:
@@ -167,7 +203,7 @@ def detect_delimiter(text: str) -> str:
     best, best_score = ",", (-1.0, 0)
     for delim in DELIMITERS:
         try:
-            rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
         except csv.Error:
             continue
         counts = [len(r) for r in rows if r][:200]
@@ -200,7 +236,7 @@ def sniff_text(
     delim = delimiter or detect_delimiter(text)
     rows: list[list[str]] = []
     try:
-        for row in csv.reader(io.StringIO(text), delimiter=delim):
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delim):
             if row:
                 rows.append(row)
             if len(rows) > sample_rows:
@@ -228,7 +264,7 @@ def sniff_text(
 
 def _count_records(text: str, delim: str) -> int:
     try:
-        return sum(1 for row in csv.reader(io.StringIO(text), delimiter=delim) if row)
+        return sum(1 for row in csv.reader(io.StringIO(text, newline=""), delimiter=delim) if row)
     except csv.Error:
         return text.count("\n")
 
