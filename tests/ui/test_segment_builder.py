@@ -354,3 +354,21 @@ def test_event_loop_keeps_running_while_a_slow_count_is_in_flight(qtbot, builder
     assert builder.definition()["conditions"][0]["value"] == "freex"
     assert builder.preview.total == core_count(session, builder.definition()) == 0
     assert not builder.spinner.isVisible()
+
+
+def test_level_toggle_rebuilds_pickers_and_flags_user_properties(qtbot, builder, session, stack):
+    add_condition(builder.conditions, "property")
+    picker = builder.row_at(("conditions", 0)).editor.filter.picker
+    assert picker.findText("plan") >= 0 and picker.findText("tier") >= 0
+    picker.pick("user", "plan")
+    qtbot.mouseClick(builder.accounts_button, Qt.MouseButton.LeftButton)
+    picker = builder.row_at(("conditions", 0)).editor.filter.picker
+    assert picker.findText("plan") < 0 and picker.findText("tier") >= 0
+    settle(qtbot, builder)
+    # the core refuses a user property at account level; the row says so
+    assert "account segment" in builder.row_at(("conditions", 0)).problem_text()
+    assert builder.conditions.empty_label.isHidden()
+    stack.undo()
+    assert builder.definition()["level"] == "user"
+    settle(qtbot, builder)
+    assert builder.row_at(("conditions", 0)).problem_text() == ""

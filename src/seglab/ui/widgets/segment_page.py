@@ -12,6 +12,9 @@ Wiring it into the main window (the lead's part)::
         event.ignore()
     page.shutdown()              # when the window closes: stops timers and workers
 
+``seglab.ui.pages`` already wires exactly these duck-typed hooks when the window builds
+the page, and calls ``reload_segments()`` when another page changes the segments.
+
 The page listens to ``session.project_opened`` / ``project_closed`` / ``data_changed``
 itself and reloads the library and the builder's pickers.
 """
@@ -94,6 +97,10 @@ class SegmentsPageWidget(QWidget):
 
     def _on_data_changed(self) -> None:
         self.builder.reload_catalogue()
+        self.library.reload()
+
+    def reload_segments(self) -> None:
+        """Another page changed the saved segments: list them again."""
         self.library.reload()
 
     def is_loading(self) -> bool:

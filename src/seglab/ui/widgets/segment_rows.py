@@ -551,10 +551,7 @@ class ConditionListWidget(QWidget):
         header.addWidget(self.match)
         header.addWidget(_word("of these conditions:" if not nested else "of:"))
         header.addStretch(1)
-        self.empty_label = QLabel(
-            "No conditions yet: every " + ("user" if ctx.model.level_at((*def_path, "conditions")) == "user"
-                                          else "account") + " matches."
-        )
+        self.empty_label = QLabel("")
         self.empty_label.setStyleSheet("color: gray")
         self.rows_layout = _vbox()
         self.add_button = QPushButton("+ Add condition")
@@ -607,7 +604,9 @@ class ConditionListWidget(QWidget):
         with QSignalBlocker(self.match):
             self.match.setCurrentIndex(max(0, self.match.findData(node.get("match", "all"))))
         conditions = node.get("conditions", [])
-        signature = tuple(ConditionRowWidget.editor_class(c).signature(c) for c in conditions)
+        level = self.level()
+        # The level is part of the shape: pickers offer different properties per level.
+        signature = (level, *(ConditionRowWidget.editor_class(c).signature(c) for c in conditions))
         if signature != self._signature:
             for row in self.rows:
                 _discard(row)
@@ -621,6 +620,7 @@ class ConditionListWidget(QWidget):
         for row, c in zip(self.rows, conditions):
             row.sync(c)
             row.set_position(row.path[-1], len(conditions))
+        self.empty_label.setText(f"No conditions yet: every {level} matches.")
         self.empty_label.setVisible(not conditions)
         show_match = len(conditions) > 1
         self.match.setEnabled(show_match)
