@@ -474,3 +474,34 @@ def test_save_as_refusals(window, qtbot, small_project, tmp_path, message_log):
     assert "read-only" in message_log[1].text or "no such" in message_log[1].text.lower()
     assert title(window) == "shop — SegLab"
     assert not (tmp_path / "no such folder").exists()
+
+
+def test_start_up_path_stays_light(tmp_path):
+    """pandas and pyqtgraph are not imported until a page needs them (the window is up in ~0.5 s)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "from seglab.ui.app import create_app\n"
+        "from seglab.ui.main_window import MainWindow\n"
+        "app = create_app(); w = MainWindow(); w.show(); app.processEvents()\n"
+        "print(sorted(m for m in ('pandas', 'pyqtgraph', 'numpy') if m in sys.modules))\n"
+        "w.close()\n"
+    )
+    import os
+
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path), HOME=str(tmp_path))  # never the user's settings
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_charts_page_configures_pyqtgraph_first(window, qtbot, small_project):
+    import seglab.ui.charts as charts
+
+    window.open_project(small_project)
+    wait_overview(qtbot, window)
+    page = window.page("charts")
+    if not isinstance(page, PlaceholderWidget):
+        assert charts._configured

@@ -273,6 +273,10 @@ class MainWindow(QMainWindow):
         if cls is None:
             return PlaceholderWidget(spec.title, spec.placeholder)
         try:
+            if spec.name == "charts":
+                from seglab.ui.charts import configure_pyqtgraph
+
+                configure_pyqtgraph()  # pyqtgraph's global options, set once, when charts are first needed
             page = build_page(cls, self)
         except Exception as exc:  # a broken page must not take the window down
             return PlaceholderWidget(
