@@ -94,6 +94,15 @@ def db_rows(window, sql):
         conn.close()
 
 
+def big_events(folder, rows=300_000):
+    big = folder / "big_events.csv"
+    with open(big, "w", encoding="utf-8") as fh:
+        fh.write("user_id,event,timestamp,plan\n")
+        for i in range(rows):
+            fh.write(f"u{i % 5000},view,{1_700_000_000 + i * 7},p{i % 3}\n")
+    return big
+
+
 def run_import(qtbot, dialog):
     with qtbot.waitSignal(dialog.worker.finished, timeout=30_000):
         assert dialog.start_import()
@@ -247,12 +256,7 @@ def test_reimport_is_refused_unless_forced(window, qtbot, csvs):
 
 
 def test_import_can_be_cancelled_and_leaves_nothing(window, qtbot, tmp_path, message_log):
-    big = tmp_path / "big_events.csv"
-    with open(big, "w", encoding="utf-8") as fh:
-        fh.write("user_id,event,timestamp,plan\n")
-        for i in range(300_000):
-            fh.write(f"u{i % 5000},view,{1_700_000_000 + i * 7},p{i % 3}\n")
-    dialog = drop(window, [big])
+    dialog = drop(window, [big_events(tmp_path)])
     progress = []
     dialog.worker.progressed.connect(lambda done, total, text: progress.append((done, total, text)))
     with qtbot.waitSignal(dialog.worker.cancelled, timeout=60_000):
@@ -302,3 +306,24 @@ def test_dropping_a_project_file_opens_it_and_imports_csvs_into_it(window, qtbot
     run_import(qtbot, dialog)
     assert db_rows(window, "SELECT count(*) FROM accounts") == [(2,)]
     dialog.accept()
+
+
+def test_closing_the_window_during_an_import_asks_then_cancels(window, qtbot, tmp_path, message_log):
+    dialog = drop(window, [big_events(tmp_path)])
+    progress = []
+    dialog.worker.progressed.connect(lambda done, total, text: progress.append(text))
+    assert dialog.start_import()
+    qtbot.waitUntil(lambda: any("rows/s" in t for t in progress), timeout=30_000)
+    window.close()  # the person answers No
+    assert message_log.texts("question") == ["An import is running. Cancel it and quit?"]
+    assert window.session.is_open() and dialog.is_importing()
+    message_log.answer = True
+    path = window.session.path
+    window.close()
+    assert not window.session.is_open()
+    assert not dialog.worker.is_running()
+    conn = sqlite3.connect(str(path))
+    try:
+        assert conn.execute("SELECT count(*) FROM events").fetchone() == (0,)
+    finally:
+        conn.close()
