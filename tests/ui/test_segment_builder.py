@@ -372,3 +372,29 @@ def test_level_toggle_rebuilds_pickers_and_flags_user_properties(qtbot, builder,
     assert builder.definition()["level"] == "user"
     settle(qtbot, builder)
     assert builder.row_at(("conditions", 0)).problem_text() == ""
+
+
+def test_sequence_steps_with_filters_and_time_limit(qtbot, builder, session, stack):
+    add_condition(builder.conditions, "sequence")
+    seq = builder.row_at(("conditions", 0)).editor
+    seq.steps[0].pick("login")
+    seq.steps[1].pick("create_report")
+    qtbot.mouseClick(seq.step_filters[1].add_button, Qt.MouseButton.LeftButton)
+    where = seq.step_filters[1].rows[0]
+    where.picker.pick("event", "amount")
+    where.operator.pick("gte")
+    where.value_editor.spin.setValue(10)
+    seq.within.spin.setValue(2)
+    assert builder.definition()["conditions"][0] == {
+        "type": "sequence",
+        "steps": [{"event": "login"},
+                  {"event": "create_report", "where": [{"property": "amount", "op": "gte", "value": 10}]}],
+        "within_days": 2, "window": {"last_days": 90},
+    }
+    settle(qtbot, builder)
+    assert builder.preview.total == core_count(session, builder.definition()) == 3  # u1 u2 u3
+    qtbot.mouseClick(seq.add_step, Qt.MouseButton.LeftButton)
+    assert len(builder.row_at(("conditions", 0)).editor.steps) == 3
+    assert stack.undoText() == "Add step"
+    stack.undo()
+    assert len(builder.row_at(("conditions", 0)).editor.steps) == 2

@@ -268,13 +268,20 @@ class SegmentBuilderModel(QObject):
     def update_at(self, path: Path, label: str, *, merge_key: Any = None, **changes: Any) -> None:
         self.edit(update_in(self.definition, path, **changes), label, merge_key=merge_key)
 
+    def get_list(self, list_path: Path) -> list:
+        """The list at ``list_path``; an optional list that is absent (``where``) reads as empty."""
+        try:
+            return list(self.get(list_path))
+        except (KeyError, IndexError, TypeError):
+            return []
+
     def insert_at(self, list_path: Path, index: int, item: Any, label: str) -> None:
-        items = list(self.get(list_path))
+        items = self.get_list(list_path)
         items.insert(index, item)
         self.set_at(list_path, items, label)
 
     def append_at(self, list_path: Path, item: Any, label: str) -> None:
-        self.insert_at(list_path, len(self.get(list_path)), item, label)
+        self.insert_at(list_path, len(self.get_list(list_path)), item, label)
 
     def remove_at(self, list_path: Path, index: int, label: str) -> None:
         items = list(self.get(list_path))

@@ -36,6 +36,7 @@ from seglab.ui.models.segment_builder_model import (
 from seglab.ui.widgets.segment_editors import (
     CompareEditor,
     EventPickerWidget,
+    NumberValueEditor,
     OperatorComboWidget,
     PropertyPickerWidget,
     ValueEditor,
@@ -416,35 +417,37 @@ class SeenConditionEditor(ConditionEditor):
 
 
 class SequenceConditionEditor(ConditionEditor):
-    """did [A] then [B] then … within [7] days [window]."""
+    """did in order: [A] (where …) then [B] (where …) … with the last step within [7] days [window]."""
 
     def __init__(self, ctx, path):
         super().__init__(ctx, path)
         self.steps: list[EventPickerWidget] = []
+        self.step_filters: list[WhereListWidget] = []
         self.steps_box = QWidget()
-        self.steps_layout = _hbox(self.steps_box)
+        self.steps_layout = _vbox(self.steps_box)
         self.add_step = _small_button("+ step", "Add a step")
         self.add_step.clicked.connect(self._add)
         self.within_label = _word("with the last step within")
-        self.within = CompareEditor()  # only the number part is used
-        self.within.op.setVisible(False)
+        self.within = NumberValueEditor(False, minimum=0, maximum=100_000, suffix=" days")
+        self.within.spin.setDecimals(1)
+        self.within.spin.setSpecialValueText("any time")
         self.window_editor = WindowEditor()
-        line = _hbox()
-        line.addWidget(_word("did in order:"))
-        line.addWidget(self.steps_box)
-        line.addWidget(self.add_step)
-        line.addStretch(1)
         line2 = _hbox()
+        line2.addWidget(self.add_step)
         line2.addWidget(self.within_label)
         line2.addWidget(self.within)
-        line2.addWidget(_word("days of the first,"))
+        line2.addWidget(_word("of the first,"))
         line2.addWidget(self.window_editor)
         line2.addStretch(1)
         layout = _vbox(self)
-        layout.addLayout(line)
+        layout.addWidget(self.steps_box)
         layout.addLayout(line2)
         self.within.edited.connect(self._on_within)
         self.window_editor.edited.connect(self.on_window)
+
+    @staticmethod
+    def signature(cond):
+        return "sequence"
 
     def sync(self, cond):
         steps = cond.get("steps", [])
@@ -454,26 +457,39 @@ class SequenceConditionEditor(ConditionEditor):
                 if item.widget() is not None:
                     _discard(item.widget())
             self.steps = []
+            self.step_filters = []
             for i in range(len(steps)):
-                if i:
-                    self.steps_layout.addWidget(_word("then"))
+                box = QWidget()
+                box_layout = _vbox(box)
+                line = _hbox()
+                line.addWidget(_word("did in order:" if i == 0 else "then"))
                 picker = EventPickerWidget(allow_any=True)
                 picker.set_events(self.ctx.catalogue.event_names)
                 picker.picked.connect(lambda name, i=i: self._on_step(i, name))
-                self.steps_layout.addWidget(picker)
+                line.addWidget(picker)
                 if len(steps) > 1:
                     remove = _small_button("✕", "Remove this step")
                     remove.clicked.connect(lambda _=False, i=i: self._remove(i))
-                    self.steps_layout.addWidget(remove)
+                    line.addWidget(remove)
+                line.addStretch(1)
+                box_layout.addLayout(line)
+                where = WhereListWidget(self.ctx, (*self.path, "steps", i))
+                where.setContentsMargins(24, 0, 0, 0)
+                box_layout.addWidget(where)
+                self.steps_layout.addWidget(box)
                 self.steps.append(picker)
-        for picker, step in zip(self.steps, steps):
+                self.step_filters.append(where)
+        for picker, where, step in zip(self.steps, self.step_filters, steps):
             picker.set_event(step.get("event", "*"))
-        self.within.set_compare({"op": "eq", "value": cond.get("within_days") or 0})
+            where.sync(step.get("where", []))
+        self.within.set_value(cond.get("within_days") or 0)
         self.window_editor.set_window(cond.get("window", "ever"))
 
     def refresh_choices(self):
         for p in self.steps:
             p.set_events(self.ctx.catalogue.event_names)
+        for w in self.step_filters:
+            w.refresh_choices()
 
     def _on_step(self, i: int, name: str) -> None:
         self.ctx.model.update_at((*self.path, "steps", i), "Change step", event=name)
@@ -484,9 +500,8 @@ class SequenceConditionEditor(ConditionEditor):
     def _remove(self, i: int) -> None:
         self.ctx.model.remove_at((*self.path, "steps"), i, "Remove step")
 
-    def _on_within(self, compare: dict) -> None:
-        days = compare.get("value") or None
-        self.update_cond("Change time limit", "within", within_days=days)
+    def _on_within(self, days) -> None:
+        self.update_cond("Change time limit", "within", within_days=days or None)
 
 
 class SegmentRefConditionEditor(ConditionEditor):
