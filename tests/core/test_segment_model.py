@@ -392,3 +392,34 @@ def test_group_and_nesting_model():
     seg = load_definition(FULL)
     group = seg.conditions[-1]
     assert isinstance(group, GroupCondition) and group.match == "all" and len(group.conditions) == 1
+
+
+def test_demo_segments_are_valid_definitions_at_both_levels():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "resources" / "demo" / "segments.json"
+    demo = json.loads(path.read_text(encoding="utf-8"))
+    assert 5 <= len(demo) <= 7
+    segs = {name: load_definition(d) for name, d in demo.items()}
+    assert {s.level for s in segs.values()} == {"user", "account"}
+    assert describe(segs["Accounts at risk"]).startswith(
+        "Accounts whose users together did any event in the last 60"
+    )
+
+
+def test_negated_sentences_read_naturally():
+    seg = load_definition(
+        {
+            "conditions": [
+                {"type": "property", "property": "plan", "op": "eq", "value": "pro", "negate": True},
+                {"type": "behavior", "event": "login", "compare": {"op": "eq", "value": 0}, "negate": True},
+                {"type": "last_seen", "event": "*", "window": {"last_days": 30}, "negate": True},
+                {"type": "segment", "segment": "Power users", "negate": True},
+                {"type": "property", "property": "n", "op": "gt", "value": 3, "negate": True},
+            ]
+        }
+    )
+    assert describe(seg) == (
+        "Users whose plan is not pro and who did login and who were not last seen in the last 30 days and "
+        "who are not in the segment Power users and excluding those whose n is greater than 3"
+    )

@@ -68,9 +68,43 @@ def _subject(level: str) -> str:
     return "who" if level == "user" else "whose users"
 
 
+# Sentence-only opposites, so a negated condition reads naturally ("whose plan is not pro").
+_OPPOSITE = {
+    "eq": "neq",
+    "neq": "eq",
+    "in": "not_in",
+    "not_in": "in",
+    "contains": "not_contains",
+    "not_contains": "contains",
+    "is_set": "is_not_set",
+    "is_not_set": "is_set",
+}
+
+
 def condition_phrase(c: Condition, level: str) -> str:
+    if not c.negate:
+        return _phrase(c, level)
+    if isinstance(c, PropertyCondition) and c.filter.op in _OPPOSITE:
+        flipped = PropertyFilter(c.filter.property, _OPPOSITE[c.filter.op], c.filter.value)
+        return _phrase(PropertyCondition(c.entity, flipped), level)
     text = _phrase(c, level)
-    return f"excluding those {text}" if c.negate else text
+    for positive, negative in (
+        ("who did not do ", "who did "),
+        ("whose users together did not do ", "whose users together did "),
+    ):
+        if text.startswith(positive):
+            return negative + text[len(positive) :]
+    for positive, negative in (
+        ("who did ", "who did not do "),
+        ("whose users together did ", "whose users together did not do "),
+        ("who were ", "who were not "),
+        ("whose users were ", "whose users were not "),
+        ("who are in ", "who are not in "),
+        ("that are in ", "that are not in "),
+    ):
+        if text.startswith(positive):
+            return negative + text[len(positive) :]
+    return f"excluding those {text}"
 
 
 def _phrase(c: Condition, level: str) -> str:
@@ -112,10 +146,9 @@ def _phrase(c: Condition, level: str) -> str:
         return f"{'who are' if level == 'user' else 'that are'} in the segment {c.segment}"
     if isinstance(c, UsersCondition):
         inner = _body(c.match)
-        what = "of their users" if c.share else "users"
         if c.share:
-            return f"where a share of {compare_phrase(c.compare)} {what} are users{inner}"
-        return f"where {compare_phrase(c.compare)} {what} are users{inner}"
+            return f"where a share of {compare_phrase(c.compare)} of the users are users{inner}"
+        return f"with {compare_phrase(c.compare)} users{inner}"
     if isinstance(c, GroupCondition):
         joiner = " and " if c.match == "all" else " or "
         inner = joiner.join(condition_phrase(x, level) for x in c.conditions)
