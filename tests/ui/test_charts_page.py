@@ -447,3 +447,145 @@ def test_core_charts_module_is_qt_free():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert core_charts.KINDS
+
+
+# -- the other kinds ----------------------------------------------------------------------------------
+
+BUYERS_DEF = {
+    "version": 1,
+    "level": "user",
+    "match": "all",
+    "conditions": [{"type": "behavior", "event": "purchase"}],
+}
+VIEWERS_DEF = {
+    "version": 1,
+    "level": "user",
+    "match": "all",
+    "conditions": [{"type": "behavior", "event": "view"}],
+}
+
+
+@pytest.fixture
+def page3(session, qtbot):
+    save_segment(session.project.conn, "Buyers", BUYERS_DEF)
+    save_segment(session.project.conn, "Viewers", VIEWERS_DEF)
+    w = ChartsPageWidget(session, open_members=False)
+    qtbot.addWidget(w)
+    w.resize(1300, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: not w.catalog_worker.is_busy() and not w.worker.is_busy(), timeout=10_000)
+    yield w
+    w.shutdown()
+
+
+def drill(qtbot, page, plot_widget, x, y):
+    with qtbot.waitSignal(page.drill_requested, timeout=10_000) as blocker:
+        click_view_point(qtbot, plot_widget, x, y)
+    return blocker.args
+
+
+def test_distribution_histogram_markers_and_drill(page3, session, qtbot):
+    spec = ChartSpec(kind="distribution", segments=("Pro",), vs_rest=True, **MARCH)
+    frame = show(page3, qtbot, spec)
+    assert frame.equals(expected(session, spec))
+    chart = page3.charts["distribution"]
+    for label, bar in chart.bars.items():
+        rows = frame[frame["segment"] == label].sort_values("bin_low")
+        assert list(bar.getData()[1]) == pytest.approx(list(rows["share"] * 100))
+    stats = {r["segment"]: r for r in frame.attrs["stats"]}
+    assert set(chart.marker_positions) == {"Pro", "not in Pro"}
+    assert set(chart.marker_positions["Pro"]) == {"median", "p90"}
+    row = frame[(frame["segment"] == "Pro") & (frame["units"] > 0)].iloc[0]
+    index = sorted(frame["bin_low"].unique()).index(row["bin_low"])
+    _level, keys, title = drill(qtbot, page3, chart.plot, *chart.bar_center("Pro", index))
+    assert len(keys) == row["units"] and title.startswith("Pro: users with")
+    assert stats["Pro"]["units"] == frame[frame["segment"] == "Pro"]["units"].sum()
+
+
+def test_top_events_bars_and_drill(page3, session, qtbot):
+    spec = ChartSpec(kind="top_events", segments=("Pro",), **MARCH)
+    frame = show(page3, qtbot, spec)
+    chart = page3.charts["top_events"]
+    ordered = frame.sort_values(["share", "event"], ascending=[False, True])
+    assert chart.rows == list(ordered["event"])
+    assert list(chart.values["Pro"]) == pytest.approx(list(ordered["share"] * 100))
+    _level, keys, title = drill(qtbot, page3, chart.plot, *chart.bar_center("Pro", 0))
+    assert len(keys) == ordered["units"].iloc[0] and title == f"Pro: users who did {chart.rows[0]}"
+
+
+def test_overlap_upset_bars_and_drill(page3, session, qtbot):
+    spec = ChartSpec(kind="overlap", segments=("Pro", "Buyers", "Viewers"), **MARCH)
+    frame = show(page3, qtbot, spec)
+    assert frame.equals(expected(session, spec))
+    chart = page3.charts["overlap"]
+    nonzero = frame[frame["units"] > 0].sort_values(["units", "region"], ascending=[False, True])
+    assert chart.regions == list(nonzero["region"])
+    assert list(chart.bar.getData()[1]) == list(nonzero["units"].astype(float))
+    assert len(chart.dots.data) == 3 * len(chart.regions)
+    with qtbot.waitSignal(page3.drill_requested, timeout=10_000) as blocker:
+        click_in_layout(qtbot, chart.layout_widget, chart.top, *chart.bar_center("Pro & Buyers & Viewers"))
+    keys = blocker.args[1]
+    assert keys == keys_of(session, ["u1", "u2", "u3"])
+
+
+def click_in_layout(qtbot, layout_widget, plot_item, x, y):
+    scene_pos = plot_item.vb.mapViewToScene(QPointF(x, y))
+    view_pos = layout_widget.mapFromScene(scene_pos)
+    qtbot.mouseClick(
+        layout_widget.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(view_pos.x(), view_pos.y())
+    )
+
+
+def test_stickiness_and_lifecycle_hold_their_analyses(page3, session, qtbot):
+    spec = ChartSpec(kind="stickiness", segments=("Pro",), vs_rest=True, interval="week", **MARCH)
+    frame = show(page3, qtbot, spec)
+    chart = page3.charts["stickiness"]
+    for label, bar in chart.bars.items():
+        per_day = frame[frame["segment"] == label].groupby("days")["units"].sum()
+        assert list(bar.getData()[1]) == pytest.approx(list(100 * per_day / per_day.sum()))
+    spec = ChartSpec(kind="lifecycle", segments=("Pro",), vs_rest=True, interval="week", **MARCH)
+    frame = show(page3, qtbot, spec)
+    assert frame.equals(expected(session, spec))
+    chart = page3.charts["lifecycle"]
+    assert list(chart.plots) == ["Pro", "not in Pro"]
+    for label, stack in chart.stacks.items():
+        rows = frame[frame["segment"] == label]
+        for status, bar in stack.items():
+            units = rows[rows["status"] == status]["units"].astype(float).tolist()
+            assert list(bar.opts["height"]) == units
+        assert list(stack["dormant"].opts["y0"]) == [-u for u in rows[rows["status"] == "dormant"]["units"]]
+        assert (
+            list(stack["returning"].opts["y0"])
+            == rows[rows["status"] == "new"]["units"].astype(float).tolist()
+        )
+
+
+def test_distinguishes_and_segment_size(page3, session, qtbot):
+    spec = ChartSpec(kind="distinguishes", segments=("Buyers",), **MARCH)
+    frame = show(page3, qtbot, spec)
+    assert frame.equals(expected(session, spec))
+    chart = page3.charts["distinguishes"]
+    assert list(chart.values["Buyers"]) == pytest.approx(list(frame["effect_size"].fillna(0)))
+    assert len(chart.rows) == len(frame)
+    spec = ChartSpec(kind="segment_size", segments=("Buyers", "Viewers"), interval="week", **MARCH)
+    frame = show(page3, qtbot, spec)
+    chart = page3.charts["segment_size"]
+    assert chart is not page3.charts.get("trend")
+    for label in ("Buyers", "Viewers"):
+        assert chart.curves[label].getData()[1].tolist() == frame[frame["segment"] == label]["size"].tolist()
+    x = float(np.datetime64("2024-03-11").astype("datetime64[s]").astype(float))
+    with qtbot.waitSignal(page3.drill_requested, timeout=10_000) as blocker:
+        chart.click_point("Buyers", x)
+    assert blocker.args[1] == keys_of(session, ["u1", "u3", "u4"])
+
+
+def test_kind_needs_are_explained(page3, qtbot):
+    for spec, text in (
+        (ChartSpec(kind="overlap", segments=("Pro",)), "Tick 2 to 6 segments"),
+        (ChartSpec(kind="distinguishes"), "Tick one segment"),
+        (ChartSpec(kind="segment_size"), "Tick the saved segments"),
+    ):
+        with qtbot.waitSignal(page3.run_failed, timeout=10_000) as blocker:
+            page3.model.set_spec(spec)
+        assert text in blocker.args[0]

@@ -48,6 +48,7 @@ def make_plot_widget(**axis_items) -> pg.PlotWidget:
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(FOREGROUND))
         axis.setTextPen(pg.mkPen(FOREGROUND))
+        axis.enableAutoSIPrefix(False)  # "0.3", never "300 (x0.001)"
     item.getAxis("left").setStyle(maxTickLevel=1)  # grid lines at labelled ticks only
     item.setMenuEnabled(False)
     item.hideButtons()

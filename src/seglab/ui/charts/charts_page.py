@@ -42,8 +42,12 @@ from seglab.core import charts as core_charts
 from seglab.core.charts import ChartError, ChartSpec, SliceMembers, make_slice
 from seglab.core.errors import UserError
 from seglab.ui import messages
+from seglab.ui.charts.bars_chart import DistributionChart, StickinessChart
 from seglab.ui.charts.chart_base import BaseChart
 from seglab.ui.charts.funnel_chart import FunnelChart
+from seglab.ui.charts.lifecycle_chart import LifecycleChart
+from seglab.ui.charts.overlap_chart import OverlapChart
+from seglab.ui.charts.ranked_chart import DistinguishChart, TopEventsChart
 from seglab.ui.charts.retention_chart import RetentionChart
 from seglab.ui.charts.trend_chart import TrendChart
 from seglab.ui.models.chart_model import ChartDataModel, ChartEditorModel
@@ -57,7 +61,27 @@ CHART_CLASSES: dict[str, type[BaseChart]] = {
     "trend": TrendChart,
     "funnel": FunnelChart,
     "retention": RetentionChart,
+    "distribution": DistributionChart,
+    "top_events": TopEventsChart,
+    "stickiness": StickinessChart,
+    "lifecycle": LifecycleChart,
+    "overlap": OverlapChart,
+    "distinguishes": DistinguishChart,
+    "segment_size": TrendChart,
 }
+
+
+def chart_options(spec: ChartSpec) -> dict[str, Any]:
+    """What a chart widget needs besides the frame (how to label and smooth it)."""
+    options: dict[str, Any] = {"interval": spec.interval}
+    if spec.kind == "trend":
+        options["measure"] = spec.option("measure", "users")
+        options["moving_average_periods"] = int(spec.option("moving_average", 0) or 0)
+    if spec.kind == "segment_size":
+        options.update(value_column="size", y_title="Members at the end of the interval")
+    if spec.kind == "stickiness" and spec.interval == "day":
+        options["interval"] = "week"
+    return options
 
 
 class ChartsPageWidget(QWidget):
@@ -276,6 +300,12 @@ class ChartsPageWidget(QWidget):
             return (
                 "Add the funnel's steps: event names in order, separated by commas (e.g. signup, purchase)."
             )
+        if spec.kind == "overlap" and not 2 <= len(spec.segments) <= 6:
+            return "Tick 2 to 6 segments to see how they overlap."
+        if spec.kind == "distinguishes" and len(spec.segments) != 1:
+            return "Tick one segment to see what sets it apart from the rest."
+        if spec.kind == "segment_size" and not spec.segments:
+            return "Tick the saved segments whose size over time you want to see."
         missing = [n for n in spec.segments if self.model.segment_level(n) is None]
         if missing and self.model.catalog.segments is not None and self.model.catalog.as_of_ms is not None:
             return str(core_charts.MissingSegmentError(missing))
@@ -291,11 +321,7 @@ class ChartsPageWidget(QWidget):
         self._shown_spec = spec
         self.message_label.hide()
         chart = self.chart_for(spec.kind)
-        options: dict[str, Any] = {"interval": spec.interval}
-        if spec.kind == "trend":
-            options["measure"] = spec.option("measure", "users")
-            options["moving_average_periods"] = int(spec.option("moving_average", 0) or 0)
-        chart.set_frame(frame, **options)
+        chart.set_frame(frame, **chart_options(spec))
         self.chart_stack.setCurrentWidget(chart)
         self.data_model.set_frame(frame, spec.interval)
         self._update_actions()

@@ -89,7 +89,8 @@ class TrendChart(BaseChart):
 
     # -- data -------------------------------------------------------------------------
     def set_frame(self, frame: pd.DataFrame, *, interval: str = "week", measure: str = "count",
-                  moving_average_periods: int = 0) -> None:  # fmt: skip
+                  moving_average_periods: int = 0, value_column: str = "value",
+                  y_title: str | None = None) -> None:  # fmt: skip
         self._frame = frame
         self._interval = interval
         self._window = int(moving_average_periods or 0)
@@ -108,7 +109,7 @@ class TrendChart(BaseChart):
         smooth = self._window > 1
         for label in labels:
             rows = frame[frame["segment"] == label]
-            values = rows["value"].to_numpy(dtype=float)
+            values = rows[value_column].to_numpy(dtype=float)
             self._values[label] = values
             color = colors[label]
             curve = self.curves.get(label)
@@ -138,7 +139,7 @@ class TrendChart(BaseChart):
             else:
                 avg.setData([], [])
                 avg.hide()
-        self.item.setLabel("left", MEASURE_TITLES.get(measure, measure) + (
+        self.item.setLabel("left", (y_title or MEASURE_TITLES.get(measure, measure)) + (
             f" ({self._window}-{interval} moving average)" if smooth else ""))  # fmt: skip
         self.legend.setVisible(len(labels) > 0)
         self.crosshair.hide()

@@ -148,8 +148,40 @@ class ChartEditorWidget(QWidget):
         rf.addRow("Came back doing", self.retention_return)
         rf.addRow("Periods", self.retention_periods)
         self.kind_pages = {"trend": trend, "funnel": funnel, "retention": retention}
-        self.no_options = QLabel("This kind has no options yet.")
-        for page in (trend, funnel, retention, self.no_options):
+        self.kind_events: dict[str, QComboBox] = {}
+        self.kind_limits: dict[str, QSpinBox] = {}
+        hints = {
+            "distribution": "Units with at least one such event, by how many they did.",
+            "stickiness": "Days active per week or month.",
+            "lifecycle": "New, returning, resurrecting and dormant units per interval.",
+            "top_events": "Events by the share of the segment's units who did them; lift vs the rest.",
+            "distinguishes": "Tick one segment: its properties and events that differ most from the rest.",
+            "overlap": "Tick 2 to 6 segments of the same unit.",
+            "segment_size": "Tick saved segments: their size re-evaluated at the end of each interval.",
+        }
+        for kind, hint in hints.items():
+            page = QWidget()
+            pf = QFormLayout(page)
+            if kind in ("distribution", "stickiness", "lifecycle"):
+                combo = self._event_combo(page)
+                combo.currentIndexChanged.connect(
+                    lambda _i, c=combo: self.model.set_options(event=c.currentData())
+                )
+                self.kind_events[kind] = combo
+                pf.addRow("Event", combo)
+            if kind in ("top_events", "distinguishes"):
+                spin = QSpinBox(page)
+                spin.setRange(1, 100)
+                spin.valueChanged.connect(lambda v: self.model.set_options(limit=int(v)))
+                self.kind_limits[kind] = spin
+                pf.addRow("Show at most", spin)
+            label = QLabel(hint, page)
+            label.setWordWrap(True)
+            label.setStyleSheet("color: #666;")
+            pf.addRow(label)
+            self.kind_pages[kind] = page
+        self.no_options = QLabel("This kind has no options.")
+        for page in (*self.kind_pages.values(), self.no_options):
             self.options_stack.addWidget(page)
 
         # edits → model
@@ -212,7 +244,12 @@ class ChartEditorWidget(QWidget):
 
     # -- model → widgets ----------------------------------------------------------------------
     def _show_catalog(self, catalog: ChartCatalog) -> None:
-        for combo in (self.trend_event, self.retention_start, self.retention_return):
+        for combo in (
+            self.trend_event,
+            self.retention_start,
+            self.retention_return,
+            *self.kind_events.values(),
+        ):
             self._fill_events(combo, catalog.events)
         shown = ", ".join(catalog.events[:8]) + (" …" if len(catalog.events) > 8 else "")
         self.funnel_events_hint.setText(f"Events: {shown}" if catalog.events else "")
@@ -226,6 +263,7 @@ class ChartEditorWidget(QWidget):
                 self.interval_combo, self.segment_list, self.vs_rest_check, self.trend_event,
                 self.trend_measure, self.trend_average, self.funnel_steps, self.funnel_within,
                 self.retention_start, self.retention_return, self.retention_periods,
+                *self.kind_events.values(), *self.kind_limits.values(),
             )
         ]  # fmt: skip
         try:
@@ -248,7 +286,14 @@ class ChartEditorWidget(QWidget):
             self.from_edit.setDate(QDate(d_from.year, d_from.month, d_from.day))
             self.to_edit.setDate(QDate(d_to.year, d_to.month, d_to.day))
             self._select(self.interval_combo, spec.interval)
-            self.interval_combo.setEnabled(spec.kind != "funnel")
+            self.interval_combo.setEnabled(spec.kind in ("trend", "retention", "stickiness", "lifecycle",
+                                                         "segment_size"))  # fmt: skip
+            for kind, combo in self.kind_events.items():
+                if kind == spec.kind:
+                    self._select(combo, spec.option("event", ANY_EVENT))
+            for kind, spin in self.kind_limits.items():
+                if kind == spec.kind:
+                    spin.setValue(int(spec.option("limit", 15) or 15))
             self._fill_segments(spec)
             self.vs_rest_check.setChecked(spec.vs_rest)
             self.vs_rest_check.setEnabled(len(spec.segments) == 1)
