@@ -398,3 +398,22 @@ def test_sequence_steps_with_filters_and_time_limit(qtbot, builder, session, sta
     assert stack.undoText() == "Add step"
     stack.undo()
     assert len(builder.row_at(("conditions", 0)).editor.steps) == 2
+
+
+def test_list_values_complete_the_last_value(qtbot, builder):
+    add_condition(builder.conditions, "property")
+    editor = builder.row_at(("conditions", 0)).editor.filter
+    editor.picker.pick("user", "country")
+    editor.operator.pick("in")
+    line = editor.value_editor.line
+    qtbot.keyClicks(line, "DE, u")
+    completer = line.completer()
+    popup = completer.popup()
+    assert popup.isVisible()
+    assert [popup.model().index(i, 0).data() for i in range(popup.model().rowCount())] == ["US"]
+    # what taking the completion does: the line gets pathFromIndex(), then activated(text)
+    taken = completer.pathFromIndex(completer.completionModel().index(0, 0))
+    assert taken == "DE, US"
+    line.setText(taken)
+    completer.activated.emit(taken)
+    assert builder.definition()["conditions"][0]["value"] == ["DE", "US"]

@@ -428,6 +428,19 @@ def format_list(values: Any) -> str:
     return ", ".join(("true" if v else "false") if isinstance(v, bool) else str(v) for v in values)
 
 
+class LastValueCompleterWidget(QCompleter):
+    """Completes the value being typed after the last comma of a comma-separated list."""
+
+    def splitPath(self, path: str) -> list[str]:
+        return [path.split(",")[-1].strip()]
+
+    def pathFromIndex(self, index) -> str:
+        chosen = super().pathFromIndex(index)
+        line = self.widget()
+        done = [p.strip() for p in line.text().split(",")[:-1] if p.strip()] if line is not None else []
+        return ", ".join([*done, chosen])
+
+
 class ListValueEditor(ValueEditor):
     """Several values for ``in`` / ``not in``: comma-separated, with completion of the last one."""
 
@@ -441,7 +454,12 @@ class ListValueEditor(ValueEditor):
         self.hint.setStyleSheet("color: gray")
         if completions:
             self.line.setToolTip("Frequent values: " + ", ".join(completions[:10]))
-        self._completions = list(completions)
+            completer = LastValueCompleterWidget(list(completions), self.line)
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
+            self.line.setCompleter(completer)
+            # A taken completion sets the text without textEdited.
+            completer.activated.connect(lambda _t: self._on_edited(self.line.text()))
         layout = _hbox(self)
         layout.addWidget(self.line, 1)
         layout.addWidget(self.hint)
