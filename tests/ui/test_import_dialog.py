@@ -163,6 +163,7 @@ def test_import_runs_and_the_overview_updates(window, qtbot, csvs):
     rejects = dialog.outcomes[2].report.rejects_file
     assert rejects and rejects.endswith("events.csv.rejects.csv")
     assert str(window.session.path.parent) in dialog.summary_label.text()
+    assert "rejected: 1 bad timestamp" in dialog.summary_table.item(2, 4).text()
     dialog.summary_table.selectRow(2)
     assert dialog.rejects_button.isEnabled()
     viewer = dialog.show_rejects()

@@ -665,6 +665,9 @@ class ImportDialog(QDialog):
                     result += f"; {report.duplicates_skipped:,} duplicate events skipped"
                 if report.account_conflicts:
                     result += f"; {report.account_conflicts:,} users linked to more than one account"
+                if report.rows_rejected and report.reject_reasons:
+                    reasons = sorted(report.reject_reasons.items(), key=lambda kv: -kv[1])
+                    result += "; rejected: " + ", ".join(f"{n:,} {reason}" for reason, n in reasons[:3])
                 if report.rejects_file:
                     result += f"; rejects in {Path(report.rejects_file).name}"
                 cells = [
