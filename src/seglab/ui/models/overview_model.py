@@ -28,7 +28,11 @@ class OverviewSnapshot:
     imports: list[tuple] = field(default_factory=list)
 
 
-IMPORT_COLUMNS = ("File", "Kind", "Imported", "Rejected", "Seconds", "When", "Rejects file")
+IMPORT_COLUMNS = ("File", "Kind", "Imported", "Rejected", "Seconds", "When (UTC)", "Rejects file")
+
+
+def _when(iso: str | None) -> str:
+    return (iso or "")[:16].replace("T", " ")
 
 
 def load_overview(path: Path, request=None, progress=None) -> OverviewSnapshot:
@@ -39,7 +43,7 @@ def load_overview(path: Path, request=None, progress=None) -> OverviewSnapshot:
         names = event_name_counts(conn)
         props = [(p.entity, p.name, p.type) for p in load_properties(conn)]
         imports = [
-            tuple(row)
+            (*row[:5], _when(row[5]), row[6])
             for row in conn.execute(
                 "SELECT file_name, kind, rows_imported, rows_rejected, round(seconds, 2), "
                 "imported_at, rejects_file FROM imports ORDER BY import_id DESC"
