@@ -260,7 +260,7 @@ class SegmentBuilderModel(QObject):
 
     def set_name(self, name: str) -> None:
         if name != self._draft.name:
-            self._push(Draft(name, self._draft.definition, self._draft.document), "Rename segment", "name")
+            self._push(Draft(name, self._draft.definition, self._draft.document), "Change name", "name")
 
     def set_at(self, path: Path, value: Any, label: str, *, merge_key: Any = None) -> None:
         self.edit(set_in(self.definition, path, value), label, merge_key=merge_key)
