@@ -102,7 +102,10 @@ def _show(parent: QWidget | None, message: Message) -> bool:
     else:
         box.setStandardButtons(QMessageBox.StandardButton.Ok)
     if message.level == "about":
+        from seglab.ui.icons import icon
+
         box.setTextFormat(Qt.TextFormat.RichText)
+        box.setIconPixmap(icon("seglab").pixmap(64, 64))
     return box.exec() == QMessageBox.StandardButton.Yes
 
 
