@@ -589,3 +589,14 @@ def test_kind_needs_are_explained(page3, qtbot):
         with qtbot.waitSignal(page3.run_failed, timeout=10_000) as blocker:
             page3.model.set_spec(spec)
         assert text in blocker.args[0]
+
+
+def test_trend_marks_a_period_still_running_at_as_of(page, qtbot):
+    # as-of is the last event (2024-03-30 10:00), so the week of 2024-03-25 has not ended
+    show(page, qtbot, ChartSpec(interval="week", **MARCH))
+    chart = page.charts["trend"]
+    assert chart.partial_period == "2024-03-25"
+    brushes = chart.curves["everyone"].opts["symbolBrush"]
+    assert brushes[-1].color().name() == "#ffffff" and brushes[0].color().name() != "#ffffff"
+    show(page, qtbot, ChartSpec(interval="day", **MARCH))
+    assert page.charts["trend"].partial_period == "2024-03-31"  # (the 31st: after as-of, not yet over)

@@ -28,6 +28,21 @@ def to_epoch_seconds(period_start) -> float:
     return float((day - dt.date(1970, 1, 1)).days * 86400)
 
 
+def partial_period(periods: list[str], interval: str, as_of_ms) -> str | None:
+    """The last period if it has not ended at as-of (its value may still grow), else None."""
+    if not periods or as_of_ms is None:
+        return None
+    start = dt.date.fromisoformat(periods[-1][:10])
+    if interval == "day":
+        end = start + dt.timedelta(days=1)
+    elif interval == "week":
+        end = start + dt.timedelta(days=7)
+    else:
+        end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    end_ms = (end - dt.date(1970, 1, 1)).days * 86_400_000
+    return periods[-1] if int(as_of_ms) < end_ms - 1 else None
+
+
 def moving_average(values: np.ndarray, n: int) -> np.ndarray:
     """Trailing mean over ``n`` periods (fewer at the start, so the line starts with the data)."""
     if n <= 1:
@@ -77,6 +92,7 @@ class TrendChart(BaseChart):
         self._values: dict[str, np.ndarray] = {}
         self._colors: dict[str, str] = {}
         self._window = 0
+        self.partial_period: str | None = None
         self.crosshair = pg.InfiniteLine(angle=90, movable=False, pen=pen("#888888", 1, dashed=True))
         self.crosshair.setZValue(20)
         self.hover_text = pg.TextItem("", anchor=(0, 0), fill=brush("#FFFFFF", 230), border=pen("#BBBBBB", 1))
@@ -107,6 +123,7 @@ class TrendChart(BaseChart):
             self.item.removeItem(self.average_curves.pop(gone))
         self._values = {}
         smooth = self._window > 1
+        self.partial_period = partial_period(periods, interval, frame.attrs.get("as_of_ms"))
         for label in labels:
             rows = frame[frame["segment"] == label]
             values = rows[value_column].to_numpy(dtype=float)
@@ -123,14 +140,22 @@ class TrendChart(BaseChart):
                 self.average_curves[label] = avg
             x = np.array([to_epoch_seconds(p) for p in rows["period_start"].astype(str)], dtype=float)
             raw_alpha = 90 if smooth else 255
+            # A period still running at as-of is drawn hollow: its value is not final.
+            fill = [brush(color, raw_alpha)] * len(x)
+            if (
+                self.partial_period is not None
+                and len(x)
+                and rows["period_start"].iloc[-1] == self.partial_period
+            ):
+                fill[-1] = brush("#FFFFFF")
             curve.setData(
                 x,
                 values,
                 pen=pen(color, 1.2 if smooth else 2.2, raw_alpha),
                 symbol="o",
                 symbolSize=5 if smooth else 7,
-                symbolBrush=brush(color, raw_alpha),
-                symbolPen=pen(color, 1, raw_alpha),
+                symbolBrush=fill,
+                symbolPen=pen(color, 1.4, raw_alpha),
             )
             avg = self.average_curves[label]
             if smooth:
@@ -141,10 +166,14 @@ class TrendChart(BaseChart):
                 avg.hide()
         self.item.setLabel("left", (y_title or MEASURE_TITLES.get(measure, measure)) + (
             f" ({self._window}-{interval} moving average)" if smooth else ""))  # fmt: skip
-        self.legend.setVisible(len(labels) > 0)
+        self.legend.setVisible(len(labels) > 1)
+        top = max([float(np.nanmax(v)) for v in self._values.values() if v.size] + [0.0])
+        low = min([float(np.nanmin(v)) for v in self._values.values() if v.size] + [0.0])
+        # From zero (a trend axis that starts elsewhere exaggerates change), with room for the legend.
+        self.item.setYRange(low, top * 1.15 if top > 0 else 1.0, padding=0)
         self.crosshair.hide()
         self.hover_text.hide()
-        self.item.enableAutoRange()
+        self.item.enableAutoRange(axis="x")
         self._show_empty("" if len(frame) else "No data for this range.")
 
     def series_values(self, label: str) -> np.ndarray:
