@@ -125,3 +125,14 @@ def test_missing_project_exit_2(tmp_path, capsys):
     ev.write_text(HEADER + "u1,login,2024-01-01\n")
     assert main(["import", str(tmp_path / "none.seglab"), str(ev)]) == 2
     assert "no such project file" in capsys.readouterr().err
+
+
+def test_demo_command(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SEGLAB_CACHE_DIR", str(tmp_path / "cache"))
+    target = tmp_path / "demo.seglab"
+    assert main(["demo", str(target)]) == 0
+    assert main(["segment", "list", str(target), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(listed) >= 5
+    assert main(["demo", str(target)]) == 2
+    assert "already exists" in capsys.readouterr().err
