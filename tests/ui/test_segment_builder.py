@@ -417,3 +417,33 @@ def test_list_values_complete_the_last_value(qtbot, builder):
     line.setText(taken)
     completer.activated.emit(taken)
     assert builder.definition()["conditions"][0]["value"] == ["DE", "US"]
+
+
+def test_drag_and_drop_reorders_rows(qtbot, builder, stack):
+    for kind in ("first_seen", "last_seen", "behavior"):
+        add_condition(builder.conditions, kind)
+    qtbot.waitUntil(lambda: builder.conditions.rows[-1].isVisible(), timeout=5_000)
+    lst = builder.conditions
+    # dropped below the last row's middle: to the end; above the first row's middle: to the start
+    bottom = lst.rows[2].mapTo(lst, lst.rows[2].rect().bottomLeft()).y()
+    assert lst.drop_index_at(bottom) == 3
+    assert lst.drop_index_at(lst.rows[0].mapTo(lst, lst.rows[0].rect().topLeft()).y() + 1) == 0
+    lst.drop_row(0, 3)
+    assert [c["type"] for c in builder.definition()["conditions"]] == ["last_seen", "behavior", "first_seen"]
+    assert stack.undoText() == "Move condition"
+    lst.drop_row(2, 0)
+    assert [c["type"] for c in builder.definition()["conditions"]] == ["first_seen", "last_seen", "behavior"]
+    assert builder.conditions._dragged_index(_mime(("conditions", 1))) == 1
+    assert builder.conditions._dragged_index(_mime(("conditions", 0, "conditions", 1))) is None
+
+
+def _mime(path):
+    import json
+
+    from PySide6.QtCore import QMimeData
+
+    from seglab.ui.widgets.segment_rows import ROW_MIME
+
+    mime = QMimeData()
+    mime.setData(ROW_MIME, json.dumps(list(path)).encode())
+    return mime

@@ -296,6 +296,15 @@ class SegmentBuilderModel(QObject):
         items[index], items[target] = items[target], items[index]
         self.set_at(list_path, items, label)
 
+    def move_to(self, list_path: Path, index: int, target: int, label: str) -> None:
+        """Move item ``index`` so that it ends up at position ``target`` (drag and drop)."""
+        items = list(self.get(list_path))
+        if not (0 <= index < len(items)) or target == index:
+            return
+        item = items.pop(index)
+        items.insert(max(0, min(target, len(items))), item)
+        self.set_at(list_path, items, label)
+
     def _push(self, after: Draft, label: str, merge_key: Any) -> None:
         from seglab.ui.segment_commands import EditDraftCommand
 

@@ -9,9 +9,11 @@ rebuilt; otherwise values are updated in place, so typing never loses focus.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QMimeData, QPoint, QSignalBlocker, Qt
+from PySide6.QtGui import QDrag
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -431,6 +433,7 @@ class SequenceConditionEditor(ConditionEditor):
         self.within = NumberValueEditor(False, minimum=0, maximum=100_000, suffix=" days")
         self.within.spin.setDecimals(1)
         self.within.spin.setSpecialValueText("any time")
+        self.within.spin.setMinimumWidth(100)
         self.window_editor = WindowEditor()
         line2 = _hbox()
         line2.addWidget(self.add_step)
@@ -582,6 +585,48 @@ class ConditionListWidget(QWidget):
         layout.addLayout(self.rows_layout)
         layout.addLayout(footer)
         self.match.activated.connect(self._on_match)
+        self.setAcceptDrops(True)
+
+    # -- drag and drop (reorder within this list) -------------------------------------------------
+    def _dragged_index(self, mime: QMimeData) -> int | None:
+        if not mime.hasFormat(ROW_MIME):
+            return None
+        try:
+            path = tuple(json.loads(bytes(mime.data(ROW_MIME)).decode()))
+        except ValueError:
+            return None
+        if path[:-1] != self.conditions_path or not isinstance(path[-1], int):
+            return None
+        return path[-1]
+
+    def drop_index_at(self, y: int) -> int:
+        """The position a row dropped at height ``y`` (in this widget) goes to."""
+        for i, row in enumerate(self.rows):
+            if y < row.mapTo(self, QPoint(0, 0)).y() + row.height() // 2:
+                return i
+        return len(self.rows)
+
+    def drop_row(self, index: int, position: int) -> None:
+        """Move row ``index`` to before row ``position`` (``len(rows)``: to the end)."""
+        target = position - 1 if position > index else position
+        self.ctx.model.move_to(self.conditions_path, index, target, "Move condition")
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dragged_index(event.mimeData()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        index = self._dragged_index(event.mimeData())
+        if index is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.drop_row(index, self.drop_index_at(int(event.position().y())))
 
     @property
     def conditions_path(self) -> Path:
@@ -752,6 +797,35 @@ class UnknownConditionEditor(ConditionEditor):
         self.label.setText(f"condition of unknown type {cond.get('type')!r} (edit the JSON)")
 
 
+ROW_MIME = "application/x-seglab-condition-path"
+
+
+class DragHandleWidget(QLabel):
+    """The ⠿ grip of a row: drag it to move the condition within its list."""
+
+    def __init__(self, row: ConditionRowWidget):
+        super().__init__("⠿")
+        self.row = row
+        self.setToolTip("Drag to move this condition")
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+        self._press = None
+
+    def mousePressEvent(self, event) -> None:
+        self._press = event.position().toPoint()
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._press is None or (event.position().toPoint() - self._press).manhattanLength() < 6:
+            return
+        self._press = None
+        mime = QMimeData()
+        mime.setData(ROW_MIME, json.dumps(list(self.row.path)).encode())
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        drag.setPixmap(self.row.grab().scaledToWidth(min(400, self.row.width())))
+        drag.exec(Qt.DropAction.MoveAction)
+
+
 class ConditionRowWidget(QFrame):
     """One condition: its editor, the live count, NOT, move up / down, remove, and its problems."""
 
@@ -777,7 +851,9 @@ class ConditionRowWidget(QFrame):
         self.problem_label.setWordWrap(True)
         self.problem_label.setVisible(False)
         self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.handle = DragHandleWidget(self)
         top = _hbox()
+        top.addWidget(self.handle, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.negate, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.editor, 1)
         top.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignTop)
