@@ -142,3 +142,23 @@ def test_delete_refused_while_referenced(project):
     delete_segment(project.conn, "Pro")
     assert list_saved(project.conn) == []
     assert project.conn.execute("SELECT count(*) FROM segment_history").fetchone()[0] == 0
+
+
+def test_cached_members_follow_definition_changes_and_imports(project, tmp_path):
+    from seglab.core.importing import import_file
+    from seglab.core.segments import condition_counts, member_keys
+
+    save_segment(project.conn, "Chosen", plan("pro"))
+    seg = load_definition(ref("Chosen"))
+    key_of = dict(project.conn.execute("SELECT user_id, user_key FROM users").fetchall())
+    assert member_keys(project.conn, seg) == [key_of["u1"]]
+    assert member_keys(project.conn, seg) == [key_of["u1"]]  # served from the cache
+    save_segment(project.conn, "Chosen", plan("free"))
+    assert member_keys(project.conn, seg) == [key_of["u2"]]
+    assert [c.alone for c in condition_counts(project.conn, seg)] == [1]
+    csv_path = tmp_path / "more.csv"
+    csv_path.write_text("user_id,plan\nu3,free\n", encoding="utf-8")
+    import_file(project, csv_path, kind="users")
+    assert len(member_keys(project.conn, seg)) == 2
+    assert [c.alone for c in condition_counts(project.conn, seg)] == [2]
+    assert count(project.conn, seg) == 2

@@ -1,8 +1,17 @@
-"""Evaluation: counts, member keys and ids, per-condition counts, universe sizes."""
+"""Evaluation: counts, member keys and ids, per-condition counts, universe sizes.
+
+Results are cached per process (an LRU of member-key sets) under a key made of the
+project file, a stamp of its imports and saved segments, the definition and the as-of
+time, so the builder's live preview recomputes only the condition that changed and the
+analyses reuse a segment's members. Any import or saved-segment change changes the stamp.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from seglab.core.segments.compiler import (
@@ -11,8 +20,12 @@ from seglab.core.segments.compiler import (
     compile_count,
     compile_segment,
 )
-from seglab.core.segments.model import SegmentDef
+from seglab.core.segments.model import SegmentDef, definition_json
 from seglab.core.segments.validate import Catalog, validate
+
+CACHE_SIZE = 256
+_cache: OrderedDict[tuple, tuple[int, ...]] = OrderedDict()
+_cache_lock = threading.Lock()  # connections never cross threads, but the cache is shared
 
 
 def _lower(value):
@@ -27,6 +40,35 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
 def _run(conn: sqlite3.Connection, sql: str, params: dict):
     prepare_connection(conn)
     return conn.execute(sql, params)
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _stamp(conn: sqlite3.Connection) -> tuple:
+    """What cached memberships depend on besides the definition and T."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2] or f"memory:{id(conn)}"
+    imports = conn.execute("SELECT count(*), max(import_id), max(imported_at) FROM imports").fetchone()
+    digest = hashlib.sha256()
+    for name, level, definition in conn.execute("SELECT name, level, definition FROM segments ORDER BY name"):
+        digest.update(f"{name}\0{level}\0{definition}\1".encode())
+    return path, imports, digest.hexdigest()
+
+
+def _cached_keys(conn: sqlite3.Connection, stamp: tuple, seg: SegmentDef, t: int, compute) -> tuple[int, ...]:
+    key = (stamp, definition_json(seg), t)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    keys = tuple(compute())
+    with _cache_lock:
+        _cache[key] = keys
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return keys
 
 
 @dataclass(frozen=True)
@@ -44,16 +86,28 @@ def _as_of(conn, as_of_ms: int | None) -> int:
 def count(conn: sqlite3.Connection, seg: SegmentDef, as_of_ms: int | None = None) -> int:
     catalog = Catalog.from_conn(conn)
     validate(catalog, seg)
-    q = compile_count(catalog, seg, _as_of(conn, as_of_ms), check=False)
+    t = _as_of(conn, as_of_ms)
+    key = (_stamp(conn), definition_json(seg), t)
+    with _cache_lock:
+        if key in _cache:
+            return len(_cache[key])
+    q = compile_count(catalog, seg, t, check=False)
     return _run(conn, q.sql, q.params).fetchone()[0]
+
+
+def _keys(conn: sqlite3.Connection, catalog: Catalog, seg: SegmentDef, t: int) -> tuple[int, ...]:
+    def compute():
+        q = compile_segment(catalog, seg, t, check=False)
+        return [row[0] for row in _run(conn, q.sql, q.params)]
+
+    return _cached_keys(conn, _stamp(conn), seg, t, compute)
 
 
 def member_keys(conn: sqlite3.Connection, seg: SegmentDef, as_of_ms: int | None = None) -> list[int]:
     """``users.user_key`` or ``accounts.account_key`` of the members, sorted."""
     catalog = Catalog.from_conn(conn)
     validate(catalog, seg)
-    q = compile_segment(catalog, seg, _as_of(conn, as_of_ms), check=False)
-    return [row[0] for row in _run(conn, q.sql, q.params)]
+    return list(_keys(conn, catalog, seg, _as_of(conn, as_of_ms)))
 
 
 def member_ids(conn: sqlite3.Connection, seg: SegmentDef, as_of_ms: int | None = None) -> list[str]:
@@ -75,11 +129,17 @@ def condition_counts(
     catalog = Catalog.from_conn(conn)
     validate(catalog, seg)
     t = _as_of(conn, as_of_ms)
+    stamp = _stamp(conn)
     out = []
     running_keys: set[int] | None = None
     for i, cond in enumerate(seg.conditions):
-        q = compile_condition_keys(catalog, seg.level, cond, t)
-        keys = {row[0] for row in _run(conn, q.sql, q.params)}
+        alone = SegmentDef(level=seg.level, match="all", conditions=(cond,))
+
+        def compute(cond=cond):
+            q = compile_condition_keys(catalog, seg.level, cond, t)
+            return [row[0] for row in _run(conn, q.sql, q.params)]
+
+        keys = set(_cached_keys(conn, stamp, alone, t, compute))
         if running_keys is None:
             running_keys = keys
         elif seg.match == "all":
