@@ -187,3 +187,14 @@ def test_builder_undo_after_opening_another_segment_does_not_leak(qtbot, page, s
     before = page.builder.definition()
     stack.undo()  # the "Change operator" of the other segment: dropped, nothing changes
     assert page.builder.definition() == before
+
+
+def test_delete_key_in_the_library_asks_and_deletes(qtbot, page, message_log):
+    page.library.select("Pro users")
+    message_log.answer = True
+    page.library.view.setFocus()
+    qtbot.keyClick(page.library.view, Qt.Key.Key_Delete)
+    assert message_log[-1].title == "Delete segment?"
+    settle(qtbot, page)
+    assert names(page) == ["Enterprise accounts"]
+    assert page.builder.model.saved_name is None  # the open segment is now an unsaved draft

@@ -8,6 +8,7 @@ the project at once (the live file is the document) and push an undoable command
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -102,6 +103,13 @@ class SegmentLibraryWidget(QWidget):
         self.duplicate_button = QPushButton("Duplicate")
         self.rename_button = QPushButton("Rename…")
         self.delete_button = QPushButton("Delete")
+        for key, slot in ((QKeySequence.StandardKey.Delete, lambda: self.delete(self.current_name())),
+                          (QKeySequence(Qt.Key.Key_F2), self._ask_rename)):
+            action = QAction(self.view)
+            action.setShortcut(key)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(slot)
+            self.view.addAction(action)
         self.duplicate_button.clicked.connect(lambda: self.duplicate(self.current_name()))
         self.rename_button.clicked.connect(self._ask_rename)
         self.delete_button.clicked.connect(lambda: self.delete(self.current_name()))
