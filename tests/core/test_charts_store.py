@@ -458,3 +458,16 @@ def test_segment_size_points_drill_to_the_members_at_that_time(shop3):
     for row in frame.itertuples():
         got = slice_members(shop3.conn, make_slice(spec, segment=row.segment, period_start=row.period_start))
         assert len(got.keys) == row.size
+
+
+@pytest.mark.parametrize("interval", ["day", "week"])
+def test_lifecycle_bars_drill_to_exactly_their_units(shop3, interval):
+    spec = ChartSpec(kind="lifecycle", segments=("Pro",), vs_rest=True, interval=interval, **MARCH)
+    frame = run_chart(shop3.conn, spec)
+    assert frame["units"].sum() > 0
+    for row in frame.itertuples():
+        got = slice_members(
+            shop3.conn,
+            make_slice(spec, segment=row.segment, period_start=row.period_start, status=row.status),
+        )
+        assert len(got.keys) == row.units, row

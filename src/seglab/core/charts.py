@@ -582,6 +582,8 @@ def slice_members(
         return _distribution_members(conn, spec, s, window, req)
     if spec.kind == "segment_size":
         return _size_members(conn, spec, s, window, req)
+    if spec.kind == "lifecycle":
+        return _lifecycle_members(conn, spec, s, window, req)
     raise ChartError(f"drill-down is not available for {spec.title} charts yet")
 
 
@@ -815,6 +817,54 @@ def _size_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRe
     return SliceMembers(
         s.level, keys, f"{s.label}: {unit_word(s.level)} in the segment at the end of {label}"
     )
+
+
+def _lifecycle_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest) -> SliceMembers:
+    """The units with one lifecycle status in one interval (docs/analyses.md, lifecycle)."""
+    from seglab.core.analyses.common import bucket_start, date_to_day, next_bucket
+
+    interval = spec.interval
+    status = str(req.get("status"))
+    start = dt.date.fromisoformat(str(req.get("period_start"))[:10])
+    prev = bucket_start(start - dt.timedelta(days=1), interval)  # type: ignore[arg-type]
+    last_day = min(window.to_day, window.as_of_ms // DAY_MS)
+    now_lo, now_hi = date_to_day(start), min(date_to_day(next_bucket(start, interval)) - 1, last_day)  # type: ignore[arg-type]
+    before_lo, before_hi = date_to_day(prev), date_to_day(start) - 1
+    ev_sql, ev_params, _ = _event_key(conn, spec.option("event", "*"))
+    unit_sql, unit_params = _series_filter(s, "d.user_key")
+    unit_expr = "d.user_key" if s.level == "user" else "u.account_key"
+    join = " JOIN users u ON u.user_key = d.user_key" if s.level == "account" else ""
+
+    def active(lo: int, hi: int) -> set[int]:
+        if hi < lo:
+            return set()
+        rows = conn.execute(
+            f"SELECT DISTINCT {unit_expr} FROM user_days d{join} WHERE d.day BETWEEN ? AND ? "
+            f"AND d.first_ts <= ?{ev_sql}{unit_sql}",
+            [lo, hi, window.as_of_ms, *ev_params, *unit_params],
+        )
+        return {int(r[0]) for r in rows if r[0] is not None}
+
+    now, before = active(now_lo, now_hi), active(before_lo, before_hi)
+    first = conn.execute(
+        f"SELECT {unit_expr}, MIN(d.day) FROM user_days d{join} WHERE d.first_ts <= ?{ev_sql}{unit_sql}"
+        f" GROUP BY {unit_expr}",
+        [window.as_of_ms, *ev_params, *unit_params],
+    )
+    new = {int(u) for u, day in first if u is not None and now_lo <= day <= now_hi} & now
+    groups = {
+        "new": new,
+        "returning": (now & before) - new,
+        "resurrecting": now - before - new,
+        "dormant": before - now,
+    }
+    if status not in groups:
+        raise ChartError(f"unknown lifecycle status {status!r}")
+    keys = groups[status]
+    if s.keys is not None:
+        keys &= set(s.keys)
+    label = period_label(start.isoformat(), interval)
+    return SliceMembers(s.level, tuple(sorted(keys)), f"{s.label}: {status} {unit_word(s.level)} in {label}")
 
 
 def _overlap_members(series: tuple[ResolvedSeries, ...], region: str) -> SliceMembers:

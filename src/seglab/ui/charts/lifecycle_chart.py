@@ -42,7 +42,8 @@ class LifecycleChart(BaseChart):
         self._layout.addWidget(self.layout_widget, 1)
         self.note = QLabel(
             "Per interval: new (first event ever), returning (active now and in the interval before), "
-            "resurrecting (active now after a gap) above zero; dormant (active before, not now) below.",
+            "resurrecting (active now after a gap) above zero; dormant (active before, not now) below. "
+            "Click a bar to list those units.",
             self,
         )
         self.note.setWordWrap(True)
@@ -50,6 +51,8 @@ class LifecycleChart(BaseChart):
         self._layout.addWidget(self.note)
         self.plots: dict[str, pg.PlotItem] = {}
         self.stacks: dict[str, dict[str, pg.BarGraphItem]] = {}
+        self._periods: list[str] = []
+        self.layout_widget.scene().sigMouseClicked.connect(self._scene_clicked)
 
     def set_frame(self, frame: pd.DataFrame, *, interval: str = "week", **_options) -> None:
         self._frame = frame
@@ -75,6 +78,7 @@ class LifecycleChart(BaseChart):
                     self.stacks[label][status] = bar
                 self.plots[label] = plot
         periods = list(dict.fromkeys(frame["period_start"].astype(str))) if len(frame) else []
+        self._periods = periods
         x = np.arange(len(periods), dtype=float)
         step = max(1, -(-len(periods) // 9))  # at most 9 labels: they never overlap
         ticks = [(i, period_label(p, interval)) for i, p in enumerate(periods) if i % step == 0]
@@ -102,3 +106,31 @@ class LifecycleChart(BaseChart):
 
     def export_widget(self) -> QWidget:
         return self
+
+    # -- drill-down ---------------------------------------------------------------------
+    def bar_center(self, label: str, status: str, index: int) -> tuple[float, float]:
+        bar = self.stacks[label][status]
+        y0 = float(bar.opts["y0"][index])
+        return float(bar.opts["x"][index]), y0 + float(bar.opts["height"][index]) / 2
+
+    def slice_at(self, label: str, x: float, y: float) -> dict | None:
+        k = round(x)
+        if not 0 <= k < len(self._periods) or abs(x - k) > 0.35:
+            return None
+        for status, bar in self.stacks[label].items():
+            y0 = float(bar.opts["y0"][k])
+            h = float(bar.opts["height"][k])
+            if h > 0 and y0 <= y <= y0 + h:
+                return {"segment": label, "period_start": self._periods[k], "status": status}
+        return None
+
+    def _scene_clicked(self, event) -> None:
+        pos = event.scenePos()
+        for label, plot in self.plots.items():
+            if plot.vb.sceneBoundingRect().contains(pos):
+                p = plot.vb.mapSceneToView(pos)
+                where = self.slice_at(label, p.x(), p.y())
+                if where is not None:
+                    event.accept()
+                    self.slice_clicked.emit(where)
+                return
