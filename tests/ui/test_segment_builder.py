@@ -148,6 +148,10 @@ def test_group_negate_undo_redo(qtbot, builder, session, stack):
     # US users: u2 u3 u7; who logged in during the last 30 days: u2 u3 u7 -> none left
     assert builder.preview.total == core_count(session, expected) == 0
     assert builder.row_at(("conditions", 1)).count_label.text() == f"{builder.preview.alone[1]:,}"
+    # rows inside a group show their own count too
+    login = {"version": 1, "level": "user", "conditions": [expected["conditions"][1]["conditions"][0]]}
+    nested_row = builder.row_at(("conditions", 1, "conditions", 0))
+    assert nested_row.count_label.text() == str(core_count(session, login)) == "5"
 
     assert stack.undoText() == "Negate condition"
     stack.undo()
@@ -250,6 +254,9 @@ def test_users_condition_with_nested_user_builder_and_share(qtbot, builder, sess
     users.compare.value1.spin.setValue(2)
     settle(qtbot, builder)
     assert builder.preview.total == core_count(session, builder.definition()) == 1  # acme: u1 u2
+    inner_row = builder.row_at(("conditions", 0, "match", "conditions", 0))
+    assert inner_row.count_label.text() == "4"  # users on pro
+    assert inner_row.count_label.toolTip() == "4 users match this condition alone"
     users.unit.setCurrentIndex(1)
     users.unit.activated.emit(1)
     users = builder.row_at(("conditions", 0)).editor

@@ -483,7 +483,9 @@ class PreviewResult:
     ``problems``: ``(path, message, severity)`` from the core (paths as in the JSON);
     ``alone`` / ``running``: top-level condition index -> members of that condition on its
     own / of conditions 0..i combined (valid conditions only); ``total`` is None while
-    the definition has errors; ``description`` is the core's sentence (None if invalid).
+    the definition has errors; ``description`` is the core's sentence (None if invalid);
+    ``nested``: for conditions inside groups and ``users`` conditions of valid top-level
+    rows, their path -> (level, members of that condition alone at that level).
     """
 
     level: str
@@ -493,6 +495,7 @@ class PreviewResult:
     running: dict[int, int]
     problems: tuple[tuple[str, str, str], ...]
     description: str | None
+    nested: dict[str, tuple[str, int]] = field(default_factory=dict)  # path -> (level, alone)
 
 
 def _shift_path(path: str, index: int) -> str:
@@ -553,13 +556,36 @@ def preview(
             alone[i] = cc.alone
             running[i] = cc.running
             check_cancelled(progress)
+    nested: dict[str, tuple[str, int]] = {}
+    conditions = definition.get("conditions", [])
+    for i, _cond in valid:
+        _count_nested(conn, conditions[i], f"conditions[{i}]", level, as_of_ms, nested, progress)
     errors = any(p[2] == "error" for p in found)
     total = description = None
     if not errors:
         seg = segments.load_definition(definition)
         total = running[valid[-1][0]] if valid else universe
         description = segments.describe(seg)
-    return PreviewResult(level, universe, total, alone, running, tuple(found), description)
+    return PreviewResult(level, universe, total, alone, running, tuple(found), description, nested)
+
+
+def _count_nested(conn, cond: dict, path: str, level: str, as_of_ms, out: dict, progress: Progress) -> None:
+    """Count each condition inside a group or a users condition on its own (for the builder's rows)."""
+    from seglab.core import segments
+
+    if cond.get("type") == "group":
+        children, child_path, child_level = cond.get("conditions", []), f"{path}.conditions", level
+    elif cond.get("type") == "users":
+        inner = cond.get("match") or {}
+        children, child_path, child_level = inner.get("conditions", []), f"{path}.match.conditions", "user"
+    else:
+        return
+    for j, child in enumerate(children):
+        check_cancelled(progress)
+        p = f"{child_path}[{j}]"
+        seg = segments.load_definition({"version": 1, "level": child_level, "conditions": [child]})
+        out[p] = (child_level, segments.count(conn, seg, as_of_ms))
+        _count_nested(conn, child, p, child_level, as_of_ms, out, progress)
 
 
 def load_preview(path, request: tuple, progress: Progress = NULL_PROGRESS) -> PreviewResult:

@@ -43,6 +43,7 @@ from seglab.ui.models.segment_builder_model import (
     canonical,
     empty_definition,
     parse_path,
+    path_text,
 )
 from seglab.ui.widgets.segment_rows import ERROR_STYLE, ConditionListWidget, ConditionRowWidget
 
@@ -328,6 +329,11 @@ class SegmentBuilderWidget(QWidget):
                     )
                 else:
                     row.set_count("–", "Not counted: this condition has a problem")
+            elif path_text(path) in result.nested:
+                nested_level, n = result.nested[path_text(path)]
+                row.set_count(f"{n:,}", f"{n:,} {_noun(nested_level, n)} match this condition alone")
+            else:
+                row.set_count("")
         self.top_problems.setText("\n".join(f"⚠ {p[0]}: {p[1]}" for p in top))
         self.top_problems.setVisible(bool(top))
 
