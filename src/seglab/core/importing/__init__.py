@@ -10,7 +10,13 @@ Public API (Qt-free; the import wizard and ``seglab import`` both use it):
 * :func:`import_order` — sort files so accounts come before users before events.
 """
 
-from seglab.core.importing.importer import ImportReport, account_link_conflicts, import_file, preview
+from seglab.core.importing.importer import (
+    ImportPreview,
+    ImportReport,
+    account_link_conflicts,
+    import_file,
+    preview,
+)
 from seglab.core.importing.mapping import FIELDS, KINDS, ColumnMapping, guess_fields, resolve_mapping
 from seglab.core.importing.sniff import FileSniff, sniff_file
 from seglab.core.importing.timestamps import TimestampError, TimestampParser
@@ -28,6 +34,7 @@ __all__ = [
     "KINDS",
     "ColumnMapping",
     "FileSniff",
+    "ImportPreview",
     "ImportReport",
     "TimestampError",
     "TimestampParser",

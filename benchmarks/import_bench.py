@@ -1,0 +1,131 @@
+"""Import speed and memory: ``seglab import`` against the sqlite3 shell's ``.import``.
+
+    python benchmarks/import_bench.py                    # 1M rows
+    python benchmarks/import_bench.py --sizes 1000000,5000000 --write-docs
+
+For each size it generates a deterministic events file (benchmarks/datagen.py),
+imports it into a fresh project with ``seglab import`` (a separate process; the
+clock stops when the command returns, i.e. the transaction is committed with the
+events index, the per-day roll-up, users' first/last times and account links
+built: the project is ready to query), then loads the same file with the Debian
+``sqlite3`` shell's ``.import`` into an empty database as the reference (text
+columns, no parsing, no index). It prints wall-clock rows/s for both, the ratio,
+CPU seconds (the machine may be shared: CPU time is the steadier comparison) and
+SegLab's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from datagen import generate  # noqa: E402
+
+DOC = HERE.parent / "docs" / "performance.md"
+BEGIN, END = "<!-- import-bench:begin -->", "<!-- import-bench:end -->"
+
+
+def run(cmd: list[str]) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds, peak RSS in MB, stdout) of one child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {err.decode(errors='replace')}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, out.decode()
+
+
+def bench(n: int, data_root: Path, work: Path) -> dict:
+    events, _users, _accounts = generate(data_root / f"events_{n}", n)
+    project = work / f"bench_{n}.seglab"
+    ref = work / f"ref_{n}.db"
+    for p in (project, ref):
+        p.unlink(missing_ok=True)
+    seglab = [sys.executable, "-m", "seglab"]
+    subprocess.run([*seglab, "new", str(project)], check=True, capture_output=True)
+    wall, cpu, rss, out = run([*seglab, "import", str(project), str(events), "--json"])
+    report = json.loads(out)
+    assert report["rows_imported"] == n, report
+    sqlite3 = shutil.which("sqlite3")
+    if sqlite3 is None:
+        raise SystemExit("the sqlite3 shell is needed for the reference (apt-get install sqlite3)")
+    ref_wall, ref_cpu, _, _ = run([sqlite3, str(ref), "-cmd", ".mode csv", f".import {events} events"])
+    size_mb = events.stat().st_size / 1e6
+    project.unlink(missing_ok=True)
+    ref.unlink(missing_ok=True)
+    return {
+        "rows": n,
+        "file_mb": round(size_mb, 1),
+        "seglab_s": round(wall, 2),
+        "seglab_rows_s": round(n / wall),
+        "seglab_cpu_s": round(cpu, 2),
+        "ref_s": round(ref_wall, 2),
+        "ref_rows_s": round(n / ref_wall),
+        "ref_cpu_s": round(ref_cpu, 2),
+        "ratio": round(ref_wall / wall, 2),
+        "cpu_ratio": round(ref_cpu / cpu, 2),
+        "peak_rss_mb": rss,
+    }
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| rows | file | SegLab | SegLab rows/s | `.import` | `.import` rows/s | ratio (wall) | ratio (CPU) "
+        "| SegLab peak RSS |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['rows']:,} | {r['file_mb']} MB | {r['seglab_s']} s | {r['seglab_rows_s']:,} | "
+            f"{r['ref_s']} s | {r['ref_rows_s']:,} | {r['ratio']}× | {r['cpu_ratio']}× "
+            f"| {r['peak_rss_mb']} MB |"
+        )
+    return "\n".join(lines)
+
+
+def write_docs(text: str) -> None:
+    block = f"{BEGIN}\n{text}\n{END}"
+    content = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
+    if BEGIN in content and END in content:
+        head, rest = content.split(BEGIN, 1)
+        content = head + block + rest.split(END, 1)[1]
+    else:
+        content = content.rstrip("\n") + "\n\n## Import\n\n" + block + "\n"
+    DOC.write_text(content, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="seglab import vs sqlite3 .import")
+    parser.add_argument("--sizes", default="1000000", help="comma-separated row counts")
+    parser.add_argument("--data-dir", default=os.environ.get("SEGLAB_BENCH_DATA", "/tmp/seglab-bench-data"))
+    parser.add_argument("--write-docs", action="store_true", help="replace the table in docs/performance.md")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="seglab-import-bench-") as work:
+        for n in sizes:
+            result = bench(n, Path(args.data_dir), Path(work))
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    text = table(results)
+    print(text)
+    if args.write_docs:
+        write_docs(text)
+
+
+if __name__ == "__main__":
+    main()
