@@ -328,3 +328,24 @@ def test_closing_the_window_during_an_import_asks_then_cancels(window, qtbot, tm
         assert conn.execute("SELECT count(*) FROM events").fetchone() == (0,)
     finally:
         conn.close()
+
+
+def test_files_dropped_on_a_text_field_still_open_the_wizard(window, csvs):
+    from PySide6.QtWidgets import QLineEdit
+
+    field = QLineEdit()
+    window.set_page("segments", field)
+    window.show_page("segments")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(csvs["users"]))])
+    mime.setText(str(csvs["users"]))
+    for event_type in (QDragEnterEvent, QDropEvent):
+        point = QPoint(5, 5) if event_type is QDragEnterEvent else QPointF(5, 5)
+        event = event_type(
+            point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        )
+        QApplication.sendEvent(field, event)
+        assert event.isAccepted()
+    assert field.text() == ""
+    dialog = window.current_import_dialog
+    assert dialog is not None and [p.name for p in dialog.model.plans] == ["people.csv"]

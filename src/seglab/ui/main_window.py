@@ -13,7 +13,7 @@ import inspect
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -105,6 +105,9 @@ class MainWindow(QMainWindow):
 
         self.setWindowIcon(icon("seglab"))
         self.setAcceptDrops(True)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(_FileDropFilter(self))
         self.resize(1200, 780)
         self.setMinimumSize(QSize(760, 520))
 
@@ -663,6 +666,31 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.session.close()
         event.accept()
+
+
+DROP_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".seglab")
+
+
+class _FileDropFilter(QObject):
+    """Routes data files dropped on any widget of the window (even a text field) to the window."""
+
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind not in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
+            return False
+        if not isinstance(obj, QWidget) or obj is self._window or obj.window() is not self._window:
+            return False
+        paths = _local_files(event.mimeData().urls())  # type: ignore[attr-defined]
+        if not any(p.lower().endswith(DROP_SUFFIXES) for p in paths):
+            return False
+        event.acceptProposedAction()  # type: ignore[attr-defined]
+        if kind == QEvent.Type.Drop:
+            self._window.files_dropped(paths)
+        return True
 
 
 def _local_files(urls: list[QUrl]) -> list[str]:
