@@ -600,3 +600,24 @@ def test_trend_marks_a_period_still_running_at_as_of(page, qtbot):
     assert brushes[-1].color().name() == "#ffffff" and brushes[0].color().name() != "#ffffff"
     show(page, qtbot, ChartSpec(interval="day", **MARCH))
     assert page.charts["trend"].partial_period == "2024-03-31"  # (the 31st: after as-of, not yet over)
+
+
+def test_a_slow_chart_shows_busy_and_can_be_cancelled(page, qtbot, monkeypatch):
+    import time
+
+    from seglab.core.errors import Cancelled
+
+    def slow(path, spec, progress):
+        deadline = time.monotonic() + 10
+        while not progress.is_cancelled() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        raise Cancelled("cancelled")
+
+    monkeypatch.setattr(core_charts, "run_chart_file", slow)
+    page.model.set_spec(ChartSpec(interval="day", **MARCH))
+    qtbot.waitUntil(lambda: page.busy_bar.isVisibleTo(page), timeout=5_000)
+    assert page.cancel_button.isVisibleTo(page)
+    with qtbot.waitSignal(page.worker.finished, timeout=5_000):
+        page.cancel_button.click()
+    assert not page.busy_bar.isVisibleTo(page) and not page.cancel_button.isVisibleTo(page)
+    assert page.message_label.text().startswith("Cancelled")
