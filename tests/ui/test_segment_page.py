@@ -198,3 +198,18 @@ def test_delete_key_in_the_library_asks_and_deletes(qtbot, page, message_log):
     settle(qtbot, page)
     assert names(page) == ["Enterprise accounts"]
     assert page.builder.model.saved_name is None  # the open segment is now an unsaved draft
+
+
+def test_closing_and_reopening_the_project_resets_the_page(qtbot, page, session):
+    page.library.select("Pro users")
+    path = session.path
+    session.close()
+    settle(qtbot, page)
+    assert names(page) == []
+    assert page.builder.definition()["conditions"] == []
+    assert not page.library.new_button.isEnabled()
+    assert page.builder.save_blocker() == "Open a project to build segments."
+    session.open(path)
+    settle(qtbot, page)
+    assert names(page) == ["Enterprise accounts", "Pro users"]
+    assert page.library.new_button.isEnabled()

@@ -208,6 +208,7 @@ class SegmentBuilderWidget(QWidget):
         if self.session is not None and self.session.path is not None:
             self._catalogue_worker.start(profiles.load_builder_catalogue, self.session.path)
         else:
+            self._catalogue_worker.cancel()
             self.catalogue = profiles.EMPTY_CATALOGUE
             self.conditions.refresh_choices()
 
@@ -231,6 +232,9 @@ class SegmentBuilderWidget(QWidget):
         self.model.open_document(name, definition if definition is not None else empty_definition(level))
 
     def _on_document_changed(self) -> None:
+        # A count of the previous document must not land on this one.
+        self._debounce.stop()
+        self._preview_worker.cancel()
         self.preview = None
         self._preview_for = None
         self.description_label.setText("")

@@ -142,6 +142,7 @@ class SegmentLibraryWidget(QWidget):
         """Read the saved segments again (sizes in a worker); then select ``select`` if given."""
         self._select_after_load = select if select is not None else self.current_name()
         if self.session is None or self.session.path is None:
+            self._worker.cancel()
             self.model.set_entries([])
             self._update_buttons()
             return
