@@ -445,6 +445,23 @@ def load_member_table(
         conn.close()
 
 
+def load_segment_member_table(
+    path, request: tuple[dict, int | None], progress: Progress = NULL_PROGRESS
+) -> MemberTable:
+    """``request`` is ``(definition, as_of_ms)``: the members of a segment definition, sorted by key."""
+    from seglab.core import segments
+
+    definition, as_of_ms = request
+    seg = segments.load_definition(definition)
+    conn = _reader(path)
+    try:
+        install_interrupt(conn, progress)
+        keys = sorted(segments.member_keys(conn, seg, as_of_ms=as_of_ms))
+        return member_table(conn, seg.level, keys, progress)
+    finally:
+        conn.close()
+
+
 def load_user_profile(
     path, user_key: int, progress: Progress = NULL_PROGRESS
 ) -> tuple[UserProfile, Timeline]:

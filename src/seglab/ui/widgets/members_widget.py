@@ -50,27 +50,11 @@ def _noun(level: str, n: int) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def _segment_member_keys(path, request, progress) -> tuple[str, list[int]]:
-    """Worker task: ``request`` = (definition dict, as_of_ms or None) -> (level, sorted keys)."""
-    from seglab.core import segments
-    from seglab.core.storage.connection import connect
-
-    definition, as_of = request
-    seg = segments.load_definition(definition)
-    conn = connect(path, readonly=True)
-    try:
-        keys = segments.member_keys(conn, seg, as_of_ms=as_of)
-    finally:
-        conn.close()
-    return seg.level, sorted(keys)
-
-
 def _members_task(path, request, progress):
     """Worker task: ``request`` = ("keys", level, keys) or ("definition", definition, as_of)."""
     if request[0] == "definition":
-        level, keys = _segment_member_keys(path, request[1:], progress)
-    else:
-        _, level, keys = request
+        return profiles.load_segment_member_table(path, request[1:], progress)
+    _, level, keys = request
     return profiles.load_member_table(path, (level, keys), progress)
 
 
