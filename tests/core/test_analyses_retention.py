@@ -148,3 +148,17 @@ def test_sqlite_and_duckdb_agree(tmp_path):
                 assert run_retention(duck, req).equals(got)
             finally:
                 duck.close()
+
+
+def test_daily_over_a_long_range_matches_reference(tmp_path):
+    # 91 days + 10 periods of daily buckets span three 62-bit words
+    base = ms("2024-01-01T08:00:00")
+    events = [(f"u{i % 7}", "s" if i % 3 == 0 else "r", base + i * 31 * 3_600_000) for i in range(80)]
+    as_of = ms("2024-04-20T00:00:00")
+    kw = dict(start_event="s", return_event="r", interval="day", periods=10, as_of_ms=as_of,
+              date_from=D(2024, 1, 1), date_to=D(2024, 3, 31))  # fmt: skip
+    with build(tmp_path / "r.seglab", events) as p:
+        got = run_retention(p.conn, RetentionRequest(**kw))
+        ref = ref_retention(frame_of(events), start_event="s", return_event="r", interval="day", periods=10,
+                            as_of=as_of, date_from=kw["date_from"], date_to=kw["date_to"])  # fmt: skip
+        assert as_rows(got) == ref and len(ref) == 70

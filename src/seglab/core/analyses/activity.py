@@ -72,6 +72,52 @@ def load_day_activity(
     return DayActivity(users[starts], bits[:, :n_days], first_day)
 
 
+def load_bucket_activity(
+    engine: Engine, event_sql: str, event_params: list, buckets, first_day: int, last_day: int, as_of_ms: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted users, bool users × buckets): the user did the event in that bucket, on a day in
+    ``first_day..last_day`` (which must not start before the first bucket), up to as-of.
+
+    One streaming pass grouped by user (the roll-up's key order); ``SUM(DISTINCT 1 << bucket)``
+    is exact because each bucket's bit enters the sum once however many events and days hit it.
+    """
+    n_b = len(buckets.starts)
+    n_words = max(1, -(-n_b // WORD_DAYS))
+    b_sql, b_params = buckets.sql("d.day")
+    cols: list[str] = []
+    params: list = []
+    for w in range(n_words):
+        lo, hi = w * WORD_DAYS, (w + 1) * WORD_DAYS
+        bit = f"CAST(1 AS BIGINT) << ({b_sql} - ?)"
+        # Bucket indexes are within 0..n_b-1 by the day filter, so the first and last words need
+        # only one bound: fewer comparisons per row on the hot path.
+        conds, cparams = [], []
+        if w > 0:
+            conds.append(f"{b_sql} >= ?")
+            cparams += [*b_params, lo]
+        if w < n_words - 1:
+            conds.append(f"{b_sql} < ?")
+            cparams += [*b_params, hi]
+        if conds:
+            cols.append(f"SUM(DISTINCT CASE WHEN {' AND '.join(conds)} THEN {bit} ELSE 0 END)")
+            params += [*cparams, *b_params, lo]
+        else:
+            cols.append(f"SUM(DISTINCT {bit})")
+            params += [*b_params, lo]
+    sql = (
+        f"SELECT d.user_key, {', '.join(cols)} FROM user_days d"
+        f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{event_sql} GROUP BY d.user_key"
+    )
+    rows = engine.rows(sql, [*params, first_day, last_day, as_of_ms, *event_params])
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, n_b), dtype=bool)
+    data = np.array(rows, dtype=np.int64)
+    data = data[np.argsort(data[:, 0], kind="stable")]
+    shifts = np.arange(WORD_DAYS, dtype=np.int64)
+    bits = ((data[:, 1:, None] >> shifts) & 1).astype(bool).reshape(len(data), n_words * WORD_DAYS)
+    return data[:, 0], bits[:, :n_b]
+
+
 class UnitMap:
     """The user → account link (users.account_key), loaded once per analysis when needed."""
 

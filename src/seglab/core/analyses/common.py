@@ -143,7 +143,11 @@ class DayBuckets:
         if self.interval == "day":
             return f"({day_expr} - ?)", [self.base_day]
         if self.interval == "week":
-            return f"(({day_expr} - ?) - (({day_expr} - ?) % 7)) / 7", [self.base_day, self.base_day]
+            # Exact division (a multiple of 7), cast because DuckDB's "/" returns a real.
+            return (
+                f"CAST((({day_expr} - ?) - (({day_expr} - ?) % 7)) / 7 AS BIGINT)",
+                [self.base_day, self.base_day],
+            )
         parts = []
         params: list = []
         for i, start in enumerate(self.start_days[1:]):
@@ -220,6 +224,17 @@ class Engine:
         with self._guard():
             cur = self.conn.execute(sql, list(params))
             yield from (cur if self.is_sqlite else cur.fetchall())
+
+    def column(self, sql: str, params: list | tuple = ()):
+        """A one-column integer result as a numpy array, without a Python object per row in between."""
+        import itertools
+
+        import numpy as np
+
+        with self._guard():
+            cur = self.conn.execute(sql, list(params))
+            rows = cur if self.is_sqlite else cur.fetchall()
+            return np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64)
 
     def one(self, sql: str, params: list | tuple = ()):
         rows = self.rows(sql, params)

@@ -156,13 +156,15 @@ def _funnel_all(engine: Engine, steps, within_days, all_series, window) -> list[
         # One packed integer per row: fetching one column is markedly cheaper than three.
         sql = f"SELECT (e.user_key * ? + (e.ts - ?)) * ? + {mask_sql} FROM events e{join}{where}"
         params = [span, window.start_ms, 1 << n, *mask_params, *where_params]
-        packed = np.fromiter((x for (x,) in engine.cursor(sql, params)), dtype=np.int64)
+        # Sorting the packed values sorts by (user, ts), which the funnel needs anyway.
+        packed = np.sort(engine.column(sql, params))
         rest, mask = np.divmod(packed, 1 << n)
         user, ts_rel = np.divmod(rest, span)
         arr = np.stack([user, ts_rel + window.start_ms, mask], axis=1)
     else:
         sql = f"SELECT e.user_key, e.ts, {mask_sql} FROM events e{join}{where}"
         arr = np.asarray(engine.rows(sql, [*mask_params, *where_params]), dtype=np.int64).reshape(-1, 3)
+        arr = arr[np.lexsort((arr[:, 1], arr[:, 0]))]
     arr = arr[arr[:, 2] > 0]
     if arr.size == 0:
         return empty
@@ -172,12 +174,19 @@ def _funnel_all(engine: Engine, steps, within_days, all_series, window) -> list[
         keep = in_series(arr[:, 0], series, unit_map)
         part = arr[keep]
         units = part[:, 0] if series.level == "user" else unit_map.account_of(part[:, 0])
-        out.append(funnel_arrays(units, part[:, 1], part[:, 2], n, window.end_ms, window_ms))
+        presorted = series.level == "user"  # rows are in (user, ts) order; accounts need a re-sort
+        out.append(funnel_arrays(units, part[:, 1], part[:, 2], n, window.end_ms, window_ms, presorted))
     return out
 
 
 def funnel_arrays(
-    unit: np.ndarray, ts: np.ndarray, mask: np.ndarray, n_steps: int, last_start_ms: int, window_ms: int
+    unit: np.ndarray,
+    ts: np.ndarray,
+    mask: np.ndarray,
+    n_steps: int,
+    last_start_ms: int,
+    window_ms: int,
+    presorted: bool = False,
 ) -> FunnelResult:
     """The funnel over raw rows: ``mask`` bit j is set when the row qualifies as step j+1.
 
@@ -188,8 +197,9 @@ def funnel_arrays(
     unit, ts, mask = unit[keep], ts[keep], mask[keep]
     if unit.size == 0:
         return FunnelResult([0] * n_steps, [None] * n_steps)
-    order = np.lexsort((ts, unit))
-    unit, ts, mask = unit[order], ts[order], mask[order]
+    if not presorted:
+        order = np.lexsort((ts, unit))
+        unit, ts, mask = unit[order], ts[order], mask[order]
     rank = np.concatenate(([0], np.cumsum(unit[1:] != unit[:-1]))).astype(np.int64)
     t_rel = ts - ts.min()
     span = int(t_rel.max()) + 2
@@ -228,9 +238,13 @@ def funnel_arrays(
         times.append(np.where(ok, tj[pos], -1))
 
     # Per unit: the furthest step, from the earliest step-1 occurrence that reached it.
-    order = np.lexsort((s_t, -reached, s_rank))
-    first = np.concatenate(([True], s_rank[order][1:] != s_rank[order][:-1]))
-    chosen = order[first]
+    # Starts are already in (unit, time) order, so no sort is needed: take each unit's maximum,
+    # then the first start of the unit that attains it.
+    group_start = np.flatnonzero(np.concatenate(([True], s_rank[1:] != s_rank[:-1])))
+    group_id = np.repeat(np.arange(group_start.size), np.diff(np.append(group_start, s_rank.size)))
+    group_max = np.maximum.reduceat(reached, group_start)
+    at_max = np.flatnonzero(reached == group_max[group_id])
+    chosen = at_max[np.concatenate(([True], group_id[at_max][1:] != group_id[at_max][:-1]))]
     best = reached[chosen]
     entered = [int((best >= k + 1).sum()) for k in range(n_steps)]
     medians: list[float | None] = [None]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from seglab.core.analyses.activity import UnitMap, in_series, load_day_activity, series_units
+from seglab.core.analyses.activity import UnitMap, in_series, load_bucket_activity, series_units
 from seglab.core.analyses.common import (
     EVERYONE_SERIES,
     Engine,
@@ -92,12 +92,9 @@ def _retention_all(engine: Engine, request: RetentionRequest, window, buckets, n
         return [empty] * n_series
     first = np.array(rows, dtype=np.int64)
     last_day = min(buckets.end_day_exclusive - 1, as_of // DAY_MS)
-    activity = load_day_activity(engine, ret_sql, ret_params, buckets.base_day, last_day, as_of)
-    live = [b for b, d in enumerate(buckets.start_days) if d <= last_day]
-    per_bucket = np.zeros((activity.units.size, len(buckets.start_days)), dtype=bool)
-    if activity.units.size and live:
-        cols = [buckets.start_days[b] - buckets.base_day for b in live]
-        per_bucket[:, live] = np.logical_or.reduceat(activity.active, cols, axis=1)
+    act_users, per_bucket = load_bucket_activity(
+        engine, ret_sql, ret_params, buckets, buckets.base_day, last_day, as_of
+    )
     unit_map = UnitMap(engine) if any(s.level == "account" for s in request.series) else None
     start_days = np.asarray(buckets.start_days, dtype=np.int64)
     out = []
@@ -106,7 +103,7 @@ def _retention_all(engine: Engine, request: RetentionRequest, window, buckets, n
         units, cday = first[keep, 0], first[keep, 1]
         if series.level == "account":
             units, cday = _min_per_account(unit_map.account_of(units), cday)
-        act_units, act = series_units(activity.units, per_bucket, series, unit_map)
+        act_units, act = series_units(act_users, per_bucket, series, unit_map)
         if units.size == 0:
             out.append(empty)
             continue

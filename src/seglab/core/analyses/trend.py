@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from seglab.core.analyses.activity import UnitMap, group_rows, in_series, load_day_activity
+from seglab.core.analyses.activity import UnitMap, group_rows, in_series, load_bucket_activity
 from seglab.core.analyses.common import (
     EVERYONE_SERIES,
     Engine,
@@ -118,29 +118,21 @@ def _distinct_values(engine: Engine, request: TrendRequest, window, buckets):
     if window.empty or last_day < window.from_day:
         return lambda series: np.zeros(n, dtype=np.int64)
     ev_sql, ev_params, _known = event_clause(engine, request.event, "d.event_key")
-    activity = load_day_activity(engine, ev_sql, ev_params, window.from_day, last_day, window.as_of_ms)
-    # Buckets may start before --from (a week's Monday) or after the last day: clip to the read days.
-    live = [b for b, d in enumerate(buckets.start_days) if d <= last_day]
-    cols = [max(buckets.start_days[b], window.from_day) - window.from_day for b in live]
-    per_bucket = (
-        np.logical_or.reduceat(activity.active, cols, axis=1)
-        if activity.units.size and cols
-        else np.zeros((activity.units.size, len(cols)), dtype=bool)
+    # Only days inside the range are read, so a bucket starting before --from counts from --from.
+    users, per_bucket = load_bucket_activity(
+        engine, ev_sql, ev_params, buckets, window.from_day, last_day, window.as_of_ms
     )
     need_map = request.measure == "accounts" or any(s.level == "account" for s in request.series)
     unit_map = UnitMap(engine) if need_map else None
 
     def count(series: SeriesSpec) -> np.ndarray:
-        keep = in_series(activity.units, series, unit_map)
-        out = np.zeros(n, dtype=np.int64)
+        keep = in_series(users, series, unit_map)
         if request.measure == "accounts":
-            accounts = unit_map.account_of(activity.units[keep])
+            accounts = unit_map.account_of(users[keep])
             has = accounts >= 0
             _keys, grouped = group_rows(accounts[has], per_bucket[keep][has])
-            out[live] = grouped.sum(axis=0) if grouped.size else 0
-        else:
-            out[live] = per_bucket[keep].sum(axis=0)
-        return out
+            return grouped.sum(axis=0) if grouped.shape[0] else np.zeros(n, dtype=np.int64)
+        return per_bucket[keep].sum(axis=0)
 
     return count
 
