@@ -213,3 +213,17 @@ def test_closing_and_reopening_the_project_resets_the_page(qtbot, page, session)
     settle(qtbot, page)
     assert names(page) == ["Enterprise accounts", "Pro users"]
     assert page.library.new_button.isEnabled()
+
+
+def test_in_saved_segment_condition_offers_segments_of_the_same_level(qtbot, page, session):
+    page.new_segment("user")
+    builder = page.builder
+    builder.conditions.add_condition("segment")
+    editor = builder.row_at(("conditions", 0)).editor
+    assert [editor.combo.itemText(i) for i in range(editor.combo.count())] == ["Pro users"]
+    assert builder.definition()["conditions"][0] == {"type": "segment", "segment": "Pro users"}
+    qtbot.mouseClick(builder.row_at(("conditions", 0)).negate, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not builder.is_counting(), timeout=10_000)
+    seg = segments.load_definition(builder.definition())
+    assert builder.preview.total == segments.count(session.project.conn, seg) == 4
+    assert builder.description_label.text() == segments.describe(seg)
