@@ -101,7 +101,8 @@ def _ev(user, event, day, hour=10):
 @pytest.fixture
 def paths_project(tmp_path) -> Path:
     events = [
-        _ev("a", "signup", 1), _ev("a", "create", 2), _ev("a", "invite", 3), _ev("a", "login", 4),
+        {**_ev("a", "signup", 1), "source": "ad"}, _ev("a", "create", 2), _ev("a", "invite", 3),
+        _ev("a", "login", 4),
         _ev("b", "signup", 1), _ev("b", "create", 1, 11), _ev("b", "invite", 5),
         _ev("c", "signup", 2), _ev("c", "login", 3), _ev("c", "create", 4),
         _ev("d", "login", 6), _ev("d", "login", 7),
@@ -136,6 +137,38 @@ def test_a_saved_funnel_chart_wins(paths_project):
         key = choose_key_funnel(project.conn, *_range(project.conn))
     assert key.steps == ("login", "create")
     assert "Activation <funnel>" in key.reason
+
+
+def _sequence_segment(steps, where=None):
+    return {"version": 1, "level": "user", "match": "all", "conditions": [
+        {"type": "group", "match": "any", "conditions": [
+            {"type": "sequence", "within_days": 7,
+             "steps": [{"event": e, **({"where": where} if where and i == 0 else {})}
+                       for i, e in enumerate(steps)]},
+        ]},
+    ]}  # fmt: skip
+
+
+def test_a_saved_segments_sequence_comes_next(paths_project):
+    from seglab.core.charts import ChartSpec, save_chart
+    from seglab.core.segments import save_segment
+
+    with Project.open(paths_project) as project:
+        save_segment(project.conn, "A filtered one", _sequence_segment(
+            ["signup", "login"], where=[{"property": "source", "op": "eq", "value": "ad"}]))  # fmt: skip
+        save_segment(project.conn, "B activated", _sequence_segment(["create", "invite"]))
+        save_segment(project.conn, "C other", _sequence_segment(["signup", "login"]))
+    with Project.open(paths_project, readonly=True) as project:
+        conn = project.conn
+        key = choose_key_funnel(conn, *_range(conn))
+        assert key.steps == ("create", "invite")  # the filtered sequence is skipped; then by name
+        assert "“B activated”" in key.reason
+        key = choose_key_funnel(conn, *_range(conn), segments=["C other"])
+        assert key.steps == ("signup", "login")  # the worksheet's own segments first
+    with Project.open(paths_project) as project:
+        save_chart(project.conn, "Mine", ChartSpec(kind="funnel").with_options(steps=["login", "create"]))
+    with Project.open(paths_project, readonly=True) as project:
+        assert choose_key_funnel(project.conn, *_range(project.conn)).steps == ("login", "create")
 
 
 def test_no_events_no_key_funnel(tmp_path):

@@ -4,7 +4,12 @@ The choice, in order (documented in docs/report.md):
 
 1. The analyst's own: the most recently updated saved chart of kind ``funnel`` whose
    options carry a list of ``steps`` (event names, or ``{"event": ...}`` objects).
-2. Otherwise the most common path: for the units that *started* inside the reporting
+2. Otherwise the path a saved segment names: the first ``sequence`` condition (two or
+   more named events, no event-property filters) in the worksheet's segments, in their
+   order, then in the other saved segments by name. An "Activated" segment defined as
+   "did signup, then create_report, then share_report within 7 days" says which path
+   the analyst cares about.
+3. Otherwise the most common path: for the units that *started* inside the reporting
    range (first event ever inside it; if fewer than :data:`MIN_NEW_USERS` did, every
    user active in the range), take each user's first :data:`PATH_LENGTH` distinct
    event names in order of first occurrence inside the range; the path most users
@@ -62,14 +67,47 @@ def _saved_funnel(conn: sqlite3.Connection, known: set[str]) -> KeyFunnel | None
     return None
 
 
+def _sequences(conditions):
+    """Every sequence condition inside ``conditions``, depth first (groups and users conditions)."""
+    from seglab.core.segments import GroupCondition, SequenceCondition, UsersCondition
+
+    for cond in conditions:
+        if isinstance(cond, SequenceCondition):
+            yield cond
+        elif isinstance(cond, GroupCondition):
+            yield from _sequences(cond.conditions)
+        elif isinstance(cond, UsersCondition):
+            yield from _sequences(cond.match.conditions)
+
+
+def _segment_sequence(conn: sqlite3.Connection, prefer: list[str], known: set[str]) -> KeyFunnel | None:
+    from seglab.core.segments import list_saved
+
+    saved = {s.name: s for s in list_saved(conn)}
+    order = [n for n in prefer if n in saved] + sorted(n for n in saved if n not in prefer)
+    for name in order:
+        for seq in _sequences(saved[name].definition.conditions):
+            if seq.negate:
+                continue
+            events = [step.event for step in seq.steps]
+            plain = all(not step.where for step in seq.steps)
+            if len(events) >= 2 and plain and all(e != "*" and e in known for e in events):
+                return KeyFunnel(tuple(events), f"the sequence in the saved segment “{name}”")
+    return None
+
+
 def choose_key_funnel(
-    conn: sqlite3.Connection, from_day: int, to_day: int, as_of_ms: int
+    conn: sqlite3.Connection, from_day: int, to_day: int, as_of_ms: int, segments: list[str] = ()
 ) -> KeyFunnel | None:
-    """The key funnel for the range ``from_day..to_day`` (days since 1970), or None without events."""
+    """The key funnel for the range ``from_day..to_day`` (days since 1970), or None without events.
+
+    ``segments`` are the worksheet's segments, whose sequences are preferred (rule 2).
+    """
     names = dict(conn.execute("SELECT event_key, name FROM event_names").fetchall())
-    saved = _saved_funnel(conn, set(names.values()))
-    if saved is not None:
-        return saved
+    known = set(names.values())
+    chosen = _saved_funnel(conn, known) or _segment_sequence(conn, list(segments), known)
+    if chosen is not None:
+        return chosen
     start_ms = from_day * 86_400_000
     new_users = conn.execute(
         "SELECT count(*) FROM users WHERE first_ts BETWEEN ? AND ?", (start_ms, as_of_ms)

@@ -31,7 +31,18 @@ def _environment() -> Environment:
     env.filters["duration"] = fmt_duration
     env.filters["heat"] = svg.heat_colour
     env.filters["when"] = fmt_when
+    env.filters["ratio"] = fmt_ratio
     return env
+
+
+def fmt_ratio(value: float) -> str:
+    """Two significant figures below 10 (0.019 → '0.019', 1.84 → '1.8'), whole numbers above."""
+    v = float(value)
+    if v >= 10:
+        return f"{v:,.0f}"
+    if v >= 1:
+        return f"{v:.1f}"
+    return f"{v:.2g}"
 
 
 def fmt_when(iso: str | None) -> str:

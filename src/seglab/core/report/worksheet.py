@@ -259,7 +259,7 @@ def gather(
         )
     key = None
     if rng is not None:
-        key = choose_key_funnel(conn, _day(rng[0]), _day(rng[1]), resolved)
+        key = choose_key_funnel(conn, _day(rng[0]), _day(rng[1]), resolved, chosen)
     worksheet.key_funnel = key
     members: dict[str, tuple[str, set[int]]] = {}
     total = max(len(chosen), 1)
