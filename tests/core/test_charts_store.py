@@ -471,3 +471,18 @@ def test_lifecycle_bars_drill_to_exactly_their_units(shop3, interval):
             make_slice(spec, segment=row.segment, period_start=row.period_start, status=row.status),
         )
         assert len(got.keys) == row.units, row
+
+
+@pytest.mark.parametrize(
+    ("spec", "text"),
+    [
+        (ChartSpec(segments=("Pro",), vs_rest=True).with_options(event="purchase"),
+         "Unique users doing purchase per week · Pro vs the rest · last 90 days"),
+        (ChartSpec(kind="funnel", segments=("A", "B"), **MARCH).with_options(steps=["signup", "buy"]),
+         "signup → buy within 14 days · A, B · 2024-03-01 to 2024-03-31"),
+        (ChartSpec(kind="retention", unit="account", interval="month").with_options(periods=6),
+         "Cohorts by first any event, back doing any event, 6 months · everyone (accounts) · last 90 days"),
+    ],
+)  # fmt: skip
+def test_describe_spec(spec, text):
+    assert charts.describe_spec(spec) == text

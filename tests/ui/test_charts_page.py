@@ -411,6 +411,12 @@ def test_export_png_csv_and_copy(page, session, qtbot, tmp_path):
     qtbot.waitExposed(page)
     assert page.export_png(tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PySide6.QtGui import QImage
+
+    picture = QImage(str(tmp_path / "c.png"))
+    chart = page.current_chart().grab()
+    assert picture.width() == chart.width() and picture.height() > chart.height()  # title and subtitle on top
+    assert page.subtitle_label.text() == core_charts.describe_spec(FUNNEL)
     assert page.export_csv(tmp_path / "c.csv") == len(frame)
     lines = (tmp_path / "c.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == ",".join(frame.columns)
@@ -596,8 +602,9 @@ def test_trend_marks_a_period_still_running_at_as_of(page, qtbot):
     show(page, qtbot, ChartSpec(interval="week", **MARCH))
     chart = page.charts["trend"]
     assert chart.partial_period == "2024-03-25"
-    brushes = chart.curves["everyone"].opts["symbolBrush"]
-    assert brushes[-1].color().name() == "#ffffff" and brushes[0].color().name() != "#ffffff"
+    x, y = chart.partial_markers["everyone"].getData()
+    assert len(x) == 1 and x[0] == chart.curves["everyone"].getData()[0][-1]
+    assert y[0] == chart.curves["everyone"].getData()[1][-1]
     show(page, qtbot, ChartSpec(interval="day", **MARCH))
     assert page.charts["trend"].partial_period == "2024-03-31"  # (the 31st: after as-of, not yet over)
 

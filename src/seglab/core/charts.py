@@ -206,6 +206,48 @@ def spec_from_json(data: str | dict) -> ChartSpec:
         raise ChartError(f"the saved chart is malformed ({exc})") from None
 
 
+def describe_spec(spec: ChartSpec) -> str:
+    """One line saying what a chart shows, for its subtitle and exported pictures.
+
+    >>> describe_spec(ChartSpec(segments=("Pro",), vs_rest=True).with_options(event="purchase"))
+    'Unique users doing purchase per week · Pro vs the rest · last 90 days'
+    """
+    o = spec.options_dict
+    every = {"day": "day", "week": "week", "month": "month"}[spec.interval]
+    event = lambda key: "any event" if o.get(key, "*") == "*" else str(o.get(key))
+    what = {
+        "trend": lambda: {
+            "users": "Unique users", "accounts": "Unique accounts", "count": "Events",
+            "per_user": "Events per user",
+        }.get(o.get("measure"), "Events") + (f" doing {o['event']}" if o.get("event", "*") != "*" else "")
+        + f" per {every}",
+        "funnel": lambda: " → ".join(s if isinstance(s, str) else s["event"] for s in o.get("steps") or [])
+        + f" within {o.get('within_days', 14):g} days",
+        "retention": lambda: f"Cohorts by first {event('start_event')}, back doing {event('return_event')}, "
+        f"{o.get('periods', 8)} {every}s",
+        "distribution": lambda: f"Events per unit: {event('event')}",
+        "top_events": lambda: "Top events with lift",
+        "stickiness": lambda: f"Days active per {'month' if spec.interval == 'month' else 'week'}: "
+        f"{event('event')}",
+        "lifecycle": lambda: f"Lifecycle per {every}: {event('event')}",
+        "overlap": lambda: "Overlap",
+        "distinguishes": lambda: "What sets it apart",
+        "segment_size": lambda: f"Members at the end of each {every}",
+    }[spec.kind]()  # fmt: skip
+    unit = "users" if spec.unit == "user" else "accounts"
+    if not spec.segments:
+        who = f"everyone ({unit})"
+    elif spec.vs_rest and len(spec.segments) == 1:
+        who = f"{spec.segments[0]} vs the rest"
+    else:
+        who = ", ".join(spec.segments)
+    if spec.last_days is not None:
+        span = f"last {spec.last_days} days"
+    else:
+        span = f"{spec.date_from or '…'} to {spec.date_to or 'as-of'}"
+    return " · ".join((what, who, span))
+
+
 # -- saved charts ---------------------------------------------------------------
 
 

@@ -195,7 +195,13 @@ class ChartsPageWidget(QWidget):
         self.png_button.clicked.connect(self._png_clicked)
         self.csv_button.clicked.connect(self._csv_clicked)
         self.copy_button.clicked.connect(self.copy_to_clipboard)
-        bar.addWidget(self.title_label, 1)
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(self.title_label)
+        self.subtitle_label = QLabel("", right)
+        self.subtitle_label.setStyleSheet("color: #555;")
+        titles.addWidget(self.subtitle_label)
+        bar.addLayout(titles, 1)
         for w in (self.busy_bar, self.cancel_button, self.table_button, self.png_button, self.csv_button,
                   self.copy_button):  # fmt: skip
             bar.addWidget(w)
@@ -468,10 +474,8 @@ class ChartsPageWidget(QWidget):
 
     # -- export -------------------------------------------------------------------------------------
     def export_png(self, path: str | os.PathLike) -> bool:
-        chart = self.current_chart()
-        if chart is None:
-            return False
-        return chart.export_widget().grab().save(str(path), "PNG")
+        image = self.export_image()
+        return image is not None and image.save(str(path), "PNG")
 
     def export_csv(self, path: str | os.PathLike) -> int:
         if self._frame is None:
@@ -483,7 +487,7 @@ class ChartsPageWidget(QWidget):
         if chart is None or self._frame is None:
             return
         mime = QMimeData()
-        mime.setImageData(chart.export_widget().grab().toImage())
+        mime.setImageData(self.export_image())
         mime.setText(core_charts.csv_safe_frame(self._frame).to_csv(sep="\t", index=False))
         QGuiApplication.clipboard().setMimeData(mime)
 
@@ -511,6 +515,37 @@ class ChartsPageWidget(QWidget):
     def _update_title(self, *_args) -> None:
         name = self.model.saved_name
         self.title_label.setText(name or f"{self.model.spec.title} (unsaved)")
+        self.subtitle_label.setText(core_charts.describe_spec(self.model.spec))
+
+    def export_image(self):
+        """The chart's picture with its title and what it shows above it (for PNG and Copy)."""
+        from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+        chart = self.current_chart()
+        if chart is None:
+            return None
+        picture = chart.export_widget().grab()
+        ratio = picture.devicePixelRatio()
+        header = int(52 * ratio)
+        image = QImage(picture.width(), picture.height() + header, QImage.Format.Format_ARGB32)
+        image.setDevicePixelRatio(ratio)
+        image.fill(QColor("#FFFFFF"))
+        painter = QPainter(image)
+        try:
+            title_font = QFont(self.font())
+            title_font.setPointSizeF(title_font.pointSizeF() * 1.3)
+            title_font.setBold(True)
+            painter.setFont(title_font)
+            painter.setPen(QColor("#222222"))
+            spec = self._shown_spec or self.model.spec
+            painter.drawText(10, 22, self.model.saved_name or spec.title)
+            painter.setFont(self.font())
+            painter.setPen(QColor("#555555"))
+            painter.drawText(10, 42, core_charts.describe_spec(spec))
+            painter.drawPixmap(0, int(header / ratio), picture)
+        finally:
+            painter.end()
+        return image
 
     def _update_actions(self) -> None:
         has_data = self._frame is not None

@@ -87,6 +87,7 @@ class TrendChart(BaseChart):
         self.legend = self.item.addLegend(offset=(10, 10), labelTextColor="#333333")
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.average_curves: dict[str, pg.PlotDataItem] = {}
+        self.partial_markers: dict[str, pg.ScatterPlotItem] = {}
         self._x = np.array([], dtype=float)
         self._periods: list[str] = []
         self._values: dict[str, np.ndarray] = {}
@@ -121,6 +122,7 @@ class TrendChart(BaseChart):
             self.item.removeItem(self.curves.pop(gone))
             self.legend.removeItem(gone)
             self.item.removeItem(self.average_curves.pop(gone))
+            self.item.removeItem(self.partial_markers.pop(gone))
         self._values = {}
         smooth = self._window > 1
         self.partial_period = partial_period(periods, interval, frame.attrs.get("as_of_ms"))
@@ -140,21 +142,25 @@ class TrendChart(BaseChart):
                 self.average_curves[label] = avg
             x = np.array([to_epoch_seconds(p) for p in rows["period_start"].astype(str)], dtype=float)
             raw_alpha = 90 if smooth else 255
-            # A period still running at as-of is drawn hollow: its value is not final.
-            fill = [brush(color, raw_alpha)] * len(x)
-            if (
-                self.partial_period is not None
-                and len(x)
-                and rows["period_start"].iloc[-1] == self.partial_period
-            ):
-                fill[-1] = brush("#FFFFFF")
+            # A period still running at as-of is drawn hollow (a white marker on top): not final yet.
+            marker = self.partial_markers.get(label)
+            if marker is None:
+                marker = pg.ScatterPlotItem()
+                marker.setZValue(10)
+                self.item.addItem(marker)
+                self.partial_markers[label] = marker
+            last_is_partial = len(x) and rows["period_start"].iloc[-1] == self.partial_period
+            if last_is_partial:
+                marker.setData([x[-1]], [values[-1]], size=8, brush=brush("#FFFFFF"), pen=pen(color, 1.6))
+            else:
+                marker.setData([], [])
             curve.setData(
                 x,
                 values,
                 pen=pen(color, 1.2 if smooth else 2.2, raw_alpha),
                 symbol="o",
                 symbolSize=5 if smooth else 7,
-                symbolBrush=fill,
+                symbolBrush=brush(color, raw_alpha),
                 symbolPen=pen(color, 1.4, raw_alpha),
             )
             avg = self.average_curves[label]
