@@ -505,3 +505,21 @@ def test_charts_page_configures_pyqtgraph_first(window, qtbot, small_project):
     page = window.page("charts")
     if not isinstance(page, PlaceholderWidget):
         assert charts._configured
+
+
+@pytest.mark.slow
+def test_real_demo_project_opens(window, qtbot, monkeypatch, tmp_path, _temporary_settings):
+    """`seglab --demo`: the bundled data set, built through the importer in a worker, then opened."""
+    import seglab.ui.main_window as mw
+
+    if not mw.demo_available():
+        pytest.skip("seglab.core.demo is not in this build")
+    from seglab.core import demo
+
+    monkeypatch.setenv(demo.CACHE_ENV, str(tmp_path / "cache"))
+    assert window.open_demo()
+    qtbot.waitUntil(window.session.is_open, timeout=120_000)
+    assert window.session.path.parent == _temporary_settings / "data"
+    wait_overview(qtbot, window)
+    info = window.overview_model.snapshot.info
+    assert info["events"] > 100_000 and info["users"] > 1000 and info["accounts"] > 100
