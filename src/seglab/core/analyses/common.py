@@ -157,6 +157,24 @@ class DayBuckets:
             return "0", []
         return f"(CASE {' '.join(parts)} ELSE {len(self.start_days) - 1} END)", params
 
+    def sql_ms(self, ts_expr: str) -> tuple[str, list]:
+        """Like :meth:`sql` for an epoch-ms expression (which must be >= the first bucket's start)."""
+        base = self.base_day * DAY_MS
+        if self.interval in ("day", "week"):
+            size = DAY_MS if self.interval == "day" else 7 * DAY_MS
+            return (
+                f"CAST((({ts_expr} - ?) - (({ts_expr} - ?) % {size})) / {size} AS BIGINT)",
+                [base, base],
+            )
+        parts = []
+        params: list = []
+        for i, start in enumerate(self.start_days[1:]):
+            parts.append(f"WHEN {ts_expr} < ? THEN {i}")
+            params.append(start * DAY_MS)
+        if not parts:
+            return "0", []
+        return f"(CASE {' '.join(parts)} ELSE {len(self.start_days) - 1} END)", params
+
     def index_of_day(self, day: int) -> int:
         import bisect
 

@@ -80,6 +80,8 @@ def _count_values(engine: Engine, request: TrendRequest, series: SeriesSpec, win
     """Events per bucket (SQL over the roll-up; the as-of day from the events if it is cut)."""
     if window.empty:
         return {}
+    if series.keys is None and series.level == "user" and request.event != "*":
+        return _count_values_from_events(engine, request, window, buckets)
     join_users = series.level == "account"
     as_of = window.as_of_ms
     as_of_day = as_of // DAY_MS
@@ -135,6 +137,18 @@ def _distinct_values(engine: Engine, request: TrendRequest, window, buckets):
         return per_bucket[keep].sum(axis=0)
 
     return count
+
+
+def _count_values_from_events(engine: Engine, request: TrendRequest, window, buckets) -> dict:
+    """Everyone's count of one event from the (event, ts) index: reads only that event's index
+    entries instead of the whole roll-up, and is exact at as-of by construction."""
+    ev_sql, ev_params, known = event_clause(engine, request.event, "e.event_key")
+    if not known:
+        return {}
+    b_sql, b_params = buckets.sql_ms("e.ts")
+    sql = f"SELECT {b_sql} AS b, COUNT(*) FROM events e WHERE e.ts BETWEEN ? AND ?{ev_sql} GROUP BY b"
+    rows = engine.rows(sql, [*b_params, window.start_ms, window.end_ms, *ev_params])
+    return {int(b): int(n) for b, n in rows}
 
 
 def _count_on_as_of_day(engine: Engine, request: TrendRequest, series: SeriesSpec, as_of: int) -> int:
