@@ -349,3 +349,33 @@ def test_files_dropped_on_a_text_field_still_open_the_wizard(window, csvs):
     assert field.text() == ""
     dialog = window.current_import_dialog
     assert dialog is not None and [p.name for p in dialog.model.plans] == ["people.csv"]
+
+
+def test_encoding_and_delimiter_choices(window, qtbot, tmp_path):
+    latin = write(
+        tmp_path / "kunden.csv", "user_id;name;city\nu1;Müller;Köln\nu2;Ærø;Århus\n", encoding="cp1252"
+    )
+    dialog = drop(window, [latin])
+    plan = dialog.model.plan(0)
+    assert plan.sniff.delimiter == ";" and plan.detected_kind == "users"
+    assert ("Müller" in plan.sniff.sample_rows[0]) and not plan.sniff.encoding.startswith("utf")
+    # A wrong encoding is a clear error, and choosing a good one again recovers.
+    dialog.encoding_combo.setEditText("no-such-encoding")
+    dialog.encoding_combo.lineEdit().editingFinished.emit()
+    assert "unknown text encoding" in dialog.model.plan(0).error
+    assert not dialog.import_button.isEnabled()
+    dialog.encoding_combo.setEditText("cp1252")
+    dialog.encoding_combo.lineEdit().editingFinished.emit()
+    assert dialog.model.plan(0).error is None
+    # The comma delimiter makes one column: no user id any more.
+    dialog.delimiter_combo.setCurrentIndex(dialog.delimiter_combo.findData(","))
+    dialog.delimiter_combo.activated.emit(dialog.delimiter_combo.currentIndex())
+    assert dialog.model.plan(0).error is not None
+    dialog.delimiter_combo.setCurrentIndex(dialog.delimiter_combo.findData(";"))
+    dialog.delimiter_combo.activated.emit(dialog.delimiter_combo.currentIndex())
+    run_import(qtbot, dialog)
+    assert db_rows(window, "SELECT p1, p2 FROM users ORDER BY user_id") == [
+        ("Müller", "Köln"),
+        ("Ærø", "Århus"),
+    ]
+    dialog.accept()

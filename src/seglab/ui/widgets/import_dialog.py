@@ -385,7 +385,7 @@ class ImportDialog(QDialog):
         cmap = plan.mapping if plan else None
         kind = plan.detected_kind if plan else None
         self.kind_combo.setCurrentIndex(self.kind_combo.findData(kind) if kind else -1)
-        self.encoding_combo.setEditText(sniff.encoding if sniff else "")
+        self.encoding_combo.setEditText(sniff.encoding if sniff else (plan.encoding or "") if plan else "")
         self.delimiter_combo.setCurrentIndex(self.delimiter_combo.findData(sniff.delimiter) if sniff else -1)
         columns = list(sniff.columns) if sniff else []
         used_fields = KIND_FIELDS.get(kind or "", ())
@@ -503,7 +503,8 @@ class ImportDialog(QDialog):
     def _encoding_chosen(self, *_args) -> None:
         plan = self.current_plan()
         text = self.encoding_combo.currentText().strip()
-        if plan is not None and plan.sniff is not None and text and text != plan.sniff.encoding:
+        current = plan.sniff.encoding if plan is not None and plan.sniff is not None else None
+        if plan is not None and text and text != current and text != plan.encoding:
             self.model.set_encoding(self._row(), text)
 
     def _delimiter_chosen(self, _index: int = 0) -> None:
