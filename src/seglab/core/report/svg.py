@@ -186,7 +186,8 @@ def line_chart(
             f'<rect x="{x0:.1f}" y="{top}" width="{left + plot_w - x0:.1f}" height="{plot_h:.1f}" '
             f'fill="#f3f4f6"/>'
         )
-        parts.append(_text(left + plot_w - 4, top + 11, "partial", anchor="end", size=10))
+        # At the foot of the band: the top is where a high last point is drawn.
+        parts.append(_text(left + plot_w - 4, top + plot_h - 5, "partial", anchor="end", size=10))
     for t, label in zip(ticks, tick_text):
         y = py(t)
         parts.append(
