@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -200,6 +201,9 @@ class ChartsPageWidget(QWidget):
         titles.addWidget(self.title_label)
         self.subtitle_label = QLabel("", right)
         self.subtitle_label.setStyleSheet("color: #555;")
+        for label in (self.title_label, self.subtitle_label):
+            # A long description must not widen the window: it is clipped instead (full text in the tooltip).
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         titles.addWidget(self.subtitle_label)
         bar.addLayout(titles, 1)
         for w in (self.busy_bar, self.cancel_button, self.table_button, self.png_button, self.csv_button,
@@ -516,6 +520,7 @@ class ChartsPageWidget(QWidget):
         name = self.model.saved_name
         self.title_label.setText(name or f"{self.model.spec.title} (unsaved)")
         self.subtitle_label.setText(core_charts.describe_spec(self.model.spec))
+        self.subtitle_label.setToolTip(self.subtitle_label.text())
 
     def export_image(self):
         """The chart's picture with its title and what it shows above it (for PNG and Copy)."""

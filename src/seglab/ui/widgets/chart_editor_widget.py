@@ -42,7 +42,6 @@ MEASURE_CHOICES = (
     ("count", "Event count"),
     ("per_user", "Events per user"),
 )
-KIND_ORDER = ("trend", "funnel", "retention")  # kinds whose analysis exists; others are listed greyed out
 MAX_SEGMENTS = 6
 
 
