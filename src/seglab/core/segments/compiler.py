@@ -410,6 +410,28 @@ class _Compiler:
 
     def measure_query(self, c: BehaviorCondition, level, lo, hi, path) -> tuple[exp.Select, exp.Expression]:
         fn = c.measure.fn
+        if (
+            c.event == "*"
+            and not c.where
+            and fn.startswith("distinct_")
+            and (lo is None or _day(lo) < _day(hi))
+        ):
+            # Periods with any event: the roll-up has a row per user, event and day, so it is
+            # smaller than the window's events, and its first_ts/last_ts decide the partial
+            # edge days exactly (lo and hi fall on different days).
+            d = self.alias("d")
+            q, k = self._source("user_days", level, d)
+            preds = [
+                exp.LTE(this=_col("day", d), expression=_num(_day(hi))),
+                exp.LTE(this=_col("first_ts", d), expression=_num(hi)),
+            ]
+            if lo is not None:
+                preds += [
+                    exp.GTE(this=_col("day", d), expression=_num(_day(lo))),
+                    exp.GT(this=_col("last_ts", d), expression=_num(lo)),
+                ]
+            q = q.select(k.copy().as_("k")).where(_and(*preds)).group_by(k.copy())
+            return q, exp.Count(this=exp.Distinct(expressions=[self.period(fn, _col("day", d), lo, hi)]))
         e = self.alias("e")
         q, k = self._source("events", level, e)
         preds = [
@@ -548,6 +570,27 @@ class _Compiler:
         """
         lo, hi = window_range(c.window, self.t)
         limit = None if c.within_days is None else round(c.within_days * DAY_MS)
+
+        def did_step(j: int) -> exp.Select:
+            step = c.steps[j]
+            x = self.alias("sx")
+            return (
+                _select(_col("user_key", x))
+                .from_(exp.to_table("events").as_(x))
+                .where(
+                    _and(
+                        self.event_pred(step.event, x),
+                        *self.time_preds(x, lo, hi),
+                        *self.where_preds(step.where, x, f"{path}.steps[{j}].where"),
+                    )
+                )
+            )
+
+        def candidates(alias: str, own: int) -> list[exp.Expression]:
+            # Only users who did every other step in the window can complete the sequence:
+            # cheap index range scans that keep the sorted window passes small.
+            return [_in(_col("user_key", alias), did_step(j)) for j in range(len(c.steps)) if j != own]
+
         e = self.alias("e")
         first = c.steps[0]
         query = (
@@ -558,6 +601,7 @@ class _Compiler:
                     self.event_pred(first.event, e),
                     *self.time_preds(e, lo, hi),
                     *self.where_preds(first.where, e, f"{path}.steps[0].where"),
+                    *candidates(e, 0),
                 )
             )
         )
@@ -579,6 +623,7 @@ class _Compiler:
                         self.event_pred(step.event, e),
                         *self.time_preds(e, lo, hi),
                         *self.where_preds(step.where, e, f"{path}.steps[{i}].where"),
+                        *candidates(e, i),
                     )
                 )
             )
@@ -600,9 +645,9 @@ class _Compiler:
                     kind="RANGE", start=_num(1), start_side="FOLLOWING", end="UNBOUNDED", end_side="FOLLOWING"
                 ),
             )
-            windowed = _select(
-                exp.column("k"), exp.column("t1"), exp.column("kind"), nxt.as_("nxt")
-            ).from_(exp.Subquery(this=both, alias=exp.TableAlias(this=exp.to_identifier(w))))
+            windowed = _select(exp.column("k"), exp.column("t1"), exp.column("kind"), nxt.as_("nxt")).from_(
+                exp.Subquery(this=both, alias=exp.TableAlias(this=exp.to_identifier(w)))
+            )
             ww = self.alias("ww")
             preds = [
                 exp.EQ(this=_col("kind", ww), expression=_num(0)),
