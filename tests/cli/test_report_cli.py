@@ -93,3 +93,28 @@ def test_missing_project_and_missing_folder_exit_2(project, tmp_path):
     assert r.returncode == 2 and "no such folder" in r.stderr
     r = seglab("report", project, "--out", tmp_path)
     assert r.returncode == 2 and "is a folder" in r.stderr
+
+
+@pytest.mark.slow
+def test_report_on_the_demo_project(tmp_path):
+    import json
+    import re
+
+    demo = tmp_path / "demo.seglab"
+    assert seglab("demo", demo).returncode == 0
+    listed = seglab("segment", "list", demo, "--json")
+    assert listed.returncode == 0, listed.stderr
+    segments = json.loads(listed.stdout)
+    assert len(segments) >= 2
+    out = tmp_path / "worksheet.html"
+    r = seglab("report", demo, "--out", out)
+    assert r.returncode == 0, r.stderr
+    html = out.read_text(encoding="utf-8")
+    assert html.count('<section class="segment"') == len(segments)
+    for seg in segments:  # the sizes the worksheet prints are `seglab segment list`'s
+        name = seg["name"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        pattern = rf">{re.escape(name)}</a></td><td>{seg['level']}</td>\s*<td class=\"num\">([\d,]+)<"
+        row = re.search(pattern, html)
+        assert row and int(row.group(1).replace(",", "")) == seg["size"], seg
+    assert "http://" not in html and "https://" not in html
+    assert "Overlap between the segments" in html and "not available" not in html
