@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sqlite3
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -51,47 +51,83 @@ def _a(*conds, match="all"):
     return {"level": "account", "match": match, "conditions": list(conds)}
 
 
-POWER_USERS = _u(_did("*", measure={"fn": "distinct_days"}, compare={"op": "gte", "value": 10},
-                      window={"last_days": 28}))
+POWER_USERS = _u(
+    _did("*", measure={"fn": "distinct_days"}, compare={"op": "gte", "value": 10}, window={"last_days": 28})
+)
 
 DEFINITIONS = {
     "U property: plan is pro": _u(_prop("plan", "eq", "pro")),
-    "U account property: tier in scale/enterprise": _u(_prop("tier", "in", ["scale", "enterprise"], "account")),
+    "U account property: tier in scale/enterprise": _u(
+        _prop("tier", "in", ["scale", "enterprise"], "account")
+    ),
     "U did login in last 7 days": _u(_did("login", window={"last_days": 7})),
-    "U did not login in last 30 days": _u(_did("login", compare={"op": "eq", "value": 0},
-                                               window={"last_days": 30})),
-    "U purchase >= 3 times in 30 days": _u(_did("purchase", compare={"op": "gte", "value": 3},
-                                                window={"last_days": 30})),
-    "U purchase with amount > 100 in 90 days": _u(_did("purchase", window={"last_days": 90},
-                                                       where=[{"property": "amount", "op": "gt", "value": 100}])),
-    "U sum(amount) >= 200 ever": _u(_did("purchase", measure={"fn": "sum", "property": "amount"},
-                                         compare={"op": "gte", "value": 200})),
+    "U did not login in last 30 days": _u(
+        _did("login", compare={"op": "eq", "value": 0}, window={"last_days": 30})
+    ),
+    "U purchase >= 3 times in 30 days": _u(
+        _did("purchase", compare={"op": "gte", "value": 3}, window={"last_days": 30})
+    ),
+    "U purchase with amount > 100 in 90 days": _u(
+        _did("purchase", window={"last_days": 90}, where=[{"property": "amount", "op": "gt", "value": 100}])
+    ),
+    "U sum(amount) >= 200 ever": _u(
+        _did("purchase", measure={"fn": "sum", "property": "amount"}, compare={"op": "gte", "value": 200})
+    ),
     "U active >= 10 of last 28 days": POWER_USERS,
-    "U login in >= 3 of last 4 weeks": _u(_did("login", measure={"fn": "distinct_weeks"},
-                                               compare={"op": "gte", "value": 3}, window={"last_days": 28})),
+    "U login in >= 3 of last 4 weeks": _u(
+        _did(
+            "login",
+            measure={"fn": "distinct_weeks"},
+            compare={"op": "gte", "value": 3},
+            window={"last_days": 28},
+        )
+    ),
     "U first seen in last 30 days": _u({"type": "first_seen", "event": "*", "window": {"last_days": 30}}),
-    "U churned (not last seen in last 30 days)": _u({"type": "last_seen", "event": "*",
-                                                     "window": {"last_days": 30}, "negate": True}),
+    "U churned (not last seen in last 30 days)": _u(
+        {"type": "last_seen", "event": "*", "window": {"last_days": 30}, "negate": True}
+    ),
     "U sequence login > create_report > share_report in 1 day": _u(
-        {"type": "sequence", "steps": [{"event": "login"}, {"event": "create_report"}, {"event": "share_report"}],
-         "within_days": 1, "window": {"last_days": 30}}),
-    "U in segment Power users and country US": _u({"type": "segment", "segment": "Power users"},
-                                                  _prop("country", "eq", "US")),
-    "U group: pro or (US and did upgrade)": _u(_prop("plan", "eq", "pro"), {
-        "type": "group", "match": "all", "conditions": [_prop("country", "eq", "US"), _did("upgrade")]},
-        match="any"),
+        {
+            "type": "sequence",
+            "steps": [{"event": "login"}, {"event": "create_report"}, {"event": "share_report"}],
+            "within_days": 1,
+            "window": {"last_days": 30},
+        }
+    ),
+    "U in segment Power users and country US": _u(
+        {"type": "segment", "segment": "Power users"}, _prop("country", "eq", "US")
+    ),
+    "U group: pro or (US and did upgrade)": _u(
+        _prop("plan", "eq", "pro"),
+        {"type": "group", "match": "all", "conditions": [_prop("country", "eq", "US"), _did("upgrade")]},
+        match="any",
+    ),
     "A property: tier is enterprise": _a(_prop("tier", "eq", "enterprise", "account")),
-    "A >= 5 users logged in in last 7 days": _a(_did("login", per="users", compare={"op": "gte", "value": 5},
-                                                     window={"last_days": 7})),
-    "A create_report >= 10 times in 30 days": _a(_did("create_report", compare={"op": "gte", "value": 10},
-                                                      window={"last_days": 30})),
-    "A >= 3 users created a report in 30 days (users)": _a({"type": "users", "compare": {"op": "gte", "value": 3},
-                                                            "match": _u(_did("create_report",
-                                                                             window={"last_days": 30}))}),
-    "A share of pro users >= 0.5": _a({"type": "users", "share": True, "compare": {"op": "gte", "value": 0.5},
-                                       "match": _u(_prop("plan", "eq", "pro"))}),
+    "A >= 5 users logged in in last 7 days": _a(
+        _did("login", per="users", compare={"op": "gte", "value": 5}, window={"last_days": 7})
+    ),
+    "A create_report >= 10 times in 30 days": _a(
+        _did("create_report", compare={"op": "gte", "value": 10}, window={"last_days": 30})
+    ),
+    "A >= 3 users created a report in 30 days (users)": _a(
+        {
+            "type": "users",
+            "compare": {"op": "gte", "value": 3},
+            "match": _u(_did("create_report", window={"last_days": 30})),
+        }
+    ),
+    "A share of pro users >= 0.5": _a(
+        {
+            "type": "users",
+            "share": True,
+            "compare": {"op": "gte", "value": 0.5},
+            "match": _u(_prop("plan", "eq", "pro")),
+        }
+    ),
     "A at risk: active 60-30 days ago, quiet last 30": _a(
-        _did("*", window={"last_days": 60}), _did("*", compare={"op": "eq", "value": 0}, window={"last_days": 30})),
+        _did("*", window={"last_days": 60}),
+        _did("*", compare={"op": "eq", "value": 0}, window={"last_days": 30}),
+    ),
     "A first seen in last 90 days": _a({"type": "first_seen", "event": "*", "window": {"last_days": 90}}),
 }
 
@@ -149,13 +185,26 @@ def run(n_events: int, base: Path, repeat: int) -> list[dict]:
     for name, definition in DEFINITIONS.items():
         seg = load_definition(definition)
         count(conn, seg, as_of)  # warm the page cache like an open project would be
-        s_time, s_count = timed(lambda seg=seg: count(conn, seg, as_of), repeat)
         q = compile_count(conn, seg, as_of, dialect="duckdb")
         duck.execute(q.sql, q.params).fetchone()
-        d_time, d_row = timed(lambda q=q: duck.execute(q.sql, q.params).fetchone(), repeat)
-        rows.append({"definition": name, "seglab_ms": s_time * 1000, "duckdb_ms": d_time * 1000,
-                     "ratio": s_time / d_time if d_time else float("inf"), "count": s_count,
-                     "agree": s_count == d_row[0]})
+        # Interleaved, so both engines see the same load on a shared machine.
+        s_times, d_times = [], []
+        for _ in range(repeat):
+            t, s_count = timed(lambda seg=seg: count(conn, seg, as_of), 1)
+            s_times.append(t)
+            t, d_row = timed(lambda q=q: duck.execute(q.sql, q.params).fetchone(), 1)
+            d_times.append(t)
+        s_time, d_time = statistics.median(s_times), statistics.median(d_times)
+        rows.append(
+            {
+                "definition": name,
+                "seglab_ms": s_time * 1000,
+                "duckdb_ms": d_time * 1000,
+                "ratio": s_time / d_time if d_time else float("inf"),
+                "count": s_count,
+                "agree": s_count == d_row[0],
+            }
+        )
     conn.close()
     return rows
 
@@ -165,13 +214,17 @@ def report(n_events: int, rows: list[dict]) -> None:
     print("| definition | count | SegLab ms | DuckDB ms | ratio | same count |")
     print("|---|---:|---:|---:|---:|:-:|")
     for r in rows:
-        print(f"| {r['definition']} | {r['count']:,} | {r['seglab_ms']:.1f} | {r['duckdb_ms']:.1f} | "
-              f"{r['ratio']:.2f} | {'yes' if r['agree'] else 'NO'} |")
+        print(
+            f"| {r['definition']} | {r['count']:,} | {r['seglab_ms']:.1f} | {r['duckdb_ms']:.1f} | "
+            f"{r['ratio']:.2f} | {'yes' if r['agree'] else 'NO'} |"
+        )
     med = statistics.median(r["seglab_ms"] for r in rows)
     med_ratio = statistics.median(r["ratio"] for r in rows)
     worst = max(rows, key=lambda r: r["ratio"])
-    print(f"\nmedian SegLab {med:.1f} ms; median ratio {med_ratio:.2f}; "
-          f"worst ratio {worst['ratio']:.2f} ({worst['definition']})")
+    print(
+        f"\nmedian SegLab {med:.1f} ms; median ratio {med_ratio:.2f}; "
+        f"worst ratio {worst['ratio']:.2f} ({worst['definition']})"
+    )
 
 
 def main() -> None:
