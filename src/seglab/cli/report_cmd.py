@@ -39,7 +39,35 @@ def cmd_report(args) -> int:
     if not out.parent.exists():
         raise UsageError(f"--out {args.out}: no such folder {str(out.parent)!r}")
     as_of = as_of_arg(args.as_of)
+    progress = _TerminalProgress()
     with open_project(args.project, readonly=True) as project:
-        write_report(out, project, args.segment or None, as_of)
+        try:
+            write_report(out, project, args.segment or None, as_of, progress)
+        finally:
+            progress.clear()
     print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+class _TerminalProgress:
+    """Shows which segment is being worked on, on a terminal only (a worksheet takes seconds)."""
+
+    def __init__(self):
+        self._tty = sys.stderr.isatty()
+        self._shown = False
+
+    def report(self, done, total=None, text=""):
+        if self._tty and text:
+            text = "".join(c if c.isprintable() else "?" for c in text)  # a name is data, not escapes
+            step = f"[{int(done) + 1}/{int(total)}] " if total and done < total else ""
+            sys.stderr.write(f"\r{step}{text}\x1b[K")
+            sys.stderr.flush()
+            self._shown = True
+
+    def is_cancelled(self) -> bool:
+        return False
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
