@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from seglab.core.segments.compiler import (
+    CompiledQuery,
     _resolve,
     compile_condition_keys,
     compile_count,
@@ -45,6 +46,7 @@ def _run(conn: sqlite3.Connection, sql: str, params: dict):
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
+        _compiled.clear()
 
 
 def _stamp(conn: sqlite3.Connection) -> tuple:
@@ -83,15 +85,26 @@ def _as_of(conn, as_of_ms: int | None) -> int:
     return as_of_ms if as_of_ms is not None else _resolve(conn)
 
 
+_compiled: OrderedDict[tuple, CompiledQuery] = OrderedDict()
+
+
 def count(conn: sqlite3.Connection, seg: SegmentDef, as_of_ms: int | None = None) -> int:
-    catalog = Catalog.from_conn(conn)
-    validate(catalog, seg)
     t = _as_of(conn, as_of_ms)
     key = (_stamp(conn), definition_json(seg), t)
     with _cache_lock:
         if key in _cache:
             return len(_cache[key])
-    q = compile_count(catalog, seg, t, check=False)
+        q = _compiled.get(key)
+    if q is None:
+        # The stamp covers everything validation and compilation read (catalogue, event
+        # names, saved segments), so a compiled query is reused until one of them changes.
+        catalog = Catalog.from_conn(conn)
+        validate(catalog, seg)
+        q = compile_count(catalog, seg, t, check=False)
+        with _cache_lock:
+            _compiled[key] = q
+            while len(_compiled) > CACHE_SIZE:
+                _compiled.popitem(last=False)
     return _run(conn, q.sql, q.params).fetchone()[0]
 
 
