@@ -183,3 +183,9 @@ def test_cancel_stops_the_analysis(proj):
     token.cancel()
     with pytest.raises(Cancelled):
         run_trend(proj.conn, TrendRequest(as_of_ms=AS_OF, measure="users"), token)
+
+
+def test_no_as_of_means_the_projects(proj):
+    frame = run_trend(proj.conn, TrendRequest(event="view", interval="week", date_from=D(2024, 1, 1),
+                                              date_to=D(2024, 1, 21)))  # fmt: skip
+    assert values(frame) == [3, 3, 2]  # the latest event is the as-of: both 2024-01-20 views count

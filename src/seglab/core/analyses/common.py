@@ -71,9 +71,16 @@ def date_to_day(day: dt.date) -> int:
 
 
 def resolve_window(
-    as_of_ms: int | None, date_from: dt.date | None, date_to: dt.date | None
+    as_of_ms: int | None, date_from: dt.date | None, date_to: dt.date | None, conn=None
 ) -> Window:
-    """``--from``/``--to`` as whole UTC days, inclusive; default: the 90 days up to as-of."""
+    """``--from``/``--to`` as whole UTC days, inclusive; default: the 90 days up to as-of.
+
+    Without ``as_of_ms`` the project's as-of is used (its pin, else its latest event).
+    """
+    if as_of_ms is None and conn is not None:
+        from seglab.core.project import resolve_as_of
+
+        as_of_ms = resolve_as_of(conn)
     if as_of_ms is None:
         raise AnalysisError("the project has no events yet, so there is no as-of time; import events first")
     as_of_day = int(as_of_ms) // DAY_MS

@@ -72,7 +72,7 @@ def run_distinguish(conn, request: DistinguishRequest, progress: Progress = NULL
     series = request.series
     if series.keys is None:
         raise AnalysisError("'what distinguishes' needs a segment: everyone has no rest to compare with")
-    window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
+    window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
     engine = Engine(conn, progress)
     universe = universe_keys(engine, series.level)
     members = np.isin(universe, np.asarray(series.keys, dtype=np.int64))

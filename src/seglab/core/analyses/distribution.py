@@ -37,7 +37,7 @@ def bin_edges(max_count: int) -> list[tuple[int, int]]:
 def unit_counts(conn, request: DistributionRequest) -> list[tuple[SeriesSpec, np.ndarray]]:
     """Per series, the event count of each unit with at least one such event in the range."""
     check_series(request.series)
-    window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
+    window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
     engine = Engine(conn)
     if window.empty:
         return [(s, np.zeros(0, dtype=np.int64)) for s in request.series]

@@ -65,7 +65,7 @@ def run_stickiness(conn, request: StickinessRequest, progress: Progress = NULL_P
     if request.interval not in ("week", "month"):
         raise AnalysisError("stickiness needs --interval week or month")
     check_series(request.series)
-    window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
+    window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
     engine = Engine(conn, progress)
     buckets = buckets_for(window.from_day, window.to_day, request.interval)
     last_day = min(window.to_day, window.as_of_ms // DAY_MS)
@@ -102,7 +102,7 @@ def run_lifecycle(conn, request: LifecycleRequest, progress: Progress = NULL_PRO
     if request.interval not in ("day", "week", "month"):
         raise AnalysisError(f"interval {request.interval!r} is not one of day, week, month")
     check_series(request.series)
-    window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
+    window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
     engine = Engine(conn, progress)
     first_start = bucket_start(window.from_date, request.interval)
     prev = bucket_start(first_start - dt.timedelta(days=1), request.interval)

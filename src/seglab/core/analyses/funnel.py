@@ -78,7 +78,7 @@ def run_funnel(conn, request: FunnelRequest, progress: Progress = NULL_PROGRESS)
     if not request.within_days or request.within_days <= 0:
         raise AnalysisError("--within-days must be a positive number of days")
     check_series(request.series)
-    window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
+    window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
     engine = Engine(conn, progress)
     rows = []
     progress.report(0, 1, "funnel")

@@ -42,7 +42,7 @@ def run_size_over_time(
     check_interval(request.interval)
     if not request.segments:
         raise AnalysisError("segment size over time needs at least one segment")
-    window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
+    window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
     buckets = buckets_for(window.from_day, window.to_day, request.interval)
     rows = []
     total = len(request.segments) * len(buckets.starts)

@@ -48,7 +48,7 @@ def run_retention(conn, request: RetentionRequest, progress: Progress = NULL_PRO
     if not isinstance(request.periods, int) or not 1 <= request.periods <= MAX_PERIODS:
         raise AnalysisError(f"--periods must be a whole number from 1 to {MAX_PERIODS}")
     check_series(request.series)
-    window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
+    window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
     engine = Engine(conn, progress)
     n_cohorts = len(bucket_starts(window.from_date, window.to_date, request.interval))
     buckets = buckets_for(window.from_day, window.to_day, request.interval, extra=request.periods - 1)

@@ -50,7 +50,7 @@ def run_top_events(conn, request: TopEventsRequest, progress: Progress = NULL_PR
     universe minus the series, and ``lift`` = share / rest_share (empty without a rest).
     """
     check_series(request.series)
-    window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
+    window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
     engine = Engine(conn, progress)
     names = dict(engine.rows("SELECT event_key, name FROM event_names"))
     pairs = unit_event_pairs(engine, window) if not window.empty else np.zeros((0, 2), dtype=np.int64)

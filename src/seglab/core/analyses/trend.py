@@ -49,7 +49,7 @@ def run_trend(conn, request: TrendRequest, progress: Progress = NULL_PROGRESS) -
         raise AnalysisError(f"measure {request.measure!r} is not one of {', '.join(MEASURES)}")
     check_interval(request.interval)
     check_series(request.series)
-    window = resolve_window(request.as_of_ms, request.date_from, request.date_to)
+    window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
     engine = Engine(conn, progress)
     buckets = buckets_for(window.from_day, window.to_day, request.interval)
     distinct = _distinct_values(engine, request, window, buckets) if request.measure != "count" else None
