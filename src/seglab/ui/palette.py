@@ -1,9 +1,11 @@
 """The app's colours for segments: colour-blind safe, and the same segment gets the same colour everywhere.
 
 The palette is Okabe & Ito's ("Color Universal Design", 2008), ordered so the first
-colours are the most distinct on a white background; its yellow comes last because it
-reads poorly as a thin line. "Everyone" and "the rest" (a segment's complement) are
-neutral greys so they never compete with a named segment.
+colours are the most distinct on a white background. Its yellow is left out: as a thin
+line or small text on white it is nearly invisible; its black takes the seventh place.
+"Everyone" and "the rest" (a segment's complement) are neutral greys so they never
+compete with a named segment (and "everyone" is only ever drawn alone, so it never
+meets the black).
 
 A saved segment's colour comes from its id in the project (``segments.segment_id``),
 which never changes when the segment is renamed or edited, so the builder, the lists
@@ -21,7 +23,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Sequence
 
-# Okabe–Ito, reordered: blue, orange, bluish green, vermillion, reddish purple, sky blue, yellow.
+# Okabe–Ito, reordered: blue, orange, bluish green, vermillion, reddish purple, sky blue, black.
 PALETTE: tuple[str, ...] = (
     "#0072B2",
     "#E69F00",
@@ -29,7 +31,7 @@ PALETTE: tuple[str, ...] = (
     "#D55E00",
     "#CC79A7",
     "#56B4E9",
-    "#F0E442",
+    "#000000",
 )
 EVERYONE_COLOR = "#4D4D4D"  # dark grey: the whole universe
 REST_COLOR = "#A6A6A6"  # light grey: "not in <segment>"

@@ -40,7 +40,8 @@ class RetentionChart(BaseChart):
         self.plot = make_plot_widget()
         self.item = self.plot.getPlotItem()
         self.item.setLabel("left", "Average retention (%)")
-        self.legend = self.item.addLegend(offset=(-10, 10), labelTextColor="#333333")
+        # Bottom left: retention curves fall, so that corner is free.
+        self.legend = self.item.addLegend(offset=(10, -10), labelTextColor="#333333")
         self.curves: dict[str, pg.PlotDataItem] = {}
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         top = QWidget(splitter)
