@@ -536,3 +536,28 @@ def test_reopened_project_sees_the_import(tmp_path):
         import_file(project, write(tmp_path, "e.csv", HEADER + "u1,a,2024-01-01\n"))
     with Project.open(path, readonly=True) as project:
         assert project.info()["events"] == 1
+
+
+def test_accounts_from_email_domains(project, tmp_path):
+    import_file(project, write(tmp_path, "pinned.csv", "user_id,account_id\nu4,acme\n"))
+    body = (
+        "user_id,email\n"
+        "u1,ann@Acme.example\n"
+        "u2,bob@acme.example\n"
+        "u3,carol@gmail.com\n"
+        "u4,dan@other.example\n"  # named in a users file before: the derived domain does not replace it
+        "u5,not an address\n"
+    )
+    report = import_file(project, write(tmp_path, "people.csv", body), accounts_from_email=True)
+    assert report.rows_imported == 5
+    links = dict(
+        rows(
+            project.conn,
+            "SELECT u.user_id, a.account_id FROM users u LEFT JOIN accounts a USING (account_key)",
+        )
+    )
+    assert links == {"u1": "acme.example", "u2": "acme.example", "u3": None, "u4": "acme", "u5": None}
+    with pytest.raises(ImportFileError, match="no email column"):
+        import_file(
+            project, write(tmp_path, "noemail.csv", "user_id,plan\nu9,pro\n"), accounts_from_email=True
+        )

@@ -25,6 +25,11 @@ def register(sub) -> None:
     p.add_argument("--encoding", help="text encoding (default: detected)")
     p.add_argument("--delimiter", help="field delimiter (default: detected; 'tab' for tabs)")
     p.add_argument("--timezone", metavar="ZONE", help="zone of timestamps written without one (default UTC)")
+    p.add_argument(
+        "--accounts-from-email",
+        action="store_true",
+        help="users files without an account id: link users to an account named after their email domain",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.set_defaults(func=cmd_import)
 
@@ -104,6 +109,7 @@ def cmd_import(args) -> int:
                 encoding=args.encoding,
                 delimiter=delimiter,
                 timezone=args.timezone,
+                accounts_from_email=args.accounts_from_email,
             )
             progress.done()
             if args.json:

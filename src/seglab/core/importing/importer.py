@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seglab.core.errors import Cancelled, ImportFileError, UserError
-from seglab.core.importing.mapping import ColumnMapping, property_names, resolve_mapping
+from seglab.core.importing.mapping import ColumnMapping, normalise, property_names, resolve_mapping
 from seglab.core.importing.sniff import FIELD_LIMIT, FileSniff, describe_binary, read_head, sniff_text
 from seglab.core.importing.timestamps import TimestampError, TimestampParser, looks_ambiguous, parse_column
 from seglab.core.importing.types import CONVERTERS, convert_column, infer_type, unify, value_type, widen_sql
@@ -300,6 +300,7 @@ def import_file(
     delimiter: str | None = None,
     types: Mapping[str, str] | None = None,
     timezone: str | None = None,
+    accounts_from_email: bool = False,
 ) -> ImportReport:
     """Import one CSV file into a project; return what happened.
 
@@ -308,7 +309,9 @@ def import_file(
     (``user_id``, ``timestamp``, ``event``, ``account_id``, ``insert_id``) →
     column name. ``types``: property name → type, overriding inference.
     ``encoding``/``delimiter`` override sniffing; ``timezone`` (IANA name) is the
-    zone of timestamps written without one (default UTC).
+    zone of timestamps written without one (default UTC). ``accounts_from_email``:
+    in a users file without an account id column, link each user to an account
+    named after their email's domain (free-mail domains are skipped).
 
     Raises :class:`ImportFileError` (a :class:`UserError`) when the file cannot be
     imported at all, :class:`Cancelled` when ``progress`` asks to stop; either
@@ -383,6 +386,11 @@ def import_file(
                 "day/month or month/day; give the format with --date-format (e.g. '%d/%m/%Y %H:%M')"
             )
 
+    email_index = None
+    if accounts_from_email and cmap.kind == "users" and "account_id" not in cmap.fields:
+        email_index = next((i for i, c in enumerate(cmap.columns) if normalise(c) in EMAIL_COLUMNS), None)
+        if email_index is None:
+            raise ImportFileError(f"{name}: no email column to derive accounts from (looked for 'email')")
     entity = ENTITY[cmap.kind]
     used = set(cmap.fields.values())
     props = _plan_properties(conn, entity, cmap.columns, used, list(sniff.sample_rows), types)
@@ -410,6 +418,7 @@ def import_file(
                     size,
                     check_nul=has_nul or sniff.encoding.startswith("utf-16"),
                 )
+                runner.email_column = email_index
                 runner.run(text, sniff.delimiter)
             if not state.rows_read:
                 raise ImportFileError(f"{name}: has column names but no data rows; nothing to import")
@@ -561,6 +570,7 @@ class _KindRunner:
         self.raw = raw
         self.size = size
         self.check_nul = check_nul
+        self.email_column: int | None = None
         self.ncols = len(cmap.columns)
         self.started = time.perf_counter()
         self.first_new_rowid = 0
@@ -797,14 +807,17 @@ class _KindRunner:
         id_field = "user_id" if kind == "users" else "account_id"
         iid = fields[id_field]
         ia = fields.get("account_id") if kind == "users" else None
+        iemail = self.email_column if kind == "users" and ia is None else None
         table = TABLE[kind]
         id_col = "user_id" if kind == "users" else "account_id"
         cols = [id_col, *(p.column for p in props)]
         updates = [f"{p.column} = coalesce(excluded.{p.column}, {p.column})" for p in props]
         if kind == "users":
             cols += ["account_key", "account_from_file"]
+            # A derived (email-domain) link never replaces an account named in a users file.
             updates += [
-                "account_key = coalesce(excluded.account_key, account_key)",
+                "account_key = CASE WHEN excluded.account_from_file = 1 OR account_from_file = 0 "
+                "THEN coalesce(excluded.account_key, account_key) ELSE account_key END",
                 "account_from_file = max(account_from_file, excluded.account_from_file)",
             ]
             existing_links = dict(
@@ -884,7 +897,13 @@ class _KindRunner:
                             if old is not None and old != ak:
                                 state.conflicts.add(ident)
                             existing_links[ident] = ak
-                        record += [ak, 1 if ak is not None else 0]
+                            record += [ak, 1]
+                        elif iemail is not None:
+                            domain = email_domain(row[iemail])
+                            ak = self.account_key(domain) if domain else None
+                            record += [ak, 0]
+                        else:
+                            record += [None, 0]
                     else:
                         record.append(1)
                     batch.append(record)
@@ -1279,6 +1298,60 @@ def _aggregate(np, uk, ek, day, cnt, first, last):
         np.minimum.reduceat(first, starts),
         np.maximum.reduceat(last, starts),
     )
+
+
+EMAIL_COLUMNS = frozenset({"email", "emailaddress", "mail", "useremail", "workemail"})
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.fr",
+        "ymail.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.de",
+        "gmx.net",
+        "gmx.com",
+        "web.de",
+        "mail.com",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "zoho.com",
+        "fastmail.com",
+        "hey.com",
+        "t-online.de",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "libero.it",
+        "seznam.cz",
+        "wp.pl",
+        "naver.com",
+    }
+)
+
+
+def email_domain(text: str) -> str | None:
+    """The company domain of an email address, or ``None`` (no address, or free mail)."""
+    local, at, domain = text.strip().lower().rpartition("@")
+    if not at or not local or "." not in domain or " " in domain or domain in FREE_MAIL_DOMAINS:
+        return None
+    return domain
 
 
 def account_link_conflicts(conn: sqlite3.Connection) -> int:
