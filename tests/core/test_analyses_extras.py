@@ -202,3 +202,13 @@ def test_sqlite_and_duckdb_agree(proj, kind):
         duck.close()
     assert len(got) > 0
     assert other.equals(got)
+
+
+def test_distribution_counts_only_up_to_an_as_of_inside_a_day(tmp_path):
+    events = [("x", "view", ms("2024-01-01T10:00:00")), ("x", "view", ms("2024-01-02T10:00:00")),
+              ("x", "view", ms("2024-01-02T11:00:00")), ("y", "view", ms("2024-01-02T12:00:00"))]  # fmt: skip
+    with build(tmp_path / "d.seglab", events) as p:
+        req = DistributionRequest(as_of_ms=ms("2024-01-02T10:30:00"), date_from=D(2024, 1, 1),
+                                  date_to=D(2024, 1, 2))  # fmt: skip
+        stats = run_distribution_stats(p.conn, req)
+        assert (stats.iloc[0].units, stats.iloc[0]["max"]) == (1, 2)  # x: 2 events by as-of; y: none yet
