@@ -247,3 +247,39 @@ def test_the_reproduce_command_parses_back_to_the_same_request():
     assert args.project == "my project.seglab"
     assert args.segment == names
     assert args.as_of == "2024-01-01T00:00:00.000Z"
+
+
+def test_many_segments_overlap_as_pairs():
+    from seglab.core.report.worksheet import MAX_MATRIX, OverlapMatrix, _overlaps
+
+    sets = {f"s{i}": ("user", set(range(i, i + 10))) for i in range(MAX_MATRIX + 2)}
+    (m,) = _overlaps(sets)
+    assert not m.as_matrix
+    pairs = m.top_pairs(3)
+    assert [(p["a"], p["b"], p["both"]) for p in pairs] == [("s0", "s1", 9), ("s1", "s2", 9), ("s2", "s3", 9)]
+    assert pairs[0]["share_a"] == pytest.approx(0.9)
+    assert OverlapMatrix("user", ["a", "b"], [1, 1], [[1, 0], [0, 1]]).as_matrix
+
+
+def test_render_with_notes_and_a_pairs_table():
+    from seglab.core.report.render import render
+    from seglab.core.report.worksheet import Header, SegmentSection, Worksheet, _overlaps
+
+    header = Header(
+        project="p", version="0", generated="now", as_of=None, as_of_source="latest event",
+        first_event=None, last_event=None, range_from=None, range_to=None,
+        counts={"events": 0, "users": 0, "accounts": 0, "event_names": 0}, segments_given=False,
+        command="seglab report p.seglab --out worksheet.html",
+    )  # fmt: skip
+    names = [f"<s{i}>" for i in range(10)]
+    sections = [
+        SegmentSection(anchor=f"segment-{i}", name=n, level="user", description="d", definition_json="{}",
+                       size=1, universe=2, share=0.5, rest_size=1, notes={"funnel": "because <reasons>"})
+        for i, n in enumerate(names)
+    ]  # fmt: skip
+    overlaps = _overlaps({n: ("user", {i, i + 1}) for i, n in enumerate(names)})
+    html = render(Worksheet(header, sections, overlaps, None))
+    assert "pairs sharing the most members" in html
+    assert "Key funnel: because &lt;reasons&gt;." in html
+    assert "What distinguishes it: not available." in html
+    assert "<s1>" not in html and "&lt;s1&gt;" in html

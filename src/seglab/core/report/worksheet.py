@@ -32,6 +32,8 @@ RANGE_WEEKS = 13
 FUNNEL_WITHIN_DAYS = 14
 RETENTION_PERIODS = 8
 TOP_ITEMS = 8
+MAX_MATRIX = 8  # segments of one level shown as an overlap matrix; more are listed as pairs
+MAX_PAIRS = 20
 EMPTY_NOTES = {
     "distinctions": "no property value or event is clearly more common in this segment than in the rest",
     "funnel": "no key funnel: the project has no events in the reporting range",
@@ -108,6 +110,25 @@ class OverlapMatrix:
     names: list[str]
     sizes: list[int]
     cells: list[list[int]]  # cells[i][j] = |A_i ∩ A_j|
+
+    @property
+    def as_matrix(self) -> bool:
+        """A matrix reads well up to :data:`MAX_MATRIX` segments; beyond, the largest pairs are listed."""
+        return len(self.names) <= MAX_MATRIX
+
+    def top_pairs(self, limit: int = MAX_PAIRS) -> list[dict[str, Any]]:
+        """Pairs of segments by how many members they share (most first), with each side's share."""
+        pairs = []
+        for i in range(len(self.names)):
+            for j in range(i + 1, len(self.names)):
+                both = self.cells[i][j]
+                pairs.append({
+                    "a": self.names[i], "b": self.names[j], "both": both,
+                    "share_a": both / self.sizes[i] if self.sizes[i] else 0.0,
+                    "share_b": both / self.sizes[j] if self.sizes[j] else 0.0,
+                })  # fmt: skip
+        pairs.sort(key=lambda p: (-p["both"], p["a"], p["b"]))
+        return pairs[:limit]
 
 
 @dataclass
