@@ -732,3 +732,27 @@ def test_describe_sentences():
 def test_seglab_lower_is_registered_for_raw_sql(conn):
     prepare_connection(conn)
     assert conn.execute("SELECT seglab_lower('ÉLODIE')").fetchone()[0] == "élodie"
+
+
+def test_account_on_event_rows_does_not_move_events(tmp_path):
+    path = build_project(
+        tmp_path / "link.seglab",
+        users=[{"user_id": "x", "account_id": "A"}, {"user_id": "y"}],
+        events=[
+            {"user_id": "x", "event": "login", "timestamp": "2024-03-01T00:00:00Z", "account_id": "B"},
+            {"user_id": "y", "event": "login", "timestamp": "2024-03-02T00:00:00Z", "account_id": "C"},
+        ],
+    )
+    with Project.open(path, readonly=True) as project:
+        did_login = load_definition(accounts(did("login")))
+        # x's events count for A (the users file's link), never for B written on the event
+        # row; y has no users-file account, so the account on its latest event (C) is its link.
+        linked = dict(
+            project.conn.execute(
+                "SELECT u.user_id, a.account_id FROM users u LEFT JOIN accounts a USING (account_key)"
+            ).fetchall()
+        )
+        expected = {linked[u] for u in ("x", "y") if linked[u]}
+        assert "B" not in expected
+        assert set(member_ids(project.conn, did_login)) == expected
+        assert "B" not in member_ids(project.conn, load_definition(accounts()))
