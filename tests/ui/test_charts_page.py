@@ -387,6 +387,18 @@ def test_saved_chart_reopens_exactly(page, session, qtbot):
     assert blocker.args[0].equals(expected(session, RETENTION))
     assert page.editor.retention_periods.value() == 4
     assert page.editor.checked_segments() == ("Pro",) and page.editor.vs_rest_check.isChecked()
+    assert page.title_label.text() == "Pro retention"
+    with qtbot.waitSignal(page.result_shown, timeout=10_000):
+        page.editor.retention_periods.setValue(3)
+    assert page.title_label.text().startswith("Pro retention — edited")
+    page._save_clicked()  # Save: overwrites the open chart
+    assert page.title_label.text() == "Pro retention"
+    assert core_charts.load_chart(session.project.conn, "Pro retention").option("periods") == 3
+    assert page.rename_saved("Pro retention", "Retention of Pro")
+    assert page.title_label.text() == "Retention of Pro"
+    assert [page.saved_list.item(i).text() for i in range(page.saved_list.count())] == ["Retention of Pro"]
+    page.delete_saved("Retention of Pro")
+    assert page.saved_list.count() == 0 and not page.delete_button.isEnabled()
 
 
 def test_chart_of_a_deleted_segment_says_so(page, session, qtbot, message_log):

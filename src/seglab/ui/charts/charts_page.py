@@ -103,6 +103,7 @@ class ChartsPageWidget(QWidget):
         self._frame: pd.DataFrame | None = None
         self._shown_spec: ChartSpec | None = None
         self._running_spec: ChartSpec | None = None
+        self._saved_spec: ChartSpec | None = None  # as last saved or opened, to show "edited"
         self.members_dialogs: list[QWidget] = []
 
         self.worker = Worker(self)
@@ -152,6 +153,8 @@ class ChartsPageWidget(QWidget):
         self.saved_list.setMaximumHeight(160)
         self.saved_list.itemActivated.connect(lambda item: self.open_saved(item.text()))
         self.saved_list.itemClicked.connect(lambda item: self.open_saved(item.text()))
+        self.saved_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.saved_list.customContextMenuRequested.connect(self._saved_menu)
         left_layout.addWidget(self.saved_list)
         saved_buttons = QHBoxLayout()
         self.new_button = QPushButton("New", left)
@@ -418,6 +421,7 @@ class ChartsPageWidget(QWidget):
         except ChartError as exc:
             self._show_message(str(exc))
             return
+        self._saved_spec = spec
         self.model.set_saved_name(name)
         if spec == self.model.spec:
             self.schedule_run()
@@ -436,7 +440,9 @@ class ChartsPageWidget(QWidget):
         except ChartError as exc:
             messages.show_error(self, TITLE_CHART_FAILED, str(exc))
             return False
+        self._saved_spec = self.model.spec
         self.model.set_saved_name(name.strip())
+        self._update_title()
         self._fill_saved(core_charts.list_charts(project.conn))
         return True
 
@@ -448,6 +454,38 @@ class ChartsPageWidget(QWidget):
         if self.model.saved_name == name:
             self.model.set_saved_name("")
         self._fill_saved(core_charts.list_charts(project.conn))
+
+    def rename_saved(self, old: str, new: str) -> bool:
+        project = self.session.project
+        if project is None or self.session.busy:
+            return False
+        try:
+            core_charts.rename_chart(project.conn, old, new)
+        except ChartError as exc:
+            messages.show_error(self, TITLE_CHART_FAILED, str(exc))
+            return False
+        if self.model.saved_name == old:
+            self.model.set_saved_name(new.strip())
+        self._fill_saved(core_charts.list_charts(project.conn))
+        return True
+
+    def _saved_menu(self, pos) -> None:
+        from PySide6.QtWidgets import QMenu
+
+        item = self.saved_list.itemAt(pos)
+        if item is None:
+            return
+        name = item.text()
+        menu = QMenu(self)
+        rename = menu.addAction("Rename…")
+        delete = menu.addAction("Delete")
+        chosen = menu.exec(self.saved_list.viewport().mapToGlobal(pos))
+        if chosen is rename:
+            new, ok = QInputDialog.getText(self, "Rename chart", "Name:", text=name)
+            if ok and new.strip() and new.strip() != name:
+                self.rename_saved(name, new)
+        elif chosen is delete and messages.ask(self, "Delete chart?", f"Delete the saved chart “{name}”?"):
+            self.delete_saved(name)
 
     def _save_clicked(self) -> None:
         if self.model.saved_name:
@@ -518,7 +556,9 @@ class ChartsPageWidget(QWidget):
     # -- bits -----------------------------------------------------------------------------------------
     def _update_title(self, *_args) -> None:
         name = self.model.saved_name
-        self.title_label.setText(name or f"{self.model.spec.title} (unsaved)")
+        edited = bool(name) and self._saved_spec is not None and self._saved_spec != self.model.spec
+        title = f"{name} — edited (Save to keep the changes)" if edited else name
+        self.title_label.setText(title or f"{self.model.spec.title} (unsaved)")
         self.subtitle_label.setText(core_charts.describe_spec(self.model.spec))
         self.subtitle_label.setToolTip(self.subtitle_label.text())
 
