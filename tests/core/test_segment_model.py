@@ -423,3 +423,13 @@ def test_negated_sentences_read_naturally():
         "Users whose plan is not pro and who did login and who were not last seen in the last 30 days and "
         "who are not in the segment Power users and excluding those whose n is greater than 3"
     )
+
+
+def test_version_1_fixture_still_loads():
+    # Files written by format version 1 are kept as fixtures: later versions must upgrade them.
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "segments" / "v1_every_condition.json"
+    seg = load_definition(path.read_text(encoding="utf-8"))
+    assert seg.version == 1 and len(seg.conditions) == 9
+    assert dump_definition(seg)["conditions"][1]["measure"] == {"fn": "sum", "property": "amount"}
