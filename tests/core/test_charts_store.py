@@ -486,3 +486,39 @@ def test_lifecycle_bars_drill_to_exactly_their_units(shop3, interval):
 )  # fmt: skip
 def test_describe_spec(spec, text):
     assert charts.describe_spec(spec) == text
+
+
+def test_funnel_steps_text_round_trips_with_filters():
+    text = "signup, purchase[amount>=100; platform=web], view[page~pricing], x[a!=1]"
+    steps = charts.parse_steps(text)
+    assert steps[0] == "signup"
+    assert steps[1] == {
+        "event": "purchase",
+        "where": [
+            {"property": "amount", "op": "gte", "value": "100"},
+            {"property": "platform", "op": "eq", "value": "web"},
+        ],
+    }
+    assert steps[2]["where"][0]["op"] == "contains" and steps[3]["where"][0]["op"] == "neq"
+    assert charts.parse_steps(charts.format_steps(steps)) == steps
+    with pytest.raises(ChartError, match="cannot read the filter"):
+        charts.parse_steps("a[b]")
+
+
+def test_funnel_step_filters_reach_the_analysis(tmp_path):
+    events = [
+        {"user_id": "u1", "event": "signup", "timestamp": "2024-03-04T09:00:00Z"},
+        {"user_id": "u1", "event": "purchase", "timestamp": "2024-03-04T10:00:00Z", "amount": 150},
+        {"user_id": "u2", "event": "signup", "timestamp": "2024-03-04T09:00:00Z"},
+        {"user_id": "u2", "event": "purchase", "timestamp": "2024-03-04T10:00:00Z", "amount": 20},
+    ]
+    path = build_project(tmp_path / "f.seglab", events=events)
+    with Project.open(path) as proj:
+        spec = ChartSpec(kind="funnel", **MARCH).with_options(
+            steps=charts.parse_steps("signup, purchase[amount>=100]")
+        )
+        frame = run_chart(proj.conn, spec)
+        assert frame["entered"].tolist() == [2, 1]
+        got = slice_members(proj.conn, make_slice(spec, segment="everyone", step=2))
+        assert got.keys == user_keys(proj.conn, ["u1"])
+        assert charts.describe_spec(spec).startswith("signup → purchase[amount>=100] within 14 days")

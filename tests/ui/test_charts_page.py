@@ -640,3 +640,19 @@ def test_a_slow_chart_shows_busy_and_can_be_cancelled(page, qtbot, monkeypatch):
         page.cancel_button.click()
     assert not page.busy_bar.isVisibleTo(page) and not page.cancel_button.isVisibleTo(page)
     assert page.message_label.text().startswith("Cancelled")
+
+
+def test_funnel_steps_are_typed_with_filters(page, qtbot):
+    editor = page.editor
+    page.model.update(kind="funnel")
+    editor.funnel_steps.setText("signup, purchase[amount>=100]")
+    editor.funnel_steps.editingFinished.emit()
+    assert page.model.spec.option("steps") == [
+        "signup",
+        {"event": "purchase", "where": [{"property": "amount", "op": "gte", "value": "100"}]},
+    ]
+    editor.funnel_steps.setText("signup, purchase[amount]")
+    editor.funnel_steps.editingFinished.emit()
+    assert "cannot read the filter" in editor.funnel_steps.toolTip()
+    assert page.model.spec.option("steps")[1]["event"] == "purchase"  # the bad text changed nothing
+    qtbot.waitUntil(lambda: not page.worker.is_busy() and not page.run_timer.isActive(), timeout=10_000)

@@ -221,7 +221,7 @@ def describe_spec(spec: ChartSpec) -> str:
             "per_user": "Events per user",
         }.get(o.get("measure"), "Events") + (f" doing {o['event']}" if o.get("event", "*") != "*" else "")
         + f" per {every}",
-        "funnel": lambda: " → ".join(s if isinstance(s, str) else s["event"] for s in o.get("steps") or [])
+        "funnel": lambda: " → ".join(format_steps([s]) for s in o.get("steps") or [])
         + f" within {o.get('within_days', 14):g} days",
         "retention": lambda: f"Cohorts by first {event('start_event')}, back doing {event('return_event')}, "
         f"{o.get('periods', 8)} {every}s",
@@ -413,6 +413,76 @@ def chart_dates(spec: ChartSpec, as_of_ms: int) -> tuple[dt.date | None, dt.date
         return parse(spec.date_from), parse(spec.date_to)
     except ValueError:
         raise ChartError(f"the chart's range {spec.date_from!r}..{spec.date_to!r} is not two dates") from None
+
+
+_STEP_OPS = (
+    ("!=", "neq"),
+    (">=", "gte"),
+    ("<=", "lte"),
+    ("=", "eq"),
+    (">", "gt"),
+    ("<", "lt"),
+    ("~", "contains"),
+)
+
+
+def parse_steps(text: str) -> list:
+    """Funnel steps as typed: ``signup, purchase[amount>=100; platform=web], view``.
+
+    A step is an event name, optionally with event-property filters in brackets
+    (``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=``, ``~`` for "contains"; ``;`` between
+    filters). Plain steps stay strings; filtered ones become ``{"event", "where"}``.
+    """
+    steps: list = []
+    depth, current = 0, ""
+    for ch in text:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth = max(0, depth - 1)
+        if ch == "," and depth == 0:
+            steps.append(current)
+            current = ""
+        else:
+            current += ch
+    steps.append(current)
+    out: list = []
+    for raw in (x.strip() for x in steps):
+        if not raw:
+            continue
+        if "[" not in raw:
+            out.append(raw)
+            continue
+        event, _, rest = raw.partition("[")
+        body = rest.rsplit("]", 1)[0]
+        where = []
+        for part in (p.strip() for p in body.split(";")):
+            if not part:
+                continue
+            for symbol, op in _STEP_OPS:
+                if symbol in part:
+                    prop, _, value = part.partition(symbol)
+                    where.append({"property": prop.strip(), "op": op, "value": value.strip().strip("'\"")})
+                    break
+            else:
+                raise ChartError(f"funnel step “{raw}”: cannot read the filter “{part}” (e.g. amount>=100)")
+        out.append({"event": event.strip(), "where": where} if where else event.strip())
+    return out
+
+
+def format_steps(steps) -> str:
+    """The text :func:`parse_steps` reads back to ``steps``."""
+    symbols = {op: symbol for symbol, op in _STEP_OPS}
+    parts = []
+    for step in steps or []:
+        if isinstance(step, str):
+            parts.append(step)
+            continue
+        filters = "; ".join(
+            f"{w['property']}{symbols.get(w['op'], '=')}{w.get('value', '')}" for w in step["where"]
+        )
+        parts.append(f"{step['event']}[{filters}]" if filters else step["event"])
+    return ", ".join(parts)
 
 
 def _steps(spec: ChartSpec):

@@ -30,7 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seglab.core.charts import KINDS, RANGE_PRESETS, ChartCatalog, ChartSpec
+from seglab.core.charts import (
+    KINDS,
+    RANGE_PRESETS,
+    ChartCatalog,
+    ChartError,
+    ChartSpec,
+    format_steps,
+    parse_steps,
+)
 from seglab.ui.models.chart_model import ChartEditorModel
 from seglab.ui.palette import color_for_segment, qcolor
 
@@ -43,6 +51,10 @@ MEASURE_CHOICES = (
     ("per_user", "Events per user"),
 )
 MAX_SEGMENTS = 6
+STEPS_TIP = (
+    "Event names in order, separated by commas. Filter a step on event properties in brackets: "
+    "purchase[amount>=100; platform=web] (=, !=, >, >=, <, <=, ~ for contains)."
+)
 
 
 class ChartEditorWidget(QWidget):
@@ -125,7 +137,7 @@ class ChartEditorWidget(QWidget):
         ff = QFormLayout(funnel)
         self.funnel_steps = QLineEdit(funnel)
         self.funnel_steps.setPlaceholderText("signup, view, purchase")
-        self.funnel_steps.setToolTip("Event names in order, separated by commas")
+        self.funnel_steps.setToolTip(STEPS_TIP)
         self.funnel_within = QDoubleSpinBox(funnel)
         self.funnel_within.setRange(0.01, 3650)
         self.funnel_within.setDecimals(2)
@@ -300,7 +312,7 @@ class ChartEditorWidget(QWidget):
             self._select(self.trend_measure, spec.option("measure", "users"))
             self.trend_average.setValue(int(spec.option("moving_average", 0) or 0))
             steps = spec.option("steps") or []
-            self.funnel_steps.setText(", ".join(s if isinstance(s, str) else s["event"] for s in steps))
+            self.funnel_steps.setText(format_steps(steps))
             self.funnel_within.setValue(float(spec.option("within_days", 14)))
             self._select(self.retention_start, spec.option("start_event", ANY_EVENT))
             self._select(self.retention_return, spec.option("return_event", ANY_EVENT))
@@ -382,5 +394,12 @@ class ChartEditorWidget(QWidget):
         self.model.update(last_days=None, date_from=d_from.isoformat(), date_to=d_to.isoformat())
 
     def _steps_edited(self) -> None:
-        steps = [s.strip() for s in self.funnel_steps.text().split(",") if s.strip()]
+        try:
+            steps = parse_steps(self.funnel_steps.text())
+        except ChartError as exc:
+            self.funnel_steps.setToolTip(str(exc))
+            self.funnel_steps.setStyleSheet("border: 1px solid #B00020;")
+            return
+        self.funnel_steps.setStyleSheet("")
+        self.funnel_steps.setToolTip(STEPS_TIP)
         self.model.set_options(steps=steps)
