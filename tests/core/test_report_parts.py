@@ -20,6 +20,8 @@ from seglab.core.timeutil import DAY_MS
 def test_nice_ticks_are_round_and_cover_the_range():
     assert svg.nice_ticks(0, 37) == [0, 10, 20, 30, 40]
     assert svg.nice_ticks(0, 1) == [0, 0.25, 0.5, 0.75, 1.0]
+    assert svg.nice_ticks(0, 1, integer=True) == [0, 1]  # counts: no "0.25 users"
+    assert svg.nice_ticks(0, 0, integer=True) == [0, 1]
     ticks = svg.nice_ticks(3, 3)  # a flat line still gets an axis
     assert ticks[0] <= 3 <= ticks[-1] and len(ticks) >= 2
 
@@ -277,9 +279,11 @@ def test_render_with_notes_and_a_pairs_table():
                        size=1, universe=2, share=0.5, rest_size=1, notes={"funnel": "because <reasons>"})
         for i, n in enumerate(names)
     ]  # fmt: skip
+    sections[0].size = 0
     overlaps = _overlaps({n: ("user", {i, i + 1}) for i, n in enumerate(names)})
     html = render(Worksheet(header, sections, overlaps, None))
     assert "pairs sharing the most members" in html
+    assert html.count("Nobody is in this segment at the as-of time") == 1
     assert "Key funnel: because &lt;reasons&gt;." in html
     assert "What distinguishes it: not available." in html
     assert "<s1>" not in html and "&lt;s1&gt;" in html

@@ -93,6 +93,7 @@ def section_charts(section: SegmentSection) -> dict[str, object]:
             [(name, p.segment)],
             title=f"Size of {name} at the end of each week",
             y_min=0,
+            integer=True,
             height=200,
         )
     if section.activity is not None:

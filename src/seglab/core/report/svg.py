@@ -60,8 +60,8 @@ def fmt_percent(value: Number | None, digits: int = 0) -> str:
     return f"{float(value) * 100:.{digits}f}%"
 
 
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values covering ``lo..hi`` (1, 2, 2.5, 5 × 10^k steps)."""
+def nice_ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> list[float]:
+    """Round tick values covering ``lo..hi`` (1, 2, 2.5, 5 × 10^k steps; whole steps for counts)."""
     if not math.isfinite(lo) or not math.isfinite(hi):
         return [0.0, 1.0]
     if hi <= lo:
@@ -69,6 +69,8 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     raw = (hi - lo) / max(count - 1, 1)
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    if integer:
+        step = max(1, math.ceil(step)) if step < 1 or step != int(step) else step
     start = math.floor(lo / step) * step
     ticks = []
     t = start
@@ -143,8 +145,9 @@ def line_chart(
     width: int = 860,
     height: int = 250,
     x_title: str = "",
+    integer: bool = False,
 ) -> Markup:
-    """A line chart with one line per series; ``None`` values leave a gap.
+    """A line chart with one line per series; ``None`` values leave a gap (``integer``: counts).
 
     ``partial_from`` marks the x positions from that index on as incomplete (shaded,
     labelled "partial"), e.g. the running week at as-of time.
@@ -158,7 +161,7 @@ def line_chart(
         return Markup("".join(parts))
     lo = min(values) if y_min is None else min(y_min, min(values))
     hi = max(values) if y_max is None else y_max
-    ticks = nice_ticks(lo, hi)
+    ticks = nice_ticks(lo, hi, integer=integer)
     lo, hi = ticks[0], ticks[-1]
     tick_text = [y_format(t) for t in ticks]
     left = 14 + 6.5 * max(len(t) for t in tick_text)
