@@ -136,3 +136,16 @@ def test_demo_command(tmp_path, capsys, monkeypatch):
     assert len(listed) >= 5
     assert main(["demo", str(target)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_files_are_imported_accounts_users_events(proj, tmp_path, capsys):
+    ev = tmp_path / "ev.csv"
+    ev.write_text(HEADER.strip() + ",account_id\nu1,login,2024-01-01,a2\n")
+    users = tmp_path / "users.csv"
+    users.write_text("user_id,account_id\nu1,a1\n")
+    acc = tmp_path / "acc.csv"
+    acc.write_text("account_id,tier\na1,gold\n")
+    capsys.readouterr()
+    assert main(["import", str(proj), str(ev), str(users), str(acc), "--json"]) == 0
+    kinds = [json.loads(line)["kind"] for line in capsys.readouterr().out.strip().splitlines()]
+    assert kinds == ["accounts", "users", "events"]

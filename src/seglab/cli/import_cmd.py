@@ -93,9 +93,10 @@ def cmd_import(args) -> int:
         path = Path(file)
         if not path.is_file():
             raise ImportFileError(f"{file}: no such file" if not path.exists() else f"{file}: not a file")
+    files = _in_import_order(args.files, args.kind, mapping, args.encoding, delimiter)
     failures = 0
     with open_project(args.project, readonly=False, purpose="seglab import") as project:
-        for file in args.files:
+        for file in files:
             progress = _StderrProgress()
             report = import_file(
                 project,
@@ -125,6 +126,27 @@ def cmd_import(args) -> int:
                     file=sys.stderr,
                 )
     return 2 if failures else 0
+
+
+def _in_import_order(files, kind, mapping, encoding, delimiter) -> list[str]:
+    """Accounts, then users, then events (links and properties land in the right order);
+    files whose kind cannot be told keep their place and fail with their own message."""
+    if len(files) < 2 or kind:
+        return list(files)
+    from seglab.core.errors import UserError
+    from seglab.core.importing import import_order, preview
+
+    kinds = {}
+    for i, file in enumerate(files):
+        try:
+            kinds[(i, file)] = preview(
+                file, mapping=mapping or None, encoding=encoding, delimiter=delimiter, sample_rows=5
+            ).kind
+        except (UserError, OSError, LookupError):
+            kinds[(i, file)] = None
+    if any(k is None for k in kinds.values()):
+        return list(files)
+    return [file for _, file in import_order(kinds)]
 
 
 def _print_report(report) -> None:
