@@ -276,7 +276,7 @@ def gather(
     if not chosen:
         worksheet.notes.append(
             "The project has no saved segments. Save a segment in the app or with "
-            "`seglab segment save`, then make the worksheet again."
+            "the command seglab segment save, then make the worksheet again."
         )
     key = None
     if rng is not None:
