@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ class CliParser(argparse.ArgumentParser):
 
 
 def run_command(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    args = None
     try:
         args = parser.parse_args(argv)
         func = getattr(args, "func", None)
@@ -41,11 +43,26 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str]) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except sqlite3.DatabaseError as exc:
+        # Damage that opening did not reach (opening reads only the schema and small tables).
+        if _is_damage(exc):
+            name = Path(getattr(args, "project", "") or "project").name
+            print(f"seglab: error: {name}: this project file is damaged and cannot be read", file=sys.stderr)
+            return 2
+        print(f"seglab: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if _debug():
+            raise
+        return 1
     except Exception as exc:  # a bug or an environment problem: say so briefly
         print(f"seglab: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         if _debug():
             raise
         return 1
+
+
+def _is_damage(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
 
 
 def _debug() -> bool:

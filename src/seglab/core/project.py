@@ -32,6 +32,11 @@ class PropertyInfo:
     type: str  # 'integer' | 'real' | 'boolean' | 'datetime' | 'text'
 
 
+def describe_database_error(path: Path, exc: sqlite3.DatabaseError) -> ProjectError:
+    """Turn SQLite's wording ("database disk image is malformed") into one sentence for a person."""
+    return _describe_sqlite_error(path, exc)
+
+
 def _describe_sqlite_error(path: Path, exc: sqlite3.DatabaseError) -> ProjectError:
     text = str(exc).lower()
     if "malformed" in text or "not a database" in text or "corrupt" in text:
@@ -76,9 +81,11 @@ def check_project_file(path: Path) -> None:
                 f"{path.name}: made by a newer SegLab (project format {version}, this SegLab reads "
                 f"up to {SCHEMA_VERSION}); update SegLab to open it"
             )
-        row = conn.execute("PRAGMA quick_check(1)").fetchone()
-        if row is None or row[0] != "ok":
-            raise ProjectError(f"{path.name}: this project file is damaged and cannot be opened")
+        # Touch the schema and the small tables rather than PRAGMA quick_check, which reads
+        # the whole file (seconds on a big project, on the UI thread). Damage found later
+        # surfaces as the same sentence through describe_database_error().
+        for table in ("meta", "properties", "event_names", "segments"):
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         ok = True
     except sqlite3.DatabaseError as exc:
         raise _describe_sqlite_error(path, exc) from None
@@ -203,6 +210,11 @@ class Project:
             dst.close()
         os.replace(tmp, new_path)
         return new_path
+
+    def check_integrity(self) -> bool:
+        """Full ``PRAGMA quick_check`` (reads the whole file: run it off the UI thread)."""
+        row = self.conn.execute("PRAGMA quick_check(1)").fetchone()
+        return row is not None and row[0] == "ok"
 
     def connect_reader(self) -> sqlite3.Connection:
         """A new read-only connection for a worker thread (connections never cross threads)."""
