@@ -7,9 +7,10 @@ configure pyqtgraph the first time they are shown, see
 
 from __future__ import annotations
 
+import os
 import sys
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
 from seglab import __version__
@@ -51,4 +52,8 @@ def main(project: str | None = None, demo: bool = False) -> int:
         window.open_project(project)
     elif demo:
         window.open_demo()
+    # Smoke tests of the installed app or the PyInstaller bundle: quit on a timer.
+    quit_after = os.environ.get("SEGLAB_QUIT_AFTER_MS")
+    if quit_after and quit_after.isdigit():
+        QTimer.singleShot(int(quit_after), window.close)
     return app.exec()
