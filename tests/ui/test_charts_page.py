@@ -656,3 +656,19 @@ def test_funnel_steps_are_typed_with_filters(page, qtbot):
     assert "cannot read the filter" in editor.funnel_steps.toolTip()
     assert page.model.spec.option("steps")[1]["event"] == "purchase"  # the bad text changed nothing
     qtbot.waitUntil(lambda: not page.worker.is_busy() and not page.run_timer.isActive(), timeout=10_000)
+
+
+def test_opening_another_project_starts_a_fresh_chart(page, session, qtbot, tmp_path):
+    show(page, qtbot, RETENTION)
+    assert page.save_current_as("Kept in the first project")
+    other = build_project(
+        tmp_path / "other.seglab",
+        events=[{"user_id": "z", "event": "open", "timestamp": "2024-05-01T10:00:00Z"}],
+    )
+    with qtbot.waitSignal(page.result_shown, timeout=10_000) as blocker:
+        session.open(other)
+    assert page.model.spec == ChartSpec() and page.saved_list.count() == 0
+    assert page.model.catalog.events == ("open",) and page.model.catalog.segments == ()
+    assert blocker.args[0]["value"].sum() == 1
+    session.close()
+    assert page.current_chart() is None and not page.png_button.isEnabled()

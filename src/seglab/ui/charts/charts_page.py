@@ -250,7 +250,10 @@ class ChartsPageWidget(QWidget):
 
     # -- project ------------------------------------------------------------------------------
     def _project_opened(self, _path=None) -> None:
+        # Another project: its segments and events differ, so start from a fresh chart.
+        self._saved_spec = None
         self.model.set_saved_name("")
+        self.model.set_spec(ChartSpec())
         self.refresh_catalog()
 
     def _project_closed(self) -> None:
