@@ -522,3 +522,44 @@ def test_funnel_step_filters_reach_the_analysis(tmp_path):
         got = slice_members(proj.conn, make_slice(spec, segment="everyone", step=2))
         assert got.keys == user_keys(proj.conn, ["u1"])
         assert charts.describe_spec(spec).startswith("signup → purchase[amount>=100] within 14 days")
+
+
+def reference_furthest_steps(rows, n_steps, last_start_ms, window_ms):
+    """The funnel's per-unit furthest step, the slow obvious way (each occurrence, each step)."""
+    by_unit: dict[int, list] = {}
+    for unit, ts, mask in rows:
+        if mask:
+            by_unit.setdefault(unit, []).append((ts, mask))
+    best = {}
+    for unit, events in by_unit.items():
+        events.sort()
+        top = 0
+        for t0, m0 in events:
+            if not m0 & 1 or t0 > last_start_ms:
+                continue
+            reached, t_prev = 1, t0
+            for j in range(1, n_steps):
+                nxt = [t for t, m in events if (m >> j) & 1 and t_prev < t <= t0 + window_ms]
+                if not nxt:
+                    break
+                t_prev = min(nxt)
+                reached += 1
+            top = max(top, reached)
+        if top:
+            best[unit] = top
+    return best
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_furthest_steps_matches_the_obvious_reference(seed):
+    import random
+
+    rng = random.Random(seed)
+    n_steps = rng.randint(1, 5)
+    rows = [
+        (rng.randint(1, 15), rng.randint(0, 60), rng.randint(0, 2**n_steps - 1))
+        for _ in range(rng.randint(0, 150))
+    ]  # ties in time, rows that are several steps at once, steps repeated, users entering twice
+    last_start, window = rng.randint(20, 60), rng.randint(1, 30)
+    got = charts.furthest_steps(rows, n_steps, last_start, window)
+    assert got == reference_furthest_steps(rows, n_steps, last_start, window)

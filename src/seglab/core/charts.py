@@ -1002,38 +1002,50 @@ def furthest_steps(rows, n_steps: int, last_start_ms: int, window_ms: int) -> di
     ``rows`` are ``(unit, ts, mask)`` with bit j of ``mask`` set when the row
     qualifies as step j+1. From each step-1 occurrence up to ``last_start_ms`` the
     later steps are taken at their earliest time strictly after the previous one
-    and no later than the occurrence plus ``window_ms``.
+    and no later than the occurrence plus ``window_ms`` (taking each step as early
+    as possible is optimal, so one greedy pass per occurrence finds its furthest
+    step). Vectorised over every occurrence at once: rows are ordered by one int64
+    key (unit rank, time), so "the next step-j row after t" is a ``searchsorted``.
     """
-    if not rows:
+    if len(rows) == 0:
         return {}
     arr = np.asarray(rows, dtype=np.int64)
     arr = arr[arr[:, 2] > 0]
+    if arr.size == 0:
+        return {}
     order = np.lexsort((arr[:, 1], arr[:, 0]))
-    arr = arr[order]
-    best: dict[int, int] = {}
-    bounds = np.flatnonzero(np.diff(arr[:, 0])) + 1
-    for chunk in np.split(arr, bounds):
-        unit = int(chunk[0, 0])
-        ts = chunk[:, 1]
-        mask = chunk[:, 2]
-        top = 0
-        for i in np.flatnonzero((mask & 1) == 1):
-            t0 = int(ts[i])
-            if t0 > last_start_ms:
-                break
-            reached, t_prev, deadline = 1, t0, t0 + window_ms
-            for j in range(1, n_steps):
-                cand = np.flatnonzero(((mask >> j) & 1 == 1) & (ts > t_prev) & (ts <= deadline))
-                if cand.size == 0:
-                    break
-                t_prev = int(ts[cand[0]])
-                reached += 1
-            top = max(top, reached)
-            if top == n_steps:
-                break
-        if top:
-            best[unit] = top
-    return best
+    unit, ts, mask = arr[order, 0], arr[order, 1], arr[order, 2]
+    new_unit = np.concatenate(([True], unit[1:] != unit[:-1]))
+    rank = np.cumsum(new_unit) - 1
+    units = unit[new_unit]
+    t_rel = ts - ts.min()
+    span = int(t_rel.max()) + 2
+    if (int(rank[-1]) + 1) * span >= 2**62:
+        raise ChartError("this funnel's range is too long to list its members; narrow the range")
+    key = rank * span + t_rel
+    is_start = ((mask & 1) == 1) & (ts <= last_start_ms)
+    s_key, s_rank, s_t = key[is_start], rank[is_start], t_rel[is_start]
+    if s_key.size == 0:
+        return {}
+    deadline = s_t + window_ms
+    reached = np.ones(s_key.size, dtype=np.int64)
+    alive = np.ones(s_key.size, dtype=bool)
+    cur = s_key
+    for j in range(1, n_steps):
+        sel = ((mask >> j) & 1) == 1
+        kj, rj, tj = key[sel], rank[sel], t_rel[sel]
+        if kj.size == 0:
+            break
+        pos = np.searchsorted(kj, cur, side="right")
+        ok = pos < kj.size
+        pos = np.minimum(pos, kj.size - 1)
+        ok &= alive & (rj[pos] == s_rank) & (tj[pos] <= deadline)
+        alive = ok
+        reached += ok
+        cur = np.where(ok, kj[pos], cur)
+    best = np.zeros(units.size, dtype=np.int64)
+    np.maximum.at(best, s_rank, reached)
+    return {int(u): int(b) for u, b in zip(units, best) if b > 0}
 
 
 # -- what the editor offers -----------------------------------------------------------
