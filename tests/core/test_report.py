@@ -362,3 +362,16 @@ def test_cancel_stops_the_worksheet(demo):
     token.cancel()
     with pytest.raises(Cancelled):
         build_report(demo, None, progress=token)
+
+
+def test_a_pinned_as_of_is_used_and_said(demo, tmp_path):
+    import shutil
+
+    copy = tmp_path / "pinned.seglab"
+    shutil.copy(demo, copy)
+    pin = int(dt.datetime(2024, 5, 15, tzinfo=dt.UTC).timestamp() * 1000)
+    with Project.open(copy) as project:
+        project.set_as_of_pin(pin)
+    html = build_report(copy, ["Paying"])
+    assert "2024-05-15T00:00:00.000Z" in html and "pinned in the project" in html
+    assert "2024-02-19 to 2024-05-15" in html  # 13 weeks up to the pin
