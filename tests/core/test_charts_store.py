@@ -563,3 +563,26 @@ def test_furthest_steps_matches_the_obvious_reference(seed):
     last_start, window = rng.randint(20, 60), rng.randint(1, 30)
     got = charts.furthest_steps(rows, n_steps, last_start, window)
     assert got == reference_furthest_steps(rows, n_steps, last_start, window)
+
+
+def test_distinguish_rows_drill_to_the_segments_units(shop3):
+    spec = ChartSpec(kind="distinguishes", segments=("Buyers",), **MARCH)
+    frame = run_chart(shop3.conn, spec)
+    n_in = len(user_keys(shop3.conn, ["u1", "u2", "u3", "u4"]))
+    checked = 0
+    for row in frame.itertuples():
+        if row.kind == "numeric":
+            continue
+        got = slice_members(
+            shop3.conn, make_slice(spec, segment="Buyers", kind=row.kind, name=row.name, value=row.value)
+        )
+        assert len(got.keys) == round(row.segment_value * n_in), row
+        checked += 1
+    assert checked >= 3
+    pro = slice_members(
+        shop3.conn, make_slice(spec, segment="Buyers", kind="property", name="plan", value="pro")
+    )
+    assert (
+        pro.keys == user_keys(shop3.conn, ["u1", "u2", "u3"])
+        and pro.title == "Buyers: users whose plan is pro"
+    )

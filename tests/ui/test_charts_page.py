@@ -672,3 +672,12 @@ def test_opening_another_project_starts_a_fresh_chart(page, session, qtbot, tmp_
     assert blocker.args[0]["value"].sum() == 1
     session.close()
     assert page.current_chart() is None and not page.png_button.isEnabled()
+
+
+def test_distinguish_bar_click_lists_the_units_behind_it(page3, session, qtbot):
+    spec = ChartSpec(kind="distinguishes", segments=("Buyers",), **MARCH)
+    frame = show(page3, qtbot, spec)
+    chart = page3.charts["distinguishes"]
+    row = next(i for i, r in enumerate(frame.itertuples()) if r.kind == "property" and r.value == "pro")
+    _level, keys, title = drill(qtbot, page3, chart.plot, *chart.bar_center("Buyers", row))
+    assert keys == keys_of(session, ["u1", "u2", "u3"]) and title == "Buyers: users whose plan is pro"

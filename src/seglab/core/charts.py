@@ -696,6 +696,8 @@ def slice_members(
         return _size_members(conn, spec, s, window, req)
     if spec.kind == "lifecycle":
         return _lifecycle_members(conn, spec, s, window, req)
+    if spec.kind == "distinguishes":
+        return _distinguish_members(conn, s, window, req)
     raise ChartError(f"drill-down is not available for {spec.title} charts yet")
 
 
@@ -977,6 +979,35 @@ def _lifecycle_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: Sl
         keys &= set(s.keys)
     label = period_label(start.isoformat(), interval)
     return SliceMembers(s.level, tuple(sorted(keys)), f"{s.label}: {status} {unit_word(s.level)} in {label}")
+
+
+def _distinguish_members(conn, s: ResolvedSeries, window, req: SliceRequest) -> SliceMembers:
+    """The segment's units behind one row of "what distinguishes": those with the value, or the event."""
+    import re
+
+    from seglab.core.project import load_properties
+
+    kind, name, value = str(req.get("kind")), str(req.get("name")), req.get("value")
+    inside = set(s.keys or ())
+    if kind == "event":
+        got = _event_doers(conn, s, window, name)
+        return SliceMembers(s.level, got.keys, f"{s.label}: {unit_word(s.level)} who did {name}")
+    entity = "user" if s.level == "user" else "account"
+    prop = next((p for p in load_properties(conn, entity) if p.name == name), None)
+    if prop is None or not re.fullmatch(r"p\d+", prop.column):
+        raise ChartError(f"no {entity} property named “{name}”")
+    table, key = ("users", "user_key") if entity == "user" else ("accounts", "account_key")
+    # Identifiers are fixed names and a catalogue column checked above; nothing from a file.
+    rows = conn.execute(f"SELECT {key}, {prop.column} FROM {table} WHERE {prop.column} IS NOT NULL")
+    if kind == "numeric":
+        keys = tuple(sorted(int(k) for k, _v in rows if int(k) in inside))
+        return SliceMembers(s.level, keys, f"{s.label}: {unit_word(s.level)} with a {name}")
+
+    def as_text(v) -> str:
+        return ("true" if int(v) else "false") if prop.type == "boolean" else str(v)
+
+    keys = tuple(sorted(int(k) for k, v in rows if int(k) in inside and as_text(v) == str(value)))
+    return SliceMembers(s.level, keys, f"{s.label}: {unit_word(s.level)} whose {name} is {value}")
 
 
 def _overlap_members(series: tuple[ResolvedSeries, ...], region: str) -> SliceMembers:

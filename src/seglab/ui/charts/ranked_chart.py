@@ -214,10 +214,16 @@ class DistinguishChart(RankedBarsChart):
             for r in rows
         ]
         names = [distinguish_row_name(r) for r in rows]
+        self._row_keys = [(r.kind, r.name, r.value) for r in rows]
         self._draw(frame, [label], {label: effects}, {label: bar_colors}, names, {label: notes})
         self.item.setLabel("bottom", "Effect size (Cohen's h for shares, d for means): + more in the segment")
         self.note.setText(
             f"What sets “{html.escape(label)}” apart from the rest, strongest first. Each bar is an "
             "effect size; the label compares the segment with the rest (shares of units, or means) "
-            "and gives the p-value."
+            "and gives the p-value. Click a bar to list the segment's units behind it."
         )
+
+    def _slice(self, label: str, row: int) -> dict:
+        kind, name, value = self._row_keys[row]
+        value = None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+        return {"segment": label, "kind": kind, "name": name, "value": value}
