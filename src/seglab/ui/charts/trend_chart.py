@@ -176,7 +176,8 @@ class TrendChart(BaseChart):
         top = max([float(np.nanmax(v)) for v in self._values.values() if v.size] + [0.0])
         low = min([float(np.nanmin(v)) for v in self._values.values() if v.size] + [0.0])
         # From zero (a trend axis that starts elsewhere exaggerates change), with room for the legend.
-        self.item.setYRange(low, top * 1.15 if top > 0 else 1.0, padding=0)
+        height = top * 1.15 if top > 0 else 1.0
+        self.item.setYRange(low - 0.01 * height, height, padding=0)  # a hair below zero: the 0 tick shows
         self.crosshair.hide()
         self.hover_text.hide()
         self.item.enableAutoRange(axis="x")
