@@ -67,9 +67,7 @@ def load_day_activity(
     users = data[:, 0]
     starts = np.flatnonzero(np.concatenate(([True], users[1:] != users[:-1])))
     words = np.bitwise_or.reduceat(data[:, 1:], starts, axis=0)
-    shifts = np.arange(WORD_DAYS, dtype=np.int64)
-    bits = ((words[:, :, None] >> shifts) & 1).astype(bool).reshape(len(starts), n_words * WORD_DAYS)
-    return DayActivity(users[starts], bits[:, :n_days], first_day)
+    return DayActivity(users[starts], unpack_words(words, n_days), first_day)
 
 
 def load_bucket_activity(
@@ -113,9 +111,15 @@ def load_bucket_activity(
         return np.zeros(0, dtype=np.int64), np.zeros((0, n_b), dtype=bool)
     data = np.array(rows, dtype=np.int64)
     data = data[np.argsort(data[:, 0], kind="stable")]
-    shifts = np.arange(WORD_DAYS, dtype=np.int64)
-    bits = ((data[:, 1:, None] >> shifts) & 1).astype(bool).reshape(len(data), n_words * WORD_DAYS)
-    return data[:, 0], bits[:, :n_b]
+    return data[:, 0], unpack_words(data[:, 1:], n_b)
+
+
+def unpack_words(words: np.ndarray, n_bits: int) -> np.ndarray:
+    """Rows of 62-bit words → bool rows of ``n_bits`` (bit i of word w is position 62 w + i)."""
+    rows, n_words = words.shape
+    as_bytes = np.ascontiguousarray(words.astype("<u8")).view(np.uint8).reshape(rows, n_words, 8)
+    bits = np.unpackbits(as_bytes, axis=2, bitorder="little")[:, :, :WORD_DAYS]
+    return bits.reshape(rows, n_words * WORD_DAYS)[:, :n_bits].astype(bool)
 
 
 class UnitMap:
