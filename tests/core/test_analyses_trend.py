@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_analyses_support import build, frame_of, ms, ref_trend, to_duckdb
 
 from seglab.core.analyses import TREND_COLUMNS, SeriesSpec, TrendRequest, run_trend
@@ -189,3 +193,32 @@ def test_no_as_of_means_the_projects(proj):
     frame = run_trend(proj.conn, TrendRequest(event="view", interval="week", date_from=D(2024, 1, 1),
                                               date_to=D(2024, 1, 21)))  # fmt: skip
     assert values(frame) == [3, 3, 2]  # the latest event is the as-of: both 2024-01-20 views count
+
+
+event_st = st.tuples(
+    st.sampled_from(["u1", "u2", "u3", "u4", "u5"]),
+    st.sampled_from(["view", "buy"]),
+    st.integers(0, 24 * 80).map(lambda h: ms("2023-12-20T00:00:00") + h * 3_600_000 + (h % 3) * 17),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    events=st.lists(event_st, min_size=1, max_size=30),
+    event=st.sampled_from(["view", "*"]),
+    measure=st.sampled_from(["count", "users", "accounts", "per_user"]),
+    interval=st.sampled_from(["day", "week", "month"]),
+    as_of_h=st.integers(24 * 10, 24 * 85),
+    level=st.sampled_from(["user", "account"]),
+)
+def test_random_data_matches_reference(events, event, measure, interval, as_of_h, level):
+    users = [("u1", "X"), ("u2", "X"), ("u3", "Y")]
+    as_of = ms("2023-12-20T00:00:00") + as_of_h * 3_600_000 + 1_800_000
+    kw = dict(event=event, measure=measure, interval=interval, as_of_ms=as_of,
+              date_from=D(2023, 12, 27), date_to=D(2024, 2, 29))  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp, build(Path(tmp) / "t.seglab", events, users) as p:
+        got = run_trend(p.conn, TrendRequest(series=(SeriesSpec("s", level),), **kw))
+        ref = ref_trend(frame_of(events, users), event=event, measure=measure, interval=interval, as_of=as_of,
+                        date_from=kw["date_from"], date_to=kw["date_to"], level=level)  # fmt: skip
+        assert list(got.period_start) == [r[0] for r in ref]
+        assert list(got.value) == pytest.approx([r[1] for r in ref], rel=1e-12)
