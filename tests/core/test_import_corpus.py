@@ -561,3 +561,40 @@ def test_accounts_from_email_domains(project, tmp_path):
         import_file(
             project, write(tmp_path, "noemail.csv", "user_id,plan\nu9,pro\n"), accounts_from_email=True
         )
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def report(self, done, total=None, text=""):
+        self.calls.append((done, total, text))
+
+    def is_cancelled(self):
+        return False
+
+
+def test_progress_reports_rows_and_rate(project, tmp_path):
+    lines = [f"u{i % 50},e{i % 7},{1704067200 + i}" for i in range(150_000)]
+    path = write(tmp_path, "p.csv", HEADER + "\n".join(lines) + "\n")
+    progress = Recorder()
+    import_file(project, path, progress=progress)
+    size = path.stat().st_size
+    fractions = [done / total for done, total, _ in progress.calls if total]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(text.endswith("rows/s") and "rows, " in text for _, _, text in progress.calls)
+    assert all(total == size for _, total, _ in progress.calls)
+
+
+def test_plain_sqlite_connection_works(tmp_path):
+    from seglab.core.storage.connection import connect
+
+    path = tmp_path / "c.seglab"
+    Project.create(path).close()
+    conn = connect(path)
+    try:
+        report = import_file(conn, write(tmp_path, "e.csv", HEADER + "u1,a,2024-01-01\n"))
+        assert report.rejects_file is None and report.rows_imported == 1
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+    finally:
+        conn.close()

@@ -37,6 +37,7 @@ from seglab.core.timeutil import DAY_MS, utc_now_iso
 csv.field_size_limit(FIELD_LIMIT)
 
 BATCH_ROWS = 20_000
+SCAN_SHARE = 0.1
 READ_CHUNK = 2 * 1024 * 1024
 TYPE_SAMPLE_ROWS = 1000
 ENTITY = {"events": "event", "users": "user", "accounts": "account"}
@@ -125,7 +126,8 @@ def _scan(path: Path, progress: Progress) -> tuple[str, bool, bool]:
             done += len(chunk)
             if progress.is_cancelled():
                 raise Cancelled("cancelled")
-            progress.report(done, size, "checking the file")
+            # The check is the first tenth of the bar; reading and writing rows the rest.
+            progress.report(done * SCAN_SHARE, size, "checking the file")
     if utf8_ok:
         try:
             decoder.decode(b"", final=True)
@@ -319,6 +321,8 @@ def import_file(
     """
     started = time.perf_counter()
     conn, project_dir = _connection_and_dir(project_or_conn)
+    if conn.in_transaction:
+        raise RuntimeError("import_file needs a connection without an open transaction")
     path = Path(path)
     head = read_head(path)
     name = path.name
@@ -728,6 +732,7 @@ class _KindRunner:
             done = self.raw.tell()
         except (OSError, ValueError):
             done = 0
+        done = self.size * SCAN_SHARE + min(done, self.size) * (1 - SCAN_SHARE)
         self.progress.report(done, self.size, f"{rows:,} rows, {rows / elapsed:,.0f} rows/s")
 
     def _convert_slow(self, prop: _Prop, text: str, table: str):
