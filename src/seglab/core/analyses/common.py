@@ -90,9 +90,10 @@ def resolve_window(
     else:
         from_day = to_day - (DEFAULT_RANGE_DAYS - 1)
     if from_day > to_day:
-        raise AnalysisError(
-            f"--from {day_to_date(from_day).isoformat()} is after --to {day_to_date(to_day).isoformat()}"
+        end = f"--to {day_to_date(to_day).isoformat()}" if date_to is not None else (
+            f"the as-of day {day_to_date(to_day).isoformat()} (the default --to)"
         )
+        raise AnalysisError(f"--from {day_to_date(from_day).isoformat()} is after {end}")
     start_ms = from_day * DAY_MS
     end_ms = min((to_day + 1) * DAY_MS - 1, int(as_of_ms))
     return Window(int(as_of_ms), from_day, to_day, start_ms, end_ms)
