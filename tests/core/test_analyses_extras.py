@@ -212,3 +212,31 @@ def test_distribution_counts_only_up_to_an_as_of_inside_a_day(tmp_path):
                                   date_to=D(2024, 1, 2))  # fmt: skip
         stats = run_distribution_stats(p.conn, req)
         assert (stats.iloc[0].units, stats.iloc[0]["max"]) == (1, 2)  # x: 2 events by as-of; y: none yet
+
+
+def test_an_empty_segment_gives_zeros_everywhere(proj):
+    from seglab.core.analyses import (
+        FunnelRequest,
+        FunnelStep,
+        RetentionRequest,
+        TrendRequest,
+        run_funnel,
+        run_retention,
+        run_trend,
+    )
+
+    empty_users, empty_accounts = SeriesSpec("nobody", "user", ()), SeriesSpec("no acc", "account", ())
+    series = (empty_users, empty_accounts)
+    for measure in ("count", "users", "accounts", "per_user"):
+        assert run_trend(proj.conn, TrendRequest(measure=measure, series=series, **RANGE)).value.sum() == 0
+    steps = (FunnelStep("view"), FunnelStep("buy"))
+    assert run_funnel(proj.conn, FunnelRequest(steps=steps, series=series, **RANGE)).entered.sum() == 0
+    lone = FunnelRequest(steps=steps, series=(empty_users,), **RANGE)  # filtered in SQL
+    assert run_funnel(proj.conn, lone).entered.sum() == 0
+    assert len(run_retention(proj.conn, RetentionRequest(series=series, **RANGE))) == 0
+    assert run_distribution(proj.conn, DistributionRequest(series=series, **RANGE)).units.sum() == 0
+    assert len(run_top_events(proj.conn, TopEventsRequest(series=series, **RANGE))) == 0
+    assert run_stickiness(proj.conn, StickinessRequest(series=series, **RANGE)).units.sum() == 0
+    assert run_lifecycle(proj.conn, LifecycleRequest(series=series, **RANGE)).units.sum() == 0
+    frame = run_distinguish(proj.conn, DistinguishRequest(series=empty_users, **RANGE))
+    assert (frame.segment_value.fillna(0) == 0).all()
