@@ -176,6 +176,11 @@ def _numpy_column(values: list[str], np):
         if re.search(r"[^0-9.\x1f-]", joined):
             raise ValueError("unusual numbers")
         return np.where(good, ms, 0).astype(np.int64), ~good
+    fixed = _fixed_width_iso(values, np)
+    if fixed is not None:
+        ms, suspect = fixed
+        good = ~suspect & (ms >= MIN_MS) & (ms < MAX_MS)
+        return np.where(good, ms, 0), ~good
     joined = "\x1f".join(values)
     # Dates carry two '-' each: any more may be a negative offset (numpy would only warn).
     if "+" in joined or (joined.count("-") != 2 * len(values) and _NEGATIVE_OFFSET_RE.search(joined)):
@@ -191,3 +196,57 @@ def _numpy_column(values: list[str], np):
     if short is not None:
         good &= ~short
     return np.where(good, ms, 0), ~good
+
+
+_FIXED_WIDTHS = {19: False, 20: False, 23: True, 24: True}  # width -> has milliseconds
+
+
+def _fixed_width_iso(values, np):
+    """Vectorised parse of the commonest export shape, ``YYYY-MM-DD[T ]HH:MM:SS[.fff][Z]``,
+    when every cell has the same width: digits are read straight from the bytes.
+
+    Returns (ms, suspect) or ``None`` when the column is not of that shape; suspect
+    cells (bad digits or separators, impossible dates or times) go to the full parser.
+    """
+    width = len(values[0])
+    if width not in _FIXED_WIDTHS:
+        return None
+    joined = "".join(values)
+    n = len(values)
+    if len(joined) != width * n or not joined.isascii():
+        return None
+    a = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width)
+    ok = (a[:, 4] == 45) & (a[:, 7] == 45) & ((a[:, 10] == 84) | (a[:, 10] == 32))
+    ok &= (a[:, 13] == 58) & (a[:, 16] == 58)
+    positions = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+    if _FIXED_WIDTHS[width]:
+        ok &= a[:, 19] == 46
+        positions += [20, 21, 22]
+    if width in (20, 24):
+        ok &= (a[:, -1] == 90) | (a[:, -1] == 122)
+    d = a[:, positions].astype(np.int64) - 48
+    ok &= ((d >= 0) & (d <= 9)).all(axis=1)
+    if not ok.any():
+        return None
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month = d[:, 4] * 10 + d[:, 5]
+    day = d[:, 6] * 10 + d[:, 7]
+    hh = d[:, 8] * 10 + d[:, 9]
+    mm = d[:, 10] * 10 + d[:, 11]
+    ss = d[:, 12] * 10 + d[:, 13]
+    frac = d[:, 14] * 100 + d[:, 15] * 10 + d[:, 16] if _FIXED_WIDTHS[width] else 0
+    ok &= (hh < 24) & (mm < 60) & (ss < 60)
+    # Few distinct dates per batch: check and convert those with the calendar, not per cell.
+    code = np.where(ok, year * 10000 + month * 100 + day, 19700101)
+    unique, inverse = np.unique(code, return_inverse=True)
+    epoch = dt.date(1970, 1, 1)
+    days = np.empty(len(unique), dtype=np.int64)
+    valid = np.ones(len(unique), dtype=bool)
+    for i, c in enumerate(unique.tolist()):
+        try:
+            days[i] = (dt.date(c // 10000, c // 100 % 100, c % 100) - epoch).days
+        except ValueError:
+            days[i], valid[i] = 0, False
+    ok &= valid[inverse]
+    ms = days[inverse] * 86_400_000 + hh * 3_600_000 + mm * 60_000 + ss * 1000 + frac
+    return ms, ~ok
