@@ -577,7 +577,6 @@ class _KindRunner:
         self.email_column: int | None = None
         self.ncols = len(cmap.columns)
         self.started = time.perf_counter()
-        self.first_new_rowid = 0
         # id -> key maps; file text that differs only by surrounding spaces maps to the same key.
         self.account_keys: dict[str, int] = dict(conn.execute("SELECT account_id, account_key FROM accounts"))
         self.next_account = conn.execute("SELECT coalesce(max(account_key), 0) + 1 FROM accounts").fetchone()[
@@ -637,7 +636,6 @@ class _KindRunner:
         """
         ncols = self.ncols
         events = _EventBatcher(self)
-        self.events = events
         first = text.read(READ_CHUNK)
         header = csv.reader(io.StringIO(first, newline=""), delimiter=delim, strict=True)
         try:
