@@ -189,3 +189,19 @@ def test_vs_rest_adds_the_complement(proj, capsys):
     assert table(out)[1:] == [["all accounts", "2024-01-01", "2"], ["not all accounts", "2024-01-01", "0"]]
     code, _out, err = run(capsys, "analyze", "trend", proj, "--vs-rest")
     assert code == 2 and "--vs-rest" in err
+
+
+def test_out_file_that_cannot_be_written(proj, capsys, tmp_path):
+    missing = tmp_path / "no" / "such" / "dir.csv"
+    code, _out, err = run(capsys, "analyze", "trend", proj, "--out", str(missing))
+    assert code == 2 and "cannot write" in err and err.count("\n") == 1
+
+
+def test_as_of_date_time_with_zone(proj, capsys):
+    # as-of at 10:00:00.250Z on 2024-01-01 counts a's B (10:00:00.250) but not b's A next day
+    code, out, err = run(
+        capsys, "analyze", "trend", proj, "--as-of", "2024-01-01T10:00:00.250Z", "--from", "2024-01-01",
+        "--to", "2024-01-02",
+    )  # fmt: skip
+    assert code == 0, err
+    assert table(out)[1:] == [["everyone", "2024-01-01", "2"], ["everyone", "2024-01-02", "0"]]
