@@ -7,7 +7,7 @@ import random
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_segment_eval import to_duckdb  # the same DuckDB copy the hand-checked tests use
 
@@ -434,8 +434,51 @@ def test_reference_sees_the_same_universe(engines):
     assert member_ids(conn, load_definition({"level": "account"}), T) == ref.account_ids
 
 
+DEEP = {  # once overflowed SQLite's parser stack: nested sequence stages must stay flat
+    "version": 1,
+    "level": "account",
+    "match": "all",
+    "conditions": [
+        {"type": "property", "entity": "account", "property": "tier", "op": "is_set"},
+        {"type": "sequence", "steps": [{"event": "login"}] * 3, "within_days": 1, "window": "ever"},
+        {
+            "type": "group",
+            "match": "any",
+            "negate": True,
+            "conditions": [
+                {
+                    "type": "users",
+                    "compare": {"op": "gte", "value": 1},
+                    "match": {
+                        "level": "user",
+                        "conditions": [
+                            {
+                                "type": "group",
+                                "match": "all",
+                                "negate": True,
+                                "conditions": [
+                                    {
+                                        "type": "sequence",
+                                        "steps": [
+                                            {"event": e} for e in ("login", "buy", "share", "login", "buy")
+                                        ],
+                                        "within_days": 60,
+                                        "window": {"last_days": 30},
+                                    }
+                                ],
+                            }
+                        ],
+                    },
+                }
+            ],
+        },
+    ],
+}
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(definition=definitions())
+@example(definition=DEEP)
 def test_sqlite_duckdb_and_reference_agree(engines, definition):
     conn, duck, ref = engines
     seg = load_definition(definition)

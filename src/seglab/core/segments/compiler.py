@@ -566,49 +566,51 @@ class _Compiler:
         Greedy and exact: from each occurrence of step 1, the earliest later occurrence of
         each next step leaves the most room for the rest. Each step is one pass of a window
         function over the current "frontier" rows and the step's events, sorted per user
-        (scans and sorts only: no nested-loop joins between event sets).
+        (scans and sorts only: no nested-loop joins between event sets). The stages are
+        CTEs, so the SQL stays flat however many steps there are (SQLite's parser has a
+        small nesting limit).
         """
         lo, hi = window_range(c.window, self.t)
         limit = None if c.within_days is None else round(c.within_days * DAY_MS)
 
-        def did_step(j: int) -> exp.Select:
+        def step_events(j: int, alias: str) -> list[exp.Expression]:
             step = c.steps[j]
-            x = self.alias("sx")
-            return (
-                _select(_col("user_key", x))
-                .from_(exp.to_table("events").as_(x))
-                .where(
-                    _and(
-                        self.event_pred(step.event, x),
-                        *self.time_preds(x, lo, hi),
-                        *self.where_preds(step.where, x, f"{path}.steps[{j}].where"),
-                    )
-                )
-            )
+            return [
+                self.event_pred(step.event, alias),
+                *self.time_preds(alias, lo, hi),
+                *self.where_preds(step.where, alias, f"{path}.steps[{j}].where"),
+            ]
 
         def candidates(alias: str, own: int) -> list[exp.Expression]:
             # Only users who did every other step in the window can complete the sequence:
             # cheap index range scans that keep the sorted window passes small.
-            return [_in(_col("user_key", alias), did_step(j)) for j in range(len(c.steps)) if j != own]
+            out = []
+            for j in range(len(c.steps)):
+                if j != own:
+                    x = self.alias("sx")
+                    did = (
+                        _select(_col("user_key", x))
+                        .from_(exp.to_table("events").as_(x))
+                        .where(_and(*step_events(j, x)))
+                    )
+                    out.append(_in(_col("user_key", alias), did))
+            return out
 
+        ctes: list[tuple[str, exp.Expression]] = []
         e = self.alias("e")
-        first = c.steps[0]
-        query = (
-            _select(_col("user_key", e).as_("k"), _col("ts", e).as_("t1"), _col("ts", e).as_("t"))
-            .from_(exp.to_table("events").as_(e))
-            .where(
-                _and(
-                    self.event_pred(first.event, e),
-                    *self.time_preds(e, lo, hi),
-                    *self.where_preds(first.where, e, f"{path}.steps[0].where"),
-                    *candidates(e, 0),
-                )
+        stage = self.alias("st")
+        ctes.append(
+            (
+                stage,
+                _select(_col("user_key", e).as_("k"), _col("ts", e).as_("t1"), _col("ts", e).as_("t"))
+                .from_(exp.to_table("events").as_(e))
+                .where(_and(*step_events(0, e), *candidates(e, 0))),
             )
         )
-        for i, step in enumerate(c.steps[1:], start=1):
-            s, e, w = self.alias("s"), self.alias("e"), self.alias("w")
-            frontier = _select(_col("k", s), _col("t1", s), _col("t", s), _num(0).as_("kind")).from_(
-                exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(s)))
+        for i in range(1, len(c.steps)):
+            e, both, ww = self.alias("e"), self.alias("sb"), self.alias("ww")
+            frontier = _select(exp.column("k"), exp.column("t1"), exp.column("t"), _num(0).as_("kind")).from_(
+                exp.to_table(stage)
             )
             step_rows = (
                 _select(
@@ -618,16 +620,9 @@ class _Compiler:
                     _num(1).as_("kind"),
                 )
                 .from_(exp.to_table("events").as_(e))
-                .where(
-                    _and(
-                        self.event_pred(step.event, e),
-                        *self.time_preds(e, lo, hi),
-                        *self.where_preds(step.where, e, f"{path}.steps[{i}].where"),
-                        *candidates(e, i),
-                    )
-                )
+                .where(_and(*step_events(i, e), *candidates(e, i)))
             )
-            both = exp.union(frontier, step_rows, distinct=False, copy=False)
+            ctes.append((both, exp.union(frontier, step_rows, distinct=False, copy=False)))
             nxt = exp.Window(
                 this=exp.Min(
                     this=exp.Case(
@@ -646,9 +641,8 @@ class _Compiler:
                 ),
             )
             windowed = _select(exp.column("k"), exp.column("t1"), exp.column("kind"), nxt.as_("nxt")).from_(
-                exp.Subquery(this=both, alias=exp.TableAlias(this=exp.to_identifier(w)))
+                exp.to_table(both)
             )
-            ww = self.alias("ww")
             preds = [
                 exp.EQ(this=_col("kind", ww), expression=_num(0)),
                 exp.Not(this=exp.Is(this=_col("nxt", ww), expression=exp.Null())),
@@ -656,19 +650,22 @@ class _Compiler:
             if limit is not None:
                 preds.append(
                     exp.LTE(
-                        this=_col("nxt", ww),
-                        expression=exp.Add(this=_col("t1", ww), expression=_num(limit)),
+                        this=_col("nxt", ww), expression=exp.Add(this=_col("t1", ww), expression=_num(limit))
                     )
                 )
-            query = (
-                _select(_col("k", ww).as_("k"), _col("t1", ww).as_("t1"), _col("nxt", ww).as_("t"))
-                .from_(exp.Subquery(this=windowed, alias=exp.TableAlias(this=exp.to_identifier(ww))))
-                .where(_and(*preds))
+            stage = self.alias("st")
+            ctes.append(
+                (
+                    stage,
+                    _select(_col("k", ww).as_("k"), _col("t1", ww).as_("t1"), _col("nxt", ww).as_("t"))
+                    .from_(exp.Subquery(this=windowed, alias=exp.TableAlias(this=exp.to_identifier(ww))))
+                    .where(_and(*preds)),
+                )
             )
-        f = self.alias("f")
-        return _select(_col("k", f)).from_(
-            exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(f)))
-        )
+        out = _select(exp.column("k")).from_(exp.to_table(stage))
+        for name, body in ctes:
+            out = out.with_(name, as_=body)
+        return out
 
     # -- users (account level) ----------------------------------------------------------------
     def users_condition(self, c: UsersCondition, key: exp.Column, path: str) -> exp.Expression:
