@@ -64,7 +64,9 @@ RANGE = dict(as_of_ms=AS_OF, date_from=D(2024, 1, 1), date_to=D(2024, 1, 14))
 @pytest.fixture
 def proj(tmp_path):
     p = build(tmp_path / "x.seglab", EVENTS, USERS, user_props=PROPS,
-              user_prop_types=(("plan", "text"), ("seats", "integer")))  # fmt: skip
+              user_prop_types=(("plan", "text"), ("seats", "integer")),
+              account_props={"X": {"tier": "gold"}, "Y": {"tier": "free"}},
+              account_prop_types=(("tier", "text"),))  # fmt: skip
     yield p
     p.close()
 
@@ -156,6 +158,10 @@ def test_distinguish(proj):
     assert 0 < top.p_value < 0.1
     seats = frame[frame["name"] == "seats"].iloc[0]
     assert seats.segment_value == 9.0 and seats.rest_value == 2.0 and math.isnan(seats.effect_size)
+    gold = frame[(frame["name"] == "account.tier") & (frame.value == "gold")].iloc[0]
+    assert (gold.segment_value, gold.rest_value) == (0.5, pytest.approx(1 / 3))  # a | b (d, e: none)
+    accounts = run_distinguish(proj.conn, DistinguishRequest(SeriesSpec("X", "account", (1,)), **RANGE))
+    assert set(accounts["name"]) == {"tier", "view", "buy"}  # an account has no account.* properties
     view = frame[(frame.kind == "event") & (frame["name"] == "view")].iloc[0]
     assert (view.segment_value, view.rest_value) == (1.0, pytest.approx(1 / 3))
     with pytest.raises(AnalysisError):

@@ -36,6 +36,8 @@ def build(
     event_props: tuple[tuple[str, str], ...] = (),
     user_props: dict[str, dict] | None = None,
     user_prop_types: tuple[tuple[str, str], ...] = (),
+    account_props: dict[str, dict] | None = None,
+    account_prop_types: tuple[tuple[str, str], ...] = (),
 ) -> Project:
     """A project holding ``events`` = [(user_id, event, ts_ms[, {prop: value}])].
 
@@ -106,6 +108,17 @@ def build(
         for uid, props in (user_props or {}).items():
             if name in props:
                 conn.execute(f"UPDATE users SET p{i} = ? WHERE user_id = ?", (props[name], uid))
+    for i, (name, typ) in enumerate(account_prop_types, start=1):
+        sql_type = {"integer": "INTEGER", "real": "REAL", "text": "TEXT", "boolean": "INTEGER"}[typ]
+        conn.execute(f"ALTER TABLE accounts ADD COLUMN p{i} {sql_type}")
+        conn.execute(
+            "INSERT INTO properties(entity, name, column_name, type, position)"
+            " VALUES ('account', ?, ?, ?, ?)",
+            (name, f"p{i}", typ, i),
+        )
+        for aid, props in (account_props or {}).items():
+            if name in props:
+                conn.execute(f"UPDATE accounts SET p{i} = ? WHERE account_id = ?", (props[name], aid))
     conn.execute("COMMIT")
     project.user_keys = user_keys  # type: ignore[attr-defined]
     project.account_keys = accounts  # type: ignore[attr-defined]

@@ -110,20 +110,31 @@ def _proportion_row(label, kind, name, value, a, n_in, b, n_out) -> tuple:
 
 
 def _property_rows(engine: Engine, series: SeriesSpec, universe, members, max_values: int) -> list[tuple]:
-    props = [p for p in engine.properties(series.level) if _SAFE_COLUMN.match(p.column)]
-    props = [p for p in props if p.type in ("text", "boolean", "integer", "real")]
-    if not props:
+    """Rows for the unit's own properties and, for users, their account's (named ``account.NAME``)."""
+    usable = lambda entity: [
+        p for p in engine.properties(entity)
+        if _SAFE_COLUMN.match(p.column) and p.type in ("text", "boolean", "integer", "real")
+    ]  # fmt: skip
+    own = usable(series.level)
+    of_account = usable("account") if series.level == "user" else []
+    if not own and not of_account:
         return []
-    table, key = ("users", "user_key") if series.level == "user" else ("accounts", "account_key")
-    cols = ", ".join(p.column for p in props)  # catalogue column names only (checked above)
-    data = engine.rows(f"SELECT {key}, {cols} FROM {table}")
-    frame = pd.DataFrame(data, columns=["key", *[p.column for p in props]])
+    # Catalogue column names only (checked above) become SQL text; aliases are positional.
+    cols = [f"t.{p.column}" for p in own] + [f"a.{p.column}" for p in of_account]
+    if series.level == "user":
+        source = "users t LEFT JOIN accounts a ON a.account_key = t.account_key"
+        key = "t.user_key"
+    else:
+        source, key = "accounts t", "t.account_key"
+    data = engine.rows(f"SELECT {', '.join([key, *cols])} FROM {source}")
+    names = [p.name for p in own] + [f"account.{p.name}" for p in of_account]
+    frame = pd.DataFrame(data, columns=["key", *[f"c{i}" for i in range(len(names))]])
     frame = frame[frame["key"].isin(universe)]
     inside = frame["key"].isin(universe[members])
     n_in, n_out = int(members.sum()), int((~members).sum())
     rows = []
-    for p in props:
-        col = frame[p.column]
+    for i, (name, p) in enumerate(zip(names, own + of_account)):
+        col = frame[f"c{i}"]
         if p.type in ("integer", "real"):
             values = pd.to_numeric(col, errors="coerce")
             x = values[inside].dropna().to_numpy(dtype=float)
@@ -131,14 +142,14 @@ def _property_rows(engine: Engine, series: SeriesSpec, universe, members, max_va
             d, pval = mean_difference(x, y)
             mx = float(x.mean()) if x.size else float("nan")
             my = float(y.mean()) if y.size else float("nan")
-            rows.append((series.label, "numeric", p.name, "", mx, my, mx - my, d, pval))
+            rows.append((series.label, "numeric", name, "", mx, my, mx - my, d, pval))
             continue
         text = col.map(lambda v, t=p.type: _as_text(v, t))
         top = text[inside].dropna().value_counts().head(max_values)
         for value in sorted(top.index):
             a = int(((text == value) & inside).sum())
             b = int(((text == value) & ~inside).sum())
-            rows.append(_proportion_row(series.label, "property", p.name, value, a, n_in, b, n_out))
+            rows.append(_proportion_row(series.label, "property", name, value, a, n_in, b, n_out))
     return rows
 
 
