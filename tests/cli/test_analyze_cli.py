@@ -119,6 +119,7 @@ def test_retention(proj, capsys):
         (["trend", "--measure", "sum"], "measure"),
         (["funnel", "--steps", "A,,B"], "--steps"),
         (["funnel", "--steps", "A,B", "--within-days", "0"], "within-days"),
+        (["funnel", "--steps", "A,B", "--within-days", "inf"], "within-days"),
         (["retention", "--periods", "0"], "periods"),
     ],
 )

@@ -10,6 +10,7 @@ search is greedy per occurrence and vectorised over all occurrences at once.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,7 +76,7 @@ def run_funnel(conn, request: FunnelRequest, progress: Progress = NULL_PROGRESS)
     for i, step in enumerate(steps):
         if not step.event or not step.event.strip():
             raise AnalysisError(f"funnel step {i + 1} has no event name")
-    if not request.within_days or request.within_days <= 0:
+    if not isinstance(request.within_days, (int, float)) or not 0 < request.within_days < math.inf:
         raise AnalysisError("--within-days must be a positive number of days")
     check_series(request.series)
     window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
@@ -115,7 +116,8 @@ def _funnel_all(engine: Engine, steps, within_days, all_series, window) -> list[
         return empty
     names = [s.event for s in steps]
     keys = engine.event_keys([x for x in names if x != "*"])
-    window_ms = round(float(within_days) * DAY_MS)
+    # A window longer than the data cannot matter; capping it keeps deadlines inside int64.
+    window_ms = min(round(float(within_days) * DAY_MS), window.as_of_ms - window.start_ms + 1)
     upper = min(window.end_ms + window_ms, window.as_of_ms)
     mask_parts: list[str] = []
     mask_params: list = []
