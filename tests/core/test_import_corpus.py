@@ -598,3 +598,21 @@ def test_plain_sqlite_connection_works(tmp_path):
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1
     finally:
         conn.close()
+
+
+def test_busy_project_is_a_clear_error(project, tmp_path):
+    from seglab.core.errors import UserError
+    from seglab.core.storage.connection import connect
+
+    other = connect(project.path)
+    other.execute("PRAGMA busy_timeout = 0")
+    project.conn.execute("PRAGMA busy_timeout = 0")
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(UserError, match="project is busy"):
+            import_file(project, write(tmp_path, "e.csv", HEADER + "u1,a,2024-01-01\n"))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        project.conn.execute("PRAGMA busy_timeout = 5000")
+    assert import_file(project, tmp_path / "e.csv").rows_imported == 1

@@ -405,7 +405,11 @@ def import_file(
     state = _RunState()
     saved_pragmas = _import_pragmas(conn)
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            rejects.close()
+            raise _friendly_sqlite_error(exc) from None
         try:
             _apply_properties(conn, entity, props)
             with open(path, "rb") as raw:
@@ -471,7 +475,7 @@ def import_file(
             rejects.close()
             if "interrupted" in str(exc):
                 raise Cancelled("cancelled") from None
-            raise
+            raise _friendly_sqlite_error(exc) from exc
         except BaseException:
             _rollback(conn)
             rejects.close()
@@ -527,6 +531,18 @@ def _restore_pragmas(conn: sqlite3.Connection, saved: tuple[int, int]) -> None:
         conn.execute(f"PRAGMA cache_size = {int(saved[1])}")
     except sqlite3.Error:
         pass
+
+
+def _friendly_sqlite_error(exc: sqlite3.OperationalError) -> Exception:
+    """Say what a person can do about the common write failures; leave the rest as they are."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return UserError("the project is busy: another program is writing to it; nothing was imported")
+    if "disk is full" in text or "disk full" in text:
+        return UserError("the disk is full; nothing was imported (free some space and import again)")
+    if "readonly" in text or "read-only" in text:
+        return UserError("the project file cannot be written (read-only); nothing was imported")
+    return exc
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
