@@ -57,11 +57,11 @@ def corrupt(text: str, position: int, char: str) -> str:
     return text[:position] + char + text[position + 1 :]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(moments, min_size=1, max_size=40),
     shapes,
-    st.lists(st.tuples(st.integers(0, 39), st.integers(0, 30), st.sampled_from("x9 -:T0")), max_size=4),
+    st.lists(st.tuples(st.integers(0, 39), st.integers(0, 30), st.sampled_from("x9 -:T0+Z./e")), max_size=4),
 )
 def test_batch_equals_cell_by_cell(when, shape, damage):
     values = [render(m, shape) for m in when]

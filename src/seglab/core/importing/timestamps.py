@@ -121,7 +121,8 @@ def is_timestamp_like(text: str) -> bool:
     return True
 
 
-_NEGATIVE_OFFSET_RE = re.compile(r":\d\d(?:\.\d+)?-\d\d")
+_NUMPY_ISO_CELL = r"(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?|[^\x1f]{0,9})"
+_NUMPY_ISO_COLUMN_RE = re.compile(f"{_NUMPY_ISO_CELL}(?:\x1f{_NUMPY_ISO_CELL})*")
 
 
 def parse_column(values: list[str], parser: TimestampParser) -> tuple[list, dict[int, str]]:
@@ -166,15 +167,16 @@ def _numpy_column(values: list[str], np):
         raise ValueError("not text")
     first = values[0].strip()
     if first and (first[0].isdigit() or first[0] == "-") and _EPOCH_RE.match(first) and len(first) != 8:
+        # Only plain decimal numbers: numpy would also read "1e3" or " 12", the cell parser not.
+        if re.search(r"[^0-9.\x1f-]", "\x1f".join(values)):
+            raise ValueError("unusual numbers")
         num = arr.astype(np.float64)
         mag = np.abs(num)
         ms = np.where(mag < 1e11, num * 1000, np.where(mag < 1e14, num, num / 1000))
         ms = np.floor(ms + 1e-6)
         good = (ms >= MIN_MS) & (ms < MAX_MS) & (mag < 1e17)
-        # Anything numpy read as a number but we would not (e.g. "1e3", " 12") is re-checked.
-        joined = "\x1f".join(values)
-        if re.search(r"[^0-9.\x1f-]", joined):
-            raise ValueError("unusual numbers")
+        # Eight digits read as a compact date (YYYYMMDD) one by one: let that parser decide.
+        good &= np.char.str_len(arr) != 8
         return np.where(good, ms, 0).astype(np.int64), ~good
     fixed = _fixed_width_iso(values, np)
     if fixed is not None:
@@ -182,11 +184,12 @@ def _numpy_column(values: list[str], np):
         good = ~suspect & (ms >= MIN_MS) & (ms < MAX_MS)
         return np.where(good, ms, 0), ~good
     joined = "\x1f".join(values)
-    # Dates carry two '-' each: any more may be a negative offset (numpy would only warn).
-    if "+" in joined or (joined.count("-") != 2 * len(values) and _NEGATIVE_OFFSET_RE.search(joined)):
-        raise ValueError("offsets: parse one by one")
     if "Z" in joined or "z" in joined:
-        arr = np.array(joined.replace("Z", "").replace("z", "").split("\x1f"))
+        joined = joined.replace("Z", "").replace("z", "")
+        arr = np.array(joined.split("\x1f"))
+    # numpy only sees cells it parses silently (anything else would make it warn).
+    if not _NUMPY_ISO_COLUMN_RE.fullmatch(joined):
+        raise ValueError("unusual cells: parse one by one")
     short = None
     if min(map(len, values)) < 10:
         short = np.char.str_len(arr) < 10
