@@ -81,12 +81,13 @@ def load_bucket_activity(
     """
     n_b = len(buckets.starts)
     n_words = max(1, -(-n_b // WORD_DAYS))
-    b_sql, b_params = buckets.sql("d.day")
+    b_sql, b_params = buckets.sql("d.day", sqlite=engine.is_sqlite)
+    one = "1" if engine.is_sqlite else "CAST(1 AS BIGINT)"  # DuckDB's literal 1 is 32-bit
     cols: list[str] = []
     params: list = []
     for w in range(n_words):
         lo, hi = w * WORD_DAYS, (w + 1) * WORD_DAYS
-        bit = f"CAST(1 AS BIGINT) << ({b_sql} - ?)"
+        bit = f"{one} << ({b_sql} - ?)"
         # Bucket indexes are within 0..n_b-1 by the day filter, so the first and last words need
         # only one bound: fewer comparisons per row on the hot path.
         conds, cparams = [], []
@@ -102,11 +103,12 @@ def load_bucket_activity(
         else:
             cols.append(f"SUM(DISTINCT {bit})")
             params += [*b_params, lo]
+    cut_sql, cut_params = engine.as_of_filter(as_of_ms, "d.first_ts")
     sql = (
         f"SELECT d.user_key, {', '.join(cols)} FROM user_days d"
-        f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{event_sql} GROUP BY d.user_key"
+        f" WHERE d.day BETWEEN ? AND ?{cut_sql}{event_sql} GROUP BY d.user_key"
     )
-    rows = engine.rows(sql, [*params, first_day, last_day, as_of_ms, *event_params])
+    rows = engine.rows(sql, [*params, first_day, last_day, *cut_params, *event_params])
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros((0, n_b), dtype=bool)
     data = np.array(rows, dtype=np.int64)

@@ -146,10 +146,15 @@ class DayBuckets:
         self.start_days = [date_to_day(s) for s in starts]
         self.end_day_exclusive = date_to_day(next_bucket(starts[-1], interval))
 
-    def sql(self, day_expr: str) -> tuple[str, list]:
-        """An expression giving the bucket index of ``day_expr`` (which must be >= base_day)."""
+    def sql(self, day_expr: str, sqlite: bool = False) -> tuple[str, list]:
+        """An expression giving the bucket index of ``day_expr`` (which must be >= base_day).
+
+        ``sqlite=True`` gives SQLite's cheaper form (its ``/`` on integers truncates).
+        """
         if self.interval == "day":
             return f"({day_expr} - ?)", [self.base_day]
+        if self.interval == "week" and sqlite:
+            return f"(({day_expr} - ?) / 7)", [self.base_day]
         if self.interval == "week":
             # Exact division (a multiple of 7), cast because DuckDB's "/" returns a real.
             return (
@@ -224,6 +229,7 @@ class Engine:
         # A cancel from the UI stops a running statement, not just the next one; the handler is
         # only installed while our statements run so the caller's connection is left as it was.
         self._interruptible = self.is_sqlite and progress is not None and progress is not NULL_PROGRESS
+        self._max_ts: int | None = None
 
     def rows(self, sql: str, params: list | tuple = ()) -> list[tuple]:
         with self._guard():
@@ -285,6 +291,15 @@ class Engine:
             [entity],
         )
         return [PropertyInfo(*row) for row in rows]
+
+    def as_of_filter(self, as_of_ms: int, col: str) -> tuple[str, list]:
+        """``AND col <= as_of``, or nothing when no event is later than as-of (the usual case):
+        the comparison is measurable on the hot scans and cannot exclude anything then."""
+        if self._max_ts is None:
+            self._max_ts = self.one("SELECT MAX(ts) FROM events")
+        if self._max_ts is not None and as_of_ms >= self._max_ts:
+            return "", []
+        return f" AND {col} <= ?", [as_of_ms]
 
     def event_keys(self, names: list[str]) -> dict[str, int]:
         """Event name → key for the names that exist (unknown names are simply absent)."""

@@ -83,10 +83,11 @@ def _retention_all(engine: Engine, request: RetentionRequest, window, buckets, n
     as_of = window.as_of_ms
     start_sql, start_params, _ = event_clause(engine, request.start_event, "d.event_key")
     ret_sql, ret_params, _ = event_clause(engine, request.return_event, "d.event_key")
+    cut_sql, cut_params = engine.as_of_filter(as_of, "d.first_ts")
     rows = engine.rows(
         "SELECT d.user_key, MIN(d.day) FROM user_days d"
-        f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{start_sql} GROUP BY d.user_key",
-        [window.from_day, window.to_day, as_of, *start_params],
+        f" WHERE d.day BETWEEN ? AND ?{cut_sql}{start_sql} GROUP BY d.user_key",
+        [window.from_day, window.to_day, *cut_params, *start_params],
     )
     if not rows:
         return [empty] * n_series
