@@ -49,11 +49,13 @@ def window_phrase(w: Window) -> str:
     return ""
 
 
-def compare_phrase(c: Compare) -> str:
+def compare_phrase(c: Compare, amount: bool = False) -> str:
+    """ "at least 3"; ``amount`` for quantities that are not counts ("less than 50", not "fewer")."""
     spec = COMPARE_OPS[c.op]
     if c.op == "between":
         return spec.sentence.format(low=_value(c.value[0]), high=_value(c.value[1]))
-    return spec.sentence.format(value=_value(c.value))
+    text = spec.sentence.format(value=_value(c.value))
+    return text.replace("fewer than", "less than") if amount else text
 
 
 def _event(name: str) -> str:
@@ -61,7 +63,7 @@ def _event(name: str) -> str:
 
 
 def _where(where) -> str:
-    return " with " + " and ".join(filter_phrase(f) for f in where) if where else ""
+    return " (where " + " and ".join(filter_phrase(f) for f in where) + ")" if where else ""
 
 
 def _subject(level: str) -> str:
@@ -129,7 +131,8 @@ def _phrase(c: Condition, level: str) -> str:
             return f"{subject} did {event} on {compare_phrase(c.compare)} {MEASURES[fn].noun}{window}"
         noun = MEASURES[fn].noun
         return (
-            f"{subject} did {event}{window} with a {noun} {c.measure.property} of {compare_phrase(c.compare)}"
+            f"{subject} did {event}{window} with {'an' if noun[0] in 'aeiou' else 'a'} {noun} "
+            f"{c.measure.property} of {compare_phrase(c.compare, amount=True)}"
         )
     if isinstance(c, SeenCondition):
         which = "first" if c.kind == "first_seen" else "last"
