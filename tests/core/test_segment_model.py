@@ -101,6 +101,11 @@ def test_defaults():
     assert load_definition({"level": "user"}).conditions == ()
 
 
+def test_integral_float_days_accepted():
+    seg = load_definition({"conditions": [{"type": "behavior", "event": "x", "window": {"last_days": 7.0}}]})
+    assert seg.conditions[0].window.days == 7 and isinstance(seg.conditions[0].window.days, int)
+
+
 def test_frozen():
     seg = load_definition(
         {"conditions": [{"type": "property", "property": "plan", "op": "eq", "value": "x"}]}
@@ -199,6 +204,15 @@ def test_newer_version_refused():
             {"conditions": [{"type": "behavior", "event": "x", "compare": {"op": "around", "value": 1}}]},
             "conditions[0].compare.op",
             "unknown comparison",
+        ),
+        (
+            {
+                "conditions": [
+                    {"type": "behavior", "event": "x", "compare": {"op": "between", "value": [5, 1]}}
+                ]
+            },
+            "conditions[0].compare.value",
+            "above the high end",
         ),
         (
             {"conditions": [{"type": "behavior", "event": "x", "window": {"last_days": -1}}]},

@@ -479,6 +479,8 @@ def _load_compare(obj: Any, path: str, default: Compare) -> Compare:
     if op == "between":
         if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
             raise _err(vpath, "'between' needs [low, high] numbers")
+        if value[0] > value[1]:
+            raise _err(vpath, f"the low end {value[0]!r} is above the high end {value[1]!r}")
         return Compare(op, (value[0], value[1]))
     if isinstance(value, str):
         try:
@@ -497,6 +499,8 @@ def _load_window(obj: Any, path: str) -> Window:
         ((key, value),) = obj.items()
         vpath = _join(path, key)
         if key == "last_days":
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)  # 7.0 from a JSON writer that only has doubles
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise _err(vpath, f"expected a whole number of days (0 or more), got {value!r}")
             return Window("last_days", days=value)
