@@ -246,3 +246,14 @@ def test_an_empty_segment_gives_zeros_everywhere(proj):
     assert run_lifecycle(proj.conn, LifecycleRequest(series=series, **RANGE)).units.sum() == 0
     frame = run_distinguish(proj.conn, DistinguishRequest(series=empty_users, **RANGE))
     assert (frame.segment_value.fillna(0) == 0).all()
+
+
+def test_account_segment_against_its_rest(proj):
+    x = SeriesSpec("X", "account", (proj.account_keys["X"],))
+    top = run_top_events(proj.conn, TopEventsRequest(series=(x,), **RANGE))
+    # X (users a, b) did view and buy; the rest is Y (c: view only)
+    assert dict(zip(top.event, top.rest_units)) == {"view": 1, "buy": 0}
+    assert dict(zip(top.event, top.rest_share)) == {"view": 1.0, "buy": 0.0}
+    frame = run_distinguish(proj.conn, DistinguishRequest(series=x, **RANGE))
+    buy = frame[(frame.kind == "event") & (frame["name"] == "buy")].iloc[0]
+    assert (buy.segment_value, buy.rest_value) == (1.0, 0.0)

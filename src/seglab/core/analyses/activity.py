@@ -127,8 +127,12 @@ def unpack_words(words: np.ndarray, n_bits: int) -> np.ndarray:
 class UnitMap:
     """The user → account link (users.account_key), loaded once per analysis when needed."""
 
-    def __init__(self, engine: Engine):
-        rows = engine.rows("SELECT user_key, account_key FROM users WHERE account_key IS NOT NULL")
+    def __init__(self, engine: Engine, accounts: tuple[int, ...] | None = None):
+        if accounts is None:
+            rows = engine.rows("SELECT user_key, account_key FROM users WHERE account_key IS NOT NULL")
+        else:  # only these accounts' users (through the users_account index)
+            rel, params = engine.key_set(accounts)
+            rows = engine.rows(f"SELECT user_key, account_key FROM users WHERE account_key IN {rel}", params)
         data = np.array(rows, dtype=np.int64).reshape(-1, 2)
         order = np.argsort(data[:, 0], kind="stable")
         self.users = data[order, 0]
@@ -141,6 +145,17 @@ class UnitMap:
         pos = np.minimum(np.searchsorted(self.users, users), self.users.size - 1)
         found = self.users[pos] == users
         return np.where(found, self.accounts[pos], -1)
+
+
+def unit_map_for(engine: Engine, series, need_all: bool = False) -> UnitMap | None:
+    """The user → account map the series need: none without account series, else only the
+    member accounts' users unless a series is every account (or ``need_all``)."""
+    accounts = [s for s in series if s.level == "account"]
+    if not accounts and not need_all:
+        return None
+    if need_all or any(s.keys is None for s in accounts):
+        return UnitMap(engine)
+    return UnitMap(engine, tuple(sorted({k for s in accounts for k in s.keys})))
 
 
 def in_series(users: np.ndarray, series: SeriesSpec, unit_map: UnitMap | None) -> np.ndarray:

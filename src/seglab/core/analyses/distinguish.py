@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from seglab.core.analyses.activity import UnitMap, universe_keys
+from seglab.core.analyses.activity import unit_map_for, universe_keys
 from seglab.core.analyses.common import Engine, SeriesSpec, resolve_window
 from seglab.core.analyses.top_events import series_pairs, unit_event_pairs
 from seglab.core.errors import AnalysisError
@@ -81,7 +81,7 @@ def run_distinguish(conn, request: DistinguishRequest, progress: Progress = NULL
     rows += _property_rows(engine, series, universe, members, request.max_values)
     if not window.empty:
         pairs = unit_event_pairs(engine, window)
-        unit_map = UnitMap(engine) if series.level == "account" else None
+        unit_map = unit_map_for(engine, (series,), need_all=series.level == "account")  # the rest too
         everyone = series_pairs(pairs, SeriesSpec("all", series.level, None), unit_map)
         everyone = everyone[np.isin(everyone[:, 0], universe)]
         in_seg = np.isin(everyone[:, 0], universe[members])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from seglab.core.analyses.activity import UnitMap, reduce_per_unit, user_event_counts
+from seglab.core.analyses.activity import reduce_per_unit, unit_map_for, user_event_counts
 from seglab.core.analyses.common import EVERYONE_SERIES, Engine, SeriesSpec, check_series, resolve_window
 from seglab.core.progress import NULL_PROGRESS, Progress
 
@@ -42,7 +42,7 @@ def unit_counts(conn, request: DistributionRequest) -> list[tuple[SeriesSpec, np
     if window.empty:
         return [(s, np.zeros(0, dtype=np.int64)) for s in request.series]
     users, counts = user_event_counts(engine, request.event, window)
-    unit_map = UnitMap(engine) if any(s.level == "account" for s in request.series) else None
+    unit_map = unit_map_for(engine, request.series)
     return [(s, reduce_per_unit(s, users, counts, unit_map, "sum")[1]) for s in request.series]
 
 

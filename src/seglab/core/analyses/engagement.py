@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 
 from seglab.core.analyses.activity import (
-    UnitMap,
     first_active_day,
     load_day_activity,
     reduce_per_unit,
     series_units,
+    unit_map_for,
 )
 from seglab.core.analyses.common import (
     EVERYONE_SERIES,
@@ -74,7 +74,7 @@ def run_stickiness(conn, request: StickinessRequest, progress: Progress = NULL_P
         activity = None
     else:
         activity = load_day_activity(engine, ev_sql, ev_params, window.from_day, last_day, window.as_of_ms)
-    unit_map = UnitMap(engine) if any(s.level == "account" for s in request.series) else None
+    unit_map = unit_map_for(engine, request.series)
     rows = []
     for series in request.series:
         matrix = None
@@ -110,7 +110,7 @@ def run_lifecycle(conn, request: LifecycleRequest, progress: Progress = NULL_PRO
     last_day = min(window.to_day, window.as_of_ms // DAY_MS)
     ev_sql, ev_params, _ = event_clause(engine, request.event, "d.event_key")
     n_b = len(buckets.starts)
-    unit_map = UnitMap(engine) if any(s.level == "account" for s in request.series) else None
+    unit_map = unit_map_for(engine, request.series)
     activity = None
     if last_day >= buckets.base_day:
         activity = load_day_activity(engine, ev_sql, ev_params, buckets.base_day, last_day, window.as_of_ms)

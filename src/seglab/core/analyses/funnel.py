@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from seglab.core.analyses.activity import UnitMap, in_series
+from seglab.core.analyses.activity import in_series, unit_map_for
 from seglab.core.analyses.common import (
     EVERYONE_SERIES,
     Engine,
@@ -170,7 +170,7 @@ def _funnel_all(engine: Engine, steps, within_days, all_series, window) -> list[
     arr = arr[arr[:, 2] > 0]
     if arr.size == 0:
         return empty
-    unit_map = UnitMap(engine) if any(s.level == "account" for s in all_series) else None
+    unit_map = unit_map_for(engine, all_series)
     out = []
     for series in all_series:
         keep = in_series(arr[:, 0], series, unit_map)

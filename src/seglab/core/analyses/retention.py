@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from seglab.core.analyses.activity import UnitMap, in_series, load_bucket_activity, series_units
+from seglab.core.analyses.activity import in_series, load_bucket_activity, series_units, unit_map_for
 from seglab.core.analyses.common import (
     EVERYONE_SERIES,
     Engine,
@@ -96,7 +96,7 @@ def _retention_all(engine: Engine, request: RetentionRequest, window, buckets, n
     act_users, per_bucket = load_bucket_activity(
         engine, ret_sql, ret_params, buckets, buckets.base_day, last_day, as_of
     )
-    unit_map = UnitMap(engine) if any(s.level == "account" for s in request.series) else None
+    unit_map = unit_map_for(engine, request.series)
     start_days = np.asarray(buckets.start_days, dtype=np.int64)
     out = []
     for series in request.series:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from seglab.core.analyses.activity import UnitMap, in_series, universe_keys
+from seglab.core.analyses.activity import UnitMap, in_series, unit_map_for, universe_keys
 from seglab.core.analyses.common import EVERYONE_SERIES, Engine, SeriesSpec, check_series, resolve_window
 from seglab.core.progress import NULL_PROGRESS, Progress
 
@@ -54,7 +54,9 @@ def run_top_events(conn, request: TopEventsRequest, progress: Progress = NULL_PR
     engine = Engine(conn, progress)
     names = dict(engine.rows("SELECT event_key, name FROM event_names"))
     pairs = unit_event_pairs(engine, window) if not window.empty else np.zeros((0, 2), dtype=np.int64)
-    unit_map = UnitMap(engine) if any(s.level == "account" for s in request.series) else None
+    # The rest needs every account's users, not only the members'.
+    any_account = any(s.level == "account" for s in request.series)
+    unit_map = unit_map_for(engine, request.series, need_all=any_account)
     everyone_pairs: dict[str, np.ndarray] = {}
     universe: dict[str, np.ndarray] = {}
     rows = []

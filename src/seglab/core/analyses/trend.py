@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from seglab.core.analyses.activity import UnitMap, group_rows, in_series, load_bucket_activity
+from seglab.core.analyses.activity import group_rows, in_series, load_bucket_activity, unit_map_for
 from seglab.core.analyses.common import (
     EVERYONE_SERIES,
     Engine,
@@ -124,8 +124,7 @@ def _distinct_values(engine: Engine, request: TrendRequest, window, buckets):
     users, per_bucket = load_bucket_activity(
         engine, ev_sql, ev_params, buckets, window.from_day, last_day, window.as_of_ms
     )
-    need_map = request.measure == "accounts" or any(s.level == "account" for s in request.series)
-    unit_map = UnitMap(engine) if need_map else None
+    unit_map = unit_map_for(engine, request.series, need_all=request.measure == "accounts")
 
     def count(series: SeriesSpec) -> np.ndarray:
         keep = in_series(users, series, unit_map)
