@@ -52,8 +52,8 @@ EVENTS = [
     ("e", "view", ms("2024-01-20T10:00:00")),  # after as-of
 ]
 PROPS = {
-    "a": {"plan": "pro", "seats": 10},
-    "b": {"plan": "free", "seats": 2},
+    "a": {"plan": "pro", "seats": 10, "beta": 1},
+    "b": {"plan": "free", "seats": 2, "beta": 0},
     "c": {"plan": "pro", "seats": 8},
     "d": {"plan": "free"},
 }
@@ -64,7 +64,7 @@ RANGE = dict(as_of_ms=AS_OF, date_from=D(2024, 1, 1), date_to=D(2024, 1, 14))
 @pytest.fixture
 def proj(tmp_path):
     p = build(tmp_path / "x.seglab", EVENTS, USERS, user_props=PROPS,
-              user_prop_types=(("plan", "text"), ("seats", "integer")),
+              user_prop_types=(("plan", "text"), ("seats", "integer"), ("beta", "boolean")),
               account_props={"X": {"tier": "gold"}, "Y": {"tier": "free"}},
               account_prop_types=(("tier", "text"),))  # fmt: skip
     yield p
@@ -158,6 +158,9 @@ def test_distinguish(proj):
     assert 0 < top.p_value < 0.1
     seats = frame[frame["name"] == "seats"].iloc[0]
     assert seats.segment_value == 9.0 and seats.rest_value == 2.0 and math.isnan(seats.effect_size)
+    beta = frame[frame["name"] == "beta"]
+    assert list(beta.value) == ["true"]  # only values present in the segment are compared
+    assert (beta.iloc[0].segment_value, beta.iloc[0].rest_value) == (0.5, 0.0)  # b is false, d/e unset
     gold = frame[(frame["name"] == "account.tier") & (frame.value == "gold")].iloc[0]
     assert (gold.segment_value, gold.rest_value) == (0.5, pytest.approx(1 / 3))  # a | b (d, e: none)
     accounts = run_distinguish(proj.conn, DistinguishRequest(SeriesSpec("X", "account", (1,)), **RANGE))

@@ -1,12 +1,13 @@
-"""Who was active on which day: a units × days boolean matrix read from the ``user_days`` roll-up.
+"""Who was active when: units × calendar buckets (or days) boolean matrices from ``user_days``.
 
-Why a matrix: SQLite's ``COUNT(DISTINCT ...)`` per group costs a b-tree insert per
-row and dominated the unique-users queries. Instead one streaming pass over the
-roll-up (in its primary-key order, user then event) sums ``1 << day`` per
-(user, event): within such a group each day occurs once, so the sum is an exact
-bitmask. Words of 62 days keep every sum inside a signed 64-bit integer. numpy
-then ORs the events of a user together, picks the series' units and counts per
-calendar bucket, so every series of a request shares the one query.
+Why: SQLite's ``COUNT(DISTINCT ...)`` per interval costs a b-tree insert per roll-up row
+and dominated the unique-users queries. Instead one streaming pass over the roll-up in
+its primary-key order (user first) computes ``SUM(DISTINCT 1 << bucket)`` per user: a
+small per-user set, and an exact bitmask because each bucket's bit is summed once.
+Words of 62 buckets keep every sum inside a signed 64-bit integer. numpy then picks the
+series' units, ORs an account's users together and counts, so all the series of a
+request share one query. (A per-(user, event) sum of ``1 << day`` needs no DISTINCT but
+returns ~5× more rows to Python; it measured slower.)
 """
 
 from __future__ import annotations
@@ -44,30 +45,11 @@ def load_day_activity(
     engine: Engine, event_sql: str, event_params: list, first_day: int, last_day: int, as_of_ms: int
 ) -> DayActivity:
     """Every user's active days in ``first_day..last_day`` for the events ``event_sql`` selects."""
-    n_days = last_day - first_day + 1
-    n_words = max(1, -(-n_days // WORD_DAYS))
-    cols = []
-    params: list = []
-    for w in range(n_words):
-        lo = first_day + w * WORD_DAYS
-        cols.append(
-            "SUM(CASE WHEN d.day >= ? AND d.day < ? THEN CAST(1 AS BIGINT) << (d.day - ?) ELSE 0 END)"
-        )
-        params += [lo, lo + WORD_DAYS, lo]
-    sql = (
-        f"SELECT d.user_key, {', '.join(cols)} FROM user_days d"
-        f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{event_sql} GROUP BY d.user_key, d.event_key"
-    )
-    rows = engine.rows(sql, [*params, first_day, last_day, as_of_ms, *event_params])
-    if not rows:
-        return DayActivity(np.zeros(0, dtype=np.int64), np.zeros((0, n_days), dtype=bool), first_day)
-    data = np.array(rows, dtype=np.int64)
-    order = np.argsort(data[:, 0], kind="stable")
-    data = data[order]
-    users = data[:, 0]
-    starts = np.flatnonzero(np.concatenate(([True], users[1:] != users[:-1])))
-    words = np.bitwise_or.reduceat(data[:, 1:], starts, axis=0)
-    return DayActivity(users[starts], unpack_words(words, n_days), first_day)
+    from seglab.core.analyses.common import buckets_for
+
+    days = buckets_for(first_day, last_day, "day")
+    users, active = load_bucket_activity(engine, event_sql, event_params, days, first_day, last_day, as_of_ms)
+    return DayActivity(users, active, first_day)
 
 
 def load_bucket_activity(

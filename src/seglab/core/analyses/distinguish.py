@@ -144,18 +144,20 @@ def _property_rows(engine: Engine, series: SeriesSpec, universe, members, max_va
             my = float(y.mean()) if y.size else float("nan")
             rows.append((series.label, "numeric", name, "", mx, my, mx - my, d, pval))
             continue
-        text = col.map(lambda v, t=p.type: _as_text(v, t))
-        top = text[inside].dropna().value_counts().head(max_values)
-        for value in sorted(top.index):
-            a = int(((text == value) & inside).sum())
-            b = int(((text == value) & ~inside).sum())
+        text = _as_text(col, p.type)
+        counts_in = text[inside].dropna().value_counts()
+        counts_out = text[~inside].dropna().value_counts()
+        for value in sorted(counts_in.head(max_values).index):
+            a, b = int(counts_in[value]), int(counts_out.get(value, 0))
             rows.append(_proportion_row(series.label, "property", name, value, a, n_in, b, n_out))
     return rows
 
 
-def _as_text(value, typ: str):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
+def _as_text(col: pd.Series, typ: str) -> pd.Series:
+    """Values as text (booleans as true/false), missing as None, for counting."""
+    values = col.astype(object)
+    present = col.notna()
     if typ == "boolean":
-        return "true" if int(value) else "false"
-    return str(value)
+        flags = pd.to_numeric(col, errors="coerce").fillna(0).astype(bool)
+        return pd.Series(np.where(flags, "true", "false"), index=col.index, dtype=object).where(present, None)
+    return values.map(str, na_action="ignore").where(present, None)

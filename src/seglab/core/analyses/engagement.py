@@ -10,6 +10,7 @@ import pandas as pd
 
 from seglab.core.analyses.activity import (
     first_active_day,
+    load_bucket_activity,
     load_day_activity,
     reduce_per_unit,
     series_units,
@@ -111,21 +112,16 @@ def run_lifecycle(conn, request: LifecycleRequest, progress: Progress = NULL_PRO
     ev_sql, ev_params, _ = event_clause(engine, request.event, "d.event_key")
     n_b = len(buckets.starts)
     unit_map = unit_map_for(engine, request.series)
-    activity = None
+    act_users = np.zeros(0, dtype=np.int64)
+    act = np.zeros((0, n_b), dtype=bool)
     if last_day >= buckets.base_day:
-        activity = load_day_activity(engine, ev_sql, ev_params, buckets.base_day, last_day, window.as_of_ms)
+        act_users, act = load_bucket_activity(
+            engine, ev_sql, ev_params, buckets, buckets.base_day, last_day, window.as_of_ms
+        )
     f_users, f_days = first_active_day(engine, ev_sql, ev_params, window.as_of_ms)
     rows = []
     for series in request.series:
-        per_bucket = np.zeros((0, n_b), dtype=bool)
-        units = np.zeros(0, dtype=np.int64)
-        if activity is not None and activity.units.size:
-            live = [b for b, d in enumerate(buckets.start_days) if d <= last_day]
-            cols = [buckets.start_days[b] - buckets.base_day for b in live]
-            units, matrix = series_units(activity.units, activity.active, series, unit_map)
-            per_bucket = np.zeros((units.size, n_b), dtype=bool)
-            if units.size:
-                per_bucket[:, live] = np.logical_or.reduceat(matrix, cols, axis=1)
+        units, per_bucket = series_units(act_users, act, series, unit_map)
         f_units, f_day = reduce_per_unit(series, f_users, f_days, unit_map, "min")
         first_of = dict(zip(f_units.tolist(), f_day.tolist()))
         first_bucket = np.array(
