@@ -73,3 +73,17 @@ def test_generator_is_deterministic(tmp_path):
         fresh = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
         shipped = hashlib.sha256(resource_path(f"demo/{name}").read_bytes()).hexdigest()
         assert fresh == shipped, f"{name} differs from what make_demo.py writes"
+
+
+def test_demo_example_charts_open_and_run(tmp_path):
+    """Every example chart of the demo names existing segments and runs to a non-empty table."""
+    from seglab.core.charts import list_charts, load_chart, missing_segments, run_chart
+
+    path = demo.build_demo(tmp_path / "c.seglab")
+    with Project.open(path, readonly=True) as project:
+        charts = list_charts(project.conn)
+        assert {c.kind for c in charts} >= {"trend", "funnel", "retention"}
+        for saved in charts:
+            spec = load_chart(project.conn, saved.name)
+            assert missing_segments(project.conn, spec) == []
+            assert len(run_chart(project.conn, spec)) > 0, saved.name

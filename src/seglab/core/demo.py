@@ -22,6 +22,7 @@ from seglab.core.progress import NULL_PROGRESS, Progress
 
 DATA_FILES = ("accounts.csv.gz", "users.csv.gz", "events.csv.gz")
 SEGMENTS_FILE = "segments.json"
+CHARTS_FILE = "charts.json"
 CACHE_ENV = "SEGLAB_CACHE_DIR"
 
 
@@ -48,13 +49,17 @@ def demo_files() -> list[Path]:
         raise UserError(f"the demo data are missing from this installation ({exc})") from None
 
 
-def _segments_path() -> Path | None:
+def _optional_resource(name: str) -> Path | None:
     from seglab.core.resources import resource_path
 
     try:
-        return resource_path(f"demo/{SEGMENTS_FILE}")
+        return resource_path(f"demo/{name}")
     except FileNotFoundError:
         return None
+
+
+def _segments_path() -> Path | None:
+    return _optional_resource(SEGMENTS_FILE)
 
 
 def demo_key() -> str:
@@ -64,9 +69,7 @@ def demo_key() -> str:
 
     digest = hashlib.sha256(f"{__version__}|{SCHEMA_VERSION}".encode())
     paths = demo_files()
-    segments = _segments_path()
-    if segments is not None:
-        paths.append(segments)
+    paths += [p for p in (_segments_path(), _optional_resource(CHARTS_FILE)) if p is not None]
     for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -143,7 +146,22 @@ def _build(target: Path, workdir: Path, progress: Progress) -> None:
         if segments is not None:
             progress.report(start, 1.0, "saving the example segments")
             _save_segments(project, segments)
+        charts = _optional_resource(CHARTS_FILE)
+        if charts is not None:
+            _save_charts(project, charts)
     progress.report(1.0, 1.0, "done")
+
+
+def _save_charts(project, path: Path) -> None:
+    """The demo's example charts (saved chart specs that name the example segments)."""
+    from seglab.core.charts import save_chart, spec_from_json
+
+    try:
+        specs = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise UserError(f"{path.name}: the demo's example charts are not valid JSON ({exc})") from None
+    for name, spec in specs.items():
+        save_chart(project.conn, name, spec_from_json(spec))
 
 
 def _save_segments(project, path: Path) -> None:
