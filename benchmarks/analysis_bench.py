@@ -21,13 +21,23 @@ from pathlib import Path
 
 import datagen
 from seglab.core.analyses import (
+    DistinguishRequest,
+    DistributionRequest,
     FunnelRequest,
     FunnelStep,
+    LifecycleRequest,
     RetentionRequest,
     SeriesSpec,
+    StickinessRequest,
+    TopEventsRequest,
     TrendRequest,
+    run_distinguish,
+    run_distribution,
     run_funnel,
+    run_lifecycle,
     run_retention,
+    run_stickiness,
+    run_top_events,
     run_trend,
 )
 from seglab.core.project import Project, load_properties
@@ -116,6 +126,18 @@ def cases(segs: tuple[SeriesSpec, ...], as_of: int):
     return out
 
 
+def extra_cases(segs: tuple[SeriesSpec, ...], as_of: int):
+    """The further analyses, for the three segments (informative; no target)."""
+    return [
+        ("distribution, 3 segments", run_distribution, DistributionRequest(series=segs, as_of_ms=as_of)),
+        ("top events, 3 segments", run_top_events, TopEventsRequest(series=segs, as_of_ms=as_of)),
+        ("stickiness weekly, 3 segments", run_stickiness, StickinessRequest(series=segs, as_of_ms=as_of)),
+        ("lifecycle weekly, 3 segments", run_lifecycle, LifecycleRequest(series=segs, as_of_ms=as_of)),
+        ("distinguish, user segment", run_distinguish, DistinguishRequest(segs[0], as_of_ms=as_of)),
+        ("distinguish, account segment", run_distinguish, DistinguishRequest(segs[2], as_of_ms=as_of)),
+    ]
+
+
 def best_of(fn, conn, request, repeat: int) -> tuple[float, float, object]:
     """(best wall seconds, best CPU seconds of this process, result).
 
@@ -138,6 +160,7 @@ def main() -> None:
     parser.add_argument("--dir", default="/tmp/seglab-analysis-bench")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-duckdb", action="store_true")
+    parser.add_argument("--extras", action="store_true", help="also time the further analyses")
     args = parser.parse_args()
     for n in args.events:
         path = build(Path(args.dir), n)
@@ -149,7 +172,8 @@ def main() -> None:
         print(f"segments: {', '.join(f'{s.label} ({len(s.keys):,} {s.level}s)' for s in segs)}\n")
         print("| analysis | SQLite wall s | SQLite CPU s | DuckDB wall s | ratio (wall) | same result |")
         print("|---|---:|---:|---:|---:|---|")
-        for label, fn, request in cases(segs, as_of):
+        todo = cases(segs, as_of) + (extra_cases(segs, as_of) if args.extras else [])
+        for label, fn, request in todo:
             s_time, s_cpu, s_res = best_of(fn, conn, request, args.repeat)
             if duck is None:
                 print(f"| {label} | {s_time:.3f} | {s_cpu:.3f} | - | - | - |", flush=True)
