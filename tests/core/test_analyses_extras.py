@@ -52,11 +52,12 @@ EVENTS = [
     ("e", "view", ms("2024-01-20T10:00:00")),  # after as-of
 ]
 PROPS = {
-    "a": {"plan": "pro", "seats": 10, "beta": 1},
-    "b": {"plan": "free", "seats": 2, "beta": 0},
-    "c": {"plan": "pro", "seats": 8},
-    "d": {"plan": "free"},
+    "a": {"plan": "pro", "seats": 10, "beta": 1, "email": "a@x"},
+    "b": {"plan": "free", "seats": 2, "beta": 0, "email": "b@x"},
+    "c": {"plan": "pro", "seats": 8, "email": "c@y"},
+    "d": {"plan": "free", "email": "d@z"},
 }
+USER_PROP_TYPES = (("plan", "text"), ("seats", "integer"), ("beta", "boolean"), ("email", "text"))
 AS_OF = ms("2024-01-14T23:59:59.999")
 RANGE = dict(as_of_ms=AS_OF, date_from=D(2024, 1, 1), date_to=D(2024, 1, 14))
 
@@ -64,7 +65,7 @@ RANGE = dict(as_of_ms=AS_OF, date_from=D(2024, 1, 1), date_to=D(2024, 1, 14))
 @pytest.fixture
 def proj(tmp_path):
     p = build(tmp_path / "x.seglab", EVENTS, USERS, user_props=PROPS,
-              user_prop_types=(("plan", "text"), ("seats", "integer"), ("beta", "boolean")),
+              user_prop_types=USER_PROP_TYPES,
               account_props={"X": {"tier": "gold"}, "Y": {"tier": "free"}},
               account_prop_types=(("tier", "text"),))  # fmt: skip
     yield p
@@ -169,6 +170,8 @@ def test_distinguish(proj):
     assert (view.segment_value, view.rest_value) == (1.0, pytest.approx(1 / 3))
     with pytest.raises(AnalysisError):
         run_distinguish(proj.conn, DistinguishRequest(series=SeriesSpec("everyone"), **RANGE))
+    one = run_distinguish(proj.conn, DistinguishRequest(series=seg, max_values=1, **RANGE))
+    assert "plan" in set(one["name"]) and "email" not in set(one["name"])  # identifier-like: skipped
 
 
 def test_complement(proj):

@@ -145,9 +145,14 @@ def _property_rows(engine: Engine, series: SeriesSpec, universe, members, max_va
             rows.append((series.label, "numeric", name, "", mx, my, mx - my, d, pval))
             continue
         text = _as_text(col, p.type)
+        known = text.dropna()
+        if known.size and known.nunique() > max(max_values, known.size // 2):
+            continue  # identifier-like (ids, e-mails): no value is shared enough to say anything
         counts_in = text[inside].dropna().value_counts()
         counts_out = text[~inside].dropna().value_counts()
-        for value in sorted(counts_in.head(max_values).index):
+        # Most common in the segment first, ties by value, so the choice never depends on row order.
+        ranked = sorted(counts_in.items(), key=lambda kv: (-kv[1], kv[0]))[:max_values]
+        for value in sorted(v for v, _n in ranked):
             a, b = int(counts_in[value]), int(counts_out.get(value, 0))
             rows.append(_proportion_row(series.label, "property", name, value, a, n_in, b, n_out))
     return rows
