@@ -139,6 +139,24 @@ def test_a_saved_funnel_chart_wins(paths_project):
         key = choose_key_funnel(project.conn, *_range(project.conn))
     assert key.steps == ("login", "create")
     assert "Activation <funnel>" in key.reason
+    assert key.within_days == 14 and key.step_labels() == ["login", "create"]
+
+
+def test_a_saved_funnel_charts_window_and_filters_are_kept(paths_project):
+    from seglab.core.charts import ChartSpec, save_chart
+    from seglab.core.report.worksheet import gather
+    from seglab.core.segments import save_segment
+
+    steps = [{"event": "signup", "where": [{"property": "source", "op": "eq", "value": "ad"}]}, "create"]
+    with Project.open(paths_project) as project:
+        save_chart(project.conn, "Ads", ChartSpec(kind="funnel").with_options(steps=steps, within_days=30))
+        save_segment(project.conn, "All", {"version": 1, "level": "user", "match": "all", "conditions": []})
+    with Project.open(paths_project, readonly=True) as project:
+        key = choose_key_funnel(project.conn, *_range(project.conn))
+        assert key.within_days == 30 and key.step_labels() == ["signup (filtered)", "create"]
+        (section,) = gather(project.conn, None).sections
+    assert section.funnel.within_days == 30
+    assert [r["seg_entered"] for r in section.funnel.table] == [1, 1]  # only user a signed up from an ad
 
 
 def _sequence_segment(steps, where=None):

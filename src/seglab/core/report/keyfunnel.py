@@ -30,10 +30,36 @@ PATH_LENGTH = 3
 MIN_NEW_USERS = 20
 
 
+DEFAULT_WITHIN_DAYS = 14
+
+
 @dataclass(frozen=True)
 class KeyFunnel:
-    steps: tuple[str, ...]
+    steps: tuple[str, ...]  # event names, for display
     reason: str  # a sentence for the reader: where the steps came from
+    within_days: float = DEFAULT_WITHIN_DAYS
+    # Per step, the event-property filters as (property, op, value) triples (a saved chart's).
+    filters: tuple[tuple[tuple[str, str, object], ...], ...] = ()
+
+    def funnel_steps(self):
+        """The steps as the funnel analysis takes them (with their filters)."""
+        from seglab.core.analyses.filters import PropertyFilter
+        from seglab.core.analyses.funnel import FunnelStep
+
+        filters = self.filters or tuple(() for _ in self.steps)
+        return tuple(
+            FunnelStep(event, tuple(PropertyFilter(p, op, v) for p, op, v in where))
+            for event, where in zip(self.steps, filters)
+        )
+
+    def step_labels(self) -> list[str]:
+        """Event names, with "(filtered)" where a step carries event-property filters."""
+        filters = self.filters or tuple(() for _ in self.steps)
+        return [f"{event} (filtered)" if where else event for event, where in zip(self.steps, filters)]
+
+
+def _freeze_value(value):
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _saved_funnel(conn: sqlite3.Connection, known: set[str]) -> KeyFunnel | None:
@@ -57,13 +83,25 @@ def _saved_funnel(conn: sqlite3.Connection, known: set[str]) -> KeyFunnel | None
             steps = [s.strip() for s in steps.split(",")]
         if not isinstance(steps, list):
             continue
-        events = []
+        events, filters = [], []
         for step in steps:
             event = step.get("event") if isinstance(step, dict) else step
-            if isinstance(event, str) and event.strip():
-                events.append(event.strip())
-        if len(events) >= 2 and all(e == "*" or e in known for e in events):
-            return KeyFunnel(tuple(events), f"the saved funnel chart “{name}”")
+            if not isinstance(event, str) or not event.strip():
+                break
+            where = (step.get("where") or []) if isinstance(step, dict) else []
+            try:
+                filters.append(tuple((w["property"], w["op"], _freeze_value(w.get("value"))) for w in where))
+            except (TypeError, KeyError):
+                break
+            events.append(event.strip())
+        else:
+            within = opts.get("within_days", DEFAULT_WITHIN_DAYS)
+            if not isinstance(within, (int, float)) or isinstance(within, bool) or not 0 < within <= 3650:
+                within = DEFAULT_WITHIN_DAYS
+            if len(events) >= 2 and all(e == "*" or e in known for e in events):
+                return KeyFunnel(
+                    tuple(events), f"the saved funnel chart “{name}”", float(within), tuple(filters)
+                )
     return None
 
 

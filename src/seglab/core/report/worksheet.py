@@ -29,7 +29,6 @@ from seglab.core.report.keyfunnel import KeyFunnel, choose_key_funnel
 from seglab.core.timeutil import DAY_MS, ms_to_iso, utc_now_iso, week_start
 
 RANGE_WEEKS = 13
-FUNNEL_WITHIN_DAYS = 14
 RETENTION_PERIODS = 8
 TOP_ITEMS = 8
 MAX_MATRIX = 8  # segments of one level shown as an overlap matrix; more are listed as pairs
@@ -73,7 +72,7 @@ class SeriesPoints:
 class FunnelData:
     steps: list[str]
     reason: str
-    within_days: int
+    within_days: float
     table: list[dict[str, Any]]  # one row per step: event, seg/rest entered, rates, median seconds
 
 
@@ -420,7 +419,7 @@ def _funnel(conn, series, as_of_ms: int, rng, key: KeyFunnel | None) -> FunnelDa
     frame = run_funnel(
         conn,
         FunnelRequest(
-            steps=key.steps, within_days=FUNNEL_WITHIN_DAYS, series=series,
+            steps=key.funnel_steps(), within_days=key.within_days, series=series,
             as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1],
         ),
     )
@@ -442,7 +441,7 @@ def _funnel(conn, series, as_of_ms: int, rng, key: KeyFunnel | None) -> FunnelDa
                 "rest_median": _none_if_nan(r["median_seconds_from_previous"]),
             }
         )
-    return FunnelData(list(key.steps), key.reason, FUNNEL_WITHIN_DAYS, table)
+    return FunnelData(key.step_labels(), key.reason, key.within_days, table)
 
 
 def _none_if_nan(value) -> float | None:
