@@ -137,8 +137,9 @@ def _property_rows(engine: Engine, series: SeriesSpec, universe, members, max_va
         col = frame[f"c{i}"]
         if p.type in ("integer", "real"):
             values = pd.to_numeric(col, errors="coerce")
-            x = values[inside].dropna().to_numpy(dtype=float)
-            y = values[~inside].dropna().to_numpy(dtype=float)
+            # Sorted so floating-point sums do not depend on the order rows came back in.
+            x = np.sort(values[inside].dropna().to_numpy(dtype=float))
+            y = np.sort(values[~inside].dropna().to_numpy(dtype=float))
             d, pval = mean_difference(x, y)
             mx = float(x.mean()) if x.size else float("nan")
             my = float(y.mean()) if y.size else float("nan")
