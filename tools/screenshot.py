@@ -112,6 +112,34 @@ def make_project(folder: Path) -> Path:
     return path
 
 
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
+
+
+def shoot_saved_items(window, out: Path, pump) -> None:
+    """The builder on each saved segment and every saved chart, as a reader of the guide sees them."""
+    from seglab.core.charts import list_charts
+    from seglab.core.segments import list_saved
+
+    conn = window.session.project.conn
+    window.show_page("segments")
+    page = window.page("segments")
+    for saved in list_saved(conn):
+        if page.open_segment(saved.name):
+            pump(1.5)  # live counts run in a worker
+            path = out / f"demo-segment-{_slug(saved.name)}.png"
+            window.grab().save(str(path))
+            print("saved", path)
+    window.show_page("charts")
+    page = window.page("charts")
+    for chart in list_charts(conn):
+        page.open_saved(chart.name)
+        pump(3.0)  # the analysis runs in a worker
+        path = out / f"demo-chart-{_slug(chart.name)}.png"
+        window.grab().save(str(path))
+        print("saved", path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("project", nargs="?", help="a .seglab project (default: demo or a generated sample)")
@@ -176,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         pump(1.5)
         window.grab().save(str(out / f"{name}.png"))
         print("saved", out / f"{name}.png")
+    shoot_saved_items(window, out, pump)
     window.show_page("data")
 
     # The import wizard on a fresh set of files.
