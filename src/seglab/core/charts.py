@@ -1028,55 +1028,18 @@ def _overlap_members(series: tuple[ResolvedSeries, ...], region: str) -> SliceMe
 
 
 def furthest_steps(rows, n_steps: int, last_start_ms: int, window_ms: int) -> dict[int, int]:
-    """Unit → the furthest funnel step reached (1..n), per the contract's funnel semantics.
+    """Unit → the furthest funnel step reached (1..n), exactly as the funnel analysis counts it.
 
-    ``rows`` are ``(unit, ts, mask)`` with bit j of ``mask`` set when the row
-    qualifies as step j+1. From each step-1 occurrence up to ``last_start_ms`` the
-    later steps are taken at their earliest time strictly after the previous one
-    and no later than the occurrence plus ``window_ms`` (taking each step as early
-    as possible is optimal, so one greedy pass per occurrence finds its furthest
-    step). Vectorised over every occurrence at once: rows are ordered by one int64
-    key (unit rank, time), so "the next step-j row after t" is a ``searchsorted``.
+    ``rows`` are ``(unit, ts, mask)`` with bit j of ``mask`` set when the row qualifies
+    as step j+1 (see :func:`seglab.core.analyses.funnel.funnel_progress`).
     """
-    if len(rows) == 0:
+    from seglab.core.analyses.funnel import funnel_progress
+
+    arr = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+    progress = funnel_progress(arr[:, 0], arr[:, 1], arr[:, 2], n_steps, last_start_ms, window_ms)
+    if progress is None:
         return {}
-    arr = np.asarray(rows, dtype=np.int64)
-    arr = arr[arr[:, 2] > 0]
-    if arr.size == 0:
-        return {}
-    order = np.lexsort((arr[:, 1], arr[:, 0]))
-    unit, ts, mask = arr[order, 0], arr[order, 1], arr[order, 2]
-    new_unit = np.concatenate(([True], unit[1:] != unit[:-1]))
-    rank = np.cumsum(new_unit) - 1
-    units = unit[new_unit]
-    t_rel = ts - ts.min()
-    span = int(t_rel.max()) + 2
-    if (int(rank[-1]) + 1) * span >= 2**62:
-        raise ChartError("this funnel's range is too long to list its members; narrow the range")
-    key = rank * span + t_rel
-    is_start = ((mask & 1) == 1) & (ts <= last_start_ms)
-    s_key, s_rank, s_t = key[is_start], rank[is_start], t_rel[is_start]
-    if s_key.size == 0:
-        return {}
-    deadline = s_t + window_ms
-    reached = np.ones(s_key.size, dtype=np.int64)
-    alive = np.ones(s_key.size, dtype=bool)
-    cur = s_key
-    for j in range(1, n_steps):
-        sel = ((mask >> j) & 1) == 1
-        kj, rj, tj = key[sel], rank[sel], t_rel[sel]
-        if kj.size == 0:
-            break
-        pos = np.searchsorted(kj, cur, side="right")
-        ok = pos < kj.size
-        pos = np.minimum(pos, kj.size - 1)
-        ok &= alive & (rj[pos] == s_rank) & (tj[pos] <= deadline)
-        alive = ok
-        reached += ok
-        cur = np.where(ok, kj[pos], cur)
-    best = np.zeros(units.size, dtype=np.int64)
-    np.maximum.at(best, s_rank, reached)
-    return {int(u): int(b) for u, b in zip(units, best) if b > 0}
+    return {int(u): int(b) for u, b in zip(progress.units, progress.best)}
 
 
 # -- what the editor offers -----------------------------------------------------------

@@ -181,7 +181,20 @@ def _funnel_all(engine: Engine, steps, within_days, all_series, window) -> list[
     return out
 
 
-def funnel_arrays(
+@dataclass(frozen=True)
+class FunnelProgress:
+    """Per unit, the step-1 occurrence that got it furthest (the earliest such).
+
+    ``units[i]`` reached step ``best[i]`` (1..n); ``times[k][i]`` is when it did step k+1
+    from that occurrence (ms relative to the earliest row), -1 where it did not.
+    """
+
+    units: np.ndarray
+    best: np.ndarray
+    times: list[np.ndarray]
+
+
+def funnel_progress(
     unit: np.ndarray,
     ts: np.ndarray,
     mask: np.ndarray,
@@ -189,16 +202,22 @@ def funnel_arrays(
     last_start_ms: int,
     window_ms: int,
     presorted: bool = False,
-) -> FunnelResult:
-    """The funnel over raw rows: ``mask`` bit j is set when the row qualifies as step j+1.
+) -> FunnelProgress | None:
+    """Each unit's furthest step over raw rows: ``mask`` bit j is set when the row qualifies as step j+1.
 
     Rows are every qualifying event of the units, from the range start to the last
     moment a step could count; step-1 occurrences count only up to ``last_start_ms``.
+    From each occurrence the later steps are taken at their earliest time strictly after
+    the previous one and within ``window_ms`` of the occurrence (taking each step as early
+    as possible is optimal, so one greedy pass per occurrence finds its furthest step).
+    None when no unit has a step-1 occurrence. Shared by :func:`run_funnel` and the
+    charts' drill-down, so the people behind a bar are exactly the bar's count.
     """
+    unit, ts, mask = (np.asarray(a, dtype=np.int64) for a in (unit, ts, mask))
     keep = mask > 0
     unit, ts, mask = unit[keep], ts[keep], mask[keep]
     if unit.size == 0:
-        return FunnelResult([0] * n_steps, [None] * n_steps)
+        return None
     if not presorted:
         order = np.lexsort((ts, unit))
         unit, ts, mask = unit[order], ts[order], mask[order]
@@ -218,7 +237,7 @@ def funnel_arrays(
     is_start = ts[(mask & 1) == 1] <= last_start_ms
     s_key, s_rank, s_t = k0[is_start], r0[is_start], t0[is_start]
     if s_key.size == 0:
-        return FunnelResult([0] * n_steps, [None] * n_steps)
+        return None
     deadline = s_t + window_ms
     reached = np.ones(s_key.size, dtype=np.int64)
     alive = np.ones(s_key.size, dtype=bool)
@@ -247,12 +266,29 @@ def funnel_arrays(
     group_max = np.maximum.reduceat(reached, group_start)
     at_max = np.flatnonzero(reached == group_max[group_id])
     chosen = at_max[np.concatenate(([True], group_id[at_max][1:] != group_id[at_max][:-1]))]
-    best = reached[chosen]
+    unit_of_rank = unit[np.concatenate(([True], unit[1:] != unit[:-1]))]
+    return FunnelProgress(unit_of_rank[s_rank[chosen]], reached[chosen], [t[chosen] for t in times])
+
+
+def funnel_arrays(
+    unit: np.ndarray,
+    ts: np.ndarray,
+    mask: np.ndarray,
+    n_steps: int,
+    last_start_ms: int,
+    window_ms: int,
+    presorted: bool = False,
+) -> FunnelResult:
+    """Entered per step and median time from the previous step (see :func:`funnel_progress`)."""
+    progress = funnel_progress(unit, ts, mask, n_steps, last_start_ms, window_ms, presorted)
+    if progress is None:
+        return FunnelResult([0] * n_steps, [None] * n_steps)
+    best, times = progress.best, progress.times
     entered = [int((best >= k + 1).sum()) for k in range(n_steps)]
     medians: list[float | None] = [None]
     for k in range(1, n_steps):
-        got = chosen[best >= k + 1]
-        if got.size == 0:
+        got = best >= k + 1
+        if not got.any():
             medians.append(None)
             continue
         medians.append(float(np.median((times[k][got] - times[k - 1][got]) / 1000.0)))
