@@ -17,15 +17,6 @@ from seglab.ui.widgets.profile_dialogs import AccountProfileDialog, UserProfileD
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture(autouse=True)
-def _offscreen_popups_are_fine(request):
-    # Completion popups make the offscreen platform say it cannot raise() or grab the keyboard; the
-    # conftest's item marker only covers propagateSizeHints, so widen this test's capture.
-    capture = getattr(request.node, "qt_log_capture", None)
-    if capture is not None:
-        capture._ignore_regexes = [*capture._ignore_regexes, "This plugin does not support"]
-
-
 @pytest.fixture
 def session(tmp_path, qapp):
     path = make_project(tmp_path / "b2b.seglab")

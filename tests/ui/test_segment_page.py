@@ -24,14 +24,6 @@ PRO = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _offscreen_popups_are_fine(request):
-    # See test_segment_builder.py: the offscreen platform cannot raise() popups.
-    capture = getattr(request.node, "qt_log_capture", None)
-    if capture is not None:
-        capture._ignore_regexes = [*capture._ignore_regexes, "This plugin does not support"]
-
-
 @pytest.fixture
 def session(tmp_path, qapp):
     path = make_project(tmp_path / "b2b.seglab")

@@ -12,14 +12,6 @@ from seglab.ui.widgets.segment_page import SegmentsPageWidget
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture(autouse=True)
-def _offscreen_popups_are_fine(request):
-    # See test_segment_builder.py: the offscreen platform cannot raise() popups.
-    capture = getattr(request.node, "qt_log_capture", None)
-    if capture is not None:
-        capture._ignore_regexes = [*capture._ignore_regexes, "This plugin does not support"]
-
-
 def test_window_builds_the_page_and_wires_its_hooks(qtbot, tmp_path, message_log):
     path = make_project(tmp_path / "b2b.seglab")
     window = MainWindow()
