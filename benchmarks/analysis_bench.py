@@ -43,7 +43,7 @@ from seglab.core.analyses import (
 from seglab.core.project import Project, load_properties
 from seglab.core.storage.connection import connect
 
-TABLES = ("users", "accounts", "event_names", "events", "user_days", "properties")
+TABLES = ("users", "accounts", "event_names", "events", "user_days", "user_active_days", "properties")
 
 
 def build(base: Path, n_events: int) -> Path:

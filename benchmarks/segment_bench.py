@@ -29,7 +29,7 @@ from seglab.core.segments import count, load_definition, prepare_connection, sav
 from seglab.core.segments.compiler import compile_count
 from seglab.core.storage.connection import connect
 
-TABLES = ("users", "accounts", "event_names", "events", "user_days", "properties")
+TABLES = ("users", "accounts", "event_names", "events", "user_days", "user_active_days", "properties")
 
 
 def _did(event, **kw):

@@ -92,6 +92,11 @@ def build(
         agg[2] = max(agg[2], ts)
     for (u, e, d), (n, lo, hi) in days.items():
         conn.execute("INSERT INTO user_days VALUES (?, ?, ?, ?, ?, ?)", (u, e, d, n, lo, hi))
+    # The any-event roll-up as the importer keeps it: user_days summed over event names.
+    conn.execute(
+        "INSERT INTO user_active_days SELECT user_key, day, sum(n), min(first_ts), max(last_ts)"
+        " FROM user_days GROUP BY user_key, day"
+    )
     for key in user_keys.values():
         conn.execute(
             "UPDATE users SET first_ts = (SELECT min(ts) FROM events WHERE user_key = ?), "
@@ -130,7 +135,8 @@ def to_duckdb(conn: sqlite3.Connection):
     import duckdb
 
     duck = duckdb.connect()
-    for table in ("users", "accounts", "event_names", "events", "user_days", "properties"):
+    tables = ("users", "accounts", "event_names", "events", "user_days", "user_active_days", "properties")
+    for table in tables:
         frame = pd.read_sql_query(f"SELECT * FROM {table}", conn)
         cols = conn.execute(f"PRAGMA table_info({table})").fetchall()
         types = {c[1]: (c[2] or "TEXT") for c in cols}

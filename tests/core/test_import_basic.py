@@ -56,3 +56,37 @@ def test_import_file_report_json_keys(project, tmp_path):
     }
     assert (report.kind, report.rows_read, report.rows_imported, report.rows_rejected) == ("events", 2, 1, 1)
     assert report.rejects_file == str(tmp_path / "ev.csv.rejects.csv")
+
+
+def test_user_active_days_is_user_days_over_all_events(project, tmp_path, monkeypatch):
+    """The any-event roll-up equals user_days summed per (user, day), across imports that add
+    events to days already rolled up and across several flushes inside one import."""
+    from seglab.core.importing import importer
+
+    monkeypatch.setattr(importer._EventBatcher, "DAYS_FLUSH_ROWS", 3)
+    first = tmp_path / "a.csv"
+    first.write_text(
+        "user_id,event,timestamp\n"
+        "u1,login,2024-01-01T10:00:00Z\nu1,view,2024-01-01T23:59:59.999Z\nu1,login,2024-01-02T00:00:00Z\n"
+        "u2,view,2024-01-01T05:00:00Z\nu2,view,2024-01-01T04:00:00Z\nu1,login,2024-01-01T01:00:00Z\n"
+    )
+    second = tmp_path / "b.csv"
+    second.write_text(
+        "user_id,event,timestamp\nu1,buy,2024-01-01T00:30:00Z\nu2,view,2024-01-03T00:00:00Z\n"
+        "u3,login,2024-01-02T12:00:00Z\nu2,login,2024-01-01T06:00:00Z\n"
+    )
+    import_file(project, first)
+    import_file(project, second)
+    conn = project.conn
+    got = conn.execute("SELECT * FROM user_active_days ORDER BY user_key, day").fetchall()
+    want = conn.execute(
+        "SELECT user_key, day, sum(n), min(first_ts), max(last_ts) FROM user_days"
+        " GROUP BY user_key, day ORDER BY user_key, day"
+    ).fetchall()
+    assert got == want
+    assert len(got) == 5 and sum(r[2] for r in got) == 10
+    per_user = conn.execute(
+        "SELECT u.first_ts, u.last_ts, min(d.first_ts), max(d.last_ts) FROM users u"
+        " JOIN user_active_days d USING (user_key) GROUP BY u.user_key"
+    ).fetchall()
+    assert all(a == c and b == d for a, b, c, d in per_user)

@@ -24,7 +24,9 @@ def snapshot(path: Path):
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         return {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("events", "users", "event_names", "user_days", "properties", "imports")
+            for table in (
+                "events", "users", "event_names", "user_days", "user_active_days", "properties", "imports"
+            )
         } | {"ts": conn.execute("SELECT sum(ts) FROM events").fetchone()[0]}
 
 

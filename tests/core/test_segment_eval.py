@@ -151,7 +151,8 @@ def to_duckdb(conn: sqlite3.Connection):
         "text": "VARCHAR",
     }
     entity_of = {"users": "user", "accounts": "account", "events": "event"}
-    for table in ("users", "accounts", "event_names", "events", "user_days", "properties"):
+    tables = ("users", "accounts", "event_names", "events", "user_days", "user_active_days", "properties")
+    for table in tables:
         cols = conn.execute(f"PRAGMA table_info({table})").fetchall()
         catalog = dict(
             conn.execute(

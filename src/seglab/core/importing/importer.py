@@ -1266,27 +1266,24 @@ class _EventBatcher:
         self.days_parts, self.days_rows = [], 0
         uk, ek, day, cnt, first, last = _aggregate(np, *merged)
         del merged
-        width = 6
-        tail = (
+        self._upsert(
+            "INSERT INTO user_days(user_key, event_key, day, n, first_ts, last_ts)",
             " ON CONFLICT(user_key, event_key, day) DO UPDATE SET n = n + excluded.n, "
-            "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)"
+            "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+            (uk, ek, day, cnt, first, last),
         )
-        head = "INSERT INTO user_days(user_key, event_key, day, n, first_ts, last_ts)"
-        per = 1000
-        rows = len(uk)
-        full = (rows // per) * per
-        step = per * width
-        # Python ints cost ~36 bytes each: convert a slice at a time to keep memory flat.
-        for lo in range(0, full, 20 * per):
-            hi = min(full, lo + 20 * per)
-            part = np.column_stack([a[lo:hi] for a in (uk, ek, day, cnt, first, last)]).ravel().tolist()
-            self.conn.executemany(
-                _multirow_sql(head, width, per, tail), [part[j : j + step] for j in range(0, len(part), step)]
-            )
-        if full < rows:
-            part = np.column_stack([a[full:] for a in (uk, ek, day, cnt, first, last)]).ravel().tolist()
-            self.conn.execute(_multirow_sql(head, width, rows - full, tail), part)
-        # Users' first and last event, from the same aggregate.
+        # The any-event roll-up (per user and day) from the same aggregate: its rows are
+        # exactly this flush's new user_days rows summed over event names, so it touches only
+        # the affected users and days and never reads raw events.
+        del ek
+        uk, day, cnt, first, last = _aggregate_days(np, uk, day, cnt, first, last)
+        self._upsert(
+            "INSERT INTO user_active_days(user_key, day, n, first_ts, last_ts)",
+            " ON CONFLICT(user_key, day) DO UPDATE SET n = n + excluded.n, "
+            "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+            (uk, day, cnt, first, last),
+        )
+        # Users' first and last event, from the (smaller) per-day aggregate.
         starts = np.flatnonzero(np.concatenate(([True], uk[1:] != uk[:-1])))
         users = uk[starts].tolist()
         mins = np.minimum.reduceat(first, starts).tolist()
@@ -1296,6 +1293,26 @@ class _EventBatcher:
             "last_ts = max(coalesce(last_ts, ?), ?) WHERE user_key = ?",
             [(a, a, b, b, u) for u, a, b in zip(users, mins, maxs)],
         )
+
+    def _upsert(self, head: str, tail: str, columns: tuple) -> None:
+        """Multi-row upserts of parallel numpy columns, 1000 rows per statement."""
+        import numpy as np
+
+        width = len(columns)
+        per = 1000
+        rows = len(columns[0])
+        full = (rows // per) * per
+        step = per * width
+        # Python ints cost ~36 bytes each: convert a slice at a time to keep memory flat.
+        for lo in range(0, full, 20 * per):
+            hi = min(full, lo + 20 * per)
+            part = np.column_stack([a[lo:hi] for a in columns]).ravel().tolist()
+            self.conn.executemany(
+                _multirow_sql(head, width, per, tail), [part[j : j + step] for j in range(0, len(part), step)]
+            )
+        if full < rows:
+            part = np.column_stack([a[full:] for a in columns]).ravel().tolist()
+            self.conn.execute(_multirow_sql(head, width, rows - full, tail), part)
 
     def close(self) -> None:
         self.flush_days()
@@ -1312,6 +1329,22 @@ def _aggregate(np, uk, ek, day, cnt, first, last):
     return (
         uk[starts],
         ek[starts],
+        day[starts],
+        np.add.reduceat(cnt, starts),
+        np.minimum.reduceat(first, starts),
+        np.maximum.reduceat(last, starts),
+    )
+
+
+def _aggregate_days(np, uk, day, cnt, first, last):
+    """Group rows by (user, day) over all events: summed counts, earliest first, latest last."""
+    order = np.lexsort((day, uk))
+    uk, day, cnt, first, last = (a[order] for a in (uk, day, cnt, first, last))
+    if len(uk) == 0:
+        return uk, day, cnt, first, last
+    starts = np.flatnonzero(np.concatenate(([True], (uk[1:] != uk[:-1]) | (day[1:] != day[:-1]))))
+    return (
+        uk[starts],
         day[starts],
         np.add.reduceat(cnt, starts),
         np.minimum.reduceat(first, starts),
