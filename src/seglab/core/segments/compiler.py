@@ -11,7 +11,8 @@ Rules (learned the hard way on several engines):
   NULL means "no match"; ``negate`` wraps it as ``NOT COALESCE(x, FALSE)`` so a missing
   value can never leak through a negation. Membership subqueries never return NULL
   keys (``NOT IN`` with a NULL in the list would match nothing).
-* Conditions without event-property filters read the ``user_days`` roll-up. Its
+* Conditions without event-property filters read the ``user_days`` roll-up, or
+  ``user_active_days`` (per user and day over all events) for any event (``*``). Their
   ``first_ts``/``last_ts`` make "some event in (lo, hi]" and "distinct days" exact
   whenever lo and hi fall on different days; counts take the partial edge days from
   raw events. Everything else reads ``events``.
@@ -389,13 +390,43 @@ class _Compiler:
                 return self.users_with(lambda u: exp.LTE(this=_col("first_ts", u), expression=_num(hi)))
             if top is not None and hi >= top:
                 return self.users_with(lambda u: exp.GT(this=_col("last_ts", u), expression=_num(lo)))
+            if _day(lo) < _day(hi):
+                # A window ending before the latest event: a user's active-day row inside it,
+                # with the edge days decided by first_ts/last_ts, exactly as for distinct days.
+                d = self.alias("d")
+                return (
+                    _select(_col("user_key", d))
+                    .from_(exp.to_table("user_active_days").as_(d))
+                    .where(_and(*self.active_day_preds(d, lo, hi)))
+                )
         e = self.alias("e")
         preds = [self.event_pred(event, e), *self.time_preds(e, lo, hi), *self.where_preds(where, e, path)]
         return _select(_col("user_key", e)).from_(exp.to_table("events").as_(e)).where(_and(*preds))
 
-    def _source(self, table: str, level: str, alias: str) -> tuple[exp.Select, exp.Column]:
-        """``FROM table`` keyed by user, or joined to users and keyed by account."""
-        base = _select().from_(exp.to_table(table).as_(alias))
+    def active_day_preds(self, d: str, lo: int | None, hi: int) -> list[exp.Expression]:
+        """``user_active_days`` rows holding an event in ``(lo, hi]`` (exact when lo and hi fall on
+        different days: then only the edge days can be partial, and their first_ts/last_ts say
+        whether one of their events is inside).
+
+        The day range comes first: SQLite tests the terms of a scan in the order written, and
+        ``day >= lo's day`` rejects most rows of a recent window at once (about a third less time
+        on "active on 10 of the last 28 days" than with the always-true terms first)."""
+        preds = []
+        if lo is not None:
+            preds.append(exp.GTE(this=_col("day", d), expression=_num(_day(lo))))
+        preds.append(exp.LTE(this=_col("day", d), expression=_num(_day(hi))))
+        if lo is not None:
+            preds.append(exp.GT(this=_col("last_ts", d), expression=_num(lo)))
+        preds.append(exp.LTE(this=_col("first_ts", d), expression=_num(hi)))
+        return preds
+
+    def _source(self, table: str | exp.Expression, level: str, alias: str) -> tuple[exp.Select, exp.Column]:
+        """``FROM table`` (or a subquery) keyed by user, or joined to users and keyed by account."""
+        if isinstance(table, str):
+            base = _select().from_(exp.to_table(table).as_(alias))
+        else:
+            sub = exp.Subquery(this=table, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+            base = _select().from_(sub)
         if level == "user":
             return base, _col("user_key", alias)
         u = self.alias("ju")
@@ -416,22 +447,18 @@ class _Compiler:
             and fn.startswith("distinct_")
             and (lo is None or _day(lo) < _day(hi))
         ):
-            # Periods with any event: the roll-up has a row per user, event and day, so it is
-            # smaller than the window's events, and its first_ts/last_ts decide the partial
-            # edge days exactly (lo and hi fall on different days).
+            # Periods with any event: the any-event roll-up has one row per user and active day
+            # (a third of user_days' rows), and its first_ts/last_ts decide the partial edge days
+            # exactly (lo and hi fall on different days).
             d = self.alias("d")
-            q, k = self._source("user_days", level, d)
-            preds = [
-                exp.LTE(this=_col("day", d), expression=_num(_day(hi))),
-                exp.LTE(this=_col("first_ts", d), expression=_num(hi)),
-            ]
-            if lo is not None:
-                preds += [
-                    exp.GTE(this=_col("day", d), expression=_num(_day(lo))),
-                    exp.GT(this=_col("last_ts", d), expression=_num(lo)),
-                ]
-            q = q.select(k.copy().as_("k")).where(_and(*preds)).group_by(k.copy())
+            q, k = self._source("user_active_days", level, d)
+            q = q.select(k.copy().as_("k")).where(_and(*self.active_day_preds(d, lo, hi))).group_by(k.copy())
+            if fn == "distinct_days" and level == "user":
+                # One row per (user, day): counting rows is counting distinct days, no DISTINCT.
+                return q, exp.Count(this=exp.Star())
             return q, exp.Count(this=exp.Distinct(expressions=[self.period(fn, _col("day", d), lo, hi)]))
+        if c.event == "*" and not c.where and fn == "count" and (lo is None or _day(lo) < _day(hi)):
+            return self.any_event_count(level, lo, hi)
         e = self.alias("e")
         q, k = self._source("events", level, e)
         preds = [
@@ -453,6 +480,39 @@ class _Compiler:
             return q, exp.Coalesce(this=exp.Sum(this=column), expressions=[_num(0)])
         agg = {"avg": exp.Avg, "min": exp.Min, "max": exp.Max}[fn]
         return q, agg(this=column)
+
+    def any_event_count(self, level: str, lo: int | None, hi: int) -> tuple[exp.Select, exp.Expression]:
+        """Events of any name in ``(lo, hi]`` per key: whole days from ``user_active_days.n``, the
+        partial edge days (at most two: lo and hi are on different days) from ``events``' time
+        index, so the count is exact without reading every event of the window."""
+        d_lo = None if lo is None else _day(lo)
+        d_hi = _day(hi)
+        d = self.alias("d")
+        whole = [exp.LT(this=_col("day", d), expression=_num(d_hi))]
+        if d_lo is not None:
+            whole.insert(0, exp.GT(this=_col("day", d), expression=_num(d_lo)))
+        parts: list[exp.Select] = [
+            _select(_col("user_key", d).as_("user_key"), _col("n", d).as_("c"))
+            .from_(exp.to_table("user_active_days").as_(d))
+            .where(_and(*whole))
+        ]
+        edges = [(d_hi * DAY_MS - 1, hi)]  # (lo, hi] pieces read from events
+        if lo is not None:
+            edges.insert(0, (lo, (d_lo + 1) * DAY_MS - 1))
+        for a, b in edges:
+            e = self.alias("e")
+            parts.append(
+                _select(_col("user_key", e).as_("user_key"), _num(1).as_("c"))
+                .from_(exp.to_table("events").as_(e))
+                .where(_and(*self.time_preds(e, a, b)))
+            )
+        union = parts[0]
+        for part in parts[1:]:
+            union = exp.union(union, part, distinct=False, copy=False)
+        x = self.alias("x")
+        q, k = self._source(union, level, x)
+        q = q.select(k.copy().as_("k")).group_by(k.copy())
+        return q, exp.Sum(this=_col("c", x))
 
     def period(self, fn: str, day: exp.Expression, lo: int | None, hi: int) -> exp.Expression:
         if fn == "distinct_days":
