@@ -1,4 +1,5 @@
-"""Who was active when: units × calendar buckets (or days) boolean matrices from ``user_days``.
+"""Who was active when: units × calendar buckets (or days) boolean matrices from the roll-ups
+(``user_days``; ``user_active_days`` for any event).
 
 Why: SQLite's ``COUNT(DISTINCT ...)`` per interval costs a b-tree insert per roll-up row
 and dominated the unique-users queries. Instead one streaming pass over the roll-up in
@@ -61,9 +62,15 @@ def load_bucket_activity(
     One streaming pass grouped by user (the roll-up's key order); ``SUM(DISTINCT 1 << bucket)``
     is exact because each bucket's bit enters the sum once however many events and days hit it.
     """
+    from seglab.core.analyses.common import rollup_table
+
     n_b = len(buckets.starts)
     n_words = max(1, -(-n_b // WORD_DAYS))
     b_sql, b_params = buckets.sql("d.day", sqlite=engine.is_sqlite)
+    table = rollup_table(event_sql)
+    # Daily buckets over the any-event roll-up: a user's rows are distinct days, so each bit
+    # enters the sum once without DISTINCT (SQLite's DISTINCT costs a b-tree insert per row).
+    distinct = "" if (table == "user_active_days" and buckets.interval == "day") else "DISTINCT "
     one = "1" if engine.is_sqlite else "CAST(1 AS BIGINT)"  # DuckDB's literal 1 is 32-bit
     cols: list[str] = []
     params: list = []
@@ -80,14 +87,14 @@ def load_bucket_activity(
             conds.append(f"{b_sql} < ?")
             cparams += [*b_params, hi]
         if conds:
-            cols.append(f"SUM(DISTINCT CASE WHEN {' AND '.join(conds)} THEN {bit} ELSE 0 END)")
+            cols.append(f"SUM({distinct}CASE WHEN {' AND '.join(conds)} THEN {bit} ELSE 0 END)")
             params += [*cparams, *b_params, lo]
         else:
-            cols.append(f"SUM(DISTINCT {bit})")
+            cols.append(f"SUM({distinct}{bit})")
             params += [*b_params, lo]
     cut_sql, cut_params = engine.as_of_filter(as_of_ms, "d.first_ts")
     sql = (
-        f"SELECT d.user_key, {', '.join(cols)} FROM user_days d"
+        f"SELECT d.user_key, {', '.join(cols)} FROM {table} d"
         f" WHERE d.day BETWEEN ? AND ?{cut_sql}{event_sql} GROUP BY d.user_key"
     )
     rows = engine.rows(sql, [*params, first_day, last_day, *cut_params, *event_params])
@@ -177,16 +184,17 @@ def series_units(
 
 def user_event_counts(engine: Engine, event: str, window) -> tuple[np.ndarray, np.ndarray]:
     """(users, events in the window) for users with at least one; exact at an as-of inside a day."""
-    from seglab.core.analyses.common import event_clause
+    from seglab.core.analyses.common import event_clause, rollup_table
     from seglab.core.timeutil import DAY_MS
 
     event_sql, event_params, _ = event_clause(engine, event, "d.event_key")
+    table = rollup_table(event_sql)
     as_of = window.as_of_ms
     as_of_day = as_of // DAY_MS
     rows = engine.rows(
         "SELECT d.user_key, SUM(CASE WHEN d.day < ? THEN d.n ELSE 0 END),"
         " SUM(CASE WHEN d.day >= ? THEN d.n ELSE 0 END), SUM(CASE WHEN d.last_ts > ? THEN 1 ELSE 0 END)"
-        f" FROM user_days d WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{event_sql} GROUP BY d.user_key",
+        f" FROM {table} d WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{event_sql} GROUP BY d.user_key",
         [as_of_day, as_of_day, as_of, window.from_day, window.to_day, as_of, *event_params],
     )
     if not rows:
@@ -211,8 +219,10 @@ def user_event_counts(engine: Engine, event: str, window) -> tuple[np.ndarray, n
 
 def first_active_day(engine: Engine, event_sql: str, event_params: list, as_of_ms: int):
     """(users, first day with the event up to as-of), over all history."""
+    from seglab.core.analyses.common import rollup_table
+
     rows = engine.rows(
-        "SELECT d.user_key, MIN(d.day) FROM user_days d"
+        f"SELECT d.user_key, MIN(d.day) FROM {rollup_table(event_sql)} d"
         f" WHERE d.first_ts <= ?{event_sql} GROUP BY d.user_key",
         [as_of_ms, *event_params],
     )

@@ -340,6 +340,16 @@ def event_clause(engine: Engine, event: str, col: str) -> tuple[str, list, bool]
     return f" AND {col} = ?", [keys[event]], True
 
 
+def rollup_table(event_sql: str) -> str:
+    """The roll-up a query with ``event_sql`` (from :func:`event_clause`) reads, aliased ``d``.
+
+    Any event (no clause) reads ``user_active_days``: one row per user and active day, the
+    per-event ``user_days`` rows summed over names (same ``n``, ``first_ts``, ``last_ts``
+    semantics), so the result is identical on fewer rows and a day's row is unique per user.
+    """
+    return "user_days" if event_sql else "user_active_days"
+
+
 def check_series(series: tuple[SeriesSpec, ...]) -> None:
     if not series:
         raise AnalysisError("an analysis needs at least one series")

@@ -20,6 +20,7 @@ from seglab.core.analyses.common import (
     check_series,
     event_clause,
     resolve_window,
+    rollup_table,
     safe_rate,
 )
 from seglab.core.errors import AnalysisError
@@ -85,7 +86,7 @@ def _retention_all(engine: Engine, request: RetentionRequest, window, buckets, n
     ret_sql, ret_params, _ = event_clause(engine, request.return_event, "d.event_key")
     cut_sql, cut_params = engine.as_of_filter(as_of, "d.first_ts")
     rows = engine.rows(
-        "SELECT d.user_key, MIN(d.day) FROM user_days d"
+        f"SELECT d.user_key, MIN(d.day) FROM {rollup_table(start_sql)} d"
         f" WHERE d.day BETWEEN ? AND ?{cut_sql}{start_sql} GROUP BY d.user_key",
         [window.from_day, window.to_day, *cut_params, *start_params],
     )

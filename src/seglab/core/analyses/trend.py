@@ -20,6 +20,7 @@ from seglab.core.analyses.common import (
     check_series,
     event_clause,
     resolve_window,
+    rollup_table,
     safe_rate,
     unit_filter,
 )
@@ -94,7 +95,7 @@ def _count_values(engine: Engine, request: TrendRequest, series: SeriesSpec, win
         "SUM(CASE WHEN d.last_ts > ? THEN 1 ELSE 0 END)",
     ]
     sql = (
-        f"SELECT {bucket_sql} AS b, {', '.join(select)} FROM user_days d"
+        f"SELECT {bucket_sql} AS b, {', '.join(select)} FROM {rollup_table(ev_sql)} d"
         + (" JOIN users u ON u.user_key = d.user_key" if join_users else "")
         + f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{ev_sql}{unit_sql} GROUP BY b"
     )
