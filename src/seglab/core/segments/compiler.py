@@ -348,8 +348,55 @@ class _Compiler:
             users = self.exists_users(c.event, c.where, lo, hi, f"{path}.where")
             expr = self.is_user(key, users) if level == "user" else _in(key, self.lift_users(users))
             return expr if kind == "some" else _not(expr)
+        if (
+            level == "user"
+            and key.table
+            and c.event == "*"
+            and not c.where
+            and c.measure.fn.startswith("distinct_")
+            and (lo is None or _day(lo) < _day(hi))
+        ):
+            return self.active_periods(c, key, lo, hi, zero_ok)
         grouped, measure = self.measure_query(c, level, lo, hi, path)
         return self._having(grouped, measure, c.compare, key, zero_ok, path)
+
+    def active_periods(self, c: BehaviorCondition, key: exp.Column, lo, hi, zero_ok) -> exp.Expression:
+        """Distinct days/weeks/months of any event, per user row: a correlated count over the
+        user's ``user_active_days`` rows in the window (a primary-key range seek per user).
+
+        Why not a grouped scan: a recent window is a small slice of each user's rows, and the
+        seek reads only that slice; at 5M events "active on >= 10 of the last 28 days" took
+        190-200 ms as a scan of the whole roll-up and 120-140 ms this way. A count is never
+        NULL, so the comparison is exact for users without rows (0) too; when 0 cannot match,
+        users whose first/last event rules out the window are skipped without a seek.
+        """
+        d = self.alias("d")
+        fn = c.measure.fn
+        measure = (
+            exp.Count(this=exp.Star())
+            if fn == "distinct_days"  # one row per (user, day)
+            else exp.Count(this=exp.Distinct(expressions=[self.period(fn, _col("day", d), lo, hi)]))
+        )
+        own = exp.EQ(this=_col("user_key", d), expression=key.copy())
+        sub = (
+            _select(measure)
+            .from_(exp.to_table("user_active_days").as_(d))
+            .where(_and(own, *self.active_day_preds(d, lo, hi)))
+        )
+        cmp = COMPARE_OPS[c.compare.op]
+        value = (
+            (self.param(c.compare.value[0]), self.param(c.compare.value[1]))
+            if c.compare.op == "between"
+            else self.param(c.compare.value)
+        )
+        test = cmp.build(exp.Subquery(this=sub), value)
+        if zero_ok:
+            return test
+        u = key.table
+        seen = [exp.LTE(this=_col("first_ts", u), expression=_num(hi))]
+        if lo is not None:
+            seen.insert(0, exp.GT(this=_col("last_ts", u), expression=_num(lo)))
+        return _and(*seen, exp.paren(test, copy=False))
 
     def _having(self, grouped: exp.Select, measure: exp.Expression, compare: Compare, key, zero_ok, path):
         cmp = COMPARE_OPS[compare.op]
