@@ -523,3 +523,30 @@ def test_real_demo_project_opens(window, qtbot, monkeypatch, tmp_path, _temporar
     wait_overview(qtbot, window)
     info = window.overview_model.snapshot.info
     assert info["events"] > 100_000 and info["users"] > 1000 and info["accounts"] > 100
+
+
+def test_worksheet_is_written_in_a_worker(window, qtbot, small_project, tmp_path, message_log):
+    from seglab.core.segments import save_segment
+
+    window.open_project(small_project)
+    wait_overview(qtbot, window)
+    save_segment(
+        window.session.project.conn,
+        "Gold <accounts>",
+        {"version": 1, "level": "account", "match": "all",
+         "conditions": [{"type": "property", "entity": "account", "property": "tier", "op": "eq",
+                         "value": "gold"}]},
+    )
+    assert window.worksheet_action.isEnabled()
+    out = tmp_path / "sheet.html"
+    assert window.export_worksheet(out)
+    assert not window.worksheet_action.isEnabled()  # one worksheet at a time
+    assert window.wait_for_worksheet()
+    qtbot.waitUntil(lambda: any(m.title == "Worksheet written" for m in message_log), timeout=30_000)
+    html = out.read_text(encoding="utf-8")
+    assert "Gold &lt;accounts&gt;" in html and "<accounts>" not in html
+    assert window.worksheet_action.isEnabled()
+
+    assert window.export_worksheet(tmp_path / "missing-folder" / "sheet.html")
+    qtbot.waitUntil(lambda: any(m.title == "Cannot write the worksheet" for m in message_log), timeout=30_000)
+    assert "no such folder" in message_log.texts("error")[-1]

@@ -17,6 +17,7 @@ from PySide6.QtCore import QEvent, QObject, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
@@ -76,6 +77,14 @@ def save_copy_task(path: Path, source: Path, progress=None) -> Path:
         return project.save_as(path)
 
 
+def write_worksheet_task(project_path: Path, out_path: Path, progress=None) -> Path:
+    """Worker function: the segmentation worksheet of every saved segment, as one HTML file."""
+    from seglab.core.progress import NULL_PROGRESS
+    from seglab.core.report import write_report
+
+    return write_report(out_path, project_path, progress=progress or NULL_PROGRESS)
+
+
 def build_demo_task(path: Path, request=None, progress=None) -> Path:
     """Worker function: write the demo project to ``path`` (seglab.core.demo.build_demo)."""
     from seglab.core import demo
@@ -102,6 +111,8 @@ class MainWindow(QMainWindow):
         self._import_dialog = None
         self._file_worker: Worker | None = None
         self._file_dialog: ProgressDialog | None = None
+        self._worksheet_worker: Worker | None = None
+        self._worksheet_dialog: ProgressDialog | None = None
 
         self.setWindowIcon(icon("seglab"))
         self.setAcceptDrops(True)
@@ -182,6 +193,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.import_action = self._action("&Import CSV…", self.import_dialog, "Ctrl+I", file_menu)
         self.import_action.setIcon(icon("import"))
+        self.worksheet_action = self._action(
+            "Export &Worksheet…", self.export_worksheet_dialog, "Ctrl+E", file_menu
+        )
         file_menu.addSeparator()
         self.save_as_action = self._action(
             "Save &As…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs, file_menu
@@ -240,6 +254,7 @@ class MainWindow(QMainWindow):
         for action in (self.new_action, self.open_action, self.demo_action):
             action.setEnabled(not busy)
         self.import_action.setEnabled(is_open and not busy)
+        self.worksheet_action.setEnabled(is_open and not busy and not self._worksheet_running())
         self.save_as_action.setEnabled(is_open and not busy)
         self.close_action.setEnabled(is_open and not busy)
         for action in self.page_actions.values():
@@ -505,6 +520,70 @@ class MainWindow(QMainWindow):
         )
         return True
 
+    # -- the segmentation worksheet (seglab.core.report), written in a worker ------------------
+    def export_worksheet_dialog(self) -> None:
+        project = self.session.project
+        if project is None or self._refuse_when_busy():
+            return
+        suggestion = str(project.path.with_name(f"{project.name} worksheet.html"))
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export segmentation worksheet", suggestion, "HTML files (*.html)"
+        )
+        if path:
+            self.export_worksheet(path)
+
+    def export_worksheet(self, path: str | os.PathLike) -> bool:
+        """Write the worksheet of every saved segment to ``path`` in a worker. True when started."""
+        project = self.session.project
+        if project is None or self._refuse_when_busy() or self._worksheet_running():
+            return False
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(".html")
+        worker = self._worksheet_worker
+        if worker is None:
+            worker = self._worksheet_worker = Worker(self)
+            worker.succeeded.connect(self._worksheet_done)
+            worker.failed.connect(self._worksheet_failed)
+            worker.finished.connect(self._worksheet_finished)
+        dialog = ProgressDialog("Segmentation worksheet", f"Writing {path.name}…", self)
+        dialog.cancel_requested.connect(worker.cancel)
+        worker.progressed.connect(dialog.set_progress)
+        self._worksheet_dialog = dialog
+        worker.start(write_worksheet_task, project.path, path)
+        self._update_actions()
+        dialog.open()
+        return True
+
+    def _worksheet_running(self) -> bool:
+        return self._worksheet_worker is not None and self._worksheet_worker.is_busy()
+
+    def _worksheet_done(self, path: Path) -> None:
+        self._worksheet_finished()
+        self.statusBar().showMessage(f"Worksheet written to {path}", 10_000)
+        if messages.ask(self, "Worksheet written", f"{path}\n\nOpen it in your web browser?"):
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    def _worksheet_failed(self, exc: BaseException) -> None:
+        self._worksheet_finished()
+        if isinstance(exc, (UserError, OSError)):
+            text = str(exc)
+        else:
+            text = messages.INTERNAL_ERROR.format(what=f"{type(exc).__name__}: {exc}")
+        messages.show_error(self, "Cannot write the worksheet", text)
+
+    def _worksheet_finished(self) -> None:
+        dialog, self._worksheet_dialog = self._worksheet_dialog, None
+        if dialog is not None:
+            if self._worksheet_worker is not None:
+                self._worksheet_worker.progressed.disconnect(dialog.set_progress)
+            dialog.done(0)
+            dialog.deleteLater()
+        self._update_actions()
+
+    def wait_for_worksheet(self, timeout_ms: int = 120_000) -> bool:
+        return self._worksheet_worker is None or self._worksheet_worker.wait(timeout_ms)
+
     def _file_job_running(self) -> bool:
         return self._file_worker is not None and self._file_worker.is_busy()
 
@@ -656,6 +735,8 @@ class MainWindow(QMainWindow):
             dialog.close()
         if self._file_worker is not None:
             self._file_worker.shutdown()
+        if self._worksheet_worker is not None:
+            self._worksheet_worker.shutdown()
         self.overview_model.shutdown()
         for page in self._pages.values():
             shutdown = getattr(page, "shutdown", None)
