@@ -132,11 +132,26 @@ DEFINITIONS = {
 }
 
 
+def _has_tables(path: Path) -> bool:
+    """A cached project made before a schema change (e.g. without user_active_days) is rebuilt."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.close()
+    return set(TABLES) <= names
+
+
 def build(base: Path, n_events: int) -> Path:
     folder = base / f"{n_events}"
     project_path = folder / "segments.seglab"
     stamp = folder / "segments.json"
-    if project_path.exists() and stamp.exists() and json.loads(stamp.read_text()) == {"n": n_events}:
+    if (
+        project_path.exists()
+        and stamp.exists()
+        and json.loads(stamp.read_text()) == {"n": n_events}
+        and _has_tables(project_path)
+    ):
         return project_path
     from seglab.core.importing import import_file
 
