@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sqlite3
-import sys
 import time
 from pathlib import Path
 
@@ -40,58 +38,15 @@ from seglab.core.analyses import (
     run_top_events,
     run_trend,
 )
-from seglab.core.project import Project, load_properties
+from seglab.core.project import load_properties
 from seglab.core.storage.connection import connect
-
-TABLES = ("users", "accounts", "event_names", "events", "user_days", "user_active_days", "properties")
-
-
-def _has_tables(path: Path) -> bool:
-    """A cached project made before a schema change (e.g. without user_active_days) is rebuilt."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    finally:
-        conn.close()
-    return set(TABLES) <= names
 
 
 def build(base: Path, n_events: int) -> Path:
-    folder = base / f"{n_events}"
-    project_path = folder / "analysis.seglab"
-    stamp = folder / "analysis.json"
-    if (
-        project_path.exists()
-        and stamp.exists()
-        and json.loads(stamp.read_text()) == {"n": n_events}
-        and _has_tables(project_path)
-    ):
-        return project_path
-    from seglab.core.importing import import_file
-
-    events, users, accounts = datagen.generate(folder / "csv", n_events)
-    project_path.unlink(missing_ok=True)
-    t = time.perf_counter()
-    with Project.create(project_path) as project:
-        import_file(project, accounts, kind="accounts", force=True)
-        import_file(project, users, kind="users", force=True)
-        import_file(project, events, kind="events", force=True)
-    print(f"imported {n_events:,} events in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    stamp.write_text(json.dumps({"n": n_events}))
-    return project_path
+    return datagen.build_project(base, n_events, "analysis")
 
 
-def to_duckdb(conn: sqlite3.Connection):
-    import duckdb
-    import pandas as pd
-
-    duck = duckdb.connect()
-    for table in TABLES:
-        frame = pd.read_sql_query(f"SELECT * FROM {table}", conn)
-        duck.register("frame_view", frame)
-        duck.execute(f"CREATE TABLE {table} AS SELECT * FROM frame_view")
-        duck.unregister("frame_view")
-    return duck
+to_duckdb = datagen.to_duckdb
 
 
 def segments(conn: sqlite3.Connection) -> tuple[SeriesSpec, ...]:

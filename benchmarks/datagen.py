@@ -164,6 +164,75 @@ def generate(out_dir, n_events: int, seed: int = 0) -> tuple[Path, Path, Path]:
     return events, users, accounts
 
 
+
+# -- projects built from the generated files, shared by the benchmarks -----------------------
+
+# The tables the benchmarks copy into DuckDB (the same logical schema on both engines).
+TABLES = ("users", "accounts", "event_names", "events", "user_days", "user_active_days", "properties")
+
+
+def _has_tables(path: Path) -> bool:
+    """A cached project made before a schema change (e.g. without user_active_days) is rebuilt."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.close()
+    return set(TABLES) <= names
+
+
+def build_project(base: Path, n_events: int, name: str, after_import=None) -> Path:
+    """``base/<n>/<name>.seglab`` imported from the generated files; reused while its stamp matches.
+
+    ``after_import(project)`` runs inside the same build (e.g. to save a segment).
+    """
+    import sys
+    import time
+
+    from seglab.core.importing import import_file
+    from seglab.core.project import Project
+
+    folder = base / f"{n_events}"
+    project_path = folder / f"{name}.seglab"
+    stamp = folder / f"{name}.json"
+    if (
+        project_path.exists()
+        and stamp.exists()
+        and json.loads(stamp.read_text()) == {"n": n_events}
+        and _has_tables(project_path)
+    ):
+        return project_path
+    events, users, accounts = generate(folder / "csv", n_events)
+    project_path.unlink(missing_ok=True)
+    t = time.perf_counter()
+    with Project.create(project_path) as project:
+        import_file(project, accounts, kind="accounts", force=True)
+        import_file(project, users, kind="users", force=True)
+        import_file(project, events, kind="events", force=True)
+        if after_import is not None:
+            after_import(project)
+    print(f"imported {n_events:,} events in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    stamp.write_text(json.dumps({"n": n_events}))
+    return project_path
+
+
+def to_duckdb(conn):
+    """An in-memory DuckDB holding copies of the project's :data:`TABLES`."""
+    import duckdb
+    import pandas as pd
+
+    duck = duckdb.connect()
+    for table in TABLES:
+        # Table names are the fixed tuple above, never input.
+        frame = pd.read_sql_query(f"SELECT * FROM {table}", conn)
+        duck.register("frame_view", frame)
+        duck.execute(f"CREATE TABLE {table} AS SELECT * FROM frame_view")
+        duck.unregister("frame_view")
+    return duck
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir")

@@ -16,20 +16,15 @@ and <= 500 ms at 5M; median ratio <= 2 and none worse than 5x.
 from __future__ import annotations
 
 import argparse
-import json
-import sqlite3
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import datagen
-from seglab.core.project import Project, resolve_as_of
+from seglab.core.project import resolve_as_of
 from seglab.core.segments import count, load_definition, prepare_connection, save_segment
 from seglab.core.segments.compiler import compile_count
 from seglab.core.storage.connection import connect
-
-TABLES = ("users", "accounts", "event_names", "events", "user_days", "user_active_days", "properties")
 
 
 def _did(event, **kw):
@@ -132,53 +127,14 @@ DEFINITIONS = {
 }
 
 
-def _has_tables(path: Path) -> bool:
-    """A cached project made before a schema change (e.g. without user_active_days) is rebuilt."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    finally:
-        conn.close()
-    return set(TABLES) <= names
-
-
 def build(base: Path, n_events: int) -> Path:
-    folder = base / f"{n_events}"
-    project_path = folder / "segments.seglab"
-    stamp = folder / "segments.json"
-    if (
-        project_path.exists()
-        and stamp.exists()
-        and json.loads(stamp.read_text()) == {"n": n_events}
-        and _has_tables(project_path)
-    ):
-        return project_path
-    from seglab.core.importing import import_file
-
-    events, users, accounts = datagen.generate(folder / "csv", n_events)
-    project_path.unlink(missing_ok=True)
-    t = time.perf_counter()
-    with Project.create(project_path) as project:
-        import_file(project, accounts, kind="accounts", force=True)
-        import_file(project, users, kind="users", force=True)
-        import_file(project, events, kind="events", force=True)
+    def save_power_users(project) -> None:
         save_segment(project.conn, "Power users", POWER_USERS)
-    print(f"imported {n_events:,} events in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    stamp.write_text(json.dumps({"n": n_events}))
-    return project_path
+
+    return datagen.build_project(base, n_events, "segments", after_import=save_power_users)
 
 
-def to_duckdb(conn: sqlite3.Connection):
-    import duckdb
-    import pandas as pd
-
-    duck = duckdb.connect()
-    for table in TABLES:
-        frame = pd.read_sql_query(f"SELECT * FROM {table}", conn)
-        duck.register("frame_view", frame)
-        duck.execute(f"CREATE TABLE {table} AS SELECT * FROM frame_view")
-        duck.unregister("frame_view")
-    return duck
+to_duckdb = datagen.to_duckdb
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:
