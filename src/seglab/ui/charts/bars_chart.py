@@ -51,7 +51,7 @@ class GroupedBarsChart(BaseChart):
         self.markers: list[pg.GraphicsObject] = []
         self._geometry: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
         self._categories: list[tuple] = []
-        self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
+        self._emit_slices_on_click(self.item)
 
     # -- shared drawing -----------------------------------------------------------------------
     def _draw(self, frame: pd.DataFrame, shares: dict[str, np.ndarray], categories: list[tuple],
@@ -107,16 +107,6 @@ class GroupedBarsChart(BaseChart):
 
     def _slice(self, label: str, index: int) -> dict | None:
         return None
-
-    def _scene_clicked(self, event) -> None:
-        pos = event.scenePos()
-        if not self.item.vb.sceneBoundingRect().contains(pos):
-            return
-        p = self.item.vb.mapSceneToView(pos)
-        where = self.slice_at(p.x(), p.y())
-        if where is not None:
-            event.accept()
-            self.slice_clicked.emit(where)
 
 
 class DistributionChart(GroupedBarsChart):

@@ -96,6 +96,26 @@ class BaseChart(QWidget):
         """The widget whose picture is the chart (for Export PNG and Copy)."""
         return self
 
+    def slice_at(self, x: float, y: float) -> dict | None:
+        """The slice under view coordinates ``(x, y)`` (charts that drill down override this)."""
+        return None
+
+    def _emit_slices_on_click(self, plot_item) -> None:
+        """Clicks inside ``plot_item``'s view box emit :attr:`slice_clicked` with :meth:`slice_at`."""
+        self._click_item = plot_item
+        plot_item.scene().sigMouseClicked.connect(self._scene_clicked)
+
+    def _scene_clicked(self, event) -> None:
+        view = self._click_item.vb
+        pos = event.scenePos()
+        if not view.sceneBoundingRect().contains(pos):
+            return
+        p = view.mapSceneToView(pos)
+        where = self.slice_at(p.x(), p.y())
+        if where is not None:
+            event.accept()
+            self.slice_clicked.emit(where)
+
     def _show_empty(self, text: str) -> None:
         self.empty_label.setText(text)
         self.empty_label.setVisible(bool(text))

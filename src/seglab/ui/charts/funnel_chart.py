@@ -52,7 +52,7 @@ class FunnelChart(BaseChart):
         self.labels: list[pg.TextItem] = []
         self._geometry: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, float]] = {}
         self._steps: list[tuple[int, str]] = []
-        self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
+        self._emit_slices_on_click(self.item)
 
     def set_frame(self, frame: pd.DataFrame, **_options) -> None:
         self._frame = frame
@@ -144,13 +144,3 @@ class FunnelChart(BaseChart):
                 if k > 0 and y <= ghost[k]:
                     return {"segment": label, "step": self._steps[k - 1][0], "mode": "dropped"}
         return None
-
-    def _scene_clicked(self, event) -> None:
-        pos = event.scenePos()
-        if not self.item.vb.sceneBoundingRect().contains(pos):
-            return
-        p = self.item.vb.mapSceneToView(pos)
-        where = self.slice_at(p.x(), p.y())
-        if where is not None:
-            event.accept()
-            self.slice_clicked.emit(where)

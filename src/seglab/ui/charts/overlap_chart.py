@@ -59,7 +59,7 @@ class OverlapChart(BaseChart):
         self.texts: list[pg.TextItem] = []
         self.regions: list[str] = []
         self.units: np.ndarray = np.zeros(0)
-        self.top.scene().sigMouseClicked.connect(self._scene_clicked)
+        self._emit_slices_on_click(self.top)
 
     def set_frame(self, frame: pd.DataFrame, **_options) -> None:
         self._frame = frame
@@ -116,13 +116,3 @@ class OverlapChart(BaseChart):
         if 0 <= k < len(self.regions) and abs(x - k) <= 0.35 and 0 <= y <= self.units[k]:
             return {"region": self.regions[k]}
         return None
-
-    def _scene_clicked(self, event) -> None:
-        pos = event.scenePos()
-        if not self.top.vb.sceneBoundingRect().contains(pos):
-            return
-        p = self.top.vb.mapSceneToView(pos)
-        where = self.slice_at(p.x(), p.y())
-        if where is not None:
-            event.accept()
-            self.slice_clicked.emit(where)

@@ -48,7 +48,7 @@ class RankedBarsChart(BaseChart):
         self.texts: list[pg.TextItem] = []
         self._geometry: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
         self._row_keys: list = []
-        self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
+        self._emit_slices_on_click(self.item)
 
     def _draw(self, frame, labels, values: dict[str, np.ndarray], colors: dict[str, str | list[str]],
               row_names: list[str], annotations: dict[str, list[str]]) -> None:  # fmt: skip
@@ -121,16 +121,6 @@ class RankedBarsChart(BaseChart):
 
     def _slice(self, label: str, row: int) -> dict | None:
         return None
-
-    def _scene_clicked(self, event) -> None:
-        pos = event.scenePos()
-        if not self.item.vb.sceneBoundingRect().contains(pos):
-            return
-        p = self.item.vb.mapSceneToView(pos)
-        where = self.slice_at(p.x(), p.y())
-        if where is not None:
-            event.accept()
-            self.slice_clicked.emit(where)
 
 
 class TopEventsChart(RankedBarsChart):
