@@ -65,13 +65,12 @@ def _segments_path() -> Path | None:
 def demo_key() -> str:
     """Hash of everything the demo project is built from (data, segments, format, code)."""
     from seglab import __version__
-    from seglab.core.storage import schema
-    from seglab.core.storage.schema import SCHEMA_VERSION
+    from seglab.core.storage.schema import SCHEMA_VERSION, schema_fingerprint
 
     digest = hashlib.sha256(f"{__version__}|{SCHEMA_VERSION}".encode())
-    # The schema text too: an unreleased format can change without a version bump, and a cached
-    # demo built before that (e.g. without user_active_days) must not be copied.
-    digest.update(Path(schema.__file__).read_bytes())
+    # The schema itself too: an unreleased format can change without a version bump, and a
+    # cached demo built before that (e.g. without user_active_days) must not be copied.
+    digest.update(schema_fingerprint().encode())
     paths = demo_files()
     paths += [p for p in (_segments_path(), _optional_resource(CHARTS_FILE)) if p is not None]
     for path in paths:

@@ -222,3 +222,23 @@ def migrate(conn: sqlite3.Connection) -> int:
         conn.execute("ROLLBACK")
         raise
     return len(pending)
+
+
+def schema_fingerprint() -> str:
+    """A hash of the schema the migrations build (for caches of built projects, e.g. the demo).
+
+    Derived from the DDL itself rather than the source file, so it also works in a frozen
+    bundle and changes whenever an unreleased migration is edited.
+    """
+    import hashlib
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(conn)
+        rows = conn.execute(
+            "SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+            "ORDER BY type, name"
+        ).fetchall()
+    finally:
+        conn.close()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
