@@ -119,8 +119,9 @@ def cmd_import(args) -> int:
                 _print_report(report)
             if not report.committed:
                 failures += 1
+                rows = "row" if report.rows_rejected == 1 else "rows"
                 print(
-                    f"seglab: error: {file}: {report.rows_rejected} rows rejected; "
+                    f"seglab: error: {file}: {report.rows_rejected} {rows} rejected; "
                     "--strict: nothing imported "
                     f"(see {report.rejects_file})",
                     file=sys.stderr,
