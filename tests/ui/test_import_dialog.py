@@ -378,3 +378,22 @@ def test_encoding_and_delimiter_choices(window, qtbot, tmp_path):
     rows = db_rows(window, f"SELECT {cols['name']}, {cols['city']} FROM users ORDER BY user_id")
     assert rows == [("Müller", "Köln"), ("Ærø", "Århus")]
     dialog.accept()
+
+
+def test_a_guessed_account_column_can_be_set_to_none(window, qtbot, tmp_path):
+    events = write(
+        tmp_path / "events.csv",
+        "user_id,event,timestamp,account_id\nu1,login,2024-01-01T00:00:00Z,team-red\n",
+    )
+    dialog = drop(window, [events])
+    combo = dialog.field_combo("account_id")
+    assert combo.currentData() == "account_id"  # guessed from the header
+    combo.setCurrentIndex(combo.findData(None))  # "(none)": this column is not an account id
+    combo.activated.emit(combo.currentIndex())
+    plan = dialog.model.plan(0)
+    assert plan.error is None and "account_id" not in plan.mapping.to_dict()
+    assert dialog.field_combo("account_id").currentData() is None  # the guess does not come back
+    run_import(qtbot, dialog)
+    assert db_rows(window, "SELECT count(*) FROM accounts") == [(0,)]
+    assert db_rows(window, "SELECT name FROM properties WHERE entity = 'event'") == [("account_id",)]
+    dialog.accept()

@@ -17,7 +17,8 @@ def register(sub) -> None:
         action="append",
         default=[],
         metavar="FIELD=COLUMN",
-        help="name the column holding user_id, timestamp, event, account_id or insert_id",
+        help="name the column holding user_id, timestamp, event, account_id or insert_id "
+        "(FIELD= with no column: the file has no such field)",
     )
     p.add_argument("--strict", action="store_true", help="import nothing from a file with rejected rows")
     p.add_argument("--force", action="store_true", help="import content that was imported before")
@@ -42,7 +43,7 @@ def _parse_map(items: list[str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for item in items:
         field, sep, column = item.partition("=")
-        if not sep or not field.strip() or not column:
+        if not sep or not field.strip():
             raise UsageError(f"--map {item!r}: expected FIELD=COLUMN, e.g. --map user_id='Customer ID'")
         mapping[field.strip()] = column
     return mapping

@@ -126,11 +126,16 @@ def resolve_mapping(
     if kind is not None and kind not in KINDS:
         raise ImportFileError(f"{file_name}: unknown kind {kind!r} (use events, users or accounts)")
     explicit: dict[str, int] = {}
+    # An empty column ("--map account_id=") says the file has no such field: the column a
+    # guess would have taken stays an ordinary property.
+    unmapped = {field for field, column in (mapping or {}).items() if not column}
     for field, column in (mapping or {}).items():
         if field not in FIELDS:
             raise ImportFileError(
-                f"--map {field}={column}: unknown field {field!r} (fields: {', '.join(FIELDS)})"
+                f"--map {field}={column or ''}: unknown field {field!r} (fields: {', '.join(FIELDS)})"
             )
+        if not column:
+            continue
         if column in columns:
             explicit[field] = columns.index(column)
         else:
@@ -142,7 +147,7 @@ def resolve_mapping(
                 )
             explicit[field] = matches[0]
     guessed = guess_fields([c if i not in explicit.values() else "" for i, c in enumerate(columns)])
-    fields = {**{f: i for f, i in guessed.items() if f not in explicit}, **explicit}
+    fields = {**{f: i for f, i in guessed.items() if f not in explicit and f not in unmapped}, **explicit}
     resolved_kind = kind or detect_kind(fields)
     if resolved_kind is None:
         shown = ", ".join(repr(c) for c in columns[:12]) + (" ..." if len(columns) > 12 else "")

@@ -90,7 +90,8 @@ class FilePlan:
         assert self.mapping is not None
         return {
             "kind": self.mapping.kind,
-            "mapping": self.mapping.to_dict(),
+            # The explicit "no such field" choices too, or the importer would guess them again.
+            "mapping": {**self.mapping.to_dict(), **{f: "" for f, c in self.fields.items() if c == ""}},
             "encoding": self.encoding,
             "delimiter": self.delimiter,
             "types": dict(self.types) or None,
@@ -135,7 +136,8 @@ def refresh_plan(plan: FilePlan) -> None:
         plan.warnings.append("The first line looks like data, not column names: check the header row.")
     plan.warnings.extend(sniff.notes)
     # A field mapped explicitly to a column no longer present (after a delimiter change) is dropped.
-    plan.fields = {f: c for f, c in plan.fields.items() if c in sniff.columns}
+    # Keep choices whose column still exists, and "" ("this file has no such field").
+    plan.fields = {f: c for f, c in plan.fields.items() if c == "" or c in sniff.columns}
     try:
         plan.mapping = resolve_mapping(plan.name, sniff.columns, kind=plan.kind, mapping=plan.fields)
     except ImportFileError as exc:
@@ -300,7 +302,8 @@ class ImportPlanModel(QObject):
             plan.fields = {f: c for f, c in plan.fields.items() if c != column}
             plan.fields[field_name] = column
         else:
-            plan.fields.pop(field_name, None)
+            # "" tells the importer the file has no such field, so a guess does not come back.
+            plan.fields[field_name] = ""
         if plan.mapping is not None and plan.kind is None:
             plan.kind = plan.mapping.kind  # keep the kind while columns move around
         self._changed(plan)

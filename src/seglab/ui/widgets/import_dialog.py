@@ -394,8 +394,7 @@ class ImportDialog(QDialog):
             visible = field in used_fields
             self._form.setRowVisible(combo, visible)
             current = cmap.column_name(field) if cmap else None
-            if current is None:
-                combo.addItem(NONE_COLUMN, None)
+            combo.addItem(NONE_COLUMN, None)  # also for a guessed field: "this file has none"
             for column in columns:
                 combo.addItem(column or "(blank header)", column)
             combo.setCurrentIndex(combo.findData(current) if current is not None else 0)
