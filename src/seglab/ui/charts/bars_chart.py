@@ -11,9 +11,9 @@ import html
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
-from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, make_plot_widget, pen, series_info
+from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, pen, series_info
 
 GROUP_WIDTH = 0.8
 
@@ -38,15 +38,7 @@ class GroupedBarsChart(BaseChart):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.legend_label = QLabel("", self)
-        self._layout.addWidget(self.legend_label)
-        self.plot = make_plot_widget()
-        self._layout.addWidget(self.plot, 1)
-        self.note = QLabel("", self)
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #555;")
-        self._layout.addWidget(self.note)
-        self.item = self.plot.getPlotItem()
+        self._add_legend_plot_note()
         self.bars: dict[str, pg.BarGraphItem] = {}
         self.markers: list[pg.GraphicsObject] = []
         self._geometry: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}

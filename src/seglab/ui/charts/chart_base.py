@@ -96,6 +96,23 @@ class BaseChart(QWidget):
         """The widget whose picture is the chart (for Export PNG and Copy)."""
         return self
 
+    def _add_note(self, text: str = "") -> QLabel:
+        """The grey explanatory line under a chart (wrapped), added to the layout."""
+        note = QLabel(text, self)
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #555;")
+        self._layout.addWidget(note)
+        return note
+
+    def _add_legend_plot_note(self, **plot_options) -> None:
+        """Legend label, then the plot (stretching), then the note: the bar charts' layout."""
+        self.legend_label = QLabel("", self)
+        self._layout.addWidget(self.legend_label)
+        self.plot = make_plot_widget(**plot_options)
+        self._layout.addWidget(self.plot, 1)
+        self.note = self._add_note()
+        self.item = self.plot.getPlotItem()
+
     def slice_at(self, x: float, y: float) -> dict | None:
         """The slice under view coordinates ``(x, y)`` (charts that drill down override this)."""
         return None

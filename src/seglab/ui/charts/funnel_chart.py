@@ -33,15 +33,11 @@ class FunnelChart(BaseChart):
         super().__init__(parent)
         self.plot = make_plot_widget()
         self._layout.addWidget(self.plot, 1)
-        self.note = QLabel(
+        self.note = self._add_note(
             "Bars: share of step 1 that reached each step; the faint bar behind is the step before, so the "
             "gap is the drop-off. Under each %: how many reached it and, from step 2, the median time "
             "after the previous step (+2.1 h). Click a bar or a gap to list the people.",
-            self,
         )
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #555;")
-        self._layout.addWidget(self.note)
         self.item = self.plot.getPlotItem()
         # The legend sits above the plot, in a label: inside the plot it would cover the bars' labels.
         self.legend_label = QLabel("", self)

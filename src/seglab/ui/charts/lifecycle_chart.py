@@ -40,15 +40,11 @@ class LifecycleChart(BaseChart):
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.layout_widget.setBackground("w")
         self._layout.addWidget(self.layout_widget, 1)
-        self.note = QLabel(
+        self.note = self._add_note(
             "Per interval: new (first event ever), returning (active now and in the interval before), "
             "resurrecting (active now after a gap) above zero; dormant (active before, not now) below. "
             "Click a bar to list those units.",
-            self,
         )
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #555;")
-        self._layout.addWidget(self.note)
         self.plots: dict[str, pg.PlotItem] = {}
         self.stacks: dict[str, dict[str, pg.BarGraphItem]] = {}
         self._periods: list[str] = []

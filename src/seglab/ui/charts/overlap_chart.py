@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from seglab.ui.charts.chart_base import FOREGROUND, BaseChart, brush, colors_for, pen, series_info
 
@@ -24,14 +24,10 @@ class OverlapChart(BaseChart):
         self.layout_widget = pg.GraphicsLayoutWidget()
         self.layout_widget.setBackground("w")
         self._layout.addWidget(self.layout_widget, 1)
-        self.note = QLabel(
+        self.note = self._add_note(
             "Each bar is the units in exactly those segments (the coloured dots) and no other. "
             "Click a bar to list them.",
-            self,
         )
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #555;")
-        self._layout.addWidget(self.note)
         self.top = self.layout_widget.addPlot(row=0, col=0)
         self.matrix_plot = self.layout_widget.addPlot(row=1, col=0)
         self.layout_widget.ci.layout.setRowStretchFactor(0, 3)

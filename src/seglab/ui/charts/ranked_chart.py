@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
-from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, make_plot_widget, pen, series_info
+from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, pen, series_info
 from seglab.ui.palette import REST_COLOR
 
 ROW_HEIGHT = 0.8
@@ -30,15 +30,7 @@ class RankedBarsChart(BaseChart):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.legend_label = QLabel("", self)
-        self._layout.addWidget(self.legend_label)
-        self.plot = make_plot_widget()
-        self._layout.addWidget(self.plot, 1)
-        self.note = QLabel("", self)
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #555;")
-        self._layout.addWidget(self.note)
-        self.item = self.plot.getPlotItem()
+        self._add_legend_plot_note()
         self.item.showGrid(x=True, y=False, alpha=0.15)
         self.item.getAxis("left").setStyle(maxTickLevel=0)
         self.item.getAxis("bottom").setStyle(maxTickLevel=1)
