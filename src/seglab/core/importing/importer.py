@@ -985,6 +985,33 @@ def _multirow_sql(head: str, width: int, rows: int, tail: str = "") -> str:
     return f"{head} VALUES {', '.join([one] * rows)}{tail}"
 
 
+
+def _assign_new_keys(
+    keys: list, raw_ids: list[str], known: dict[str, int], next_key: int
+) -> tuple[list[tuple[int, str]], int]:
+    """Fill the ``None`` entries of ``keys`` in place from ``raw_ids``.
+
+    An id already known once stripped reuses its key; a new one gets ``next_key``, ``next_key + 1``...
+    The raw spelling is remembered too, so the next batch finds it with one dict lookup.
+    Returns the new ``(key, id)`` pairs to insert and the next free key.
+    """
+    new: list[tuple[int, str]] = []
+    if None not in keys:
+        return new, next_key
+    for i, k in enumerate(keys):
+        if k is None:
+            raw = raw_ids[i]
+            clean = raw.strip()
+            k = known.get(clean)
+            if k is None:
+                k = next_key
+                next_key += 1
+                new.append((k, clean))
+                known[clean] = k
+            known[raw] = k
+            keys[i] = k
+    return new, next_key
+
 class _EventBatcher:
     """Turns batches of raw event rows into typed, keyed rows, inserts them and keeps
     the per-day roll-up, users' first/last times and account links up to date.
@@ -1078,36 +1105,8 @@ class _EventBatcher:
             n = len(keep)
             if not n:
                 return
-        new_users: list[tuple[int, str]] = []
-        if None in uks:
-            uid_col = cols[self.iu]
-            for i, k in enumerate(uks):
-                if k is None:
-                    raw = uid_col[i]
-                    clean = raw.strip()
-                    k = user_keys.get(clean)
-                    if k is None:
-                        k = self.next_user
-                        self.next_user += 1
-                        new_users.append((k, clean))
-                        user_keys[clean] = k
-                    user_keys[raw] = k
-                    uks[i] = k
-        new_events: list[tuple[int, str]] = []
-        if None in eks:
-            name_col = cols[self.ie]
-            for i, k in enumerate(eks):
-                if k is None:
-                    raw = name_col[i]
-                    clean = raw.strip()
-                    k = event_keys.get(clean)
-                    if k is None:
-                        k = self.next_event
-                        self.next_event += 1
-                        new_events.append((k, clean))
-                        event_keys[clean] = k
-                    event_keys[raw] = k
-                    eks[i] = k
+        new_users, self.next_user = _assign_new_keys(uks, cols[self.iu], user_keys, self.next_user)
+        new_events, self.next_event = _assign_new_keys(eks, cols[self.ie], event_keys, self.next_event)
         out = [tss, uks, eks]
         aks = None
         if self.ia is not None:
