@@ -164,7 +164,6 @@ def generate(out_dir, n_events: int, seed: int = 0) -> tuple[Path, Path, Path]:
     return events, users, accounts
 
 
-
 # -- projects built from the generated files, shared by the benchmarks -----------------------
 
 # The tables the benchmarks copy into DuckDB (the same logical schema on both engines).

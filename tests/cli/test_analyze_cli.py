@@ -152,10 +152,14 @@ def test_missing_project_exit_2(tmp_path, capsys):
         (["lifecycle"], "segment,period_start,status,units"),
         (["overlap", "--segment", "did B", "--segment", "all accounts"], None),
         (["overlap", "--segment", "did B", "--segment", "did A"], "region,segments,units,share"),
-        (["overlap", "--pairs", "--segment", "did B", "--segment", "did A"],
-         "segment_a,segment_b,intersection,union,jaccard"),
-        (["distinguish", "--segment", "did B"],
-         "segment,kind,name,value,segment_value,rest_value,difference,effect_size,p_value"),
+        (
+            ["overlap", "--pairs", "--segment", "did B", "--segment", "did A"],
+            "segment_a,segment_b,intersection,union,jaccard",
+        ),
+        (
+            ["distinguish", "--segment", "did B"],
+            "segment,kind,name,value,segment_value,rest_value,difference,effect_size,p_value",
+        ),
         (["size", "--segment", "did B"], "segment,period_start,evaluated_at,size"),
     ],
 )

@@ -82,9 +82,7 @@ def build(
             conn.execute("INSERT INTO event_names(event_key, name) VALUES (?, ?)", (names[name], name))
         cols = ["ts", "user_key", "event_key"] + [prop_cols[p] for p in props]
         vals = [ts, user_keys[uid], names[name], *props.values()]
-        conn.execute(
-            f"INSERT INTO events({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", vals
-        )
+        conn.execute(f"INSERT INTO events({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", vals)
         key = (user_keys[uid], names[name], ts // DAY)
         agg = days.setdefault(key, [0, ts, ts])
         agg[0] += 1

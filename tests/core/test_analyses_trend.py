@@ -173,8 +173,17 @@ def test_account_series_match_reference(proj, measure, interval):
     got = run_trend(proj.conn, TrendRequest(series=series, **kw))
     df = frame_of(EVENTS, USERS)
     for label, members in (("all accounts", None), ("A", {"A"})):
-        ref = ref_trend(df, event="*", measure=measure, interval=interval, as_of=kw["as_of_ms"],
-                        date_from=kw["date_from"], date_to=kw["date_to"], level="account", members=members)
+        ref = ref_trend(
+            df,
+            event="*",
+            measure=measure,
+            interval=interval,
+            as_of=kw["as_of_ms"],
+            date_from=kw["date_from"],
+            date_to=kw["date_to"],
+            level="account",
+            members=members,
+        )
         part = got[got.segment == label]
         assert list(part.value) == pytest.approx([r[1] for r in ref], rel=1e-12)
 

@@ -25,7 +25,13 @@ def snapshot(path: Path):
         return {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in (
-                "events", "users", "event_names", "user_days", "user_active_days", "properties", "imports"
+                "events",
+                "users",
+                "event_names",
+                "user_days",
+                "user_active_days",
+                "properties",
+                "imports",
             )
         } | {"ts": conn.execute("SELECT sum(ts) FROM events").fetchone()[0]}
 

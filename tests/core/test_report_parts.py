@@ -80,7 +80,7 @@ def _contrast(a: str, b: str) -> float:
 
 def test_compact_json_keeps_short_objects_on_one_line():
     text = compact_json({"version": 1, "conditions": [{"type": "property", "op": "eq", "value": "x" * 90}]})
-    assert text.startswith("{\n  \"version\": 1,")
+    assert text.startswith('{\n  "version": 1,')
     assert '"op": "eq"' in text
     short = compact_json({"a": {"b": 1}})
     assert short == '{"a": {"b": 1}}'
@@ -243,8 +243,18 @@ def test_what_distinguishes_on_a_project(tmp_path):
     events += [_ev(f"u{i}", "invite", 7) for i in range(20)]
     path = build_project(tmp_path / "d.seglab", events=events, users=users)
     with Project.open(path) as project:
-        save_segment(project.conn, "Pro", {"version": 1, "level": "user", "match": "all", "conditions": [
-            {"type": "property", "entity": "user", "property": "plan", "op": "eq", "value": "pro"}]})
+        save_segment(
+            project.conn,
+            "Pro",
+            {
+                "version": 1,
+                "level": "user",
+                "match": "all",
+                "conditions": [
+                    {"type": "property", "entity": "user", "property": "plan", "op": "eq", "value": "pro"}
+                ],
+            },
+        )
     with Project.open(path, readonly=True) as project:
         (section,) = gather(project.conn, None).sections
     labels = {t.label: t for t in section.distinctions}

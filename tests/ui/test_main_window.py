@@ -533,9 +533,14 @@ def test_worksheet_is_written_in_a_worker(window, qtbot, small_project, tmp_path
     save_segment(
         window.session.project.conn,
         "Gold <accounts>",
-        {"version": 1, "level": "account", "match": "all",
-         "conditions": [{"type": "property", "entity": "account", "property": "tier", "op": "eq",
-                         "value": "gold"}]},
+        {
+            "version": 1,
+            "level": "account",
+            "match": "all",
+            "conditions": [
+                {"type": "property", "entity": "account", "property": "tier", "op": "eq", "value": "gold"}
+            ],
+        },
     )
     assert window.worksheet_action.isEnabled()
     out = tmp_path / "sheet.html"

@@ -56,8 +56,7 @@ def test_set_members_loads_sorts_and_exports(qtbot, session, tmp_path):
     assert blocker.args == [3]
     assert widget.header_label.text() == "Picked — 3 users"
     model = widget.model
-    headers = [model.headerData(c, Qt.Orientation.Horizontal)
-               for c in range(model.columnCount())]
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
     assert headers[:4] == ["user_id", "account", "first seen", "last seen"]
     assert {"plan", "country", "age"} <= set(headers)
     age = headers.index("age")
@@ -138,8 +137,11 @@ def test_hundred_thousand_rows_are_virtual_and_sort(qtbot):
     n = 100_000
     rows = [(f"u{i:06d}", "acme", i * 1000, None, n - i) for i in range(n)]
     table = profiles.MemberTable(
-        "user", ("user_id", "account", "first seen", "last seen", "score"),
-        ("text", "text", "datetime", "datetime", "integer"), tuple(range(n)), rows,
+        "user",
+        ("user_id", "account", "first seen", "last seen", "score"),
+        ("text", "text", "datetime", "datetime", "integer"),
+        tuple(range(n)),
+        rows,
     )
     model = MembersTableModel()
     model.set_table(table)

@@ -97,7 +97,10 @@ def test_property_condition_pick_operator_type_value(qtbot, builder, session, st
     # typing merged into one undo step; the menu label says what it undoes
     assert stack.undoText() == "Change value"
     assert [stack.text(i) for i in range(stack.count())] == [
-        "Add property condition", "Choose property", "Change operator", "Change value"
+        "Add property condition",
+        "Choose property",
+        "Change operator",
+        "Change value",
     ]
 
 
@@ -125,13 +128,26 @@ def test_group_negate_undo_redo(qtbot, builder, session, stack):
     inner.editor.event_picker.pick("login")
     qtbot.mouseClick(builder.row_at(("conditions", 1)).negate, Qt.MouseButton.LeftButton)
     expected = {
-        "version": 1, "level": "user", "match": "all",
+        "version": 1,
+        "level": "user",
+        "match": "all",
         "conditions": [
             {"type": "property", "entity": "user", "property": "country", "op": "eq", "value": "US"},
-            {"type": "group", "match": "any", "negate": True, "conditions": [
-                {"type": "behavior", "event": "login", "where": [], "measure": {"fn": "count"},
-                 "compare": {"op": "gte", "value": 1}, "window": {"last_days": 30}},
-            ]},
+            {
+                "type": "group",
+                "match": "any",
+                "negate": True,
+                "conditions": [
+                    {
+                        "type": "behavior",
+                        "event": "login",
+                        "where": [],
+                        "measure": {"fn": "count"},
+                        "compare": {"op": "gte", "value": 1},
+                        "window": {"last_days": 30},
+                    },
+                ],
+            },
         ],
     }
     assert builder.definition() == expected
@@ -199,7 +215,7 @@ def test_unfinished_row_names_the_problem_and_others_still_count(qtbot, builder,
 
 
 def test_target_scenario_enterprise_accounts_with_three_reporting_users(qtbot, builder, session, stack):
-    """"Accounts on the enterprise tier where at least 3 users created a report in the last 30 days"."""
+    """ "Accounts on the enterprise tier where at least 3 users created a report in the last 30 days"."""
     qtbot.mouseClick(builder.accounts_button, Qt.MouseButton.LeftButton)
     assert builder.definition()["level"] == "account"
     assert stack.undoText() == "Change level"
@@ -217,8 +233,13 @@ def test_target_scenario_enterprise_accounts_with_three_reporting_users(qtbot, b
     behavior.compare.value1.spin.setValue(3)
     definition = builder.definition()
     assert definition["conditions"][1] == {
-        "type": "behavior", "event": "create_report", "where": [], "measure": {"fn": "count"},
-        "compare": {"op": "gte", "value": 3}, "window": {"last_days": 30}, "per": "users",
+        "type": "behavior",
+        "event": "create_report",
+        "where": [],
+        "measure": {"fn": "count"},
+        "compare": {"op": "gte", "value": 3},
+        "window": {"last_days": 30},
+        "per": "users",
     }
     settle(qtbot, builder)
     assert builder.preview.total == core_count(session, definition) == 1
@@ -385,9 +406,12 @@ def test_sequence_steps_with_filters_and_time_limit(qtbot, builder, session, sta
     seq.within.spin.setValue(2)
     assert builder.definition()["conditions"][0] == {
         "type": "sequence",
-        "steps": [{"event": "login"},
-                  {"event": "create_report", "where": [{"property": "amount", "op": "gte", "value": 10}]}],
-        "within_days": 2, "window": {"last_days": 90},
+        "steps": [
+            {"event": "login"},
+            {"event": "create_report", "where": [{"property": "amount", "op": "gte", "value": 10}]},
+        ],
+        "within_days": 2,
+        "window": {"last_days": 90},
     }
     settle(qtbot, builder)
     assert builder.preview.total == core_count(session, builder.definition()) == 3  # u1 u2 u3

@@ -14,12 +14,17 @@ from seglab.ui.widgets.segment_page import SegmentsPageWidget
 pytestmark = pytest.mark.gui
 
 ENTERPRISE = {
-    "version": 1, "level": "account", "match": "all",
-    "conditions": [{"type": "property", "entity": "account", "property": "tier", "op": "eq",
-                    "value": "enterprise"}],
+    "version": 1,
+    "level": "account",
+    "match": "all",
+    "conditions": [
+        {"type": "property", "entity": "account", "property": "tier", "op": "eq", "value": "enterprise"}
+    ],
 }
 PRO = {
-    "version": 1, "level": "user", "match": "all",
+    "version": 1,
+    "level": "user",
+    "match": "all",
     "conditions": [{"type": "property", "entity": "user", "property": "plan", "op": "eq", "value": "pro"}],
 }
 

@@ -91,7 +91,7 @@ def _keys_json(keys: Sequence[int]) -> str:
 
 def _prop_select(props: list[PropertyInfo], alias: str) -> str:
     # column_name is always an internal p<N> name from the catalogue, never text from a file.
-    return "".join(f", {alias}.\"{p.column}\"" for p in props)
+    return "".join(f', {alias}."{p.column}"' for p in props)
 
 
 def _convert(value: Any, ptype: str) -> Any:
@@ -114,7 +114,8 @@ def member_table(
         columns = ("user_id", "account", "first seen", "last seen", *(p.name for p in props))
         types = ("text", "text", "datetime", "datetime", *(p.type for p in props))
         sql = (
-            "SELECT k.value, u.user_id, a.account_id, u.first_ts, u.last_ts" + _prop_select(props, "u")
+            "SELECT k.value, u.user_id, a.account_id, u.first_ts, u.last_ts"
+            + _prop_select(props, "u")
             + " FROM json_each(?) k JOIN users u ON u.user_key = k.value"
             " LEFT JOIN accounts a ON a.account_key = u.account_key"
         )
@@ -355,7 +356,8 @@ def timeline(
     total = conn.execute(f"SELECT count(*) FROM events e WHERE {where}", (param,)).fetchone()[0]
     props = load_properties(conn, "event")
     sql = (
-        "SELECT e.ts, u.user_id, en.name" + _prop_select(props, "e")
+        "SELECT e.ts, u.user_id, en.name"
+        + _prop_select(props, "e")
         + " FROM events e JOIN users u ON u.user_key = e.user_key"
         " JOIN event_names en ON en.event_key = e.event_key"
         f" WHERE {where} ORDER BY e.ts DESC LIMIT ?"
@@ -519,7 +521,7 @@ def _shift_path(path: str, index: int) -> str:
     # A condition checked alone is "conditions[0]..."; in the draft it is "conditions[index]...".
     prefix = "conditions[0]"
     if path.startswith(prefix):
-        return f"conditions[{index}]" + path[len(prefix):]
+        return f"conditions[{index}]" + path[len(prefix) :]
     return path
 
 

@@ -90,8 +90,10 @@ def resolve_window(
     else:
         from_day = to_day - (DEFAULT_RANGE_DAYS - 1)
     if from_day > to_day:
-        end = f"--to {day_to_date(to_day).isoformat()}" if date_to is not None else (
-            f"the as-of day {day_to_date(to_day).isoformat()} (the default --to)"
+        end = (
+            f"--to {day_to_date(to_day).isoformat()}"
+            if date_to is not None
+            else (f"the as-of day {day_to_date(to_day).isoformat()} (the default --to)")
         )
         raise AnalysisError(f"--from {day_to_date(from_day).isoformat()} is after {end}")
     start_ms = from_day * DAY_MS
@@ -372,4 +374,3 @@ def iso_day(day: dt.date) -> str:
 
 def ms_day(ms: int) -> int:
     return int(ms) // DAY_MS
-

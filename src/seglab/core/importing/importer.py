@@ -985,7 +985,6 @@ def _multirow_sql(head: str, width: int, rows: int, tail: str = "") -> str:
     return f"{head} VALUES {', '.join([one] * rows)}{tail}"
 
 
-
 def _assign_new_keys(
     keys: list, raw_ids: list[str], known: dict[str, int], next_key: int
 ) -> tuple[list[tuple[int, str]], int]:
@@ -1011,6 +1010,7 @@ def _assign_new_keys(
             known[raw] = k
             keys[i] = k
     return new, next_key
+
 
 class _EventBatcher:
     """Turns batches of raw event rows into typed, keyed rows, inserts them and keeps

@@ -86,6 +86,7 @@ def section_charts(section: SegmentSection) -> dict[str, object]:
 
     def pair(seg_values, rest_values):
         return [(name, seg_values)] + ([(REST_NAME, rest_values)] if has_rest else [])
+
     if section.size_over_time is not None:
         p = section.size_over_time
         charts["size"] = svg.line_chart(

@@ -120,9 +120,7 @@ def _legend(parts: list[str], labels: Sequence[str], x0: float, y: float, width:
             d = dash(i)
             parts.append(
                 f'<line x1="{x:.1f}" y1="{y - 4:.1f}" x2="{x + 20:.1f}" y2="{y - 4:.1f}" '
-                f'stroke="{colour(i)}" stroke-width="2.5"'
-                + (f' stroke-dasharray="{d}"' if d else "")
-                + "/>"
+                f'stroke="{colour(i)}" stroke-width="2.5"' + (f' stroke-dasharray="{d}"' if d else "") + "/>"
             )
         else:
             parts.append(
@@ -193,9 +191,7 @@ def line_chart(
         parts.append(_text(left + plot_w - 4, top + plot_h - 5, "partial", anchor="end", size=10))
     for t, label in zip(ticks, tick_text):
         y = py(t)
-        parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID}"/>'
-        )
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(_text(left - 6, y + 4, label, anchor="end", size=10.5))
     # x labels: at most ~8, always the first and last.
     step = max(1, math.ceil(n / 8))
@@ -295,9 +291,7 @@ def bar_chart(
                     f'fill="{colour(si)}"><title>{escape(label)} · {escape(cat)}: '
                     f"{escape(value_format(v))}</title></rect>"
                 )
-            parts.append(
-                _text(label_width + plot_w + 6, y + bar_h - 3.5, value_format(v), size=11, fill=INK)
-            )
+            parts.append(_text(label_width + plot_w + 6, y + bar_h - 3.5, value_format(v), size=11, fill=INK))
     if legend_parts:
         ly = top + group_h * len(categories) + 8
         parts.append(f'<g transform="translate(0 {ly:.1f})">{"".join(legend_parts)}</g>')

@@ -372,8 +372,11 @@ def _size_over_time(conn, seg, as_of_ms: int, rng) -> SeriesPoints | None:
     frame = run_size_over_time(
         conn,
         SizeOverTimeRequest(
-            segments=((SEGMENT_LABEL, seg.definition),), interval="week",
-            as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1],
+            segments=((SEGMENT_LABEL, seg.definition),),
+            interval="week",
+            as_of_ms=as_of_ms,
+            date_from=rng[0],
+            date_to=rng[1],
         ),
     )
     if frame.empty:
@@ -389,8 +392,13 @@ def _activity(conn, series, as_of_ms: int, rng, section: SegmentSection) -> Seri
     frame = run_trend(
         conn,
         TrendRequest(
-            event="*", measure=measure, interval="week", series=series,
-            as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1],
+            event="*",
+            measure=measure,
+            interval="week",
+            series=series,
+            as_of_ms=as_of_ms,
+            date_from=rng[0],
+            date_to=rng[1],
         ),
     )
     if frame.empty:
@@ -419,8 +427,12 @@ def _funnel(conn, series, as_of_ms: int, rng, key: KeyFunnel | None) -> FunnelDa
     frame = run_funnel(
         conn,
         FunnelRequest(
-            steps=key.funnel_steps(), within_days=key.within_days, series=series,
-            as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1],
+            steps=key.funnel_steps(),
+            within_days=key.within_days,
+            series=series,
+            as_of_ms=as_of_ms,
+            date_from=rng[0],
+            date_to=rng[1],
         ),
     )
     seg = frame[frame["segment"] == SEGMENT_LABEL].sort_values("step")
@@ -460,8 +472,14 @@ def _retention(conn, series, as_of_ms: int, rng) -> RetentionData | None:
     frame = run_retention(
         conn,
         RetentionRequest(
-            start_event="*", return_event="*", interval="week", periods=RETENTION_PERIODS,
-            series=series, as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1],
+            start_event="*",
+            return_event="*",
+            interval="week",
+            periods=RETENTION_PERIODS,
+            series=series,
+            as_of_ms=as_of_ms,
+            date_from=rng[0],
+            date_to=rng[1],
         ),
     )
     if frame.empty:

@@ -170,7 +170,7 @@ def _m001_initial(conn: sqlite3.Connection) -> None:
             created TEXT NOT NULL,
             updated TEXT NOT NULL
         );
-        """
+        """,
     )
 
 
@@ -183,9 +183,7 @@ assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
 def schema_version(conn: sqlite3.Connection) -> int:
     """The schema version recorded in the file (0 for an empty database)."""
-    has_meta = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
-    ).fetchone()
+    has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
     if not has_meta:
         return 0
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

@@ -387,8 +387,11 @@ class SegmentBuilderWidget(QWidget):
         try:
             existing = {s.name for s in segments.list_saved(conn)}
             if name != old and name in existing:
-                if not messages.ask(self, "Replace segment?",
-                                    f"A segment named {name!r} already exists. Replace it with this one?"):
+                if not messages.ask(
+                    self,
+                    "Replace segment?",
+                    f"A segment named {name!r} already exists. Replace it with this one?",
+                ):
                     return False
             if old is not None and name != old and old in existing and name not in existing:
                 segments.rename_segment(conn, old, name)

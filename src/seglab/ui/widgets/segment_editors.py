@@ -46,6 +46,8 @@ def _pick_key(entity: str, name: str) -> str:
 def _unpick(key: str) -> tuple[str, str]:
     entity, _, name = key.partition(":")
     return entity, name
+
+
 MAX_NUMBER = 1e15
 
 
@@ -327,8 +329,15 @@ class TextValueEditor(ValueEditor):
 class NumberValueEditor(ValueEditor):
     """A number spin box (whole numbers for integer properties and counts)."""
 
-    def __init__(self, integer: bool, parent: QWidget | None = None, *, minimum: float = -MAX_NUMBER,
-                 maximum: float = MAX_NUMBER, suffix: str = ""):
+    def __init__(
+        self,
+        integer: bool,
+        parent: QWidget | None = None,
+        *,
+        minimum: float = -MAX_NUMBER,
+        maximum: float = MAX_NUMBER,
+        suffix: str = "",
+    ):
         super().__init__(parent)
         self.integer = integer
         self.spin = QDoubleSpinBox()
@@ -633,8 +642,10 @@ class CompareEditor(QWidget):
     def compare(self) -> dict:
         op = self.op.currentData()
         if op == "between":
-            return {"op": op, "value": [self._number(self.value1.spin.value()),
-                                        self._number(self.value2.spin.value())]}
+            return {
+                "op": op,
+                "value": [self._number(self.value1.spin.value()), self._number(self.value2.spin.value())],
+            }
         return {"op": op, "value": self._number(self.value1.spin.value())}
 
     def _on_op(self, _index: int) -> None:

@@ -103,8 +103,10 @@ class SegmentLibraryWidget(QWidget):
         self.duplicate_button = QPushButton("Duplicate")
         self.rename_button = QPushButton("Rename…")
         self.delete_button = QPushButton("Delete")
-        for key, slot in ((QKeySequence.StandardKey.Delete, lambda: self.delete(self.current_name())),
-                          (QKeySequence(Qt.Key.Key_F2), self._ask_rename)):
+        for key, slot in (
+            (QKeySequence.StandardKey.Delete, lambda: self.delete(self.current_name())),
+            (QKeySequence(Qt.Key.Key_F2), self._ask_rename),
+        ):
             action = QAction(self.view)
             action.setShortcut(key)
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -180,9 +182,7 @@ class SegmentLibraryWidget(QWidget):
                 self.view.selectionModel().setCurrentIndex(QModelIndex(), _Flag.Clear)
                 return
             index = self.proxy.mapFromSource(self.model.index(row, 0))
-            self.view.selectionModel().setCurrentIndex(
-                index, _Flag.ClearAndSelect | _Flag.Rows
-            )
+            self.view.selectionModel().setCurrentIndex(index, _Flag.ClearAndSelect | _Flag.Rows)
         finally:
             self._selecting = was
             self._update_buttons()
@@ -262,8 +262,9 @@ class SegmentLibraryWidget(QWidget):
         entry = self.model.entry(name) if name else None
         if entry is None or self._refuse_busy():
             return False
-        if not messages.ask(self, "Delete segment?",
-                            f"Delete the segment {name!r}? You can undo this with Edit ▸ Undo."):
+        if not messages.ask(
+            self, "Delete segment?", f"Delete the segment {name!r}? You can undo this with Edit ▸ Undo."
+        ):
             return False
         try:
             segments.delete_segment(self.writable_conn(), name)

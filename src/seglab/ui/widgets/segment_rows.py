@@ -371,8 +371,11 @@ class BehaviorConditionEditor(ConditionEditor):
         measure: dict[str, Any] = {"fn": fn}
         old = cond.get("measure") or {}
         if MEASURES[fn].needs_property:
-            numeric = [p.name for p in self.ctx.catalogue.properties
-                       if p.entity == "event" and p.type in ("integer", "real")]
+            numeric = [
+                p.name
+                for p in self.ctx.catalogue.properties
+                if p.entity == "event" and p.type in ("integer", "real")
+            ]
             measure["property"] = old.get("property") or (numeric[0] if numeric else "")
         self.update_cond("Change measure", measure=measure, per=per if per == "users" else None)
 
@@ -750,11 +753,15 @@ class UsersConditionEditor(ConditionEditor):
         compare = self.cond().get("compare") or {"op": "gte", "value": 1}
         value = compare.get("value")
         if share:  # counts become fractions: "at least 3 users" -> "at least 50 %"
-            compare = {"op": compare.get("op", "gte"),
-                       "value": [0.5, 1] if compare.get("op") == "between" else 0.5}
+            compare = {
+                "op": compare.get("op", "gte"),
+                "value": [0.5, 1] if compare.get("op") == "between" else 0.5,
+            }
         elif isinstance(value, float) and value <= 1:
-            compare = {"op": compare.get("op", "gte"),
-                       "value": [1, 5] if compare.get("op") == "between" else 1}
+            compare = {
+                "op": compare.get("op", "gte"),
+                "value": [1, 5] if compare.get("op") == "between" else 1,
+            }
         self.update_cond("Change count or share", compare=compare, share=True if share else None)
 
     def sync(self, cond):
@@ -906,8 +913,11 @@ class ConditionRowWidget(QFrame):
         return self.problem_label.text() if self.problem_label.isVisible() else ""
 
     def _on_negate(self, checked: bool) -> None:
-        self.ctx.model.update_at(self.path, "Negate condition" if checked else "Un-negate condition",
-                                 negate=True if checked else None)
+        self.ctx.model.update_at(
+            self.path,
+            "Negate condition" if checked else "Un-negate condition",
+            negate=True if checked else None,
+        )
 
     def _move(self, delta: int) -> None:
         self.ctx.model.move_at(self.path[:-1], self.path[-1], delta, "Move condition")
