@@ -167,7 +167,16 @@ def generate(out_dir, n_events: int, seed: int = 0) -> tuple[Path, Path, Path]:
 # -- projects built from the generated files, shared by the benchmarks -----------------------
 
 # The tables the benchmarks copy into DuckDB (the same logical schema on both engines).
-TABLES = ("users", "accounts", "event_names", "events", "user_days", "user_active_days", "properties")
+TABLES = (
+    "users",
+    "accounts",
+    "event_names",
+    "events",
+    "user_days",
+    "user_active_days",
+    "user_events",
+    "properties",
+)
 
 
 def _has_tables(path: Path) -> bool:

@@ -95,6 +95,10 @@ def build(
         "INSERT INTO user_active_days SELECT user_key, day, sum(n), min(first_ts), max(last_ts)"
         " FROM user_days GROUP BY user_key, day"
     )
+    conn.execute(
+        "INSERT INTO user_events SELECT event_key, user_key, sum(n), min(first_ts), max(last_ts)"
+        " FROM user_days GROUP BY event_key, user_key"
+    )
     for key in user_keys.values():
         conn.execute(
             "UPDATE users SET first_ts = (SELECT min(ts) FROM events WHERE user_key = ?), "
@@ -133,7 +137,16 @@ def to_duckdb(conn: sqlite3.Connection):
     import duckdb
 
     duck = duckdb.connect()
-    tables = ("users", "accounts", "event_names", "events", "user_days", "user_active_days", "properties")
+    tables = (
+        "users",
+        "accounts",
+        "event_names",
+        "events",
+        "user_days",
+        "user_active_days",
+        "user_events",
+        "properties",
+    )
     for table in tables:
         frame = pd.read_sql_query(f"SELECT * FROM {table}", conn)
         cols = conn.execute(f"PRAGMA table_info({table})").fetchall()

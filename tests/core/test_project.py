@@ -217,3 +217,46 @@ def test_damage_past_the_schema_reads_as_damaged_in_the_cli(tmp_path):
     else:
         assert out.returncode == 2, out.stderr
         assert "damaged" in out.stderr and "Traceback" not in out.stderr
+
+
+def _as_version_1(path) -> list[tuple]:
+    """Turn a project into what SegLab 1 wrote (no user_events); return the table it had."""
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT * FROM user_events ORDER BY event_key, user_key").fetchall()
+    conn.execute("DROP TABLE user_events")
+    for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND (name LIKE 'users\\_%' ESCAPE '\\' "
+        "OR name LIKE 'accounts\\_%' ESCAPE '\\') AND name NOT IN ('users_account')"
+    ).fetchall():
+        conn.execute(f"DROP INDEX {name}")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    return rows
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_version_1_project_gains_user_events_on_open(tmp_path, readonly):
+    from builders import build_project
+
+    path = build_project(
+        tmp_path / "old.seglab",
+        users=[{"user_id": "u1", "plan": "pro"}],
+        events=[
+            {"user_id": "u1", "event": "login", "timestamp": "2024-03-01T10:00:00Z"},
+            {"user_id": "u1", "event": "login", "timestamp": "2024-03-04T09:00:00Z"},
+            {"user_id": "u2", "event": "buy", "timestamp": "2024-03-02T23:59:59.999Z"},
+            {"user_id": "u1", "event": "buy", "timestamp": "2024-03-03T00:00:00Z"},
+        ],
+    )
+    built = _as_version_1(path)
+    assert len(built) == 3
+    with Project.open(path, readonly=readonly) as proj:
+        assert proj.meta("schema_version") == str(SCHEMA_VERSION)
+        got = proj.conn.execute("SELECT * FROM user_events ORDER BY event_key, user_key").fetchall()
+        indexes = {r[0] for r in proj.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"users_first_ts", "users_last_ts", "users_p1"} <= indexes
+    assert got == built
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".seglab", ".lock", ".seglab-wal")) == [
+        "old.seglab"
+    ]

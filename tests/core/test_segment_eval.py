@@ -151,7 +151,16 @@ def to_duckdb(conn: sqlite3.Connection):
         "text": "VARCHAR",
     }
     entity_of = {"users": "user", "accounts": "account", "events": "event"}
-    tables = ("users", "accounts", "event_names", "events", "user_days", "user_active_days", "properties")
+    tables = (
+        "users",
+        "accounts",
+        "event_names",
+        "events",
+        "user_days",
+        "user_active_days",
+        "user_events",
+        "properties",
+    )
     for table in tables:
         cols = conn.execute(f"PRAGMA table_info({table})").fetchall()
         catalog = dict(

@@ -46,17 +46,21 @@ def make_data(seed: int = 7):
 
 
 EVENT_ROWS, USER_ROWS, ACCOUNT_ROWS = make_data()
+# As-of = the latest event (the default): then the all-time roll-up (user_events) decides
+# "did X in the last N days", "last did X" and "X ever", a different SQL path from T's.
+LATEST = max(parse_as_of(e["timestamp"]) for e in EVENT_ROWS)
 
 
 # -- the reference -------------------------------------------------------------------------------
 
 
 class Reference:
-    def __init__(self, events, users, accounts):
+    def __init__(self, events, users, accounts, t=T):
         ev = pd.DataFrame(events)
         ev["ts"] = ev["timestamp"].map(parse_as_of)
         ev["amount"] = ev["amount"].astype("float") if "amount" in ev else float("nan")
-        self.events = ev[ev["ts"] <= T]
+        self.t = t
+        self.events = ev[ev["ts"] <= t]
         self.user_ids = sorted({u["user_id"] for u in users} | set(ev["user_id"]))
         self.user_props = {u["user_id"]: {k: v for k, v in u.items() if v != ""} for u in users}
         self.account_of = {u: self.user_props.get(u, {}).get("account_id") for u in self.user_ids}
@@ -100,15 +104,15 @@ class Reference:
             return v[0] <= x <= v[1]
         return {"eq": x == v, "neq": x != v, "gt": x > v, "gte": x >= v, "lt": x < v, "lte": x <= v}[op]
 
-    @staticmethod
-    def window(w):
+    def window(self, w):
+        t = self.t
         if w is None or w == "ever":
-            return None, T
+            return None, t
         if "last_days" in w:
-            return T - w["last_days"] * DAY_MS, T
+            return t - w["last_days"] * DAY_MS, t
         start = parse_as_of(w["between"][0] + "T00:00:00Z")
         end = parse_as_of(w["between"][1] + "T00:00:00Z") + DAY_MS - 1
-        return start - 1, min(end, T)
+        return start - 1, min(end, t)
 
     def rows(self, users, event, where=(), window=None):
         lo, hi = self.window(window)
@@ -424,12 +428,14 @@ def engines(tmp_path_factory):
         accounts=ACCOUNT_ROWS,
     )
     project = Project.open(path, readonly=True)
-    yield project.conn, to_duckdb(project.conn), Reference(EVENT_ROWS, USER_ROWS, ACCOUNT_ROWS)
+    refs = {t: Reference(EVENT_ROWS, USER_ROWS, ACCOUNT_ROWS, t) for t in (T, LATEST)}
+    yield project.conn, to_duckdb(project.conn), refs
     project.close()
 
 
 def test_reference_sees_the_same_universe(engines):
-    conn, _duck, ref = engines
+    conn, _duck, refs = engines
+    ref = refs[T]
     assert member_ids(conn, load_definition({"level": "user"}), T) == ref.user_ids
     assert member_ids(conn, load_definition({"level": "account"}), T) == ref.account_ids
 
@@ -480,11 +486,21 @@ DEEP = {  # once overflowed SQLite's parser stack: nested sequence stages must s
 @given(definition=definitions())
 @example(definition=DEEP)
 def test_sqlite_duckdb_and_reference_agree(engines, definition):
-    conn, duck, ref = engines
+    _agree(engines, definition, T)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(definition=definitions())
+def test_agree_at_the_latest_event(engines, definition):
+    _agree(engines, definition, LATEST)
+
+
+def _agree(engines, definition, t):
+    conn, duck, refs = engines
     seg = load_definition(definition)
-    expected = sorted(ref.definition(definition))
-    assert member_ids(conn, seg, T) == expected
-    q = compile_segment(conn, seg, T, dialect="duckdb")
+    expected = sorted(refs[t].definition(definition))
+    assert member_ids(conn, seg, t) == expected
+    q = compile_segment(conn, seg, t, dialect="duckdb")
     keys = [r[0] for r in duck.execute(q.sql, q.params).fetchall()]
     table, key, ident = (
         ("users", "user_key", "user_id") if seg.level == "user" else ("accounts", "account_key", "account_id")

@@ -152,6 +152,10 @@ class Project:
         if readonly:
             try:
                 conn = connect(path, readonly=True)
+                if schema_version(conn) < SCHEMA_VERSION:
+                    conn.close()
+                    cls._upgrade(path, purpose)
+                    conn = connect(path, readonly=True)
             except sqlite3.DatabaseError as exc:
                 raise _describe_sqlite_error(path, exc) from None
             return cls(path, conn, None, readonly=True)
@@ -172,6 +176,26 @@ class Project:
             lock.release()
             raise
         return cls(path, conn, lock, readonly=False)
+
+    @staticmethod
+    def _upgrade(path: Path, purpose: str) -> None:
+        """Bring a project made by an earlier SegLab up to this format before reading it (the
+        queries rely on the roll-ups newer formats add); one short write, under the lock."""
+        if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+            raise ProjectError(
+                f"{path.name}: made by an earlier SegLab; it needs a one-time upgrade, which needs "
+                "write access (copy the project somewhere writable)"
+            )
+        lock = ProjectLock(path)
+        lock.acquire(purpose)
+        try:
+            conn = connect(path)
+            try:
+                migrate(conn)
+            finally:
+                conn.close()
+        finally:
+            lock.release()
 
     def close(self) -> None:
         if self.conn is not None:

@@ -32,6 +32,7 @@ from seglab.core.importing.sniff import FIELD_LIMIT, FileSniff, describe_binary,
 from seglab.core.importing.timestamps import TimestampError, TimestampParser, looks_ambiguous, parse_column
 from seglab.core.importing.types import CONVERTERS, convert_column, infer_type, unify, value_type, widen_sql
 from seglab.core.progress import NULL_PROGRESS, Progress
+from seglab.core.storage.schema import property_index_sql
 from seglab.core.timeutil import DAY_MS, utc_now_iso
 
 csv.field_size_limit(FIELD_LIMIT)
@@ -260,6 +261,8 @@ def _apply_properties(conn, entity: str, props: list[_Prop]) -> None:
             position += 1
             # The column name is our own p<N>; the header text only goes in as a bound value.
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {prop.column}")
+            if entity != "event":
+                conn.execute(property_index_sql(entity, prop.column))
             conn.execute(
                 "INSERT INTO properties(entity, name, column_name, type, position) VALUES (?, ?, ?, ?, ?)",
                 (entity, prop.name, prop.column, prop.type, position),
@@ -1271,10 +1274,27 @@ class _EventBatcher:
             "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
             (uk, ek, day, cnt, first, last),
         )
+        # The per-(event, user) totals from the same aggregate (it is sorted by user, event,
+        # day), upserted in the table's (event, user) order.
+        starts = np.flatnonzero(np.concatenate(([True], (uk[1:] != uk[:-1]) | (ek[1:] != ek[:-1]))))
+        totals = (
+            ek[starts],
+            uk[starts],
+            np.add.reduceat(cnt, starts),
+            np.minimum.reduceat(first, starts),
+            np.maximum.reduceat(last, starts),
+        )
+        order = np.lexsort((totals[1], totals[0]))
+        self._upsert(
+            "INSERT INTO user_events(event_key, user_key, n, first_ts, last_ts)",
+            " ON CONFLICT(event_key, user_key) DO UPDATE SET n = n + excluded.n, "
+            "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+            tuple(a[order] for a in totals),
+        )
+        del totals, order, ek
         # The any-event roll-up (per user and day) from the same aggregate: its rows are
         # exactly this flush's new user_days rows summed over event names, so it touches only
         # the affected users and days and never reads raw events.
-        del ek
         uk, day, cnt, first, last = _aggregate_days(np, uk, day, cnt, first, last)
         self._upsert(
             "INSERT INTO user_active_days(user_key, day, n, first_ts, last_ts)",

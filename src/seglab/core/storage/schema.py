@@ -6,7 +6,7 @@ Rules
 * Each migration runs inside the caller's transaction and bumps
   ``meta.schema_version``; re-applying the set is a no-op.
 
-Layout (schema version 1)
+Layout (schema version 2)
 -------------------------
 ``meta(key, value)``
     ``schema_version``, ``app_version``, ``created``, ``as_of_pin`` (epoch ms or absent).
@@ -33,6 +33,15 @@ Layout (schema version 1)
     The same roll-up over all event names: events per user and UTC day, kept by the
     importer in the same transaction. Any-event (``*``) queries read it: about a third
     of ``user_days``' rows, and one row per active day (so no ``DISTINCT`` per day).
+``user_events(event_key, user_key, n, first_ts, last_ts)``
+    The same roll-up over all days (version 2): per event name and user, the number of
+    events and the first and last one. Clustered by event name, so "users who did X
+    (first, last, how often)" is one short range read.
+
+Indexes beyond the keys (version 2): ``users(first_ts, account_key)``,
+``users(last_ts, account_key)``, and one per user and account property column
+(``users_p<N>``, ``accounts_p<N>``). Event property columns have none (too costly to keep
+on millions of rows).
 ``properties(entity, name, column_name, type, position)``
     The property catalogue; ``entity`` in ('user', 'account', 'event'); ``type`` in
     ('integer', 'real', 'boolean', 'datetime', 'text'). Values of ``datetime``
@@ -52,7 +61,7 @@ from collections.abc import Callable
 from seglab import __version__
 from seglab.core.timeutil import utc_now_iso
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x5E61AB01  # PRAGMA application_id: tells a SegLab file from other SQLite files
 
 ENTITY_TABLES = {"user": "users", "account": "accounts", "event": "events"}
@@ -174,9 +183,47 @@ def _m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m002_user_events(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE user_events (
+            event_key INTEGER NOT NULL,
+            user_key INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            first_ts INTEGER NOT NULL,
+            last_ts INTEGER NOT NULL,
+            PRIMARY KEY (event_key, user_key)
+        ) WITHOUT ROWID
+        """
+    )
+    # A project made by version 1 already has its per-day roll-up: summing it is exact.
+    conn.execute(
+        "INSERT INTO user_events(event_key, user_key, n, first_ts, last_ts) "
+        "SELECT event_key, user_key, sum(n), min(first_ts), max(last_ts) FROM user_days "
+        "GROUP BY event_key, user_key"
+    )
+    # First/last seen answered from an index (covering when lifted to accounts), and an
+    # index per user and account property column (the importer adds one with each new column).
+    conn.execute("CREATE INDEX users_first_ts ON users(first_ts, account_key)")
+    conn.execute("CREATE INDEX users_last_ts ON users(last_ts, account_key)")
+    for entity, column in conn.execute(
+        "SELECT entity, column_name FROM properties WHERE entity IN ('user', 'account')"
+    ).fetchall():
+        conn.execute(property_index_sql(entity, column))
+
+
+def property_index_sql(entity: str, column: str) -> str:
+    """``CREATE INDEX`` for a user or account property column (``column`` is our own ``p<N>``)."""
+    if not column.startswith("p") or not column[1:].isdigit():
+        raise ValueError(f"not a property column: {column!r}")
+    table = ENTITY_TABLES[entity]
+    return f"CREATE INDEX {table}_{column} ON {table}({column})"
+
+
 # (version, migration). Append only.
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (1, _m001_initial),
+    (2, _m002_user_events),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
