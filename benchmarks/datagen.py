@@ -175,6 +175,7 @@ TABLES = (
     "user_days",
     "user_active_days",
     "user_events",
+    "event_days",
     "properties",
 )
 

@@ -99,6 +99,10 @@ def build(
         "INSERT INTO user_events SELECT event_key, user_key, sum(n), min(first_ts), max(last_ts)"
         " FROM user_days GROUP BY event_key, user_key"
     )
+    conn.execute(
+        "INSERT INTO event_days SELECT event_key, day, sum(n), min(first_ts), max(last_ts)"
+        " FROM user_days GROUP BY event_key, day"
+    )
     for key in user_keys.values():
         conn.execute(
             "UPDATE users SET first_ts = (SELECT min(ts) FROM events WHERE user_key = ?), "
@@ -145,6 +149,7 @@ def to_duckdb(conn: sqlite3.Connection):
         "user_days",
         "user_active_days",
         "user_events",
+        "event_days",
         "properties",
     )
     for table in tables:

@@ -90,3 +90,18 @@ def test_user_active_days_is_user_days_over_all_events(project, tmp_path, monkey
         " JOIN user_active_days d USING (user_key) GROUP BY u.user_key"
     ).fetchall()
     assert all(a == c and b == d for a, b, c, d in per_user)
+    # The all-days roll-ups, per (event, user) and per (event, day), from the same flushes.
+    for table, keys, n_rows in (
+        ("user_events", "event_key, user_key", 6),
+        ("event_days", "event_key, day", 5),
+    ):
+        got = conn.execute(f"SELECT * FROM {table} ORDER BY {keys}").fetchall()
+        want = conn.execute(
+            f"SELECT {keys}, sum(n), min(first_ts), max(last_ts) FROM user_days GROUP BY {keys} ORDER BY {keys}"
+        ).fetchall()
+        assert got == want and len(got) == n_rows and sum(r[2] for r in got) == 10
+    # ... and the raw events agree (the roll-ups are not just consistent with each other).
+    raw = conn.execute(
+        "SELECT event_key, user_key, count(*), min(ts), max(ts) FROM events GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+    assert raw == conn.execute("SELECT * FROM user_events ORDER BY event_key, user_key").fetchall()

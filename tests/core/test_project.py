@@ -224,6 +224,7 @@ def _as_version_1(path) -> list[tuple]:
     conn = sqlite3.connect(path)
     rows = conn.execute("SELECT * FROM user_events ORDER BY event_key, user_key").fetchall()
     conn.execute("DROP TABLE user_events")
+    conn.execute("DROP TABLE event_days")
     for (name,) in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND (name LIKE 'users\\_%' ESCAPE '\\' "
         "OR name LIKE 'accounts\\_%' ESCAPE '\\') AND name NOT IN ('users_account')"
@@ -254,9 +255,11 @@ def test_a_version_1_project_gains_user_events_on_open(tmp_path, readonly):
     with Project.open(path, readonly=readonly) as proj:
         assert proj.meta("schema_version") == str(SCHEMA_VERSION)
         got = proj.conn.execute("SELECT * FROM user_events ORDER BY event_key, user_key").fetchall()
+        days = proj.conn.execute("SELECT event_key, day, n FROM event_days ORDER BY 1, 2").fetchall()
         indexes = {r[0] for r in proj.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"users_first_ts", "users_last_ts", "users_p1"} <= indexes
     assert got == built
+    assert days == [(1, 19783, 1), (1, 19786, 1), (2, 19784, 1), (2, 19785, 1)]
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".seglab", ".lock", ".seglab-wal")) == [
         "old.seglab"
     ]

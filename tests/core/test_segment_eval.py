@@ -159,6 +159,7 @@ def to_duckdb(conn: sqlite3.Connection):
         "user_days",
         "user_active_days",
         "user_events",
+        "event_days",
         "properties",
     )
     for table in tables:

@@ -78,16 +78,19 @@ def run_trend(conn, request: TrendRequest, progress: Progress = NULL_PROGRESS) -
 
 
 def _count_values(engine: Engine, request: TrendRequest, series: SeriesSpec, window, buckets) -> dict:
-    """Events per bucket (SQL over the roll-up; the as-of day from the events if it is cut)."""
+    """Events per bucket (SQL over the roll-up; the as-of day from the events if it is cut).
+
+    Everyone's counts read ``event_days`` (per event name and day: a few hundred rows)
+    rather than the per-user roll-ups."""
     if window.empty:
         return {}
-    if series.keys is None and series.level == "user" and request.event != "*":
-        return _count_values_from_events(engine, request, window, buckets)
+    everyone = series.keys is None and series.level == "user"
     join_users = series.level == "account"
     as_of = window.as_of_ms
     as_of_day = as_of // DAY_MS
     bucket_sql, bucket_params = buckets.sql("d.day")
     ev_sql, ev_params, _known = event_clause(engine, request.event, "d.event_key")
+    table = "event_days" if everyone else rollup_table(ev_sql)
     unit_sql, unit_params = unit_filter(engine, series, "d.user_key", "u.account_key")
     select = [
         "SUM(CASE WHEN d.day < ? THEN d.n ELSE 0 END)",
@@ -95,7 +98,7 @@ def _count_values(engine: Engine, request: TrendRequest, series: SeriesSpec, win
         "SUM(CASE WHEN d.last_ts > ? THEN 1 ELSE 0 END)",
     ]
     sql = (
-        f"SELECT {bucket_sql} AS b, {', '.join(select)} FROM {rollup_table(ev_sql)} d"
+        f"SELECT {bucket_sql} AS b, {', '.join(select)} FROM {table} d"
         + (" JOIN users u ON u.user_key = d.user_key" if join_users else "")
         + f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{ev_sql}{unit_sql} GROUP BY b"
     )
@@ -137,18 +140,6 @@ def _distinct_values(engine: Engine, request: TrendRequest, window, buckets):
         return per_bucket[keep].sum(axis=0)
 
     return count
-
-
-def _count_values_from_events(engine: Engine, request: TrendRequest, window, buckets) -> dict:
-    """Everyone's count of one event from the (event, ts) index: reads only that event's index
-    entries instead of the whole roll-up, and is exact at as-of by construction."""
-    ev_sql, ev_params, known = event_clause(engine, request.event, "e.event_key")
-    if not known:
-        return {}
-    b_sql, b_params = buckets.sql_ms("e.ts")
-    sql = f"SELECT {b_sql} AS b, COUNT(*) FROM events e WHERE e.ts BETWEEN ? AND ?{ev_sql} GROUP BY b"
-    rows = engine.rows(sql, [*b_params, window.start_ms, window.end_ms, *ev_params])
-    return {int(b): int(n) for b, n in rows}
 
 
 def _count_on_as_of_day(engine: Engine, request: TrendRequest, series: SeriesSpec, as_of: int) -> int:

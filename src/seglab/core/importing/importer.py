@@ -1291,7 +1291,24 @@ class _EventBatcher:
             "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
             tuple(a[order] for a in totals),
         )
-        del totals, order, ek
+        del totals, order
+        # Everyone's events per (event, day), from the same aggregate regrouped.
+        order = np.lexsort((day, ek))
+        e_s, d_s = ek[order], day[order]
+        starts = np.flatnonzero(np.concatenate(([True], (e_s[1:] != e_s[:-1]) | (d_s[1:] != d_s[:-1]))))
+        self._upsert(
+            "INSERT INTO event_days(event_key, day, n, first_ts, last_ts)",
+            " ON CONFLICT(event_key, day) DO UPDATE SET n = n + excluded.n, "
+            "first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+            (
+                e_s[starts],
+                d_s[starts],
+                np.add.reduceat(cnt[order], starts),
+                np.minimum.reduceat(first[order], starts),
+                np.maximum.reduceat(last[order], starts),
+            ),
+        )
+        del order, e_s, d_s, ek
         # The any-event roll-up (per user and day) from the same aggregate: its rows are
         # exactly this flush's new user_days rows summed over event names, so it touches only
         # the affected users and days and never reads raw events.

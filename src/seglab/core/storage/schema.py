@@ -37,6 +37,8 @@ Layout (schema version 2)
     The same roll-up over all days (version 2): per event name and user, the number of
     events and the first and last one. Clustered by event name, so "users who did X
     (first, last, how often)" is one short range read.
+``event_days(event_key, day, n, first_ts, last_ts)``
+    And over all users (version 2): events per name and day, for everyone's counts.
 
 Indexes beyond the keys (version 2): ``users(first_ts, account_key)``,
 ``users(last_ts, account_key)``, and one per user and account property column
@@ -196,11 +198,28 @@ def _m002_user_events(conn: sqlite3.Connection) -> None:
         ) WITHOUT ROWID
         """
     )
+    conn.execute(
+        """
+        CREATE TABLE event_days (
+            event_key INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            first_ts INTEGER NOT NULL,
+            last_ts INTEGER NOT NULL,
+            PRIMARY KEY (event_key, day)
+        ) WITHOUT ROWID
+        """
+    )
     # A project made by version 1 already has its per-day roll-up: summing it is exact.
     conn.execute(
         "INSERT INTO user_events(event_key, user_key, n, first_ts, last_ts) "
         "SELECT event_key, user_key, sum(n), min(first_ts), max(last_ts) FROM user_days "
         "GROUP BY event_key, user_key"
+    )
+    conn.execute(
+        "INSERT INTO event_days(event_key, day, n, first_ts, last_ts) "
+        "SELECT event_key, day, sum(n), min(first_ts), max(last_ts) FROM user_days "
+        "GROUP BY event_key, day"
     )
     # First/last seen answered from an index (covering when lifted to accounts), and an
     # index per user and account property column (the importer adds one with each new column).
