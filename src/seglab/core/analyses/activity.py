@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from seglab.core.analyses.common import Engine, SeriesSpec
+from seglab.core.timeutil import DAY_MS
 
 WORD_DAYS = 62
 
@@ -217,17 +218,61 @@ def user_event_counts(engine: Engine, event: str, window) -> tuple[np.ndarray, n
     return users[keep], counts[keep]
 
 
-def first_active_day(engine: Engine, event_sql: str, event_params: list, as_of_ms: int):
-    """(users, first day with the event up to as-of), over all history."""
-    from seglab.core.analyses.common import rollup_table
+def _firsts_source(engine: Engine, event: str) -> tuple[str, str, str, str, list]:
+    """(all-time table aliased ``f``, its per-day roll-up aliased ``d``, the correlation and
+    event clause on ``f``, its parameters): per event name and user ``user_events`` and
+    ``user_days``; for any event (``*``) ``users`` and ``user_active_days``."""
+    from seglab.core.analyses.common import event_clause
 
+    event_sql, event_params, _known = event_clause(engine, event, "f.event_key")
+    if event != "*":
+        return "user_events f", "user_days", " AND d.event_key = f.event_key", event_sql, event_params
+    return "users f", "user_active_days", "", event_sql, event_params
+
+
+def first_active_day(engine: Engine, event: str, as_of_ms: int):
+    """(users, first day with the event up to as-of), over all history.
+
+    The all-time first event (``user_events.first_ts``, ``users.first_ts`` for any event)
+    is the first one up to as-of whenever it is not later than as-of."""
+    table, _days, _corr, event_sql, event_params = _firsts_source(engine, event)
     rows = engine.rows(
-        f"SELECT d.user_key, MIN(d.day) FROM {rollup_table(event_sql)} d"
-        f" WHERE d.first_ts <= ?{event_sql} GROUP BY d.user_key",
+        f"SELECT f.user_key, f.first_ts FROM {table} WHERE f.first_ts <= ?{event_sql}",
         [as_of_ms, *event_params],
     )
     data = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    return data[:, 0], data[:, 1]
+    return data[:, 0], data[:, 1] // DAY_MS
+
+
+def first_day_in_range(
+    engine: Engine, event: str, from_day: int, to_day: int, as_of_ms: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(users, first day in ``from_day..to_day`` with an event up to as-of), users sorted.
+
+    A user whose first event ever falls in the range has it as the answer; only users who
+    started before the range need their first row in it, one primary-key seek each into the
+    per-day roll-up (at 5M events 60-80 ms for weekly retention's cohorts, against 300+ ms
+    for a scan of user_days grouped by user)."""
+    table, days, corr, event_sql, event_params = _firsts_source(engine, event)
+    from_ms = from_day * DAY_MS
+    cut_sql, cut_params = engine.as_of_filter(as_of_ms, "d.first_ts")
+    # f.last_ts + 0: read the all-time table in key order, so the seeks follow the roll-up's
+    # clustering (through the users(last_ts) index they jump around it).
+    rows = engine.rows(
+        f"SELECT f.user_key, f.first_ts, CASE WHEN f.first_ts < ? THEN (SELECT MIN(d.day) FROM {days} d"
+        f" WHERE d.user_key = f.user_key{corr} AND d.day BETWEEN ? AND ?{cut_sql}) END"
+        f" FROM {table} WHERE f.last_ts + 0 >= ? AND f.first_ts <= ?{event_sql}"
+        " ORDER BY f.user_key",
+        [from_ms, from_day, to_day, *cut_params, from_ms, as_of_ms, *event_params],
+    )
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    users = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    first = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    seek = np.fromiter((-1 if r[2] is None else r[2] for r in rows), dtype=np.int64, count=len(rows))
+    day = np.where(first >= from_ms, first // DAY_MS, seek)
+    keep = (day >= 0) & (day <= to_day)
+    return users[keep], day[keep]
 
 
 def reduce_per_unit(series: SeriesSpec, users: np.ndarray, values: np.ndarray, unit_map, how: str):

@@ -118,7 +118,7 @@ def run_lifecycle(conn, request: LifecycleRequest, progress: Progress = NULL_PRO
         act_users, act = load_bucket_activity(
             engine, ev_sql, ev_params, buckets, buckets.base_day, last_day, window.as_of_ms
         )
-    f_users, f_days = first_active_day(engine, ev_sql, ev_params, window.as_of_ms)
+    f_users, f_days = first_active_day(engine, request.event, window.as_of_ms)
     rows = []
     for series in request.series:
         units, per_bucket = series_units(act_users, act, series, unit_map)

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from seglab.core.analyses.activity import in_series, load_bucket_activity, series_units, unit_map_for
+from seglab.core.analyses.activity import (
+    first_day_in_range,
+    in_series,
+    load_bucket_activity,
+    series_units,
+    unit_map_for,
+)
 from seglab.core.analyses.common import (
     EVERYONE_SERIES,
     Engine,
@@ -20,7 +26,6 @@ from seglab.core.analyses.common import (
     check_series,
     event_clause,
     resolve_window,
-    rollup_table,
     safe_rate,
 )
 from seglab.core.errors import AnalysisError
@@ -82,17 +87,13 @@ def _retention_all(engine: Engine, request: RetentionRequest, window, buckets, n
     if window.empty:
         return [empty] * n_series
     as_of = window.as_of_ms
-    start_sql, start_params, _ = event_clause(engine, request.start_event, "d.event_key")
     ret_sql, ret_params, _ = event_clause(engine, request.return_event, "d.event_key")
-    cut_sql, cut_params = engine.as_of_filter(as_of, "d.first_ts")
-    rows = engine.rows(
-        f"SELECT d.user_key, MIN(d.day) FROM {rollup_table(start_sql)} d"
-        f" WHERE d.day BETWEEN ? AND ?{cut_sql}{start_sql} GROUP BY d.user_key",
-        [window.from_day, window.to_day, *cut_params, *start_params],
+    first_users, first_days = first_day_in_range(
+        engine, request.start_event, window.from_day, window.to_day, as_of
     )
-    if not rows:
+    if not first_users.size:
         return [empty] * n_series
-    first = np.array(rows, dtype=np.int64)
+    first = np.column_stack((first_users, first_days))
     last_day = min(buckets.end_day_exclusive - 1, as_of // DAY_MS)
     act_users, per_bucket = load_bucket_activity(
         engine, ret_sql, ret_params, buckets, buckets.base_day, last_day, as_of
