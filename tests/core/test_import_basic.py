@@ -97,7 +97,8 @@ def test_user_active_days_is_user_days_over_all_events(project, tmp_path, monkey
     ):
         got = conn.execute(f"SELECT * FROM {table} ORDER BY {keys}").fetchall()
         want = conn.execute(
-            f"SELECT {keys}, sum(n), min(first_ts), max(last_ts) FROM user_days GROUP BY {keys} ORDER BY {keys}"
+            f"SELECT {keys}, sum(n), min(first_ts), max(last_ts) FROM user_days"
+            f" GROUP BY {keys} ORDER BY {keys}"
         ).fetchall()
         assert got == want and len(got) == n_rows and sum(r[2] for r in got) == 10
     # ... and the raw events agree (the roll-ups are not just consistent with each other).

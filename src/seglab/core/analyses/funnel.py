@@ -154,7 +154,23 @@ def _funnel_all(engine: Engine, steps, within_days, all_series, window) -> list[
     mask_sql = " + ".join(mask_parts)
     span = upper - window.start_ms + 1
     max_user = int(engine.one("SELECT MAX(user_key) FROM users") or 0)
-    if (max_user + 1) * span * (1 << n) < 2**62:
+    n_keys = int(engine.one("SELECT MAX(event_key) FROM event_names") or 0) + 1
+    if not any(step.where for step in steps) and (max_user + 1) * span * n_keys < 2**62:
+        # Without property filters a row's steps depend on its event name alone: fetch the
+        # event key and map it to the step mask in numpy rather than a CASE per step per row
+        # in SQL (at 5M events, 6 steps: SQL 0.56 s with the CASEs, 0.35 s without).
+        lut = np.zeros(n_keys, dtype=np.int64)
+        for j, step in enumerate(steps):
+            if step.event == "*":
+                lut |= 1 << j
+            elif step.event in keys:
+                lut[keys[step.event]] |= 1 << j
+        sql = f"SELECT (e.user_key * ? + (e.ts - ?)) * ? + e.event_key FROM events e{join}{where}"
+        packed = np.sort(engine.column(sql, [span, window.start_ms, n_keys, *where_params]))
+        rest, event_key = np.divmod(packed, n_keys)
+        user, ts_rel = np.divmod(rest, span)
+        arr = np.stack([user, ts_rel + window.start_ms, lut[event_key]], axis=1)
+    elif (max_user + 1) * span * (1 << n) < 2**62:
         # One packed integer per row: fetching one column is markedly cheaper than three.
         sql = f"SELECT (e.user_key * ? + (e.ts - ?)) * ? + {mask_sql} FROM events e{join}{where}"
         params = [span, window.start_ms, 1 << n, *mask_params, *where_params]
