@@ -88,18 +88,27 @@ def _count_values(engine: Engine, request: TrendRequest, series: SeriesSpec, win
     join_users = series.level == "account"
     as_of = window.as_of_ms
     as_of_day = as_of // DAY_MS
-    bucket_sql, bucket_params = buckets.sql("d.day")
+    bucket_sql, bucket_params = buckets.sql("d.day", sqlite=engine.is_sqlite)
     ev_sql, ev_params, _known = event_clause(engine, request.event, "d.event_key")
     table = "event_days" if everyone else rollup_table(ev_sql)
     unit_sql, unit_params = unit_filter(engine, series, "d.user_key", "u.account_key")
+    join = " JOIN users u ON u.user_key = d.user_key" if join_users else ""
+    cut_sql, _cut_params = engine.as_of_filter(as_of, "d.first_ts")
+    if not cut_sql:
+        # No event is later than as-of (the usual case): every day row is whole.
+        sql = (
+            f"SELECT {bucket_sql} AS b, SUM(d.n) FROM {table} d{join}"
+            f" WHERE d.day BETWEEN ? AND ?{ev_sql}{unit_sql} GROUP BY b"
+        )
+        rows = engine.rows(sql, [*bucket_params, window.from_day, window.to_day, *ev_params, *unit_params])
+        return {int(b): int(n) for b, n in rows}
     select = [
         "SUM(CASE WHEN d.day < ? THEN d.n ELSE 0 END)",
         "SUM(CASE WHEN d.day >= ? THEN d.n ELSE 0 END)",
         "SUM(CASE WHEN d.last_ts > ? THEN 1 ELSE 0 END)",
     ]
     sql = (
-        f"SELECT {bucket_sql} AS b, {', '.join(select)} FROM {table} d"
-        + (" JOIN users u ON u.user_key = d.user_key" if join_users else "")
+        f"SELECT {bucket_sql} AS b, {', '.join(select)} FROM {table} d{join}"
         + f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{ev_sql}{unit_sql} GROUP BY b"
     )
     params = [
