@@ -1028,6 +1028,8 @@ class _EventBatcher:
     MAX_PARAMS = 30_000
 
     def __init__(self, runner: _KindRunner):
+        import numpy as np
+
         self.r = runner
         conn = self.conn = runner.conn
         fields = runner.cmap.fields
@@ -1051,6 +1053,11 @@ class _EventBatcher:
         self._sql: dict[int, str] = {}
         self.days_parts: list[tuple] = []
         self.days_rows = 0
+        # Users' first and last event seen by this import (indexed by user key; -1: none yet),
+        # written to users once at the end: one UPDATE per user instead of one per user and
+        # flush, each also moving two index entries (users(first_ts), users(last_ts)).
+        self.first_of = np.full(0, -1, dtype=np.int64)
+        self.last_of = np.full(0, -1, dtype=np.int64)
 
     def sql(self, rows: int) -> str:
         text = self._sql.get(rows)
@@ -1321,13 +1328,26 @@ class _EventBatcher:
         )
         # Users' first and last event, from the (smaller) per-day aggregate.
         starts = np.flatnonzero(np.concatenate(([True], uk[1:] != uk[:-1])))
-        users = uk[starts].tolist()
-        mins = np.minimum.reduceat(first, starts).tolist()
-        maxs = np.maximum.reduceat(last, starts).tolist()
+        users = uk[starts].astype(np.int64)
+        mins = np.minimum.reduceat(first, starts)
+        maxs = np.maximum.reduceat(last, starts)
+        if users.size and int(users.max()) >= len(self.first_of):
+            grow = max(int(users.max()) + 1, 2 * len(self.first_of)) - len(self.first_of)
+            self.first_of = np.concatenate((self.first_of, np.full(grow, -1, dtype=np.int64)))
+            self.last_of = np.concatenate((self.last_of, np.full(grow, -1, dtype=np.int64)))
+        seen = self.first_of[users] >= 0
+        self.first_of[users] = np.where(seen, np.minimum(self.first_of[users], mins), mins)
+        self.last_of[users] = np.maximum(self.last_of[users], maxs)
+
+    def write_first_last(self) -> None:
+        import numpy as np
+
+        users = np.flatnonzero(self.first_of >= 0)
+        firsts, lasts = self.first_of[users].tolist(), self.last_of[users].tolist()
         self.conn.executemany(
             "UPDATE users SET first_ts = min(coalesce(first_ts, ?), ?), "
             "last_ts = max(coalesce(last_ts, ?), ?) WHERE user_key = ?",
-            [(a, a, b, b, u) for u, a, b in zip(users, mins, maxs)],
+            [(a, a, b, b, u) for u, a, b in zip(users.tolist(), firsts, lasts)],
         )
 
     def _upsert(self, head: str, tail: str, columns: tuple) -> None:
@@ -1352,6 +1372,7 @@ class _EventBatcher:
 
     def close(self) -> None:
         self.flush_days()
+        self.write_first_last()
 
 
 def _aggregate(np, uk, ek, day, cnt, first, last):
