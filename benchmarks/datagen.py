@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from seglab.core.storage.schema import QUERY_TABLES
+
 EVENT_NAMES = (
     "page_view",
     "login",
@@ -167,17 +169,7 @@ def generate(out_dir, n_events: int, seed: int = 0) -> tuple[Path, Path, Path]:
 # -- projects built from the generated files, shared by the benchmarks -----------------------
 
 # The tables the benchmarks copy into DuckDB (the same logical schema on both engines).
-TABLES = (
-    "users",
-    "accounts",
-    "event_names",
-    "events",
-    "user_days",
-    "user_active_days",
-    "user_events",
-    "event_days",
-    "properties",
-)
+TABLES = QUERY_TABLES
 
 
 def _has_tables(path: Path) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from seglab.core.project import Project
+from seglab.core.storage.schema import QUERY_TABLES
 
 DAY = 86_400_000
 UTC = dt.UTC
@@ -141,18 +142,7 @@ def to_duckdb(conn: sqlite3.Connection):
     import duckdb
 
     duck = duckdb.connect()
-    tables = (
-        "users",
-        "accounts",
-        "event_names",
-        "events",
-        "user_days",
-        "user_active_days",
-        "user_events",
-        "event_days",
-        "properties",
-    )
-    for table in tables:
+    for table in QUERY_TABLES:
         frame = pd.read_sql_query(f"SELECT * FROM {table}", conn)
         cols = conn.execute(f"PRAGMA table_info({table})").fetchall()
         types = {c[1]: (c[2] or "TEXT") for c in cols}

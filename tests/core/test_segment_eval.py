@@ -26,6 +26,7 @@ from seglab.core.segments import (
     save_segment,
     universe_size,
 )
+from seglab.core.storage.schema import QUERY_TABLES
 from seglab.core.timeutil import parse_as_of
 
 T = parse_as_of("2024-03-31T12:00:00Z")
@@ -151,18 +152,7 @@ def to_duckdb(conn: sqlite3.Connection):
         "text": "VARCHAR",
     }
     entity_of = {"users": "user", "accounts": "account", "events": "event"}
-    tables = (
-        "users",
-        "accounts",
-        "event_names",
-        "events",
-        "user_days",
-        "user_active_days",
-        "user_events",
-        "event_days",
-        "properties",
-    )
-    for table in tables:
+    for table in QUERY_TABLES:
         cols = conn.execute(f"PRAGMA table_info({table})").fetchall()
         catalog = dict(
             conn.execute(

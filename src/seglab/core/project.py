@@ -177,25 +177,17 @@ class Project:
             raise
         return cls(path, conn, lock, readonly=False)
 
-    @staticmethod
-    def _upgrade(path: Path, purpose: str) -> None:
+    @classmethod
+    def _upgrade(cls, path: Path, purpose: str) -> None:
         """Bring a project made by an earlier SegLab up to this format before reading it (the
-        queries rely on the roll-ups newer formats add); one short write, under the lock."""
+        queries rely on the roll-ups newer formats add): a writable open migrates it, under
+        the lock, and closes again."""
         if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
             raise ProjectError(
                 f"{path.name}: made by an earlier SegLab; it needs a one-time upgrade, which needs "
                 "write access (copy the project somewhere writable)"
             )
-        lock = ProjectLock(path)
-        lock.acquire(purpose)
-        try:
-            conn = connect(path)
-            try:
-                migrate(conn)
-            finally:
-                conn.close()
-        finally:
-            lock.release()
+        cls.open(path, purpose=purpose).close()
 
     def close(self) -> None:
         if self.conn is not None:

@@ -67,6 +67,19 @@ SCHEMA_VERSION = 2
 APPLICATION_ID = 0x5E61AB01  # PRAGMA application_id: tells a SegLab file from other SQLite files
 
 ENTITY_TABLES = {"user": "users", "account": "accounts", "event": "events"}
+# The tables segment and analysis SQL reads: what a copy of a project into another engine
+# (DuckDB in the tests and benchmarks) needs.
+QUERY_TABLES = (
+    "users",
+    "accounts",
+    "event_names",
+    "events",
+    "user_days",
+    "user_active_days",
+    "user_events",
+    "event_days",
+    "properties",
+)
 PROPERTY_TYPES = ("integer", "real", "boolean", "datetime", "text")
 
 
