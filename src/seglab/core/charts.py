@@ -358,15 +358,11 @@ def _segment_keys(conn: sqlite3.Connection, name: str, as_of_ms: int) -> tuple[t
 
 
 def universe_keys(conn: sqlite3.Connection, level: str) -> tuple[int, ...]:
-    """Every user, or every account (from an accounts file or some user's account)."""
-    if level == "user":
-        rows = conn.execute("SELECT user_key FROM users ORDER BY user_key")
-    else:
-        rows = conn.execute(
-            "SELECT account_key FROM accounts a WHERE a.from_file = 1 OR EXISTS "
-            "(SELECT 1 FROM users u WHERE u.account_key = a.account_key) ORDER BY account_key"
-        )
-    return tuple(int(r[0]) for r in rows)
+    """Every user, or every account (from an accounts file or some user's account), sorted."""
+    from seglab.core.analyses.activity import universe_keys as keys_of
+    from seglab.core.analyses.common import Engine
+
+    return tuple(keys_of(Engine(conn), level).tolist())
 
 
 def resolve_series(conn: sqlite3.Connection, spec: ChartSpec, as_of_ms: int) -> tuple[ResolvedSeries, ...]:

@@ -1245,10 +1245,8 @@ class _EventBatcher:
         last = np.flatnonzero(np.concatenate((u[1:] != u[:-1], [True])))
         u, t, a = u[last], t[last], a[last]
         size = int(u.max()) + 1
-        if size > len(r.link_ak):
-            grow = max(size, 2 * len(r.link_ak))
-            r.link_ak = np.concatenate((r.link_ak, np.full(grow - len(r.link_ak), -1, dtype=np.int64)))
-            r.link_ts = np.concatenate((r.link_ts, np.zeros(grow - len(r.link_ts), dtype=np.int64)))
+        r.link_ak = _grown(np, r.link_ak, size, -1)
+        r.link_ts = _grown(np, r.link_ts, size, 0)
         cur_a, cur_t = r.link_ak[u], r.link_ts[u]
         clash = (cur_a >= 0) & (cur_a != a)
         if clash.any():
@@ -1331,10 +1329,9 @@ class _EventBatcher:
         users = uk[starts].astype(np.int64)
         mins = np.minimum.reduceat(first, starts)
         maxs = np.maximum.reduceat(last, starts)
-        if users.size and int(users.max()) >= len(self.first_of):
-            grow = max(int(users.max()) + 1, 2 * len(self.first_of)) - len(self.first_of)
-            self.first_of = np.concatenate((self.first_of, np.full(grow, -1, dtype=np.int64)))
-            self.last_of = np.concatenate((self.last_of, np.full(grow, -1, dtype=np.int64)))
+        if users.size:
+            self.first_of = _grown(np, self.first_of, int(users.max()) + 1, -1)
+            self.last_of = _grown(np, self.last_of, int(users.max()) + 1, -1)
         seen = self.first_of[users] >= 0
         self.first_of[users] = np.where(seen, np.minimum(self.first_of[users], mins), mins)
         self.last_of[users] = np.maximum(self.last_of[users], maxs)
@@ -1373,6 +1370,14 @@ class _EventBatcher:
     def close(self) -> None:
         self.flush_days()
         self.write_first_last()
+
+
+def _grown(np, arr, size: int, fill: int):
+    """``arr`` (int64, indexed by key) long enough for ``size`` keys: doubled, new cells ``fill``."""
+    if size <= len(arr):
+        return arr
+    extra = max(size, 2 * len(arr)) - len(arr)
+    return np.concatenate((arr, np.full(extra, fill, dtype=np.int64)))
 
 
 def _aggregate(np, uk, ek, day, cnt, first, last):

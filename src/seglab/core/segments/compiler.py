@@ -427,22 +427,28 @@ class _Compiler:
             seen.insert(0, exp.GT(this=_unindexed(_col("last_ts", u)), expression=_num(lo)))
         return _and(*seen, exp.paren(test, copy=False))
 
-    def event_users(self, event: str, lo: int | None, hi: int, first_in: bool = False) -> exp.Select:
+    def event_users(self, event: str, lo: int | None, hi: int) -> exp.Select:
         """Users from ``user_events`` whose first/last ``event`` bound the window: last > lo and
-        first <= hi (``first_in``: the first one inside ``(lo, hi]``). A superset of the users
-        with the event in the window in general; exactly them when ``lo`` is None or no event
-        is later than ``hi``."""
-        t = self.alias("ue")
+        first <= hi. A superset of the users with the event in the window in general; exactly
+        them when ``lo`` is None or no event is later than ``hi``."""
         top = self.catalog.max_ts()
-        preds = [self.event_pred(event, t)]
-        if first_in:
-            if lo is not None:
-                preds.append(exp.GT(this=_col("first_ts", t), expression=_num(lo)))
-        elif lo is not None:
-            preds.append(exp.GT(this=_col("last_ts", t), expression=_num(lo)))
-        if first_in or top is None or hi < top:
-            preds.append(exp.LTE(this=_col("first_ts", t), expression=_num(hi)))
-        return _select(_col("user_key", t)).from_(exp.to_table("user_events").as_(t)).where(_and(*preds))
+
+        def preds(t):
+            out = [] if lo is None else [exp.GT(this=_col("last_ts", t), expression=_num(lo))]
+            if top is None or hi < top:
+                out.append(exp.LTE(this=_col("first_ts", t), expression=_num(hi)))
+            return out
+
+        return self.totals_with(event, preds)
+
+    def totals_with(self, event: str, preds) -> exp.Select:
+        """Users whose ``user_events`` row for ``event`` meets ``preds(alias)``."""
+        t = self.alias("ue")
+        return (
+            _select(_col("user_key", t))
+            .from_(exp.to_table("user_events").as_(t))
+            .where(_and(self.event_pred(event, t), *preds(t)))
+        )
 
     def _totals_decide(self, lo: int | None, hi: int) -> bool:
         """Whether a user's all-time first/last event say exactly if one is in ``(lo, hi]``."""
@@ -646,38 +652,20 @@ class _Compiler:
 
     # -- first / last seen --------------------------------------------------------------------
     def first_seen_users(self, event: str, lo: int | None, hi: int) -> exp.Select:
+        # The first event (of all: users.first_ts; of the name: user_events.first_ts) is in the
+        # window; being <= hi <= T, it is also the first one up to T.
         if event == "*":
-            # users.first_ts is the first event of all; when it is <= hi (<= T) it is also the
-            # first event up to T.
-            def pred(u):
-                preds = [exp.LTE(this=_col("first_ts", u), expression=_num(hi))]
-                if lo is not None:
-                    preds.append(exp.GT(this=_col("first_ts", u), expression=_num(lo)))
-                return _and(*preds)
-
-            return self.users_with(pred)
-        # The first event of the name is in the window (first_ts <= hi <= T: it is also the
-        # first one up to T).
-        return self.event_users(event, lo, hi, first_in=True)
+            return self.users_with(lambda u: _and(*self.time_preds(u, lo, hi, "first_ts")))
+        return self.totals_with(event, lambda t: self.time_preds(t, lo, hi, "first_ts"))
 
     def last_seen_users(self, event: str, lo: int | None, hi: int) -> exp.Expression | exp.Select:
         top = self.catalog.max_ts()
-        if event == "*" and top is not None and self.t >= top:
-            # Every event is <= T: users.last_ts is the last event up to T.
-            def pred(u):
-                preds = [exp.LTE(this=_col("last_ts", u), expression=_num(hi))]
-                if lo is not None:
-                    preds.append(exp.GT(this=_col("last_ts", u), expression=_num(lo)))
-                return _and(*preds)
-
-            return self.users_with(pred)
-        if event != "*" and top is not None and self.t >= top:
-            # The same from the per-event totals.
-            t = self.alias("ue")
-            preds = [self.event_pred(event, t), exp.LTE(this=_col("last_ts", t), expression=_num(hi))]
-            if lo is not None:
-                preds.append(exp.GT(this=_col("last_ts", t), expression=_num(lo)))
-            return _select(_col("user_key", t)).from_(exp.to_table("user_events").as_(t)).where(_and(*preds))
+        if top is not None and self.t >= top:
+            # Every event is <= T: the last event (users.last_ts, or user_events.last_ts for
+            # the name) is the last one up to T.
+            if event == "*":
+                return self.users_with(lambda u: _and(*self.time_preds(u, lo, hi, "last_ts")))
+            return self.totals_with(event, lambda t: self.time_preds(t, lo, hi, "last_ts"))
         inside = self.exists_users(event, (), lo, hi, "")
         if hi >= self.t:
             return inside
