@@ -257,9 +257,30 @@ def test_a_version_1_project_gains_user_events_on_open(tmp_path, readonly):
         got = proj.conn.execute("SELECT * FROM user_events ORDER BY event_key, user_key").fetchall()
         days = proj.conn.execute("SELECT event_key, day, n FROM event_days ORDER BY 1, 2").fetchall()
         indexes = {r[0] for r in proj.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"users_first_ts", "users_last_ts", "users_p1"} <= indexes
+    assert {"users_first_ts", "users_last_ts", "users_p1", "user_events_last"} <= indexes
     assert got == built
     assert days == [(1, 19783, 1), (1, 19786, 1), (2, 19784, 1), (2, 19785, 1)]
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".seglab", ".lock", ".seglab-wal")) == [
         "old.seglab"
     ]
+
+
+def test_a_version_2_project_gains_the_last_seen_index_on_a_readonly_open(tmp_path):
+    from builders import build_project
+
+    path = build_project(
+        tmp_path / "v2.seglab",
+        events=[{"user_id": "u1", "event": "login", "timestamp": "2024-03-01T10:00:00Z"}],
+    )
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX user_events_last")
+    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with Project.open(path, readonly=True) as proj:
+        assert proj.meta("schema_version") == str(SCHEMA_VERSION)
+        plan = proj.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT user_key FROM user_events WHERE event_key = 1 AND last_ts > 0"
+        ).fetchall()
+        assert proj.check_integrity() is True
+    assert "user_events_last" in str(plan)
