@@ -14,6 +14,7 @@ from test_segment_eval import to_duckdb  # the same DuckDB copy the hand-checked
 from builders import build_project
 from seglab.core.project import Project
 from seglab.core.segments import compile_segment, load_definition, member_ids
+from seglab.core.segments.compiler import compile_count
 from seglab.core.timeutil import DAY_MS, ms_to_iso, parse_as_of
 
 T = parse_as_of("2024-05-15T13:30:00Z")
@@ -495,6 +496,66 @@ def test_agree_at_the_latest_event(engines, definition):
     _agree(engines, definition, LATEST)
 
 
+LONE = [  # one membership condition: counted from its subquery (compile_count's shortcut)
+    {"type": "behavior", "event": "login", "window": {"last_days": 7}},
+    {"type": "behavior", "event": "login", "window": {"last_days": 7}, "negate": True},
+    {"type": "behavior", "event": "buy", "compare": {"op": "eq", "value": 0}, "window": {"last_days": 30}},
+    {"type": "behavior", "event": "buy", "compare": {"op": "gte", "value": 2}, "window": "ever"},
+    {"type": "behavior", "event": "buy", "compare": {"op": "lt", "value": 2}, "window": {"last_days": 60}},
+    {"type": "behavior", "event": "nosuch", "window": {"last_days": 7}, "negate": True},
+    {"type": "first_seen", "event": "share", "window": {"last_days": 30}},
+    {"type": "last_seen", "event": "login", "window": {"last_days": 30}, "negate": True},
+    {"type": "last_seen", "event": "*", "window": {"last_days": 30}, "negate": True},
+]
+
+
+LONE_ACCOUNT = [
+    {
+        "type": "behavior",
+        "event": "login",
+        "per": "users",
+        "compare": {"op": "gte", "value": 2},
+        "window": "ever",
+    },
+    {
+        "type": "behavior",
+        "event": "buy",
+        "per": "users",
+        "compare": {"op": "lt", "value": 2},
+        "window": "ever",
+    },
+    {"type": "behavior", "event": "buy", "compare": {"op": "gte", "value": 2}, "window": {"last_days": 30}},
+    {"type": "behavior", "event": "buy", "compare": {"op": "lte", "value": 1}, "window": {"last_days": 30}},
+    {
+        "type": "users",
+        "compare": {"op": "gte", "value": 2},
+        "match": {"level": "user", "conditions": [LONE[0]]},
+    },
+    {
+        "type": "users",
+        "compare": {"op": "eq", "value": 0},
+        "match": {"level": "user", "conditions": [LONE[3]]},
+    },
+    {
+        "type": "users",
+        "share": True,
+        "compare": {"op": "gte", "value": 0.5},
+        "match": {
+            "level": "user",
+            "conditions": [{"type": "property", "entity": "user", "property": "plan", "op": "is_set"}],
+        },
+    },
+]
+
+
+@pytest.mark.parametrize("t", ["T", "LATEST"])
+@pytest.mark.parametrize(
+    "level, condition", [("user", c) for c in LONE] + [("account", c) for c in LONE_ACCOUNT]
+)
+def test_lone_conditions_count_their_members(engines, level, condition, t):
+    _agree(engines, {"version": 1, "level": level, "conditions": [condition]}, {"T": T, "LATEST": LATEST}[t])
+
+
 def _agree(engines, definition, t):
     conn, duck, refs = engines
     seg = load_definition(definition)
@@ -507,3 +568,7 @@ def _agree(engines, definition, t):
     )
     id_of = dict(conn.execute(f"SELECT {key}, {ident} FROM {table}").fetchall())
     assert sorted(id_of[k] for k in keys) == expected
+    # Counts are compiled on their own (a lone membership counts its subquery directly).
+    for engine, dialect in ((conn, "sqlite"), (duck, "duckdb")):
+        q = compile_count(conn, seg, t, dialect=dialect)
+        assert engine.execute(q.sql, q.params).fetchone()[0] == len(expected), dialect
