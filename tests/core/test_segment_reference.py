@@ -197,12 +197,13 @@ class Reference:
                         out.add(key)
             return out
         if kind == "sequence":
-            limit = c["within_days"] * DAY_MS
+            limit = c["within_days"] * DAY_MS if c.get("within_days") is not None else float("inf")
             out = set()
             for key, members in groups.items():
                 for u in members:
                     steps = [
-                        sorted(self.rows([u], s["event"], (), c.get("window"))["ts"]) for s in c["steps"]
+                        sorted(self.rows([u], s["event"], s.get("where", ()), c.get("window"))["ts"])
+                        for s in c["steps"]
                     ]
 
                     def chain(i, prev, start, steps=steps):
@@ -364,13 +365,15 @@ def seen(draw):
 
 @st.composite
 def sequence(draw):
-    steps = draw(st.lists(st.sampled_from(EVENTS), min_size=2, max_size=3))
-    return {
-        "type": "sequence",
-        "steps": [{"event": s} for s in steps],
-        "within_days": draw(st.sampled_from([1, 3, 10, 60])),
-        "window": draw(windows.filter(bool)),
-    }
+    # Named steps run in numpy on SQLite, a "*" step as SQL: both against DuckDB's SQL.
+    steps = draw(
+        st.lists(st.fixed_dictionaries({"event": events}, optional={"where": where}), min_size=2, max_size=3)
+    )
+    c = {"type": "sequence", "steps": steps, "window": draw(windows.filter(bool))}
+    within = draw(st.sampled_from([1, 3, 10, 60, None]))
+    if within is not None:
+        c["within_days"] = within
+    return c
 
 
 def leaf(level):
@@ -506,10 +509,18 @@ LONE = [  # one membership condition: counted from its subquery (compile_count's
     {"type": "first_seen", "event": "share", "window": {"last_days": 30}},
     {"type": "last_seen", "event": "login", "window": {"last_days": 30}, "negate": True},
     {"type": "last_seen", "event": "*", "window": {"last_days": 30}, "negate": True},
+    {"type": "sequence", "steps": [{"event": "login"}, {"event": "buy"}], "within_days": 3, "window": "ever"},
+    {"type": "sequence", "steps": [{"event": "login"}] * 3, "window": {"last_days": 60}, "negate": True},
 ]
 
 
 LONE_ACCOUNT = [
+    {
+        "type": "sequence",
+        "steps": [{"event": "buy"}, {"event": "share"}],
+        "within_days": 10,
+        "window": "ever",
+    },
     {
         "type": "behavior",
         "event": "login",
@@ -571,4 +582,5 @@ def _agree(engines, definition, t):
     # Counts are compiled on their own (a lone membership counts its subquery directly).
     for engine, dialect in ((conn, "sqlite"), (duck, "duckdb")):
         q = compile_count(conn, seg, t, dialect=dialect)
-        assert engine.execute(q.sql, q.params).fetchone()[0] == len(expected), dialect
+        params = q.bind(conn) if dialect == "sqlite" else q.params
+        assert engine.execute(q.sql, params).fetchone()[0] == len(expected), dialect

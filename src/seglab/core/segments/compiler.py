@@ -24,6 +24,7 @@ Rules (learned the hard way on several engines):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,7 @@ from seglab.core.segments.model import (
     Window,
 )
 from seglab.core.segments.operators import COMPARE_OPS, MEASURES, OPERATORS, Span
+from seglab.core.segments.sequence import SequencePlan
 from seglab.core.segments.validate import Catalog, as_catalog, coerce_filter, validate
 from seglab.core.timeutil import DAY_MS, add_months, date_to_ms, ms_to_date
 
@@ -100,6 +102,17 @@ class CompiledQuery:
     sql: str
     params: dict[str, Any]
     dialect: str = "sqlite"
+    # (parameter, SequencePlan): values computed against the connection just before running.
+    deferred: tuple[tuple[str, SequencePlan], ...] = ()
+
+    def bind(self, conn: sqlite3.Connection) -> dict[str, Any]:
+        """The parameters to run ``sql`` with on ``conn`` (evaluating the deferred ones)."""
+        if not self.deferred:
+            return self.params
+        params = dict(self.params)
+        for name, plan in self.deferred:
+            params[name] = json.dumps(plan.users(conn))
+        return params
 
 
 def window_range(window: Window, as_of_ms: int) -> tuple[int | None, int]:
@@ -173,6 +186,7 @@ class _Compiler:
         self._distinct_accounts: set[int] = set()
         # User segments that are one such subquery (see members).
         self._same_as: dict[int, exp.Select] = {}
+        self.deferred: list[tuple[str, SequencePlan]] = []
 
     # -- helpers ------------------------------------------------------------------------------
     def alias(self, prefix: str) -> str:
@@ -816,6 +830,8 @@ class _Compiler:
                     out.append(_in(_col("user_key", alias), did))
             return out
 
+        if self.dialect == "sqlite" and all(step.event != "*" for step in c.steps):
+            return self.sequence_plan(c, limit, step_events)
         ctes: list[tuple[str, exp.Expression]] = []
         e = self.alias("e")
         stage = self.alias("st")
@@ -886,6 +902,27 @@ class _Compiler:
         for name, body in ctes:
             out = out.with_(name, as_=body)
         return out
+
+    def sequence_plan(self, c: SequenceCondition, limit: int | None, step_events) -> exp.Select:
+        """The sequence's users as ``json_each(:seqN)``, filled in by a :class:`SequencePlan`
+        (numpy) just before the query runs; see :mod:`seglab.core.segments.sequence`. Steps
+        of any event ("*") keep the SQL form: every event of the window would be read."""
+        steps = []
+        for j in range(len(c.steps)):
+            e = self.alias("e")
+            step = (
+                _select(_col("user_key", e), _col("ts", e))
+                .from_(exp.to_table("events").as_(e))
+                .where(_and(*step_events(j, e)))
+            )
+            steps.append((_render(step, self.dialect), _used(step, self.params)))
+        name = f"seq{len(self.deferred) + 1}"
+        self.deferred.append((name, SequencePlan(tuple(steps), limit)))
+        query = _select(exp.column("value").as_("k")).from_(
+            exp.Table(this=exp.Anonymous(this="json_each", expressions=[exp.Placeholder(this=name)]))
+        )
+        self._distinct_users.add(id(query))  # sorted, distinct user keys
+        return query
 
     # -- users (account level) ----------------------------------------------------------------
     def users_condition(self, c: UsersCondition, key: exp.Column, path: str) -> exp.Expression:
@@ -987,7 +1024,7 @@ def compile_segment(
         as_of_ms = _resolve(conn_or_catalog)
     comp = _Compiler(catalog, as_of_ms, dialect)
     query = comp.members(seg).order_by("key")
-    return CompiledQuery(_render(query, dialect), _used(query, comp.params), dialect)
+    return _compiled(comp, query)
 
 
 def compile_count(
@@ -999,8 +1036,13 @@ def compile_count(
     if as_of_ms is None:
         as_of_ms = _resolve(conn_or_catalog)
     comp = _Compiler(catalog, as_of_ms, dialect)
-    query = comp.count_members(seg)
-    return CompiledQuery(_render(query, dialect), _used(query, comp.params), dialect)
+    return _compiled(comp, comp.count_members(seg))
+
+
+def _compiled(comp: _Compiler, query: exp.Select) -> CompiledQuery:
+    names = {p.name for p in query.find_all(exp.Placeholder)}
+    deferred = tuple((name, plan) for name, plan in comp.deferred if name in names)
+    return CompiledQuery(_render(query, comp.dialect), _used(query, comp.params), comp.dialect, deferred)
 
 
 def _used(query: exp.Expression, params: dict[str, Any]) -> dict[str, Any]:

@@ -38,9 +38,10 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
     conn.create_function("seglab_lower", 1, _lower, deterministic=True)
 
 
-def _run(conn: sqlite3.Connection, sql: str, params: dict):
+def _run(conn: sqlite3.Connection, q: CompiledQuery, sql: str | None = None):
+    """Run ``q`` (or ``sql`` built around it, with its parameters) on ``conn``."""
     prepare_connection(conn)
-    return conn.execute(sql, params)
+    return conn.execute(q.sql if sql is None else sql, q.bind(conn))
 
 
 def clear_cache() -> None:
@@ -105,13 +106,13 @@ def count(conn: sqlite3.Connection, seg: SegmentDef, as_of_ms: int | None = None
             _compiled[key] = q
             while len(_compiled) > CACHE_SIZE:
                 _compiled.popitem(last=False)
-    return _run(conn, q.sql, q.params).fetchone()[0]
+    return _run(conn, q).fetchone()[0]
 
 
 def _keys(conn: sqlite3.Connection, catalog: Catalog, seg: SegmentDef, t: int) -> tuple[int, ...]:
     def compute():
         q = compile_segment(catalog, seg, t, check=False)
-        return [row[0] for row in _run(conn, q.sql, q.params)]
+        return [row[0] for row in _run(conn, q)]
 
     return _cached_keys(conn, _stamp(conn), seg, t, compute)
 
@@ -132,7 +133,7 @@ def member_ids(conn: sqlite3.Connection, seg: SegmentDef, as_of_ms: int | None =
         ("users", "user_key", "user_id") if seg.level == "user" else ("accounts", "account_key", "account_id")
     )
     sql = f"SELECT {ident} FROM {table} WHERE {key} IN (SELECT key FROM ({q.sql}))"  # fixed identifiers only
-    return sorted(row[0] for row in _run(conn, sql, q.params))
+    return sorted(row[0] for row in _run(conn, q, sql))
 
 
 def condition_counts(
@@ -150,7 +151,7 @@ def condition_counts(
 
         def compute(cond=cond):
             q = compile_condition_keys(catalog, seg.level, cond, t)
-            return [row[0] for row in _run(conn, q.sql, q.params)]
+            return [row[0] for row in _run(conn, q)]
 
         keys = set(_cached_keys(conn, stamp, alone, t, compute))
         if running_keys is None:
