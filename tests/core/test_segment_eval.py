@@ -757,3 +757,39 @@ def test_account_on_event_rows_does_not_move_events(tmp_path):
         assert "B" not in expected
         assert set(member_ids(project.conn, did_login)) == expected
         assert "B" not in member_ids(project.conn, load_definition(accounts()))
+
+
+def _seen(kind, event="*", window="ever", negate=False):
+    return {"type": kind, "event": event, "window": window, "negate": negate}
+
+
+AT_LATEST = [  # as-of = the latest event (T + 1 h): the all-time roll-ups and times answer
+    ("users first seen ever", users(_seen("first_seen")), ALL_USERS - {"u7"}),
+    ("users last seen ever", users(_seen("last_seen")), ALL_USERS - {"u7"}),
+    ("users not first seen ever", users(_seen("first_seen", negate=True)), {"u7"}),
+    ("users first login ever", users(_seen("first_seen", "login")), {"u1", "u2", "u3", "u4", "u6"}),
+    ("accounts first seen ever", accounts(_seen("first_seen")), {"A1", "A2", "A4"}),
+    ("accounts last seen in 2 days", accounts(_seen("last_seen", window={"last_days": 2})), {"A1", "A2"}),
+    ("accounts first seen in 60 days", accounts(_seen("first_seen", window={"last_days": 60})), {"A2", "A4"}),
+    ("accounts did anything ever", accounts(did("*")), {"A1", "A2", "A4"}),
+    (
+        "accounts did nothing in 30 days",
+        accounts(did("*", compare={"op": "eq", "value": 0}, window={"last_days": 30})),
+        {"A3", "A4"},
+    ),
+    (
+        "accounts a user did anything in 2 days",
+        accounts(did("*", per="users", window={"last_days": 2})),
+        {"A1", "A2"},
+    ),
+]
+
+
+@pytest.mark.parametrize("name, definition, expected", AT_LATEST, ids=[c[0] for c in AT_LATEST])
+def test_at_the_latest_event(conn, duck, name, definition, expected):
+    seg = load_definition(definition)
+    assert set(member_ids(conn, seg)) == expected
+    assert count(conn, seg) == len(expected)
+    latest = conn.execute("SELECT max(ts) FROM events").fetchone()[0]
+    q = compile_segment(conn, seg, latest, dialect="duckdb")
+    assert len(duck.execute(q.sql, q.params).fetchall()) == len(expected)

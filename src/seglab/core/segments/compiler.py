@@ -238,13 +238,16 @@ class _Compiler:
         return [self.filter_pred("event", f, table, f"{path}[{i}]") for i, f in enumerate(where)]
 
     def time_preds(self, table: str, lo: int | None, hi: int, col: str = "ts") -> list[exp.Expression]:
-        """``lo < col <= hi``; the upper bound is left out when no event is later than ``hi``
+        """``lo < col <= hi``; with a lower end, the upper bound is left out when no event is later than ``hi``
         (the default as-of time): it holds for every row, and SQLite then tests one term less
         per row (a full scan of users for "last seen in the last 30 days" took half the time)."""
-        top = self.catalog.max_ts()
-        preds = [] if top is not None and hi >= top else [exp.LTE(this=_col(col, table), expression=_num(hi))]
+        preds = [exp.LTE(this=_col(col, table), expression=_num(hi))]
         if lo is not None:
-            preds.insert(0, exp.GT(this=_col(col, table), expression=_num(lo)))
+            top = self.catalog.max_ts()
+            # "col > lo" alone also rejects NULL (a user or account without events).
+            preds = [exp.GT(this=_col(col, table), expression=_num(lo))]
+            if top is None or hi < top:
+                preds.append(exp.LTE(this=_col(col, table), expression=_num(hi)))
         return preds
 
     def lift_users(self, user_keys: exp.Select) -> exp.Select:
