@@ -449,6 +449,34 @@ def test_events_roll_up_and_first_last(project, tmp_path):
     assert rows(project.conn, "SELECT first_ts, last_ts FROM users") == [(1704096000000, 1704153600000)]
 
 
+def test_accounts_first_and_last_follow_their_users(project, tmp_path):
+    acc = "account_id\nA1\nA2\nA3\n"
+    import_file(project, write(tmp_path, "a.csv", acc))
+    import_file(project, write(tmp_path, "u.csv", "user_id,account_id\nu1,A1\nu2,A1\n"))
+    ev = "user_id,event,timestamp,account_id\n"
+    body = ev + "u1,a,2024-01-01T10:00:00Z,\nu2,a,2024-01-03T00:00:00Z,\nu4,a,2024-01-02T00:00:00Z,A2\n"
+    import_file(project, write(tmp_path, "e1.csv", body))
+    expected = "SELECT account_id, first_ts, last_ts FROM accounts ORDER BY 1"
+    assert rows(project.conn, expected) == [
+        ("A1", 1704103200000, 1704240000000),
+        ("A2", 1704153600000, 1704153600000),
+        ("A3", None, None),
+    ]
+    # u4's later event names A3: u4 moves, A2 is left without users, A1's last event grows.
+    body = ev + "u4,b,2024-01-05T00:00:00Z,A3\nu1,b,2024-01-06T00:00:00Z,\n"
+    import_file(project, write(tmp_path, "e2.csv", body))
+    assert rows(project.conn, expected) == [
+        ("A1", 1704103200000, 1704499200000),
+        ("A2", None, None),
+        ("A3", 1704153600000, 1704412800000),
+    ]
+    assert rows(project.conn, expected) == rows(
+        project.conn,
+        "SELECT a.account_id, min(u.first_ts), max(u.last_ts) FROM accounts a "
+        "LEFT JOIN users u ON u.account_key = a.account_key GROUP BY a.account_key ORDER BY 1",
+    )
+
+
 # -- duplicates, strict, cancel ---------------------------------------------------------------------
 
 

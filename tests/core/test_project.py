@@ -230,6 +230,8 @@ def _as_version_1(path) -> list[tuple]:
         "OR name LIKE 'accounts\\_%' ESCAPE '\\') AND name NOT IN ('users_account')"
     ).fetchall():
         conn.execute(f"DROP INDEX {name}")
+    conn.execute("ALTER TABLE accounts DROP COLUMN first_ts")  # added by version 3
+    conn.execute("ALTER TABLE accounts DROP COLUMN last_ts")
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
@@ -270,17 +272,24 @@ def test_a_version_2_project_gains_the_last_seen_index_on_a_readonly_open(tmp_pa
 
     path = build_project(
         tmp_path / "v2.seglab",
+        users=[{"user_id": "u1", "account_id": "A1"}],
+        accounts=[{"account_id": "A1"}, {"account_id": "A2"}],
         events=[{"user_id": "u1", "event": "login", "timestamp": "2024-03-01T10:00:00Z"}],
     )
     conn = sqlite3.connect(path)
     conn.execute("DROP INDEX user_events_last")
+    conn.execute("ALTER TABLE accounts DROP COLUMN first_ts")
+    conn.execute("ALTER TABLE accounts DROP COLUMN last_ts")
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
     with Project.open(path, readonly=True) as proj:
         assert proj.meta("schema_version") == str(SCHEMA_VERSION)
+        times = proj.conn.execute("SELECT account_id, first_ts, last_ts FROM accounts ORDER BY 1").fetchall()
         plan = proj.conn.execute(
             "EXPLAIN QUERY PLAN SELECT user_key FROM user_events WHERE event_key = 1 AND last_ts > 0"
         ).fetchall()
         assert proj.check_integrity() is True
     assert "user_events_last" in str(plan)
+    # 2024-03-01T10:00Z (u1's only event) for u1's account; none for an account without users.
+    assert times == [("A1", 1709287200000, 1709287200000), ("A2", None, None)]

@@ -32,7 +32,7 @@ from seglab.core.importing.sniff import FIELD_LIMIT, FileSniff, describe_binary,
 from seglab.core.importing.timestamps import TimestampError, TimestampParser, looks_ambiguous, parse_column
 from seglab.core.importing.types import CONVERTERS, convert_column, infer_type, unify, value_type, widen_sql
 from seglab.core.progress import NULL_PROGRESS, Progress
-from seglab.core.storage.schema import property_index_sql
+from seglab.core.storage.schema import property_index_sql, update_account_times
 from seglab.core.timeutil import DAY_MS, utc_now_iso
 
 csv.field_size_limit(FIELD_LIMIT)
@@ -952,6 +952,7 @@ class _KindRunner:
                 )
             ]
             conn.executemany("INSERT OR IGNORE INTO account_link_conflicts(user_key) VALUES (?)", keys)
+        update_account_times(conn)
 
     def _finish_links(self) -> None:
         import numpy as np

@@ -238,8 +238,8 @@ class _Compiler:
         return [self.filter_pred("event", f, table, f"{path}[{i}]") for i, f in enumerate(where)]
 
     def time_preds(self, table: str, lo: int | None, hi: int, col: str = "ts") -> list[exp.Expression]:
-        """``lo < col <= hi``; with a lower end, the upper bound is left out when no event is later than ``hi``
-        (the default as-of time): it holds for every row, and SQLite then tests one term less
+        """``lo < col <= hi``. With a lower end, the upper bound is left out when no event is later
+        than ``hi`` (the default as-of time): it holds for every row, and SQLite then tests one term less
         per row (a full scan of users for "last seen in the last 30 days" took half the time)."""
         preds = [exp.LTE(this=_col(col, table), expression=_num(hi))]
         if lo is not None:
@@ -438,6 +438,18 @@ class _Compiler:
         if lo is not None and hi <= lo:  # empty window: every measure is "over no events"
             return exp.true() if zero_ok else exp.false()
         kind = _existence_kind(c.measure.fn, c.compare)
+        if kind is not None and level == "account" and c.event == "*" and not c.where and key.table:
+            # "Did anything" (by any of its users): the account's first/last event times decide
+            # when the window has no lower end or reaches the latest event.
+            top = self.catalog.max_ts()
+            a = key.table
+            pred = None
+            if lo is None:
+                pred = exp.LTE(this=_col("first_ts", a), expression=_num(hi))
+            elif top is not None and hi >= top:
+                pred = exp.GT(this=_col("last_ts", a), expression=_num(lo))
+            if pred is not None:
+                return pred if kind == "some" else _not(pred)
         if c.per == "users":
             users = self.exists_users(c.event, c.where, lo, hi, f"{path}.where")
             if kind is not None:
@@ -788,6 +800,13 @@ class _Compiler:
                 else self.last_seen_users(c.event, lo, hi)
             )
             return self.is_user(key, users)
+        top = self.catalog.max_ts()
+        if c.event == "*" and key.table and (c.kind == "first_seen" or (top is not None and self.t >= top)):
+            # The account's own first/last event time (its users' earliest/latest, kept by the
+            # importer); the first one in the window is also the first up to T (hi <= T), the last
+            # one is the last up to T when no event is later than T.
+            col = "first_ts" if c.kind == "first_seen" else "last_ts"
+            return _and(*self.time_preds(key.table, lo, hi, col))
         # An account's first (last) event is the first (last) of all its users' events: one of
         # them has an event in the window and none has one before (after) it.
         inside = _in(key, self.lift_users(self.exists_users(c.event, (), lo, hi, path)))

@@ -244,17 +244,34 @@ def _m002_user_events(conn: sqlite3.Connection) -> None:
         conn.execute(property_index_sql(entity, column))
 
 
-def _m003_recent_and_account_indexes(conn: sqlite3.Connection) -> None:
+def _m003_recent_and_account_times(conn: sqlite3.Connection) -> None:
     # "Did X in the last N days" up to the latest event is a range of this index: its users
     # are the ones whose last X is after the window's start (a seek instead of reading every
     # user's row for X; at 5M events 8 ms -> under 1 ms for a 7-day window).
     conn.execute("CREATE INDEX user_events_last ON user_events(event_key, last_ts)")
+    # Accounts' first and last events (of all their users), kept by the importer like the
+    # users' own: an account's first/last seen, and "did anything" up to the latest event, are
+    # then a test on the accounts row instead of gathering the account keys of thousands of
+    # users (at 5M events "accounts first seen in the last 90 days" took ~100 ms that way).
+    conn.execute("ALTER TABLE accounts ADD COLUMN first_ts INTEGER")
+    conn.execute("ALTER TABLE accounts ADD COLUMN last_ts INTEGER")
+    update_account_times(conn)
     # User property indexes carry the account: per-account counts of the users with a
     # property value read the index alone (see property_index_sql).
     for (column,) in conn.execute("SELECT column_name FROM properties WHERE entity = 'user'").fetchall():
         create = property_index_sql("user", column)  # refuses anything but our own p<N>
         conn.execute(f"DROP INDEX IF EXISTS users_{column}")
         conn.execute(create)
+
+
+def update_account_times(conn: sqlite3.Connection) -> None:
+    """Set ``accounts.first_ts``/``last_ts`` from their users' (after any import: times grow and
+    users move between accounts). NULL for an account without users or events."""
+    conn.execute(
+        "UPDATE accounts SET "
+        "first_ts = (SELECT min(u.first_ts) FROM users u WHERE u.account_key = accounts.account_key), "
+        "last_ts = (SELECT max(u.last_ts) FROM users u WHERE u.account_key = accounts.account_key)"
+    )
 
 
 def property_index_sql(entity: str, column: str) -> str:
@@ -272,7 +289,7 @@ def property_index_sql(entity: str, column: str) -> str:
 MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (1, _m001_initial),
     (2, _m002_user_events),
-    (3, _m003_recent_and_account_indexes),
+    (3, _m003_recent_and_account_times),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
