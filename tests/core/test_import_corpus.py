@@ -477,6 +477,27 @@ def test_accounts_first_and_last_follow_their_users(project, tmp_path):
     )
 
 
+def test_sparse_numeric_properties_get_a_partial_index(project, tmp_path):
+    lines = ["user_id,event,timestamp,amount,duration,label"]
+    for i in range(40):
+        amount = f"{i}.5" if i % 10 == 0 else ""  # on a tenth of the events: sparse
+        lines.append(
+            f"u{i % 7},{'buy' if amount else 'view'},2024-01-01T00:{i:02d}:00Z,{amount},{i},x{i % 3}"
+        )
+    import_file(project, write(tmp_path, "sparse.csv", "\n".join(lines) + "\n"))
+    columns = dict(rows(project.conn, "SELECT name, column_name FROM properties WHERE entity = 'event'"))
+    indexes = {r[0] for r in rows(project.conn, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert f"events_{columns['amount']}_set" in indexes
+    assert f"events_{columns['duration']}_set" not in indexes  # on every event
+    assert f"events_{columns['label']}_set" not in indexes  # text
+    plan = rows(
+        project.conn,
+        f"EXPLAIN QUERY PLAN SELECT user_key, sum({columns['amount']}) FROM events "
+        f"WHERE event_key = 1 AND {columns['amount']} IS NOT NULL GROUP BY user_key",
+    )
+    assert f"events_{columns['amount']}_set" in str(plan)
+
+
 # -- duplicates, strict, cancel ---------------------------------------------------------------------
 
 

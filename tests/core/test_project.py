@@ -274,10 +274,13 @@ def test_a_version_2_project_gains_the_last_seen_index_on_a_readonly_open(tmp_pa
         tmp_path / "v2.seglab",
         users=[{"user_id": "u1", "account_id": "A1"}],
         accounts=[{"account_id": "A1"}, {"account_id": "A2"}],
-        events=[{"user_id": "u1", "event": "login", "timestamp": "2024-03-01T10:00:00Z"}],
+        events=[{"user_id": "u1", "event": "login", "timestamp": "2024-03-01T10:00:00Z"}]
+        + [{"user_id": "u1", "event": "view", "timestamp": f"2024-03-0{d}T10:00:00Z"} for d in range(2, 9)]
+        + [{"user_id": "u1", "event": "buy", "timestamp": "2024-03-09T10:00:00Z", "amount": 5}],
     )
     conn = sqlite3.connect(path)
     conn.execute("DROP INDEX user_events_last")
+    conn.execute("DROP INDEX IF EXISTS events_p1_set")
     conn.execute("ALTER TABLE accounts DROP COLUMN first_ts")
     conn.execute("ALTER TABLE accounts DROP COLUMN last_ts")
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
@@ -286,10 +289,13 @@ def test_a_version_2_project_gains_the_last_seen_index_on_a_readonly_open(tmp_pa
     with Project.open(path, readonly=True) as proj:
         assert proj.meta("schema_version") == str(SCHEMA_VERSION)
         times = proj.conn.execute("SELECT account_id, first_ts, last_ts FROM accounts ORDER BY 1").fetchall()
+        indexes = {r[0] for r in proj.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         plan = proj.conn.execute(
             "EXPLAIN QUERY PLAN SELECT user_key FROM user_events WHERE event_key = 1 AND last_ts > 0"
         ).fetchall()
         assert proj.check_integrity() is True
     assert "user_events_last" in str(plan)
-    # 2024-03-01T10:00Z (u1's only event) for u1's account; none for an account without users.
-    assert times == [("A1", 1709287200000, 1709287200000), ("A2", None, None)]
+    assert "events_p1_set" in indexes  # amount: on 1 of 9 events
+    # u1's first and last events (2024-03-01 and 03-09, 10:00Z) for u1's account; none for an
+    # account without users.
+    assert times == [("A1", 1709287200000, 1709978400000), ("A2", None, None)]

@@ -32,7 +32,12 @@ from seglab.core.importing.sniff import FIELD_LIMIT, FileSniff, describe_binary,
 from seglab.core.importing.timestamps import TimestampError, TimestampParser, looks_ambiguous, parse_column
 from seglab.core.importing.types import CONVERTERS, convert_column, infer_type, unify, value_type, widen_sql
 from seglab.core.progress import NULL_PROGRESS, Progress
-from seglab.core.storage.schema import property_index_sql, update_account_times
+from seglab.core.storage.schema import (
+    SPARSE_SHARE,
+    property_index_sql,
+    sparse_property_index_sql,
+    update_account_times,
+)
 from seglab.core.timeutil import DAY_MS, utc_now_iso
 
 csv.field_size_limit(FIELD_LIMIT)
@@ -1033,6 +1038,7 @@ class _EventBatcher:
 
         self.r = runner
         conn = self.conn = runner.conn
+        self.sparse_checked = False
         fields = runner.cmap.fields
         self.iu, self.ie, self.it = fields["user_id"], fields["event"], fields["timestamp"]
         self.ia, self.ii = fields.get("account_id"), fields.get("insert_id")
@@ -1144,6 +1150,8 @@ class _EventBatcher:
             out.append(ids)
         for prop in r.props:
             out.append(self._convert(prop, cols[prop.index]))
+        if not self.sparse_checked:
+            self._sparse_indexes(out[len(out) - len(r.props) :], n)
 
         conn = self.conn
         if new_users:
@@ -1160,6 +1168,17 @@ class _EventBatcher:
         if aks is not None:
             self._links(uks, aks, ts_a, np)
         self._roll_up(np.array(uks, dtype=np.int64), np.array(eks, dtype=np.int64), ts_a, np)
+
+    def _sparse_indexes(self, values: list, n: int) -> None:
+        """Give the numeric properties that the first batch shows to be sparse their partial
+        index (``storage.schema.sparse_property_index_sql``) before rows go in, so it grows
+        with the import instead of being built over the whole table afterwards."""
+        self.sparse_checked = True
+        for prop, column in zip(self.r.props, values):
+            if prop.type in ("integer", "real"):
+                present = n - column.count(None)
+                if 0 < present <= SPARSE_SHARE * n:
+                    self.conn.execute(sparse_property_index_sql(prop.column))
 
     def _new_insert_ids(self, ids: list) -> list[int]:
         """Indexes of the rows to keep: no id, or an id seen neither before nor earlier in the batch."""

@@ -720,6 +720,10 @@ class _Compiler:
         if prop is None:
             raise SegmentError(f"unknown event property {c.measure.property!r}", f"{path}.measure.property")
         column = _col(prop.column, e)
+        # Events without the value add nothing to a sum, average, minimum or maximum; saying
+        # so lets SQLite read the property's partial index when it has one (sparse numeric
+        # properties, see storage.schema.sparse_property_index_sql).
+        q = q.where(exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())))
         if fn == "sum":
             return q, exp.Coalesce(this=exp.Sum(this=column), expressions=[_num(0)])
         agg = {"avg": exp.Avg, "min": exp.Min, "max": exp.Max}[fn]

@@ -256,12 +256,52 @@ def _m003_recent_and_account_times(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE accounts ADD COLUMN first_ts INTEGER")
     conn.execute("ALTER TABLE accounts ADD COLUMN last_ts INTEGER")
     update_account_times(conn)
+    # Sparse numeric event properties get their partial index (one pass counts them all).
+    numeric = [
+        c
+        for (c,) in conn.execute(
+            "SELECT column_name FROM properties WHERE entity = 'event' AND type IN ('integer', 'real')"
+        )
+    ]
+    if numeric:
+        counts = conn.execute(
+            f"SELECT count(*), {', '.join(f'count({own_column(c)})' for c in numeric)} FROM events"
+        ).fetchone()
+        for column, n in zip(numeric, counts[1:]):
+            if 0 < n <= SPARSE_SHARE * counts[0]:
+                conn.execute(sparse_property_index_sql(column))
     # User property indexes carry the account: per-account counts of the users with a
     # property value read the index alone (see property_index_sql).
     for (column,) in conn.execute("SELECT column_name FROM properties WHERE entity = 'user'").fetchall():
         create = property_index_sql("user", column)  # refuses anything but our own p<N>
         conn.execute(f"DROP INDEX IF EXISTS users_{column}")
         conn.execute(create)
+
+
+# A numeric event property set on at most this share of events gets a partial covering index
+# (see sparse_property_index_sql).
+SPARSE_SHARE = 0.25
+
+
+def own_column(column: str) -> str:
+    """``column`` if it is one of our own ``p<N>`` property columns (safe in SQL text); else an error."""
+    if not column.startswith("p") or not column[1:].isdigit():
+        raise ValueError(f"not a property column: {column!r}")
+    return column
+
+
+def sparse_property_index_sql(column: str) -> str:
+    """``CREATE INDEX`` over the events that carry a numeric property, ``(event, user, ts, value)``.
+
+    Sums, averages, minima and maxima of a property per user ("spent >= 200 in total") then read
+    this small index in user order: no table row per event and no sort (at 5M events, 65k
+    purchases: 80-170 ms -> 13 ms). Only sparse properties get one (an amount on purchases, not a
+    duration on every event): its entries are the events that carry the value."""
+    column = own_column(column)
+    return (
+        f"CREATE INDEX IF NOT EXISTS events_{column}_set ON events(event_key, user_key, ts, {column}) "
+        f"WHERE {column} IS NOT NULL"
+    )
 
 
 def update_account_times(conn: sqlite3.Connection) -> None:
@@ -276,8 +316,7 @@ def update_account_times(conn: sqlite3.Connection) -> None:
 
 def property_index_sql(entity: str, column: str) -> str:
     """``CREATE INDEX`` for a user or account property column (``column`` is our own ``p<N>``)."""
-    if not column.startswith("p") or not column[1:].isdigit():
-        raise ValueError(f"not a property column: {column!r}")
+    column = own_column(column)
     table = ENTITY_TABLES[entity]
     # A user's account rides along: "accounts where half the users are on plan X" counts
     # users per account from the plan index alone (at 5M events 33 -> 11 ms).
