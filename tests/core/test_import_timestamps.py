@@ -61,7 +61,7 @@ def corrupt(text: str, position: int, char: str) -> str:
 @given(
     st.lists(moments, min_size=1, max_size=40),
     shapes,
-    st.lists(st.tuples(st.integers(0, 39), st.integers(0, 30), st.sampled_from("x9 -:T0+Z./e")), max_size=4),
+    st.lists(st.tuples(st.integers(0, 39), st.integers(0, 30), st.sampled_from("x9 -:T0+Zz./e")), max_size=4),
 )
 def test_batch_equals_cell_by_cell(when, shape, damage):
     values = [render(m, shape) for m in when]
@@ -72,6 +72,22 @@ def test_batch_equals_cell_by_cell(when, shape, damage):
     expected, bad = one_by_one(values)
     assert got == expected
     assert set(reasons) == bad
+
+
+def test_zone_letters_only_after_a_time():
+    # Once the batch path dropped every "Z" of a column, accepting "00:00:00.Z00" and "2024-01-01Z".
+    values = [
+        "2000-01-01T00:00:00.Z00",
+        "2000-01-01Z",
+        "2000-01-01 00:00:00z",
+        "2000-01-01T10:00Z",
+        "2000-01-01T00:00:00.123456789Z",
+        "2000-01-02T00:00:00.000Z",
+    ]
+    got, reasons = parse_column(values, PARSER)
+    expected, bad = one_by_one(values)
+    assert got == expected == [None, None, 946684800000, 946720800000, 946684800123, 946771200000]
+    assert set(reasons) == bad == {0, 1}
 
 
 def test_mixed_shapes_in_one_batch():

@@ -82,6 +82,8 @@ class TimestampParser:
         return self._iso(text)
 
     def _iso(self, text: str) -> int:
+        if text.endswith("z"):  # RFC 3339 allows a lower-case zone letter; the batch parser does too
+            text = text[:-1] + "Z"
         try:
             value = dt.datetime.fromisoformat(text)
         except ValueError:
@@ -123,6 +125,7 @@ def is_timestamp_like(text: str) -> bool:
 
 _NUMPY_ISO_CELL = r"(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?|[^\x1f]{0,9})"
 _NUMPY_ISO_COLUMN_RE = re.compile(f"{_NUMPY_ISO_CELL}(?:\x1f{_NUMPY_ISO_CELL})*")
+_TRAILING_Z_RE = re.compile("(\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?)[Zz](?=\x1f|$)")
 
 
 def parse_column(values: list[str], parser: TimestampParser) -> tuple[list, dict[int, str]]:
@@ -185,7 +188,9 @@ def _numpy_column(values: list[str], np):
         return np.where(good, ms, 0), ~good
     joined = "\x1f".join(values)
     if "Z" in joined or "z" in joined:
-        joined = joined.replace("Z", "").replace("z", "")
+        # Only a zone letter right after a time: "00:00:00.Z00" and "2024-01-01Z" are not
+        # timestamps (the cell parser refuses them).
+        joined = _TRAILING_Z_RE.sub(r"\1", joined)
         arr = np.array(joined.split("\x1f"))
     # numpy only sees cells it parses silently (anything else would make it warn).
     if not _NUMPY_ISO_COLUMN_RE.fullmatch(joined):
