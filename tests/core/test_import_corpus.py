@@ -490,11 +490,14 @@ def test_sparse_numeric_properties_get_a_partial_index(project, tmp_path):
     assert f"events_{columns['amount']}_set" in indexes
     assert f"events_{columns['duration']}_set" not in indexes  # on every event
     assert f"events_{columns['label']}_set" not in indexes  # text
-    plan = rows(
-        project.conn,
-        f"EXPLAIN QUERY PLAN SELECT user_key, sum({columns['amount']}) FROM events "
-        f"WHERE event_key = 1 AND {columns['amount']} IS NOT NULL GROUP BY user_key",
-    )
+    # The compiled segment "spent >= 10 in total" reads it.
+    from seglab.core.segments import load_definition
+    from seglab.core.segments.compiler import compile_count
+
+    spent = {"type": "behavior", "event": "buy", "measure": {"fn": "sum", "property": "amount"}}
+    spent["compare"] = {"op": "gte", "value": 10}
+    q = compile_count(project.conn, load_definition({"level": "user", "conditions": [spent]}), None)
+    plan = rows(project.conn, "EXPLAIN QUERY PLAN " + q.sql, q.params)
     assert f"events_{columns['amount']}_set" in str(plan)
 
 

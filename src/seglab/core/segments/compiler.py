@@ -723,7 +723,9 @@ class _Compiler:
         # Events without the value add nothing to a sum, average, minimum or maximum; saying
         # so lets SQLite read the property's partial index when it has one (sparse numeric
         # properties, see storage.schema.sparse_property_index_sql).
-        q = q.where(exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())))
+        # (Written "x IS NOT NULL": SQLite matches a partial index's WHERE literally, "NOT x IS
+        # NULL" does not count.)
+        q = q.where(exp.Is(this=column.copy(), expression=exp.Not(this=exp.Null())))
         if fn == "sum":
             return q, exp.Coalesce(this=exp.Sum(this=column), expressions=[_num(0)])
         agg = {"avg": exp.Avg, "min": exp.Min, "max": exp.Max}[fn]
