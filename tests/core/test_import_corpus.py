@@ -501,6 +501,21 @@ def test_sparse_numeric_properties_get_a_partial_index(project, tmp_path):
     assert f"events_{columns['amount']}_set" in str(plan)
 
 
+def test_a_numeric_property_first_seen_after_the_first_batch_is_judged_then(project, tmp_path):
+    from seglab.core.importing.importer import BATCH_ROWS
+
+    lines = ["user_id,event,timestamp,amount"]
+    for i in range(BATCH_ROWS + 500):
+        amount = "3" if i > BATCH_ROWS and i % 10 == 0 else ""
+        lines.append(f"u{i % 50},{'buy' if amount else 'view'},{1704067200 + i},{amount}")
+    # (Typed by hand: the first 1,000 rows, the type sample, hold no value.)
+    import_file(project, write(tmp_path, "late.csv", "\n".join(lines) + "\n"), types={"amount": "integer"})
+    (column,) = rows(project.conn, "SELECT column_name FROM properties WHERE name = 'amount'")[0]
+    assert rows(
+        project.conn, "SELECT count(*) FROM sqlite_master WHERE name = ?", (f"events_{column}_set",)
+    ) == [(1,)]
+
+
 # -- duplicates, strict, cancel ---------------------------------------------------------------------
 
 

@@ -1038,7 +1038,7 @@ class _EventBatcher:
 
         self.r = runner
         conn = self.conn = runner.conn
-        self.sparse_checked = False
+        self.sparse_pending = {p.column for p in runner.props}  # decided once values show up
         fields = runner.cmap.fields
         self.iu, self.ie, self.it = fields["user_id"], fields["event"], fields["timestamp"]
         self.ia, self.ii = fields.get("account_id"), fields.get("insert_id")
@@ -1150,7 +1150,7 @@ class _EventBatcher:
             out.append(ids)
         for prop in r.props:
             out.append(self._convert(prop, cols[prop.index]))
-        if not self.sparse_checked:
+        if self.sparse_pending:
             self._sparse_indexes(out[len(out) - len(r.props) :], n)
 
         conn = self.conn
@@ -1170,15 +1170,18 @@ class _EventBatcher:
         self._roll_up(np.array(uks, dtype=np.int64), np.array(eks, dtype=np.int64), ts_a, np)
 
     def _sparse_indexes(self, values: list, n: int) -> None:
-        """Give the numeric properties that the first batch shows to be sparse their partial
-        index (``storage.schema.sparse_property_index_sql``) before rows go in, so it grows
-        with the import instead of being built over the whole table afterwards."""
-        self.sparse_checked = True
+        """Give a numeric property its partial index (``storage.schema.sparse_property_index_sql``)
+        when the first batch holding its values shows it sparse, before those rows go in: the
+        index then grows with the import instead of being built over the table afterwards."""
         for prop, column in zip(self.r.props, values):
-            if prop.type in ("integer", "real"):
-                present = n - column.count(None)
-                if 0 < present <= SPARSE_SHARE * n:
-                    self.conn.execute(sparse_property_index_sql(prop.column))
+            if prop.column not in self.sparse_pending:
+                continue
+            present = n - column.count(None)
+            if not present:
+                continue
+            self.sparse_pending.discard(prop.column)
+            if prop.type in ("integer", "real") and present <= SPARSE_SHARE * n:
+                self.conn.execute(sparse_property_index_sql(prop.column))
 
     def _new_insert_ids(self, ids: list) -> list[int]:
         """Indexes of the rows to keep: no id, or an id seen neither before nor earlier in the batch."""
