@@ -453,6 +453,8 @@ def test_accounts_first_and_last_follow_their_users(project, tmp_path):
     acc = "account_id\nA1\nA2\nA3\n"
     import_file(project, write(tmp_path, "a.csv", acc))
     import_file(project, write(tmp_path, "u.csv", "user_id,account_id\nu1,A1\nu2,A1\n"))
+    # Statistics from now (every user's times NULL) once led SQLite to a per-account skip-scan.
+    project.conn.execute("ANALYZE")
     ev = "user_id,event,timestamp,account_id\n"
     body = ev + "u1,a,2024-01-01T10:00:00Z,\nu2,a,2024-01-03T00:00:00Z,\nu4,a,2024-01-02T00:00:00Z,A2\n"
     import_file(project, write(tmp_path, "e1.csv", body))
@@ -683,3 +685,18 @@ def test_busy_project_is_a_clear_error(project, tmp_path):
         other.close()
         project.conn.execute("PRAGMA busy_timeout = 5000")
     assert import_file(project, tmp_path / "e.csv").rows_imported == 1
+
+
+def test_an_import_refreshes_the_users_statistics(project, tmp_path):
+    """Statistics taken after a users file (every first_ts NULL) are refreshed by the events
+    import that fills the times in; a project without statistics gets none."""
+    import_file(
+        project, write(tmp_path, "u.csv", "user_id,plan\n" + "".join(f"u{i},p{i % 2}\n" for i in range(40)))
+    )
+    stat = "SELECT stat FROM sqlite_stat1 WHERE idx = 'users_first_ts'"
+    assert not rows(project.conn, "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+    project.conn.execute("ANALYZE")  # what PRAGMA optimize does when the project closes
+    assert rows(project.conn, stat) == [("40 40 40",)]  # all 40 share one value (NULL)
+    body = "".join(f"u{i},login,2024-01-01T00:{i:02d}:00Z\n" for i in range(40))
+    import_file(project, write(tmp_path, "e.csv", "user_id,event,timestamp\n" + body))
+    assert rows(project.conn, stat) == [("40 1 1",)]  # now each user's own

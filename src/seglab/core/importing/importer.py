@@ -35,6 +35,7 @@ from seglab.core.progress import NULL_PROGRESS, Progress
 from seglab.core.storage.schema import (
     SPARSE_SHARE,
     property_index_sql,
+    refresh_statistics,
     sparse_property_index_sql,
     update_account_times,
 )
@@ -958,6 +959,7 @@ class _KindRunner:
             ]
             conn.executemany("INSERT OR IGNORE INTO account_link_conflicts(user_key) VALUES (?)", keys)
         update_account_times(conn)
+        refresh_statistics(conn)
 
     def _finish_links(self) -> None:
         import numpy as np

@@ -306,12 +306,42 @@ def sparse_property_index_sql(column: str) -> str:
 
 def update_account_times(conn: sqlite3.Connection) -> None:
     """Set ``accounts.first_ts``/``last_ts`` from their users' (after any import: times grow and
-    users move between accounts). NULL for an account without users or events."""
+    users move between accounts). NULL for an account without users or events.
+
+    One grouped pass over the users, not a subquery per account: with statistics from before
+    the import (users' times all NULL) SQLite chose a skip-scan of users(first_ts, account_key)
+    for "min(first_ts) of this account", reading every user per account (29 s of a 1M-event
+    import after a users file)."""
+    times = conn.execute(
+        "SELECT account_key, min(first_ts), max(last_ts) FROM users WHERE account_key IS NOT NULL "
+        "GROUP BY account_key"
+    ).fetchall()
     conn.execute(
-        "UPDATE accounts SET "
-        "first_ts = (SELECT min(u.first_ts) FROM users u WHERE u.account_key = accounts.account_key), "
-        "last_ts = (SELECT max(u.last_ts) FROM users u WHERE u.account_key = accounts.account_key)"
+        "UPDATE accounts SET first_ts = NULL, last_ts = NULL "
+        "WHERE first_ts IS NOT NULL OR last_ts IS NOT NULL"
     )
+    conn.executemany(
+        "UPDATE accounts SET first_ts = ?, last_ts = ? WHERE account_key = ?",
+        [(first, last, account) for account, first, last in times if first is not None or last is not None],
+    )
+
+
+def refresh_statistics(conn: sqlite3.Connection) -> None:
+    """Re-analyze ``users`` and ``accounts`` if SQLite keeps statistics for them (after an import).
+
+    ``PRAGMA optimize`` (run when a project closes) analyzes a table once and then only when its
+    row count changes a lot. An events file fills in the first/last times of users a users file
+    created, without changing their number, so the statistics went on saying "every user has
+    the same first_ts" and the planner kept choosing plans for that. Both tables are small
+    (ANALYZE of 125k users: 0.1 s of CPU). Tables without statistics are left without."""
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+    ).fetchone():
+        return
+    stale = {t for (t,) in conn.execute("SELECT DISTINCT tbl FROM sqlite_stat1")}
+    for table in ("users", "accounts"):  # fixed names: no text from the data reaches the SQL
+        if table in stale:
+            conn.execute(f"ANALYZE {table}")
 
 
 def property_index_sql(entity: str, column: str) -> str:
