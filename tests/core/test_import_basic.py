@@ -106,3 +106,50 @@ def test_user_active_days_is_user_days_over_all_events(project, tmp_path, monkey
         "SELECT event_key, user_key, count(*), min(ts), max(ts) FROM events GROUP BY 1, 2 ORDER BY 1, 2"
     ).fetchall()
     assert raw == conn.execute("SELECT * FROM user_events ORDER BY event_key, user_key").fetchall()
+
+
+def test_rows_go_in_whatever_the_statement_length(project, tmp_path, monkeypatch):
+    """Rows are written in statements as long as the parameter limit allows, the rest in a few
+    fixed shorter lengths: with a small limit every length is used, and nothing is lost or doubled."""
+    from seglab.core.importing import importer
+
+    monkeypatch.setattr(importer, "_max_params", lambda conn: 300)  # 42 event rows, 50 roll-up rows
+    lines = ["user_id,event,timestamp,plan,amount"]
+    for i in range(1337):
+        lines.append(f"u{i % 97},e{i % 5},2024-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z,p{i % 3},{i}")
+    path = tmp_path / "many.csv"
+    path.write_text("\n".join(lines) + "\n")
+    report = import_file(project, path)
+    conn = project.conn
+    assert report.rows_imported == 1337
+    assert conn.execute("SELECT count(*), sum(p2) FROM events").fetchone() == (1337, sum(range(1337)))
+    assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 97
+    raw = conn.execute(
+        "SELECT user_key, event_key, ts / 86400000, count(*), min(ts), max(ts) FROM events "
+        "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    ).fetchall()
+    assert raw == conn.execute("SELECT * FROM user_days ORDER BY 1, 2, 3").fetchall()
+    raw = conn.execute(
+        "SELECT user_key, ts / 86400000, count(*), min(ts), max(ts) FROM events GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+    assert raw == conn.execute("SELECT * FROM user_active_days ORDER BY 1, 2").fetchall()
+
+
+def test_grouping_order_matches_lexsort():
+    """The packed one-key sort groups like lexsort, and falls back to it for keys too wide to pack."""
+    import numpy as np
+
+    from seglab.core.importing.importer import _grouped
+
+    rng = np.random.default_rng(7)
+    narrow = (rng.integers(0, 50, 5000), rng.integers(-3, 4, 5000), rng.integers(19000, 19400, 5000))
+    wide = (rng.integers(0, 2**40, 5000), rng.integers(0, 2**30, 5000))
+    for keys in (narrow, wide, (rng.integers(0, 5, 3),)):
+        order, starts = _grouped(np, keys)
+        expected = np.lexsort(tuple(reversed(keys)))
+        for key in keys:
+            assert (key[order] == key[expected]).all()
+        rows = list(zip(*(key[order].tolist() for key in keys)))
+        assert starts.tolist() == [i for i in range(len(rows)) if i == 0 or rows[i] != rows[i - 1]]
+    empty = _grouped(np, (np.zeros(0, dtype=np.int64),))
+    assert len(empty[0]) == 0 and len(empty[1]) == 0

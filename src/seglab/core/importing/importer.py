@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import csv
+import functools
 import hashlib
 import io
 import itertools
@@ -991,6 +992,40 @@ class _KindRunner:
             )
 
 
+def _write_rows(
+    conn: sqlite3.Connection, head: str, tail: str, width: int, flat: list, max_params: int
+) -> None:
+    """Execute ``head VALUES (...), (...) tail`` over ``flat`` (``width`` values per row).
+
+    Statements are as long as SQLite's parameter limit allows: at 1M events that is a
+    few hundred statements instead of thousands (7 % less CPU than 500 rows each). What is
+    left over goes in statements of a few fixed lengths, because the connection caches every
+    statement it compiles and one of thousands of rows takes about a megabyte: one per
+    leftover length piled up to 70 MB at 5M events.
+    """
+    per = max(1, max_params // width)
+    step = per * width
+    full = len(flat) // step * step
+    if full:
+        sql = _multirow_sql(head, width, per, tail)
+        conn.executemany(sql, [flat[j : j + step] for j in range(0, full, step)])
+    pos = full
+    for rows in (1024, 128, 16, 1):
+        size = rows * width
+        if rows < per and len(flat) - pos >= size:
+            end = pos + (len(flat) - pos) // size * size
+            sql = _multirow_sql(head, width, rows, tail)
+            conn.executemany(sql, [flat[j : j + size] for j in range(pos, end, size)])
+            pos = end
+
+
+def _max_params(conn: sqlite3.Connection) -> int:
+    """Bound parameters per statement: SQLite's limit (32766 by default since 3.32, 999 before),
+    at most 32766 so that a statement stays around a megabyte."""
+    return max(1, min(conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), 32766))
+
+
+@functools.lru_cache(maxsize=32)
 def _multirow_sql(head: str, width: int, rows: int, tail: str = "") -> str:
     one = "(" + ", ".join("?" * width) + ")"
     return f"{head} VALUES {', '.join([one] * rows)}{tail}"
@@ -1033,7 +1068,6 @@ class _EventBatcher:
     """
 
     DAYS_FLUSH_ROWS = 600_000
-    MAX_PARAMS = 30_000
 
     def __init__(self, runner: _KindRunner):
         import numpy as np
@@ -1057,9 +1091,8 @@ class _EventBatcher:
             columns.append("insert_id")
         columns += [p.column for p in runner.props]
         self.width = len(columns)
-        self.per_statement = max(1, min(500, self.MAX_PARAMS // self.width))
+        self.max_params = _max_params(conn)
         self.head = f"INSERT INTO events({', '.join(columns)})"
-        self._sql: dict[int, str] = {}
         self.days_parts: list[tuple] = []
         self.days_rows = 0
         # Users' first and last event seen by this import (indexed by user key; -1: none yet),
@@ -1067,12 +1100,6 @@ class _EventBatcher:
         # flush, each also moving two index entries (users(first_ts), users(last_ts)).
         self.first_of = np.full(0, -1, dtype=np.int64)
         self.last_of = np.full(0, -1, dtype=np.int64)
-
-    def sql(self, rows: int) -> str:
-        text = self._sql.get(rows)
-        if text is None:
-            text = self._sql[rows] = _multirow_sql(self.head, self.width, rows)
-        return text
 
     def batch(self, cols: list, ends: list[int], batch_start: int, early: list[int]) -> None:
         """Process one batch: ``cols`` are the file's columns (equal-length sequences of
@@ -1156,14 +1183,17 @@ class _EventBatcher:
             self._sparse_indexes(out[len(out) - len(r.props) :], n)
 
         conn = self.conn
-        if new_users:
-            conn.executemany("INSERT INTO users(user_key, user_id) VALUES (?, ?)", new_users)
-            state.new_users += len(new_users)
-        if new_events:
-            conn.executemany("INSERT INTO event_names(event_key, name) VALUES (?, ?)", new_events)
+        for head, pairs in (
+            ("INSERT INTO users(user_key, user_id)", new_users),
+            ("INSERT INTO event_names(event_key, name)", new_events),
+        ):
+            if pairs:
+                _write_rows(conn, head, "", 2, list(itertools.chain.from_iterable(pairs)), self.max_params)
+        state.new_users += len(new_users)
         r.flush_accounts()
-        flat = list(itertools.chain.from_iterable(zip(*out)))
-        self._insert(flat, n)
+        _write_rows(
+            conn, self.head, "", self.width, list(itertools.chain.from_iterable(zip(*out))), self.max_params
+        )
         state.rows_imported += n
 
         ts_a = np.array(tss, dtype=np.int64)
@@ -1205,15 +1235,6 @@ class _EventBatcher:
                 known.add(value)
                 keep.append(i)
         return keep
-
-    def _insert(self, flat: list, n: int) -> None:
-        per, width = self.per_statement, self.width
-        full = (n // per) * per * width
-        if full:
-            step = per * width
-            self.conn.executemany(self.sql(per), [flat[j : j + step] for j in range(0, full, step)])
-        if full < len(flat):
-            self.conn.execute(self.sql((len(flat) - full) // width), flat[full:])
 
     def _convert(self, prop: _Prop, values) -> list:
         for _ in range(len(CONVERTERS)):
@@ -1314,7 +1335,7 @@ class _EventBatcher:
             np.minimum.reduceat(first, starts),
             np.maximum.reduceat(last, starts),
         )
-        order = np.lexsort((totals[1], totals[0]))
+        order, _ = _grouped(np, (totals[0], totals[1]))
         self._upsert(
             "INSERT INTO user_events(event_key, user_key, n, first_ts, last_ts)",
             " ON CONFLICT(event_key, user_key) DO UPDATE SET n = n + excluded.n, "
@@ -1323,9 +1344,8 @@ class _EventBatcher:
         )
         del totals, order
         # Everyone's events per (event, day), from the same aggregate regrouped.
-        order = np.lexsort((day, ek))
+        order, starts = _grouped(np, (ek, day))
         e_s, d_s = ek[order], day[order]
-        starts = np.flatnonzero(np.concatenate(([True], (e_s[1:] != e_s[:-1]) | (d_s[1:] != d_s[:-1]))))
         self._upsert(
             "INSERT INTO event_days(event_key, day, n, first_ts, last_ts)",
             " ON CONFLICT(event_key, day) DO UPDATE SET n = n + excluded.n, "
@@ -1373,24 +1393,14 @@ class _EventBatcher:
         )
 
     def _upsert(self, head: str, tail: str, columns: tuple) -> None:
-        """Multi-row upserts of parallel numpy columns, 1000 rows per statement."""
+        """Multi-row upserts of parallel numpy columns."""
         import numpy as np
 
-        width = len(columns)
-        per = 1000
-        rows = len(columns[0])
-        full = (rows // per) * per
-        step = per * width
-        # Python ints cost ~36 bytes each: convert a slice at a time to keep memory flat.
-        for lo in range(0, full, 20 * per):
-            hi = min(full, lo + 20 * per)
-            part = np.column_stack([a[lo:hi] for a in columns]).ravel().tolist()
-            self.conn.executemany(
-                _multirow_sql(head, width, per, tail), [part[j : j + step] for j in range(0, len(part), step)]
-            )
-        if full < rows:
-            part = np.column_stack([a[full:] for a in columns]).ravel().tolist()
-            self.conn.execute(_multirow_sql(head, width, rows - full, tail), part)
+        # Python ints cost ~36 bytes each: convert a few statements' worth at a time.
+        step = 4 * max(1, self.max_params // len(columns))
+        for lo in range(0, len(columns[0]), step):
+            flat = np.column_stack([a[lo : lo + step] for a in columns]).ravel().tolist()
+            _write_rows(self.conn, head, tail, len(columns), flat, self.max_params)
 
     def close(self) -> None:
         self.flush_days()
@@ -1405,37 +1415,57 @@ def _grown(np, arr, size: int, fill: int):
     return np.concatenate((arr, np.full(extra, fill, dtype=np.int64)))
 
 
+def _grouped(np, keys: tuple):
+    """An order that sorts rows by ``keys`` (integer arrays, major first), and where each group
+    of equal keys starts in that order.
+
+    The keys are packed into one int64 and sorted once when they fit in 63 bits (always, for
+    user, event and day keys): 7x faster than ``lexsort`` on three keys at a million rows.
+    Rows inside a group come in no particular order."""
+    n = len(keys[0])
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    packed = np.zeros(n, dtype=np.int64)
+    shift = 0
+    for key in reversed(keys):
+        lo = int(key.min())
+        bits = (int(key.max()) - lo).bit_length()
+        if shift + bits > 63:
+            break
+        packed |= (key.astype(np.int64) - lo) << shift
+        shift += bits
+    else:
+        order = np.argsort(packed)
+        packed = packed[order]
+        return order, np.flatnonzero(np.concatenate(([True], packed[1:] != packed[:-1])))
+    order = np.lexsort(tuple(reversed(keys)))
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    for key in keys:
+        ordered = key[order]
+        change[1:] |= ordered[1:] != ordered[:-1]
+    return order, np.flatnonzero(change)
+
+
 def _aggregate(np, uk, ek, day, cnt, first, last):
     """Group rows by (user, event, day): summed counts, earliest first, latest last; sorted by key."""
-    order = np.lexsort((day, ek, uk))
-    uk, ek, day, cnt, first, last = (a[order] for a in (uk, ek, day, cnt, first, last))
-    if len(uk) == 0:
-        return uk, ek, day, cnt, first, last
-    change = np.concatenate(([True], (uk[1:] != uk[:-1]) | (ek[1:] != ek[:-1]) | (day[1:] != day[:-1])))
-    starts = np.flatnonzero(change)
-    return (
-        uk[starts],
-        ek[starts],
-        day[starts],
-        np.add.reduceat(cnt, starts),
-        np.minimum.reduceat(first, starts),
-        np.maximum.reduceat(last, starts),
-    )
+    return _group_sums(np, (uk, ek, day), cnt, first, last)
 
 
 def _aggregate_days(np, uk, day, cnt, first, last):
     """Group rows by (user, day) over all events: summed counts, earliest first, latest last."""
-    order = np.lexsort((day, uk))
-    uk, day, cnt, first, last = (a[order] for a in (uk, day, cnt, first, last))
-    if len(uk) == 0:
-        return uk, day, cnt, first, last
-    starts = np.flatnonzero(np.concatenate(([True], (uk[1:] != uk[:-1]) | (day[1:] != day[:-1]))))
+    return _group_sums(np, (uk, day), cnt, first, last)
+
+
+def _group_sums(np, keys: tuple, cnt, first, last) -> tuple:
+    """The distinct ``keys`` in order, each with its summed ``cnt``, least ``first`` and greatest ``last``."""
+    order, starts = _grouped(np, keys)
+    heads = order[starts]
     return (
-        uk[starts],
-        day[starts],
-        np.add.reduceat(cnt, starts),
-        np.minimum.reduceat(first, starts),
-        np.maximum.reduceat(last, starts),
+        *(key[heads] for key in keys),
+        np.add.reduceat(cnt[order], starts) if len(starts) else cnt[:0],
+        np.minimum.reduceat(first[order], starts) if len(starts) else first[:0],
+        np.maximum.reduceat(last[order], starts) if len(starts) else last[:0],
     )
 
 
