@@ -11,7 +11,11 @@ built: the project is ready to query), then loads the same file with the Debian
 ``sqlite3`` shell's ``.import`` into an empty database as the reference (text
 columns, no parsing, no index). It prints wall-clock rows/s for both, the ratio,
 CPU seconds (the machine may be shared: CPU time is the steadier comparison) and
-SegLab's peak RSS.
+SegLab's peak RSS: medians of ``--repeat`` runs (3) taken in turns, RSS the highest.
+
+``--with-entities`` also times the same events file into a project that already holds the
+accounts and users files (the order the import wizard uses): that path once took 4x as long
+(a per-account subquery that SQLite planned with the users file's statistics).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,50 +54,81 @@ def run(cmd: list[str]) -> tuple[float, float, int, str]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, out.decode()
 
 
-def bench(n: int, data_root: Path, work: Path) -> dict:
-    events, _users, _accounts = generate(data_root / f"events_{n}", n)
-    project = work / f"bench_{n}.seglab"
-    ref = work / f"ref_{n}.db"
-    for p in (project, ref):
-        p.unlink(missing_ok=True)
+def _seglab_import(n: int, events: Path, project: Path, before: tuple[Path, ...]) -> tuple[float, float, int]:
+    """Wall s, CPU s, peak RSS MB of ``seglab import`` of the events file into a new project that
+    first gets the ``before`` files (untimed)."""
     seglab = [sys.executable, "-m", "seglab"]
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{project}{suffix}").unlink(missing_ok=True)
     subprocess.run([*seglab, "new", str(project)], check=True, capture_output=True)
+    for path in before:
+        subprocess.run([*seglab, "import", str(project), str(path)], check=True, capture_output=True)
     wall, cpu, rss, out = run([*seglab, "import", str(project), str(events), "--json"])
     report = json.loads(out)
     assert report["rows_imported"] == n, report
+    return wall, cpu, rss
+
+
+def bench(n: int, data_root: Path, work: Path, repeat: int, with_entities: bool) -> dict:
+    """Medians over ``repeat`` runs, SegLab and ``.import`` taking turns (the machine is shared:
+    single runs of the same code vary by a third)."""
+    events, users, accounts = generate(data_root / f"events_{n}", n)
+    project = work / f"bench_{n}.seglab"
+    ref = work / f"ref_{n}.db"
     sqlite3 = shutil.which("sqlite3")
     if sqlite3 is None:
         raise SystemExit("the sqlite3 shell is needed for the reference (apt-get install sqlite3)")
-    ref_wall, ref_cpu, _, _ = run([sqlite3, str(ref), "-cmd", ".mode csv", f".import {events} events"])
-    size_mb = events.stat().st_size / 1e6
-    project.unlink(missing_ok=True)
+    runs, refs, after = [], [], []
+    for _ in range(repeat):
+        runs.append(_seglab_import(n, events, project, ()))
+        ref.unlink(missing_ok=True)
+        wall, cpu, _, _ = run([sqlite3, str(ref), "-cmd", ".mode csv", f".import {events} events"])
+        refs.append((wall, cpu))
+        if with_entities:
+            after.append(_seglab_import(n, events, project, (accounts, users)))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{project}{suffix}").unlink(missing_ok=True)
     ref.unlink(missing_ok=True)
-    return {
+    wall = statistics.median(r[0] for r in runs)
+    cpu = statistics.median(r[1] for r in runs)
+    ref_wall = statistics.median(r[0] for r in refs)
+    ref_cpu = statistics.median(r[1] for r in refs)
+    result = {
         "rows": n,
-        "file_mb": round(size_mb, 1),
+        "file_mb": round(events.stat().st_size / 1e6, 1),
+        "runs": repeat,
         "seglab_s": round(wall, 2),
+        "seglab_s_all": [round(r[0], 2) for r in runs],
         "seglab_rows_s": round(n / wall),
         "seglab_cpu_s": round(cpu, 2),
         "ref_s": round(ref_wall, 2),
+        "ref_s_all": [round(r[0], 2) for r in refs],
         "ref_rows_s": round(n / ref_wall),
         "ref_cpu_s": round(ref_cpu, 2),
         "ratio": round(ref_wall / wall, 2),
         "cpu_ratio": round(ref_cpu / cpu, 2),
-        "peak_rss_mb": rss,
+        "peak_rss_mb": max(r[2] for r in runs),
     }
+    if with_entities:
+        result["after_users_s"] = round(statistics.median(r[0] for r in after), 2)
+        result["after_users_rss_mb"] = max(r[2] for r in after)
+    return result
 
 
 def table(results: list[dict]) -> str:
+    extra = "after_users_s" in results[0]
     lines = [
-        "| rows | file | SegLab | SegLab rows/s | `.import` | `.import` rows/s | ratio (wall) | ratio (CPU) "
-        "| SegLab peak RSS |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| rows | file | runs | SegLab (median) | SegLab rows/s | `.import` (median) | `.import` rows/s "
+        "| ratio (wall) | ratio (CPU) | SegLab peak RSS |"
+        + (" SegLab after accounts + users |" if extra else ""),
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if extra else ""),
     ]
     for r in results:
         lines.append(
-            f"| {r['rows']:,} | {r['file_mb']} MB | {r['seglab_s']} s | {r['seglab_rows_s']:,} | "
-            f"{r['ref_s']} s | {r['ref_rows_s']:,} | {r['ratio']}× | {r['cpu_ratio']}× "
-            f"| {r['peak_rss_mb']} MB |"
+            f"| {r['rows']:,} | {r['file_mb']} MB | {r['runs']} | {r['seglab_s']} s "
+            f"| {r['seglab_rows_s']:,} | {r['ref_s']} s | {r['ref_rows_s']:,} "
+            f"| {r['ratio']}× | {r['cpu_ratio']}× "
+            f"| {r['peak_rss_mb']} MB |" + (f" {r['after_users_s']} s |" if extra else "")
         )
     return "\n".join(lines)
 
@@ -112,13 +148,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="seglab import vs sqlite3 .import")
     parser.add_argument("--sizes", default="1000000", help="comma-separated row counts")
     parser.add_argument("--data-dir", default=os.environ.get("SEGLAB_BENCH_DATA", "/tmp/seglab-bench-data"))
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size (medians are reported)")
+    parser.add_argument(
+        "--with-entities",
+        action="store_true",
+        help="also time the events file into a project that already holds the accounts and users files",
+    )
     parser.add_argument("--write-docs", action="store_true", help="replace the table in docs/performance.md")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
     with tempfile.TemporaryDirectory(prefix="seglab-import-bench-") as work:
         for n in sizes:
-            result = bench(n, Path(args.data_dir), Path(work))
+            result = bench(n, Path(args.data_dir), Path(work), max(1, args.repeat), args.with_entities)
             results.append(result)
             print(json.dumps(result), flush=True)
     text = table(results)
