@@ -110,18 +110,25 @@ def test_user_active_days_is_user_days_over_all_events(project, tmp_path, monkey
 
 def test_rows_go_in_whatever_the_statement_length(project, tmp_path, monkeypatch):
     """Rows are written in statements as long as the parameter limit allows, the rest in a few
-    fixed shorter lengths: with a small limit every length is used, and nothing is lost or doubled."""
+    fixed shorter lengths, and the roll-ups go through runs on disk merged back by user range:
+    with small limits every path is used, and nothing is lost or doubled."""
     from seglab.core.importing import importer
 
     monkeypatch.setattr(importer, "_max_params", lambda conn: 300)  # 42 event rows, 50 roll-up rows
+    # Roll-ups spilled in runs of ~200 rows and merged back ~150 rows at a time.
+    monkeypatch.setattr(importer._EventBatcher, "DAYS_FLUSH_ROWS", 200)
+    monkeypatch.setattr(importer._EventBatcher, "MERGE_ROWS", 150)
+    monkeypatch.setattr(importer, "READ_CHUNK", 8192)  # ~200 rows per batch: several runs per import
     lines = ["user_id,event,timestamp,plan,amount"]
     for i in range(1337):
         lines.append(f"u{i % 97},e{i % 5},2024-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z,p{i % 3},{i}")
     path = tmp_path / "many.csv"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines[:1000]) + "\n")
+    assert import_file(project, path).rows_imported == 999
+    path.write_text("\n".join(lines[:1] + lines[1000:]) + "\n")  # the same users and days again
     report = import_file(project, path)
     conn = project.conn
-    assert report.rows_imported == 1337
+    assert report.rows_imported == 338
     assert conn.execute("SELECT count(*), sum(p2) FROM events").fetchone() == (1337, sum(range(1337)))
     assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 97
     raw = conn.execute(
@@ -133,6 +140,12 @@ def test_rows_go_in_whatever_the_statement_length(project, tmp_path, monkeypatch
         "SELECT user_key, ts / 86400000, count(*), min(ts), max(ts) FROM events GROUP BY 1, 2 ORDER BY 1, 2"
     ).fetchall()
     assert raw == conn.execute("SELECT * FROM user_active_days ORDER BY 1, 2").fetchall()
+    raw = conn.execute(
+        "SELECT event_key, user_key, count(*), min(ts), max(ts) FROM events GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+    assert raw == conn.execute("SELECT * FROM user_events ORDER BY 1, 2").fetchall()
+    raw = conn.execute("SELECT user_key, min(ts), max(ts) FROM events GROUP BY 1 ORDER BY 1").fetchall()
+    assert raw == conn.execute("SELECT user_key, first_ts, last_ts FROM users ORDER BY 1").fetchall()
 
 
 def test_grouping_order_matches_lexsort():
