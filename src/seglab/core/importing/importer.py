@@ -1007,7 +1007,7 @@ def _write_rows(
     few hundred statements instead of thousands (7 % less CPU than 500 rows each). What is
     left over goes in statements of a few fixed lengths, because the connection caches every
     statement it compiles and one of thousands of rows takes about a megabyte: one per
-    leftover length piled up to 70 MB at 5M events.
+    leftover length added ~50 MB to the peak at 5M events.
     """
     per = max(1, max_params // width)
     step = per * width
@@ -1343,6 +1343,7 @@ class _EventBatcher:
                 self._apply_days(*_aggregate(np, *merged))
             return
         self.flush_days()
+        self.r.progress.report(self.r.size, self.r.size, "updating the roll-ups")
         try:
             for columns in self.runs.ranges(self.MERGE_ROWS):
                 if self.r.progress.is_cancelled():
@@ -1462,7 +1463,7 @@ class _Runs:
 
     def __init__(self):
         self.file = tempfile.TemporaryFile(prefix="seglab-rollup-")
-        self.runs: list[tuple[list[int], int, object]] = []  # column offsets, rows, user column
+        self.runs: list[tuple[list[int], object]] = []  # each run's column offsets and its user column
 
     def add(self, columns: tuple) -> None:
         """Append one aggregate (columns sorted by user, event, day)."""
@@ -1472,13 +1473,13 @@ class _Runs:
         for array, dtype in zip(columns, self.DTYPES):
             offsets.append(self.file.seek(0, os.SEEK_END))
             self.file.write(np.ascontiguousarray(array, dtype=dtype).tobytes())
-        self.runs.append((offsets, len(columns[0]), np.asarray(columns[0], dtype=np.int32)))
+        self.runs.append((offsets, np.asarray(columns[0], dtype=np.int32)))
 
     def ranges(self, rows: int):
         """The runs' rows of successive user-key ranges of about ``rows`` rows, as column tuples."""
         import numpy as np
 
-        users = np.concatenate([run[2] for run in self.runs])
+        users = np.concatenate([user_col for _, user_col in self.runs])
         per_user = np.bincount(users).cumsum()
         del users
         # Last user key of each range: where the running row count passes a multiple of ``rows``.
@@ -1489,7 +1490,7 @@ class _Runs:
             if hi <= lo:
                 continue
             parts = []
-            for offsets, _, user_col in self.runs:
+            for offsets, user_col in self.runs:
                 a, b = np.searchsorted(user_col, (lo, hi))
                 if b > a:
                     parts.append([self._read(offsets[k], dtype, a, b) for k, dtype in enumerate(self.DTYPES)])
