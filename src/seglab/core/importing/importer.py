@@ -1320,27 +1320,32 @@ class _EventBatcher:
         if self.days_rows >= self.DAYS_FLUSH_ROWS:
             self.flush_days()
 
-    def flush_days(self) -> None:
-        """Aggregate the pending per-day rows into a sorted run on disk (see :class:`_Runs`)."""
+    def _take_pending(self) -> tuple | None:
+        """The pending per-day rows as one aggregate sorted by (user, event, day); none pending: None."""
         import numpy as np
 
         if not self.days_parts:
-            return
+            return None
         merged = [np.concatenate(c) for c in zip(*self.days_parts)]
         self.days_parts, self.days_rows = [], 0
-        if self.runs is None:
-            self.runs = _Runs()
-        self.runs.add(_aggregate(np, *merged))
+        return _aggregate(np, *merged)
+
+    def flush_days(self) -> None:
+        """Aggregate the pending per-day rows into a sorted run on disk (see :class:`_Runs`)."""
+        pending = self._take_pending()
+        if pending is not None:
+            if self.runs is None:
+                self.runs = _Runs()
+            self.runs.add(pending)
 
     def write_roll_ups(self) -> None:
         """Upsert everything this import rolled up, a range of users at a time (in key order)."""
         import numpy as np
 
         if self.runs is None:  # it all fits in one aggregate: no file
-            if self.days_parts:
-                merged = [np.concatenate(c) for c in zip(*self.days_parts)]
-                self.days_parts, self.days_rows = [], 0
-                self._apply_days(*_aggregate(np, *merged))
+            pending = self._take_pending()
+            if pending is not None:
+                self._apply_days(*pending)
             return
         self.flush_days()
         self.r.progress.report(self.r.size, self.r.size, "updating the roll-ups")
