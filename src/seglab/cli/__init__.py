@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 
-from seglab import __version__
+from seglab._version import __version__
 from seglab.cli.common import CliParser, run_command
 
 # Modules that register subcommands, in help order.

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from seglab import __version__
+from seglab._version import __version__
 from seglab.core.errors import UserError
 from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
 from seglab.core.project import project_info, resolve_as_of

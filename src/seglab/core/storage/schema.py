@@ -60,7 +60,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from seglab import __version__
+from seglab._version import __version__
 from seglab.core.timeutil import utc_now_iso
 
 SCHEMA_VERSION = 3
