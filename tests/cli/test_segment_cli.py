@@ -1,4 +1,4 @@
-"""`seglab segment count | members | save | list`, exactly as shared/spec/cli.md says."""
+"""`seglab segment count | members | save | list`, exactly as docs/cli.md says."""
 
 from __future__ import annotations
 

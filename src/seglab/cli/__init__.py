@@ -1,4 +1,4 @@
-"""The ``seglab`` command: the desktop app's headless twin (contract: shared/spec/cli.md).
+"""The ``seglab`` command: the desktop app's headless twin (reference: docs/cli.md).
 
 ``seglab`` / ``seglab PROJECT`` / ``seglab --demo`` open the app; the subcommands
 (``new``, ``info``, ``import``, ``segment``, ``analyze`` ...) run headless on the

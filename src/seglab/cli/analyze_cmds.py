@@ -1,8 +1,8 @@
-"""``seglab analyze trend|funnel|retention|...``: analyses as CSV (contract: shared/spec/cli.md).
+"""``seglab analyze trend|funnel|retention|...``: analyses as CSV (reference: docs/cli.md).
 
 Every analysis takes ``--segment NAME`` (repeatable; none means everyone),
 ``--as-of``, ``--from``/``--to`` and ``--out``. Membership is evaluated once, at
-as-of. The CSV has exactly the contract's columns in order; rates are written at
+as-of. The CSV has exactly the columns docs/cli.md lists in order; rates are written at
 full precision, booleans as ``true``/``false``, missing numbers as empty cells.
 """
 

@@ -56,7 +56,7 @@ def parse_date(text: str, what: str = "date") -> dt.date:
 def parse_as_of(text: str) -> int:
     """Parse an ``--as-of`` value: ISO date or date-time, UTC.
 
-    A bare date means the end of that day (23:59:59.999), as the contract says.
+    A bare date means the end of that day (23:59:59.999), as docs/cli.md says.
     """
     text = str(text).strip()
     if _DATE_RE.match(text):

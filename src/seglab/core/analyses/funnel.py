@@ -1,6 +1,6 @@
 """Funnel: ordered steps, a conversion window, the furthest step each unit reached.
 
-Semantics (contract, cli.md): a unit's progress is the furthest step reached from
+Semantics (docs/analyses.md): a unit's progress is the furthest step reached from
 ANY step-1 occurrence inside the range, each later step strictly after the previous
 one and all within ``within_days`` of that step-1 occurrence. From a given step-1
 occurrence, taking each later step at its earliest possible time is optimal, so the

@@ -2,7 +2,7 @@
 
 Each property operator says how many values it takes, which property types it applies
 to, whether it is *negative* (negative operators also match a missing value, as the
-contract requires), how it becomes a sqlglot expression, and its sentence fragment.
+docs/segments.md says), how it becomes a sqlglot expression, and its sentence fragment.
 
 SQL builders receive the column expression and values already coerced to the
 property's type (see :mod:`seglab.core.segments.values`) wrapped as bound parameters.

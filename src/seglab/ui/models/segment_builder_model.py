@@ -1,6 +1,6 @@
-"""The builder's state: one draft segment (a name and a contract-JSON definition), as an immutable value.
+"""The builder's state: one draft segment (a name and a JSON definition), as an immutable value.
 
-The draft is a plain dict in the contract format (``shared/spec/segment-definition.md``)
+The draft is a plain dict in the segment format (docs/segments.md)
 that is **never mutated**: an edit builds a new dict (copy on write along the edited
 path) and goes through :meth:`SegmentBuilderModel.edit`, which pushes a labelled
 :class:`seglab.ui.segment_commands.EditDraftCommand` on the window's QUndoStack. Views
