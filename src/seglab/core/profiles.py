@@ -160,20 +160,6 @@ def keys_for_ids(conn: sqlite3.Connection, level: str, ids: Sequence[str]) -> li
     return [found[i] for i in ids if i in found]
 
 
-def ids_for_keys(conn: sqlite3.Connection, level: str, keys: Sequence[int]) -> list[str]:
-    """Text ids for internal keys, in the given order (unknown keys are skipped)."""
-    table, id_col, key_col = (
-        ("users", "user_id", "user_key") if level == "user" else ("accounts", "account_id", "account_key")
-    )
-    found = dict(
-        conn.execute(
-            f"SELECT t.{key_col}, t.{id_col} FROM json_each(?) j JOIN {table} t ON t.{key_col} = j.value",
-            (_keys_json(keys),),
-        ).fetchall()
-    )
-    return [found[k] for k in keys if k in found]
-
-
 # -- profiles --------------------------------------------------------------------------------
 
 

@@ -13,7 +13,6 @@ from seglab.core.errors import UserError
 
 UTC = dt.UTC
 DAY_MS = 86_400_000
-WEEK_MS = 7 * DAY_MS
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -332,11 +331,3 @@ class SegmentBuilderModel(QObject):
         if dirty != self._dirty:
             self._dirty = dirty
             self.dirty_changed.emit(dirty)
-
-
-def problems_by_path(problems: Sequence[tuple[str, str, str]]) -> dict[Path, list[tuple[str, str, str]]]:
-    """Index core problems ``(path, message, severity)`` by their parsed path."""
-    out: dict[Path, list[tuple[str, str, str]]] = {}
-    for p in problems:
-        out.setdefault(parse_path(p[0]), []).append(p)
-    return out
