@@ -6,7 +6,7 @@ import csv
 
 import pytest
 from PySide6.QtCore import Qt
-from test_segment_data import make_project
+from segment_data import make_project
 
 from seglab.core import profiles
 from seglab.core.storage.connection import connect

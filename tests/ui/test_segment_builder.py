@@ -8,7 +8,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QUndoStack
-from test_segment_data import make_project
+from segment_data import make_project
 
 from seglab.core import profiles, segments
 from seglab.core.errors import Cancelled, SegmentError

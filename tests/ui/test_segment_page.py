@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QUndoStack
-from test_segment_data import make_project
+from segment_data import make_project
 
 from seglab.core import segments
 from seglab.ui.session import ProjectSession
