@@ -79,10 +79,11 @@ class MemberTable:
         dt_cols = [i for i, t in enumerate(self.types) if t == "datetime"]
         for row in self.rows:
             if dt_cols:
-                row = list(row)
+                values = list(row)
                 for i in dt_cols:
-                    row[i] = ms_to_iso(row[i]) if row[i] is not None else None
-            yield tuple(row)
+                    values[i] = ms_to_iso(values[i]) if values[i] is not None else None
+                row = tuple(values)
+            yield row
 
 
 def _keys_json(keys: Sequence[int]) -> str:
@@ -335,6 +336,7 @@ def timeline(
     """The newest ``limit`` events of one user or of all users of one account."""
     if (user_key is None) == (account_key is None):
         raise ValueError("give exactly one of user_key or account_key")
+    param: int | None
     if user_key is not None:
         where, param = "e.user_key = ?", user_key
     else:
