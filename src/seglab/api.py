@@ -9,27 +9,29 @@ that command writes as CSV, typed. pandas is imported only when a table is built
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from seglab.core.errors import ProjectError, SegmentError, UserError
 from seglab.core.errors import ReadOnlyError as ReadOnlyError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # names for annotations only: importing seglab stays cheap
+    import datetime as dt
+    from typing import TypeAlias
+
     import pandas as pd
 
     from seglab.core.project import Project as _CoreProject
     from seglab.core.segments import SegmentDef
 
-#: A saved segment's name, or a definition: a dict, JSON text (a ``str`` starting with ``{``)
-#: or a :class:`pathlib.Path` to a JSON file.
-Definition = Union[str, Mapping[str, Any], Path, "SegmentDef"]
-#: An ISO date or date-time string, a ``datetime`` (naive means UTC), a ``date`` (its end, as
-#: ``--as-of 2024-03-31`` means), a ``pandas.Timestamp``, or ``None`` for the project's as-of.
-AsOf = Union[str, dt.date, dt.datetime, "pd.Timestamp", None]
+    #: A saved segment's name, or a definition: a dict, JSON text (a ``str`` starting with
+    #: ``{``) or a :class:`pathlib.Path` to a JSON file.
+    Definition: TypeAlias = str | Mapping[str, Any] | Path | SegmentDef
+    #: An ISO date or date-time string, a ``datetime`` (naive means UTC), a ``date`` (its end,
+    #: as ``--as-of 2024-03-31`` means), a ``pandas.Timestamp``, or ``None`` for the project's as-of.
+    AsOf: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp | None
 
 # Columns of the analysis CSVs by the dtype the API gives them (docs/api.md). A column not
 # listed is typed from its cells (whole numbers, numbers, true/false, else text).
@@ -405,6 +407,8 @@ def _resolve(conn, value: Definition) -> tuple[SegmentDef, str | None]:
 
 def _as_of_ms(value: AsOf) -> int | None:
     """Milliseconds for an as-of value, read as ``--as-of`` reads it."""
+    import datetime as dt
+
     from seglab.core.timeutil import UTC, datetime_to_ms, parse_as_of
 
     if value is None:
@@ -485,6 +489,8 @@ def _flags(parser, options: Mapping[str, Any]) -> list[str]:
 
 def _text(value: Any, dest: str) -> str:
     """A value as the command line would be given it."""
+    import datetime as dt
+
     from seglab.core.timeutil import ms_to_iso
 
     if isinstance(value, bool):
