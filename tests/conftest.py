@@ -17,14 +17,16 @@ def project(tmp_path):
 
 def _hypothesis_profiles() -> None:
     # CI must not fail on an example nobody has seen before: there, hypothesis replays the
-    # same pseudo-random examples every run. Locally it explores (and keeps its database).
+    # same pseudo-random examples every run, and runs the full budget. Locally it explores
+    # (and keeps its database) with a smaller budget, so the suite stays quick. Tests take a
+    # share of the budget (tests/hypothesis_budget.py); HYPOTHESIS_PROFILE picks one by name.
     import os
 
     from hypothesis import settings
 
-    settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-    if os.environ.get("CI"):
-        settings.load_profile("ci")
+    settings.register_profile("ci", max_examples=100, derandomize=True, database=None, print_blob=True)
+    settings.register_profile("dev", max_examples=40)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
 _hypothesis_profiles()

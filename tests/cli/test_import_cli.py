@@ -1,4 +1,4 @@
-"""`seglab import` and `seglab demo`: output, JSON, exit codes (contract: shared/spec/cli.md)."""
+"""`seglab import` and `seglab demo`: output, JSON, exit codes (reference: docs/cli.md)."""
 
 from __future__ import annotations
 

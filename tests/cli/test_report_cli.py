@@ -18,7 +18,7 @@ def seglab(*args):
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
+def project_file(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report_cli")
     events = [
         {"user_id": u, "event": e, "timestamp": f"2024-05-{d:02d}T{h:02d}:00:00"}
@@ -37,31 +37,31 @@ def project(tmp_path_factory):
     return path
 
 
-def test_report_writes_the_worksheet(project, tmp_path):
+def test_report_writes_the_worksheet(project_file, tmp_path):
     out = tmp_path / "w.html"
-    before = hashlib.sha256(project.read_bytes()).hexdigest()
-    r = seglab("report", project, "--out", out)
+    before = hashlib.sha256(project_file.read_bytes()).hexdigest()
+    r = seglab("report", project_file, "--out", out)
     assert r.returncode == 0, r.stderr
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     assert html.count('<section class="segment"') == 2  # every saved segment by default
     assert "Free &lt;b&gt;" in html and "Free <b>" not in html
     assert "http://" not in html and "https://" not in html
-    assert hashlib.sha256(project.read_bytes()).hexdigest() == before  # opened read-only
+    assert hashlib.sha256(project_file.read_bytes()).hexdigest() == before  # opened read-only
 
 
-def test_segments_and_as_of(project, tmp_path):
+def test_segments_and_as_of(project_file, tmp_path):
     out = tmp_path / "w.html"
-    r = seglab("report", project, "--out", out, "--segment", "Pro", "--as-of", "2024-05-10")
+    r = seglab("report", project_file, "--out", out, "--segment", "Pro", "--as-of", "2024-05-10")
     assert r.returncode == 0, r.stderr
     html = out.read_text(encoding="utf-8")
     assert html.count('<section class="segment"') == 1
     assert "2024-05-10T23:59:59.999Z" in html  # a bare date means the end of that day
 
 
-def test_works_while_the_app_has_the_project_open(project, tmp_path):
-    with Project.open(project):  # holds the writer lock, like the desktop app
-        r = seglab("report", project, "--out", tmp_path / "w.html", "--segment", "Pro")
+def test_works_while_the_app_has_the_project_open(project_file, tmp_path):
+    with Project.open(project_file):  # holds the writer lock, like the desktop app
+        r = seglab("report", project_file, "--out", tmp_path / "w.html", "--segment", "Pro")
     assert r.returncode == 0, r.stderr
 
 
@@ -73,12 +73,12 @@ def test_works_while_the_app_has_the_project_open(project, tmp_path):
         ([], None),  # --out missing: filled below
     ],
 )
-def test_wrong_requests_exit_2_with_one_line(project, tmp_path, args, message):
+def test_wrong_requests_exit_2_with_one_line(project_file, tmp_path, args, message):
     if message is None:
-        r = seglab("report", project)
+        r = seglab("report", project_file)
         message = "--out"
     else:
-        r = seglab("report", project, "--out", tmp_path / "w.html", *args)
+        r = seglab("report", project_file, "--out", tmp_path / "w.html", *args)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], r.stderr
@@ -86,12 +86,12 @@ def test_wrong_requests_exit_2_with_one_line(project, tmp_path, args, message):
     assert not (tmp_path / "w.html").exists()
 
 
-def test_missing_project_and_missing_folder_exit_2(project, tmp_path):
+def test_missing_project_and_missing_folder_exit_2(project_file, tmp_path):
     r = seglab("report", tmp_path / "none.seglab", "--out", tmp_path / "w.html")
     assert r.returncode == 2 and "no such project file" in r.stderr
-    r = seglab("report", project, "--out", tmp_path / "no" / "w.html")
+    r = seglab("report", project_file, "--out", tmp_path / "no" / "w.html")
     assert r.returncode == 2 and "no such folder" in r.stderr
-    r = seglab("report", project, "--out", tmp_path)
+    r = seglab("report", project_file, "--out", tmp_path)
     assert r.returncode == 2 and "is a folder" in r.stderr
 
 

@@ -1,4 +1,4 @@
-"""`seglab segment count | members | save | list`, exactly as shared/spec/cli.md says."""
+"""`seglab segment count | members | save | list`, exactly as docs/cli.md says."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ ACTIVE_ACCOUNTS = {
 
 
 @pytest.fixture
-def project(tmp_path):
+def project_file(tmp_path):
     return build_project(
         tmp_path / "p.seglab",
         accounts=[{"account_id": "acme"}, {"account_id": "zeta, inc"}, {"account_id": "idle"}],
@@ -55,8 +55,8 @@ def run(capsys, *args):
     return code, out, err
 
 
-def test_count_json(project, tmp_path, capsys):
-    code, out, err = run(capsys, "segment", "count", project, "--def", write(tmp_path, PRO), "--json")
+def test_count_json(project_file, tmp_path, capsys):
+    code, out, err = run(capsys, "segment", "count", project_file, "--def", write(tmp_path, PRO), "--json")
     assert code == 0, err
     result = json.loads(out)
     assert list(result) == ["level", "count", "seconds"]
@@ -64,22 +64,24 @@ def test_count_json(project, tmp_path, capsys):
     assert isinstance(result["seconds"], float) and result["seconds"] >= 0
 
 
-def test_count_plain_and_as_of(project, tmp_path, capsys):
+def test_count_plain_and_as_of(project_file, tmp_path, capsys):
     path = write(tmp_path, ACTIVE_ACCOUNTS)
-    assert run(capsys, "segment", "count", project, "--def", path)[1].strip() == "1"
+    assert run(capsys, "segment", "count", project_file, "--def", path)[1].strip() == "1"
     # a bare date is the end of that day: on 2024-03-05 acme's user had not logged in yet
-    code, out, _ = run(capsys, "segment", "count", project, "--def", path, "--as-of", "2024-03-05", "--json")
+    code, out, _ = run(
+        capsys, "segment", "count", project_file, "--def", path, "--as-of", "2024-03-05", "--json"
+    )
     assert code == 0 and json.loads(out) == {
         "level": "account",
         "count": 1,
         "seconds": json.loads(out)["seconds"],
     }
-    code, out, _ = run(capsys, "segment", "members", project, "--def", path, "--as-of", "2024-03-05")
+    code, out, _ = run(capsys, "segment", "members", project_file, "--def", path, "--as-of", "2024-03-05")
     assert out.splitlines() == ["id", '"zeta, inc"']
 
 
-def test_members_csv_sorted_with_header(project, tmp_path, capsys):
-    code, out, err = run(capsys, "segment", "members", project, "--def", write(tmp_path, PRO))
+def test_members_csv_sorted_with_header(project_file, tmp_path, capsys):
+    code, out, err = run(capsys, "segment", "members", project_file, "--def", write(tmp_path, PRO))
     assert code == 0, err
     assert out.splitlines() == ["id", "u10", "u2"]  # sorted as text
     out_file = tmp_path / "members.csv"
@@ -87,7 +89,7 @@ def test_members_csv_sorted_with_header(project, tmp_path, capsys):
         capsys,
         "segment",
         "members",
-        project,
+        project_file,
         "--def",
         write(tmp_path, {"level": "account"}),
         "--out",
@@ -98,39 +100,38 @@ def test_members_csv_sorted_with_header(project, tmp_path, capsys):
     assert rows == [["id"], ["acme"], ["idle"], ["zeta, inc"]]
 
 
-def test_save_list_and_name(project, tmp_path, capsys):
+def test_save_list_and_name(project_file, tmp_path, capsys):
     code, out, err = run(
-        capsys, "segment", "save", project, "--name", "Pro users", "--def", write(tmp_path, PRO)
+        capsys, "segment", "save", project_file, "--name", "Pro users", "--def", write(tmp_path, PRO)
     )
     assert code == 0, err
     run(
         capsys,
         "segment",
         "save",
-        project,
+        project_file,
         "--name",
         "Active accounts",
         "--def",
         write(tmp_path, ACTIVE_ACCOUNTS),
     )
-    code, out, _ = run(capsys, "segment", "list", project, "--json")
+    code, out, _ = run(capsys, "segment", "list", project_file, "--json")
     listing = json.loads(out)
     assert [(r["name"], r["level"], r["size"]) for r in listing] == [
         ("Active accounts", "account", 1),
         ("Pro users", "user", 2),
     ]
     assert all(set(r) == {"name", "level", "size", "updated"} and r["updated"].endswith("Z") for r in listing)
-    code, out, _ = run(capsys, "segment", "count", project, "--name", "Pro users", "--json")
+    code, out, _ = run(capsys, "segment", "count", project_file, "--name", "Pro users", "--json")
     assert json.loads(out)["count"] == 2
-    code, out, _ = run(capsys, "segment", "members", project, "--name", "Active accounts")
+    code, out, _ = run(capsys, "segment", "members", project_file, "--name", "Active accounts")
     assert out.splitlines() == ["id", "acme"]
     # replacing keeps one row
-    run(
-        capsys, "segment", "save", project, "--name", "Pro users", "--def", write(tmp_path, {"level": "user"})
-    )
-    code, out, _ = run(capsys, "segment", "list", project, "--json")
+    replacement = write(tmp_path, {"level": "user"})
+    run(capsys, "segment", "save", project_file, "--name", "Pro users", "--def", replacement)
+    code, out, _ = run(capsys, "segment", "list", project_file, "--json")
     assert [r["size"] for r in json.loads(out)] == [1, 3]
-    assert "Pro users" in run(capsys, "segment", "list", project)[1]
+    assert "Pro users" in run(capsys, "segment", "list", project_file)[1]
 
 
 @pytest.mark.parametrize(
@@ -156,8 +157,8 @@ def test_save_list_and_name(project, tmp_path, capsys):
         ("", "empty"),
     ],
 )
-def test_invalid_definition_exit_2_one_line(project, tmp_path, capsys, definition, fragment):
-    code, out, err = run(capsys, "segment", "count", project, "--def", write(tmp_path, definition))
+def test_invalid_definition_exit_2_one_line(project_file, tmp_path, capsys, definition, fragment):
+    code, out, err = run(capsys, "segment", "count", project_file, "--def", write(tmp_path, definition))
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and fragment in err and "Traceback" not in err
@@ -176,21 +177,21 @@ def test_invalid_definition_exit_2_one_line(project, tmp_path, capsys, definitio
         ("segment", "save", "{project}", "--name", "x"),
     ],
 )
-def test_request_errors_exit_2(project, tmp_path, capsys, args):
-    fill = {"project": str(project), "def": str(write(tmp_path, PRO)), "tmp": str(tmp_path)}
+def test_request_errors_exit_2(project_file, tmp_path, capsys, args):
+    fill = {"project": str(project_file), "def": str(write(tmp_path, PRO)), "tmp": str(tmp_path)}
     code, _, err = run(capsys, *[a.format(**fill) for a in args])
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_unknown_segment_message(project, capsys):
-    _, _, err = run(capsys, "segment", "count", project, "--name", "Ghost")
+def test_unknown_segment_message(project_file, capsys):
+    _, _, err = run(capsys, "segment", "count", project_file, "--name", "Ghost")
     assert "no saved segment named 'Ghost'" in err
 
 
-def test_def_from_stdin_in_a_real_process(project):
+def test_def_from_stdin_in_a_real_process(project_file):
     out = subprocess.run(
-        [sys.executable, "-m", "seglab", "segment", "count", str(project), "--def", "-", "--json"],
+        [sys.executable, "-m", "seglab", "segment", "count", str(project_file), "--def", "-", "--json"],
         input=json.dumps(PRO),
         capture_output=True,
         text=True,
@@ -199,9 +200,9 @@ def test_def_from_stdin_in_a_real_process(project):
     assert json.loads(out.stdout)["count"] == 2
 
 
-def test_read_commands_do_not_write(project, tmp_path, capsys):
-    before = project.read_bytes()
-    run(capsys, "segment", "count", project, "--def", write(tmp_path, PRO))
-    run(capsys, "segment", "members", project, "--def", write(tmp_path, PRO))
-    run(capsys, "segment", "list", project)
-    assert project.read_bytes() == before
+def test_read_commands_do_not_write(project_file, tmp_path, capsys):
+    before = project_file.read_bytes()
+    run(capsys, "segment", "count", project_file, "--def", write(tmp_path, PRO))
+    run(capsys, "segment", "members", project_file, "--def", write(tmp_path, PRO))
+    run(capsys, "segment", "list", project_file)
+    assert project_file.read_bytes() == before

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_analyses_support import DAY, build, frame_of, ms, ref_funnel, to_duckdb
 
+from hypothesis_budget import examples
 from seglab.core.analyses import (
     FUNNEL_COLUMNS,
     FunnelRequest,
@@ -144,7 +145,7 @@ event_st = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(0.4), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     events=st.lists(event_st, min_size=1, max_size=25),
     steps=st.lists(st.sampled_from(NAMES), min_size=2, max_size=4),

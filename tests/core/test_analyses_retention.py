@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_analyses_support import DAY, build, frame_of, ms, ref_retention, to_duckdb
 
+from hypothesis_budget import examples
 from seglab.core.analyses import RETENTION_COLUMNS, RetentionRequest, SeriesSpec, run_retention
 from seglab.core.errors import AnalysisError
 
@@ -103,7 +104,7 @@ event_st = st.tuples(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(0.3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     events=st.lists(event_st, min_size=1, max_size=30),
     interval=st.sampled_from(["day", "week", "month"]),

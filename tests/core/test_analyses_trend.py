@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_analyses_support import build, frame_of, ms, ref_trend, to_duckdb
 
+from hypothesis_budget import examples
 from seglab.core.analyses import TREND_COLUMNS, SeriesSpec, TrendRequest, run_trend
 from seglab.core.errors import AnalysisError
 
@@ -211,7 +212,7 @@ event_st = st.tuples(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(0.25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     events=st.lists(event_st, min_size=1, max_size=30),
     event=st.sampled_from(["view", "*"]),

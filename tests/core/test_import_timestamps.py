@@ -7,6 +7,7 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hypothesis_budget import examples
 from seglab.core.importing.timestamps import TimestampError, TimestampParser, parse_column
 
 PARSER = TimestampParser()
@@ -57,7 +58,7 @@ def corrupt(text: str, position: int, char: str) -> str:
     return text[:position] + char + text[position + 1 :]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(3), deadline=None)
 @given(
     st.lists(moments, min_size=1, max_size=40),
     shapes,

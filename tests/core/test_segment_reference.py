@@ -486,14 +486,14 @@ DEEP = {  # once overflowed SQLite's parser stack: nested sequence stages must s
 }
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(definition=definitions())
 @example(definition=DEEP)
 def test_sqlite_duckdb_and_reference_agree(engines, definition):
     _agree(engines, definition, T)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(definition=definitions())
 def test_agree_at_the_latest_event(engines, definition):
     _agree(engines, definition, LATEST)

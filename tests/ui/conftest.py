@@ -9,8 +9,11 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QSettings, QThread, QThreadPool, QTimer
+from PySide6.QtGui import QUndoStack
+from segment_data import make_project
 
 from seglab.ui import messages
+from seglab.ui.session import ProjectSession
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +32,28 @@ def _temporary_settings(tmp_path_factory, monkeypatch, _app_names):
         QSettings.setPath(QSettings.Format.IniFormat, scope, str(folder))
     monkeypatch.setenv("SEGLAB_DATA_DIR", str(folder / "data"))
     yield folder
+
+
+@pytest.fixture
+def project_file(tmp_path):
+    """The project a test's ``session`` opens: the B2B data set of ``segment_data.py``. A test
+    module that needs other data overrides this fixture."""
+    return make_project(tmp_path / "b2b.seglab")
+
+
+@pytest.fixture
+def session(project_file, qapp):
+    """A :class:`ProjectSession` open on ``project_file``, closed after the test."""
+    s = ProjectSession()
+    s.open(project_file)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def stack(qapp):
+    """An undo stack, as the main window gives the Segments page."""
+    return QUndoStack()
 
 
 class MessageLog(list):

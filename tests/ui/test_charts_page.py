@@ -11,12 +11,12 @@ from PySide6.QtGui import QGuiApplication
 from builders import build_project
 from seglab.core import charts as core_charts
 from seglab.core.charts import ChartSpec, make_slice, run_chart, slice_members
+from seglab.core.project import Project
 from seglab.core.segments import delete_segment, save_segment
 from seglab.core.storage.connection import connect
 from seglab.ui.charts.charts_page import ChartsPageWidget
 from seglab.ui.models.chart_retention_model import PARTIAL_ROLE, average_curves
 from seglab.ui.palette import EVERYONE_COLOR, REST_COLOR, color_for_segment
-from seglab.ui.session import ProjectSession
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
 
@@ -43,18 +43,16 @@ MARCH = {"last_days": None, "date_from": "2024-03-01", "date_to": "2024-03-31"}
 
 
 @pytest.fixture
-def session(tmp_path, qapp):
+def project_file(tmp_path):
     users = [
         {"user_id": u, "account_id": f"a{i // 2 + 1}", "plan": "pro" if u in PRO else "free"}
         for i, u in enumerate(["u1", "u2", "u3", "u4", "u5", "u6"])
     ]
     events = [{"user_id": u, "event": e, "timestamp": t} for u, e, t in EVENTS]
     path = build_project(tmp_path / "shop.seglab", events=events, users=users)
-    s = ProjectSession()
-    s.open(path)
-    save_segment(s.project.conn, "Pro", PRO_DEF)
-    yield s
-    s.close()
+    with Project.open(path) as project:
+        save_segment(project.conn, "Pro", PRO_DEF)
+    return path
 
 
 @pytest.fixture

@@ -194,15 +194,18 @@ def test_new_project_and_save_as(window, qtbot, tmp_path, small_project):
     assert window.overview_widget.cards["events"].value() == "5"
 
 
-def test_pages_are_pluggable_and_placeholders_say_what_comes(window, qtbot, small_project):
+def test_pages_build_and_can_be_replaced(window, qtbot, small_project):
     from PySide6.QtWidgets import QLabel
+
+    from seglab.ui.charts.charts_page import ChartsPageWidget
+    from seglab.ui.widgets.segment_page import SegmentsPageWidget
 
     window.open_project(small_project)
     wait_overview(qtbot, window)
     window.show_page("charts")
-    page = window.page("charts")
-    if isinstance(page, PlaceholderWidget):
-        assert page.text == messages.CHARTS_PLACEHOLDER
+    assert isinstance(window.page("charts"), ChartsPageWidget)
+    assert window.page_stack.currentWidget() is window.page("charts")
+    assert isinstance(window.page("segments"), SegmentsPageWidget)
     replacement = QLabel("custom segments page")
     window.set_page("segments", replacement)
     window.show_page("segments")
@@ -241,37 +244,29 @@ def test_about_names_version_licence_and_data_location(window, message_log, _tem
     assert __version__ in message.text
 
 
-def test_page_classes_get_what_they_ask_for(window):
+def test_pages_get_the_session_and_the_undo_stack(window, monkeypatch):
     from PySide6.QtWidgets import QWidget
 
-    from seglab.ui.pages import build_page
+    import seglab.ui.main_window as mw
 
     class SessionPage(QWidget):
-        def __init__(self, session, undo_stack, parent=None):
-            super().__init__(parent)
+        def __init__(self, session, undo_stack=None):
+            super().__init__()
             self.got = (session, undo_stack)
 
-    class WindowPage(QWidget):
-        def __init__(self, main):
-            super().__init__()
-            self.got = main
-
-    page = build_page(SessionPage, window)
-    assert page.got == (window.session, window.undo_stack)
-    other = build_page(WindowPage, window)
-    assert other.got is window
-    page.deleteLater()
-    other.deleteLater()
+    monkeypatch.setattr(mw, "page_class", lambda name: SessionPage)
+    assert window.page("segments").got == (window.session, window.undo_stack)
+    assert window.page("charts").got == (window.session, None)
 
 
 def test_a_broken_page_shows_a_message_instead_of_crashing(window, monkeypatch):
     import seglab.ui.main_window as mw
 
-    def boom(cls, win):
-        raise RuntimeError("no data model")
+    class Broken:
+        def __init__(self, session, undo_stack):
+            raise RuntimeError("no data model")
 
-    monkeypatch.setattr(mw, "load_page_class", lambda spec: object)
-    monkeypatch.setattr(mw, "build_page", boom)
+    monkeypatch.setattr(mw, "page_class", lambda name: Broken)
     page = window.page("segments")
     assert isinstance(page, PlaceholderWidget)
     assert page.text == "The Segments page could not be opened (RuntimeError: no data model)."
@@ -440,7 +435,7 @@ def test_page_hooks_are_wired(window, qtbot, monkeypatch, small_project, tmp_pat
             self.refreshed += 1
 
     classes = {"segments": FakeSegments, "charts": FakeCharts}
-    monkeypatch.setattr(mw, "load_page_class", lambda spec: classes.get(spec.name))
+    monkeypatch.setattr(mw, "page_class", lambda name: classes[name])
     window.open_project(small_project)
     wait_overview(qtbot, window)
     segments, charts = window.page("segments"), window.page("charts")
@@ -502,9 +497,10 @@ def test_charts_page_configures_pyqtgraph_first(window, qtbot, small_project):
 
     window.open_project(small_project)
     wait_overview(qtbot, window)
-    page = window.page("charts")
-    if not isinstance(page, PlaceholderWidget):
-        assert charts._configured
+    from seglab.ui.charts.charts_page import ChartsPageWidget
+
+    assert isinstance(window.page("charts"), ChartsPageWidget)
+    assert charts._configured
 
 
 @pytest.mark.slow

@@ -6,24 +6,13 @@ import csv
 
 import pytest
 from PySide6.QtCore import Qt
-from test_segment_data import make_project
 
 from seglab.core import profiles
 from seglab.core.storage.connection import connect
-from seglab.ui.session import ProjectSession
 from seglab.ui.widgets.members_widget import MembersListWidget, open_members_dialog
 from seglab.ui.widgets.profile_dialogs import AccountProfileDialog, UserProfileDialog
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def session(tmp_path, qapp):
-    path = make_project(tmp_path / "b2b.seglab")
-    s = ProjectSession()
-    s.open(path)
-    yield s
-    s.close()
 
 
 def _keys(session, level, ids):

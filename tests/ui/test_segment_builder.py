@@ -7,30 +7,14 @@ import time
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QUndoStack
-from test_segment_data import make_project
 
 from seglab.core import profiles, segments
 from seglab.core.errors import Cancelled, SegmentError
 from seglab.core.storage.connection import connect
 from seglab.ui.models.segment_builder_model import CONDITION_LABELS
-from seglab.ui.session import ProjectSession
 from seglab.ui.widgets.segment_builder import SegmentBuilderWidget
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def session(tmp_path, qapp):
-    s = ProjectSession()
-    s.open(make_project(tmp_path / "b2b.seglab"))
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def stack(qapp):
-    return QUndoStack()
 
 
 @pytest.fixture

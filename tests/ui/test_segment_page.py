@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QUndoStack
-from test_segment_data import make_project
+from segment_data import make_project
 
 from seglab.core import segments
-from seglab.ui.session import ProjectSession
+from seglab.core.project import Project
 from seglab.ui.widgets.segment_page import SegmentsPageWidget
 
 pytestmark = pytest.mark.gui
@@ -30,19 +29,12 @@ PRO = {
 
 
 @pytest.fixture
-def session(tmp_path, qapp):
+def project_file(tmp_path):
     path = make_project(tmp_path / "b2b.seglab")
-    s = ProjectSession()
-    s.open(path)
-    segments.save_segment(s.project.conn, "Enterprise accounts", ENTERPRISE)
-    segments.save_segment(s.project.conn, "Pro users", PRO)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def stack(qapp):
-    return QUndoStack()
+    with Project.open(path) as project:
+        segments.save_segment(project.conn, "Enterprise accounts", ENTERPRISE)
+        segments.save_segment(project.conn, "Pro users", PRO)
+    return path
 
 
 @pytest.fixture

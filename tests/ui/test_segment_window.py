@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_segment_data import make_project
+from segment_data import make_project
 
 from seglab.core import segments
 from seglab.ui.main_window import MainWindow

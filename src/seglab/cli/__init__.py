@@ -1,4 +1,4 @@
-"""The ``seglab`` command: the desktop app's headless twin (contract: shared/spec/cli.md).
+"""The ``seglab`` command: the desktop app's headless twin (reference: docs/cli.md).
 
 ``seglab`` / ``seglab PROJECT`` / ``seglab --demo`` open the app; the subcommands
 (``new``, ``info``, ``import``, ``segment``, ``analyze`` ...) run headless on the
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 
-from seglab import __version__
+from seglab._version import __version__
 from seglab.cli.common import CliParser, run_command
 
 # Modules that register subcommands, in help order.

@@ -1,16 +1,21 @@
-"""``seglab analyze trend|funnel|retention|...``: analyses as CSV (contract: shared/spec/cli.md).
+"""``seglab analyze trend|funnel|retention|...``: analyses as CSV (reference: docs/cli.md).
 
 Every analysis takes ``--segment NAME`` (repeatable; none means everyone),
 ``--as-of``, ``--from``/``--to`` and ``--out``. Membership is evaluated once, at
-as-of. The CSV has exactly the contract's columns in order; rates are written at
+as-of. The CSV has exactly the columns docs/cli.md lists in order; rates are written at
 full precision, booleans as ``true``/``false``, missing numbers as empty cells.
 """
 
 from __future__ import annotations
 
 import sys
+from contextvars import ContextVar
 
 from seglab.cli.common import UsageError, as_of_arg, open_project
+
+# Set by :func:`analysis_frame`: the frame and columns a command would write go here instead of
+# to a CSV, so the Python API returns exactly the rows the command line writes (docs/api.md).
+_CAPTURE: ContextVar[list | None] = ContextVar("seglab_analyze_capture", default=None)
 
 
 def register(sub) -> None:
@@ -368,8 +373,35 @@ def format_cell(value) -> str:
     return str(value)
 
 
+def analysis_frame(argv: list[str]):
+    """Run ``seglab analyze ARGV...`` as the command line does and return
+    ``(frame, columns, args)`` instead of writing the CSV: the frame's ``columns`` are the CSV's.
+
+    Parsing goes through the command's own parser, so every option it takes works here and a
+    wrong one raises the command's :class:`UsageError`.
+    """
+    from seglab.cli import build_parser
+
+    args = build_parser().parse_args(["analyze", *argv])
+    captured: list = []
+    token = _CAPTURE.set(captured)
+    try:
+        args.func(args)
+    finally:
+        _CAPTURE.reset(token)
+    if not captured:
+        raise UsageError("seglab analyze: choose an analysis (trend, funnel, retention, ...)")
+    frame, columns = captured[-1]
+    return frame, list(columns), args
+
+
 def _write_csv(frame, columns: list[str], out: str | None) -> None:
     import csv
+
+    captured = _CAPTURE.get()
+    if captured is not None:
+        captured.append((frame, list(columns)))
+        return
 
     def write(fh) -> None:
         writer = csv.writer(fh, lineterminator="\n")

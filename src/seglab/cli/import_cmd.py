@@ -79,6 +79,28 @@ class _StderrProgress:
 
 
 def cmd_import(args) -> int:
+    failures = 0
+    for file, report in run_import(args):
+        if args.json:
+            print_json(report.to_json())
+        else:
+            _print_report(report)
+        if not report.committed:
+            failures += 1
+            rows = "row" if report.rows_rejected == 1 else "rows"
+            print(
+                f"seglab: error: {file}: {report.rows_rejected} {rows} rejected; "
+                "--strict: nothing imported "
+                f"(see {report.rejects_file})",
+                file=sys.stderr,
+            )
+    return 2 if failures else 0
+
+
+def run_import(args):
+    """Import ``args.files`` into ``args.project`` as ``seglab import`` does (checks, order, one
+    lock for all files), yielding ``(file, report)`` as each file is done; the Python API's
+    ``import_files`` runs this too."""
     from pathlib import Path
 
     from seglab.core.errors import ImportFileError
@@ -95,7 +117,6 @@ def cmd_import(args) -> int:
         if not path.is_file():
             raise ImportFileError(f"{file}: no such file" if not path.exists() else f"{file}: not a file")
     files = _in_import_order(args.files, args.kind, mapping, args.encoding, delimiter)
-    failures = 0
     with open_project(args.project, readonly=False, purpose="seglab import") as project:
         for file in files:
             progress = _StderrProgress()
@@ -114,20 +135,7 @@ def cmd_import(args) -> int:
                 accounts_from_email=args.accounts_from_email,
             )
             progress.done()
-            if args.json:
-                print_json(report.to_json())
-            else:
-                _print_report(report)
-            if not report.committed:
-                failures += 1
-                rows = "row" if report.rows_rejected == 1 else "rows"
-                print(
-                    f"seglab: error: {file}: {report.rows_rejected} {rows} rejected; "
-                    "--strict: nothing imported "
-                    f"(see {report.rejects_file})",
-                    file=sys.stderr,
-                )
-    return 2 if failures else 0
+            yield file, report
 
 
 def _in_import_order(files, kind, mapping, encoding, delimiter) -> list[str]:

@@ -1,4 +1,4 @@
-"""``seglab segment count | members | save | list`` (contract: shared/spec/cli.md)."""
+"""``seglab segment count | members | save | list`` (reference: docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -150,21 +150,25 @@ def cmd_save(args) -> int:
     return 0
 
 
-def cmd_list(args) -> int:
+def list_rows(conn, as_of_ms: int | None) -> list[dict]:
+    """The rows of ``segment list --json`` (the Python API's ``segments()`` too)."""
     from seglab.core.segments import count, list_saved
 
+    return [
+        {
+            "name": saved.name,
+            "level": saved.level,
+            "size": count(conn, saved.definition, as_of_ms),
+            "updated": saved.updated,
+        }
+        for saved in list_saved(conn)
+    ]
+
+
+def cmd_list(args) -> int:
     as_of = as_of_arg(args.as_of)
-    rows = []
     with open_project(args.project, readonly=True) as project:
-        for saved in list_saved(project.conn):
-            rows.append(
-                {
-                    "name": saved.name,
-                    "level": saved.level,
-                    "size": count(project.conn, saved.definition, as_of),
-                    "updated": saved.updated,
-                }
-            )
+        rows = list_rows(project.conn, as_of)
     if args.json:
         print_json(rows)
         return 0

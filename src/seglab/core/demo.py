@@ -64,7 +64,7 @@ def _segments_path() -> Path | None:
 
 def demo_key() -> str:
     """Hash of everything the demo project is built from (data, segments, format, code)."""
-    from seglab import __version__
+    from seglab._version import __version__
     from seglab.core.storage.schema import SCHEMA_VERSION, schema_fingerprint
 
     digest = hashlib.sha256(f"{__version__}|{SCHEMA_VERSION}".encode())

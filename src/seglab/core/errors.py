@@ -25,6 +25,10 @@ class ProjectLockedError(ProjectError):
         self.owner = owner
 
 
+class ReadOnlyError(ProjectError):
+    """A write was asked of a project opened read-only (the Python API's ``seglab.open``)."""
+
+
 class ImportFileError(UserError):
     """A file cannot be imported at all (not text, no header, unknown kind...)."""
 

@@ -79,10 +79,11 @@ class MemberTable:
         dt_cols = [i for i, t in enumerate(self.types) if t == "datetime"]
         for row in self.rows:
             if dt_cols:
-                row = list(row)
+                values = list(row)
                 for i in dt_cols:
-                    row[i] = ms_to_iso(row[i]) if row[i] is not None else None
-            yield tuple(row)
+                    values[i] = ms_to_iso(values[i]) if values[i] is not None else None
+                row = tuple(values)
+            yield row
 
 
 def _keys_json(keys: Sequence[int]) -> str:
@@ -158,20 +159,6 @@ def keys_for_ids(conn: sqlite3.Connection, level: str, ids: Sequence[str]) -> li
     ).fetchall()
     found = dict(rows)
     return [found[i] for i in ids if i in found]
-
-
-def ids_for_keys(conn: sqlite3.Connection, level: str, keys: Sequence[int]) -> list[str]:
-    """Text ids for internal keys, in the given order (unknown keys are skipped)."""
-    table, id_col, key_col = (
-        ("users", "user_id", "user_key") if level == "user" else ("accounts", "account_id", "account_key")
-    )
-    found = dict(
-        conn.execute(
-            f"SELECT t.{key_col}, t.{id_col} FROM json_each(?) j JOIN {table} t ON t.{key_col} = j.value",
-            (_keys_json(keys),),
-        ).fetchall()
-    )
-    return [found[k] for k in keys if k in found]
 
 
 # -- profiles --------------------------------------------------------------------------------
@@ -349,6 +336,7 @@ def timeline(
     """The newest ``limit`` events of one user or of all users of one account."""
     if (user_key is None) == (account_key is None):
         raise ValueError("give exactly one of user_key or account_key")
+    param: int | None
     if user_key is not None:
         where, param = "e.user_key = ?", user_key
     else:

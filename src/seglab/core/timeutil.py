@@ -13,7 +13,6 @@ from seglab.core.errors import UserError
 
 UTC = dt.UTC
 DAY_MS = 86_400_000
-WEEK_MS = 7 * DAY_MS
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -56,7 +55,7 @@ def parse_date(text: str, what: str = "date") -> dt.date:
 def parse_as_of(text: str) -> int:
     """Parse an ``--as-of`` value: ISO date or date-time, UTC.
 
-    A bare date means the end of that day (23:59:59.999), as the contract says.
+    A bare date means the end of that day (23:59:59.999), as docs/cli.md says.
     """
     text = str(text).strip()
     if _DATE_RE.match(text):

@@ -11,6 +11,7 @@ import datetime as dt
 import importlib.util
 import inspect
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QUrl, Signal
@@ -42,7 +43,6 @@ from seglab.core.timeutil import utc_now_iso
 from seglab.ui import messages
 from seglab.ui.icons import icon
 from seglab.ui.models.overview_model import DataOverviewModel
-from seglab.ui.pages import PAGES, PageSpec, build_page, load_page_class
 from seglab.ui.session import ProjectSession
 from seglab.ui.settings import AppSettings
 from seglab.ui.widgets.overview_widget import DataOverviewWidget
@@ -95,6 +95,39 @@ def build_demo_task(path: Path, request=None, progress=None) -> Path:
     else:
         build(path)
     return path
+
+
+@dataclass(frozen=True)
+class NavPage:
+    """A page of the left navigation."""
+
+    name: str
+    title: str
+    icon: str
+
+
+PAGES: tuple[NavPage, ...] = (
+    NavPage("data", "Data", "data"),
+    NavPage("segments", "Segments", "segments"),
+    NavPage("charts", "Charts", "charts"),
+)
+
+
+def page_class(name: str) -> type[QWidget]:
+    """The widget class of a page other than Data, imported when the page is first shown (so
+    pyqtgraph loads only when Charts is opened). Segments is built with the session and the
+    window's undo stack, Charts with the session."""
+    if name == "segments":
+        from seglab.ui.widgets.segment_page import SegmentsPageWidget
+
+        return SegmentsPageWidget
+    if name == "charts":
+        from seglab.ui.charts import configure_pyqtgraph
+        from seglab.ui.charts.charts_page import ChartsPageWidget
+
+        configure_pyqtgraph()  # pyqtgraph's global options, set once, when charts are first needed
+        return ChartsPageWidget
+    raise LookupError(f"no page named {name!r}")
 
 
 class MainWindow(QMainWindow):
@@ -282,21 +315,10 @@ class MainWindow(QMainWindow):
             self.set_page(name, self._build_page(spec))
         return self._pages[name]
 
-    def _build_page(self, spec: PageSpec) -> QWidget:
+    def _build_page(self, spec: NavPage) -> QWidget:
         try:
-            cls = load_page_class(spec)
-        except Exception as exc:
-            return PlaceholderWidget(
-                spec.title, messages.PAGE_FAILED.format(title=spec.title, what=f"{type(exc).__name__}: {exc}")
-            )
-        if cls is None:
-            return PlaceholderWidget(spec.title, spec.placeholder)
-        try:
-            if spec.name == "charts":
-                from seglab.ui.charts import configure_pyqtgraph
-
-                configure_pyqtgraph()  # pyqtgraph's global options, set once, when charts are first needed
-            page = build_page(cls, self)
+            cls = page_class(spec.name)
+            page = cls(self.session, self.undo_stack) if spec.name == "segments" else cls(self.session)
         except Exception as exc:  # a broken page must not take the window down
             return PlaceholderWidget(
                 spec.title, messages.PAGE_FAILED.format(title=spec.title, what=f"{type(exc).__name__}: {exc}")
@@ -305,7 +327,10 @@ class MainWindow(QMainWindow):
         return page
 
     def _wire_page(self, page: QWidget) -> None:
-        """Connect a page's optional hooks (see :mod:`seglab.ui.pages`)."""
+        """Connect a page's optional hooks: ``save_action`` (a QAction, added to the Edit menu),
+        ``dirty_changed(bool)`` (marks the title modified), ``segments_changed()`` (the other
+        pages' ``reload_segments()`` or ``refresh_catalog()`` run); ``maybe_close() -> bool`` is
+        asked before the project is closed and ``shutdown()`` when the window closes."""
         save_action = getattr(page, "save_action", None)
         if isinstance(save_action, QAction):
             self.edit_menu.addSeparator()
@@ -634,9 +659,6 @@ class MainWindow(QMainWindow):
             self._file_dialog.done(0)
             self._file_dialog.deleteLater()
             self._file_dialog = None
-
-    def wait_for_file_job(self, timeout_ms: int = 60_000) -> bool:
-        return self._file_worker is None or self._file_worker.wait(timeout_ms)
 
     # -- import -------------------------------------------------------------------------------
     def import_dialog(self) -> None:

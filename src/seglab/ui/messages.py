@@ -35,7 +35,6 @@ DEMO_UNAVAILABLE = (
 )
 NO_PROJECT_FOR_IMPORT = "Open or create a project first, then import CSV files into it."
 BUSY_IMPORTING = "An import is running. Cancel it or wait for it to finish first."
-NOT_CSV_DROP = "Only files can be dropped here (CSV exports of events, users or accounts)."
 RECENT_MISSING = "{path}: this project file no longer exists (moved or deleted)."
 PAGE_FAILED = "The {title} page could not be opened ({what})."
 INTERNAL_ERROR = "Something went wrong inside SegLab: {what}. Nothing was changed."
@@ -45,15 +44,6 @@ START_SUBTITLE = (
     "Open a project, or start from the demo: a B2B SaaS data set with accounts, users and events."
 )
 RECENT_EMPTY = "No recent projects yet. Projects you open appear here."
-
-SEGMENTS_PLACEHOLDER = (
-    "Segments will live here: build groups of users or accounts from what they did and who "
-    "they are, see each segment's size update as you edit, and save it under a name."
-)
-CHARTS_PLACEHOLDER = (
-    "Charts will live here: trends, funnels and retention for each saved segment, side by side, "
-    "at the project's as-of time."
-)
 
 
 def about_text(version: str, data_location: str) -> str:

@@ -1,57 +1,13 @@
-"""QUndoCommands for the segment builder and the segment library (orange-canvas-core style).
-
-Each command calls the model's (or the core's) API and carries the label the Edit
-menu shows ("Undo Change operator"). Builder edits store the draft before and after
-(immutable values), so undo and redo are just "show that value". Consecutive edits
-of the same text field merge into one command (typing "enterprise" is one undo step).
-
-A builder command belongs to the document it was made in: after another segment is
-opened, its undo/redo does nothing and the command removes itself from the stack
-(``setObsolete``), so undo never writes one segment's conditions into another.
+"""QUndoCommands for the segment library (orange-canvas-core style): each calls the core's API
+and carries the label the Edit menu shows. The builder's own edit command,
+:class:`~seglab.ui.models.segment_builder_model.EditDraftCommand`, lives with its model.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtGui import QUndoCommand
 
 from seglab.core import segments
-from seglab.ui.models.segment_builder_model import Draft, SegmentBuilderModel
-
-EDIT_DRAFT_ID = 0x5E6_0001
-
-
-class EditDraftCommand(QUndoCommand):
-    """One edit of the builder's draft (name or definition)."""
-
-    def __init__(self, model: SegmentBuilderModel, before: Draft, after: Draft, label: str, merge_key: Any):
-        super().__init__(label)
-        self.model = model
-        self.before = before
-        self.after = after
-        self.merge_key = merge_key
-
-    def id(self) -> int:
-        return EDIT_DRAFT_ID if self.merge_key is not None else -1
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, EditDraftCommand) or other.model is not self.model:
-            return False
-        if other.merge_key != self.merge_key or other.before.document != self.after.document:
-            return False
-        if other.before != self.after:
-            return False
-        self.after = other.after
-        return True
-
-    def redo(self) -> None:
-        if not self.model.apply_draft(self.after):
-            self.setObsolete(True)
-
-    def undo(self) -> None:
-        if not self.model.apply_draft(self.before):
-            self.setObsolete(True)
 
 
 class _LibraryCommand(QUndoCommand):

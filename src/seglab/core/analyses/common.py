@@ -325,14 +325,6 @@ def unit_filter(engine: Engine, series: SeriesSpec, user_col: str, account_col: 
     return f" AND {col} IN {rel}", params
 
 
-def unit_col(series: SeriesSpec, user_col: str, account_col: str) -> str:
-    return user_col if series.level == "user" else account_col
-
-
-def needs_users_join(series: SeriesSpec) -> bool:
-    return series.level == "account"
-
-
 def event_clause(engine: Engine, event: str, col: str) -> tuple[str, list, bool]:
     """(SQL fragment, params, known): ``*`` is any event; an unknown name matches nothing."""
     if event == "*":
@@ -367,11 +359,3 @@ def check_series(series: tuple[SeriesSpec, ...]) -> None:
 def safe_rate(num: float, den: float) -> float:
     """A rate whose denominator is zero is 0 (documented in docs/analyses.md)."""
     return float(num) / float(den) if den else 0.0
-
-
-def iso_day(day: dt.date) -> str:
-    return day.isoformat()
-
-
-def ms_day(ms: int) -> int:
-    return int(ms) // DAY_MS

@@ -19,6 +19,7 @@ from seglab.core.analyses.activity import (
 from seglab.core.analyses.common import (
     EVERYONE_SERIES,
     Engine,
+    Interval,
     SeriesSpec,
     bucket_start,
     buckets_for,
@@ -41,7 +42,7 @@ LIFECYCLE_STATUSES = ("new", "returning", "resurrecting", "dormant")
 @dataclass(frozen=True)
 class StickinessRequest:
     event: str = "*"
-    interval: str = "week"
+    interval: Interval = "week"
     series: tuple[SeriesSpec, ...] = EVERYONE_SERIES
     as_of_ms: int | None = None
     date_from: dt.date | None = None
@@ -51,7 +52,7 @@ class StickinessRequest:
 @dataclass(frozen=True)
 class LifecycleRequest:
     event: str = "*"
-    interval: str = "week"
+    interval: Interval = "week"
     series: tuple[SeriesSpec, ...] = EVERYONE_SERIES
     as_of_ms: int | None = None
     date_from: dt.date | None = None

@@ -1,6 +1,6 @@
 """Funnel: ordered steps, a conversion window, the furthest step each unit reached.
 
-Semantics (contract, cli.md): a unit's progress is the furthest step reached from
+Semantics (docs/analyses.md): a unit's progress is the furthest step reached from
 ANY step-1 occurrence inside the range, each later step strictly after the previous
 one and all within ``within_days`` of that step-1 occurrence. From a given step-1
 occurrence, taking each later step at its earliest possible time is optimal, so the
@@ -140,7 +140,7 @@ def _funnel_all(engine: Engine, steps, within_days, all_series, window) -> list[
     if not mask_parts or (steps[0].event != "*" and steps[0].event not in keys):
         return empty
     lone = all_series[0] if len(all_series) == 1 and all_series[0].keys is not None else None
-    unit_sql, unit_params = ("", [])
+    unit_sql, unit_params = "", []  # type: tuple[str, list]
     if lone is not None:
         unit_sql, unit_params = unit_filter(engine, lone, "e.user_key", "u.account_key")
     ev_sql = ""
@@ -191,7 +191,11 @@ def _funnel_all(engine: Engine, steps, within_days, all_series, window) -> list[
     for series in all_series:
         keep = in_series(arr[:, 0], series, unit_map)
         part = arr[keep]
-        units = part[:, 0] if series.level == "user" else unit_map.account_of(part[:, 0])
+        if series.level == "user":
+            units = part[:, 0]
+        else:
+            assert unit_map is not None  # there is an account series
+            units = unit_map.account_of(part[:, 0])
         presorted = series.level == "user"  # rows are in (user, ts) order; accounts need a re-sort
         out.append(funnel_arrays(units, part[:, 1], part[:, 2], n, window.end_ms, window_ms, presorted))
     return out

@@ -12,6 +12,7 @@ import pandas as pd
 from seglab.core.analyses.activity import universe_keys
 from seglab.core.analyses.common import (
     Engine,
+    Interval,
     SeriesSpec,
     buckets_for,
     check_interval,
@@ -26,7 +27,7 @@ SIZE_COLUMNS = ["segment", "period_start", "evaluated_at", "size"]
 @dataclass(frozen=True)
 class SizeOverTimeRequest:
     segments: tuple[tuple[str, Any], ...]  # (label, segment definition as the segment engine takes it)
-    interval: str = "week"
+    interval: Interval = "week"
     as_of_ms: int | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None

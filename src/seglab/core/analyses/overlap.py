@@ -31,7 +31,7 @@ def _sets(request: OverlapRequest) -> list[tuple[str, frozenset[int]]]:
     for s in request.series:
         if s.keys is None:
             raise AnalysisError(f"{s.label!r}: an overlap needs segments, not everyone")
-    return [(s.label, frozenset(s.keys)) for s in request.series]
+    return [(s.label, frozenset(s.keys or ())) for s in request.series]
 
 
 def run_overlap(conn, request: OverlapRequest, progress: Progress = NULL_PROGRESS) -> pd.DataFrame:

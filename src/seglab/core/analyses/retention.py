@@ -105,6 +105,7 @@ def _retention_all(engine: Engine, request: RetentionRequest, window, buckets, n
         keep = in_series(first[:, 0], series, unit_map)
         units, cday = first[keep, 0], first[keep, 1]
         if series.level == "account":
+            assert unit_map is not None  # there is an account series
             units, cday = _min_per_account(unit_map.account_of(units), cday)
         act_units, act = series_units(act_users, per_bucket, series, unit_map)
         if units.size == 0:

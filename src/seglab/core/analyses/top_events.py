@@ -42,6 +42,7 @@ def series_pairs(pairs: np.ndarray, series: SeriesSpec, unit_map: UnitMap | None
     """Distinct (unit, event) pairs of the series' units (accounts: any of their users)."""
     part = pairs[in_series(pairs[:, 0], series, unit_map)]
     if series.level == "account" and part.size:
+        assert unit_map is not None  # there is an account series
         span = int(part[:, 1].max()) + 1
         packed = np.unique(unit_map.account_of(part[:, 0]) * span + part[:, 1])
         accounts, events = np.divmod(packed, span)

@@ -142,6 +142,7 @@ def _distinct_values(engine: Engine, request: TrendRequest, window, buckets):
     def count(series: SeriesSpec) -> np.ndarray:
         keep = in_series(users, series, unit_map)
         if request.measure == "accounts":
+            assert unit_map is not None  # need_all above
             accounts = unit_map.account_of(users[keep])
             has = accounts >= 0
             _keys, grouped = group_rows(accounts[has], per_bucket[keep][has])

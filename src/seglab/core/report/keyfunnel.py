@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 PATH_LENGTH = 3
@@ -77,7 +78,8 @@ def _saved_funnel(conn: sqlite3.Connection, known: set[str]) -> KeyFunnel | None
         if not isinstance(raw, dict):
             continue
         # A saved ChartSpec keeps the kind's options under "options" (seglab.core.charts).
-        opts = raw.get("options") if isinstance(raw.get("options"), dict) else raw
+        nested = raw.get("options")
+        opts: dict = nested if isinstance(nested, dict) else raw
         steps = opts.get("steps")
         if isinstance(steps, str):
             steps = [s.strip() for s in steps.split(",")]
@@ -135,7 +137,7 @@ def _segment_sequence(conn: sqlite3.Connection, prefer: list[str], known: set[st
 
 
 def choose_key_funnel(
-    conn: sqlite3.Connection, from_day: int, to_day: int, as_of_ms: int, segments: list[str] = ()
+    conn: sqlite3.Connection, from_day: int, to_day: int, as_of_ms: int, segments: Sequence[str] = ()
 ) -> KeyFunnel | None:
     """The key funnel for the range ``from_day..to_day`` (days since 1970), or None without events.
 

@@ -245,7 +245,7 @@ def bar_chart(
     series: Sequence[tuple[str, Sequence[Number | None]]],
     *,
     title: str,
-    value_format: Callable[[Number], str] = fmt_number,
+    value_format: Callable[[Number | None], str] = fmt_number,
     x_max: float | None = None,
     width: int = 860,
     label_width: int | None = None,

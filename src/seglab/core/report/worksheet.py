@@ -16,11 +16,11 @@ import datetime as dt
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
-from seglab import __version__
+from seglab._version import __version__
 from seglab.core.errors import UserError
 from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
 from seglab.core.project import project_info, resolve_as_of
@@ -117,7 +117,7 @@ class OverlapMatrix:
 
     def top_pairs(self, limit: int = MAX_PAIRS) -> list[dict[str, Any]]:
         """Pairs of segments by how many members they share (most first), with each side's share."""
-        pairs = []
+        pairs: list[dict[str, Any]] = []
         for i in range(len(self.names)):
             for j in range(i + 1, len(self.names)):
                 both = self.cells[i][j]
@@ -278,7 +278,7 @@ def gather(
             "the command seglab segment save, then make the worksheet again."
         )
     key = None
-    if rng is not None:
+    if rng is not None and resolved is not None:
         key = choose_key_funnel(conn, _day(rng[0]), _day(rng[1]), resolved, chosen)
     worksheet.key_funnel = key
     members: dict[str, tuple[str, set[int]]] = {}
@@ -330,7 +330,7 @@ def _command(project_file: str, names: list[str], as_of: str | None) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _series(conn, level: str, keys: set[int]):
+def _series(conn, level: Literal["user", "account"], keys: set[int]):
     """(the segment, the rest of its level) as analysis series; the rest from the analyses' complement."""
     from seglab.core.analyses import SeriesSpec, complement_series
 
@@ -388,7 +388,7 @@ def _activity(conn, series, as_of_ms: int, rng, section: SegmentSection) -> Seri
     """Weekly active share: units with any event that week ÷ the group's size at as-of."""
     from seglab.core.analyses.trend import TrendRequest, run_trend
 
-    measure = "users" if section.level == "user" else "accounts"
+    measure: Literal["users", "accounts"] = "users" if section.level == "user" else "accounts"
     frame = run_trend(
         conn,
         TrendRequest(

@@ -1,5 +1,5 @@
 """Segments: the definition model, the operator table, validation, describe(), the SQL
-compiler, evaluation and saved segments (contract: shared/spec/segment-definition.md)."""
+compiler, evaluation and saved segments (reference: docs/segments.md)."""
 
 from seglab.core.segments.compiler import CompiledQuery, compile_segment, window_range
 from seglab.core.segments.describe import condition_phrase, describe

@@ -52,20 +52,23 @@ from seglab.core.segments.validate import Catalog, as_catalog, coerce_filter, va
 from seglab.core.timeutil import DAY_MS, add_months, date_to_ms, ms_to_date
 
 
+def _nocopy(name: str) -> Any:
+    """``exp.Select``'s builder ``name``, modifying the query in place (``copy=False``)."""
+
+    def method(self, *args, **kwargs):
+        kwargs.setdefault("copy", False)
+        return getattr(exp.Select, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
 class _Select(exp.Select):
     """A Select whose builder methods modify in place.
 
     sqlglot's builders deep-copy the query (and every subquery attached to it) on each
     call by default; building a definition bottom-up made compilation quadratic.
     """
-
-    def _nocopy(name):
-        def method(self, *args, **kwargs):
-            kwargs.setdefault("copy", False)
-            return getattr(exp.Select, name)(self, *args, **kwargs)
-
-        method.__name__ = name
-        return method
 
     select = _nocopy("select")
     from_ = _nocopy("from_")
@@ -75,17 +78,16 @@ class _Select(exp.Select):
     join = _nocopy("join")
     order_by = _nocopy("order_by")
     with_ = _nocopy("with_")
-    del _nocopy
 
 
 _Select.key = "select"
 
 
-def _plain(query: exp.Expression) -> exp.Expression:
+def _plain(query: exp.Expr) -> exp.Expr:
     """Turn the in-place builders back into plain Selects (the generator dispatches on class)."""
     for node in query.walk():
         if type(node) is _Select:
-            node.__class__ = exp.Select
+            node.__class__ = exp.Select  # type: ignore[assignment]  # the class swap is the point
     return query
 
 
@@ -119,12 +121,15 @@ def window_range(window: Window, as_of_ms: int) -> tuple[int | None, int]:
     """``(lo, hi)``: the window holds timestamps ``lo < ts <= hi`` (``lo`` None: no lower end)."""
     t = as_of_ms
     if window.kind == "last_days":
+        assert window.days is not None  # the model guarantees each kind's fields
         return t - window.days * DAY_MS, t
     if window.kind == "between":
+        assert window.start is not None and window.end is not None
         start = date_to_ms(dt.date.fromisoformat(window.start))
         end = date_to_ms(dt.date.fromisoformat(window.end)) + DAY_MS - 1
         return start - 1, min(end, t)
     if window.kind == "since":
+        assert window.start is not None
         return date_to_ms(dt.date.fromisoformat(window.start)) - 1, t
     return None, t
 
@@ -133,7 +138,7 @@ def _day(ms: int) -> int:
     return ms // DAY_MS
 
 
-def _num(n: int | float) -> exp.Literal:
+def _num(n: int | float) -> exp.Expr:
     return exp.Literal.number(n)
 
 
@@ -141,27 +146,27 @@ def _col(name: str, table: str) -> exp.Column:
     return exp.column(name, table=table)
 
 
-def _and(*parts: exp.Expression | None) -> exp.Expression:
-    parts = [p for p in parts if p is not None]
-    if not parts:
+def _and(*parts: exp.Expr | None) -> exp.Expr:
+    kept = [p for p in parts if p is not None]
+    if not kept:
         return exp.true()
-    return exp.and_(*parts, copy=False) if len(parts) > 1 else parts[0]
+    return exp.and_(*kept, copy=False) if len(kept) > 1 else kept[0]
 
 
-def _in(key: exp.Expression, query: exp.Select) -> exp.Expression:
+def _in(key: exp.Expr, query: exp.Expr) -> exp.In:
     return exp.In(this=key.copy(), query=exp.Subquery(this=query))
 
 
-def _not(e: exp.Expression) -> exp.Expression:
+def _not(e: exp.Expr) -> exp.Expr:
     return exp.Not(this=exp.Coalesce(this=exp.paren(e, copy=False), expressions=[exp.false()]))
 
 
-def _unindexed(column: exp.Column) -> exp.Expression:
+def _unindexed(column: exp.Column) -> exp.Expr:
     """The column's value in a form SQLite will not answer from an index (``x + 0``)."""
     return exp.Add(this=column, expression=_num(0))
 
 
-def _not_in(e: exp.In) -> exp.Expression:
+def _not_in(e: exp.In) -> exp.Expr:
     """``NOT (key IN subquery)`` for a universe row's primary key (never NULL) and a subquery
     that never returns NULL: the membership is never NULL, so no COALESCE is needed (SQLite
     then runs it as a plain ``NOT IN``, about a third faster than the wrapped form)."""
@@ -201,7 +206,7 @@ class _Compiler:
         self._alias_n += 1
         return f"{prefix}{self._alias_n}"
 
-    def param(self, value: Any) -> exp.Expression:
+    def param(self, value: Any) -> exp.Expr:
         name = f"v{len(self.params) + 1}"
         self.params[name] = value
         return exp.Placeholder(this=name)
@@ -216,21 +221,21 @@ class _Compiler:
             return tuple(self.wrap(v) for v in value)
         return self.param(value)
 
-    def idiv(self, a: exp.Expression, b: int) -> exp.Expression:
+    def idiv(self, a: exp.Expr, b: int) -> exp.Expr:
         if not isinstance(a, exp.Column):
             a = exp.paren(a, copy=False)  # the builder does not add precedence parentheses
         if self.dialect == "sqlite":
             return exp.Div(this=a, expression=_num(b), typed=True, safe=False)
         return exp.IntDiv(this=a, expression=_num(b))
 
-    def event_pred(self, event: str, table: str) -> exp.Expression | None:
+    def event_pred(self, event: str, table: str) -> exp.Expr | None:
         if event == "*":
             return None
         key = self.catalog.event_keys.get(event)
         # An event the project never saw matches no rows (a warning, not an error).
         return exp.EQ(this=_col("event_key", table), expression=_num(key if key is not None else -1))
 
-    def filter_pred(self, entity: str, f: PropertyFilter, table: str, path: str) -> exp.Expression:
+    def filter_pred(self, entity: str, f: PropertyFilter, table: str, path: str) -> exp.Expr:
         prop = self.catalog.prop(entity, f.property)
         if prop is None:
             raise SegmentError(f"unknown {entity} property {f.property!r}", f"{path}.property")
@@ -242,14 +247,14 @@ class _Compiler:
         value = self.wrap(coerce_filter(prop, f, path, self.t))
         return exp.paren(spec.build(_col(prop.column, table), value), copy=False)
 
-    def where_preds(self, where, table: str, path: str) -> list[exp.Expression]:
+    def where_preds(self, where, table: str, path: str) -> list[exp.Expr]:
         return [self.filter_pred("event", f, table, f"{path}[{i}]") for i, f in enumerate(where)]
 
-    def time_preds(self, table: str, lo: int | None, hi: int, col: str = "ts") -> list[exp.Expression]:
+    def time_preds(self, table: str, lo: int | None, hi: int, col: str = "ts") -> list[exp.Expr]:
         """``lo < col <= hi``. With a lower end, the upper bound is left out when no event is later
         than ``hi`` (the default as-of time): it holds for every row, and SQLite then tests one term less
         per row (a full scan of users for "last seen in the last 30 days" took half the time)."""
-        preds = [exp.LTE(this=_col(col, table), expression=_num(hi))]
+        preds: list[exp.Expr] = [exp.LTE(this=_col(col, table), expression=_num(hi))]
         if lo is not None:
             top = self.catalog.max_ts()
             # "col > lo" alone also rejects NULL (a user or account without events).
@@ -335,7 +340,7 @@ class _Compiler:
         cond = self.condition(seg.conditions[0], seg.level, key, alias, "conditions[0]")
         negated, inner = _membership(cond)
         sub = inner.args["query"].this if isinstance(inner, exp.In) and inner.this == key else None
-        if self.is_distinct(seg.level, sub):
+        if sub is not None and self.is_distinct(seg.level, sub):
             counted = self._count(sub)
         elif negated:
             # Rows where the positive form is TRUE are the ones left out (NULL and FALSE stay
@@ -377,7 +382,7 @@ class _Compiler:
                     self._same_as[id(query)] = (query, sub)
         return query
 
-    def combine(self, match, conditions, level, key, alias, path) -> exp.Expression | None:
+    def combine(self, match, conditions, level, key, alias, path) -> exp.Expr | None:
         parts = [self.condition(c, level, key, alias, f"{path}[{i}]") for i, c in enumerate(conditions)]
         if not parts:
             return None
@@ -386,11 +391,11 @@ class _Compiler:
             return parts[0]
         return exp.and_(*parts, copy=False) if match == "all" else exp.or_(*parts, copy=False)
 
-    def condition(self, c: Condition, level, key, alias, path) -> exp.Expression:
+    def condition(self, c: Condition, level, key, alias, path) -> exp.Expr:
         expr = self._condition(c, level, key, alias, path)
         return _not(expr) if c.negate else expr
 
-    def _condition(self, c, level, key, alias, path) -> exp.Expression:
+    def _condition(self, c, level, key, alias, path) -> exp.Expr:
         if isinstance(c, PropertyCondition):
             return self.property_condition(c, level, alias, path)
         if isinstance(c, BehaviorCondition):
@@ -423,7 +428,7 @@ class _Compiler:
         raise TypeError(c)  # pragma: no cover
 
     # -- property -----------------------------------------------------------------------------
-    def property_condition(self, c: PropertyCondition, level: str, alias: str, path: str) -> exp.Expression:
+    def property_condition(self, c: PropertyCondition, level: str, alias: str, path: str) -> exp.Expr:
         if level == "account" or c.entity == "user":
             return self.filter_pred(c.entity, c.filter, alias, path)
         # A user's account property: through the user's account; no account = missing value.
@@ -433,13 +438,13 @@ class _Compiler:
             .from_(exp.to_table("accounts").as_(a))
             .where(self.filter_pred("account", c.filter, a, path))
         )
-        expr = _in(_col("account_key", alias), accounts)
+        expr: exp.Expr = _in(_col("account_key", alias), accounts)
         if OPERATORS[c.filter.op].negative:
             expr = exp.or_(exp.Is(this=_col("account_key", alias), expression=exp.Null()), expr)
         return expr
 
     # -- behaviour ----------------------------------------------------------------------------
-    def behavior(self, c: BehaviorCondition, level: str, key: exp.Column, path: str) -> exp.Expression:
+    def behavior(self, c: BehaviorCondition, level: str, key: exp.Column, path: str) -> exp.Expr:
         lo, hi = window_range(c.window, self.t)
         spec = MEASURES[c.measure.fn]
         cmp = COMPARE_OPS[c.compare.op]
@@ -475,10 +480,10 @@ class _Compiler:
             return self._having(counted, exp.Count(this=exp.Star()), c.compare, key, zero_ok, path)
         if kind is not None:
             users = self.exists_users(c.event, c.where, lo, hi, f"{path}.where")
-            expr = self.is_user(key, users) if level == "user" else _in(key, self.lift_users(users))
+            member = self.is_user(key, users) if level == "user" else _in(key, self.lift_users(users))
             if kind == "some":
-                return expr
-            return _not_in(expr) if isinstance(expr, exp.In) else _not(expr)
+                return member
+            return _not_in(member) if isinstance(member, exp.In) else _not(member)
         if (
             level == "user"
             and key.table
@@ -492,7 +497,7 @@ class _Compiler:
         self.mark_distinct(level, grouped)
         return self._having(grouped, measure, c.compare, key, zero_ok, path)
 
-    def active_periods(self, c: BehaviorCondition, key: exp.Column, lo, hi, zero_ok) -> exp.Expression:
+    def active_periods(self, c: BehaviorCondition, key: exp.Column, lo, hi, zero_ok) -> exp.Expr:
         """Distinct days/weeks/months with the event, per user row: a correlated count over the
         user's ``user_active_days`` rows in the window (a primary-key range seek per user), or
         ``user_days`` rows of the one event name (same seek, with the event in the key).
@@ -535,7 +540,7 @@ class _Compiler:
         # >= 10 of the last 28 days" took 240-300 ms the first way, 150-170 ms this way).
         # Users without events fail it either way (NULL), and it only skips seeks.
         u = key.table
-        seen = [exp.LTE(this=_unindexed(_col("first_ts", u)), expression=_num(hi))]
+        seen: list[exp.Expr] = [exp.LTE(this=_unindexed(_col("first_ts", u)), expression=_num(hi))]
         if lo is not None:
             seen.insert(0, exp.GT(this=_unindexed(_col("last_ts", u)), expression=_num(lo)))
         return _and(*seen, exp.paren(test, copy=False))
@@ -570,7 +575,7 @@ class _Compiler:
         top = self.catalog.max_ts()
         return lo is None or (top is not None and hi >= top)
 
-    def compare_test(self, measure: exp.Expression, compare: Compare) -> exp.Expression:
+    def compare_test(self, measure: exp.Expr, compare: Compare) -> exp.Expr:
         value = (
             (self.param(compare.value[0]), self.param(compare.value[1]))
             if compare.op == "between"
@@ -578,7 +583,7 @@ class _Compiler:
         )
         return COMPARE_OPS[compare.op].build(measure, value)
 
-    def _having(self, grouped: exp.Select, measure: exp.Expression, compare: Compare, key, zero_ok, path):
+    def _having(self, grouped: exp.Select, measure: exp.Expr, compare: Compare, key, zero_ok, path):
         test = self.compare_test(measure, compare)
         if zero_ok:
             # Keys without events (measure 0) match: exclude only the keys whose value fails.
@@ -591,7 +596,7 @@ class _Compiler:
         self._direct[id(query)] = (query, pred)
         return query
 
-    def is_user(self, key: exp.Column, users: exp.Select) -> exp.Expression:
+    def is_user(self, key: exp.Column, users: exp.Expr) -> exp.Expr:
         """``key IN users``; a plain predicate on the outer users row when ``users`` is one."""
         direct = self._direct.get(id(users))
         if direct is not None and direct[0] is users and key.table:
@@ -626,7 +631,7 @@ class _Compiler:
         preds = [self.event_pred(event, e), *self.time_preds(e, lo, hi), *self.where_preds(where, e, path)]
         return _select(_col("user_key", e)).from_(exp.to_table("events").as_(e)).where(_and(*preds))
 
-    def active_day_preds(self, d: str, lo: int | None, hi: int) -> list[exp.Expression]:
+    def active_day_preds(self, d: str, lo: int | None, hi: int) -> list[exp.Expr]:
         """``user_active_days`` rows holding an event in ``(lo, hi]`` (exact when lo and hi fall on
         different days: then only the edge days can be partial, and their first_ts/last_ts say
         whether one of their events is inside).
@@ -634,7 +639,7 @@ class _Compiler:
         The day range comes first: SQLite tests the terms of a scan in the order written, and
         ``day >= lo's day`` rejects most rows of a recent window at once (about a third less time
         on "active on 10 of the last 28 days" than with the always-true terms first)."""
-        preds = []
+        preds: list[exp.Expr] = []
         if lo is not None:
             preds.append(exp.GTE(this=_col("day", d), expression=_num(_day(lo))))
         preds.append(exp.LTE(this=_col("day", d), expression=_num(_day(hi))))
@@ -643,7 +648,7 @@ class _Compiler:
         preds.append(exp.LTE(this=_col("first_ts", d), expression=_num(hi)))
         return preds
 
-    def _source(self, table: str | exp.Expression, level: str, alias: str) -> tuple[exp.Select, exp.Column]:
+    def _source(self, table: str | exp.Expr, level: str, alias: str) -> tuple[exp.Select, exp.Column]:
         """``FROM table`` (or a subquery) keyed by user, or joined to users and keyed by account."""
         if isinstance(table, str):
             base = _select().from_(exp.to_table(table).as_(alias))
@@ -662,7 +667,7 @@ class _Compiler:
         )
         return base, _col("account_key", u)
 
-    def measure_query(self, c: BehaviorCondition, level, lo, hi, path) -> tuple[exp.Select, exp.Expression]:
+    def measure_query(self, c: BehaviorCondition, level, lo, hi, path) -> tuple[exp.Select, exp.Expr]:
         fn = c.measure.fn
         if (
             c.event == "*"
@@ -715,7 +720,7 @@ class _Compiler:
         if fn.startswith("distinct_"):
             day = self.idiv(_col("ts", e), DAY_MS)
             return q, exp.Count(this=exp.Distinct(expressions=[self.period(fn, day, lo, hi)]))
-        prop = self.catalog.prop("event", c.measure.property)
+        prop = self.catalog.prop("event", c.measure.property or "")
         if prop is None:
             raise SegmentError(f"unknown event property {c.measure.property!r}", f"{path}.measure.property")
         column = _col(prop.column, e)
@@ -730,14 +735,14 @@ class _Compiler:
         agg = {"avg": exp.Avg, "min": exp.Min, "max": exp.Max}[fn]
         return q, agg(this=column)
 
-    def any_event_count(self, level: str, lo: int | None, hi: int) -> tuple[exp.Select, exp.Expression]:
+    def any_event_count(self, level: str, lo: int | None, hi: int) -> tuple[exp.Select, exp.Expr]:
         """Events of any name in ``(lo, hi]`` per key: whole days from ``user_active_days.n``, the
         partial edge days (at most two: lo and hi are on different days) from ``events``' time
         index, so the count is exact without reading every event of the window."""
         d_lo = None if lo is None else _day(lo)
         d_hi = _day(hi)
         d = self.alias("d")
-        whole = [exp.LT(this=_col("day", d), expression=_num(d_hi))]
+        whole: list[exp.Expr] = [exp.LT(this=_col("day", d), expression=_num(d_hi))]
         if d_lo is not None:
             whole.insert(0, exp.GT(this=_col("day", d), expression=_num(d_lo)))
         parts: list[exp.Select] = [
@@ -746,7 +751,7 @@ class _Compiler:
             .where(_and(*whole))
         ]
         edges = [(d_hi * DAY_MS - 1, hi)]  # (lo, hi] pieces read from events
-        if lo is not None:
+        if lo is not None and d_lo is not None:
             edges.insert(0, (lo, (d_lo + 1) * DAY_MS - 1))
         for a, b in edges:
             e = self.alias("e")
@@ -755,7 +760,7 @@ class _Compiler:
                 .from_(exp.to_table("events").as_(e))
                 .where(_and(*self.time_preds(e, a, b)))
             )
-        union = parts[0]
+        union: exp.Expr = parts[0]
         for part in parts[1:]:
             union = exp.union(union, part, distinct=False, copy=False)
         x = self.alias("x")
@@ -763,7 +768,7 @@ class _Compiler:
         q = q.select(k.copy().as_("k")).group_by(k.copy())
         return q, exp.Sum(this=_col("c", x))
 
-    def period(self, fn: str, day: exp.Expression, lo: int | None, hi: int) -> exp.Expression:
+    def period(self, fn: str, day: exp.Expr, lo: int | None, hi: int) -> exp.Expr:
         if fn == "distinct_days":
             return day
         if fn == "distinct_weeks":
@@ -794,7 +799,7 @@ class _Compiler:
             return self.users_with(lambda u: _and(*self.time_preds(u, lo, hi, "first_ts")))
         return self.totals_with(event, lambda t: self.time_preds(t, lo, hi, "first_ts"))
 
-    def last_seen_users(self, event: str, lo: int | None, hi: int) -> exp.Expression | exp.Select:
+    def last_seen_users(self, event: str, lo: int | None, hi: int) -> exp.Expr | exp.Select:
         top = self.catalog.max_ts()
         if top is not None and self.t >= top:
             # Every event is <= T: the last event (users.last_ts, or user_events.last_ts for
@@ -816,7 +821,7 @@ class _Compiler:
             )
         return inside.where(_not(_in(_col("user_key", e), later)))
 
-    def seen(self, c: SeenCondition, level: str, key: exp.Column, path: str) -> exp.Expression:
+    def seen(self, c: SeenCondition, level: str, key: exp.Column, path: str) -> exp.Expr:
         lo, hi = window_range(c.window, self.t)
         if lo is not None and hi <= lo:
             return exp.false()
@@ -861,7 +866,7 @@ class _Compiler:
         lo, hi = window_range(c.window, self.t)
         limit = None if c.within_days is None else round(c.within_days * DAY_MS)
 
-        def step_events(j: int, alias: str) -> list[exp.Expression]:
+        def step_events(j: int, alias: str) -> list[exp.Expr | None]:
             step = c.steps[j]
             return [
                 self.event_pred(step.event, alias),
@@ -869,11 +874,11 @@ class _Compiler:
                 *self.where_preds(step.where, alias, f"{path}.steps[{j}].where"),
             ]
 
-        def candidates(alias: str, own: int) -> list[exp.Expression]:
+        def candidates(alias: str, own: int) -> list[exp.Expr]:
             # Only users who did every other step in the window can complete the sequence:
             # cheap index range scans that keep the sorted window passes small.
             # (The per-event totals answer this without reading events when they decide it.)
-            out = []
+            out: list[exp.Expr] = []
             for j in range(len(c.steps)):
                 if j != own:
                     step = c.steps[j]
@@ -883,7 +888,7 @@ class _Compiler:
 
         if self.dialect == "sqlite" and all(step.event != "*" for step in c.steps):
             return self.sequence_plan(c, limit, step_events)
-        ctes: list[tuple[str, exp.Expression]] = []
+        ctes: list[tuple[str, exp.Expr]] = []
         e = self.alias("e")
         stage = self.alias("st")
         ctes.append(
@@ -976,7 +981,7 @@ class _Compiler:
         return query
 
     # -- users (account level) ----------------------------------------------------------------
-    def users_condition(self, c: UsersCondition, key: exp.Column, path: str) -> exp.Expression:
+    def users_condition(self, c: UsersCondition, key: exp.Column, path: str) -> exp.Expr:
         inner = self.members(c.match, f"{path}.match")
         u = self.alias("cu")
         if c.share:
@@ -1024,7 +1029,7 @@ class _Compiler:
         return self._having(grouped, exp.Count(this=exp.Star()), c.compare, key, zero_ok, path)
 
 
-def _membership(cond: exp.Expression) -> tuple[bool, exp.Expression]:
+def _membership(cond: exp.Expr) -> tuple[bool, exp.Expr]:
     """(True, x) when ``cond`` keeps exactly the rows where ``x`` is not TRUE:
     ``NOT COALESCE((x), FALSE)``, or ``NOT (x)`` for an ``x`` that is never NULL (a membership
     of a key, an ``IS NULL`` test); (False, cond) otherwise."""
@@ -1063,7 +1068,7 @@ def _existence_kind(fn: str, compare: Compare) -> str | None:
     return None
 
 
-def _render(query: exp.Expression, dialect: str) -> str:
+def _render(query: exp.Expr, dialect: str) -> str:
     query = _plain(query)
     if dialect == "duckdb":
         query = query.transform(
@@ -1116,7 +1121,7 @@ def _compiled(comp: _Compiler, query: exp.Select) -> CompiledQuery:
     return CompiledQuery(_render(query, comp.dialect), _used(query, comp.params), comp.dialect, deferred)
 
 
-def _used(query: exp.Expression, params: dict[str, Any]) -> dict[str, Any]:
+def _used(query: exp.Expr, params: dict[str, Any]) -> dict[str, Any]:
     # A datetime Span binds both ends, but e.g. "after" only uses one: engines such as
     # DuckDB refuse parameters the statement does not use.
     names = {p.name for p in query.find_all(exp.Placeholder)}

@@ -66,10 +66,6 @@ def _where(where) -> str:
     return " (where " + " and ".join(filter_phrase(f) for f in where) + ")" if where else ""
 
 
-def _subject(level: str) -> str:
-    return "who" if level == "user" else "whose users"
-
-
 # Sentence-only opposites, so a negated condition reads naturally ("whose plan is not pro").
 _OPPOSITE = {
     "eq": "neq",

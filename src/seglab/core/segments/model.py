@@ -1,4 +1,4 @@
-"""The segment definition model (contract: shared/spec/segment-definition.md, version 1).
+"""The segment definition model (format version 1; reference: docs/segments.md).
 
 Definitions are frozen dataclasses: an edit makes a new value, so undo, caching and
 handing a definition to a worker thread need no copies. :func:`load_definition` does

@@ -2,7 +2,7 @@
 
 Each property operator says how many values it takes, which property types it applies
 to, whether it is *negative* (negative operators also match a missing value, as the
-contract requires), how it becomes a sqlglot expression, and its sentence fragment.
+docs/segments.md says), how it becomes a sqlglot expression, and its sentence fragment.
 
 SQL builders receive the column expression and values already coerced to the
 property's type (see :mod:`seglab.core.segments.values`) wrapped as bound parameters.
@@ -41,18 +41,18 @@ class Operator:
     negative: bool  # also true for a missing value
     case_insensitive: bool
     sentence: str  # fragment; {value}, {low}, {high} filled by describe()
-    build: Callable[..., exp.Expression]  # (column, value) -> boolean expression (NULL = no match)
+    build: Callable[..., exp.Expr]  # (column, value) -> boolean expression (NULL = no match)
 
 
-def _is_null(col: exp.Expression) -> exp.Expression:
+def _is_null(col: exp.Expr) -> exp.Expr:
     return exp.Is(this=col.copy(), expression=exp.Null())
 
 
-def _not_null(col: exp.Expression) -> exp.Expression:
+def _not_null(col: exp.Expr) -> exp.Expr:
     return exp.Not(this=_is_null(col))
 
 
-def _or_missing(col: exp.Expression, positive: exp.Expression) -> exp.Expression:
+def _or_missing(col: exp.Expr, positive: exp.Expr) -> exp.Expr:
     # Null-safe complement: a missing value satisfies every negative operator.
     return exp.or_(_is_null(col), exp.Not(this=exp.paren(positive, copy=False)), copy=False)
 
@@ -247,7 +247,7 @@ class CompareOp:
     label: str
     sentence: str  # "{value}" / "{low}", "{high}"
     test: Callable[[float, Any], bool]  # Python evaluation (zero checks, references)
-    build: Callable[[exp.Expression, Any], exp.Expression]
+    build: Callable[[exp.Expr, Any], exp.Expr]
 
 
 COMPARE_OPS: dict[str, CompareOp] = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass, replace
 
@@ -184,8 +183,3 @@ def segment_history(conn: sqlite3.Connection, name: str) -> list[HistoryEntry]:
         (saved.segment_id,),
     ).fetchall()
     return [HistoryEntry(load_definition(text), when) for text, when in rows]
-
-
-def saved_definitions_json(conn: sqlite3.Connection) -> dict[str, dict]:
-    """name → definition dict (what ``resources/demo/segments.json`` holds)."""
-    return {s.name: json.loads(definition_json(s.definition)) for s in list_saved(conn)}

@@ -8,7 +8,6 @@ Every problem names the JSON path of the offending piece and what was expected.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -385,7 +384,3 @@ def _check_cycles(catalog: Catalog, seg: SegmentDef, name: str | None, out: list
         cycle = visit(other, [*start, ref])
         if cycle:
             out.append(Problem(path, f"a cycle of segment references: {' → '.join(cycle)}"))
-
-
-def catalog_json(catalog: Catalog) -> str:  # pragma: no cover - debugging aid
-    return json.dumps(sorted(f"{e}.{n}:{p.type}" for (e, n), p in catalog.properties.items()))

@@ -6,53 +6,10 @@ Rules
 * Each migration runs inside the caller's transaction and bumps
   ``meta.schema_version``; re-applying the set is a no-op.
 
-Layout (schema version 2)
--------------------------
-``meta(key, value)``
-    ``schema_version``, ``app_version``, ``created``, ``as_of_pin`` (epoch ms or absent).
-``accounts(account_key, account_id, from_file, p…)``
-    ``from_file`` is 1 when the id appeared in an accounts file. Property columns
-    ``p1, p2…`` are added by the importer and listed in ``properties``.
-``users(user_key, user_id, account_key, account_from_file, first_ts, last_ts, p…)``
-    ``account_key`` is the user's one account (users file first, else the account on
-    the user's latest event); ``account_from_file`` says which. ``first_ts`` /
-    ``last_ts`` cache the user's first and last event (NULL without events);
-    ``account_link_ts`` is the time of the event that set an events-derived link.
-``account_link_conflicts(user_key)``
-    Users whose data named more than one account (shown, not hidden).
-``event_names(event_key, name)``
-``events(ts, user_key, event_key, account_key, insert_id, p…)``
-    One row per event, in import order (usually time order). ``account_key`` is the
-    account written on the event row, if any (informational: segments use the
-    user's account). Timestamps are epoch milliseconds UTC.
-``user_days(user_key, event_key, day, n, first_ts, last_ts)``
-    Roll-up maintained by the importer: events per user, event name and UTC day
-    (``day`` = days since 1970-01-01). Segment and analysis queries that need no
-    event-property filter read it instead of ``events``.
-``user_active_days(user_key, day, n, first_ts, last_ts)``
-    The same roll-up over all event names: events per user and UTC day, kept by the
-    importer in the same transaction. Any-event (``*``) queries read it: about a third
-    of ``user_days``' rows, and one row per active day (so no ``DISTINCT`` per day).
-``user_events(event_key, user_key, n, first_ts, last_ts)``
-    The same roll-up over all days (version 2): per event name and user, the number of
-    events and the first and last one. Clustered by event name, so "users who did X
-    (first, last, how often)" is one short range read.
-``event_days(event_key, day, n, first_ts, last_ts)``
-    And over all users (version 2): events per name and day, for everyone's counts.
-
-Indexes beyond the keys (version 2): ``users(first_ts, account_key)``,
-``users(last_ts, account_key)``, and one per user and account property column
-(``users_p<N>``, ``accounts_p<N>``). Event property columns have none (too costly to keep
-on millions of rows).
-``properties(entity, name, column_name, type, position)``
-    The property catalogue; ``entity`` in ('user', 'account', 'event'); ``type`` in
-    ('integer', 'real', 'boolean', 'datetime', 'text'). Values of ``datetime``
-    properties are stored as epoch ms, booleans as 0/1. Empty strings are stored as
-    NULL ("no value"). ``column_name`` is always an internal safe name (``p<N>``);
-    names from files never become SQL text.
-``imports(...)``  import history (one row per imported file).
-``segments(...)``, ``segment_history(...)``  saved segments and their previous definitions.
-``charts(...)``   saved charts.
+Layout
+------
+The tables, their columns and indexes, and what each migration added are documented once,
+in docs/architecture.md ("Schema"); keep that section in step with :data:`SCHEMA_VERSION`.
 """
 
 from __future__ import annotations
@@ -60,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from seglab import __version__
+from seglab._version import __version__
 from seglab.core.timeutil import utc_now_iso
 
 SCHEMA_VERSION = 3

@@ -4,7 +4,7 @@ Columns: Segment, Cohort, Size, then ``Week 0 .. Week N-1`` (or Day/Month). A ce
 shows the retention rate as a percentage on a white→blue scale; a period that has not
 ended at as-of (``complete`` false) is *partial*: hatched, in italics, marked with a
 trailing "*" and explained in its tooltip. Averages (:func:`average_curves`) leave
-partial periods out, as the contract asks.
+partial periods out, as docs/analyses.md says.
 """
 
 from __future__ import annotations

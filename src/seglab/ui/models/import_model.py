@@ -40,11 +40,6 @@ KIND_FIELDS = {
     "users": ("user_id", "account_id"),
     "accounts": ("account_id",),
 }
-REQUIRED_FIELDS = {
-    "events": ("user_id", "timestamp", "event"),
-    "users": ("user_id",),
-    "accounts": ("account_id",),
-}
 ORDER = {"accounts": 0, "users": 1, "events": 2}
 
 

@@ -1,15 +1,21 @@
-"""The builder's state: one draft segment (a name and a contract-JSON definition), as an immutable value.
+"""The builder's state: one draft segment (a name and a JSON definition), as an immutable value.
 
-The draft is a plain dict in the contract format (``shared/spec/segment-definition.md``)
+The draft is a plain dict in the segment format (docs/segments.md)
 that is **never mutated**: an edit builds a new dict (copy on write along the edited
 path) and goes through :meth:`SegmentBuilderModel.edit`, which pushes a labelled
-:class:`seglab.ui.segment_commands.EditDraftCommand` on the window's QUndoStack. Views
+:class:`EditDraftCommand` on the window's QUndoStack. Views
 listen to :attr:`SegmentBuilderModel.draft_changed` and never keep conditions of their
 own (no reading conditions back out of widgets).
 
 Paths address places in the draft as tuples of keys and indices, e.g.
 ``("conditions", 2, "where", 0)`` is ``definition["conditions"][2]["where"][0]``; the
 core reports problems with the same paths written as ``conditions[2].where[0]``.
+
+Undo: each edit stores the draft before and after (immutable values), so undo and redo are
+just "show that value". Consecutive edits of the same text field merge into one command
+(typing "enterprise" is one undo step). A command belongs to the document it was made in:
+after another segment is opened, its undo/redo does nothing and it removes itself from the
+stack (``setObsolete``), so undo never writes one segment's conditions into another.
 """
 
 from __future__ import annotations
@@ -17,11 +23,14 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand
+
+if TYPE_CHECKING:
+    from seglab.core.profiles import BuilderCatalogue
 
 Path = tuple[Any, ...]
 
@@ -60,7 +69,7 @@ def set_in(value: Any, path: Path, new: Any) -> Any:
     return out
 
 
-def update_in(value: Any, path: Path, **changes: Any) -> Any:
+def update_in(value: Any, path: Path, /, **changes: Any) -> Any:
     """A copy with the dict at ``path`` updated; a change to ``None`` removes the key."""
     target = dict(get_in(value, path))
     for k, v in changes.items():
@@ -265,7 +274,7 @@ class SegmentBuilderModel(QObject):
     def set_at(self, path: Path, value: Any, label: str, *, merge_key: Any = None) -> None:
         self.edit(set_in(self.definition, path, value), label, merge_key=merge_key)
 
-    def update_at(self, path: Path, label: str, *, merge_key: Any = None, **changes: Any) -> None:
+    def update_at(self, path: Path, label: str, /, *, merge_key: Any = None, **changes: Any) -> None:
         self.edit(update_in(self.definition, path, **changes), label, merge_key=merge_key)
 
     def get_list(self, list_path: Path) -> list:
@@ -306,8 +315,6 @@ class SegmentBuilderModel(QObject):
         self.set_at(list_path, items, label)
 
     def _push(self, after: Draft, label: str, merge_key: Any) -> None:
-        from seglab.ui.segment_commands import EditDraftCommand
-
         if after == self._draft:
             return
         self.undo_stack.push(EditDraftCommand(self, self._draft, after, label, merge_key))
@@ -334,9 +341,45 @@ class SegmentBuilderModel(QObject):
             self.dirty_changed.emit(dirty)
 
 
-def problems_by_path(problems: Sequence[tuple[str, str, str]]) -> dict[Path, list[tuple[str, str, str]]]:
-    """Index core problems ``(path, message, severity)`` by their parsed path."""
-    out: dict[Path, list[tuple[str, str, str]]] = {}
-    for p in problems:
-        out.setdefault(parse_path(p[0]), []).append(p)
-    return out
+EDIT_DRAFT_ID = 0x5E6_0001
+
+
+class EditDraftCommand(QUndoCommand):
+    """One edit of the builder's draft (name or definition)."""
+
+    def __init__(self, model: SegmentBuilderModel, before: Draft, after: Draft, label: str, merge_key: Any):
+        super().__init__(label)
+        self.model = model
+        self.before = before
+        self.after = after
+        self.merge_key = merge_key
+
+    def id(self) -> int:
+        return EDIT_DRAFT_ID if self.merge_key is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, EditDraftCommand) or other.model is not self.model:
+            return False
+        if other.merge_key != self.merge_key or other.before.document != self.after.document:
+            return False
+        if other.before != self.after:
+            return False
+        self.after = other.after
+        return True
+
+    def redo(self) -> None:
+        if not self.model.apply_draft(self.after):
+            self.setObsolete(True)
+
+    def undo(self) -> None:
+        if not self.model.apply_draft(self.before):
+            self.setObsolete(True)
+
+
+class BuilderContext(Protocol):
+    """What the condition rows (``seglab.ui.widgets.segment_rows``) use of the builder widget
+    that holds them, so that the rows need not import it."""
+
+    model: SegmentBuilderModel
+    catalogue: BuilderCatalogue
+    saved_segments: list[tuple[str, str]]  # (name, level), for "in segment" conditions

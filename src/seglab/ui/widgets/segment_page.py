@@ -12,7 +12,7 @@ Wiring it into the main window (the lead's part)::
         event.ignore()
     page.shutdown()              # when the window closes: stops timers and workers
 
-``seglab.ui.pages`` already wires exactly these duck-typed hooks when the window builds
+The main window (``MainWindow._wire_page``) wires exactly these duck-typed hooks when it builds
 the page, and calls ``reload_segments()`` when another page changes the segments.
 
 The page listens to ``session.project_opened`` / ``project_closed`` / ``data_changed``

@@ -48,8 +48,8 @@ from seglab.ui.widgets.segment_editors import (
     value_editor_kind,
 )
 
-if TYPE_CHECKING:  # the builder is the rows' context
-    from seglab.ui.widgets.segment_builder import SegmentBuilderWidget
+if TYPE_CHECKING:  # the builder widget is the rows' context
+    from seglab.ui.models.segment_builder_model import BuilderContext
 
 ADD_LABELS = {
     "property": "Add property condition",
@@ -113,7 +113,7 @@ class FilterEditorWidget(QWidget):
     ``sets_entity``: a property condition records the picked property's entity.
     """
 
-    def __init__(self, ctx: SegmentBuilderWidget, path: Path, entities: tuple[str, ...], sets_entity: bool):
+    def __init__(self, ctx: BuilderContext, path: Path, entities: tuple[str, ...], sets_entity: bool):
         super().__init__()
         self.ctx = ctx
         self.path = path
@@ -203,7 +203,7 @@ class FilterEditorWidget(QWidget):
 class ConditionEditor(QWidget):
     """Base of the per-type editors; ``signature`` is the shape that forces a rebuild."""
 
-    def __init__(self, ctx: SegmentBuilderWidget, path: Path):
+    def __init__(self, ctx: BuilderContext, path: Path):
         super().__init__()
         self.ctx = ctx
         self.path = path
@@ -556,7 +556,7 @@ class ConditionListWidget(QWidget):
     (``()``), a group condition, or the ``match`` of a users condition.
     """
 
-    def __init__(self, ctx: SegmentBuilderWidget, def_path: Path, *, nested: bool = False):
+    def __init__(self, ctx: BuilderContext, def_path: Path, *, nested: bool = False):
         super().__init__()
         self.ctx = ctx
         self.def_path = def_path
@@ -836,7 +836,7 @@ class DragHandleWidget(QLabel):
 class ConditionRowWidget(QFrame):
     """One condition: its editor, the live count, NOT, move up / down, remove, and its problems."""
 
-    def __init__(self, ctx: SegmentBuilderWidget, owner: ConditionListWidget, path: Path, cond: dict):
+    def __init__(self, ctx: BuilderContext, owner: ConditionListWidget, path: Path, cond: dict):
         super().__init__()
         self.ctx = ctx
         self.owner = owner
