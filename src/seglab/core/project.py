@@ -16,8 +16,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from seglab.core.errors import ProjectError
+from seglab.core.errors import ProjectError, SegLabError, StorageError
 from seglab.core.lock import ProjectLock
+from seglab.core.output import kind_of_file
 from seglab.core.storage.connection import connect, connected
 from seglab.core.storage.schema import (
     APPLICATION_ID,
@@ -37,12 +38,12 @@ class PropertyInfo:
     type: str  # 'integer' | 'real' | 'boolean' | 'datetime' | 'text'
 
 
-def describe_database_error(path: Path, exc: sqlite3.DatabaseError) -> ProjectError:
+def describe_database_error(path: Path, exc: sqlite3.DatabaseError) -> SegLabError:
     """Turn SQLite's wording ("database disk image is malformed") into one sentence for a person."""
     return _describe_sqlite_error(path, exc)
 
 
-def _describe_sqlite_error(path: Path, exc: sqlite3.DatabaseError, *, creating: bool = False) -> ProjectError:
+def _describe_sqlite_error(path: Path, exc: sqlite3.DatabaseError, *, creating: bool = False) -> SegLabError:
     text = str(exc).lower()
     code = getattr(exc, "sqlite_errorname", "")
     if code == "SQLITE_NOTADB" or "not a database" in text:
@@ -51,7 +52,11 @@ def _describe_sqlite_error(path: Path, exc: sqlite3.DatabaseError, *, creating: 
         return ProjectError(f"{path.name}: this project file is damaged and cannot be opened")
     if code == "SQLITE_FULL" or "disk is full" in text:
         done = "the project was not created" if creating else "nothing was changed"
-        return ProjectError(f"{path.name}: the disk is full; {done}")
+        return StorageError(f"{path.name}: the disk is full; {done}")
+    if code.startswith("SQLITE_IOERR") or "disk i/o error" in text:
+        return StorageError(
+            f"{path.name}: the disk could not be read or written (disk I/O error); nothing was changed"
+        )
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return ProjectError(f"{path.name}: cannot write here: the file or its folder is read-only")
     return ProjectError(f"{path.name}: cannot open the project ({exc})")
@@ -71,18 +76,8 @@ def stat_regular_file(path: Path, what: str = "project file") -> os.stat_result:
     if stat.S_ISDIR(st.st_mode):
         raise ProjectError(f"{path}: is a folder, not a {what}")
     if not stat.S_ISREG(st.st_mode):
-        raise ProjectError(f"{path}: is {_kind_of(st.st_mode)}, not a {what}")
+        raise ProjectError(f"{path}: is {kind_of_file(st.st_mode)}, not a {what}")
     return st
-
-
-def _kind_of(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a pipe (FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def check_project_file(path: Path) -> None:
