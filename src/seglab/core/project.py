@@ -50,16 +50,25 @@ def _describe_sqlite_error(path: Path, exc: sqlite3.DatabaseError, *, creating: 
         return ProjectError(f"{path.name}: not a SegLab project (not an SQLite database file)")
     if code == "SQLITE_CORRUPT" or "malformed" in text or "corrupt" in text:
         return ProjectError(f"{path.name}: this project file is damaged and cannot be opened")
-    if code == "SQLITE_FULL" or "disk is full" in text:
+    io_error = code.startswith("SQLITE_IOERR") or "disk i/o error" in text
+    if code == "SQLITE_FULL" or "disk is full" in text or (io_error and _disk_is_full(path)):
         done = "the project was not created" if creating else "nothing was changed"
         return StorageError(f"{path.name}: the disk is full; {done}")
-    if code.startswith("SQLITE_IOERR") or "disk i/o error" in text:
+    if io_error:
         return StorageError(
             f"{path.name}: the disk could not be read or written (disk I/O error); nothing was changed"
         )
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return ProjectError(f"{path.name}: cannot write here: the file or its folder is read-only")
     return ProjectError(f"{path.name}: cannot open the project ({exc})")
+
+
+def _disk_is_full(path: Path) -> bool:
+    """SQLite reports a -shm it cannot grow as an I/O error: tell the person the real reason."""
+    try:
+        return os.statvfs(path.resolve().parent).f_bavail == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def stat_regular_file(path: Path, what: str = "project file") -> os.stat_result:
@@ -251,6 +260,12 @@ class Project:
             if fresh:
                 _remove_project_files(path)
             lock.release()
+            if isinstance(exc, sqlite3.OperationalError) and not fresh and "already exists" in str(exc):
+                # The recorded format is older than the tables: someone lowered schema_version.
+                raise ProjectError(
+                    f"{path.name}: its project format number (schema_version) does not match its "
+                    "tables; the file was changed outside SegLab"
+                ) from None
             if isinstance(exc, sqlite3.DatabaseError):
                 raise _describe_sqlite_error(path, exc, creating=fresh) from None
             if isinstance(exc, OSError) and fresh:
