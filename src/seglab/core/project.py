@@ -58,6 +58,11 @@ def _describe_sqlite_error(path: Path, exc: sqlite3.DatabaseError, *, creating: 
         return StorageError(
             f"{path.name}: the disk could not be read or written (disk I/O error); nothing was changed"
         )
+    if code in ("SQLITE_BUSY", "SQLITE_LOCKED") or "database is locked" in text:
+        return ProjectError(
+            f"{path.name}: another process is writing to the project (database is locked); "
+            "nothing was changed: try again in a moment"
+        )
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return ProjectError(f"{path.name}: cannot write here: the file or its folder is read-only")
     return ProjectError(f"{path.name}: cannot open the project ({exc})")
