@@ -83,6 +83,7 @@ def cmd_import(args) -> int:
 
     from seglab.core.errors import ImportFileError
     from seglab.core.importing import import_file
+    from seglab.core.project import is_seglab_project
 
     mapping = _parse_map(args.map)
     delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(
@@ -94,6 +95,8 @@ def cmd_import(args) -> int:
         path = Path(file)
         if not path.is_file():
             raise ImportFileError(f"{file}: no such file" if not path.exists() else f"{file}: not a file")
+        if is_seglab_project(path):  # read through SQLite: never a plain handle on a project
+            raise ImportFileError(f"{file}: is a SegLab project, not a data file to import")
     files = _in_import_order(args.files, args.kind, mapping, args.encoding, delimiter)
     failures = 0
     with open_project(args.project, readonly=False, purpose="seglab import") as project:

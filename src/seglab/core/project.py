@@ -10,6 +10,8 @@ newer SegLab, damaged, read-only location, open in another process.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sqlite3
 import stat
@@ -311,21 +313,52 @@ class Project:
         self.close()
 
     def save_as(self, new_path: str | os.PathLike) -> Path:
-        """Write a consistent copy of the project to ``new_path`` (SQLite backup API)."""
+        """Write a consistent copy of the project to ``new_path`` (SQLite backup API).
+
+        The copy is written beside the target and renamed over it when complete, under the
+        target's project lock: a project open in another window is never replaced, nor a
+        folder, pipe or device; a symlink is written through; a failure leaves no partial file.
+        """
         new_path = Path(new_path)
-        if new_path.resolve() == self.path.resolve():
-            raise ProjectError("Save As needs a different file name")
-        if not os.access(new_path.parent, os.W_OK):
-            raise ProjectError(f"{new_path.parent}: cannot write here: the folder is read-only")
-        tmp = new_path.with_name(new_path.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        dst = sqlite3.connect(str(tmp))
+        target = Path(os.path.realpath(new_path))
         try:
-            self.conn.backup(dst)
-            dst.execute("PRAGMA journal_mode = DELETE")
+            st = os.stat(target)
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            raise ProjectError(f"{new_path}: cannot write here ({exc.strerror})") from None
+        if st is not None:
+            if stat.S_ISDIR(st.st_mode):
+                raise ProjectError(f"{new_path}: is a folder; give a file name")
+            if not stat.S_ISREG(st.st_mode):
+                raise ProjectError(f"{new_path}: is {kind_of_file(st.st_mode)}, not a place for a project")
+            if os.path.samefile(target, self.path):
+                raise ProjectError("Save As needs a different file name")
+        if not target.parent.is_dir():
+            raise ProjectError(f"{target.parent}: no such folder")
+        if not os.access(target.parent, os.W_OK):
+            raise ProjectError(f"{target.parent}: cannot write here: the folder is read-only")
+        lock = ProjectLock(target)
+        lock.acquire("save as")  # refused while the target is open in SegLab
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{id(self):x}.tmp")
+        try:
+            try:
+                with contextlib.closing(sqlite3.connect(str(tmp))) as dst:
+                    self.conn.backup(dst)
+                    dst.execute("PRAGMA journal_mode = DELETE")
+                for suffix in ("-wal", "-shm"):  # a crashed session's side files belong to the old file
+                    Path(str(target) + suffix).unlink(missing_ok=True)
+                os.replace(tmp, target)
+            except sqlite3.DatabaseError as exc:
+                raise _describe_sqlite_error(target, exc, creating=True) from None
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise StorageError(f"{target.name}: the disk is full; the copy was not written") from None
+                raise ProjectError(f"{new_path}: cannot write the copy ({exc.strerror})") from None
         finally:
-            dst.close()
-        os.replace(tmp, new_path)
+            for leftover in (tmp, Path(str(tmp) + "-journal")):
+                leftover.unlink(missing_ok=True)
+            lock.release()
         return new_path
 
     def check_integrity(self) -> bool:
