@@ -168,3 +168,15 @@ def test_an_existing_csv_is_replaced_whole(capsys, proj, tmp_path):
     assert code == 0, err
     assert target.read_text().startswith("segment,period_start,value\n")
     assert "x" not in target.read_text()
+
+
+def test_a_project_is_never_imported_as_data(capsys, proj, tmp_path):
+    other = build_project(
+        tmp_path / "other.db", events=[{"user_id": "x", "event": "e", "timestamp": "2024-01-01"}]
+    )
+    for source in (proj, other):
+        code, _out, err = run(capsys, "import", proj, source)
+        assert code == 2
+        assert err == f"seglab: error: {source}: is a SegLab project, not a data file to import\n"
+    with Project.open(proj, readonly=True) as project:
+        assert project.info()["imports"] == 1

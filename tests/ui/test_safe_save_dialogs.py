@@ -120,3 +120,22 @@ def test_save_as_over_a_fifo_is_refused_and_the_fifo_kept(qtbot, tmp_path, messa
         assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     finally:
         window.close()
+
+
+def test_a_project_dropped_as_data_is_not_read_by_the_import_wizard(qtbot, tmp_path, message_log):
+    window = make_window(qtbot)
+    path = make_project(tmp_path / "b2b.seglab")
+    alias = tmp_path / "b2b-export.csv"
+    os.link(path, alias)  # the open project under a data file's name
+    try:
+        assert window.open_project(path)
+        segments.save_segment(window.session.project.conn, "in the wal", EVERYONE)
+        wal_ino = os.stat(str(path) + "-wal").st_ino
+        assert window.import_files([str(alias)]) is None
+        assert window.current_import_dialog is None
+        assert message_log.texts("error") == [
+            "Not imported: b2b-export.csv: a SegLab project, not a data file (File ▸ Open opens it)."
+        ]
+        assert os.stat(str(path) + "-wal").st_ino == wal_ino
+    finally:
+        window.close()

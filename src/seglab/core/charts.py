@@ -600,14 +600,11 @@ def run_chart(conn: sqlite3.Connection, spec: ChartSpec, progress: Progress = NU
 
 def run_chart_file(path: Path, spec: ChartSpec, progress: Progress = NULL_PROGRESS) -> pd.DataFrame:
     """:func:`run_chart` on its own read-only connection (for a worker thread)."""
-    from seglab.core.storage.connection import connect
+    from seglab.core.storage.connection import connected
 
-    conn = connect(path, readonly=True)
-    try:
+    with connected(path, readonly=True) as conn:
         install_interrupt(conn, progress)
         return run_chart(conn, spec, progress)
-    finally:
-        conn.close()
 
 
 # -- drill-down: the members of one slice -------------------------------------------------
@@ -699,14 +696,11 @@ def slice_members(
 
 
 def slice_members_file(path: Path, req: SliceRequest, progress: Progress = NULL_PROGRESS) -> SliceMembers:
-    from seglab.core.storage.connection import connect
+    from seglab.core.storage.connection import connected
 
-    conn = connect(path, readonly=True)
-    try:
+    with connected(path, readonly=True) as conn:
         install_interrupt(conn, progress)
         return slice_members(conn, req, progress)
-    finally:
-        conn.close()
 
 
 def _series_filter(series: ResolvedSeries, user_col: str) -> tuple[str, list]:
@@ -1068,13 +1062,10 @@ def chart_catalog(conn: sqlite3.Connection) -> ChartCatalog:
 
 
 def chart_catalog_file(path: Path, _request: Any = None, progress: Progress = NULL_PROGRESS) -> ChartCatalog:
-    from seglab.core.storage.connection import connect
+    from seglab.core.storage.connection import connected
 
-    conn = connect(path, readonly=True)
-    try:
+    with connected(path, readonly=True) as conn:
         return chart_catalog(conn)
-    finally:
-        conn.close()
 
 
 # -- CSV export -----------------------------------------------------------------------
