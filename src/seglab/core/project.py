@@ -63,7 +63,7 @@ def _describe_sqlite_error(path: Path, exc: sqlite3.DatabaseError, *, creating: 
     if code in ("SQLITE_BUSY", "SQLITE_LOCKED") or "database is locked" in text:
         return ProjectError(
             f"{path.name}: another process is writing to the project (database is locked); "
-            "nothing was changed: try again in a moment"
+            "nothing was changed; try again in a moment"
         )
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return ProjectError(f"{path.name}: cannot write here: the file or its folder is read-only")
