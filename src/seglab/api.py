@@ -509,7 +509,7 @@ def _text(value: Any, dest: str) -> str:
 
 
 def _cell(value: Any) -> str:
-    from seglab.cli.analyze_cmds import format_cell
+    from seglab.core.csvout import format_cell
 
     return format_cell(value)
 

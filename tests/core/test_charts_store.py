@@ -346,13 +346,20 @@ def test_csv_export_is_formula_safe(tmp_path):
     import pandas as pd
 
     frame = pd.DataFrame(
-        {"segment": ["=cmd|' /C calc'!A0", "+1", "ok", "@x", "-2"], "value": [-1, 2, 3, 4, 5]}
+        {
+            "segment": ["=cmd|' /C calc'!A0", "+1 (555)", "ok", "@x", "-2", "-A1+A2"],
+            "value": [-1, 2, 3, 4, 5, 6],
+        }
     )
     path = tmp_path / "out.csv"
-    assert charts.write_chart_csv(frame, path) == 5
+    assert charts.write_chart_csv(frame, path) == 6
     text = path.read_text(encoding="utf-8").splitlines()
     assert text[1] == "'=cmd|' /C calc'!A0,-1"
-    assert text[2] == "'+1,2" and text[3] == "ok,3" and text[4] == "'@x,4" and text[5] == "'-2,5"
+    assert text[2] == "'+1 (555),2" and text[3] == "ok,3" and text[4] == "'@x,4"
+    assert text[5] == "-2,5"  # a plain number stays a number (docs/cli.md, "Safe output")
+    assert text[6] == "'-A1+A2,6"
+    charts.write_chart_csv(frame, path, raw=True)
+    assert path.read_text(encoding="utf-8").splitlines()[1] == "=cmd|' /C calc'!A0,-1"
 
 
 def test_catalog_lists_events_segments_and_charts(shop):

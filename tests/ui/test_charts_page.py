@@ -3,6 +3,9 @@ clicks drill down to the right members, saved charts round-trip, a deleted segme
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -679,3 +682,19 @@ def test_distinguish_bar_click_lists_the_units_behind_it(page3, session, qtbot):
     row = next(i for i, r in enumerate(frame.itertuples()) if r.kind == "property" and r.value == "pro")
     _level, keys, title = drill(qtbot, page3, chart.plot, *chart.bar_center("Buyers", row))
     assert keys == keys_of(session, ["u1", "u2", "u3"]) and title == "Buyers: users whose plan is pro"
+
+
+def test_exports_never_replace_the_project_or_a_device(page, session, qtbot, tmp_path, message_log):
+    from seglab.core.errors import OutputError
+
+    show(page, qtbot, FUNNEL)
+    # os.stat only: a plain read of the open project would drop this process's SQLite locks
+    st = os.stat(session.path)
+    for target in (session.path, Path("/dev/null"), tmp_path):
+        with pytest.raises(OutputError):
+            page.export_csv(target)
+        with pytest.raises(OutputError):
+            page.export_png(target)
+    after = os.stat(session.path)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
+    assert save_segment(session.project.conn, "still writable", PRO_DEF).name == "still writable"

@@ -548,6 +548,6 @@ def test_worksheet_is_written_in_a_worker(window, qtbot, small_project, tmp_path
     assert "Gold &lt;accounts&gt;" in html and "<accounts>" not in html
     assert window.worksheet_action.isEnabled()
 
-    assert window.export_worksheet(tmp_path / "missing-folder" / "sheet.html")
-    qtbot.waitUntil(lambda: any(m.title == "Cannot write the worksheet" for m in message_log), timeout=30_000)
+    assert not window.export_worksheet(tmp_path / "missing-folder" / "sheet.html")  # refused up front
+    assert message_log[-1].title == "Cannot write the worksheet"
     assert "no such folder" in message_log.texts("error")[-1]

@@ -23,17 +23,20 @@ def _keys(session, level, ids):
         conn.close()
 
 
-def test_escape_cell_escapes_formulas_but_keeps_numbers():
-    assert profiles.escape_cell("=1+1") == "'=1+1"
-    assert profiles.escape_cell("+49 30") == "'+49 30"
-    assert profiles.escape_cell("-GB") == "'-GB"
-    assert profiles.escape_cell("@SUM(A1)") == "'@SUM(A1)"
-    assert profiles.escape_cell("\tx") == "'\tx"
-    assert profiles.escape_cell("\rx") == "'\rx"
-    assert profiles.escape_cell(-5) == -5
-    assert profiles.escape_cell(-2.5) == -2.5
-    assert profiles.escape_cell("plain") == "plain"
-    assert profiles.escape_cell(None) == ""
+def test_safe_cell_escapes_formulas_but_keeps_numbers():
+    from seglab.core.csvout import format_cell, safe_cell
+
+    assert safe_cell("=1+1") == "'=1+1"
+    assert safe_cell("+49 30") == "'+49 30"
+    assert safe_cell("-GB") == "'-GB"
+    assert safe_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert safe_cell("\tx") == "'\tx"
+    assert safe_cell("\rx") == "'\rx"
+    assert safe_cell(format_cell(-5)) == "-5"
+    assert safe_cell(format_cell(-2.5)) == "-2.5"
+    assert safe_cell("-12.5") == "-12.5"  # a plain number written as text stays a number
+    assert safe_cell("plain") == "plain"
+    assert format_cell(None) == ""
 
 
 def test_set_members_loads_sorts_and_exports(qtbot, session, tmp_path):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from contextvars import ContextVar
 
-from seglab.cli.common import UsageError, as_of_arg, open_project
+from seglab.cli.common import UsageError, add_raw_option, as_of_arg, open_project, write_csv_output
 
 # Set by :func:`analysis_frame`: the frame and columns a command would write go here instead of
 # to a CSV, so the Python API returns exactly the rows the command line writes (docs/api.md).
@@ -87,6 +87,7 @@ def _common(p):
     p.add_argument("--from", dest="date_from", metavar="DATE", help="first day of the range (YYYY-MM-DD)")
     p.add_argument("--to", dest="date_to", metavar="DATE", help="last day of the range (YYYY-MM-DD)")
     p.add_argument("--out", metavar="FILE", help="write the CSV here instead of standard output")
+    add_raw_option(p)
     p.add_argument(
         "--vs-rest", action="store_true", help="after each segment, add its complement ('not NAME')"
     )
@@ -108,7 +109,7 @@ def cmd_trend(args) -> int:
             as_of_ms=as_of, date_from=date_from, date_to=date_to,
         )  # fmt: skip
         frame = run_trend(conn, request)
-    _write_csv(frame, TREND_COLUMNS, args.out)
+    _write_csv(frame, TREND_COLUMNS, args)
     return 0
 
 
@@ -129,7 +130,7 @@ def cmd_funnel(args) -> int:
             as_of_ms=as_of, date_from=date_from, date_to=date_to,
         )  # fmt: skip
         frame = run_funnel(conn, request)
-    _write_csv(frame, FUNNEL_COLUMNS, args.out)
+    _write_csv(frame, FUNNEL_COLUMNS, args)
     return 0
 
 
@@ -147,7 +148,7 @@ def cmd_retention(args) -> int:
             periods=args.periods, series=series, as_of_ms=as_of, date_from=date_from, date_to=date_to,
         )  # fmt: skip
         frame = run_retention(conn, request)
-    _write_csv(frame, RETENTION_COLUMNS, args.out)
+    _write_csv(frame, RETENTION_COLUMNS, args)
     return 0
 
 
@@ -168,7 +169,7 @@ def cmd_distribution(args) -> int:
             frame, columns = run_distribution_stats(project.conn, request), DISTRIBUTION_STATS_COLUMNS
         else:
             frame, columns = run_distribution(project.conn, request), DISTRIBUTION_COLUMNS
-    _write_csv(frame, columns, args.out)
+    _write_csv(frame, columns, args)
     return 0
 
 
@@ -180,7 +181,7 @@ def cmd_top_events(args) -> int:
     with open_project(args.project, readonly=True) as project:
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
         frame = run_top_events(project.conn, TopEventsRequest(series, as_of, date_from, date_to, args.limit))
-    _write_csv(frame, TOP_EVENTS_COLUMNS, args.out)
+    _write_csv(frame, TOP_EVENTS_COLUMNS, args)
     return 0
 
 
@@ -192,7 +193,7 @@ def cmd_stickiness(args) -> int:
         _warn_unknown_events(project.conn, [args.event])
         request = StickinessRequest(args.event, args.interval, series, as_of, date_from, date_to)
         frame = run_stickiness(project.conn, request)
-    _write_csv(frame, STICKINESS_COLUMNS, args.out)
+    _write_csv(frame, STICKINESS_COLUMNS, args)
     return 0
 
 
@@ -204,7 +205,7 @@ def cmd_lifecycle(args) -> int:
         _warn_unknown_events(project.conn, [args.event])
         request = LifecycleRequest(args.event, args.interval, series, as_of, date_from, date_to)
         frame = run_lifecycle(project.conn, request)
-    _write_csv(frame, LIFECYCLE_COLUMNS, args.out)
+    _write_csv(frame, LIFECYCLE_COLUMNS, args)
     return 0
 
 
@@ -226,7 +227,7 @@ def cmd_overlap(args) -> int:
             frame, columns = run_jaccard(project.conn, request), JACCARD_COLUMNS
         else:
             frame, columns = run_overlap(project.conn, request), OVERLAP_COLUMNS
-    _write_csv(frame, columns, args.out)
+    _write_csv(frame, columns, args)
     return 0
 
 
@@ -250,7 +251,7 @@ def cmd_distinguish(args) -> int:
             if s.keys is not None
         ]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DISTINGUISH_COLUMNS)
-    _write_csv(frame, DISTINGUISH_COLUMNS, args.out)
+    _write_csv(frame, DISTINGUISH_COLUMNS, args)
     return 0
 
 
@@ -267,7 +268,7 @@ def cmd_size(args) -> int:
         segments = tuple((name, _get_saved(conn, name).definition) for name in args.segment)
         request = SizeOverTimeRequest(segments, args.interval, as_of, date_from, date_to)
         frame = run_size_over_time(conn, request)
-    _write_csv(frame, SIZE_COLUMNS, args.out)
+    _write_csv(frame, SIZE_COLUMNS, args)
     return 0
 
 
@@ -354,25 +355,6 @@ def _warn_unknown_events(conn, names: list[str]) -> None:
                   file=sys.stderr)  # fmt: skip
 
 
-def format_cell(value) -> str:
-    """CSV text for one value: full-precision floats, lowercase booleans, empty for missing."""
-    import math
-
-    import numpy as np
-
-    if value is None:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (float, np.floating)):
-        if math.isnan(value):
-            return ""
-        return repr(float(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    return str(value)
-
-
 def analysis_frame(argv: list[str]):
     """Run ``seglab analyze ARGV...`` as the command line does and return
     ``(frame, columns, args)`` instead of writing the CSV: the frame's ``columns`` are the CSV's.
@@ -395,26 +377,9 @@ def analysis_frame(argv: list[str]):
     return frame, list(columns), args
 
 
-def _write_csv(frame, columns: list[str], out: str | None) -> None:
-    import csv
-
+def _write_csv(frame, columns: list[str], args) -> None:
     captured = _CAPTURE.get()
     if captured is not None:
         captured.append((frame, list(columns)))
         return
-
-    def write(fh) -> None:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(columns)
-        for row in frame[columns].itertuples(index=False, name=None):
-            writer.writerow([format_cell(v) for v in row])
-
-    if out is None or out == "-":
-        write(sys.stdout)
-        sys.stdout.flush()
-        return
-    try:
-        with open(out, "w", encoding="utf-8", newline="") as fh:
-            write(fh)
-    except OSError as exc:
-        raise UsageError(f"{out}: cannot write the CSV ({exc.strerror or exc})") from None
+    write_csv_output(args, columns, frame[columns].itertuples(index=False, name=None))

@@ -105,6 +105,7 @@ def run_import(args):
 
     from seglab.core.errors import ImportFileError
     from seglab.core.importing import import_file
+    from seglab.core.project import is_seglab_project
 
     mapping = _parse_map(args.map)
     delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(
@@ -116,6 +117,8 @@ def run_import(args):
         path = Path(file)
         if not path.is_file():
             raise ImportFileError(f"{file}: no such file" if not path.exists() else f"{file}: not a file")
+        if is_seglab_project(path):  # read through SQLite: never a plain handle on a project
+            raise ImportFileError(f"{file}: is a SegLab project, not a data file to import")
     files = _in_import_order(args.files, args.kind, mapping, args.encoding, delimiter)
     with open_project(args.project, readonly=False, purpose="seglab import") as project:
         for file in files:

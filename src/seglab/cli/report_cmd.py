@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from seglab.cli.common import UsageError, as_of_arg, open_project
+from seglab.cli.common import as_of_arg, open_project
 
 
 def register(sub) -> None:
@@ -33,11 +33,7 @@ def cmd_report(args) -> int:
 
     from seglab.core.report import write_report
 
-    out = Path(args.out)
-    if out.is_dir():
-        raise UsageError(f"--out {args.out}: is a folder; give a file name such as worksheet.html")
-    if not out.parent.exists():
-        raise UsageError(f"--out {args.out}: no such folder {str(out.parent)!r}")
+    out = Path(args.out)  # checked by the safe-output rules before this runs (cli.common)
     as_of = as_of_arg(args.as_of)
     progress = _TerminalProgress()
     with open_project(args.project, readonly=True) as project:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from seglab.cli.common import as_of_arg, open_project, print_json
+from seglab.cli.common import add_raw_option, as_of_arg, open_project, print_json, write_csv_output
 
 
 def register(sub) -> None:
@@ -33,6 +33,7 @@ def register(sub) -> None:
     source(p)
     p.add_argument("--as-of", dest="as_of", metavar="T", help="ISO date or date-time, UTC")
     p.add_argument("--out", metavar="FILE", help="write the CSV here instead of standard output")
+    add_raw_option(p)
     p.set_defaults(func=cmd_members)
 
     p = seg_sub.add_parser("save", help="save (or replace) a named segment")
@@ -113,30 +114,13 @@ def cmd_count(args) -> int:
 
 
 def cmd_members(args) -> int:
-    import csv
-
     from seglab.core.segments import member_ids
 
     as_of = as_of_arg(args.as_of)
     with open_project(args.project, readonly=True) as project:
         seg = _definition(project.conn, args)
         ids = member_ids(project.conn, seg, as_of)
-    if args.out:
-        try:
-            fh = open(args.out, "w", encoding="utf-8", newline="")
-        except OSError as exc:
-            from seglab.core.errors import UserError
-
-            raise UserError(f"{args.out}: cannot write the members file ({exc.strerror})") from None
-    else:
-        fh = sys.stdout
-    try:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["id"])
-        writer.writerows([i] for i in ids)
-    finally:
-        if fh is not sys.stdout:
-            fh.close()
+    write_csv_output(args, ["id"], ([i] for i in ids))
     return 0
 
 

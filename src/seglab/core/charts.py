@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -599,14 +600,11 @@ def run_chart(conn: sqlite3.Connection, spec: ChartSpec, progress: Progress = NU
 
 def run_chart_file(path: Path, spec: ChartSpec, progress: Progress = NULL_PROGRESS) -> pd.DataFrame:
     """:func:`run_chart` on its own read-only connection (for a worker thread)."""
-    from seglab.core.storage.connection import connect
+    from seglab.core.storage.connection import connected
 
-    conn = connect(path, readonly=True)
-    try:
+    with connected(path, readonly=True) as conn:
         install_interrupt(conn, progress)
         return run_chart(conn, spec, progress)
-    finally:
-        conn.close()
 
 
 # -- drill-down: the members of one slice -------------------------------------------------
@@ -698,14 +696,11 @@ def slice_members(
 
 
 def slice_members_file(path: Path, req: SliceRequest, progress: Progress = NULL_PROGRESS) -> SliceMembers:
-    from seglab.core.storage.connection import connect
+    from seglab.core.storage.connection import connected
 
-    conn = connect(path, readonly=True)
-    try:
+    with connected(path, readonly=True) as conn:
         install_interrupt(conn, progress)
         return slice_members(conn, req, progress)
-    finally:
-        conn.close()
 
 
 def _series_filter(series: ResolvedSeries, user_col: str) -> tuple[str, list]:
@@ -1067,36 +1062,33 @@ def chart_catalog(conn: sqlite3.Connection) -> ChartCatalog:
 
 
 def chart_catalog_file(path: Path, _request: Any = None, progress: Progress = NULL_PROGRESS) -> ChartCatalog:
-    from seglab.core.storage.connection import connect
+    from seglab.core.storage.connection import connected
 
-    conn = connect(path, readonly=True)
-    try:
+    with connected(path, readonly=True) as conn:
         return chart_catalog(conn)
-    finally:
-        conn.close()
 
 
 # -- CSV export -----------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+def write_chart_csv(
+    frame: pd.DataFrame, path: str | Path, *, protect: Sequence[str | Path] = (), raw: bool = False
+) -> int:
+    """Write the data behind a chart as its analysis' CSV (seglab.core.csvout, formula-safe unless
+    ``raw``) by the safe-output rules (seglab.core.output); return the row count."""
+    from seglab.core import csvout
+    from seglab.core.output import open_output
+
+    with open_output(path, protect=protect) as fh:
+        return csvout.write_frame(fh, frame, raw=raw)
 
 
-def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy whose text cells cannot be read as formulas by a spreadsheet (OWASP CSV injection).
+def chart_tsv(frame: pd.DataFrame) -> str:
+    """The chart's data as tab-separated text for the clipboard (formula-safe, like the CSV)."""
+    import io
 
-    A text cell starting with ``= + - @``, tab or carriage return gets a leading
-    apostrophe; numbers, booleans and empty cells are left exactly as they are.
-    """
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-            )
-    return out
+    from seglab.core import csvout
 
-
-def write_chart_csv(frame: pd.DataFrame, path: str | Path) -> int:
-    """Write the data behind a chart (its contract columns) safely; return the row count."""
-    csv_safe_frame(frame).to_csv(path, index=False)
-    return len(frame)
+    buffer = io.StringIO()
+    csvout.write_frame(buffer, frame, dialect="excel-tab")
+    return buffer.getvalue()

@@ -42,6 +42,14 @@ class SegmentError(UserError):
         self.reason = message
 
 
+class OutputError(UserError):
+    """An output file cannot be written there (a folder, a device, a project...): see the message."""
+
+
+class StorageError(SegLabError):
+    """The disk is full or failed (I/O error): nothing was written. Not the request's fault (exit 1)."""
+
+
 class AnalysisError(UserError):
     """An analysis request is invalid."""
 

@@ -43,9 +43,12 @@ class ProjectLock:
                 "close it there first",
                 owner=json.dumps(owner) if owner else "",
             )
-        os.ftruncate(fd, 0)
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "purpose": purpose}
-        os.write(fd, json.dumps(owner).encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps(owner).encode())
+        except OSError:  # a full disk: the lock holds all the same, only the "who" is missing
+            pass
         self._fd = fd
 
     def release(self) -> None:

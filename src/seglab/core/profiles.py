@@ -8,8 +8,6 @@ with ``json_each``, so a 100k-member list is one statement, not 100k parameters.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -23,38 +21,6 @@ from seglab.core.timeutil import DAY_MS, ms_to_iso
 LEVELS = ("user", "account")
 
 # -- formula-injection-safe CSV --------------------------------------------------------------
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value: Any) -> Any:
-    """A cell as it can be written to CSV without a spreadsheet running it as a formula.
-
-    Text starting with ``= + - @``, a tab or a carriage return gets a leading ``'``
-    (OWASP's advice); real numbers (``-5``, ``1e3``) are written as numbers, untouched.
-    ``None`` becomes an empty cell.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    if text.startswith(_FORMULA_STARTS):
-        return "'" + text
-    return text
-
-
-def write_csv(out: io.TextIOBase, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Write a header and rows (escaped with :func:`escape_cell`); return the number of rows."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([escape_cell(c) for c in columns])
-    n = 0
-    for row in rows:
-        writer.writerow([escape_cell(v) for v in row])
-        n += 1
-    return n
 
 
 # -- members ---------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from seglab import __version__
-from seglab.core.errors import ProjectError, UserError
+from seglab.core.errors import ProjectError, SegLabError
+from seglab.core.output import check_output
 from seglab.core.timeutil import utc_now_iso
 from seglab.ui import messages
 from seglab.ui.icons import icon
@@ -518,6 +519,7 @@ class MainWindow(QMainWindow):
             "Demo project",
             "Building the demo project…",
             messages.TITLE_DEMO_FAILED,
+            remove_on_failure=True,
         )
         return True
 
@@ -563,8 +565,13 @@ class MainWindow(QMainWindow):
         if project is None or self._refuse_when_busy() or self._worksheet_running():
             return False
         path = Path(path)
-        if not path.suffix:
+        if not path.suffix and not os.path.lexists(path):  # an existing name is what was chosen
             path = path.with_suffix(".html")
+        try:
+            check_output(path, protect=[project.path])  # again in the worker, when written
+        except SegLabError as exc:
+            messages.show_error(self, "Cannot write the worksheet", str(exc))
+            return False
         worker = self._worksheet_worker
         if worker is None:
             worker = self._worksheet_worker = Worker(self)
@@ -591,7 +598,7 @@ class MainWindow(QMainWindow):
 
     def _worksheet_failed(self, exc: BaseException) -> None:
         self._worksheet_finished()
-        if isinstance(exc, (UserError, OSError)):
+        if isinstance(exc, (SegLabError, OSError)):
             text = str(exc)
         else:
             text = messages.INTERNAL_ERROR.format(what=f"{type(exc).__name__}: {exc}")
@@ -612,7 +619,11 @@ class MainWindow(QMainWindow):
     def _file_job_running(self) -> bool:
         return self._file_worker is not None and self._file_worker.is_busy()
 
-    def _start_file_job(self, fn, path: Path, request, title: str, text: str, failure_title: str) -> None:
+    def _start_file_job(
+        self, fn, path: Path, request, title: str, text: str, failure_title: str, *, remove_on_failure=False
+    ) -> None:
+        """``remove_on_failure``: the job writes a fresh file of its own (the demo). Save As never
+        leaves a partial file, and its target may be a file the person chose to keep."""
         worker = self._file_worker or Worker(self)
         if self._file_worker is None:
             self._file_worker = worker
@@ -629,8 +640,9 @@ class MainWindow(QMainWindow):
         dialog.cancel_requested.connect(worker.cancel)
         worker.progressed.connect(dialog.set_progress)
         worker.succeeded.connect(self._file_job_done)
-        worker.failed.connect(lambda exc: self._file_job_failed(path, exc, failure_title))
-        worker.cancelled.connect(lambda: _remove_project_files(path))
+        worker.failed.connect(lambda exc: self._file_job_failed(path, exc, failure_title, remove_on_failure))
+        if remove_on_failure:
+            worker.cancelled.connect(lambda: _remove_project_files(path))
         worker.finished.connect(self._file_job_finished)
         self._file_dialog = dialog
         worker.start(fn, path, request)
@@ -641,10 +653,11 @@ class MainWindow(QMainWindow):
         self._close_file_dialog()
         self.open_project(path, confirmed=True)
 
-    def _file_job_failed(self, path: Path, exc: BaseException, title: str) -> None:
+    def _file_job_failed(self, path: Path, exc: BaseException, title: str, remove: bool = False) -> None:
         self._close_file_dialog()
-        _remove_project_files(path)
-        if isinstance(exc, (UserError, OSError)):
+        if remove:
+            _remove_project_files(path)
+        if isinstance(exc, (SegLabError, OSError)):
             text = str(exc)
         else:
             text = messages.INTERNAL_ERROR.format(what=f"{type(exc).__name__}: {exc}")
@@ -679,6 +692,9 @@ class MainWindow(QMainWindow):
         if not self.session.is_open():
             messages.show_info(self, messages.TITLE_IMPORT, messages.NO_PROJECT_FOR_IMPORT)
             return None
+        paths = self._importable(paths)
+        if not paths:
+            return None
         if self._import_dialog is not None and self._import_dialog.isVisible():
             if self._import_dialog.is_importing():
                 messages.show_warning(self, messages.TITLE_BUSY, messages.BUSY_IMPORTING)
@@ -695,6 +711,24 @@ class MainWindow(QMainWindow):
         self.settings.set_last_folder(Path(paths[0]).parent)
         dialog.open()
         return dialog
+
+    def _importable(self, paths: list[str]) -> list[str]:
+        """Leave out what must never be read as data: a SegLab project (the open one above all:
+        the wizard's plain reads would drop this window's SQLite locks) and non-regular files
+        (a FIFO would block the wizard forever). Each is named in one message."""
+        from seglab.core.project import is_seglab_project
+
+        keep, refused = [], []
+        for p in paths:
+            if not os.path.isfile(p):
+                refused.append(f"{Path(p).name}: not a regular file")
+            elif is_seglab_project(Path(p)):
+                refused.append(f"{Path(p).name}: a SegLab project, not a data file (File ▸ Open opens it)")
+            else:
+                keep.append(p)
+        if refused:
+            messages.show_error(self, messages.TITLE_IMPORT, "Not imported: " + "; ".join(refused) + ".")
+        return keep
 
     def _import_dialog_gone(self, *_args) -> None:
         self._import_dialog = None

@@ -46,6 +46,24 @@ START_SUBTITLE = (
 RECENT_EMPTY = "No recent projects yet. Projects you open appear here."
 
 
+def failure_text(exc: BaseException, project_path=None) -> str:
+    """One sentence for a change that failed: the core's own, or SQLite's translated (a full
+    disk, a locked or read-only file), never a bare "disk I/O error"."""
+    import sqlite3
+    from pathlib import Path
+
+    if isinstance(exc, sqlite3.DatabaseError) and project_path is not None:
+        from seglab.core.project import describe_database_error
+
+        return str(describe_database_error(Path(project_path), exc))
+    if isinstance(exc, sqlite3.Error):
+        return f"The project could not be changed ({exc}); nothing was saved."
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}"
+    return str(exc)
+
+
 def about_text(version: str, data_location: str) -> str:
     return (
         f"<h3>SegLab {version}</h3>"

@@ -5,9 +5,12 @@ and carries the label the Edit menu shows. The builder's own edit command,
 
 from __future__ import annotations
 
+import sqlite3
+
 from PySide6.QtGui import QUndoCommand
 
 from seglab.core import segments
+from seglab.core.errors import SegLabError
 
 
 class _LibraryCommand(QUndoCommand):
@@ -22,9 +25,22 @@ class _LibraryCommand(QUndoCommand):
         if self._done:
             self._done = False
             return
-        self._redo()
+        self._guarded(self._redo)
+
+    def undo(self) -> None:
+        self._guarded(self._undo)
+
+    def _guarded(self, change) -> None:
+        # A write that fails (a full disk, a locked file) is reported, never raised into Qt.
+        try:
+            change()
+        except (SegLabError, sqlite3.Error, OSError) as exc:
+            self.page.show_failure(exc)
 
     def _redo(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _undo(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _conn(self):
@@ -39,7 +55,7 @@ class DeleteSegmentCommand(_LibraryCommand):
         self.name = name
         self.definition = definition
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         segments.save_segment(self._conn(), self.name, self.definition)
         self.page.library_changed_by_undo(self.name)
 
@@ -54,7 +70,7 @@ class RenameSegmentCommand(_LibraryCommand):
         self.old = old
         self.new = new
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         segments.rename_segment(self._conn(), self.new, self.old)
         self.page.segment_renamed_by_undo(self.new, self.old)
 
@@ -71,7 +87,7 @@ class AddSegmentCommand(_LibraryCommand):
         self.name = name
         self.definition = definition
 
-    def undo(self) -> None:
+    def _undo(self) -> None:
         segments.delete_segment(self._conn(), self.name)
         self.page.library_changed_by_undo(None, removed=self.name)
 

@@ -53,18 +53,24 @@ def write_report(
     as_of_ms: int | None = None,
     progress: Progress = NULL_PROGRESS,
 ) -> Path:
-    """Build the worksheet and write it to ``path`` (UTF-8), atomically; return the path."""
-    from seglab.core.errors import UserError
+    """Build the worksheet and write it to ``path`` (UTF-8), atomically; return the path.
 
+    ``path`` follows the safe-output rules of :mod:`seglab.core.output`: never over the
+    project, another project, a folder or a device; checked before the numbers are gathered.
+    """
+    from seglab.core.output import check_output, write_text
+
+    protect = _project_file(conn_or_project_path)
+    check_output(path, protect=protect)
     html = build_report(conn_or_project_path, segments, as_of_ms, progress)
-    path = Path(path)
-    if not path.parent.exists():
-        raise UserError(f"{path.parent}: no such folder")
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"{path}: cannot write the worksheet ({exc.strerror or exc})") from None
-    return path
+    return write_text(path, html, protect=protect)
+
+
+def _project_file(source) -> list[str]:
+    from seglab.core.project import Project
+
+    if isinstance(source, Project):
+        return [str(source.path)]
+    if isinstance(source, sqlite3.Connection):
+        return [row[2] for row in source.execute("PRAGMA database_list") if row[1] == "main" and row[2]]
+    return [os.fspath(source)]

@@ -7,7 +7,10 @@ explicit ``BEGIN IMMEDIATE`` ... ``COMMIT`` so a change is one transaction.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -19,14 +22,19 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     path = Path(path)
     base = f"file:{_quote(path.resolve())}"
     if readonly:
-        # A read-write handle that refuses writes: unlike mode=ro it lets the last
-        # connection to close remove the -wal/-shm files. mode=ro is the fallback
-        # for read-only media.
-        try:
-            conn = sqlite3.connect(base + "?mode=rw", uri=True, isolation_level=None)
-            conn.execute("PRAGMA query_only = ON")
-        except sqlite3.OperationalError:
-            conn = sqlite3.connect(base + "?mode=ro", uri=True, isolation_level=None)
+        if _on_readonly_media(path):
+            # Nobody can write a file on a read-only mount, and SQLite cannot create the
+            # -shm it needs for a WAL file there: read it as the immutable file it is.
+            conn = sqlite3.connect(base + "?mode=ro&immutable=1", uri=True, isolation_level=None)
+        else:
+            # A read-write handle that refuses writes: unlike mode=ro it lets the last
+            # connection to close remove the -wal/-shm files (it cannot while another
+            # connection, in any process, still has the file open: SQLite's locks say so).
+            try:
+                conn = sqlite3.connect(base + "?mode=rw", uri=True, isolation_level=None)
+                conn.execute("PRAGMA query_only = ON")
+            except sqlite3.OperationalError:
+                conn = sqlite3.connect(base + "?mode=ro", uri=True, isolation_level=None)
     else:
         conn = sqlite3.connect(base + "?mode=rw", uri=True, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 5000")
@@ -38,6 +46,26 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
     return conn
+
+
+def _on_readonly_media(path: Path) -> bool:
+    """True when ``path`` is on a file system mounted read-only (a CD, a ro bind mount...)
+    and no -wal file waits beside it (an immutable read would not see its pages)."""
+    try:
+        readonly = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
+    return readonly and not os.path.exists(str(path) + "-wal")
+
+
+@contextmanager
+def connected(path: str | Path, *, readonly: bool = False) -> Iterator[sqlite3.Connection]:
+    """``with connected(path) as conn:``: a :func:`connect` connection, closed however the block ends."""
+    conn = connect(path, readonly=readonly)
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def _quote(path: Path) -> str:

@@ -326,7 +326,22 @@ def schema_version(conn: sqlite3.Connection) -> int:
     if not has_meta:
         return 0
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
+    if row is None:
+        return 0
+    value = row[0]
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if text is None or not text.isdigit() or int(text) < 1:
+        raise BadSchemaVersion(value)
+    return int(text)
+
+
+class BadSchemaVersion(ValueError):
+    """``meta.schema_version`` holds something no SegLab writes ('abc', NULL, -1): changed by hand."""
+
+    def __init__(self, value):
+        shown = "empty (NULL)" if value is None else repr(value)
+        super().__init__(f"its project format number (schema_version) is {shown}, which no SegLab writes")
+        self.value = value
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -356,7 +371,10 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite rolls back by itself on some errors (a full disk): a second ROLLBACK would
+        # replace the real error with "cannot rollback - no transaction is active".
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     return len(pending)
 

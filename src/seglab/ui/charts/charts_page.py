@@ -18,7 +18,7 @@ import os
 from typing import Any
 
 import pandas as pd
-from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -41,7 +41,8 @@ from PySide6.QtWidgets import (
 
 from seglab.core import charts as core_charts
 from seglab.core.charts import ChartError, ChartSpec, SliceMembers, make_slice
-from seglab.core.errors import UserError
+from seglab.core.errors import SegLabError, UserError
+from seglab.core.output import write_bytes
 from seglab.ui import messages
 from seglab.ui.charts.bars_chart import DistributionChart, StickinessChart
 from seglab.ui.charts.chart_base import BaseChart
@@ -519,13 +520,26 @@ class ChartsPageWidget(QWidget):
 
     # -- export -------------------------------------------------------------------------------------
     def export_png(self, path: str | os.PathLike) -> bool:
+        """Write the chart as PNG by the safe-output rules (raises SegLabError when refused)."""
         image = self.export_image()
-        return image is not None and image.save(str(path), "PNG")
+        if image is None:
+            return False
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not image.save(buffer, "PNG"):
+            return False
+        buffer.close()
+        write_bytes(path, bytes(data.data()), protect=self._protected())
+        return True
 
     def export_csv(self, path: str | os.PathLike) -> int:
         if self._frame is None:
             return 0
-        return core_charts.write_chart_csv(self._frame, path)
+        return core_charts.write_chart_csv(self._frame, path, protect=self._protected())
+
+    def _protected(self) -> list:
+        return [self.session.path] if self.session.path is not None else []
 
     def copy_to_clipboard(self) -> None:
         chart = self.current_chart()
@@ -533,13 +547,20 @@ class ChartsPageWidget(QWidget):
             return
         mime = QMimeData()
         mime.setImageData(self.export_image())
-        mime.setText(core_charts.csv_safe_frame(self._frame).to_csv(sep="\t", index=False))
+        mime.setText(core_charts.chart_tsv(self._frame))
         QGuiApplication.clipboard().setMimeData(mime)
 
     def _png_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export chart as PNG", self._file_stem() + ".png",
                                               "PNG image (*.png)")  # fmt: skip
-        if path and not self.export_png(path):
+        if not path:
+            return
+        try:
+            written = self.export_png(path)
+        except (SegLabError, OSError) as exc:
+            messages.show_error(self, TITLE_EXPORT_FAILED, str(exc))
+            return
+        if not written:
             messages.show_error(self, TITLE_EXPORT_FAILED, f"{path}: cannot write the picture there.")
 
     def _csv_clicked(self) -> None:
@@ -549,8 +570,8 @@ class ChartsPageWidget(QWidget):
             return
         try:
             self.export_csv(path)
-        except OSError as exc:
-            messages.show_error(self, TITLE_EXPORT_FAILED, f"{path}: {exc.strerror or exc}")
+        except (SegLabError, OSError) as exc:
+            messages.show_error(self, TITLE_EXPORT_FAILED, str(exc))
 
     def _file_stem(self) -> str:
         name = self.model.saved_name or self._suggested_name()

@@ -36,7 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seglab.core import profiles
+from seglab.core import csvout, profiles
+from seglab.core.errors import SegLabError
+from seglab.core.output import open_output
 from seglab.ui import messages
 from seglab.ui.models.members_model import MembersTableModel
 from seglab.ui.workers import Worker
@@ -154,8 +156,9 @@ class MembersListWidget(QWidget):
             return 0
         order = self.model.rows_in_view_order()
         exported = profiles.MemberTable(table.level, table.columns, table.types, table.keys, order)
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            return profiles.write_csv(fh, table.columns, exported.export_rows())
+        protect = [self._session.path] if self._session is not None and self._session.path else []
+        with open_output(path, protect=protect) as fh:
+            return csvout.write_csv(fh, table.columns, exported.export_rows())
 
     def shutdown(self) -> None:
         """Stop loading (the owner is closing)."""
@@ -198,8 +201,8 @@ class MembersListWidget(QWidget):
             return
         try:
             self.export_csv(path)
-        except OSError as exc:
-            messages.show_error(self, TITLE_EXPORT_FAILED, f"{path}: {exc.strerror or exc}")
+        except (SegLabError, OSError) as exc:
+            messages.show_error(self, TITLE_EXPORT_FAILED, _export_error_text(path, exc))
 
     def _on_double_clicked(self, index: QModelIndex) -> None:
         level = self.model.level
@@ -268,3 +271,9 @@ def open_segment_members_dialog(
     dialog.members.set_definition(definition, title, as_of_ms)
     dialog.show()
     return dialog
+
+
+def _export_error_text(path: str, exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return f"{path}: {exc.strerror or exc}"
+    return str(exc)

@@ -12,6 +12,7 @@ while counting.
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from seglab.core import profiles, segments
-from seglab.core.errors import SegmentError
+from seglab.core.errors import SegLabError, SegmentError
 from seglab.ui import messages
 from seglab.ui.models.segment_builder_model import (
     Path,
@@ -396,8 +397,10 @@ class SegmentBuilderWidget(QWidget):
             if old is not None and name != old and old in existing and name not in existing:
                 segments.rename_segment(conn, old, name)
             segments.save_segment(conn, name, self.model.definition)
-        except SegmentError as exc:
-            messages.show_error(self, TITLE_SAVE_FAILED, str(exc))
+        except (SegLabError, sqlite3.Error, OSError) as exc:
+            # Never silent: the draft stays unsaved (and marked so) and the library unchanged.
+            messages.show_error(self, TITLE_SAVE_FAILED, messages.failure_text(exc, self.session.path))
+            self._update_save_state()
             return False
         self.model.mark_saved(name)
         self._update_save_state()

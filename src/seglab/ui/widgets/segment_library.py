@@ -7,6 +7,8 @@ the project at once (the live file is the document) and push an undoable command
 
 from __future__ import annotations
 
+import sqlite3
+
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -204,6 +206,11 @@ class SegmentLibraryWidget(QWidget):
     def writable_conn(self):
         return self.session.project.conn
 
+    def show_failure(self, exc: BaseException) -> None:
+        """A change that did not happen: say why, and show the library as it really is."""
+        messages.show_error(self, TITLE_LIBRARY_FAILED, messages.failure_text(exc, self.session.path))
+        self.reload(select=self.current_name() or "")
+
     def _refuse_busy(self) -> bool:
         if self.session.busy:
             messages.show_warning(self, TITLE_LIBRARY_FAILED, messages.BUSY_IMPORTING)
@@ -227,8 +234,8 @@ class SegmentLibraryWidget(QWidget):
         new = self.unique_name(f"{name} copy")
         try:
             segments.save_segment(self.writable_conn(), new, entry.definition)
-        except SegLabError as exc:
-            messages.show_error(self, TITLE_LIBRARY_FAILED, str(exc))
+        except (SegLabError, sqlite3.Error, OSError) as exc:
+            self.show_failure(exc)
             return None
         self.undo_stack.push(AddSegmentCommand(self, new, entry.definition, f"Duplicate segment {name!r}"))
         self.reload(select=new)
@@ -249,8 +256,8 @@ class SegmentLibraryWidget(QWidget):
             return False
         try:
             segments.rename_segment(self.writable_conn(), old, new)
-        except SegLabError as exc:
-            messages.show_error(self, TITLE_LIBRARY_FAILED, str(exc))
+        except (SegLabError, sqlite3.Error, OSError) as exc:
+            self.show_failure(exc)
             return False
         self.undo_stack.push(RenameSegmentCommand(self, old, new))
         self.segment_renamed.emit(old, new)
@@ -268,8 +275,8 @@ class SegmentLibraryWidget(QWidget):
             return False
         try:
             segments.delete_segment(self.writable_conn(), name)
-        except SegLabError as exc:
-            messages.show_error(self, TITLE_LIBRARY_FAILED, str(exc))
+        except (SegLabError, sqlite3.Error, OSError) as exc:
+            self.show_failure(exc)
             return False
         self.undo_stack.push(DeleteSegmentCommand(self, name, entry.definition))
         self.segment_removed.emit(name)
