@@ -14,7 +14,7 @@ import sys
 
 import pytest
 from PySide6.QtCore import Qt
-from test_segment_data import make_project
+from segment_data import make_project
 
 from seglab.core import segments
 from seglab.ui.main_window import MainWindow

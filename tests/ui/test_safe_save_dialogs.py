@@ -8,7 +8,7 @@ import os
 import stat
 
 import pytest
-from test_segment_data import make_project
+from segment_data import make_project
 
 from seglab.core import segments
 from seglab.core.errors import OutputError

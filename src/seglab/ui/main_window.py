@@ -673,6 +673,10 @@ class MainWindow(QMainWindow):
             self._file_dialog.deleteLater()
             self._file_dialog = None
 
+    def wait_for_file_job(self, timeout_ms: int = 60_000) -> bool:
+        """Wait for Save a copy / the worksheet export to finish (tests and scripted use)."""
+        return self._file_worker is None or self._file_worker.wait(timeout_ms)
+
     # -- import -------------------------------------------------------------------------------
     def import_dialog(self) -> None:
         """File → Import…: choose CSV files, then the import wizard."""
