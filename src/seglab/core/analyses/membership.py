@@ -30,6 +30,13 @@ class SizeOverTimeRequest:
     as_of_ms: int | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    vs_rest: bool = False  # after each segment, its complement ("not NAME") at the same times
+    by: Any = None  # a Breakdown by a user or account property (values ranked by members at as-of)
+
+
+def rest_label(name: str) -> str:
+    """The one label of a segment's complement, on the command line and in the app."""
+    return f"not {name}"
 
 
 def run_size_over_time(
@@ -37,25 +44,74 @@ def run_size_over_time(
 ) -> pd.DataFrame:
     """Per segment and interval, the segment's size at the interval's last millisecond (or at as-of
     for the interval holding it); intervals that start after as-of are left out."""
-    from seglab.core.segments import count
+    from seglab.core.segments import count, member_keys
 
     check_interval(request.interval)
     if not request.segments:
         raise AnalysisError("segment size over time needs at least one segment")
     window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
     buckets = buckets_for(window.from_day, window.to_day, request.interval)
+    by = request.by
+    groups = None
+    values: dict = {}
+    universe: dict = {}
+    if by is not None or request.vs_rest:
+        engine = Engine(conn)
+        for _label, definition in request.segments:
+            universe.setdefault(definition.level, universe_keys(engine, definition.level))
+    if by is not None:
+        from seglab.core.analyses.breakdown import decide_for_series
+
+        levels = [d.level for _l, d in request.segments]
+        counted: dict = {}
+        for _label, definition in request.segments:
+            keys = np.asarray(sorted(member_keys(conn, definition, window.as_of_ms)), dtype=np.int64)
+            if request.vs_rest:
+                keys = universe[definition.level]  # the rest's members rank too
+            counted[definition.level] = np.union1d(counted.get(definition.level, keys[:0]), keys)
+        groups, values = decide_for_series(Engine(conn), by, counted, levels)
     rows = []
     total = len(request.segments) * len(buckets.starts)
     done = 0
     for label, definition in request.segments:
+        outs = []
         for b, start in enumerate(buckets.starts):
             if buckets.start_ms(b) > window.as_of_ms:
                 continue
             check_cancelled(progress)
             at = min(buckets.last_ms(b), window.as_of_ms)
-            rows.append((label, start.isoformat(), _iso(at), int(count(conn, definition, at))))
+            when = (start.isoformat(), _iso(at))
+            if by is None and not request.vs_rest:
+                rows.append((label, *when, int(count(conn, definition, at))))
+            else:
+                members = np.asarray(sorted(member_keys(conn, definition, at)), dtype=np.int64)
+                outs.append((when, members))
             done += 1
             progress.report(done, total, f"size of {label}")
+        if by is None and request.vs_rest:
+            total_units = universe[definition.level]
+            rows.extend((label, *when, int(m.size)) for when, m in outs)
+            rows.extend(
+                (rest_label(label), *when, int(np.setdiff1d(total_units, m).size)) for when, m in outs
+            )
+        elif by is not None:
+            keys, labels = values[definition.level]
+            group_of = np.array([groups.of(x) for x in labels], dtype=object)
+            parts = [(label, lambda m: m)]
+            if request.vs_rest:
+                parts.append((rest_label(label), lambda m, u=universe[definition.level]: np.setdiff1d(u, m)))
+            for name, pick in parts:
+                for g in groups.labels:
+                    for when, m in outs:
+                        units = pick(m)
+                        pos = np.searchsorted(keys, units)
+                        ok = (pos < keys.size) & (keys[np.minimum(pos, keys.size - 1)] == units)
+                        n = int((group_of[pos[ok]] == g).sum()) if keys.size else 0
+                        rows.append((name, g, *when, n))
+    if by is not None:
+        frame = pd.DataFrame(rows, columns=["segment", "group", *SIZE_COLUMNS[1:]])
+        frame.attrs["groups"] = groups
+        return frame
     return pd.DataFrame(rows, columns=SIZE_COLUMNS)
 
 
@@ -71,4 +127,4 @@ def complement_series(conn, series: SeriesSpec, label: str | None = None) -> Ser
         raise AnalysisError(f"{series.label!r} is everyone: it has no complement")
     universe = universe_keys(Engine(conn), series.level)
     rest = universe[~np.isin(universe, np.asarray(series.keys, dtype=np.int64))]
-    return SeriesSpec(label or f"not {series.label}", series.level, tuple(int(k) for k in rest))
+    return SeriesSpec(label or rest_label(series.label), series.level, tuple(int(k) for k in rest))
