@@ -116,7 +116,7 @@ def _tie_key(label: str, prop_type: str):
 def keep_values(counts: dict[str | None, int], limit: int, prop_type: str) -> list[str]:
     """The ``limit`` labels with the most units (ties: smaller value first); None never ranks."""
     ranked = sorted(
-        ((label, n) for label, n in counts.items() if label is not None and n > 0),
+        ((label, n) for label, n in counts.items() if isinstance(label, str) and n > 0),
         key=lambda item: (-item[1], _tie_key(item[0], prop_type)),
     )
     return [label for label, _n in ranked[:limit]]
@@ -154,7 +154,7 @@ class Groups:
     kept: tuple[str, ...]
 
     def of(self, label: str | None) -> str:
-        if label is None:
+        if not isinstance(label, str):  # None (or a NaN pandas put in its place)
             return NONE
         return label if label in self.kept else OTHER
 
@@ -174,9 +174,9 @@ def decide_groups(
 def groups_from_counts(counts: dict[str | None, int], limit: int, prop_type: str) -> Groups:
     kept = keep_values(counts, limit, prop_type)
     labels = list(kept)
-    if any(n > 0 and label is not None and label not in kept for label, n in counts.items()):
+    if any(n > 0 and isinstance(label, str) and label not in kept for label, n in counts.items()):
         labels.append(OTHER)
-    if counts.get(None, 0) > 0:
+    if any(n > 0 and not isinstance(label, str) for label, n in counts.items()):
         labels.append(NONE)
     return Groups(tuple(labels), tuple(kept))
 
