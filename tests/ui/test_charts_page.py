@@ -124,7 +124,7 @@ def test_trend_chart_holds_exactly_the_trend_analysis(page, session, qtbot):
     assert frame.equals(want)
     chart = page.charts["trend"]
     assert page.current_chart() is chart
-    assert set(chart.curves) == {"Pro", "not in Pro"}
+    assert set(chart.curves) == {"Pro", "not Pro"}
     for label, curve in chart.curves.items():
         x, y = curve.getData()
         rows = want[want["segment"] == label]
@@ -132,8 +132,8 @@ def test_trend_chart_holds_exactly_the_trend_analysis(page, session, qtbot):
         starts = [np.datetime64(p).astype("datetime64[s]").astype(float) for p in rows["period_start"]]
         assert x.tolist() == starts
     assert chart.curves["Pro"].opts["pen"].color().name().upper() == color_for_segment(1).upper()
-    assert chart.curves["not in Pro"].opts["pen"].color().name().upper() == REST_COLOR.upper()
-    assert [label.text for _s, label in chart.legend.items] == ["Pro", "not in Pro"]
+    assert chart.curves["not Pro"].opts["pen"].color().name().upper() == REST_COLOR.upper()
+    assert [label.text for _s, label in chart.legend.items] == ["Pro", "not Pro"]
     assert not chart.average_curves["Pro"].isVisible()
 
 
@@ -203,7 +203,7 @@ def test_funnel_bars_hold_the_funnel_analysis(page, session, qtbot):
     # step 2 carries the users who reached it and the median time from step 1 (5 min, 1 day, 0.5 s)
     assert texts[1] == f"{pro['conversion_from_start'].iloc[1] * 100:.0f}%\n3\n+5.0 min"
     legend = chart.legend_label.text()
-    assert legend.index("Pro") < legend.index("not in Pro") and REST_COLOR in legend
+    assert legend.index("Pro") < legend.index("not Pro") and REST_COLOR in legend
 
 
 def test_clicking_a_funnel_bar_opens_who_reached_it(page, session, qtbot):
@@ -287,7 +287,7 @@ def test_clicking_a_retention_cell_opens_exactly_that_slice(page, session, qtbot
     level, keys, title = blocker.args
     assert (level, title) == ("user", "Pro: users of cohort 2024-W10 retained in week 2")
     assert keys == keys_of(session, ["u1", "u2"])
-    size_index = chart.cell_index("not in Pro", "2024-03-04", None)
+    size_index = chart.cell_index("not Pro", "2024-03-04", None)
     with qtbot.waitSignal(page.drill_requested, timeout=10_000) as blocker:
         qtbot.mouseClick(
             chart.table.viewport(), Qt.MouseButton.LeftButton, pos=chart.table.visualRect(size_index).center()
@@ -344,7 +344,7 @@ def test_editor_changes_rerun_in_the_worker(page, session, qtbot):
     assert editor.vs_rest_check.isEnabled()
     with qtbot.waitSignal(page.result_shown, timeout=10_000) as blocker:
         editor.vs_rest_check.setChecked(True)
-    assert set(blocker.args[0]["segment"]) == {"Pro", "not in Pro"}
+    assert set(blocker.args[0]["segment"]) == {"Pro", "not Pro"}
     with qtbot.waitSignal(page.result_shown, timeout=10_000):
         editor.retention_periods.setValue(3)
     assert page.model.spec.option("periods") == 3
@@ -512,7 +512,7 @@ def test_distribution_histogram_markers_and_drill(page3, session, qtbot):
         rows = frame[frame["segment"] == label].sort_values("bin_low")
         assert list(bar.getData()[1]) == pytest.approx(list(rows["share"] * 100))
     stats = {r["segment"]: r for r in frame.attrs["stats"]}
-    assert set(chart.marker_positions) == {"Pro", "not in Pro"}
+    assert set(chart.marker_positions) == {"Pro", "not Pro"}
     assert set(chart.marker_positions["Pro"]) == {"median", "p90"}
     row = frame[(frame["segment"] == "Pro") & (frame["units"] > 0)].iloc[0]
     index = sorted(frame["bin_low"].unique()).index(row["bin_low"])
@@ -566,7 +566,7 @@ def test_stickiness_and_lifecycle_hold_their_analyses(page3, session, qtbot):
     frame = show(page3, qtbot, spec)
     assert frame.equals(expected(session, spec))
     chart = page3.charts["lifecycle"]
-    assert list(chart.plots) == ["Pro", "not in Pro"]
+    assert list(chart.plots) == ["Pro", "not Pro"]
     for label, stack in chart.stacks.items():
         rows = frame[frame["segment"] == label]
         for status, bar in stack.items():

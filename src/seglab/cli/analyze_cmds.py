@@ -141,8 +141,11 @@ def cmd_trend(args) -> int:
         frame = run_trend(conn, request)
     columns = _group_columns(TREND_COLUMNS) if by else TREND_COLUMNS
     if args.measure in ("sum", "avg", "min", "max", "median"):
-        frame = frame.astype({"value": object})
-        frame["value"] = [_plain_number(v) for v in frame["value"]]
+        import pandas as pd
+
+        frame["value"] = pd.Series(
+            [_plain_number(v) for v in frame["value"]], index=frame.index, dtype=object
+        )
     _write_csv(frame, columns, args.out)
     return 0
 

@@ -345,7 +345,10 @@ def missing_segments(conn: sqlite3.Connection, spec: ChartSpec) -> list[str]:
 
 
 def rest_label(name: str) -> str:
-    return f"not in {name}"
+    """The complement's label: one wording on the command line and in the app (docs/analyses.md)."""
+    from seglab.core.analyses.membership import rest_label as label
+
+    return label(name)
 
 
 def _segment_keys(conn: sqlite3.Connection, name: str, as_of_ms: int) -> tuple[tuple[int, ...], Any]:
@@ -510,6 +513,9 @@ def build_request(spec: ChartSpec, series: tuple[ResolvedSeries, ...], as_of_ms:
             event=spec.option("event", "*"),
             measure=spec.option("measure", "users"),
             interval=spec.interval,  # type: ignore[arg-type]
+            of=spec.option("of") or None,
+            by=_breakdown(spec),
+            compare=spec.option("compare") or None,
             **common,
         )
     if kind == "funnel":
@@ -549,13 +555,56 @@ def build_request(spec: ChartSpec, series: tuple[ResolvedSeries, ...], as_of_ms:
         if not segs:
             raise ChartError("segment size over time needs at least one saved segment: tick some")
         return A.SizeOverTimeRequest(
-            segments=tuple((s.label, s.definition) for s in segs), interval=spec.interval, **window
+            segments=tuple((s.label, s.definition) for s in segs),
+            interval=spec.interval,
+            vs_rest=spec.vs_rest and len(segs) == 1,
+            by=_breakdown(spec),
+            **window,
         )
     raise ChartError(f"{spec.title} charts are not available in this SegLab yet")
 
 
+# Kinds a user or account property can break down, and the event whose doers rank the values.
+BREAKDOWN_EVENT = {
+    "funnel": lambda spec, request: request.steps[0],
+    "retention": lambda spec, request: request.start_event,
+    "stickiness": lambda spec, request: request.event,
+    "lifecycle": lambda spec, request: request.event,
+    "distribution": lambda spec, request: request.event,
+}
+BREAKDOWN_KINDS = ("trend", "segment_size", *BREAKDOWN_EVENT)
+
+
+def _breakdown(spec: ChartSpec):
+    """The chart's "Breakdown by" (``options["by"]``: ``ENTITY.PROPERTY``), or None."""
+    text = spec.option("by")
+    if not text or spec.kind not in BREAKDOWN_KINDS:
+        return None
+    from seglab.core.analyses.breakdown import parse_by
+
+    return parse_by(str(text), int(spec.option("by_limit", 10) or 10))
+
+
 def _run_kind(conn, spec: ChartSpec, request, progress: Progress) -> pd.DataFrame:
     import seglab.core.analyses as A
+
+    by = _breakdown(spec)
+    if by is not None and spec.kind in BREAKDOWN_EVENT:
+        from seglab.core.analyses.breakdown import run_broken_down
+
+        runner = {
+            "funnel": A.run_funnel, "retention": A.run_retention, "stickiness": A.run_stickiness,
+            "lifecycle": A.run_lifecycle, "distribution": A.run_distribution,
+        }[spec.kind]  # fmt: skip
+        frame = run_broken_down(
+            conn, request, runner, by, BREAKDOWN_EVENT[spec.kind](spec, request), progress
+        )
+        if spec.kind == "distribution":
+            stats = run_broken_down(
+                conn, request, A.run_distribution_stats, by, request.event, progress, frame.attrs["groups"]
+            )
+            frame.attrs["stats"] = stats.to_dict("records")
+        return frame
 
     runners = {
         "trend": A.run_trend,

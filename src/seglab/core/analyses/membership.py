@@ -128,3 +128,51 @@ def complement_series(conn, series: SeriesSpec, label: str | None = None) -> Ser
     universe = universe_keys(Engine(conn), series.level)
     rest = universe[~np.isin(universe, np.asarray(series.keys, dtype=np.int64))]
     return SeriesSpec(label or rest_label(series.label), series.level, tuple(int(k) for k in rest))
+
+
+def segment_sums(conn, level: str, keys, properties: list[str]) -> dict[str, float]:
+    """``{"account.mrr": total}``: each numeric ``ENTITY.PROPERTY`` summed over the members.
+
+    An account property at user level is summed once per account (the members' distinct
+    accounts); a user property at account level over the member accounts' users. Missing
+    values are left out; a sum over no values is 0 (docs/cli.md, ``segment count --sum``).
+    """
+    engine = Engine(conn)
+    members = np.unique(np.asarray(list(keys), dtype=np.int64))
+    out: dict[str, float] = {}
+    for text in properties:
+        entity, dot, name = (text or "").partition(".")
+        if not dot or entity not in ("user", "account") or not name:
+            raise AnalysisError(
+                f"--sum {text!r}: write ENTITY.PROPERTY with ENTITY user or account (account.mrr)"
+            )
+        prop = next((p for p in engine.properties(entity) if p.name == name), None)
+        if prop is None:
+            raise AnalysisError(f"--sum {text}: no {entity} property named {name!r}")
+        if prop.type not in ("integer", "real"):
+            raise AnalysisError(
+                f"--sum {text}: {name!r} is a {prop.type} property; only numbers can be summed"
+            )
+        if not (prop.column.startswith("p") and prop.column[1:].isdigit()):
+            raise AnalysisError(f"--sum {text}: the property has an unexpected column name")
+        if entity == "user":
+            table, key = "users", "user_key"
+            if level == "account":  # the member accounts' users
+                rows = engine.rows("SELECT user_key, account_key FROM users WHERE account_key IS NOT NULL")
+                pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+                units = pairs[np.isin(pairs[:, 1], members), 0]
+            else:
+                units = members
+        else:
+            table, key = "accounts", "account_key"
+            if level == "user":  # each member's account, once
+                rows = engine.rows("SELECT user_key, account_key FROM users WHERE account_key IS NOT NULL")
+                pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+                units = np.unique(pairs[np.isin(pairs[:, 0], members), 1])
+            else:
+                units = members
+        values = engine.rows(f"SELECT {key}, {prop.column} FROM {table} WHERE {prop.column} IS NOT NULL")
+        lookup = dict(values)
+        wanted = set(units.tolist())
+        out[text] = float(sum(float(v) for k, v in lookup.items() if k in wanted))
+    return out
