@@ -326,3 +326,77 @@ def test_previous_period_is_the_same_length_just_before(proj):
     cur = split[~split.segment.str.endswith("(previous period)")]
     old = split[split.segment.str.endswith("(previous period)")]
     assert list(dict.fromkeys(cur.group)) == list(dict.fromkeys(old.group))
+
+
+# -- charts: breakdowns drawn and drilled into ----------------------------------------------------
+
+
+def _chart(**kw):
+    from seglab.core.charts import ChartSpec
+
+    options = kw.pop("options", {})
+    spec = ChartSpec(
+        last_days=None, date_from="2024-03-04", date_to="2024-04-28", as_of="2024-04-28T23:59:59.999Z", **kw
+    )
+    return spec.with_options(**options)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"event": "view", "measure": "users", "by": "user.plan"},
+        {"event": "buy[amount>=100]", "measure": "users", "by": "event.platform", "by_limit": 2},
+        {"event": "*[platform=web]", "measure": "accounts", "by": "account.tier"},
+    ],
+)
+def test_a_breakdown_point_drills_down_to_exactly_the_people_behind_it(proj, options):
+    from seglab.core.charts import make_slice, run_chart, slice_members
+
+    spec = _chart(kind="trend", interval="week", options=options)
+    frame = run_chart(proj.conn, spec)
+    assert "group" in frame.columns and frame.value.sum() > 0
+    for row in frame.itertuples():
+        got = slice_members(
+            proj.conn, make_slice(spec, segment=row.segment, group=row.group, period_start=row.period_start)
+        )
+        assert len(got.keys) == row.value, (row.group, row.period_start)
+
+
+def test_stickiness_bars_drill_down(proj):
+    from seglab.core.charts import make_slice, run_chart, slice_members
+
+    spec = _chart(
+        kind="stickiness", interval="week", options={"event": "view[platform!=ios]", "by": "user.plan"}
+    )
+    frame = run_chart(proj.conn, spec)
+    for row in frame[frame.units > 0].itertuples():
+        got = slice_members(
+            proj.conn,
+            make_slice(
+                spec, segment=row.segment, group=row.group, period_start=row.period_start, days=row.days
+            ),
+        )
+        assert len(got.keys) == row.units
+
+
+def test_funnel_and_lifecycle_groups_drill_down(proj):
+    from seglab.core.charts import make_slice, run_chart, slice_members
+
+    spec = _chart(kind="funnel", options={"steps": ["view", {"event": "buy", "where": [
+        {"property": "paid_at", "op": "eq", "value": "2024-03-02"}]}], "by": "user.plan"})  # fmt: skip
+    frame = run_chart(proj.conn, spec)
+    for row in frame.itertuples():
+        got = slice_members(proj.conn, make_slice(spec, segment=row.segment, group=row.group, step=row.step))
+        assert len(got.keys) == row.entered
+    spec = _chart(
+        kind="lifecycle", interval="week", unit="account", options={"event": "login", "by": "account.tier"}
+    )
+    frame = run_chart(proj.conn, spec)
+    for row in frame.itertuples():
+        got = slice_members(
+            proj.conn,
+            make_slice(
+                spec, segment=row.segment, group=row.group, period_start=row.period_start, status=row.status
+            ),
+        )
+        assert len(got.keys) == row.units

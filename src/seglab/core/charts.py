@@ -324,6 +324,7 @@ class ResolvedSeries:
     role: str  # "segment" | "everyone" | "rest"
     segment_id: int | None = None
     definition: Any = field(default=None, compare=False, repr=False)  # the SegmentDef, for segments
+    group_keys: tuple[int, ...] | None = None  # drill-down into a breakdown group: its units
 
     def to_series_spec(self):
         from seglab.core.analyses.common import SeriesSpec
@@ -723,6 +724,10 @@ def slice_members(
     if label not in series:
         raise ChartError(f"the chart has no series “{label}”")
     s = series[label]
+    group = req.get("group")
+    by = _breakdown(spec)
+    if by is not None and group is not None and by.entity != "event":
+        s = _in_group(conn, spec, s, by, str(group))
     date_from, date_to = chart_dates(spec, as_of_ms)
     from seglab.core.analyses.common import resolve_window
 
@@ -741,9 +746,27 @@ def slice_members(
         return _size_members(conn, spec, s, window, req)
     if spec.kind == "lifecycle":
         return _lifecycle_members(conn, spec, s, window, req)
+    if spec.kind == "stickiness":
+        return _stickiness_members(conn, spec, s, window, req)
     if spec.kind == "distinguishes":
         return _distinguish_members(conn, s, window, req)
     raise ChartError(f"drill-down is not available for {spec.title} charts yet")
+
+
+def _in_group(conn, spec: ChartSpec, s: ResolvedSeries, by, group: str) -> ResolvedSeries:
+    """The series narrowed to its units in one breakdown group (the chart's own grouping)."""
+    import numpy as np
+
+    from seglab.core.analyses.breakdown import unit_values
+    from seglab.core.analyses.common import Engine
+
+    groups = _chart_groups(conn, spec)
+    keys, labels = unit_values(Engine(conn), s.level, by)
+    chosen = keys[np.array([groups.of(x) == group for x in labels], dtype=bool)] if keys.size else keys
+    in_group = tuple(int(k) for k in chosen)
+    if s.keys is not None:
+        chosen = chosen[np.isin(chosen, np.asarray(s.keys, dtype=np.int64))]
+    return replace(s, label=f"{s.label} · {group}", keys=tuple(int(k) for k in chosen), group_keys=in_group)
 
 
 def slice_members_file(path: Path, req: SliceRequest, progress: Progress = NULL_PROGRESS) -> SliceMembers:
@@ -773,13 +796,29 @@ def _series_filter(series: ResolvedSeries, user_col: str) -> tuple[str, list]:
     )
 
 
-def _event_key(conn: sqlite3.Connection, name: str) -> tuple[str, list, bool]:
-    if name == "*":
-        return "", [], True
-    row = conn.execute("SELECT event_key FROM event_names WHERE name = ?", (name,)).fetchone()
-    if row is None:
-        return " AND 1 = 0", [], False
-    return " AND d.event_key = ?", [int(row[0])], True
+class _Reader:
+    """``conn.execute`` for drill-down SQL, reading only the events ``event`` selects: filters go
+    through the analyses' engine (the segments' operator table), as the chart's numbers do."""
+
+    def __init__(self, conn, event, as_of_ms: int | None):
+        from seglab.core.analyses.common import Engine
+
+        self.engine = Engine(conn).for_event(event, as_of_ms)
+        self.event = event
+
+    def execute(self, sql: str, params=()):
+        return self.engine.rows(sql, list(params))
+
+    def clause(self, col: str = "d.event_key") -> tuple[str, list, bool]:
+        from seglab.core.analyses.common import event_clause
+
+        return event_clause(self.engine, self.event, col)
+
+
+def _event_text(event) -> str:
+    from seglab.core.analyses.filters import selector_of
+
+    return selector_of(event).text
 
 
 def _to_units(conn: sqlite3.Connection, level: str, user_keys) -> tuple[int, ...]:
@@ -802,23 +841,83 @@ def _bucket_bounds(start_iso: str, interval: str) -> tuple[int, int]:
 
 
 def _trend_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest) -> SliceMembers:
+    """The units behind one trend point: those with a matching event in the interval (by an event
+    property, with an event of the point's value)."""
+    from seglab.core.analyses.breakdown import label_of
+
     start = str(req.get("period_start"))
     first_day, last_day = _bucket_bounds(start, spec.interval)
-    first_day = max(first_day, window.from_day)
-    last_day = min(last_day, window.to_day)
+    lo = max(first_day * DAY_MS, window.start_ms)
+    hi = min((last_day + 1) * DAY_MS - 1, window.end_ms)
     event = spec.option("event", "*")
-    ev_sql, ev_params, _ = _event_key(conn, event)
-    unit_sql, unit_params = _series_filter(s, "d.user_key")
-    rows = conn.execute(
-        f"SELECT DISTINCT d.user_key FROM user_days d WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?"
-        f"{ev_sql}{unit_sql}",
-        [first_day, last_day, window.as_of_ms, *ev_params, *unit_params],
+    reader = _Reader(conn, event, window.as_of_ms)
+    ev_sql, ev_params, _ = reader.clause("e.event_key")
+    unit_sql, unit_params = _series_filter(s, "e.user_key")
+    by = _breakdown(spec)
+    group = req.get("group")
+    by_event = by is not None and by.entity == "event" and group is not None
+    gcol = ""
+    if by_event:
+        from seglab.core.analyses.breakdown import property_info
+
+        prop = property_info(reader.engine, by)
+        gcol = f", e.{prop.column}"
+    rows = reader.execute(
+        f"SELECT e.user_key{gcol} FROM events e WHERE e.ts BETWEEN ? AND ?{ev_sql}{unit_sql}",
+        [lo, hi, *ev_params, *unit_params],
     )
-    level = "account" if spec.option("measure") == "accounts" else s.level
+    if by_event:
+        groups = _chart_groups(conn, spec)
+        rows = [r for r in rows if groups.of(label_of(r[1], prop.type)) == group]
+    measure = spec.option("measure")
+    level = "account" if measure == "accounts" else s.level
     keys = _to_units(conn, level, (r[0] for r in rows))
-    what = "any event" if event == "*" else event
+    if s.keys is not None and level == s.level:
+        inside = set(s.keys)
+        keys = tuple(k for k in keys if k in inside)
+    what = "any event" if event == "*" else _event_text(event)
+    if by_event:
+        what += f" with {by.property} {group}"
     title = f"{s.label}: {unit_word(level)} who did {what} in {period_label(start, spec.interval)}"
     return SliceMembers(level, keys, title)
+
+
+def _chart_groups(conn, spec: ChartSpec):
+    """The values a broken-down chart keeps, decided as the chart decides them (by running it)."""
+    return run_chart(conn, spec).attrs["groups"]
+
+
+def _stickiness_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest) -> SliceMembers:
+    """The units active on exactly the bar's number of days in its interval (inside the range)."""
+    from seglab.core.analyses.common import date_to_day, next_bucket
+
+    interval = "week" if spec.interval == "day" else spec.interval
+    start = dt.date.fromisoformat(str(req.get("period_start"))[:10])
+    days = int(req.get("days"))
+    last_day = min(window.to_day, window.as_of_ms // DAY_MS)
+    lo = max(date_to_day(start), window.from_day)
+    hi = min(date_to_day(next_bucket(start, interval)) - 1, last_day)  # type: ignore[arg-type]
+    reader = _Reader(conn, spec.option("event", "*"), window.as_of_ms)
+    ev_sql, ev_params, _ = reader.clause()
+    unit_sql, unit_params = _series_filter(s, "d.user_key")
+    unit_expr = "d.user_key" if s.level == "user" else "u.account_key"
+    join = " JOIN users u ON u.user_key = d.user_key" if s.level == "account" else ""
+    rows = (
+        reader.execute(
+            f"SELECT {unit_expr}, COUNT(DISTINCT d.day) FROM user_days d{join} WHERE d.day BETWEEN ? AND ?"
+            f" AND d.first_ts <= ?{ev_sql}{unit_sql} GROUP BY {unit_expr}",
+            [lo, hi, window.as_of_ms, *ev_params, *unit_params],
+        )
+        if hi >= lo
+        else []
+    )
+    inside = set(s.keys) if s.keys is not None else None
+    keys = tuple(
+        sorted(int(u) for u, n in rows if u is not None and n == days and (inside is None or u in inside))
+    )
+    label = period_label(start.isoformat(), interval)
+    word = "day" if days == 1 else "days"
+    return SliceMembers(s.level, keys, f"{s.label}: {unit_word(s.level)} active {days} {word} in {label}")
 
 
 def _retention_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest) -> SliceMembers:
@@ -833,12 +932,13 @@ def _retention_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: Sl
     unit_expr = "d.user_key" if s.level == "user" else "u.account_key"
     join = " JOIN users u ON u.user_key = d.user_key" if s.level == "account" else ""
 
-    ev_sql, ev_params, _ = _event_key(conn, start_event)
-    first_rows = conn.execute(
+    start_reader = _Reader(conn, start_event, window.as_of_ms)
+    ev_sql, ev_params, _ = start_reader.clause()
+    first_rows = start_reader.execute(
         f"SELECT {unit_expr}, MIN(d.day) FROM user_days d{join} WHERE d.day BETWEEN ? AND ? "
         f"AND d.first_ts <= ?{ev_sql}{unit_sql} GROUP BY {unit_expr}",
         [window.from_day, window.to_day, window.as_of_ms, *ev_params, *unit_params],
-    ).fetchall()
+    )
     buckets = buckets_for(window.from_day, window.to_day, spec.interval, extra=periods)  # type: ignore[arg-type]
     cohort_index = buckets.index_of_day(date_to_day(cohort))
     members = sorted(
@@ -857,12 +957,13 @@ def _retention_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: Sl
         if target + 1 < len(buckets.start_days)
         else buckets.end_day_exclusive - 1
     )
-    ev_sql, ev_params, _ = _event_key(conn, return_event)
-    ret_rows = conn.execute(
+    return_reader = _Reader(conn, return_event, window.as_of_ms)
+    ev_sql, ev_params, _ = return_reader.clause()
+    ret_rows = return_reader.execute(
         f"SELECT DISTINCT {unit_expr} FROM user_days d{join} WHERE d.day BETWEEN ? AND ? "
         f"AND d.first_ts <= ?{ev_sql}{unit_sql}",
         [lo, hi, window.as_of_ms, *ev_params, *unit_params],
-    ).fetchall()
+    )
     returned = {int(r[0]) for r in ret_rows if r[0] is not None}
     keys = tuple(k for k in members if k in returned)
     word = {"day": "day", "week": "week", "month": "month"}[spec.interval]
@@ -893,7 +994,7 @@ def _funnel_members(
             cond, cparams = "e.event_key = ?", [keys[st.event]]
         else:
             continue
-        fsql, fparams = compile_filters(conn, st.where, "e", f"steps[{j}].where")
+        fsql, fparams = compile_filters(engine, st.where, "e", f"step {j + 1} filter", window.as_of_ms)
         if fsql:
             cond = f"{cond} AND {fsql}"
         parts.append(f"(CASE WHEN {cond} THEN {1 << j} ELSE 0 END)")
@@ -920,9 +1021,10 @@ def _funnel_members(
 
 
 def _event_doers(conn, s: ResolvedSeries, window, event: str) -> SliceMembers:
-    ev_sql, ev_params, _ = _event_key(conn, event)
+    reader = _Reader(conn, event, window.as_of_ms)
+    ev_sql, ev_params, _ = reader.clause()
     unit_sql, unit_params = _series_filter(s, "d.user_key")
-    rows = conn.execute(
+    rows = reader.execute(
         f"SELECT DISTINCT d.user_key FROM user_days d WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?"
         f"{ev_sql}{unit_sql}",
         [window.from_day, window.to_day, window.as_of_ms, *ev_params, *unit_params],
@@ -939,16 +1041,16 @@ def _distribution_members(
 ) -> SliceMembers:
     low, high = int(req.get("bin_low")), int(req.get("bin_high"))
     event = spec.option("event", "*")
-    ev_sql, ev_params, _ = _event_key(conn, event)
-    ev_sql = ev_sql.replace("d.event_key", "e.event_key")
+    reader = _Reader(conn, event, window.as_of_ms)
+    ev_sql, ev_params, _ = reader.clause("e.event_key")
     unit_sql, unit_params = _series_filter(s, "e.user_key")
     unit_expr = "e.user_key" if s.level == "user" else "u.account_key"
     join = " JOIN users u ON u.user_key = e.user_key" if s.level == "account" else ""
-    rows = conn.execute(
+    rows = reader.execute(
         f"SELECT {unit_expr}, COUNT(*) FROM events e{join} WHERE e.ts BETWEEN ? AND ?{ev_sql}{unit_sql}"
         f" GROUP BY {unit_expr}",
         [window.start_ms, window.end_ms, *ev_params, *unit_params],
-    ).fetchall()
+    )
     inside = set(s.keys) if s.keys is not None else None
     keys = tuple(
         sorted(
@@ -957,7 +1059,7 @@ def _distribution_members(
             if u is not None and low <= n <= high and (inside is None or int(u) in inside)
         )
     )
-    what = "events" if event == "*" else f"{event} events"
+    what = "events" if event == "*" else f"{_event_text(event)} events"
     span = f"{low}" if low == high else f"{low}–{high}"
     return SliceMembers(s.level, keys, f"{s.label}: {unit_word(s.level)} with {span} {what}")
 
@@ -971,7 +1073,15 @@ def _size_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRe
     buckets = buckets_for(window.from_day, window.to_day, spec.interval)  # type: ignore[arg-type]
     b = buckets.index_of_day(date_to_day(dt.date.fromisoformat(start[:10])))
     at = min(buckets.last_ms(b), window.as_of_ms)
-    keys = tuple(sorted(int(k) for k in member_keys(conn, s.definition, at)))
+    if s.role == "rest":  # the complement of the chart's one segment at that time
+        segment = next(x for x in resolve_series(conn, spec, window.as_of_ms) if x.role == "segment")
+        inside = {int(k) for k in member_keys(conn, segment.definition, at)}
+        found = {k for k in universe_keys(conn, s.level) if k not in inside}
+    else:
+        found = {int(k) for k in member_keys(conn, s.definition, at)}
+    if s.group_keys is not None:
+        found &= set(s.group_keys)
+    keys = tuple(sorted(found))
     label = period_label(start, spec.interval)
     return SliceMembers(
         s.level, keys, f"{s.label}: {unit_word(s.level)} in the segment at the end of {label}"
@@ -989,7 +1099,8 @@ def _lifecycle_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: Sl
     last_day = min(window.to_day, window.as_of_ms // DAY_MS)
     now_lo, now_hi = date_to_day(start), min(date_to_day(next_bucket(start, interval)) - 1, last_day)  # type: ignore[arg-type]
     before_lo, before_hi = date_to_day(prev), date_to_day(start) - 1
-    ev_sql, ev_params, _ = _event_key(conn, spec.option("event", "*"))
+    reader = _Reader(conn, spec.option("event", "*"), window.as_of_ms)
+    ev_sql, ev_params, _ = reader.clause()
     unit_sql, unit_params = _series_filter(s, "d.user_key")
     unit_expr = "d.user_key" if s.level == "user" else "u.account_key"
     join = " JOIN users u ON u.user_key = d.user_key" if s.level == "account" else ""
@@ -997,7 +1108,7 @@ def _lifecycle_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: Sl
     def active(lo: int, hi: int) -> set[int]:
         if hi < lo:
             return set()
-        rows = conn.execute(
+        rows = reader.execute(
             f"SELECT DISTINCT {unit_expr} FROM user_days d{join} WHERE d.day BETWEEN ? AND ? "
             f"AND d.first_ts <= ?{ev_sql}{unit_sql}",
             [lo, hi, window.as_of_ms, *ev_params, *unit_params],
@@ -1005,7 +1116,7 @@ def _lifecycle_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: Sl
         return {int(r[0]) for r in rows if r[0] is not None}
 
     now, before = active(now_lo, now_hi), active(before_lo, before_hi)
-    first = conn.execute(
+    first = reader.execute(
         f"SELECT {unit_expr}, MIN(d.day) FROM user_days d{join} WHERE d.first_ts <= ?{ev_sql}{unit_sql}"
         f" GROUP BY {unit_expr}",
         [window.as_of_ms, *ev_params, *unit_params],
