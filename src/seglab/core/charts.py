@@ -30,6 +30,7 @@ from seglab.core.progress import NULL_PROGRESS, Progress, install_interrupt
 from seglab.core.timeutil import DAY_MS, utc_now_iso
 
 SPEC_VERSION = 1
+VALUE_WORDS = {"sum": "Sum", "avg": "Average", "min": "Minimum", "max": "Maximum", "median": "Median"}
 
 # kind -> (title, default options). The order is the order of the editor's list.
 KINDS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -216,11 +217,14 @@ def describe_spec(spec: ChartSpec) -> str:
     every = {"day": "day", "week": "week", "month": "month"}[spec.interval]
     event = lambda key: "any event" if o.get(key, "*") == "*" else str(o.get(key))
     what = {
-        "trend": lambda: {
-            "users": "Unique users", "accounts": "Unique accounts", "count": "Events",
-            "per_user": "Events per user",
-        }.get(o.get("measure"), "Events") + (f" doing {o['event']}" if o.get("event", "*") != "*" else "")
-        + f" per {every}",
+        "trend": lambda: (
+            f"{VALUE_WORDS[o['measure']]} of {o.get('of')} in {event('event')}"
+            if o.get("measure") in VALUE_WORDS
+            else {
+                "users": "Unique users", "accounts": "Unique accounts", "count": "Events",
+                "per_user": "Events per user",
+            }.get(o.get("measure"), "Events") + (f" doing {o['event']}" if o.get("event", "*") != "*" else "")
+        ) + f" per {every}" + (" vs the previous period" if o.get("compare") == "previous" else ""),
         "funnel": lambda: " → ".join(format_steps([s]) for s in o.get("steps") or [])
         + f" within {o.get('within_days', 14):g} days",
         "retention": lambda: f"Cohorts by first {event('start_event')}, back doing {event('return_event')}, "
@@ -241,6 +245,8 @@ def describe_spec(spec: ChartSpec) -> str:
         who = f"{spec.segments[0]} vs the rest"
     else:
         who = ", ".join(spec.segments)
+    if o.get("by") and spec.kind in BREAKDOWN_KINDS:
+        what += f" by {o['by']}"
     if spec.last_days is not None:
         span = f"last {spec.last_days} days"
     else:
@@ -1209,10 +1215,21 @@ class ChartCatalog:
     segments: tuple[tuple[str, str, int], ...] = ()  # (name, level, segment_id)
     charts: tuple[SavedChart, ...] = ()
     as_of_ms: int | None = None
+    properties: tuple[tuple[str, str, str], ...] = ()  # (entity, name, type): "Breakdown by", "of"
+
+    def breakdown_choices(self, kind: str) -> list[str]:
+        """``ENTITY.PROPERTY`` a chart of ``kind`` can be broken down by (event ones: trends only)."""
+        if kind not in BREAKDOWN_KINDS:
+            return []
+        entities = ("user", "account", "event") if kind == "trend" else ("user", "account")
+        return [f"{e}.{n}" for e, n, _t in self.properties if e in entities]
+
+    def numeric_event_properties(self) -> list[str]:
+        return [n for e, n, t in self.properties if e == "event" and t in ("integer", "real")]
 
 
 def chart_catalog(conn: sqlite3.Connection) -> ChartCatalog:
-    from seglab.core.project import event_name_counts, resolve_as_of
+    from seglab.core.project import event_name_counts, load_properties, resolve_as_of
 
     segments = tuple(
         (name, level, int(sid))
@@ -1223,6 +1240,7 @@ def chart_catalog(conn: sqlite3.Connection) -> ChartCatalog:
         segments=segments,
         charts=tuple(list_charts(conn)),
         as_of_ms=resolve_as_of(conn),
+        properties=tuple((p.entity, p.name, p.type) for p in load_properties(conn)),
     )
 
 

@@ -44,7 +44,7 @@ from seglab.core.charts import ChartError, ChartSpec, SliceMembers, make_slice
 from seglab.core.errors import UserError
 from seglab.ui import messages
 from seglab.ui.charts.bars_chart import DistributionChart, StickinessChart
-from seglab.ui.charts.chart_base import BaseChart
+from seglab.ui.charts.chart_base import PREVIOUS_SUFFIX, BaseChart, display_frame
 from seglab.ui.charts.funnel_chart import FunnelChart
 from seglab.ui.charts.lifecycle_chart import LifecycleChart
 from seglab.ui.charts.overlap_chart import OverlapChart
@@ -56,6 +56,7 @@ from seglab.ui.widgets.chart_editor_widget import ChartEditorWidget
 from seglab.ui.workers import Worker
 
 RUN_DELAY_MS = 200
+MEASURE_WORDS = {"sum": "Sum", "avg": "Average", "min": "Minimum", "max": "Maximum", "median": "Median"}
 TITLE_CHART_FAILED = "Cannot save the chart"
 TITLE_EXPORT_FAILED = "Cannot export the chart"
 CHART_CLASSES: dict[str, type[BaseChart]] = {
@@ -72,11 +73,46 @@ CHART_CLASSES: dict[str, type[BaseChart]] = {
 }
 
 
+def table_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The data table: the chart's frame, plus the change from the previous period when it has one."""
+    if frame is None or "segment" not in frame.columns or "value" not in frame.columns:
+        return frame
+    previous = frame["segment"].astype(str).str.endswith(PREVIOUS_SUFFIX)
+    if not previous.any():
+        return frame
+    keys = ["segment", "group", "period_start"] if "group" in frame.columns else ["segment", "period_start"]
+    before = frame[previous].copy()
+    before["segment"] = before["segment"].str[: -len(PREVIOUS_SUFFIX)]
+    old = {tuple(r[:-1]): r[-1] for r in before[[*keys, "value"]].itertuples(index=False, name=None)}
+    out = frame.copy()
+    out["change"] = [
+        None if prev else percent_change(old.get(tuple(row)), value)
+        for prev, row, value in zip(previous, out[keys].itertuples(index=False, name=None), out["value"])
+    ]
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def percent_change(before, now):
+    """The change from ``before`` to ``now`` as a fraction (None without a base to compare with)."""
+    try:
+        before, now = float(before), float(now)
+    except (TypeError, ValueError):
+        return None
+    if before != before or now != now or before == 0:
+        return None
+    return (now - before) / before
+
+
 def chart_options(spec: ChartSpec) -> dict[str, Any]:
     """What a chart widget needs besides the frame (how to label and smooth it)."""
     options: dict[str, Any] = {"interval": spec.interval}
     if spec.kind == "trend":
         options["measure"] = spec.option("measure", "users")
+        if spec.option("of"):
+            options["y_title"] = (
+                f"{MEASURE_WORDS.get(options['measure'], options['measure'])} of {spec.option('of')}"
+            )
         options["moving_average_periods"] = int(spec.option("moving_average", 0) or 0)
     if spec.kind == "segment_size":
         options.update(value_column="size", y_title="Members at the end of the interval")
@@ -337,9 +373,10 @@ class ChartsPageWidget(QWidget):
         self._shown_spec = spec
         self.message_label.hide()
         chart = self.chart_for(spec.kind)
-        chart.set_frame(frame, **chart_options(spec))
+        self._display = display_frame(frame)
+        chart.set_frame(self._display, **chart_options(spec))
         self.chart_stack.setCurrentWidget(chart)
-        self.data_model.set_frame(frame, spec.interval)
+        self.data_model.set_frame(table_frame(frame), spec.interval)
         self._update_actions()
         self.result_shown.emit(frame)
 
@@ -394,6 +431,16 @@ class ChartsPageWidget(QWidget):
     def drill_down(self, where: dict) -> None:
         if self._shown_spec is None or self._frame is None or not self.session.is_open():
             return
+        where = dict(where)
+        shown = getattr(self, "_display", None)
+        display_of = (shown if shown is not None else self._frame).attrs.get("display_of") or {}
+        if "segment" in where and where["segment"] in display_of:
+            segment, group = display_of[where["segment"]]
+            if str(segment).endswith(PREVIOUS_SUFFIX):
+                return  # the previous period is context, not people of this range
+            where["segment"] = segment
+            if group is not None:
+                where["group"] = group
         request = make_slice(self._shown_spec, self._frame.attrs.get("as_of_ms"), **where)
         self.drill_worker.start(core_charts.slice_members_file, self.session.path, request)
 
