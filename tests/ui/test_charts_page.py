@@ -681,3 +681,54 @@ def test_distinguish_bar_click_lists_the_units_behind_it(page3, session, qtbot):
     row = next(i for i, r in enumerate(frame.itertuples()) if r.kind == "property" and r.value == "pro")
     _level, keys, title = drill(qtbot, page3, chart.plot, *chart.bar_center("Buyers", row))
     assert keys == keys_of(session, ["u1", "u2", "u3"]) and title == "Buyers: users whose plan is pro"
+
+
+# -- breakdown, previous period, typed filters -------------------------------------------------------
+
+
+def test_breakdown_picked_in_the_editor_draws_a_series_per_value_and_drills_to_its_people(
+    page, session, qtbot
+):
+    spec = ChartSpec(interval="week", **MARCH).with_options(event="view", measure="users")
+    show(page, qtbot, spec)
+    editor = page.editor
+    assert "user.plan" in [editor.by_combo.itemText(i) for i in range(editor.by_combo.count())]
+    with qtbot.waitSignal(page.result_shown, timeout=10_000):
+        editor.by_combo.setEditText("user.plan")
+        editor.by_combo.lineEdit().editingFinished.emit()
+    assert page.model.spec.option("by") == "user.plan"
+    chart = page.charts["trend"]
+    assert set(chart.curves) == {"pro", "free"}
+    assert chart.curves["pro"].opts["pen"].color() != chart.curves["free"].opts["pen"].color()
+    assert [label.text for _s, label in chart.legend.items] == ["free", "pro"]  # most users first
+    x = float(np.datetime64("2024-03-25").astype("datetime64[s]").astype(float))
+    with qtbot.waitSignal(page.drill_requested, timeout=10_000) as blocker:
+        chart.click_point("free", x)
+    level, keys, _title = blocker.args
+    assert level == "user" and keys == keys_of(session, ["u4", "u5", "u6"])
+
+
+def test_previous_period_is_dashed_with_the_change_in_tooltip_and_table(page, qtbot):
+    spec = ChartSpec(interval="week", last_days=None, date_from="2024-03-18", date_to="2024-03-31")
+    show(page, qtbot, spec.with_options(event="view", measure="count", compare="previous"))
+    chart = page.charts["trend"]
+    previous = chart.curves["everyone (previous period)"]
+    assert previous.opts["pen"].style() == Qt.PenStyle.DashLine
+    assert chart.curves["everyone"].opts["pen"].style() == Qt.PenStyle.SolidLine
+    x = float(np.datetime64("2024-03-25").astype("datetime64[s]").astype(float))
+    text = chart.hover_at(x)
+    assert "everyone: 3 (+50% vs previous period)" in text  # 3 views vs 2 two weeks earlier
+    columns = page.data_model.columns()
+    assert columns[-1] == "change"
+    row = next(r for r in range(page.data_model.rowCount()) if page.data_model.text(r, 1) == "2024-W13")
+    assert page.data_model.text(row, columns.index("change")) == "50.0%"
+
+
+def test_an_event_typed_with_a_filter_in_the_editor(page, qtbot):
+    show(page, qtbot, ChartSpec(interval="week", **MARCH).with_options(event="view", measure="count"))
+    combo = page.editor.trend_event
+    with qtbot.waitSignal(page.run_failed, timeout=10_000):
+        combo.setEditText("view[ nope = 1 ]")
+        combo.lineEdit().editingFinished.emit()
+    assert page.model.spec.option("event") == "view[nope=1]"
+    assert "no event property named 'nope'" in page.message_label.text()
