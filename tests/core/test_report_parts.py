@@ -339,8 +339,8 @@ def test_worksheet_breaks_each_segment_down_by_the_account_property_with_most_va
     with Project.open(Path(path)) as project:
         conn = project.conn
         assert breakdown_property(conn) == "region"
-        save_segment(conn, "Pro", {"version": 1, "level": "user", "match": "all", "conditions": [
-            {"type": "property", "entity": "user", "property": "plan", "op": "eq", "value": "pro"}]})  # fmt: skip
+        pro = {"type": "property", "entity": "user", "property": "plan", "op": "eq", "value": "pro"}
+        save_segment(conn, "Pro", {"version": 1, "level": "user", "match": "all", "conditions": [pro]})
         section = gather(conn, ["Pro"]).sections[0]
     # Pro users are u0, u4, ..., u20: accounts a0, a4, a8, a0, a4, a8 → regions r0, r4, r3.
     rows = {value: (n, share) for value, n, share, _rest in section.breakdown.rows}
