@@ -400,3 +400,19 @@ def test_funnel_and_lifecycle_groups_drill_down(proj):
             ),
         )
         assert len(got.keys) == row.units
+
+
+def test_a_stickiness_bar_drills_down_to_who_had_that_many_days_in_some_period(proj):
+    from seglab.core.charts import make_slice, run_chart, slice_members
+
+    spec = _chart(kind="stickiness", interval="week", options={"event": "view"})
+    frame = run_chart(proj.conn, spec)
+    for days in (1, 2):
+        got = slice_members(proj.conn, make_slice(spec, segment="everyone", days=days))
+        per_period = set()
+        for row in frame[(frame.days == days) & (frame.units > 0)].itertuples():
+            one = slice_members(
+                proj.conn, make_slice(spec, segment="everyone", period_start=row.period_start, days=days)
+            )
+            per_period |= set(one.keys)
+        assert set(got.keys) == per_period and per_period

@@ -894,36 +894,42 @@ def _chart_groups(conn, spec: ChartSpec):
 
 
 def _stickiness_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest) -> SliceMembers:
-    """The units active on exactly the bar's number of days in its interval (inside the range)."""
-    from seglab.core.analyses.common import date_to_day, next_bucket
+    """The units active on exactly the bar's number of days in its interval (inside the range), or,
+    without ``period_start`` (the chart's bar sums every period), in some interval of the range."""
+    from seglab.core.analyses.common import buckets_for, date_to_day, next_bucket
 
     interval = "week" if spec.interval == "day" else spec.interval
-    start = dt.date.fromisoformat(str(req.get("period_start"))[:10])
     days = int(req.get("days"))
     last_day = min(window.to_day, window.as_of_ms // DAY_MS)
-    lo = max(date_to_day(start), window.from_day)
-    hi = min(date_to_day(next_bucket(start, interval)) - 1, last_day)  # type: ignore[arg-type]
+    one = req.get("period_start") is not None
+    if one:
+        starts = [dt.date.fromisoformat(str(req.get("period_start"))[:10])]
+    else:
+        starts = buckets_for(window.from_day, window.to_day, interval).starts  # type: ignore[arg-type]
     reader = _Reader(conn, spec.option("event", "*"), window.as_of_ms)
     ev_sql, ev_params, _ = reader.clause()
     unit_sql, unit_params = _series_filter(s, "d.user_key")
     unit_expr = "d.user_key" if s.level == "user" else "u.account_key"
     join = " JOIN users u ON u.user_key = d.user_key" if s.level == "account" else ""
-    rows = (
-        reader.execute(
+    inside = set(s.keys) if s.keys is not None else None
+    found: set[int] = set()
+    for start in starts:
+        lo = max(date_to_day(start), window.from_day)
+        hi = min(date_to_day(next_bucket(start, interval)) - 1, last_day)  # type: ignore[arg-type]
+        if hi < lo:
+            continue
+        rows = reader.execute(
             f"SELECT {unit_expr}, COUNT(DISTINCT d.day) FROM user_days d{join} WHERE d.day BETWEEN ? AND ?"
             f" AND d.first_ts <= ?{ev_sql}{unit_sql} GROUP BY {unit_expr}",
             [lo, hi, window.as_of_ms, *ev_params, *unit_params],
         )
-        if hi >= lo
-        else []
-    )
-    inside = set(s.keys) if s.keys is not None else None
-    keys = tuple(
-        sorted(int(u) for u, n in rows if u is not None and n == days and (inside is None or u in inside))
-    )
-    label = period_label(start.isoformat(), interval)
+        found |= {int(u) for u, n in rows if u is not None and n == days and (inside is None or u in inside)}
     word = "day" if days == 1 else "days"
-    return SliceMembers(s.level, keys, f"{s.label}: {unit_word(s.level)} active {days} {word} in {label}")
+    where = (
+        f"in {period_label(starts[0].isoformat(), interval)}" if one else f"in some {interval} of the range"
+    )
+    title = f"{s.label}: {unit_word(s.level)} active {days} {word} {where}"
+    return SliceMembers(s.level, tuple(sorted(found)), title)
 
 
 def _retention_members(conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest) -> SliceMembers:

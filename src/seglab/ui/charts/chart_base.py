@@ -94,6 +94,11 @@ def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out.attrs = dict(frame.attrs)
     out.attrs["series"] = series
     out.attrs["display_of"] = display_of
+    if frame.attrs.get("stats"):  # distribution markers, per series × value
+        out.attrs["stats"] = [
+            {**row, "segment": str(row["group"]) if alone else f"{row['segment']}{GROUP_JOIN}{row['group']}"}
+            for row in frame.attrs["stats"]
+        ]
     return out
 
 
