@@ -445,7 +445,7 @@ def test_other_kinds_run_their_analysis(shop3, kind, segments, columns):
 def test_kind_specific_refusals_are_sentences(shop3):
     with pytest.raises(ChartError, match="2 to 6 segments"):
         run_chart(shop3.conn, ChartSpec(kind="overlap", segments=("Pro",)))
-    with pytest.raises(ChartError, match="tick exactly one"):
+    with pytest.raises(ChartError, match="Tick one segment"):
         run_chart(shop3.conn, ChartSpec(kind="distinguishes"))
     with pytest.raises(ChartError, match="at least one saved segment"):
         run_chart(shop3.conn, ChartSpec(kind="segment_size"))

@@ -14,7 +14,7 @@ from seglab.core.charts import ChartSpec, make_slice, run_chart, slice_members
 from seglab.core.segments import delete_segment, save_segment
 from seglab.core.storage.connection import connect
 from seglab.ui.charts.charts_page import ChartsPageWidget
-from seglab.ui.models.chart_retention_model import PARTIAL_ROLE, average_curves
+from seglab.ui.charts.retention_model import PARTIAL_ROLE, average_curves
 from seglab.ui.palette import EVERYONE_COLOR, REST_COLOR, color_for_segment
 from seglab.ui.session import ProjectSession
 
@@ -371,7 +371,7 @@ def test_stale_results_are_dropped(page, session, qtbot):
 def test_funnel_without_steps_says_what_to_do(page, qtbot):
     with qtbot.waitSignal(page.run_failed, timeout=10_000) as blocker:
         page.model.set_spec(ChartSpec(kind="funnel"))
-    assert "Add the funnel's steps" in blocker.args[0]
+    assert "Add at least one step to the funnel" in blocker.args[0]
 
 
 def test_saved_chart_reopens_exactly(page, session, qtbot):

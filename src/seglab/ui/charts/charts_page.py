@@ -45,20 +45,21 @@ from seglab.core.errors import UserError
 from seglab.ui import messages
 from seglab.ui.charts.bars_chart import DistributionChart, StickinessChart
 from seglab.ui.charts.chart_base import PREVIOUS_SUFFIX, BaseChart, display_frame
+from seglab.ui.charts.editor import ChartEditorWidget
 from seglab.ui.charts.funnel_chart import FunnelChart
 from seglab.ui.charts.lifecycle_chart import LifecycleChart
+from seglab.ui.charts.models import ChartDataModel, ChartEditorModel
 from seglab.ui.charts.overlap_chart import OverlapChart
 from seglab.ui.charts.ranked_chart import DistinguishChart, TopEventsChart
 from seglab.ui.charts.retention_chart import RetentionChart
 from seglab.ui.charts.trend_chart import TrendChart
-from seglab.ui.models.chart_model import ChartDataModel, ChartEditorModel
-from seglab.ui.widgets.chart_editor_widget import ChartEditorWidget
 from seglab.ui.workers import Worker
 
 RUN_DELAY_MS = 200
 MEASURE_WORDS = {"sum": "Sum", "avg": "Average", "min": "Minimum", "max": "Maximum", "median": "Median"}
 TITLE_CHART_FAILED = "Cannot save the chart"
 TITLE_EXPORT_FAILED = "Cannot export the chart"
+# The widget of each registry record's ``draws`` (seglab.core.charts.registry).
 CHART_CLASSES: dict[str, type[BaseChart]] = {
     "trend": TrendChart,
     "funnel": FunnelChart,
@@ -69,7 +70,6 @@ CHART_CLASSES: dict[str, type[BaseChart]] = {
     "lifecycle": LifecycleChart,
     "overlap": OverlapChart,
     "distinguishes": DistinguishChart,
-    "segment_size": TrendChart,
 }
 
 
@@ -346,18 +346,12 @@ class ChartsPageWidget(QWidget):
         self.worker.start(core_charts.run_chart_file, self.session.path, spec)
 
     def _problem(self, spec: ChartSpec) -> str:
-        if spec.kind not in CHART_CLASSES:
+        kind = core_charts.REGISTRY.get(spec.kind)
+        if kind is None or kind.draws not in CHART_CLASSES:
             return f"{spec.title} charts are coming in a later version of SegLab."
-        if spec.kind == "funnel" and not spec.option("steps"):
-            return (
-                "Add the funnel's steps: event names in order, separated by commas (e.g. signup, purchase)."
-            )
-        if spec.kind == "overlap" and not 2 <= len(spec.segments) <= 6:
-            return "Tick 2 to 6 segments to see how they overlap."
-        if spec.kind == "distinguishes" and len(spec.segments) != 1:
-            return "Tick one segment to see what sets it apart from the rest."
-        if spec.kind == "segment_size" and not spec.segments:
-            return "Tick the saved segments whose size over time you want to see."
+        problem = kind.problem(spec)  # the rules the core checks too, written once in the registry
+        if problem:
+            return problem
         missing = [n for n in spec.segments if self.model.segment_level(n) is None]
         if missing and self.model.catalog.segments is not None and self.model.catalog.as_of_ms is not None:
             return str(core_charts.MissingSegmentError(missing))
@@ -400,10 +394,11 @@ class ChartsPageWidget(QWidget):
             self.run_failed.emit(text)
 
     def chart_for(self, kind: str) -> BaseChart:
-        """The chart widget of ``kind`` (created on first use, then reused and updated in place)."""
+        """The chart widget of ``kind``, of the class its registry record ``draws`` (created on first
+        use, then reused and updated in place)."""
         chart = self.charts.get(kind)
         if chart is None:
-            chart = CHART_CLASSES[kind](self.chart_stack)
+            chart = CHART_CLASSES[core_charts.REGISTRY[kind].draws](self.chart_stack)
             chart.slice_clicked.connect(self.drill_down)
             self.chart_stack.addWidget(chart)
             self.charts[kind] = chart

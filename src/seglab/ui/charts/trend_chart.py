@@ -21,7 +21,7 @@ from seglab.ui.charts.chart_base import (
     pen,
     series_info,
 )
-from seglab.ui.models.chart_model import format_number
+from seglab.ui.charts.models import format_number
 
 MEASURE_TITLES = {
     "sum": "Sum",

@@ -1,6 +1,6 @@
 """The chart editor: kind, segments to compare (or one "vs the rest"), unit, range, interval, kind options.
 
-The editor is a view of :class:`~seglab.ui.models.chart_model.ChartEditorModel`: every
+The editor is a view of :class:`~seglab.ui.charts.models.ChartEditorModel`: every
 edit writes a new spec to the model, and the editor redraws itself from the model's
 ``spec_changed`` / ``catalog_changed`` (with its own signals blocked, so a redraw
 never echoes back as an edit).
@@ -34,13 +34,14 @@ from PySide6.QtWidgets import (
 from seglab.core.charts import (
     KINDS,
     RANGE_PRESETS,
+    REGISTRY,
     ChartCatalog,
     ChartError,
     ChartSpec,
     format_steps,
     parse_steps,
 )
-from seglab.ui.models.chart_model import ChartEditorModel
+from seglab.ui.charts.models import ChartEditorModel
 from seglab.ui.palette import color_for_segment, qcolor
 
 ANY_EVENT = "*"
@@ -395,8 +396,7 @@ class ChartEditorWidget(QWidget):
             self.from_edit.setDate(QDate(d_from.year, d_from.month, d_from.day))
             self.to_edit.setDate(QDate(d_to.year, d_to.month, d_to.day))
             self._select(self.interval_combo, spec.interval)
-            self.interval_combo.setEnabled(spec.kind in ("trend", "retention", "stickiness", "lifecycle",
-                                                         "segment_size"))  # fmt: skip
+            self.interval_combo.setEnabled(REGISTRY[spec.kind].uses_interval)
             for kind, combo in self.kind_events.items():
                 if kind == spec.kind:
                     self._select(combo, spec.option("event", ANY_EVENT))
