@@ -59,7 +59,7 @@ def describe(spec: ChartSpec, o: dict) -> str:
     if o.get("measure") in VALUE_WORDS:
         what = f"{VALUE_WORDS[o['measure']]} of {o.get('of')} in {event_words(o, 'event')}"
     else:
-        what = COUNT_WORDS.get(o.get("measure"), "Events")
+        what = COUNT_WORDS.get(str(o.get("measure")), "Events")
         what += f" doing {o['event']}" if o.get("event", "*") != "*" else ""
     what += f" per {every(spec)}"
     return what + (" vs the previous period" if o.get("compare") == "previous" else "")
