@@ -416,3 +416,15 @@ def test_a_stickiness_bar_drills_down_to_who_had_that_many_days_in_some_period(p
             )
             per_period |= set(one.keys)
         assert set(got.keys) == per_period and per_period
+
+
+def test_a_revenue_point_drills_down_to_the_buyers_with_an_amount(proj):
+    from seglab.core.charts import make_slice, run_chart, slice_members
+
+    spec = _chart(kind="trend", interval="week", options={"event": "buy", "measure": "sum", "of": "amount"})
+    frame = run_chart(proj.conn, spec)
+    df = _in_range(proj.frame)
+    df = df[(df.event == "buy") & df.amount.notna()]
+    for row in frame.itertuples():
+        got = slice_members(proj.conn, make_slice(spec, segment="everyone", period_start=row.period_start))
+        assert set(got.keys) == set(df[df.ts.map(_week) == row.period_start].user_key)

@@ -69,7 +69,7 @@ def members(
     conn, spec: ChartSpec, s: ResolvedSeries, window, req: SliceRequest, progress=None, resolved=()
 ) -> SliceMembers:
     """The units behind one trend point: those with a matching event in the interval (by an event
-    property, with an event of the point's value)."""
+    property, with an event of the point's value; for a value measure, an event with a value)."""
     from seglab.core.analyses.breakdown import label_of
 
     start = str(req.get("period_start"))
@@ -91,8 +91,14 @@ def members(
 
         prop = property_info(reader.engine, by)
         gcol = f", e.{prop.column}"
+    valued = ""
+    if spec.option("measure") in VALUE_WORDS:  # a value measure counts only events with a value
+        from seglab.core.analyses.breakdown import Breakdown, property_info
+
+        col = property_info(reader.engine, Breakdown("event", str(spec.option("of")))).column
+        valued = f" AND e.{col} IS NOT NULL"
     rows = reader.execute(
-        f"SELECT e.user_key{gcol} FROM events e WHERE e.ts BETWEEN ? AND ?{ev_sql}{unit_sql}",
+        f"SELECT e.user_key{gcol} FROM events e WHERE e.ts BETWEEN ? AND ?{ev_sql}{unit_sql}{valued}",
         [lo, hi, *ev_params, *unit_params],
     )
     if by_event:
