@@ -26,6 +26,10 @@ def no_problem(spec) -> str:
     return ""
 
 
+def no_draw_options(spec) -> dict[str, Any]:
+    return {}
+
+
 @dataclass(frozen=True)
 class ChartKind:
     name: str  # the spec's kind
@@ -40,6 +44,8 @@ class ChartKind:
     problem: Callable[[Any], str] = no_problem  # why a spec cannot run yet ('' when it can)
     breakdown: tuple[str, ...] = ()  # the entities its "Breakdown by" offers
     uses_interval: bool = True
+    # What the widget needs besides the frame (labels, smoothing), as keyword options.
+    draw_options: Callable[[Any], dict[str, Any]] = no_draw_options
     options: tuple[str, ...] = field(default=())  # option keys besides the defaults it reads
 
 

@@ -56,7 +56,6 @@ from seglab.ui.charts.trend_chart import TrendChart
 from seglab.ui.workers import Worker
 
 RUN_DELAY_MS = 200
-MEASURE_WORDS = {"sum": "Sum", "avg": "Average", "min": "Minimum", "max": "Maximum", "median": "Median"}
 TITLE_CHART_FAILED = "Cannot save the chart"
 TITLE_EXPORT_FAILED = "Cannot export the chart"
 # The widget of each registry record's ``draws`` (seglab.core.charts.registry).
@@ -105,20 +104,8 @@ def percent_change(before, now):
 
 
 def chart_options(spec: ChartSpec) -> dict[str, Any]:
-    """What a chart widget needs besides the frame (how to label and smooth it)."""
-    options: dict[str, Any] = {"interval": spec.interval}
-    if spec.kind == "trend":
-        options["measure"] = spec.option("measure", "users")
-        if spec.option("of"):
-            options["y_title"] = (
-                f"{MEASURE_WORDS.get(options['measure'], options['measure'])} of {spec.option('of')}"
-            )
-        options["moving_average_periods"] = int(spec.option("moving_average", 0) or 0)
-    if spec.kind == "segment_size":
-        options.update(value_column="size", y_title="Members at the end of the interval")
-    if spec.kind == "stickiness" and spec.interval == "day":
-        options["interval"] = "week"
-    return options
+    """What a chart widget needs besides the frame (how to label and smooth it): the kind's record says."""
+    return {"interval": spec.interval, **core_charts.REGISTRY[spec.kind].draw_options(spec)}
 
 
 class ChartsPageWidget(QWidget):

@@ -88,4 +88,5 @@ KIND = ChartKind(
     members=members,
     problem=problem,
     breakdown=USER_ACCOUNT,
+    draw_options=lambda spec: {"value_column": "size", "y_title": "Members at the end of the interval"},
 )

@@ -92,4 +92,5 @@ KIND = ChartKind(
     describe=describe,
     members=members,
     breakdown=USER_ACCOUNT,
+    draw_options=lambda spec: {"interval": "week" if spec.interval == "day" else spec.interval},
 )

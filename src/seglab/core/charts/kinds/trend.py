@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from seglab.core.charts.drill import (
     EventReader,
@@ -117,6 +117,17 @@ def members(
     return SliceMembers(level, keys, title)
 
 
+def draw_options(spec: ChartSpec) -> dict[str, Any]:
+    measure = spec.option("measure", "users")
+    options: dict[str, Any] = {
+        "measure": measure,
+        "moving_average_periods": int(spec.option("moving_average", 0) or 0),
+    }
+    if measure in VALUE_WORDS and spec.option("of"):
+        options["y_title"] = f"{VALUE_WORDS[measure]} of {spec.option('of')}"
+    return options
+
+
 KIND = ChartKind(
     name="trend",
     title="Trend",
@@ -128,5 +139,6 @@ KIND = ChartKind(
     describe=describe,
     members=members,
     breakdown=("user", "account", "event"),
+    draw_options=draw_options,
     options=("of", "compare", "by", "by_limit"),
 )
