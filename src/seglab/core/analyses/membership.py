@@ -176,3 +176,38 @@ def segment_sums(conn, level: str, keys, properties: list[str]) -> dict[str, flo
         wanted = set(units.tolist())
         out[text] = float(sum(float(v) for k, v in lookup.items() if k in wanted))
     return out
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    """A saved segment's size at as-of and numeric properties summed over its members."""
+
+    name: str
+    level: str
+    size: int
+    sums: dict[str, float]
+
+
+def segment_summary(
+    conn, name: str, properties: tuple[str, ...], as_of_ms: int | None = None
+) -> SegmentSummary:
+    """The Segments page's summary ("MRR at risk"): :func:`segment_sums` over a saved segment."""
+    from seglab.core.segments import get_saved, member_keys
+
+    saved = get_saved(conn, name)
+    keys = member_keys(conn, saved.definition, as_of_ms)
+    return SegmentSummary(
+        name, saved.level, len(keys), segment_sums(conn, saved.level, keys, list(properties))
+    )
+
+
+def segment_summary_file(path, request: tuple[str, tuple[str, ...]], progress: Progress = NULL_PROGRESS):
+    """:func:`segment_summary` of ``request = (name, properties)`` on its own read-only connection."""
+    from seglab.core.storage.connection import connect
+
+    conn = connect(path, readonly=True)
+    try:
+        check_cancelled(progress)
+        return segment_summary(conn, request[0], tuple(request[1]))
+    finally:
+        conn.close()
