@@ -289,22 +289,30 @@ def _run_rows(conn, request: TrendRequest, progress: Progress = NULL_PROGRESS, g
         select.append(f"e.{value_col}")
     if group_col:
         select.append(f"e.{group_col}")
-    data = pd.DataFrame(
-        engine.rows(
-            f"SELECT {', '.join(select)} FROM events e WHERE e.ts BETWEEN ? AND ?{ev_sql}",
-            [*b_params, window.start_ms, window.end_ms, *ev_params],
+    columns = ["b", "user"] + (["value"] if value_col else []) + (["group"] if group_col else [])
+    sql = f"SELECT {', '.join(select)} FROM events e WHERE e.ts BETWEEN ? AND ?{ev_sql}"
+    if not value_col:
+        # Counts need no single event: one row per interval, user and value, with its events.
+        keys = ", ".join(str(i + 1) for i in range(len(select)))
+        sql = (
+            f"SELECT {', '.join(select)}, COUNT(*) FROM events e WHERE e.ts BETWEEN ? AND ?{ev_sql}"
+            f" GROUP BY {keys}"
         )
-        if not window.empty
-        else [],
-        columns=["b", "user"] + (["value"] if value_col else []) + (["group"] if group_col else []),
+        columns.append("n")
+    data = pd.DataFrame(
+        engine.rows(sql, [*b_params, window.start_ms, window.end_ms, *ev_params]) if not window.empty else [],
+        columns=columns,
     )
+    if "n" not in data.columns:
+        data["n"] = 1
     unit_map = unit_map_for(engine, request.series, need_all=request.measure == "accounts")
     users = data["user"].to_numpy(dtype=np.int64) if len(data) else np.zeros(0, dtype=np.int64)
     accounts = None
     if request.measure == "accounts" or any(s.level == "account" for s in request.series):
         accounts = unit_map.account_of(users) if unit_map is not None else np.full(users.shape, -1)
-    if group_col:
-        data["group"] = [label_of(v, group_type) for v in data["group"]] if len(data) else []
+    if group_col and len(data):
+        labels = {v: label_of(v, group_type) for v in pd.unique(data["group"])}  # each value once
+        data["group"] = data["group"].map(labels).astype(object)
     per_series = [(s, in_series(users, s, unit_map)) for s in request.series]
     if by is not None and groups is None:
         groups = _event_groups(data, per_series, accounts, request, by, group_type)
@@ -316,7 +324,8 @@ def _run_rows(conn, request: TrendRequest, progress: Progress = NULL_PROGRESS, g
             by_user = s.level == "user" and request.measure != "accounts"
             part["unit"] = part["user"] if by_user else accounts[keep]
         if by is not None and len(part):
-            part["group"] = [groups.of(g) for g in part["group"]]
+            shown = {g: groups.of(g) for g in pd.unique(part["group"])}
+            part["group"] = part["group"].map(shown)
         for g in group_labels:
             sel = part if g is None or not len(part) else part[part["group"] == g]
             values = _measure(sel, request.measure, n_b)
@@ -335,12 +344,13 @@ def _run_rows(conn, request: TrendRequest, progress: Progress = NULL_PROGRESS, g
 
 
 def _measure(part: pd.DataFrame, measure: str, n_b: int) -> list:
-    """Per interval, the measure over ``part``'s events (rows with ``b``, ``unit``, ``value``)."""
+    """Per interval, the measure over ``part``'s events (rows with ``b``, ``unit``, ``n`` events,
+    ``value`` for a value measure: then one row per event)."""
     out: list = [0] * n_b if measure in ("count", "users", "accounts", "sum", "per_user") else [None] * n_b
     if not len(part):
         return [0.0 if measure == "per_user" else v for v in out]
     if measure == "count":
-        for b, n in part.groupby("b").size().items():
+        for b, n in part.groupby("b")["n"].sum().items():
             out[int(b)] = int(n)
         return out
     if measure in ("users", "accounts"):
@@ -349,7 +359,7 @@ def _measure(part: pd.DataFrame, measure: str, n_b: int) -> list:
             out[int(b)] = int(n)
         return out
     if measure == "per_user":
-        counts = part.groupby("b").size()
+        counts = part.groupby("b")["n"].sum()
         users = part.groupby("b")["user"].nunique()
         res = [0.0] * n_b
         for b, n in counts.items():
