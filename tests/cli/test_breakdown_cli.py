@@ -227,5 +227,15 @@ def test_chart_list_and_run(proj, capsys):
         capsys, "analyze", "funnel", proj, "--steps", "buy,view", "--by", "user.plan", *RANGE
     )
     assert rows == expected
+    conn = sqlite3.connect(proj)
+    revenue = ChartSpec(interval="week", last_days=None, date_from="2024-01-01", date_to="2024-01-14")
+    save_chart(conn, "Revenue", revenue.with_options(event="buy", measure="sum", of="amount"))
+    conn.close()
+    code, rows, err = run(capsys, "chart", "run", proj, "--name", "Revenue")
+    _code, expected, _ = run(
+        capsys, "analyze", "trend", proj, "--event", "buy", "--measure", "sum", "--of", "amount",
+        "--interval", "week", *RANGE,
+    )  # fmt: skip
+    assert code == 0 and rows == expected and rows[2] == ["everyone", "2024-01-08", "0"]
     code, _rows, err = run(capsys, "chart", "run", proj, "--name", "nope")
     assert code == 2 and "no saved chart" in err

@@ -140,13 +140,7 @@ def cmd_trend(args) -> int:
         )  # fmt: skip
         frame = run_trend(conn, request)
     columns = _group_columns(TREND_COLUMNS) if by else TREND_COLUMNS
-    if args.measure in ("sum", "avg", "min", "max", "median"):
-        import pandas as pd
-
-        frame["value"] = pd.Series(
-            [_plain_number(v) for v in frame["value"]], index=frame.index, dtype=object
-        )
-    _write_csv(frame, columns, args.out)
+    _write_csv(plain_values(frame, args.measure), columns, args.out)
     return 0
 
 
@@ -437,6 +431,17 @@ def _run(conn, args, request, runner, columns: list[str], event):
     from seglab.core.progress import NULL_PROGRESS
 
     return run_broken_down(conn, request, runner, by, event, NULL_PROGRESS), _group_columns(columns)
+
+
+def plain_values(frame, measure: str):
+    """A value measure's trend as the CSV prints it: reals without fraction like integers (``0``)."""
+    if measure not in ("sum", "avg", "min", "max", "median"):
+        return frame
+    import pandas as pd
+
+    frame = frame.copy()
+    frame["value"] = pd.Series([_plain_number(v) for v in frame["value"]], index=frame.index, dtype=object)
+    return frame
 
 
 def _plain_number(value):

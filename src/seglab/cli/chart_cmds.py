@@ -68,11 +68,13 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from seglab.cli.analyze_cmds import _write_csv
+    from seglab.cli.analyze_cmds import _write_csv, plain_values
     from seglab.core.charts import load_chart, run_chart
 
     with open_project(args.project, readonly=True) as project:
         spec = load_chart(project.conn, args.name)
         frame = run_chart(project.conn, spec)
+    if spec.kind == "trend":
+        frame = plain_values(frame, str(spec.option("measure")))
     _write_csv(frame, list(frame.columns), args.out)
     return 0
