@@ -50,7 +50,7 @@ class ChartSpec:
     """What a chart shows. Immutable: an edit makes a new spec (:meth:`with_options`, ``replace``).
 
     ``segments`` are saved-segment names; empty means everyone at ``unit`` level.
-    ``vs_rest`` compares the one segment with its complement ("not in X").
+    ``vs_rest`` compares the one segment with its complement ("not X").
     The range is either the ``last_days`` up to as-of, or ``date_from``..``date_to``
     (ISO dates, inclusive; either may be None: the default of the analysis).
     ``options`` holds the kind's own options as sorted ``(key, value)`` pairs; read
