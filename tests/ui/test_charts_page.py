@@ -732,3 +732,30 @@ def test_an_event_typed_with_a_filter_in_the_editor(page, qtbot):
         combo.lineEdit().editingFinished.emit()
     assert page.model.spec.option("event") == "view[nope=1]"
     assert "no event property named 'nope'" in page.message_label.text()
+
+
+@pytest.mark.parametrize(
+    "kind, options",
+    [
+        ("funnel", {"steps": ["signup", "view"]}),
+        ("retention", {"start_event": "signup", "periods": 3}),
+        ("distribution", {"event": "view"}),
+        ("stickiness", {"event": "view"}),
+        ("lifecycle", {"event": "view"}),
+    ],
+)
+def test_every_kind_that_breaks_down_draws_a_series_per_value(page, qtbot, kind, options):
+    spec = ChartSpec(kind=kind, interval="week", **MARCH).with_options(by="user.plan", **options)
+    frame = show(page, qtbot, spec)
+    assert "group" in frame.columns and set(frame["group"]) == {"pro", "free"}
+    shown = page.current_chart().frame()
+    assert set(shown["segment"]) == {"pro", "free"}  # one series per value, named by it
+    assert page.data_model.columns()[:2] == ["segment", "group"]
+
+
+def test_segment_size_by_a_property_and_against_the_rest(page, qtbot):
+    spec = ChartSpec(kind="segment_size", segments=("Pro",), vs_rest=True, interval="week", **MARCH)
+    frame = show(page, qtbot, spec.with_options(by="user.plan"))
+    assert set(frame["segment"]) == {"Pro", "not Pro"}
+    assert set(page.current_chart().curves) == {"Pro · pro", "Pro · free", "not Pro · pro", "not Pro · free"}
+    assert frame[(frame.segment == "Pro") & (frame.group == "free")]["size"].eq(0).all()
