@@ -6,13 +6,15 @@ For each size: generate the CSVs (benchmarks/datagen.py, cached), import them
 once (the project is cached too), copy the tables into an in-memory DuckDB, then
 time each analysis for everyone and for three segments, on both engines, through
 the same ``run_*`` functions. Reported: best of ``--repeat`` runs, seconds.
-Targets (issue 6): each <= 1 s at 5M events and <= 3x DuckDB.
+Targets (issue 6): each <= 1 s at 5M events and <= 3x DuckDB; issue 16's breakdown and
+value-measure cases: <= 1.5 s, 1.5 s and 0.5 s (``--breakdowns`` times only those).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -38,6 +40,8 @@ from seglab.core.analyses import (
     run_top_events,
     run_trend,
 )
+from seglab.core.analyses.breakdown import parse_by, run_broken_down
+from seglab.core.progress import NULL_PROGRESS
 from seglab.core.project import load_properties
 from seglab.core.storage.connection import connect
 
@@ -108,6 +112,37 @@ def extra_cases(segs: tuple[SeriesSpec, ...], as_of: int):
     ]
 
 
+def users_of(conn: sqlite3.Connection, series: SeriesSpec) -> SeriesSpec:
+    """An account series as its accounts' users (a user property splits users only)."""
+    if series.level == "user":
+        return series
+    rows = conn.execute(
+        "SELECT user_key FROM users WHERE account_key IN (SELECT value FROM json_each(?))",
+        [json.dumps(list(series.keys or ()))],
+    )
+    return SeriesSpec(f"users of {series.label}", "user", tuple(r[0] for r in rows))
+
+
+def breakdown_cases(segs: tuple[SeriesSpec, ...], as_of: int, conn: sqlite3.Connection):
+    """Issue 16's targets: <= 1.5 s, 1.5 s and 0.5 s at 5M events, each <= 3x DuckDB."""
+    country, tier = parse_by("user.country"), parse_by("account.tier")
+
+    def funnel_by_tier(conn, request):
+        return run_broken_down(conn, request, run_funnel, tier, request.steps[0], NULL_PROGRESS)
+
+    steps = tuple(FunnelStep(s) for s in ("login", "view_dashboard", "open_report"))
+    user_segs = tuple(users_of(conn, s) for s in segs)
+    return [
+        ("trend users by user.country (10 values), weekly, 3 user segments", run_trend,
+         TrendRequest(event="*", measure="users", interval="week", series=user_segs, as_of_ms=as_of,
+                      by=country)),
+        ("funnel 3 steps by account.tier, accounts", funnel_by_tier,
+         FunnelRequest(steps=steps, series=(SeriesSpec("everyone", "account"),), as_of_ms=as_of)),
+        ("weekly revenue: sum of amount on purchase, everyone", run_trend,
+         TrendRequest(event="purchase", measure="sum", of="amount", interval="week", as_of_ms=as_of)),
+    ]  # fmt: skip
+
+
 def best_of(fn, conn, request, repeat: int) -> tuple[float, float, object]:
     """(best wall seconds, best CPU seconds of this process, result).
 
@@ -131,6 +166,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-duckdb", action="store_true")
     parser.add_argument("--extras", action="store_true", help="also time the further analyses")
+    parser.add_argument(
+        "--breakdowns", action="store_true", help="only the breakdown and value-measure cases"
+    )
     args = parser.parse_args()
     for n in args.events:
         path = build(Path(args.dir), n)
@@ -142,7 +180,13 @@ def main() -> None:
         print(f"segments: {', '.join(f'{s.label} ({len(s.keys):,} {s.level}s)' for s in segs)}\n")
         print("| analysis | SQLite wall s | SQLite CPU s | DuckDB wall s | ratio (wall) | same result |")
         print("|---|---:|---:|---:|---:|---|")
-        todo = cases(segs, as_of) + (extra_cases(segs, as_of) if args.extras else [])
+        todo = (
+            cases(segs, as_of)
+            + (extra_cases(segs, as_of) if args.extras else [])
+            + breakdown_cases(segs, as_of, conn)
+        )
+        if args.breakdowns:
+            todo = breakdown_cases(segs, as_of, conn)
         for label, fn, request in todo:
             s_time, s_cpu, s_res = best_of(fn, conn, request, args.repeat)
             if duck is None:

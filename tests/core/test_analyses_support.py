@@ -19,6 +19,13 @@ from seglab.core.project import Project
 from seglab.core.storage.schema import QUERY_TABLES
 
 DAY = 86_400_000
+SQL_TYPES = {
+    "integer": "INTEGER",
+    "real": "REAL",
+    "text": "TEXT",
+    "boolean": "INTEGER",
+    "datetime": "INTEGER",
+}
 UTC = dt.UTC
 
 
@@ -51,7 +58,7 @@ def build(
     prop_cols = {}
     for i, (name, typ) in enumerate(event_props, start=1):
         col = f"p{i}"
-        sql_type = {"integer": "INTEGER", "real": "REAL", "text": "TEXT", "boolean": "INTEGER"}[typ]
+        sql_type = SQL_TYPES[typ]
         conn.execute(f"ALTER TABLE events ADD COLUMN {col} {sql_type}")
         conn.execute(
             "INSERT INTO properties(entity, name, column_name, type, position) VALUES ('event', ?, ?, ?, ?)",
@@ -111,7 +118,7 @@ def build(
             (key, key, key),
         )
     for i, (name, typ) in enumerate(user_prop_types, start=1):
-        sql_type = {"integer": "INTEGER", "real": "REAL", "text": "TEXT", "boolean": "INTEGER"}[typ]
+        sql_type = SQL_TYPES[typ]
         conn.execute(f"ALTER TABLE users ADD COLUMN p{i} {sql_type}")
         conn.execute(
             "INSERT INTO properties(entity, name, column_name, type, position) VALUES ('user', ?, ?, ?, ?)",
@@ -121,7 +128,7 @@ def build(
             if name in props:
                 conn.execute(f"UPDATE users SET p{i} = ? WHERE user_id = ?", (props[name], uid))
     for i, (name, typ) in enumerate(account_prop_types, start=1):
-        sql_type = {"integer": "INTEGER", "real": "REAL", "text": "TEXT", "boolean": "INTEGER"}[typ]
+        sql_type = SQL_TYPES[typ]
         conn.execute(f"ALTER TABLE accounts ADD COLUMN p{i} {sql_type}")
         conn.execute(
             "INSERT INTO properties(entity, name, column_name, type, position)"

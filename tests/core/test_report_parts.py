@@ -315,3 +315,39 @@ def test_render_with_notes_and_a_pairs_table():
     assert "Key funnel: because &lt;reasons&gt;." in html
     assert "What distinguishes it: not available." in html
     assert "<s1>" not in html and "&lt;s1&gt;" in html
+
+
+def test_worksheet_breaks_each_segment_down_by_the_account_property_with_most_values_under_10(tmp_path):
+    from seglab.core.report.worksheet import breakdown_property, gather
+    from seglab.core.segments import save_segment
+
+    accounts = [
+        {
+            "account_id": f"a{i}",
+            "tier": ["gold", "silver", "bronze"][i % 3],
+            "region": f"r{i % 5}",
+            "ident": f"x{i}",
+        }
+        for i in range(12)
+    ]  # tier: 3 values, region: 5, ident: 12 (too many)
+    users = [
+        {"user_id": f"u{i}", "account_id": f"a{i % 12}", "plan": "pro" if i % 4 == 0 else "free"}
+        for i in range(24)
+    ]
+    events = [{"user_id": f"u{i}", "event": "login", "timestamp": "2024-03-04T10:00:00Z"} for i in range(24)]
+    path = build_project(tmp_path / "w.seglab", events=events, users=users, accounts=accounts)
+    with Project.open(Path(path)) as project:
+        conn = project.conn
+        assert breakdown_property(conn) == "region"
+        pro = {"type": "property", "entity": "user", "property": "plan", "op": "eq", "value": "pro"}
+        save_segment(conn, "Pro", {"version": 1, "level": "user", "match": "all", "conditions": [pro]})
+        section = gather(conn, ["Pro"]).sections[0]
+    # Pro users are u0, u4, ..., u20: accounts a0, a4, a8, a0, a4, a8 → regions r0, r4, r3.
+    rows = {value: (n, share) for value, n, share, _rest in section.breakdown.rows}
+    assert section.breakdown.property == "region"
+    assert rows == {
+        "r0": (2, pytest.approx(1 / 3)),
+        "r3": (2, pytest.approx(1 / 3)),
+        "r4": (2, pytest.approx(1 / 3)),
+    }
+    assert [r[0] for r in section.breakdown.rows] == ["r0", "r3", "r4"]  # ties: smaller value first

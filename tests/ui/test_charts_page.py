@@ -18,7 +18,7 @@ from seglab.core.project import Project
 from seglab.core.segments import delete_segment, save_segment
 from seglab.core.storage.connection import connect
 from seglab.ui.charts.charts_page import ChartsPageWidget
-from seglab.ui.models.chart_retention_model import PARTIAL_ROLE, average_curves
+from seglab.ui.charts.retention_model import PARTIAL_ROLE, average_curves
 from seglab.ui.palette import EVERYONE_COLOR, REST_COLOR, color_for_segment
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
@@ -125,7 +125,7 @@ def test_trend_chart_holds_exactly_the_trend_analysis(page, session, qtbot):
     assert frame.equals(want)
     chart = page.charts["trend"]
     assert page.current_chart() is chart
-    assert set(chart.curves) == {"Pro", "not in Pro"}
+    assert set(chart.curves) == {"Pro", "not Pro"}
     for label, curve in chart.curves.items():
         x, y = curve.getData()
         rows = want[want["segment"] == label]
@@ -133,8 +133,8 @@ def test_trend_chart_holds_exactly_the_trend_analysis(page, session, qtbot):
         starts = [np.datetime64(p).astype("datetime64[s]").astype(float) for p in rows["period_start"]]
         assert x.tolist() == starts
     assert chart.curves["Pro"].opts["pen"].color().name().upper() == color_for_segment(1).upper()
-    assert chart.curves["not in Pro"].opts["pen"].color().name().upper() == REST_COLOR.upper()
-    assert [label.text for _s, label in chart.legend.items] == ["Pro", "not in Pro"]
+    assert chart.curves["not Pro"].opts["pen"].color().name().upper() == REST_COLOR.upper()
+    assert [label.text for _s, label in chart.legend.items] == ["Pro", "not Pro"]
     assert not chart.average_curves["Pro"].isVisible()
 
 
@@ -204,7 +204,7 @@ def test_funnel_bars_hold_the_funnel_analysis(page, session, qtbot):
     # step 2 carries the users who reached it and the median time from step 1 (5 min, 1 day, 0.5 s)
     assert texts[1] == f"{pro['conversion_from_start'].iloc[1] * 100:.0f}%\n3\n+5.0 min"
     legend = chart.legend_label.text()
-    assert legend.index("Pro") < legend.index("not in Pro") and REST_COLOR in legend
+    assert legend.index("Pro") < legend.index("not Pro") and REST_COLOR in legend
 
 
 def test_clicking_a_funnel_bar_opens_who_reached_it(page, session, qtbot):
@@ -288,7 +288,7 @@ def test_clicking_a_retention_cell_opens_exactly_that_slice(page, session, qtbot
     level, keys, title = blocker.args
     assert (level, title) == ("user", "Pro: users of cohort 2024-W10 retained in week 2")
     assert keys == keys_of(session, ["u1", "u2"])
-    size_index = chart.cell_index("not in Pro", "2024-03-04", None)
+    size_index = chart.cell_index("not Pro", "2024-03-04", None)
     with qtbot.waitSignal(page.drill_requested, timeout=10_000) as blocker:
         qtbot.mouseClick(
             chart.table.viewport(), Qt.MouseButton.LeftButton, pos=chart.table.visualRect(size_index).center()
@@ -345,7 +345,7 @@ def test_editor_changes_rerun_in_the_worker(page, session, qtbot):
     assert editor.vs_rest_check.isEnabled()
     with qtbot.waitSignal(page.result_shown, timeout=10_000) as blocker:
         editor.vs_rest_check.setChecked(True)
-    assert set(blocker.args[0]["segment"]) == {"Pro", "not in Pro"}
+    assert set(blocker.args[0]["segment"]) == {"Pro", "not Pro"}
     with qtbot.waitSignal(page.result_shown, timeout=10_000):
         editor.retention_periods.setValue(3)
     assert page.model.spec.option("periods") == 3
@@ -372,7 +372,7 @@ def test_stale_results_are_dropped(page, session, qtbot):
 def test_funnel_without_steps_says_what_to_do(page, qtbot):
     with qtbot.waitSignal(page.run_failed, timeout=10_000) as blocker:
         page.model.set_spec(ChartSpec(kind="funnel"))
-    assert "Add the funnel's steps" in blocker.args[0]
+    assert "Add at least one step to the funnel" in blocker.args[0]
 
 
 def test_saved_chart_reopens_exactly(page, session, qtbot):
@@ -513,7 +513,7 @@ def test_distribution_histogram_markers_and_drill(page3, session, qtbot):
         rows = frame[frame["segment"] == label].sort_values("bin_low")
         assert list(bar.getData()[1]) == pytest.approx(list(rows["share"] * 100))
     stats = {r["segment"]: r for r in frame.attrs["stats"]}
-    assert set(chart.marker_positions) == {"Pro", "not in Pro"}
+    assert set(chart.marker_positions) == {"Pro", "not Pro"}
     assert set(chart.marker_positions["Pro"]) == {"median", "p90"}
     row = frame[(frame["segment"] == "Pro") & (frame["units"] > 0)].iloc[0]
     index = sorted(frame["bin_low"].unique()).index(row["bin_low"])
@@ -567,7 +567,7 @@ def test_stickiness_and_lifecycle_hold_their_analyses(page3, session, qtbot):
     frame = show(page3, qtbot, spec)
     assert frame.equals(expected(session, spec))
     chart = page3.charts["lifecycle"]
-    assert list(chart.plots) == ["Pro", "not in Pro"]
+    assert list(chart.plots) == ["Pro", "not Pro"]
     for label, stack in chart.stacks.items():
         rows = frame[frame["segment"] == label]
         for status, bar in stack.items():
@@ -698,3 +698,81 @@ def test_exports_never_replace_the_project_or_a_device(page, session, qtbot, tmp
     after = os.stat(session.path)
     assert (after.st_ino, after.st_size, after.st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
     assert save_segment(session.project.conn, "still writable", PRO_DEF).name == "still writable"
+
+
+# -- breakdown, previous period, typed filters -------------------------------------------------------
+
+
+def test_breakdown_picked_in_the_editor_draws_a_series_per_value_and_drills_to_its_people(
+    page, session, qtbot
+):
+    spec = ChartSpec(interval="week", **MARCH).with_options(event="view", measure="users")
+    show(page, qtbot, spec)
+    editor = page.editor
+    assert "user.plan" in [editor.by_combo.itemText(i) for i in range(editor.by_combo.count())]
+    with qtbot.waitSignal(page.result_shown, timeout=10_000):
+        editor.by_combo.setEditText("user.plan")
+        editor.by_combo.lineEdit().editingFinished.emit()
+    assert page.model.spec.option("by") == "user.plan"
+    chart = page.charts["trend"]
+    assert set(chart.curves) == {"pro", "free"}
+    assert chart.curves["pro"].opts["pen"].color() != chart.curves["free"].opts["pen"].color()
+    assert [label.text for _s, label in chart.legend.items] == ["free", "pro"]  # most users first
+    x = float(np.datetime64("2024-03-25").astype("datetime64[s]").astype(float))
+    with qtbot.waitSignal(page.drill_requested, timeout=10_000) as blocker:
+        chart.click_point("free", x)
+    level, keys, _title = blocker.args
+    assert level == "user" and keys == keys_of(session, ["u4", "u5", "u6"])
+
+
+def test_previous_period_is_dashed_with_the_change_in_tooltip_and_table(page, qtbot):
+    spec = ChartSpec(interval="week", last_days=None, date_from="2024-03-18", date_to="2024-03-31")
+    show(page, qtbot, spec.with_options(event="view", measure="count", compare="previous"))
+    chart = page.charts["trend"]
+    previous = chart.curves["everyone (previous period)"]
+    assert previous.opts["pen"].style() == Qt.PenStyle.DashLine
+    assert chart.curves["everyone"].opts["pen"].style() == Qt.PenStyle.SolidLine
+    x = float(np.datetime64("2024-03-25").astype("datetime64[s]").astype(float))
+    text = chart.hover_at(x)
+    assert "everyone: 3 (+50% vs previous period)" in text  # 3 views vs 2 two weeks earlier
+    columns = page.data_model.columns()
+    assert columns[-1] == "change"
+    row = next(r for r in range(page.data_model.rowCount()) if page.data_model.text(r, 1) == "2024-W13")
+    assert page.data_model.text(row, columns.index("change")) == "50.0%"
+
+
+def test_an_event_typed_with_a_filter_in_the_editor(page, qtbot):
+    show(page, qtbot, ChartSpec(interval="week", **MARCH).with_options(event="view", measure="count"))
+    combo = page.editor.trend_event
+    with qtbot.waitSignal(page.run_failed, timeout=10_000):
+        combo.setEditText("view[ nope = 1 ]")
+        combo.lineEdit().editingFinished.emit()
+    assert page.model.spec.option("event") == "view[nope=1]"
+    assert "no event property named 'nope'" in page.message_label.text()
+
+
+@pytest.mark.parametrize(
+    "kind, options",
+    [
+        ("funnel", {"steps": ["signup", "view"]}),
+        ("retention", {"start_event": "signup", "periods": 3}),
+        ("distribution", {"event": "view"}),
+        ("stickiness", {"event": "view"}),
+        ("lifecycle", {"event": "view"}),
+    ],
+)
+def test_every_kind_that_breaks_down_draws_a_series_per_value(page, qtbot, kind, options):
+    spec = ChartSpec(kind=kind, interval="week", **MARCH).with_options(by="user.plan", **options)
+    frame = show(page, qtbot, spec)
+    assert "group" in frame.columns and set(frame["group"]) == {"pro", "free"}
+    shown = page.current_chart().frame()
+    assert set(shown["segment"]) == {"pro", "free"}  # one series per value, named by it
+    assert page.data_model.columns()[:2] == ["segment", "group"]
+
+
+def test_segment_size_by_a_property_and_against_the_rest(page, qtbot):
+    spec = ChartSpec(kind="segment_size", segments=("Pro",), vs_rest=True, interval="week", **MARCH)
+    frame = show(page, qtbot, spec.with_options(by="user.plan"))
+    assert set(frame["segment"]) == {"Pro", "not Pro"}
+    assert set(page.current_chart().curves) == {"Pro · pro", "Pro · free", "not Pro · pro", "not Pro · free"}
+    assert frame[(frame.segment == "Pro") & (frame.group == "free")]["size"].eq(0).all()

@@ -216,3 +216,19 @@ def test_in_saved_segment_condition_offers_segments_of_the_same_level(qtbot, pag
     seg = segments.load_definition(builder.definition())
     assert builder.preview.total == segments.count(session.project.conn, seg) == 4
     assert builder.description_label.text() == segments.describe(seg)
+
+
+def test_library_totals_a_numeric_property_over_the_selected_segment(qtbot, page):
+    library = page.library
+    choices = [library.sum_combo.itemText(i) for i in range(library.sum_combo.count())]
+    assert choices == ["account.seats", "user.age"] and library.sum_combo.currentData() == "account.seats"
+    with qtbot.waitSignal(library._summary_worker.succeeded, timeout=10_000):
+        library.select("Pro users")
+    # Pro users u1, u2 (acme), u4 (globex), u7 (initech): each account's seats once.
+    qtbot.waitUntil(lambda: "80" in library.sum_label.text(), timeout=10_000)
+    assert library.sum_label.text() == "= <b>80</b> over 4 users"
+    with qtbot.waitSignal(library._summary_worker.succeeded, timeout=10_000):
+        library.sum_combo.setCurrentIndex(library.sum_combo.findData("user.age"))
+    library.select("Enterprise accounts")
+    qtbot.waitUntil(lambda: "190" in library.sum_label.text(), timeout=10_000)  # the accounts' users' ages
+    assert library.sum_label.text() == "= <b>190</b> over 2 accounts"

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "seglab.cli.import_cmd",
     "seglab.cli.segment_cmds",
     "seglab.cli.analyze_cmds",
+    "seglab.cli.chart_cmds",
     "seglab.cli.report_cmd",
 )
 

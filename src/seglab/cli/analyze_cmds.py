@@ -22,40 +22,63 @@ def register(sub) -> None:
     p = sub.add_parser("analyze", help="run an analysis and write CSV")
     kinds = p.add_subparsers(dest="analysis", metavar="ANALYSIS", parser_class=type(p))
 
-    t = _common(kinds.add_parser("trend", help="one row per interval and segment"))
-    t.add_argument("--event", default="*", help="event name, or * for any event (default *)")
-    t.add_argument("--measure", default="count", choices=["count", "users", "accounts", "per_user"])
+    t = _common(kinds.add_parser("trend", help="one row per interval and segment"), by=True)
+    t.add_argument("--event", default="*", help=EVENT_HELP)
+    t.add_argument(
+        "--measure",
+        default="count",
+        choices=["count", "users", "accounts", "per_user", "sum", "avg", "min", "max", "median"],
+    )
+    t.add_argument(
+        "--of", metavar="PROPERTY", help="the numeric event property a sum/avg/min/max/median measures"
+    )
     t.add_argument("--interval", default="day", choices=["day", "week", "month"])
+    t.add_argument("--compare", choices=["previous"], help="add each series one range earlier")
     t.set_defaults(func=cmd_trend)
 
-    f = _common(kinds.add_parser("funnel", help="one row per step and segment"))
-    f.add_argument("--steps", required=True, help="comma-separated event names, in order")
+    f = _common(kinds.add_parser("funnel", help="one row per step and segment"), unit=True, by=True)
+    f.add_argument("--steps", required=True, help="comma-separated events in order, each maybe filtered")
     f.add_argument("--within-days", type=float, default=14, help="conversion window in days (default 14)")
     f.set_defaults(func=cmd_funnel)
 
-    r = _common(kinds.add_parser("retention", help="one row per cohort, period and segment"))
-    r.add_argument("--start-event", default="*", help="cohort event (default * = any)")
-    r.add_argument("--return-event", default="*", help="return event (default * = any)")
+    r = _common(
+        kinds.add_parser("retention", help="one row per cohort, period and segment"), unit=True, by=True
+    )
+    r.add_argument("--start-event", default="*", help="cohort event (default * = any), maybe filtered")
+    r.add_argument("--return-event", default="*", help="return event (default * = any), maybe filtered")
     r.add_argument("--interval", default="week", choices=["day", "week", "month"])
     r.add_argument("--periods", type=int, default=8, help="report periods 0..N-1 (default 8)")
     r.set_defaults(func=cmd_retention)
 
-    d = _common(kinds.add_parser("distribution", help="units by how often they did an event, in bins"))
-    d.add_argument("--event", default="*", help="event name, or * for any event (default *)")
+    d = _common(
+        kinds.add_parser("distribution", help="units by how often they did an event, in bins"),
+        unit=True,
+        by=True,
+    )
+    d.add_argument("--event", default="*", help=EVENT_HELP)
     d.add_argument("--stats", action="store_true", help="print mean, median and percentiles instead of bins")
     d.set_defaults(func=cmd_distribution)
 
-    te = _common(kinds.add_parser("top-events", help="events by the share of units that did them, with lift"))
+    te = _common(
+        kinds.add_parser("top-events", help="events by the share of units that did them, with lift"),
+        unit=True,
+    )
     te.add_argument("--limit", type=int, help="at most N events per segment")
     te.set_defaults(func=cmd_top_events)
 
-    st = _common(kinds.add_parser("stickiness", help="units by active days per week or month"))
-    st.add_argument("--event", default="*", help="event name, or * for any event (default *)")
+    st = _common(
+        kinds.add_parser("stickiness", help="units by active days per week or month"), unit=True, by=True
+    )
+    st.add_argument("--event", default="*", help=EVENT_HELP)
     st.add_argument("--interval", default="week", choices=["week", "month"])
     st.set_defaults(func=cmd_stickiness)
 
-    lc = _common(kinds.add_parser("lifecycle", help="new, returning, resurrecting and dormant units"))
-    lc.add_argument("--event", default="*", help="event name, or * for any event (default *)")
+    lc = _common(
+        kinds.add_parser("lifecycle", help="new, returning, resurrecting and dormant units"),
+        unit=True,
+        by=True,
+    )
+    lc.add_argument("--event", default="*", help=EVENT_HELP)
     lc.add_argument("--interval", default="week", choices=["day", "week", "month"])
     lc.set_defaults(func=cmd_lifecycle)
 
@@ -68,7 +91,7 @@ def register(sub) -> None:
     ds.add_argument("--max-values", type=int, default=20, help="values per text property (default 20)")
     ds.set_defaults(func=cmd_distinguish)
 
-    sz = _common(kinds.add_parser("size", help="segment size at the end of each interval"))
+    sz = _common(kinds.add_parser("size", help="segment size at the end of each interval"), by=True)
     sz.add_argument("--interval", default="week", choices=["day", "week", "month"])
     sz.set_defaults(func=cmd_size)
 
@@ -78,8 +101,19 @@ def register(sub) -> None:
     p.set_defaults(func=no_analysis)
 
 
-def _common(p):
+EVENT_HELP = "event name, * for any event (default *), with filters: purchase[amount>=100; platform=web]"
+
+
+def _common(p, unit: bool = False, by: bool = False):
     p.add_argument("project")
+    if unit:
+        p.add_argument(
+            "--unit", choices=["user", "account"], default="user",
+            help="without --segment: count users (default) or accounts",
+        )  # fmt: skip
+    if by:
+        p.add_argument("--by", metavar="ENTITY.PROPERTY", help="one series per value of a property")
+        p.add_argument("--by-limit", type=int, default=10, metavar="N", help="keep the N biggest values (10)")
     p.add_argument(
         "--segment", action="append", default=[], metavar="NAME", help="a saved segment (repeatable)"
     )
@@ -103,34 +137,39 @@ def cmd_trend(args) -> int:
     with open_project(args.project, readonly=True) as project:
         conn = project.conn
         as_of, date_from, date_to, series = _resolve_common(conn, args)
-        _warn_unknown_events(conn, [args.event])
+        event = _event(args.event, "--event")
+        _warn_unknown_events(conn, [event])
+        by = _by(args)
         request = TrendRequest(
-            event=args.event, measure=args.measure, interval=args.interval, series=series,
-            as_of_ms=as_of, date_from=date_from, date_to=date_to,
+            event=event, measure=args.measure, interval=args.interval, series=series,
+            as_of_ms=as_of, date_from=date_from, date_to=date_to, of=args.of, by=by, compare=args.compare,
         )  # fmt: skip
         frame = run_trend(conn, request)
-    _write_csv(frame, TREND_COLUMNS, args)
+    columns = _group_columns(TREND_COLUMNS) if by else TREND_COLUMNS
+    _write_csv(plain_values(frame, args.measure), columns, args)
     return 0
 
 
 def cmd_funnel(args) -> int:
     from seglab.core.analyses import FUNNEL_COLUMNS, FunnelRequest, FunnelStep, run_funnel
+    from seglab.core.analyses.filters import parse_event, split_top
 
-    names = [s.strip() for s in args.steps.split(",")]
-    if not names or any(not n for n in names):
+    parts = [s.strip() for s in split_top(args.steps, ",")]
+    if not parts or any(not n for n in parts):
         raise UsageError(f"--steps {args.steps!r}: give event names separated by commas, e.g. A,B,C")
+    selectors = [parse_event(n) for n in parts]
     if not args.within_days > 0:
         raise UsageError("--within-days must be a positive number of days")
     with open_project(args.project, readonly=True) as project:
         conn = project.conn
         as_of, date_from, date_to, series = _resolve_common(conn, args)
-        _warn_unknown_events(conn, names)
+        _warn_unknown_events(conn, selectors)
         request = FunnelRequest(
-            steps=tuple(FunnelStep(n) for n in names), within_days=args.within_days, series=series,
-            as_of_ms=as_of, date_from=date_from, date_to=date_to,
+            steps=tuple(FunnelStep(x.event, x.where) for x in selectors), within_days=args.within_days,
+            series=series, as_of_ms=as_of, date_from=date_from, date_to=date_to,
         )  # fmt: skip
-        frame = run_funnel(conn, request)
-    _write_csv(frame, FUNNEL_COLUMNS, args)
+        frame, columns = _run(conn, args, request, run_funnel, FUNNEL_COLUMNS, selectors[0])
+    _write_csv(frame, columns, args)
     return 0
 
 
@@ -142,13 +181,15 @@ def cmd_retention(args) -> int:
     with open_project(args.project, readonly=True) as project:
         conn = project.conn
         as_of, date_from, date_to, series = _resolve_common(conn, args)
-        _warn_unknown_events(conn, [args.start_event, args.return_event])
+        start = _event(args.start_event, "--start-event")
+        back = _event(args.return_event, "--return-event")
+        _warn_unknown_events(conn, [start, back])
         request = RetentionRequest(
-            start_event=args.start_event, return_event=args.return_event, interval=args.interval,
+            start_event=start, return_event=back, interval=args.interval,
             periods=args.periods, series=series, as_of_ms=as_of, date_from=date_from, date_to=date_to,
         )  # fmt: skip
-        frame = run_retention(conn, request)
-    _write_csv(frame, RETENTION_COLUMNS, args)
+        frame, columns = _run(conn, args, request, run_retention, RETENTION_COLUMNS, start)
+    _write_csv(frame, columns, args)
     return 0
 
 
@@ -163,12 +204,15 @@ def cmd_distribution(args) -> int:
 
     with open_project(args.project, readonly=True) as project:
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
-        _warn_unknown_events(project.conn, [args.event])
-        request = DistributionRequest(args.event, series, as_of, date_from, date_to)
+        event = _event(args.event, "--event")
+        _warn_unknown_events(project.conn, [event])
+        request = DistributionRequest(event, series, as_of, date_from, date_to)
         if args.stats:
-            frame, columns = run_distribution_stats(project.conn, request), DISTRIBUTION_STATS_COLUMNS
+            frame, columns = _run(
+                project.conn, args, request, run_distribution_stats, DISTRIBUTION_STATS_COLUMNS, event
+            )
         else:
-            frame, columns = run_distribution(project.conn, request), DISTRIBUTION_COLUMNS
+            frame, columns = _run(project.conn, args, request, run_distribution, DISTRIBUTION_COLUMNS, event)
     _write_csv(frame, columns, args)
     return 0
 
@@ -190,10 +234,11 @@ def cmd_stickiness(args) -> int:
 
     with open_project(args.project, readonly=True) as project:
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
-        _warn_unknown_events(project.conn, [args.event])
-        request = StickinessRequest(args.event, args.interval, series, as_of, date_from, date_to)
-        frame = run_stickiness(project.conn, request)
-    _write_csv(frame, STICKINESS_COLUMNS, args)
+        event = _event(args.event, "--event")
+        _warn_unknown_events(project.conn, [event])
+        request = StickinessRequest(event, args.interval, series, as_of, date_from, date_to)
+        frame, columns = _run(project.conn, args, request, run_stickiness, STICKINESS_COLUMNS, event)
+    _write_csv(frame, columns, args)
     return 0
 
 
@@ -202,10 +247,11 @@ def cmd_lifecycle(args) -> int:
 
     with open_project(args.project, readonly=True) as project:
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
-        _warn_unknown_events(project.conn, [args.event])
-        request = LifecycleRequest(args.event, args.interval, series, as_of, date_from, date_to)
-        frame = run_lifecycle(project.conn, request)
-    _write_csv(frame, LIFECYCLE_COLUMNS, args)
+        event = _event(args.event, "--event")
+        _warn_unknown_events(project.conn, [event])
+        request = LifecycleRequest(event, args.interval, series, as_of, date_from, date_to)
+        frame, columns = _run(project.conn, args, request, run_lifecycle, LIFECYCLE_COLUMNS, event)
+    _write_csv(frame, columns, args)
     return 0
 
 
@@ -260,22 +306,23 @@ def cmd_size(args) -> int:
 
     if not args.segment:
         raise UsageError("size needs at least one --segment")
-    if args.vs_rest:
-        raise UsageError("size does not take --vs-rest")
     with open_project(args.project, readonly=True) as project:
         conn = project.conn
-        as_of, date_from, date_to, _series = _resolve_common(conn, args)
+        as_of, date_from, date_to, _series = _resolve_common(conn, args, with_rest=False)
         segments = tuple((name, _get_saved(conn, name).definition) for name in args.segment)
-        request = SizeOverTimeRequest(segments, args.interval, as_of, date_from, date_to)
+        by = _by(args)
+        request = SizeOverTimeRequest(
+            segments, args.interval, as_of, date_from, date_to, vs_rest=args.vs_rest, by=by
+        )
         frame = run_size_over_time(conn, request)
-    _write_csv(frame, SIZE_COLUMNS, args)
+    _write_csv(frame, _group_columns(SIZE_COLUMNS) if by else SIZE_COLUMNS, args)
     return 0
 
 
 # -- shared plumbing -----------------------------------------------------------------
 
 
-def _resolve_common(conn, args):
+def _resolve_common(conn, args, with_rest: bool = True):
     """(as_of_ms, from date, to date, series) from the common options."""
     from seglab.core.errors import UserError
     from seglab.core.project import resolve_as_of
@@ -289,7 +336,11 @@ def _resolve_common(conn, args):
     if date_from and date_to and date_from > date_to:
         raise UsageError(f"--from {date_from.isoformat()} is after --to {date_to.isoformat()}")
     series = segment_series(conn, args.segment, as_of)
-    if getattr(args, "vs_rest", False):
+    if not args.segment and getattr(args, "unit", "user") == "account":
+        from seglab.core.analyses import EVERYONE, SeriesSpec
+
+        series = (SeriesSpec(EVERYONE, "account", None),)
+    if with_rest and getattr(args, "vs_rest", False):
         from seglab.core.analyses import complement_series
 
         if not args.segment:
@@ -348,7 +399,71 @@ def _member_keys(conn, definition, as_of_ms: int):
     return member_keys(conn, definition, as_of_ms)
 
 
-def _warn_unknown_events(conn, names: list[str]) -> None:
+def _event(text: str, option: str):
+    """An event option as an EventSelector (``purchase[amount>=100]``)."""
+    from seglab.core.analyses.filters import parse_event
+    from seglab.core.errors import AnalysisError
+
+    try:
+        return parse_event(text)
+    except AnalysisError as exc:
+        raise UsageError(f"{option} {exc}") from None
+
+
+def _by(args):
+    from seglab.core.analyses.breakdown import parse_by
+
+    by = getattr(args, "by", None)
+    limit = getattr(args, "by_limit", 10)
+    if by is None:
+        if limit != 10:
+            raise UsageError("--by-limit goes with --by")
+        return None
+    return parse_by(by, limit)
+
+
+def _group_columns(columns: list[str]) -> list[str]:
+    from seglab.core.analyses.breakdown import with_group_column
+
+    return with_group_column(columns)
+
+
+def _run(conn, args, request, runner, columns: list[str], event):
+    """``runner(conn, request)``, or broken down by ``--by`` (a ``group`` column after ``segment``)."""
+    by = _by(args)
+    if by is None:
+        return runner(conn, request), columns
+    from seglab.core.analyses.breakdown import run_broken_down
+    from seglab.core.progress import NULL_PROGRESS
+
+    return run_broken_down(conn, request, runner, by, event, NULL_PROGRESS), _group_columns(columns)
+
+
+def plain_values(frame, measure: str):
+    """A value measure's trend as the CSV prints it: reals without fraction like integers (``0``)."""
+    if measure not in ("sum", "avg", "min", "max", "median"):
+        return frame
+    import pandas as pd
+
+    frame = frame.copy()
+    frame["value"] = pd.Series([_plain_number(v) for v in frame["value"]], index=frame.index, dtype=object)
+    return frame
+
+
+def _plain_number(value):
+    """A value measure's number: a real without fraction printed like an integer; empty for none."""
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    f = float(value)
+    return int(f) if f.is_integer() else f
+
+
+def _warn_unknown_events(conn, events) -> None:
+    from seglab.core.analyses.filters import selector_of
+
+    names = [selector_of(e).event for e in events]
     for name in dict.fromkeys(names):
         if name != "*" and not conn.execute("SELECT 1 FROM event_names WHERE name = ?", (name,)).fetchone():
             print(f"seglab: warning: no event named {name!r} in this project; it counts as never done",

@@ -26,6 +26,10 @@ def register(sub) -> None:
     source(p)
     p.add_argument("--as-of", dest="as_of", metavar="T", help="ISO date or date-time, UTC")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--sum", action="append", default=[], metavar="ENTITY.PROPERTY",
+        help="with --json: sum a numeric user or account property over the members (repeatable)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_count)
 
     p = seg_sub.add_parser("members", help="the member ids of a segment, as CSV")
@@ -106,8 +110,18 @@ def cmd_count(args) -> int:
         start = time.perf_counter()
         n = count(project.conn, seg, as_of)
         seconds = time.perf_counter() - start
+        sums = None
+        if args.sum:
+            from seglab.core.analyses.membership import segment_sums
+            from seglab.core.segments import member_keys
+
+            keys = member_keys(project.conn, seg, as_of)
+            sums = segment_sums(project.conn, seg.level, keys, list(dict.fromkeys(args.sum)))
     if args.json:
-        print_json({"level": seg.level, "count": n, "seconds": round(seconds, 6)})
+        out = {"level": seg.level, "count": n, "seconds": round(seconds, 6)}
+        if sums is not None:
+            out["sums"] = sums
+        print_json(out)
     else:
         print(n)
     return 0

@@ -223,9 +223,10 @@ def _firsts_source(engine: Engine, event: str) -> tuple[str, str, str, str, list
     event clause on ``f``, its parameters): per event name and user ``user_events`` and
     ``user_days``; for any event (``*``) ``users`` and ``user_active_days``."""
     from seglab.core.analyses.common import event_clause
+    from seglab.core.analyses.filters import selector_of
 
     event_sql, event_params, _known = event_clause(engine, event, "f.event_key")
-    if event != "*":
+    if not selector_of(event).plain_any:
         return "user_events f", "user_days", " AND d.event_key = f.event_key", event_sql, event_params
     return "users f", "user_active_days", "", event_sql, event_params
 

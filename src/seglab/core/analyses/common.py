@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Literal
@@ -233,8 +234,38 @@ class Engine:
         # only installed while our statements run so the caller's connection is left as it was.
         self._interruptible = self.is_sqlite and progress is not None and progress is not NULL_PROGRESS
         self._max_ts: int | None = None
+        self.selector = None  # the filtered event this engine's statements see (see for_event)
+        self._ctes: list[tuple[str, str]] = []
+        self._cte_params: list = []
+
+    def for_event(self, event, as_of_ms: int | None = None) -> Engine:
+        """This engine, or for an event with filters one whose statements read only the matching
+        events: ``events`` and the roll-ups are shadowed by common table expressions of the
+        same names (:func:`seglab.core.analyses.filters.shadow_ctes`)."""
+        from seglab.core.analyses.filters import selector_of, shadow_ctes
+
+        selector = selector_of(event)
+        if not selector.where:
+            return self
+        other = Engine(self.conn, self.progress)
+        other._max_ts = None
+        other.selector = selector
+        other._ctes, other._cte_params = shadow_ctes(self, selector, as_of_ms)
+        return other
+
+    def _with(self, sql: str, params) -> tuple[str, list]:
+        if not self._ctes:
+            return sql, list(params)
+        used = {name for name, _ in self._ctes if re.search(rf"\b{name}\b", sql)}
+        if not used:
+            return sql, list(params)
+        # Every roll-up reads the shadowed events, so that one always goes first.
+        ctes = [(n, body) for n, body in self._ctes if n == "events" or n in used]
+        prefix = "WITH " + ", ".join(f"{name} AS ({body})" for name, body in ctes) + " "
+        return prefix + sql, [*self._cte_params, *params]
 
     def rows(self, sql: str, params: list | tuple = ()) -> list[tuple]:
+        sql, params = self._with(sql, params)
         with self._guard():
             return self.conn.execute(sql, list(params)).fetchall()
 
@@ -256,6 +287,7 @@ class Engine:
 
     def cursor(self, sql: str, params: list | tuple = ()):
         """Rows one at a time (for streaming into numpy); interruption surfaces as :class:`Cancelled`."""
+        sql, params = self._with(sql, params)
         with self._guard():
             cur = self.conn.execute(sql, list(params))
             yield from (cur if self.is_sqlite else cur.fetchall())
@@ -265,6 +297,7 @@ class Engine:
         see :func:`seglab.core.storage.arrays.int_columns`)."""
         import numpy as np
 
+        sql, params = self._with(sql, params)
         with self._guard():
             if self.is_sqlite:
                 return int_columns(self.conn, sql, list(params), 1)[0]
@@ -325,14 +358,26 @@ def unit_filter(engine: Engine, series: SeriesSpec, user_col: str, account_col: 
     return f" AND {col} IN {rel}", params
 
 
-def event_clause(engine: Engine, event: str, col: str) -> tuple[str, list, bool]:
-    """(SQL fragment, params, known): ``*`` is any event; an unknown name matches nothing."""
-    if event == "*":
-        return "", [], True
-    keys = engine.event_keys([event])
-    if event not in keys:
+def event_clause(engine: Engine, event, col: str) -> tuple[str, list, bool]:
+    """(SQL fragment, params, known): ``*`` is any event; an unknown name matches nothing.
+
+    ``event`` is a name, an event with filters (``purchase[amount>=100]``) or an
+    :class:`~seglab.core.analyses.filters.EventSelector`. Filters are applied by reading
+    through ``engine.for_event(event)``, which must be the engine given here; a filtered
+    any-event (``*[platform=web]``) then reads the per-event roll-ups (a non-empty clause).
+    """
+    from seglab.core.analyses.filters import selector_of
+
+    selector = selector_of(event)
+    if selector.where and engine.selector != selector:
+        raise AssertionError(f"event {selector.text!r} read without its filters (use engine.for_event)")
+    if selector.any_event:
+        return ("", [], True) if not selector.where else (" AND 1 = 1", [], True)
+    name = selector.event
+    keys = engine.event_keys([name])
+    if name not in keys:
         return " AND 1 = 0", [], False
-    return f" AND {col} = ?", [keys[event]], True
+    return f" AND {col} = ?", [keys[name]], True
 
 
 def rollup_table(event_sql: str) -> str:

@@ -38,7 +38,7 @@ def unit_counts(conn, request: DistributionRequest) -> list[tuple[SeriesSpec, np
     """Per series, the event count of each unit with at least one such event in the range."""
     check_series(request.series)
     window = resolve_window(request.as_of_ms, request.date_from, request.date_to, conn)
-    engine = Engine(conn)
+    engine = Engine(conn).for_event(request.event, window.as_of_ms)
     if window.empty:
         return [(s, np.zeros(0, dtype=np.int64)) for s in request.series]
     users, counts = user_event_counts(engine, request.event, window)

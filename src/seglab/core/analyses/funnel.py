@@ -26,7 +26,7 @@ from seglab.core.analyses.common import (
     safe_rate,
     unit_filter,
 )
-from seglab.core.analyses.filters import PropertyFilter, compile_filters
+from seglab.core.analyses.filters import PropertyFilter, compile_filters, format_event, selector_of
 from seglab.core.errors import AnalysisError
 from seglab.core.progress import NULL_PROGRESS, Progress
 from seglab.core.timeutil import DAY_MS
@@ -49,6 +49,14 @@ class FunnelStep:
     where: tuple[PropertyFilter, ...] = ()
 
 
+def _step(step) -> FunnelStep:
+    """A step given as a FunnelStep, an EventSelector or text (``buy[amount>=100]``)."""
+    if isinstance(step, FunnelStep):
+        return step
+    selector = selector_of(step)
+    return FunnelStep(selector.event, selector.where)
+
+
 @dataclass(frozen=True)
 class FunnelRequest:
     steps: tuple[FunnelStep, ...]
@@ -68,7 +76,7 @@ class FunnelResult:
 
 
 def run_funnel(conn, request: FunnelRequest, progress: Progress = NULL_PROGRESS) -> pd.DataFrame:
-    steps = tuple(FunnelStep(s) if isinstance(s, str) else s for s in request.steps)
+    steps = tuple(_step(s) for s in request.steps)
     if not steps:
         raise AnalysisError("a funnel needs at least one step")
     if len(steps) > MAX_STEPS:
@@ -93,7 +101,7 @@ def run_funnel(conn, request: FunnelRequest, progress: Progress = NULL_PROGRESS)
                 (
                     series.label,
                     k + 1,
-                    step.event,
+                    format_event(selector_of(step)),
                     entered,
                     safe_rate(entered, first),
                     safe_rate(entered, prev),
@@ -132,7 +140,7 @@ def _funnel_all(engine: Engine, steps, within_days, all_series, window) -> list[
             used_keys.add(keys[step.event])
         else:
             continue  # an unknown event: nobody does that step
-        fsql, fparams = compile_filters(engine.conn, step.where, "e", f"steps[{j}].where")
+        fsql, fparams = compile_filters(engine, step.where, "e", f"step {j + 1} filter", window.as_of_ms)
         if fsql:
             cond = f"{cond} AND {fsql}"
         mask_parts.append(f"(CASE WHEN {cond} THEN {1 << j} ELSE 0 END)")

@@ -87,16 +87,18 @@ def _retention_all(engine: Engine, request: RetentionRequest, window, buckets, n
     if window.empty:
         return [empty] * n_series
     as_of = window.as_of_ms
-    ret_sql, ret_params, _ = event_clause(engine, request.return_event, "d.event_key")
+    start_engine = engine.for_event(request.start_event, as_of)
+    ret_engine = engine.for_event(request.return_event, as_of)
+    ret_sql, ret_params, _ = event_clause(ret_engine, request.return_event, "d.event_key")
     first_users, first_days = first_day_in_range(
-        engine, request.start_event, window.from_day, window.to_day, as_of
+        start_engine, request.start_event, window.from_day, window.to_day, as_of
     )
     if not first_users.size:
         return [empty] * n_series
     first = np.column_stack((first_users, first_days))
     last_day = min(buckets.end_day_exclusive - 1, as_of // DAY_MS)
     act_users, per_bucket = load_bucket_activity(
-        engine, ret_sql, ret_params, buckets, buckets.base_day, last_day, as_of
+        ret_engine, ret_sql, ret_params, buckets, buckets.base_day, last_day, as_of
     )
     unit_map = unit_map_for(engine, request.series)
     start_days = np.asarray(buckets.start_days, dtype=np.int64)

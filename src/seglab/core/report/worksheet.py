@@ -85,6 +85,15 @@ class RetentionData:
 
 
 @dataclass
+class BreakdownData:
+    """The segment and the rest by one account property: ``rows`` = (value, in segment, share, rest share)."""
+
+    property: str
+    unit: str
+    rows: list[tuple[str, int, float, float]]
+
+
+@dataclass
 class SegmentSection:
     anchor: str
     name: str
@@ -100,6 +109,7 @@ class SegmentSection:
     funnel: FunnelData | None = None
     retention: RetentionData | None = None
     distinctions: list[Trait] = field(default_factory=list)
+    breakdown: BreakdownData | None = None
     notes: dict[str, str] = field(default_factory=dict)  # section → why it is missing
 
 
@@ -345,6 +355,7 @@ def _fill_section(conn, section: SegmentSection, seg, series, as_of_ms, rng, key
         ("funnel", lambda: _funnel(conn, series, as_of_ms, rng, key)),
         ("retention", lambda: _retention(conn, series, as_of_ms, rng)),
         ("distinctions", lambda: _distinctions(conn, series[0], as_of_ms, rng)),
+        ("breakdown", lambda: _breakdown(conn, series)),
     ]
     for attr, fn in steps:
         check_cancelled(progress)
@@ -521,6 +532,57 @@ def _distinctions(conn, series, as_of_ms: int, rng) -> list[Trait] | None:
         conn, DistinguishRequest(series=series, as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1])
     )
     return traits_from_frame(frame, TOP_ITEMS // 2) or None
+
+
+BREAKDOWN_MAX_VALUES = 9  # "the account property with the most values under 10" (tier, plan)
+
+
+def breakdown_property(conn) -> str | None:
+    """The account property with the most distinct values under 10 (first in catalogue order on a tie)."""
+    from seglab.core.project import load_properties
+
+    best, best_n = None, 0
+    for prop in load_properties(conn, "account"):
+        if not (prop.column.startswith("p") and prop.column[1:].isdigit()):
+            continue
+        n = conn.execute(f"SELECT COUNT(DISTINCT {prop.column}) FROM accounts").fetchone()[0]
+        if best_n < n <= BREAKDOWN_MAX_VALUES:
+            best, best_n = prop.name, n
+    return best
+
+
+def _breakdown(conn, series) -> BreakdownData | None:
+    """The segment's units (users: by their account's value) per value of :func:`breakdown_property`."""
+    import numpy as np
+
+    from seglab.core.analyses.breakdown import NONE, Breakdown, groups_from_counts, unit_values
+    from seglab.core.analyses.common import Engine
+
+    name = breakdown_property(conn)
+    if name is None:
+        return None
+    seg, rest = series
+    keys, labels = unit_values(Engine(conn), seg.level, Breakdown("account", name, BREAKDOWN_MAX_VALUES))
+
+    def counts(s) -> dict:
+        inside = np.isin(keys, np.asarray(s.keys, dtype=np.int64))
+        out: dict = {}
+        for label, keep in zip(labels, inside.tolist()):
+            if keep:
+                out[label] = out.get(label, 0) + 1
+        return out
+
+    mine, theirs = counts(seg), counts(rest)
+    if not mine:
+        return None
+    groups = groups_from_counts(mine, BREAKDOWN_MAX_VALUES, "text")
+    n_mine, n_rest = sum(mine.values()), sum(theirs.values())
+    rows = []
+    for g in groups.labels:
+        label = None if g == NONE else g
+        a, b = mine.get(label, 0), theirs.get(label, 0)
+        rows.append((g, a, a / n_mine if n_mine else 0.0, b / n_rest if n_rest else 0.0))
+    return BreakdownData(name, seg.level, rows)
 
 
 def _overlaps(members: dict[str, tuple[str, set[int]]]) -> list[OverlapMatrix]:

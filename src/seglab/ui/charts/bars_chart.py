@@ -177,3 +177,7 @@ class StickinessChart(GroupedBarsChart):
             f"How many distinct days units were active in a {word}, over every {word} of the range "
             "(each active unit counted once per period). The data table has each period."
         )
+
+    def _slice(self, label: str, index: int) -> dict | None:
+        # A bar sums every period of the range: its people are those with that many days in any of them.
+        return {"segment": label, "days": int(self._categories[index][0])}

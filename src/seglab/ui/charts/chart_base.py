@@ -33,10 +33,73 @@ def series_info(frame: pd.DataFrame) -> list[tuple[str, str, str, int | None]]:
     return [(label, "user", "everyone" if label == "everyone" else "segment", None) for label in labels]
 
 
+PREVIOUS_SUFFIX = " (previous period)"
+GROUP_JOIN = " · "
+
+
 def colors_for(frame: pd.DataFrame) -> dict[str, str]:
-    info = series_info(frame)
+    """Each series' colour; a previous-period series takes its current series' colour (drawn dashed)."""
+    info = [s for s in series_info(frame) if not str(s[0]).endswith(PREVIOUS_SUFFIX)]
     colors = series_colors([(label, sid, role) for label, _lvl, role, sid in info])
-    return {label: color for (label, *_rest), color in zip(info, colors)}
+    out = {label: color for (label, *_rest), color in zip(info, colors)}
+    for label, *_rest in series_info(frame):
+        if label.endswith(PREVIOUS_SUFFIX):
+            out[label] = out.get(label[: -len(PREVIOUS_SUFFIX)], "#888888")
+    return out
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the chart widgets draw it: with a breakdown, each segment × value is one series
+    (``segment`` becomes "Pro · enterprise", or just the value when there is one segment), with its
+    own colour and legend entry; ``attrs["display_of"]`` maps it back to ``(segment, group)`` for
+    drill-down. A previous-period series follows its current one in ``attrs["series"]``."""
+    if frame is None or "segment" not in frame.columns:
+        return frame
+    info = {s[0]: s for s in series_info(frame)}
+    if "group" not in frame.columns:
+        labels = list(dict.fromkeys(frame["segment"]))
+        extra = [
+            (
+                label,
+                info.get(label[: -len(PREVIOUS_SUFFIX)], (label, "user", "segment", None))[1],
+                "previous",
+                None,
+            )
+            for label in labels
+            if label.endswith(PREVIOUS_SUFFIX) and label not in info
+        ]
+        out = frame.copy()
+        out.attrs = dict(frame.attrs)
+        out.attrs["series"] = [*info.values(), *extra] if extra else list(info.values())
+        out.attrs["display_of"] = {label: (label, None) for label in labels}
+        return out
+    segments = list(dict.fromkeys(s for s in frame["segment"] if not str(s).endswith(PREVIOUS_SUFFIX)))
+    alone = len(segments) == 1
+    names, display_of, series = [], {}, []
+    for segment, group in zip(frame["segment"], frame["group"]):
+        previous = str(segment).endswith(PREVIOUS_SUFFIX)
+        base = str(segment)[: -len(PREVIOUS_SUFFIX)] if previous else str(segment)
+        name = str(group) if alone else f"{base}{GROUP_JOIN}{group}"
+        if previous:
+            name += PREVIOUS_SUFFIX
+        names.append(name)
+        if name not in display_of:
+            display_of[name] = (segment, group)
+            level = info.get(base, (base, "user"))[1]
+            # Colours by value: one value keeps one colour across the segments of a chart.
+            series.append((name, level, "previous" if previous else "segment", None))
+    out = frame.copy()
+    out["segment"] = names
+    out = out.drop(columns=["group"])
+    out.attrs = dict(frame.attrs)
+    out.attrs["series"] = series
+    out.attrs["display_of"] = display_of
+    if frame.attrs.get("stats"):  # distribution markers, per series × value
+        out.attrs["stats"] = [
+            {**row, "segment": str(row["group"]) if alone else f"{row['segment']}{GROUP_JOIN}{row['group']}"}
+            for row in frame.attrs["stats"]
+        ]
+    return out
 
 
 def make_plot_widget(**axis_items) -> pg.PlotWidget:

@@ -45,20 +45,21 @@ from seglab.core.errors import SegLabError, UserError
 from seglab.core.output import write_bytes
 from seglab.ui import messages
 from seglab.ui.charts.bars_chart import DistributionChart, StickinessChart
-from seglab.ui.charts.chart_base import BaseChart
+from seglab.ui.charts.chart_base import PREVIOUS_SUFFIX, BaseChart, display_frame
+from seglab.ui.charts.editor import ChartEditorWidget
 from seglab.ui.charts.funnel_chart import FunnelChart
 from seglab.ui.charts.lifecycle_chart import LifecycleChart
+from seglab.ui.charts.models import ChartDataModel, ChartEditorModel
 from seglab.ui.charts.overlap_chart import OverlapChart
 from seglab.ui.charts.ranked_chart import DistinguishChart, TopEventsChart
 from seglab.ui.charts.retention_chart import RetentionChart
 from seglab.ui.charts.trend_chart import TrendChart
-from seglab.ui.models.chart_model import ChartDataModel, ChartEditorModel
-from seglab.ui.widgets.chart_editor_widget import ChartEditorWidget
 from seglab.ui.workers import Worker
 
 RUN_DELAY_MS = 200
 TITLE_CHART_FAILED = "Cannot save the chart"
 TITLE_EXPORT_FAILED = "Cannot export the chart"
+# The widget of each registry record's ``draws`` (seglab.core.charts.registry).
 CHART_CLASSES: dict[str, type[BaseChart]] = {
     "trend": TrendChart,
     "funnel": FunnelChart,
@@ -69,21 +70,43 @@ CHART_CLASSES: dict[str, type[BaseChart]] = {
     "lifecycle": LifecycleChart,
     "overlap": OverlapChart,
     "distinguishes": DistinguishChart,
-    "segment_size": TrendChart,
 }
 
 
+def table_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The data table: the chart's frame, plus the change from the previous period when it has one."""
+    if frame is None or "segment" not in frame.columns or "value" not in frame.columns:
+        return frame
+    previous = frame["segment"].astype(str).str.endswith(PREVIOUS_SUFFIX)
+    if not previous.any():
+        return frame
+    keys = ["segment", "group", "period_start"] if "group" in frame.columns else ["segment", "period_start"]
+    before = frame[previous].copy()
+    before["segment"] = before["segment"].str[: -len(PREVIOUS_SUFFIX)]
+    old = {tuple(r[:-1]): r[-1] for r in before[[*keys, "value"]].itertuples(index=False, name=None)}
+    out = frame.copy()
+    out["change"] = [
+        None if prev else percent_change(old.get(tuple(row)), value)
+        for prev, row, value in zip(previous, out[keys].itertuples(index=False, name=None), out["value"])
+    ]
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def percent_change(before, now):
+    """The change from ``before`` to ``now`` as a fraction (None without a base to compare with)."""
+    try:
+        before, now = float(before), float(now)
+    except (TypeError, ValueError):
+        return None
+    if before != before or now != now or before == 0:
+        return None
+    return (now - before) / before
+
+
 def chart_options(spec: ChartSpec) -> dict[str, Any]:
-    """What a chart widget needs besides the frame (how to label and smooth it)."""
-    options: dict[str, Any] = {"interval": spec.interval}
-    if spec.kind == "trend":
-        options["measure"] = spec.option("measure", "users")
-        options["moving_average_periods"] = int(spec.option("moving_average", 0) or 0)
-    if spec.kind == "segment_size":
-        options.update(value_column="size", y_title="Members at the end of the interval")
-    if spec.kind == "stickiness" and spec.interval == "day":
-        options["interval"] = "week"
-    return options
+    """What a chart widget needs besides the frame (how to label and smooth it): the kind's record says."""
+    return {"interval": spec.interval, **core_charts.REGISTRY[spec.kind].draw_options(spec)}
 
 
 class ChartsPageWidget(QWidget):
@@ -311,18 +334,12 @@ class ChartsPageWidget(QWidget):
         self.worker.start(core_charts.run_chart_file, self.session.path, spec)
 
     def _problem(self, spec: ChartSpec) -> str:
-        if spec.kind not in CHART_CLASSES:
+        kind = core_charts.REGISTRY.get(spec.kind)
+        if kind is None or kind.draws not in CHART_CLASSES:
             return f"{spec.title} charts are coming in a later version of SegLab."
-        if spec.kind == "funnel" and not spec.option("steps"):
-            return (
-                "Add the funnel's steps: event names in order, separated by commas (e.g. signup, purchase)."
-            )
-        if spec.kind == "overlap" and not 2 <= len(spec.segments) <= 6:
-            return "Tick 2 to 6 segments to see how they overlap."
-        if spec.kind == "distinguishes" and len(spec.segments) != 1:
-            return "Tick one segment to see what sets it apart from the rest."
-        if spec.kind == "segment_size" and not spec.segments:
-            return "Tick the saved segments whose size over time you want to see."
+        problem = kind.problem(spec)  # the rules the core checks too, written once in the registry
+        if problem:
+            return problem
         missing = [n for n in spec.segments if self.model.segment_level(n) is None]
         if missing and self.model.catalog.segments is not None and self.model.catalog.as_of_ms is not None:
             return str(core_charts.MissingSegmentError(missing))
@@ -338,9 +355,10 @@ class ChartsPageWidget(QWidget):
         self._shown_spec = spec
         self.message_label.hide()
         chart = self.chart_for(spec.kind)
-        chart.set_frame(frame, **chart_options(spec))
+        self._display = display_frame(frame)
+        chart.set_frame(self._display, **chart_options(spec))
         self.chart_stack.setCurrentWidget(chart)
-        self.data_model.set_frame(frame, spec.interval)
+        self.data_model.set_frame(table_frame(frame), spec.interval)
         self._update_actions()
         self.result_shown.emit(frame)
 
@@ -364,10 +382,11 @@ class ChartsPageWidget(QWidget):
             self.run_failed.emit(text)
 
     def chart_for(self, kind: str) -> BaseChart:
-        """The chart widget of ``kind`` (created on first use, then reused and updated in place)."""
+        """The chart widget of ``kind``, of the class its registry record ``draws`` (created on first
+        use, then reused and updated in place)."""
         chart = self.charts.get(kind)
         if chart is None:
-            chart = CHART_CLASSES[kind](self.chart_stack)
+            chart = CHART_CLASSES[core_charts.REGISTRY[kind].draws](self.chart_stack)
             chart.slice_clicked.connect(self.drill_down)
             self.chart_stack.addWidget(chart)
             self.charts[kind] = chart
@@ -395,6 +414,16 @@ class ChartsPageWidget(QWidget):
     def drill_down(self, where: dict) -> None:
         if self._shown_spec is None or self._frame is None or not self.session.is_open():
             return
+        where = dict(where)
+        shown = getattr(self, "_display", None)
+        display_of = (shown if shown is not None else self._frame).attrs.get("display_of") or {}
+        if "segment" in where and where["segment"] in display_of:
+            segment, group = display_of[where["segment"]]
+            if str(segment).endswith(PREVIOUS_SUFFIX):
+                return  # the previous period is context, not people of this range
+            where["segment"] = segment
+            if group is not None:
+                where["group"] = group
         request = make_slice(self._shown_spec, self._frame.attrs.get("as_of_ms"), **where)
         self.drill_worker.start(core_charts.slice_members_file, self.session.path, request)
 

@@ -18,7 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QWidget
 
 from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, make_plot_widget, pen, series_info
-from seglab.ui.models.chart_model import format_duration
+from seglab.ui.charts.models import format_duration
 
 GROUP_WIDTH = 0.8
 

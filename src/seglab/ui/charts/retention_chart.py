@@ -8,7 +8,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableView, QWidget
 
 from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, make_plot_widget, pen, series_info
-from seglab.ui.models.chart_retention_model import PERIOD_WORDS, RetentionHeatModel, average_curves
+from seglab.ui.charts.retention_model import PERIOD_WORDS, RetentionHeatModel, average_curves
 
 
 class RetentionChart(BaseChart):

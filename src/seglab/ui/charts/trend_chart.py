@@ -12,10 +12,23 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QWidget
 
 from seglab.core.charts import period_label
-from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, make_plot_widget, pen, series_info
-from seglab.ui.models.chart_model import format_number
+from seglab.ui.charts.chart_base import (
+    PREVIOUS_SUFFIX,
+    BaseChart,
+    brush,
+    colors_for,
+    make_plot_widget,
+    pen,
+    series_info,
+)
+from seglab.ui.charts.models import format_number
 
 MEASURE_TITLES = {
+    "sum": "Sum",
+    "avg": "Average",
+    "min": "Minimum",
+    "max": "Maximum",
+    "median": "Median",
     "count": "Events",
     "users": "Unique users",
     "accounts": "Unique accounts",
@@ -154,10 +167,11 @@ class TrendChart(BaseChart):
                 marker.setData([x[-1]], [values[-1]], size=8, brush=brush("#FFFFFF"), pen=pen(color, 1.6))
             else:
                 marker.setData([], [])
+            dashed = label.endswith(PREVIOUS_SUFFIX)  # the previous period: context, drawn dashed
             curve.setData(
                 x,
                 values,
-                pen=pen(color, 1.2 if smooth else 2.2, raw_alpha),
+                pen=pen(color, 1.2 if smooth else 2.2, raw_alpha, dashed=dashed),
                 symbol="o",
                 symbolSize=5 if smooth else 7,
                 symbolBrush=brush(color, raw_alpha),
@@ -207,10 +221,20 @@ class TrendChart(BaseChart):
         for label, values in self._values.items():
             if i >= values.size:
                 continue
-            value = format_number(float(values[i]) if not float(values[i]).is_integer() else int(values[i]))
+            if np.isnan(values[i]):
+                value = "–"
+            else:
+                value = format_number(
+                    float(values[i]) if not float(values[i]).is_integer() else int(values[i])
+                )
+            before = self._values.get(label + PREVIOUS_SUFFIX)
+            change = ""
+            if before is not None and i < before.size and before[i] and not np.isnan(before[i]):
+                change = f" ({(values[i] - before[i]) / before[i]:+.0%} vs previous period)"
             color = self._colors.get(label, "#333333")
-            lines.append(f"<span style='color:{color}'>■</span> {html.escape(label)}: <b>{value}</b>")
-            plain.append(f"{label}: {value}")
+            swatch = f"<span style='color:{color}'>■</span>"
+            lines.append(f"{swatch} {html.escape(label)}: <b>{value}</b>{html.escape(change)}")
+            plain.append(f"{label}: {value}{change}")
         self.hover_text.setHtml("<div style='color:#222'>" + "<br>".join(lines) + "</div>")
         y_top = self.item.vb.viewRange()[1][1]
         self.hover_text.setPos(QPointF(xi, y_top))

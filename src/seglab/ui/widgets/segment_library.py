@@ -13,6 +13,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -118,6 +119,20 @@ class SegmentLibraryWidget(QWidget):
         self.rename_button.clicked.connect(self._ask_rename)
         self.delete_button.clicked.connect(lambda: self.delete(self.current_name()))
 
+        # The selected segment's summary: a numeric property summed over its members ("MRR at risk").
+        self.sum_combo = QComboBox()
+        self.sum_combo.setToolTip("A numeric user or account property to total over the segment's members.")
+        self.sum_label = QLabel("")
+        self.sum_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        summary = QHBoxLayout()
+        summary.addWidget(QLabel("Total of"))
+        summary.addWidget(self.sum_combo, 1)
+        summary.addWidget(self.sum_label)
+        self.summary_row = QWidget()
+        self.summary_row.setLayout(summary)
+        summary.setContentsMargins(0, 0, 0, 0)
+        self.sum_combo.currentIndexChanged.connect(lambda _i: self.update_summary())
+
         buttons = QHBoxLayout()
         for b in (self.new_button, self.duplicate_button, self.rename_button, self.delete_button):
             buttons.addWidget(b)
@@ -133,12 +148,16 @@ class SegmentLibraryWidget(QWidget):
         layout.addWidget(self.spinner)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.empty_label)
+        layout.addWidget(self.summary_row)
         layout.addLayout(buttons)
 
         self._worker = Worker(self)
         self._worker.succeeded.connect(self._on_loaded)
         self._worker.failed.connect(lambda exc: self.empty_label.setText(f"Cannot list the segments: {exc}"))
         self._worker.finished.connect(lambda: self.spinner.setVisible(False))
+        self._summary_worker = Worker(self)
+        self._summary_worker.succeeded.connect(self._show_summary)
+        self._summary_worker.failed.connect(lambda exc: self.sum_label.setText(""))
         self._update_buttons()
 
     # -- loading -----------------------------------------------------------------------------------
@@ -156,7 +175,51 @@ class SegmentLibraryWidget(QWidget):
     def is_loading(self) -> bool:
         return self._worker.is_busy()
 
+    def _fill_sum_properties(self) -> None:
+        from seglab.core.project import load_properties
+
+        current = self.sum_combo.currentData()
+        names: list[str] = []
+        if self.session is not None and self.session.project is not None:
+            names = [
+                f"{p.entity}.{p.name}"
+                for p in load_properties(self.session.project.conn)
+                if p.entity in ("user", "account") and p.type in ("integer", "real")
+            ]
+        self.sum_combo.blockSignals(True)
+        self.sum_combo.clear()
+        for name in names:
+            self.sum_combo.addItem(name, name)
+        i = self.sum_combo.findData(current)
+        # "account.mrr"-like totals are the usual question: an account property first when none was chosen.
+        if i < 0:
+            i = next((k for k, n in enumerate(names) if n.startswith("account.")), 0 if names else -1)
+        self.sum_combo.setCurrentIndex(i)
+        self.sum_combo.blockSignals(False)
+        self.summary_row.setVisible(bool(names))
+
+    def update_summary(self) -> None:
+        """Total the chosen property over the current segment's members (in a worker)."""
+        name, prop = self.current_name(), self.sum_combo.currentData()
+        if not name or not prop or self.session is None or self.session.path is None:
+            self._summary_worker.cancel()
+            self.sum_label.setText("")
+            return
+        from seglab.core.analyses.membership import segment_summary_file
+
+        self.sum_label.setText("…")
+        self._summary_worker.start(segment_summary_file, self.session.path, (name, (prop,)))
+
+    def _show_summary(self, summary) -> None:
+        from seglab.ui.charts.models import format_number
+
+        total = next(iter(summary.sums.values()), 0.0)
+        total = int(total) if float(total).is_integer() else total  # "80 seats", not "80.00"
+        unit = ("user" if summary.level == "user" else "account") + ("" if summary.size == 1 else "s")
+        self.sum_label.setText(f"= <b>{format_number(total)}</b> over {format_number(summary.size)} {unit}")
+
     def _on_loaded(self, entries: list[profiles.LibraryEntry]) -> None:
+        self._fill_sum_properties()
         self._selecting = True
         try:
             self.model.set_entries(entries)
@@ -191,6 +254,7 @@ class SegmentLibraryWidget(QWidget):
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self._update_buttons()
+        self.update_summary()
         if not self._selecting and current.isValid():
             self.open_requested.emit(current.data(NAME_ROLE))
 
@@ -295,3 +359,4 @@ class SegmentLibraryWidget(QWidget):
 
     def shutdown(self) -> None:
         self._worker.shutdown()
+        self._summary_worker.shutdown()

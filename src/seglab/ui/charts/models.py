@@ -23,7 +23,7 @@ from seglab.core.charts import ChartCatalog, ChartSpec, period_label
 
 _Index = QModelIndex | QPersistentModelIndex
 
-RATE_COLUMNS = {"rate", "conversion_from_start", "conversion_from_previous", "share", "jaccard"}
+RATE_COLUMNS = {"rate", "conversion_from_start", "conversion_from_previous", "share", "jaccard", "change"}
 DURATION_COLUMNS = {"median_seconds_from_previous"}
 HEADERS = {
     "segment": "Segment",

@@ -1,6 +1,6 @@
 """The chart editor: kind, segments to compare (or one "vs the rest"), unit, range, interval, kind options.
 
-The editor is a view of :class:`~seglab.ui.models.chart_model.ChartEditorModel`: every
+The editor is a view of :class:`~seglab.ui.charts.models.ChartEditorModel`: every
 edit writes a new spec to the model, and the editor redraws itself from the model's
 ``spec_changed`` / ``catalog_changed`` (with its own signals blocked, so a redraw
 never echoes back as an edit).
@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDateEdit,
     QDoubleSpinBox,
     QFormLayout,
@@ -33,13 +34,14 @@ from PySide6.QtWidgets import (
 from seglab.core.charts import (
     KINDS,
     RANGE_PRESETS,
+    REGISTRY,
     ChartCatalog,
     ChartError,
     ChartSpec,
     format_steps,
     parse_steps,
 )
-from seglab.ui.models.chart_model import ChartEditorModel
+from seglab.ui.charts.models import ChartEditorModel
 from seglab.ui.palette import color_for_segment, qcolor
 
 ANY_EVENT = "*"
@@ -49,6 +51,17 @@ MEASURE_CHOICES = (
     ("accounts", "Unique accounts"),
     ("count", "Event count"),
     ("per_user", "Events per user"),
+    ("sum", "Sum of …"),
+    ("avg", "Average of …"),
+    ("min", "Minimum of …"),
+    ("max", "Maximum of …"),
+    ("median", "Median of …"),
+)
+VALUE_MEASURES = ("sum", "avg", "min", "max", "median")
+NO_BREAKDOWN = "No breakdown"
+EVENT_TIP = (
+    "Pick an event, or type one with event-property filters: purchase[amount>=100; platform=web] "
+    "(=, !=, >, >=, <, <=, ~ for contains; * for any event)."
 )
 MAX_SEGMENTS = 6
 STEPS_TIP = (
@@ -111,6 +124,26 @@ class ChartEditorWidget(QWidget):
         segs_layout.addWidget(self.segments_hint)
         layout.addWidget(segs)
 
+        breakdown = QGroupBox("Breakdown", self)
+        bf = QFormLayout(breakdown)
+        self.by_combo = QComboBox(breakdown)
+        self.by_combo.setEditable(True)
+        self.by_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        completer = QCompleter(self.by_combo.model(), self.by_combo)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)  # type to search the property list
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.by_combo.setCompleter(completer)
+        self.by_combo.setToolTip("One series per value of a user, account (or, on a trend, event) property.")
+        self.by_limit = QSpinBox(breakdown)
+        self.by_limit.setRange(1, 50)
+        self.by_limit.setSuffix(" values")
+        self.by_limit.setToolTip("The values with the most units; the rest are “(other)”, no value “(none)”.")
+        bf.addRow("Breakdown by", self.by_combo)
+        bf.addRow("Show the top", self.by_limit)
+        self.breakdown_box = breakdown
+        layout.addWidget(breakdown)
+
         self.options_box = QGroupBox("Options", self)
         options_layout = QVBoxLayout(self.options_box)
         self.options_stack = QStackedWidget(self.options_box)
@@ -125,13 +158,20 @@ class ChartEditorWidget(QWidget):
         self.trend_measure = QComboBox(trend)
         for value, text in MEASURE_CHOICES:
             self.trend_measure.addItem(text, value)
+        self.trend_of = QComboBox(trend)
+        self.trend_of.setToolTip(
+            "The numeric event property a sum, average, minimum, maximum or median measures."
+        )
+        self.trend_compare = QCheckBox("Compare with the previous period (dashed)", trend)
         self.trend_average = QSpinBox(trend)
         self.trend_average.setRange(0, 60)
         self.trend_average.setSpecialValueText("Off")
         self.trend_average.setSuffix(" periods")
         tf.addRow("Event", self.trend_event)
         tf.addRow("Measure", self.trend_measure)
+        tf.addRow("Of", self.trend_of)
         tf.addRow("Moving average", self.trend_average)
+        tf.addRow("", self.trend_compare)
         # funnel
         funnel = QWidget()
         ff = QFormLayout(funnel)
@@ -175,9 +215,7 @@ class ChartEditorWidget(QWidget):
             pf = QFormLayout(page)
             if kind in ("distribution", "stickiness", "lifecycle"):
                 combo = self._event_combo(page)
-                combo.currentIndexChanged.connect(
-                    lambda _i, c=combo: self.model.set_options(event=c.currentData())
-                )
+                self._wire_event(combo, "event")
                 self.kind_events[kind] = combo
                 pf.addRow("Event", combo)
             if kind in ("top_events", "distinguishes"):
@@ -208,21 +246,22 @@ class ChartEditorWidget(QWidget):
         )
         self.segment_list.itemChanged.connect(self._segments_edited)
         self.vs_rest_check.toggled.connect(lambda on: self.model.update(vs_rest=bool(on)))
-        self.trend_event.currentIndexChanged.connect(
-            lambda: self.model.set_options(event=self.trend_event.currentData())
+        self._wire_event(self.trend_event, "event")
+        self.trend_measure.currentIndexChanged.connect(self._measure_edited)
+        self.trend_of.currentIndexChanged.connect(
+            lambda: self.model.set_options(of=self.trend_of.currentData())
         )
-        self.trend_measure.currentIndexChanged.connect(
-            lambda: self.model.set_options(measure=self.trend_measure.currentData())
+        self.trend_compare.toggled.connect(
+            lambda on: self.model.set_options(compare="previous" if on else None)
         )
+        self.by_combo.activated.connect(self._by_edited)
+        self.by_combo.lineEdit().editingFinished.connect(self._by_edited)
+        self.by_limit.valueChanged.connect(lambda v: self.model.set_options(by_limit=int(v)))
         self.trend_average.valueChanged.connect(lambda v: self.model.set_options(moving_average=int(v)))
         self.funnel_steps.editingFinished.connect(self._steps_edited)
         self.funnel_within.valueChanged.connect(lambda v: self.model.set_options(within_days=float(v)))
-        self.retention_start.currentIndexChanged.connect(
-            lambda: self.model.set_options(start_event=self.retention_start.currentData())
-        )
-        self.retention_return.currentIndexChanged.connect(
-            lambda: self.model.set_options(return_event=self.retention_return.currentData())
-        )
+        self._wire_event(self.retention_start, "start_event")
+        self._wire_event(self.retention_return, "return_event")
         self.retention_periods.valueChanged.connect(lambda v: self.model.set_options(periods=int(v)))
 
         # model → widgets
@@ -233,9 +272,61 @@ class ChartEditorWidget(QWidget):
     # -- building blocks ------------------------------------------------------------------
     def _event_combo(self, parent: QWidget) -> QComboBox:
         combo = QComboBox(parent)
+        combo.setEditable(True)  # an event can be typed with filters: purchase[amount>=100]
+        combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         combo.addItem(ANY_EVENT_TEXT, ANY_EVENT)
         combo.setMinimumContentsLength(14)
+        combo.setToolTip(EVENT_TIP)
         return combo
+
+    def _wire_event(self, combo: QComboBox, key: str) -> None:
+        combo.currentIndexChanged.connect(lambda _i: self._event_edited(combo, key))
+        combo.lineEdit().editingFinished.connect(lambda: self._event_edited(combo, key))
+
+    @staticmethod
+    def event_value(combo: QComboBox) -> str:
+        """The picked event, or the typed one (with its filters) when it is not in the list."""
+        text = combo.currentText().strip()
+        i = combo.findText(text)
+        if i >= 0:
+            return combo.itemData(i)
+        return text or ANY_EVENT
+
+    def _event_edited(self, combo: QComboBox, key: str) -> None:
+        from seglab.core.analyses.filters import parse_event
+        from seglab.core.errors import UserError
+
+        value = self.event_value(combo)
+        try:
+            value = parse_event(value).text
+        except UserError as exc:
+            combo.setStyleSheet("border: 1px solid #B00020;")
+            combo.setToolTip(str(exc))
+            return
+        combo.setStyleSheet("")
+        combo.setToolTip(EVENT_TIP)
+        if self.model.spec.option(key) != value:
+            self.model.set_options(**{key: value})
+
+    def _measure_edited(self) -> None:
+        measure = self.trend_measure.currentData()
+        of = self.model.spec.option("of")
+        if measure in VALUE_MEASURES and not of:
+            numeric = self.model.catalog.numeric_event_properties()
+            of = numeric[0] if numeric else None
+        self.model.set_options(measure=measure, of=of if measure in VALUE_MEASURES else None)
+
+    def _by_edited(self, *_args) -> None:
+        text = self.by_combo.currentText().strip()
+        choices = self.model.catalog.breakdown_choices(self.model.spec.kind)
+        value = text if text in choices else None
+        if text and text != NO_BREAKDOWN and value is None:
+            self.by_combo.setStyleSheet("border: 1px solid #B00020;")
+            self.by_combo.setToolTip(f"No property “{text}” to break this chart down by.")
+            return
+        self.by_combo.setStyleSheet("")
+        if self.model.spec.option("by") != value:
+            self.model.set_options(by=value)
 
     def _fill_events(self, combo: QComboBox, events: tuple[str, ...]) -> None:
         with QSignalBlocker(combo):
@@ -248,6 +339,9 @@ class ChartEditorWidget(QWidget):
     def _select(combo: QComboBox, value) -> None:
         with QSignalBlocker(combo):
             i = combo.findData(value)
+            if i < 0 and isinstance(value, str) and "[" in value:
+                combo.addItem(value, value)  # an event with filters, as typed
+                i = combo.count() - 1
             if i < 0 and value is not None:
                 combo.addItem(f"{value} (not in this project)", value)
                 i = combo.count() - 1
@@ -264,6 +358,10 @@ class ChartEditorWidget(QWidget):
             self._fill_events(combo, catalog.events)
         shown = ", ".join(catalog.events[:8]) + (" …" if len(catalog.events) > 8 else "")
         self.funnel_events_hint.setText(f"Events: {shown}" if catalog.events else "")
+        with QSignalBlocker(self.trend_of):
+            self.trend_of.clear()
+            for name in catalog.numeric_event_properties():
+                self.trend_of.addItem(name, name)
         self._show_spec(self.model.spec)
 
     def _show_spec(self, spec: ChartSpec) -> None:
@@ -273,7 +371,8 @@ class ChartEditorWidget(QWidget):
                 self.kind_combo, self.unit_combo, self.range_combo, self.from_edit, self.to_edit,
                 self.interval_combo, self.segment_list, self.vs_rest_check, self.trend_event,
                 self.trend_measure, self.trend_average, self.funnel_steps, self.funnel_within,
-                self.retention_start, self.retention_return, self.retention_periods,
+                self.retention_start, self.retention_return, self.retention_periods, self.by_combo,
+                self.by_limit, self.trend_of, self.trend_compare,
                 *self.kind_events.values(), *self.kind_limits.values(),
             )
         ]  # fmt: skip
@@ -297,8 +396,7 @@ class ChartEditorWidget(QWidget):
             self.from_edit.setDate(QDate(d_from.year, d_from.month, d_from.day))
             self.to_edit.setDate(QDate(d_to.year, d_to.month, d_to.day))
             self._select(self.interval_combo, spec.interval)
-            self.interval_combo.setEnabled(spec.kind in ("trend", "retention", "stickiness", "lifecycle",
-                                                         "segment_size"))  # fmt: skip
+            self.interval_combo.setEnabled(REGISTRY[spec.kind].uses_interval)
             for kind, combo in self.kind_events.items():
                 if kind == spec.kind:
                     self._select(combo, spec.option("event", ANY_EVENT))
@@ -311,6 +409,20 @@ class ChartEditorWidget(QWidget):
             self._select(self.trend_event, spec.option("event", ANY_EVENT))
             self._select(self.trend_measure, spec.option("measure", "users"))
             self.trend_average.setValue(int(spec.option("moving_average", 0) or 0))
+            value_measure = spec.option("measure") in VALUE_MEASURES
+            self.trend_of.setEnabled(value_measure)
+            if value_measure:
+                self._select(self.trend_of, spec.option("of"))
+            self.trend_compare.setChecked(spec.option("compare") == "previous")
+            choices = self.model.catalog.breakdown_choices(spec.kind)
+            self.breakdown_box.setVisible(bool(choices))
+            self.by_combo.clear()
+            self.by_combo.addItem(NO_BREAKDOWN, None)
+            for choice in choices:
+                self.by_combo.addItem(choice, choice)
+            self._select(self.by_combo, spec.option("by") or None)
+            self.by_limit.setValue(int(spec.option("by_limit", 10) or 10))
+            self.by_limit.setEnabled(bool(spec.option("by")))
             steps = spec.option("steps") or []
             self.funnel_steps.setText(format_steps(steps))
             self.funnel_within.setValue(float(spec.option("within_days", 14)))
