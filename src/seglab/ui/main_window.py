@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from seglab import __version__
 from seglab.core.errors import ProjectError, UserError
+from seglab.core.importing.readers import SUFFIXES
 from seglab.core.timeutil import utc_now_iso
 from seglab.ui import messages
 from seglab.ui.icons import icon
@@ -52,7 +53,12 @@ from seglab.ui.widgets.start_widget import StartWidget
 from seglab.ui.workers import Worker
 
 PROJECT_FILTER = "SegLab projects (*.seglab);;All files (*)"
-CSV_FILTER = "CSV files (*.csv *.tsv *.txt *.csv.gz);;All files (*)"
+CSV_FILTER = (
+    "Data files (*.csv *.tsv *.txt *.jsonl *.ndjson *.json *.parquet *.gz *.zst *.zstd);;"
+    "CSV files (*.csv *.tsv *.txt *.csv.gz *.csv.zst);;"
+    "JSON lines (*.jsonl *.ndjson *.json *.jsonl.gz *.ndjson.gz *.json.gz *.jsonl.zst);;"
+    "Parquet files (*.parquet);;All files (*)"
+)
 
 
 def data_location() -> Path:
@@ -646,9 +652,7 @@ class MainWindow(QMainWindow):
             return
         if self._refuse_when_busy():
             return
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Import CSV files", self.settings.last_folder(), CSV_FILTER
-        )
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import files", self.settings.last_folder(), CSV_FILTER)
         if paths:
             self.import_files(paths)
 
@@ -749,7 +753,8 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-DROP_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".seglab")
+# Every format the importer reads (core/importing/readers.py), and projects.
+DROP_SUFFIXES = (*SUFFIXES, ".seglab")
 
 
 class _FileDropFilter(QObject):
