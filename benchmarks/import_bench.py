@@ -13,6 +13,9 @@ columns, no parsing, no index). It prints wall-clock rows/s for both, the ratio,
 CPU seconds (the machine may be shared: CPU time is the steadier comparison) and
 SegLab's peak RSS: medians of ``--repeat`` runs (3) taken in turns, RSS the highest.
 
+``--format parquet`` (or ``jsonl``, ``csv.gz``) times the same events written in that format
+(converted once with pyarrow, beside the CSV); ``.import`` still reads the CSV.
+
 ``--with-entities`` also times the same events file into a project that already holds the
 accounts and users files (the order the import wizard uses): that path once took 4x as long
 (a per-account subquery that SQLite planned with the users file's statistics).
@@ -69,10 +72,51 @@ def _seglab_import(n: int, events: Path, project: Path, before: tuple[Path, ...]
     return wall, cpu, rss
 
 
-def bench(n: int, data_root: Path, work: Path, repeat: int, with_entities: bool) -> dict:
+def events_as(events: Path, fmt: str) -> Path:
+    """The generated events file in ``fmt`` (made once, beside it): the same rows and values."""
+    if fmt == "csv":
+        return events
+    target = events.with_name(f"events.{fmt}")
+    if target.exists() and target.stat().st_mtime >= events.stat().st_mtime:
+        return target
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if fmt == "csv.gz":
+        with open(events, "rb") as src, gzip.open(target, "wb", compresslevel=6) as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+        return target
+    types = {
+        "user_id": pa.string(),
+        "event": pa.string(),
+        "timestamp": pa.timestamp("ms", tz="UTC"),
+        "account_id": pa.string(),
+        "platform": pa.string(),
+        "duration_ms": pa.int64(),
+        "amount": pa.float64(),
+    }
+    table = pacsv.read_csv(events, convert_options=pacsv.ConvertOptions(column_types=types))
+    if fmt == "parquet":
+        pq.write_table(table, target, row_group_size=128 * 1024)
+    elif fmt == "jsonl":
+        rows = table.to_pylist()
+        with open(target, "w", encoding="utf-8") as out:
+            for row in rows:
+                row["timestamp"] = row["timestamp"].isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                out.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
+    else:
+        raise SystemExit(f"--format {fmt}: use csv, csv.gz, jsonl or parquet")
+    return target
+
+
+def bench(n: int, data_root: Path, work: Path, repeat: int, with_entities: bool, fmt: str = "csv") -> dict:
     """Medians over ``repeat`` runs, SegLab and ``.import`` taking turns (the machine is shared:
     single runs of the same code vary by a third)."""
-    events, users, accounts = generate(data_root / f"events_{n}", n)
+    csv_events, users, accounts = generate(data_root / f"events_{n}", n)
+    events = events_as(csv_events, fmt)
     project = work / f"bench_{n}.seglab"
     ref = work / f"ref_{n}.db"
     sqlite3 = shutil.which("sqlite3")
@@ -82,7 +126,7 @@ def bench(n: int, data_root: Path, work: Path, repeat: int, with_entities: bool)
     for _ in range(repeat):
         runs.append(_seglab_import(n, events, project, ()))
         ref.unlink(missing_ok=True)
-        wall, cpu, _, _ = run([sqlite3, str(ref), "-cmd", ".mode csv", f".import {events} events"])
+        wall, cpu, _, _ = run([sqlite3, str(ref), "-cmd", ".mode csv", f".import {csv_events} events"])
         refs.append((wall, cpu))
         if with_entities:
             after.append(_seglab_import(n, events, project, (accounts, users)))
@@ -95,6 +139,7 @@ def bench(n: int, data_root: Path, work: Path, repeat: int, with_entities: bool)
     ref_cpu = statistics.median(r[1] for r in refs)
     result = {
         "rows": n,
+        "format": fmt,
         "file_mb": round(events.stat().st_size / 1e6, 1),
         "runs": repeat,
         "seglab_s": round(wall, 2),
@@ -125,7 +170,8 @@ def table(results: list[dict]) -> str:
     ]
     for r in results:
         lines.append(
-            f"| {r['rows']:,} | {r['file_mb']} MB | {r['runs']} | {r['seglab_s']} s "
+            f"| {r['rows']:,}{'' if r.get('format', 'csv') == 'csv' else ' (' + r['format'] + ')'} "
+            f"| {r['file_mb']} MB | {r['runs']} | {r['seglab_s']} s "
             f"| {r['seglab_rows_s']:,} | {r['ref_s']} s | {r['ref_rows_s']:,} "
             f"| {r['ratio']}× | {r['cpu_ratio']}× "
             f"| {r['peak_rss_mb']} MB |" + (f" {r['after_users_s']} s |" if extra else "")
@@ -154,13 +200,16 @@ def main() -> None:
         action="store_true",
         help="also time the events file into a project that already holds the accounts and users files",
     )
+    parser.add_argument("--format", default="csv", help="events file format: csv, csv.gz, jsonl, parquet")
     parser.add_argument("--write-docs", action="store_true", help="replace the table in docs/performance.md")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
     with tempfile.TemporaryDirectory(prefix="seglab-import-bench-") as work:
         for n in sizes:
-            result = bench(n, Path(args.data_dir), Path(work), max(1, args.repeat), args.with_entities)
+            result = bench(
+                n, Path(args.data_dir), Path(work), max(1, args.repeat), args.with_entities, args.format
+            )
             results.append(result)
             print(json.dumps(result), flush=True)
     text = table(results)

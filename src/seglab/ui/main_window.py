@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.demo_action = self._action("Open &Demo Project", self.open_demo, None, file_menu)
         file_menu.addSeparator()
-        self.import_action = self._action("&Import CSV…", self.import_dialog, "Ctrl+I", file_menu)
+        self.import_action = self._action("&Import Files…", self.import_dialog, "Ctrl+I", file_menu)
         self.import_action.setIcon(icon("import"))
         self.worksheet_action = self._action(
             "Export &Worksheet…", self.export_worksheet_dialog, "Ctrl+E", file_menu
