@@ -517,3 +517,15 @@ def test_preview_of_each_format(tmp_path):
         assert result.property_types["seats"] == "integer"
         assert len(result.sniff.sample_rows) == 30
     assert preview(tmp_path / "ev.parquet").sniff.estimated_rows == 30
+
+
+def test_json_types_ignore_nulls_and_a_file_without_objects_gets_a_sentence(project, tmp_path):
+    lines = [{"user_id": "u1", "event": "e", "timestamp": "2024-01-01", "n": None}] * 1200
+    lines.append({"user_id": "u1", "event": "e", "timestamp": "2024-01-02", "n": 5})
+    path = tmp_path / "ev.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert dict(import_file(project, path).properties) == {"n": "integer"}
+    bad = tmp_path / "nothing.jsonl"
+    bad.write_text("1\n[2]\nnot json\n")
+    with pytest.raises(ImportFileError, match="no line in the file is a JSON object"):
+        import_file(project, bad)

@@ -203,7 +203,7 @@ def _flatten(obj: dict, prefix: str, out: dict, parents: set | None) -> None:
             out[prefix + key] = value
 
 
-_JSON_KIND = {str: 1, int: 2, float: 4, bool: 8}
+_JSON_KIND = {str: 1, int: 2, float: 4, bool: 8, type(None): 0}  # anything else: 16
 
 
 def _json_hint(bits: int) -> str | None:
@@ -512,6 +512,9 @@ class Source:
             if len(flats) >= sample_rows:
                 break
         columns = list(keys)
+        if not columns:
+            where = "in the file" if scanned or complete else "in the first lines of the file"
+            raise ImportFileError(f"{self.path.name}: no line {where} is a JSON object; nothing to import")
         if not scanned:
             self.columns, self.parents = columns, parents
             self.hints = {k.strip(): h for k, bits in keys.items() if (h := _json_hint(bits))}
