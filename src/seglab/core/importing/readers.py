@@ -548,9 +548,13 @@ class Source:
         if not self.columns:
             self._parquet_schema()
         rows: list[tuple] = []
-        for batch in self._parquet_batches(max(1, sample_rows)):
-            rows.extend(zip(*batch.cols))
-            break
+        batches = self._parquet_batches(max(1, sample_rows))
+        try:
+            for batch in batches:
+                rows.extend(zip(*batch.cols))
+                break
+        finally:
+            batches.close()  # let go of the row group's buffers now
         shape = detect_shape(self.columns, self.parents)
         self.shape = shape
         return FormatSniff(
@@ -628,7 +632,8 @@ class Source:
         row = 0
         self._parquet_done = 0
         try:
-            for batch in pf.iter_batches(batch_size=batch_rows):
+            # One thread: the import is one pipeline anyway, and per-thread heaps cost ~40 MB of RSS.
+            for batch in pf.iter_batches(batch_size=batch_rows, use_threads=False):
                 while any(pa.types.is_struct(t) for t in batch.schema.types):
                     batch = _flatten_batch(batch)
                 by_name = dict(zip(batch.schema.names, batch.columns))
