@@ -73,22 +73,35 @@ def _seglab_import(n: int, events: Path, project: Path, before: tuple[Path, ...]
 
 
 def events_as(events: Path, fmt: str) -> Path:
-    """The generated events file in ``fmt`` (made once, beside it): the same rows and values."""
+    """The generated events file in ``fmt`` (made once, beside it): the same rows and values.
+
+    Converted in a child process, so that pyarrow's memory never counts in this process
+    (nor in the peak RSS the kernel reports for the ``seglab import`` children it forks)."""
     if fmt == "csv":
         return events
+    if fmt not in ("csv.gz", "jsonl", "parquet"):
+        raise SystemExit(f"--format {fmt}: use csv, csv.gz, jsonl or parquet")
     target = events.with_name(f"events.{fmt}")
-    if target.exists() and target.stat().st_mtime >= events.stat().st_mtime:
-        return target
+    if not (target.exists() and target.stat().st_mtime >= events.stat().st_mtime):
+        subprocess.run([sys.executable, __file__, "--convert", fmt, str(events)], check=True)
+    return target
+
+
+def convert(events: Path, fmt: str) -> None:
+    """Write ``events`` (CSV) as ``events.FMT`` beside it, a block of rows at a time."""
     import gzip
 
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
+    target = events.with_name(f"events.{fmt}")
+    tmp = target.with_name(target.name + ".tmp")
     if fmt == "csv.gz":
-        with open(events, "rb") as src, gzip.open(target, "wb", compresslevel=6) as out:
+        with open(events, "rb") as src, gzip.open(tmp, "wb", compresslevel=6) as out:
             shutil.copyfileobj(src, out, 1 << 20)
-        return target
+        tmp.replace(target)
+        return
     types = {
         "user_id": pa.string(),
         "event": pa.string(),
@@ -98,18 +111,20 @@ def events_as(events: Path, fmt: str) -> Path:
         "duration_ms": pa.int64(),
         "amount": pa.float64(),
     }
-    table = pacsv.read_csv(events, convert_options=pacsv.ConvertOptions(column_types=types))
+    reader = pacsv.open_csv(events, convert_options=pacsv.ConvertOptions(column_types=types))
     if fmt == "parquet":
-        pq.write_table(table, target, row_group_size=128 * 1024)
-    elif fmt == "jsonl":
-        rows = table.to_pylist()
-        with open(target, "w", encoding="utf-8") as out:
-            for row in rows:
-                row["timestamp"] = row["timestamp"].isoformat(timespec="milliseconds").replace("+00:00", "Z")
-                out.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
+        with pq.ParquetWriter(tmp, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch, row_group_size=128 * 1024)
     else:
-        raise SystemExit(f"--format {fmt}: use csv, csv.gz, jsonl or parquet")
-    return target
+        with open(tmp, "w", encoding="utf-8") as out:
+            for batch in reader:
+                for row in batch.to_pylist():
+                    row["timestamp"] = (
+                        row["timestamp"].isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                    )
+                    out.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
+    tmp.replace(target)
 
 
 def bench(n: int, data_root: Path, work: Path, repeat: int, with_entities: bool, fmt: str = "csv") -> dict:
@@ -202,7 +217,11 @@ def main() -> None:
     )
     parser.add_argument("--format", default="csv", help="events file format: csv, csv.gz, jsonl, parquet")
     parser.add_argument("--write-docs", action="store_true", help="replace the table in docs/performance.md")
+    parser.add_argument("--convert", nargs=2, metavar=("FORMAT", "CSV"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.convert:
+        convert(Path(args.convert[1]), args.convert[0])
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
     with tempfile.TemporaryDirectory(prefix="seglab-import-bench-") as work:
