@@ -529,3 +529,20 @@ def test_json_types_ignore_nulls_and_a_file_without_objects_gets_a_sentence(proj
     bad.write_text("1\n[2]\nnot json\n")
     with pytest.raises(ImportFileError, match="no line in the file is a JSON object"):
         import_file(project, bad)
+
+
+def test_old_mac_line_ends_in_a_gzip_file(project, tmp_path):
+    path = tmp_path / "mac.csv.gz"
+    path.write_bytes(gzip.compress(b"user_id,event,timestamp\ru1,a,2024-01-01\ru2,b,2024-01-02\r"))
+    report = import_file(project, path)
+    assert (report.rows_read, report.rows_imported) == (2, 2)
+
+
+def test_rejects_of_a_compressed_csv_quote_its_lines(project, tmp_path):
+    path = zstd(tmp_path / "ev.csv.zst", b"user_id,event,timestamp\nu1,a,2024-01-01\nu2,b\nu3,c,never\n")
+    report = import_file(project, path)
+    assert report.format == "CSV (zstd)" and report.rows_imported == 1
+    assert rejects(report) == [
+        (3, "wrong number of fields: 2 instead of 3", "u2,b"),
+        (4, "bad timestamp 'never': not a recognised date or time", "u3,c,never"),
+    ]

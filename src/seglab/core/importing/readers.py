@@ -144,14 +144,35 @@ class _Decompressed(io.RawIOBase):
     """A decompressing binary stream (gzip or zstd, through pyarrow) whose errors are sentences."""
 
     def __init__(self, path: Path, compression: str):
+        self.path = path
+        self.compression = compression
+        self._open()
+
+    def _open(self) -> None:
         import pyarrow as pa
 
-        self.path = path
-        self.file = pa.OSFile(str(path))
-        self.stream = pa.CompressedInputStream(self.file, compression)
+        self.file = pa.OSFile(str(self.path))
+        self.stream = pa.CompressedInputStream(self.file, self.compression)
+        self.offset = 0
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True  # back to the start only (old Mac line ends are re-read with csv.reader)
+
+    def tell(self) -> int:
+        return self.offset
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR and offset == 0:
+            return self.offset
+        if (offset, whence) != (0, io.SEEK_SET):
+            raise io.UnsupportedOperation("a compressed stream only goes back to its start")
+        self.stream.close()
+        self.file.close()
+        self._open()
+        return 0
 
     def readinto(self, buffer) -> int:
         try:
@@ -159,6 +180,7 @@ class _Decompressed(io.RawIOBase):
         except (OSError, ValueError) as exc:
             raise _io_error(self.path, exc) from None
         buffer[: len(data)] = data
+        self.offset += len(data)
         return len(data)
 
     def position(self) -> int:
