@@ -271,6 +271,20 @@ def _what(value) -> str:
     )
 
 
+_decode = json.JSONDecoder().decode
+
+
+def _parse_many(lines: list, open_, comma, close):
+    """The JSON values of ``lines`` (each meant to be one value) parsed in one call: ~3x
+    faster than a call per line. ``None`` when the lines are not all values on their own;
+    the caller then parses them one by one, for exact rejects."""
+    try:
+        values = json.loads(open_ + comma.join(lines) + close)
+    except ValueError:  # also bytes that are not UTF-8
+        return None
+    return values if type(values) is list and len(values) == len(lines) else None
+
+
 def _parse_line(line: str):
     """(flat object, None) or (None, reason) for one non-blank line."""
     try:
@@ -614,28 +628,40 @@ class Source:
         unwrap = [c for c in columns if self.shape and c in self.shape.unwrap]
         line_no = 0
         start = 0
-        flats: list[dict] = []
-        ends: list[int] = []
-        bad: list[tuple[int, str]] = []
+        lines: list[str] = []
+        numbers: list[int] = []
         for line in text:
             line_no += 1
             if not line.strip():
                 continue
-            flat, reason = _parse_line(line)
-            if flat is None:
-                bad.append((line_no, reason))
-            else:
-                flats.append(flat)
-                ends.append(line_no)
-                if len(flats) >= batch_rows:
-                    yield self._json_batch(flats, ends, bad, start, columns, unwrap)
-                    start = line_no
-                    flats, ends, bad = [], [], []
-        if flats or bad:
-            yield self._json_batch(flats, ends, bad, start, columns, unwrap)
+            lines.append(line)
+            numbers.append(line_no)
+            if len(lines) >= batch_rows:
+                yield self._json_batch(lines, numbers, start, columns, unwrap)
+                start = line_no
+                lines, numbers = [], []
+        if lines:
+            yield self._json_batch(lines, numbers, start, columns, unwrap)
 
     @staticmethod
-    def _json_batch(flats, ends, bad, start, columns, unwrap) -> RecordBatch:
+    def _json_batch(lines, numbers, start, columns, unwrap) -> RecordBatch:
+        flats: list[dict] = []
+        ends: list[int] = []
+        bad: list[tuple[int, str]] = []
+        values = _parse_many(lines, "[", ",", "]")
+        for i, line in enumerate(lines):
+            if values is None:
+                flat, reason = _parse_line(line)
+            elif type(values[i]) is dict:
+                flat, reason = {}, None
+                _flatten(values[i], "", flat, None)
+            else:
+                flat, reason = None, f"not a JSON object: {_what(values[i])}"
+            if flat is None:
+                bad.append((numbers[i], reason))
+            else:
+                flats.append(flat)
+                ends.append(numbers[i])
         cols = []
         for column in columns:
             values = [f.get(column) for f in flats]
@@ -706,15 +732,17 @@ def _tick(progress, done: int, size: int) -> None:
 
 
 def _scan_json_lines(lines: list[bytes], keys: dict, parents: set) -> None:
-    loads = json.loads
     kinds = _JSON_KIND
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            obj = loads(line)
-        except ValueError:  # (also bad UTF-8) rejected in the import pass, with its line number
-            continue
+    lines = [line for line in lines if not line.isspace() and line]
+    values = _parse_many(lines, b"[", b",", b"]")
+    for i, line in enumerate(lines):
+        if values is not None:
+            obj = values[i]
+        else:
+            try:
+                obj = json.loads(line)
+            except ValueError:  # (also bad UTF-8) rejected in the import pass, with its line number
+                continue
         if type(obj) is not dict:
             continue
         flat: dict = {}
