@@ -201,13 +201,11 @@ class _Rejects:
                 open(source, encoding=encoding, errors="replace", newline="")
                 if reader is None
                 else reader.open_text(encoding)
-                if not reader.fmt.kind == "parquet"
-                else contextlib.nullcontext(iter(()))
             ) as src,
         ):
             writer = csv.writer(out)
             writer.writerow(("line", "reason", "raw"))
-            if reader is not None and reader.fmt.kind == "parquet":
+            if reader is not None and reader.numbered_rows:
                 for first, _last, reason in spans:
                     writer.writerow((first, reason, reader.raw_row(int(first))[:10_000]))
                 spans = iter(())

@@ -703,9 +703,17 @@ class Source:
             ) from None
 
     # -- rejected rows' text
+    @property
+    def numbered_rows(self) -> bool:
+        """Parquet: "lines" are row numbers, and a rejected row's text is :meth:`raw_row`."""
+        return self.fmt.kind == "parquet"
+
     @contextlib.contextmanager
     def open_text(self, encoding: str):
-        """The content as text lines, for the rejects file (compressed CSV and JSON lines)."""
+        """The content as text lines, for the rejects file (none for Parquet)."""
+        if self.numbered_rows:
+            yield iter(())
+            return
         with self._open_binary() as binary:
             yield io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline="")
 
