@@ -93,7 +93,7 @@ def test_every_format_is_dropped_previewed_and_imported(window, qtbot, tmp_path)
     assert dialog.format_label.text() == "Parquet"
 
     dialog.file_list.setCurrentRow(2)
-    assert dialog.format_label.text().startswith("JSON lines — recognised as a Mixpanel export")
+    assert dialog.format_label.text().startswith("JSON lines — Mixpanel export recognised: user id = ")
     assert dialog.field_combo("user_id").currentText() == "properties.distinct_id"
     assert dialog.field_combo("timestamp").currentText() == "properties.time"
     assert dialog.field_combo("insert_id").currentText() == "properties.$insert_id"

@@ -80,7 +80,7 @@ def format_text(plan: FilePlan) -> str:
         return plan.format
     mapped = plan.mapping.to_dict() if plan.mapping else {}
     fields = ", ".join(f"{FIELD_LABELS[f].lower()} = {c}" for f, c in mapped.items())
-    return f"{plan.format} — recognised as a {plan.shape}: {fields}"
+    return f"{plan.format} — {plan.shape} recognised: {fields}"
 
 
 def parsed_timestamps(plan: FilePlan, values: list[str]) -> list[str]:
