@@ -546,3 +546,21 @@ def test_rejects_of_a_compressed_csv_quote_its_lines(project, tmp_path):
         (3, "wrong number of fields: 2 instead of 3", "u2,b"),
         (4, "bad timestamp 'never': not a recognised date or time", "u3,c,never"),
     ]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_arrow_timestamps_of_every_unit_with_nulls_and_offsets(unit):
+    from seglab.core.importing.readers import _arrow_cells
+
+    moments = [dt.datetime(2024, 1, 1, 10, 0, 0, 123456), None, dt.datetime(1969, 12, 31, 23, 59, 59, 999999)]
+    moments += [dt.datetime(2024, 2, 29, 0, 0, 1)] * 9
+    zoned = pa.array(moments, pa.timestamp(unit, tz="UTC"))
+    assert _arrow_cells(zoned.slice(1, 3))[:2] == [
+        "",
+        "1969-12-31T23:59:59.000Z" if unit == "s" else "1969-12-31T23:59:59.999Z",
+    ]
+    cells = _arrow_cells(zoned)
+    assert cells[0] == ("2024-01-01T10:00:00.000Z" if unit == "s" else "2024-01-01T10:00:00.123Z")
+    assert cells[3] == "2024-02-29T00:00:01.000Z"
+    naive = pa.array(moments, pa.timestamp(unit))
+    assert _arrow_cells(naive.slice(3))[0] == "2024-02-29T00:00:01.000"

@@ -795,68 +795,91 @@ def _flatten_batch(batch):
     names, arrays = [], []
     for name, array in zip(batch.schema.names, batch.columns):
         if pa.types.is_struct(array.type):
-            for i, child in enumerate(array.type):
+            # flatten(): a null struct makes every field null (field() alone would show hidden values).
+            for child, values in zip(array.type, array.flatten()):
                 names.append(f"{name}.{child.name}")
-                arrays.append(array.field(i) if array.null_count == 0 else _struct_child(array, i))
+                arrays.append(values)
         else:
             names.append(name)
             arrays.append(array)
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def _struct_child(array, i: int):
-    import pyarrow.compute as pc
-
-    # A null struct makes every field null (``field`` alone would show the hidden values).
-    return pc.struct_field(array, [i])
+# Rendering avoids pyarrow.compute: its kernels' first use costs ~40 MB of resident memory.
 
 
-_UNIT_MS = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000), "ns": (1, 1_000_000)}
+def _with_nulls(values: list, text) -> list[str]:
+    """``text`` of each value; ``None`` (null) is ``""``."""
+    if None in values:
+        return ["" if v is None else text(v) for v in values]
+    return list(map(text, values))
+
+
+def _real_text(value: float) -> str:
+    return "" if value != value else repr(value)  # NaN: no value
+
+
+def _json_text(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
 def _arrow_cells(array) -> list[str]:
     """An Arrow column as CSV-like text cells (null: ``""``)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     typ = array.type
     if pa.types.is_dictionary(typ):
-        array = array.dictionary_decode()
-        typ = array.type
-    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
-        return array.fill_null("").to_pylist()
-    if pa.types.is_floating(typ):
-        array = pc.if_else(pc.is_nan(array), pa.scalar(None, typ), array)
-        return pc.cast(array, pa.string()).fill_null("").to_pylist()
+        words = _arrow_cells(array.dictionary)
+        return ["" if i is None else words[i] for i in array.indices.to_pylist()]
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or _is_string_view(pa, typ):
+        values = array.to_pylist()
+        return ["" if v is None else v for v in values] if array.null_count else values
     if pa.types.is_timestamp(typ):
-        mul, div = _UNIT_MS[typ.unit]
-        raw = array.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
-        ms = raw * mul if mul != 1 else np.floor_divide(raw, div)
-        text = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms")
-        if typ.tz:
-            text = np.char.add(text, "Z")
-        cells = text.tolist()
-        if array.null_count:
-            for i in np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False)).tolist():
-                cells[i] = ""
-        return cells
-    if (
-        pa.types.is_integer(typ)
-        or pa.types.is_boolean(typ)
-        or pa.types.is_date(typ)
-        or pa.types.is_decimal(typ)
-        or pa.types.is_time(typ)
-    ):
-        return pc.cast(array, pa.string()).fill_null("").to_pylist()
+        raw, nat = _int64_values(np, pa, array)
+        # To the millisecond, rounding down (datetime64 casts truncate towards zero).
+        ms = raw * 1000 if typ.unit == "s" else np.floor_divide(raw, _PER_MS[typ.unit])
+        text = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms").tolist()
+        zone = "Z" if typ.tz else ""
+        if nat.any():
+            return ["" if gone else t + zone for t, gone in zip(text, nat.tolist())]
+        return [t + zone for t in text] if zone else text
+    if pa.types.is_integer(typ):
+        return _with_nulls(array.to_pylist(), str)
+    if pa.types.is_floating(typ):
+        return _with_nulls(array.to_pylist(), _real_text)
+    if pa.types.is_boolean(typ):
+        return _with_nulls(array.to_pylist(), lambda v: "true" if v else "false")
+    if pa.types.is_date(typ):
+        return _with_nulls(array.to_pylist(), lambda v: v.isoformat())
+    if pa.types.is_decimal(typ) or pa.types.is_time(typ):
+        return _with_nulls(array.to_pylist(), str)
     if pa.types.is_null(typ):
         return [""] * len(array)
     if pa.types.is_binary(typ) or pa.types.is_large_binary(typ):
-        return [b.decode("utf-8", errors="replace") if b is not None else "" for b in array.to_pylist()]
-    return [
-        "" if v is None else json.dumps(v, ensure_ascii=False, default=str, separators=(",", ":"))
-        for v in array.to_pylist()
-    ]
+        return _with_nulls(array.to_pylist(), lambda b: b.decode("utf-8", errors="replace"))
+    return _with_nulls(array.to_pylist(), _json_text)
+
+
+_PER_MS = {"ms": 1, "us": 1000, "ns": 1_000_000}
+
+
+def _int64_values(np, pa, array):
+    """The 64-bit integers under ``array`` (a timestamp column) and its null mask, read from its
+    buffers (to_numpy() of a zoned timestamp would load the compute kernels)."""
+    n, offset = len(array), array.offset
+    validity, data = array.buffers()[:2]
+    values = np.frombuffer(data, dtype=np.int64, count=offset + n)[offset:]
+    if validity is None or array.null_count == 0:
+        return values, np.zeros(n, dtype=bool)
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")[offset : offset + n]
+    nulls = bits == 0
+    return np.where(nulls, 0, values), nulls
+
+
+def _is_string_view(pa, typ) -> bool:
+    check = getattr(pa.types, "is_string_view", None)
+    return bool(check and check(typ))
 
 
 # --------------------------------------------------------------------------- entry points
