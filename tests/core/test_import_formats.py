@@ -564,3 +564,14 @@ def test_arrow_timestamps_of_every_unit_with_nulls_and_offsets(unit):
     assert cells[3] == "2024-02-29T00:00:01.000Z"
     naive = pa.array(moments, pa.timestamp(unit))
     assert _arrow_cells(naive.slice(3))[0] == "2024-02-29T00:00:01.000"
+
+
+def test_a_corrupt_gzip_gets_a_sentence(project, tmp_path):
+    data = bytearray(gzip.compress(b"user_id,event,timestamp\n" + b"u1,a,2024-01-01\n" * 5000))
+    data[40:60] = bytes(20)
+    path = tmp_path / "ev.csv.gz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImportFileError, match=r"the compressed file is (damaged|cut short)") as info:
+        import_file(project, path)
+    assert "\n" not in str(info.value)
+    assert project.conn.execute("SELECT count(*) FROM imports").fetchone() == (0,)
