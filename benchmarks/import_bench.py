@@ -13,8 +13,9 @@ columns, no parsing, no index). It prints wall-clock rows/s for both, the ratio,
 CPU seconds (the machine may be shared: CPU time is the steadier comparison) and
 SegLab's peak RSS: medians of ``--repeat`` runs (3) taken in turns, RSS the highest.
 
-``--format parquet`` (or ``jsonl``, ``csv.gz``) times the same events written in that format
-(converted once with pyarrow, beside the CSV); ``.import`` still reads the CSV.
+``--format csv,parquet`` (also ``jsonl``, ``csv.gz``) times the same events written in each
+format (converted once with pyarrow, beside the CSV), the formats taking turns; ``.import``
+still reads the CSV.
 
 ``--with-entities`` also times the same events file into a project that already holds the
 accounts and users files (the order the import wizard uses): that path once took 4x as long
@@ -127,52 +128,61 @@ def convert(events: Path, fmt: str) -> None:
     tmp.replace(target)
 
 
-def bench(n: int, data_root: Path, work: Path, repeat: int, with_entities: bool, fmt: str = "csv") -> dict:
-    """Medians over ``repeat`` runs, SegLab and ``.import`` taking turns (the machine is shared:
-    single runs of the same code vary by a third)."""
+def bench(
+    n: int, data_root: Path, work: Path, repeat: int, with_entities: bool, formats: tuple[str, ...] = ("csv",)
+) -> list[dict]:
+    """Medians over ``repeat`` runs, SegLab (each format) and ``.import`` taking turns (the machine
+    is shared: single runs of the same code vary by a third). One result per format."""
     csv_events, users, accounts = generate(data_root / f"events_{n}", n)
-    events = events_as(csv_events, fmt)
+    files = {fmt: events_as(csv_events, fmt) for fmt in formats}
     project = work / f"bench_{n}.seglab"
     ref = work / f"ref_{n}.db"
     sqlite3 = shutil.which("sqlite3")
     if sqlite3 is None:
         raise SystemExit("the sqlite3 shell is needed for the reference (apt-get install sqlite3)")
-    runs, refs, after = [], [], []
+    runs: dict[str, list] = {fmt: [] for fmt in formats}
+    after: dict[str, list] = {fmt: [] for fmt in formats}
+    refs = []
     for _ in range(repeat):
-        runs.append(_seglab_import(n, events, project, ()))
+        for fmt, events in files.items():
+            runs[fmt].append(_seglab_import(n, events, project, ()))
         ref.unlink(missing_ok=True)
         wall, cpu, _, _ = run([sqlite3, str(ref), "-cmd", ".mode csv", f".import {csv_events} events"])
         refs.append((wall, cpu))
         if with_entities:
-            after.append(_seglab_import(n, events, project, (accounts, users)))
+            for fmt, events in files.items():
+                after[fmt].append(_seglab_import(n, events, project, (accounts, users)))
     for suffix in ("", "-wal", "-shm"):
         Path(f"{project}{suffix}").unlink(missing_ok=True)
     ref.unlink(missing_ok=True)
-    wall = statistics.median(r[0] for r in runs)
-    cpu = statistics.median(r[1] for r in runs)
     ref_wall = statistics.median(r[0] for r in refs)
     ref_cpu = statistics.median(r[1] for r in refs)
-    result = {
-        "rows": n,
-        "format": fmt,
-        "file_mb": round(events.stat().st_size / 1e6, 1),
-        "runs": repeat,
-        "seglab_s": round(wall, 2),
-        "seglab_s_all": [round(r[0], 2) for r in runs],
-        "seglab_rows_s": round(n / wall),
-        "seglab_cpu_s": round(cpu, 2),
-        "ref_s": round(ref_wall, 2),
-        "ref_s_all": [round(r[0], 2) for r in refs],
-        "ref_rows_s": round(n / ref_wall),
-        "ref_cpu_s": round(ref_cpu, 2),
-        "ratio": round(ref_wall / wall, 2),
-        "cpu_ratio": round(ref_cpu / cpu, 2),
-        "peak_rss_mb": max(r[2] for r in runs),
-    }
-    if with_entities:
-        result["after_users_s"] = round(statistics.median(r[0] for r in after), 2)
-        result["after_users_rss_mb"] = max(r[2] for r in after)
-    return result
+    results = []
+    for fmt, events in files.items():
+        wall = statistics.median(r[0] for r in runs[fmt])
+        cpu = statistics.median(r[1] for r in runs[fmt])
+        result = {
+            "rows": n,
+            "format": fmt,
+            "file_mb": round(events.stat().st_size / 1e6, 1),
+            "runs": repeat,
+            "seglab_s": round(wall, 2),
+            "seglab_s_all": [round(r[0], 2) for r in runs[fmt]],
+            "seglab_rows_s": round(n / wall),
+            "seglab_cpu_s": round(cpu, 2),
+            "ref_s": round(ref_wall, 2),
+            "ref_s_all": [round(r[0], 2) for r in refs],
+            "ref_rows_s": round(n / ref_wall),
+            "ref_cpu_s": round(ref_cpu, 2),
+            "ratio": round(ref_wall / wall, 2),
+            "cpu_ratio": round(ref_cpu / cpu, 2),
+            "peak_rss_mb": max(r[2] for r in runs[fmt]),
+        }
+        if with_entities:
+            result["after_users_s"] = round(statistics.median(r[0] for r in after[fmt]), 2)
+            result["after_users_rss_mb"] = max(r[2] for r in after[fmt])
+        results.append(result)
+    return results
 
 
 def table(results: list[dict]) -> str:
@@ -215,7 +225,11 @@ def main() -> None:
         action="store_true",
         help="also time the events file into a project that already holds the accounts and users files",
     )
-    parser.add_argument("--format", default="csv", help="events file format: csv, csv.gz, jsonl, parquet")
+    parser.add_argument(
+        "--format",
+        default="csv",
+        help="events file format(s), comma-separated, timed in turns: csv, csv.gz, jsonl, parquet",
+    )
     parser.add_argument("--write-docs", action="store_true", help="replace the table in docs/performance.md")
     parser.add_argument("--convert", nargs=2, metavar=("FORMAT", "CSV"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -226,11 +240,12 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="seglab-import-bench-") as work:
         for n in sizes:
-            result = bench(
-                n, Path(args.data_dir), Path(work), max(1, args.repeat), args.with_entities, args.format
-            )
-            results.append(result)
-            print(json.dumps(result), flush=True)
+            formats = tuple(f.strip() for f in args.format.split(","))
+            for result in bench(
+                n, Path(args.data_dir), Path(work), max(1, args.repeat), args.with_entities, formats
+            ):
+                results.append(result)
+                print(json.dumps(result), flush=True)
     text = table(results)
     print(text)
     if args.write_docs:
