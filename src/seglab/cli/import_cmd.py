@@ -8,7 +8,10 @@ from seglab.cli.common import UsageError, open_project, print_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser("import", help="import CSV files (events, users, accounts) into a project")
+    p = sub.add_parser(
+        "import",
+        help="import CSV, JSON lines or Parquet files (events, users, accounts) into a project",
+    )
     p.add_argument("project")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--kind", choices=("events", "users", "accounts"), help="what the files hold")
@@ -23,8 +26,8 @@ def register(sub) -> None:
     p.add_argument("--strict", action="store_true", help="import nothing from a file with rejected rows")
     p.add_argument("--force", action="store_true", help="import content that was imported before")
     p.add_argument("--date-format", metavar="FMT", help="strptime format of the timestamps, e.g. %%d/%%m/%%Y")
-    p.add_argument("--encoding", help="text encoding (default: detected)")
-    p.add_argument("--delimiter", help="field delimiter (default: detected; 'tab' for tabs)")
+    p.add_argument("--encoding", help="text encoding of CSV and JSON lines files (default: detected)")
+    p.add_argument("--delimiter", help="CSV field delimiter (default: detected; 'tab' for tabs)")
     p.add_argument("--timezone", metavar="ZONE", help="zone of timestamps written without one (default UTC)")
     p.add_argument(
         "--accounts-from-email",
@@ -163,8 +166,9 @@ def _in_import_order(files, kind, mapping, encoding, delimiter) -> list[str]:
 
 
 def _print_report(report) -> None:
+    kind = f"{report.kind} ({report.shape})" if report.shape else report.kind
     line = (
-        f"{report.file}: {report.kind}, {report.rows_imported:,} of {report.rows_read:,} rows imported "
+        f"{report.file}: {kind}, {report.rows_imported:,} of {report.rows_read:,} rows imported "
         f"in {report.seconds:.1f} s"
     )
     if report.duplicates_skipped:

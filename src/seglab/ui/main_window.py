@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from seglab import __version__
 from seglab.core.errors import ProjectError, SegLabError
+from seglab.core.importing.readers import SUFFIXES
 from seglab.core.output import check_output
 from seglab.core.timeutil import utc_now_iso
 from seglab.ui import messages
@@ -53,7 +54,12 @@ from seglab.ui.widgets.start_widget import StartWidget
 from seglab.ui.workers import Worker
 
 PROJECT_FILTER = "SegLab projects (*.seglab);;All files (*)"
-CSV_FILTER = "CSV files (*.csv *.tsv *.txt *.csv.gz);;All files (*)"
+CSV_FILTER = (
+    "Data files (*.csv *.tsv *.txt *.jsonl *.ndjson *.json *.parquet *.gz *.zst *.zstd);;"
+    "CSV files (*.csv *.tsv *.txt *.csv.gz *.csv.zst);;"
+    "JSON lines (*.jsonl *.ndjson *.json *.jsonl.gz *.ndjson.gz *.json.gz *.jsonl.zst);;"
+    "Parquet files (*.parquet);;All files (*)"
+)
 
 
 def data_location() -> Path:
@@ -225,7 +231,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.demo_action = self._action("Open &Demo Project", self.open_demo, None, file_menu)
         file_menu.addSeparator()
-        self.import_action = self._action("&Import CSV…", self.import_dialog, "Ctrl+I", file_menu)
+        self.import_action = self._action("&Import Files…", self.import_dialog, "Ctrl+I", file_menu)
         self.import_action.setIcon(icon("import"))
         self.worksheet_action = self._action(
             "Export &Worksheet…", self.export_worksheet_dialog, "Ctrl+E", file_menu
@@ -685,9 +691,7 @@ class MainWindow(QMainWindow):
             return
         if self._refuse_when_busy():
             return
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Import CSV files", self.settings.last_folder(), CSV_FILTER
-        )
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import files", self.settings.last_folder(), CSV_FILTER)
         if paths:
             self.import_files(paths)
 
@@ -809,7 +813,8 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-DROP_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".seglab")
+# Every format the importer reads (core/importing/readers.py), and projects.
+DROP_SUFFIXES = (*SUFFIXES, ".seglab")
 
 
 class _FileDropFilter(QObject):

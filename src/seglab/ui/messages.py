@@ -33,7 +33,7 @@ DEMO_UNAVAILABLE = (
     "The demo project is not available in this build of SegLab yet "
     "(the demo builder seglab.core.demo is missing)."
 )
-NO_PROJECT_FOR_IMPORT = "Open or create a project first, then import CSV files into it."
+NO_PROJECT_FOR_IMPORT = "Open or create a project first, then import files into it."
 BUSY_IMPORTING = "An import is running. Cancel it or wait for it to finish first."
 RECENT_MISSING = "{path}: this project file no longer exists (moved or deleted)."
 PAGE_FAILED = "The {title} page could not be opened ({what})."

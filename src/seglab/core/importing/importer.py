@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import contextlib
 import csv
 import functools
 import hashlib
@@ -29,6 +30,8 @@ from pathlib import Path
 
 from seglab.core.errors import Cancelled, ImportFileError, UserError
 from seglab.core.importing.mapping import ColumnMapping, normalise, property_names, resolve_mapping
+from seglab.core.importing.readers import RecordError, RecordRows, shape_of, source_for, type_hints
+from seglab.core.importing.shapes import shaped_mapping
 from seglab.core.importing.sniff import FIELD_LIMIT, FileSniff, describe_binary, read_head, sniff_text
 from seglab.core.importing.timestamps import TimestampError, TimestampParser, looks_ambiguous, parse_column
 from seglab.core.importing.types import CONVERTERS, convert_column, infer_type, unify, value_type, widen_sql
@@ -74,6 +77,8 @@ class ImportReport:
     account_conflicts: int = 0  # users of this file linked to more than one account
     reject_reasons: Mapping[str, int] = field(default_factory=dict)
     import_id: int | None = None
+    format: str = "CSV"  # "CSV", "CSV (gzip)", "JSON lines", "Parquet"...
+    shape: str | None = None  # "Mixpanel export", "Amplitude export"
 
     def to_json(self) -> dict:
         return {
@@ -154,6 +159,8 @@ def _csv_reason(exc: csv.Error) -> str:
         return "stray quote: a quoted field must be followed by the delimiter"
     if "NUL" in text:
         return "NUL byte in the row"
+    if isinstance(exc, RecordError):
+        return text
     return f"unreadable row ({text})"
 
 
@@ -180,7 +187,9 @@ class _Rejects:
             self._writer.writerows(self._pending)
             self._pending.clear()
 
-    def write(self, source: Path, encoding: str, target: Path) -> None:
+    def write(self, source: Path, encoding: str, target: Path, reader=None) -> None:
+        """``reader``: the :class:`~seglab.core.importing.readers.Source` of a compressed, JSON lines
+        or Parquet file (its text lines; Parquet rows as JSON objects)."""
         self.flush()
         self._spool.flush()
         self._spool.seek(0)
@@ -188,10 +197,18 @@ class _Rejects:
         tmp = target.with_name(target.name + ".tmp")
         with (
             open(tmp, "w", encoding="utf-8", newline="") as out,
-            open(source, encoding=encoding, errors="replace", newline="") as src,
+            (
+                open(source, encoding=encoding, errors="replace", newline="")
+                if reader is None
+                else reader.open_text(encoding)
+            ) as src,
         ):
             writer = csv.writer(out)
             writer.writerow(("line", "reason", "raw"))
+            if reader is not None and reader.numbered_rows:
+                for first, _last, reason in spans:
+                    writer.writerow((first, reason, reader.raw_row(int(first))[:10_000]))
+                spans = iter(())
             line_no = 0
             lines = iter(src)
             for first, last, reason in spans:
@@ -341,10 +358,17 @@ def import_file(
     size = path.stat().st_size
     if size == 0:
         raise ImportFileError(f"{name}: the file is empty")
-    what = describe_binary(head)
-    if what:
-        raise ImportFileError(f"{name}: this looks like {what}")
-    sha256, utf8_ok, has_nul = _scan(path, progress)
+    # gzip/zstd, JSON lines and Parquet are read by core/importing/readers.py.
+    source = source_for(path, head)
+    complete = len(head) >= size
+    if source is None:
+        what = describe_binary(head)
+        if what:
+            raise ImportFileError(f"{name}: this looks like {what}")
+        sha256, utf8_ok, has_nul = _scan(path, progress)
+    else:
+        sha256, utf8_ok, has_nul = source.scan(progress)
+        head, complete = source.content_head()
     if not force:
         row = conn.execute(
             "SELECT file_name, imported_at FROM imports WHERE sha256 = ? ORDER BY import_id LIMIT 1",
@@ -360,17 +384,30 @@ def import_file(
 
         encoding = detect_encoding(head, full_scan_ok=False)
     try:
-        sniff = sniff_text(
-            path, head, size, encoding=encoding, delimiter=delimiter, sample_rows=TYPE_SAMPLE_ROWS
-        )
+        if source is None:
+            sniff = sniff_text(
+                path, head, size, encoding=encoding, delimiter=delimiter, sample_rows=TYPE_SAMPLE_ROWS
+            )
+        else:
+            sniff = source.sniff(
+                encoding=encoding,
+                delimiter=delimiter,
+                sample_rows=TYPE_SAMPLE_ROWS,
+                head=head,
+                complete=complete,
+            )
     except LookupError:
         raise ImportFileError(f"{name}: unknown text encoding {encoding!r}") from None
     if sniff.encoding.startswith("utf-16"):
         has_nul = False  # NUL bytes are part of UTF-16 itself; the decoded text is checked per row below
     if not sniff.columns or not any(c.strip() for c in sniff.columns):
         raise ImportFileError(f"{name}: no column names on the first line (is the file blank?)")
-    if not sniff.sample_rows and len(head) >= size:
+    if not sniff.sample_rows and complete:
         raise ImportFileError(f"{name}: has column names but no data rows; nothing to import")
+    # A Mixpanel or Amplitude export maps itself (core/importing/shapes.py); --map wins.
+    shape = shape_of(sniff) if kind in (None, "events") else None
+    mapping = shaped_mapping(shape, mapping)
+    types = {**type_hints(sniff), **(types or {})} or None
     try:
         cmap = resolve_mapping(name, sniff.columns, kind=kind, mapping=mapping)
     except ImportFileError as exc:
@@ -422,8 +459,12 @@ def import_file(
             raise _friendly_sqlite_error(exc) from None
         try:
             _apply_properties(conn, entity, props)
-            with open(path, "rb") as raw:
-                text = io.TextIOWrapper(raw, encoding=sniff.encoding, errors="replace", newline="")
+            with contextlib.ExitStack() as opened:
+                if source is None:
+                    raw = opened.enter_context(open(path, "rb"))
+                    text = io.TextIOWrapper(raw, encoding=sniff.encoding, errors="replace", newline="")
+                else:
+                    raw, text = opened.enter_context(source.open_rows(sniff.encoding, BATCH_ROWS))
                 runner = _KindRunner(
                     conn,
                     cmap,
@@ -466,6 +507,8 @@ def import_file(
                                 "date_format": date_format,
                                 "timezone": timezone,
                                 "properties": {p.name: [p.column, p.type] for p in props},
+                                "format": source.fmt.label if source else "CSV",
+                                "shape": shape.name if shape else None,
                             },
                             ensure_ascii=False,
                         ),
@@ -495,7 +538,7 @@ def import_file(
     try:
         if rejects.count:
             try:
-                rejects.write(path, sniff.encoding, rejects_file)
+                rejects.write(path, sniff.encoding, rejects_file, source)
             except OSError as exc:
                 rejects_file = None  # the import itself is done; say where the rejects could not go
                 state.notes.append(f"could not write the rejects file ({exc.strerror or exc})")
@@ -514,6 +557,8 @@ def import_file(
         delimiter=sniff.delimiter,
         mapping=cmap.to_dict(),
         properties=tuple((p.name, p.type) for p in props),
+        format=source.fmt.label if source else "CSV",
+        shape=shape.label if shape else None,
         duplicates_skipped=state.duplicates if committed else 0,
         new_users=state.new_users if committed else 0,
         new_accounts=state.new_accounts if committed else 0,
@@ -642,6 +687,9 @@ class _KindRunner:
 
     # -- the loop
     def run(self, text, delimiter: str) -> None:
+        if isinstance(text, RecordRows):
+            self._records(text)
+            return
         if self.cmap.kind == "events":
             self._events_fast(text, delimiter)
             return
@@ -650,6 +698,26 @@ class _KindRunner:
             if row:
                 break
         self._entities(reader, reader.line_num)
+
+    def _records(self, rows: RecordRows) -> None:
+        """JSON lines and Parquet rows (core/importing/readers.py): events a batch of columns at a
+        time, users and accounts through the same loop as CSV rows."""
+        if self.cmap.kind != "events":
+            self._entities(rows, 0)
+            return
+        events = _EventBatcher(self)
+        try:
+            for batch in rows.batches():
+                for line, reason in batch.bad:
+                    self.state.rows_read += 1
+                    self.rejects.add(line, line, reason)
+                if batch.ends:
+                    events.batch(batch.cols, batch.ends, batch.start, [line for line, _ in batch.bad])
+                self.rejects.flush()
+                self._report()
+            events.close()
+        finally:
+            events.discard()
 
     def _events_fast(self, text, delim: str) -> None:
         """Events, read a chunk of lines at a time.
@@ -1675,14 +1743,16 @@ def preview(
 
     path = Path(path)
     sniff = sniff_file(path, encoding=encoding, delimiter=delimiter, sample_rows=sample_rows)
+    shape = shape_of(sniff) if kind in (None, "events") else None
     try:
-        cmap = resolve_mapping(path.name, sniff.columns, kind=kind, mapping=mapping)
+        cmap = resolve_mapping(path.name, sniff.columns, kind=kind, mapping=shaped_mapping(shape, mapping))
     except ImportFileError as exc:
         return ImportPreview(sniff, None, str(exc))
     sample = list(sniff.sample_rows)
     used = set(cmap.fields.values())
+    hints = type_hints(sniff)
     types = {
-        name: infer_type([r[i] for r in sample if i < len(r)]) or "text"
+        name: hints.get(name) or infer_type([r[i] for r in sample if i < len(r)]) or "text"
         for i, name in property_names(cmap.columns, used)
     }
     ncols = len(cmap.columns)

@@ -289,6 +289,11 @@ def sniff_file(
     path = Path(path)
     head = read_head(path)
     size = path.stat().st_size
+    from seglab.core.importing.readers import sniff_source  # gzip/zstd, JSON lines, Parquet
+
+    other = sniff_source(path, head, encoding=encoding, delimiter=delimiter, sample_rows=sample_rows)
+    if other is not None:
+        return other
     what = describe_binary(head)
     if what:
         raise ImportFileError(f"{path.name}: this looks like {what}")

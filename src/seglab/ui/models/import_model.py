@@ -22,6 +22,8 @@ from PySide6.QtCore import QObject, Signal
 from seglab.core.errors import Cancelled, ImportFileError, UserError
 from seglab.core.importing import KINDS, ColumnMapping, FileSniff, ImportReport, resolve_mapping, sniff_file
 from seglab.core.importing.mapping import property_names
+from seglab.core.importing.readers import format_label, shape_of, type_hints
+from seglab.core.importing.shapes import shaped_mapping
 from seglab.core.importing.timestamps import TimestampError, TimestampParser, looks_ambiguous
 from seglab.core.importing.types import infer_type
 from seglab.core.storage.connection import connect
@@ -62,6 +64,13 @@ class FilePlan:
     properties: list[tuple[str, str]] = field(default_factory=list)  # (name, inferred type)
     needs_date_format: bool = False
     date_format_choices: list[str] = field(default_factory=list)
+    format: str = "CSV"  # "CSV", "CSV (gzip)", "JSON lines", "Parquet"...
+    shape: str | None = None  # the export shape recognised ("Mixpanel export"), if any
+
+    @property
+    def is_csv(self) -> bool:
+        """A (maybe compressed) CSV file: encoding and delimiter apply."""
+        return self.format.startswith("CSV")
 
     @property
     def name(self) -> str:
@@ -98,8 +107,13 @@ class FilePlan:
         if self.sniff is None:
             return self.error or ""
         kind = self.detected_kind or "unknown kind"
+        if self.shape:
+            kind = f"{kind} · {self.shape}"
+        if not self.is_csv:
+            return f"{kind} · {self.format} · ~{self.sniff.estimated_rows:,} rows"
+        shown = f"{self.format} · " if self.format != "CSV" else ""
         return (
-            f"{kind} · {self.sniff.encoding} · {self.sniff.delimiter_name} · "
+            f"{kind} · {shown}{self.sniff.encoding} · {self.sniff.delimiter_name} · "
             f"~{self.sniff.estimated_rows:,} rows"
         )
 
@@ -112,6 +126,7 @@ def refresh_plan(plan: FilePlan) -> None:
     plan.properties = []
     plan.needs_date_format = False
     plan.date_format_choices = []
+    plan.shape = None
     try:
         plan.sniff = sniff_file(
             plan.path, encoding=plan.encoding, delimiter=plan.delimiter, sample_rows=PREVIEW_ROWS
@@ -121,6 +136,7 @@ def refresh_plan(plan: FilePlan) -> None:
         plan.error = _sentence(exc, plan.name)
         return
     sniff = plan.sniff
+    plan.format = format_label(sniff)
     if not sniff.columns or not any(c.strip() for c in sniff.columns):
         plan.error = f"{plan.name}: no column names on the first line (is the file blank?)"
         return
@@ -133,15 +149,21 @@ def refresh_plan(plan: FilePlan) -> None:
     # A field mapped explicitly to a column no longer present (after a delimiter change) is dropped.
     # Keep choices whose column still exists, and "" ("this file has no such field").
     plan.fields = {f: c for f, c in plan.fields.items() if c == "" or c in sniff.columns}
+    # A Mixpanel or Amplitude export maps itself; the user's choices win (as --map does).
+    shape = shape_of(sniff) if plan.kind in (None, "events") else None
+    plan.shape = shape.label if shape else None
     try:
-        plan.mapping = resolve_mapping(plan.name, sniff.columns, kind=plan.kind, mapping=plan.fields)
+        plan.mapping = resolve_mapping(
+            plan.name, sniff.columns, kind=plan.kind, mapping=shaped_mapping(shape, plan.fields)
+        )
     except ImportFileError as exc:
         plan.error = str(exc).replace("--map ", "").replace("--kind", "the kind")
         return
     used = set(plan.mapping.fields.values())
+    hints = type_hints(sniff)  # Parquet's schema, JSON numbers and booleans
     for index, name in property_names(sniff.columns, used):
         values = [r[index] for r in sniff.sample_rows if index < len(r)]
-        plan.properties.append((name, infer_type(values) or "text"))
+        plan.properties.append((name, hints.get(name) or infer_type(values) or "text"))
     plan.types = {n: t for n, t in plan.types.items() if n in dict(plan.properties)}
     _row_warnings(plan)
 

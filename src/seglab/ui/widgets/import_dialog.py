@@ -9,6 +9,7 @@ one transaction); files finished before it stay imported, and the summary says s
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from seglab.core.importing import KINDS
+from seglab.core.importing.timestamps import TimestampError, TimestampParser
 from seglab.ui import messages
 from seglab.ui.models.import_model import (
     FIELD_LABELS,
@@ -70,6 +72,39 @@ TIMEZONES = (
     "Asia/Kolkata",
     "Australia/Sydney",
 )
+
+
+def format_text(plan: FilePlan) -> str:
+    """The file's format and, for a known export, which shape was recognised."""
+    if not plan.shape:
+        return plan.format
+    mapped = plan.mapping.to_dict() if plan.mapping else {}
+    fields = ", ".join(f"{FIELD_LABELS[f].lower()} = {c}" for f, c in mapped.items())
+    return f"{plan.format} — {plan.shape} recognised: {fields}"
+
+
+def parsed_timestamps(plan: FilePlan, values: list[str]) -> list[str]:
+    """How the importer reads each timestamp cell, in UTC (or why it cannot)."""
+    zone = None
+    if plan.timezone:
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(plan.timezone)
+    parse = TimestampParser(date_format=plan.date_format, tz=zone)
+    out = []
+    for value in values:
+        if not value.strip():
+            out.append("")
+            continue
+        try:
+            ms = parse(value)
+        except TimestampError as exc:
+            out.append(f"✗ {exc}")
+            continue
+        moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+        text = moment.strftime("%Y-%m-%d %H:%M:%S")
+        out.append(text + (f".{ms % 1000:03d}" if ms % 1000 else ""))
+    return out
 
 
 def _format_seconds(seconds: float) -> str:
@@ -192,6 +227,10 @@ class ImportDialog(QDialog):
         for label, char in DELIMITERS:
             self.delimiter_combo.addItem(label, char)
         self.delimiter_combo.activated.connect(self._delimiter_chosen)
+        self.format_label = QLabel("")
+        self.format_label.setObjectName("importFormat")
+        self.format_label.setWordWrap(True)
+        form.addRow("Format", self.format_label)
         row = QHBoxLayout()
         row.addWidget(self.kind_combo, 1)
         row.addWidget(QLabel("Encoding"))
@@ -387,6 +426,7 @@ class ImportDialog(QDialog):
         self.kind_combo.setCurrentIndex(self.kind_combo.findData(kind) if kind else -1)
         self.encoding_combo.setEditText(sniff.encoding if sniff else (plan.encoding or "") if plan else "")
         self.delimiter_combo.setCurrentIndex(self.delimiter_combo.findData(sniff.delimiter) if sniff else -1)
+        self.format_label.setText(format_text(plan) if plan and sniff else "")
         columns = list(sniff.columns) if sniff else []
         used_fields = KIND_FIELDS.get(kind or "", ())
         for field, combo in self._field_combos.items():
@@ -421,14 +461,21 @@ class ImportDialog(QDialog):
         self.warning_label.setText("\n".join(f"⚠ {w}" for w in warnings))
         self.warning_label.setVisible(bool(warnings))
 
-        # The preview: the first rows, with the fields named in the header.
+        # The preview: the first rows, with the fields named in the header, and the timestamps
+        # as SegLab reads them right after the timestamp column.
         headers = []
         field_of = {i: f for f, i in (cmap.fields.items() if cmap else ())}
         for i, column in enumerate(columns):
             headers.append(f"{column}\n[{FIELD_LABELS[field_of[i]].lower()}]" if i in field_of else column)
-        self.preview_model = RowsTableModel(headers, self.preview_view)
         rows = [tuple(r) + ("",) * (len(columns) - len(r)) for r in (sniff.sample_rows if sniff else ())]
-        self.preview_model.set_rows([r[: len(columns)] for r in rows[:PREVIEW_SHOWN]])
+        rows = [r[: len(columns)] for r in rows[:PREVIEW_SHOWN]]
+        ts_index = cmap.fields.get("timestamp") if cmap and cmap.kind == "events" else None
+        if ts_index is not None and plan is not None:
+            headers.insert(ts_index + 1, "read as (UTC)")
+            parsed = parsed_timestamps(plan, [r[ts_index] for r in rows])
+            rows = [(*r[: ts_index + 1], p, *r[ts_index + 1 :]) for r, p in zip(rows, parsed)]
+        self.preview_model = RowsTableModel(headers, self.preview_view)
+        self.preview_model.set_rows(rows)
         self.preview_view.setModel(self.preview_model)
         self.preview_view.resizeColumnsToContents()
         shown = min(PREVIEW_SHOWN, len(rows))
@@ -477,11 +524,14 @@ class ImportDialog(QDialog):
             text += f" (skip {skipped})"
         self.import_button.setText(text if ready else "Import")
         self.remove_button.setEnabled(bool(len(self.model)) and not importing)
+        plan = self.current_plan()
+        csv_file = plan is None or plan.is_csv
+        self.delimiter_combo.setEnabled(not importing and csv_file)
+        # JSON lines have an encoding (UTF-8 unless told); Parquet strings are always UTF-8.
+        self.encoding_combo.setEnabled(not importing and (plan is None or plan.format != "Parquet"))
         for widget in (
             self.file_list,
             self.kind_combo,
-            self.encoding_combo,
-            self.delimiter_combo,
             self.date_format_combo,
             self.timezone_combo,
             self.properties_table,

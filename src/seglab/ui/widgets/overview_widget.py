@@ -116,7 +116,7 @@ class DataOverviewWidget(QWidget):
         self.status_label = QLabel("")
         self.status_label.setObjectName("hint")
         head.addWidget(self.status_label, 0, Qt.AlignmentFlag.AlignBottom)
-        self.import_button = QPushButton(icon("import"), "Import CSV…")
+        self.import_button = QPushButton(icon("import"), "Import Files…")
         self.import_button.clicked.connect(self.import_requested)
         head.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignBottom)
         layout.addLayout(head)
