@@ -208,10 +208,50 @@ def test_unfinished_row_names_the_problem_and_others_still_count(qtbot, builder,
     builder.row_at(("conditions", 0)).editor.event_picker.pick("create_report")
     add_condition(builder.conditions, "property")  # no property chosen yet
     settle(qtbot, builder)
-    assert builder.row_at(("conditions", 1)).problem_text().startswith("⚠ ")
+    row = builder.row_at(("conditions", 1))
+    # Not filled in yet: a grey hint, no red frame, left out of the count (not an error).
+    assert row.problem_text() == "choose a property"
+    assert "gray" in row.problem_label.styleSheet()
+    assert "b00020" not in row.styleSheet()
     only_first = {**builder.definition(), "conditions": builder.definition()["conditions"][:1]}
     assert builder.preview.alone[0] == core_count(session, only_first)
     assert builder.row_at(("conditions", 0)).count_label.text() == str(core_count(session, only_first))
+    assert builder.preview.total == core_count(session, only_first)
+    assert not builder.save_button.isEnabled()
+    builder.model.set_name("Half done")
+    assert "unfinished" in builder.save_reason.text()
+
+
+def test_list_condition_pasted_ids_count_and_undo(qtbot, builder, session, stack, tmp_path):
+    add_condition(builder.conditions, "list")
+    settle(qtbot, builder)
+    row = builder.row_at(("conditions", 0))
+    assert row.problem_text() == "paste or type the ids"
+    dialog = row.editor.open_editor()
+    qtbot.addWidget(dialog)
+    dialog.text.setPlainText("user_id\nu1\nu3, u7\nnobody\nu1")
+    assert dialog.count_label.text() == "4 ids"
+    dialog.accept()
+    assert builder.definition()["conditions"][0] == {"type": "list", "ids": ["u1", "u3", "u7", "nobody"]}
+    settle(qtbot, builder)
+    assert builder.preview.total == 3 == core_count(session, builder.definition())
+    assert row.editor.summary.text().startswith("4 users: u1, u3, u7")
+    assert "on a list of 4 users" in builder.description_label.text()
+    qtbot.mouseClick(row.negate, Qt.MouseButton.LeftButton)
+    settle(qtbot, builder)
+    assert builder.preview.total == 5
+    stack.undo()
+    stack.undo()
+    assert builder.definition()["conditions"][0]["ids"] == []
+    # Load from a file: the id column of a CSV export.
+    f = tmp_path / "ids.csv"
+    f.write_text("name,user_id\nAnn,u2\nBo,u4\n")
+    dialog = builder.row_at(("conditions", 0)).editor.open_editor()
+    qtbot.addWidget(dialog)
+    assert dialog.load_file(str(f))
+    assert dialog.ids() == ["u2", "u4"]
+    assert not dialog.load_file(str(tmp_path / "missing.txt"))
+    assert dialog.error_label.text() == "missing.txt: no such file"
 
 
 def test_target_scenario_enterprise_accounts_with_three_reporting_users(qtbot, builder, session, stack):

@@ -501,8 +501,10 @@ class PreviewResult:
 
     ``problems``: ``(path, message, severity)`` from the core (paths as in the JSON);
     ``alone`` / ``running``: top-level condition index -> members of that condition on its
-    own / of conditions 0..i combined (valid conditions only); ``total`` is None while
-    the definition has errors; ``description`` is the core's sentence (None if invalid);
+    own / of conditions 0..i combined (valid conditions only); a condition not filled in yet
+    (no property, event, segment or ids chosen) is a problem of severity ``incomplete``: it
+    is left out of the counts, not an error; ``total`` is None while the definition has errors;
+    ``description`` is the core's sentence (None if invalid);
     ``nested``: for conditions inside groups and ``users`` conditions of valid top-level
     rows, their path -> (level, members of that condition alone at that level).
     """
@@ -523,6 +525,35 @@ def _shift_path(path: str, index: int) -> str:
     if path.startswith(prefix):
         return f"conditions[{index}]" + path[len(prefix) :]
     return path
+
+
+def incomplete(cond: Any, path: str) -> tuple[str, str] | None:
+    """``(path, what to do)`` for the first part of ``cond`` that has not been filled in yet."""
+    if not isinstance(cond, dict):
+        return None
+    kind = cond.get("type")
+    if kind == "property" and not str(cond.get("property", "")).strip():
+        return f"{path}.property", "choose a property"
+    if kind in ("behavior", "first_seen", "last_seen") and not str(cond.get("event", "*")).strip():
+        return f"{path}.event", "choose an event"
+    if kind == "segment" and not str(cond.get("segment", "")).strip():
+        return f"{path}.segment", "choose a saved segment"
+    if kind == "list" and not cond.get("ids"):
+        return f"{path}.ids", "paste or type the ids"
+    if kind == "behavior":
+        for j, f in enumerate(cond.get("where") or []):
+            if isinstance(f, dict) and not str(f.get("property", "")).strip():
+                return f"{path}.where[{j}].property", "choose a property"
+    children: list = []
+    if kind == "group":
+        children, child_path = cond.get("conditions") or [], f"{path}.conditions"
+    elif kind == "users" and isinstance(cond.get("match"), dict):
+        children, child_path = cond["match"].get("conditions") or [], f"{path}.match.conditions"
+    for j, child in enumerate(children):
+        found = incomplete(child, f"{child_path}[{j}]")
+        if found:
+            return found
+    return None
 
 
 def preview(
@@ -556,6 +587,10 @@ def preview(
     valid: list[tuple[int, Any]] = []
     for i, cond in enumerate(definition.get("conditions", [])):
         check_cancelled(progress)
+        unfinished = incomplete(cond, f"conditions[{i}]")
+        if unfinished is not None:
+            found.append((*unfinished, "incomplete"))
+            continue
         try:
             single = segments.load_definition(
                 {"version": 1, "level": level, "match": match, "conditions": [cond]}
@@ -582,7 +617,8 @@ def preview(
     errors = any(p[2] == "error" for p in found)
     total = description = None
     if not errors:
-        seg = segments.load_definition(definition)
+        complete = [conditions[i] for i, _ in valid]
+        seg = segments.load_definition({**definition, "conditions": complete})
         total = running[valid[-1][0]] if valid else universe
         description = segments.describe(seg)
     return PreviewResult(level, universe, total, alone, running, tuple(found), description, nested)

@@ -56,6 +56,7 @@ CHECKING = "Checking…"
 NO_CHANGES = "No unsaved changes."
 NO_PROJECT = "Open a project to build segments."
 INCOMPLETE = "Finish the conditions marked in red to read this segment as a sentence."
+UNFINISHED = "Finish or remove the unfinished condition first ({hint})."
 PROJECT_BUSY = "An import is running; save when it has finished."
 
 
@@ -331,6 +332,8 @@ class SegmentBuilderWidget(QWidget):
                         f"{result.alone[i]:,} {_noun(level, result.alone[i])} match this condition alone; "
                         f"{result.running[i]:,} match the conditions up to here",
                     )
+                elif any(p[2] == "incomplete" for p in assigned[path]):
+                    row.set_count("–", "Not counted until it is filled in")
                 else:
                     row.set_count("–", "Not counted: this condition has a problem")
             elif path_text(path) in result.nested:
@@ -359,6 +362,9 @@ class SegmentBuilderWidget(QWidget):
         if errors:
             n = len(errors)
             return f"Fix {n} problem{'s' if n > 1 else ''} first: {errors[0][1]}"
+        unfinished = [p for p in self.preview.problems if p[2] == "incomplete"]
+        if unfinished:
+            return UNFINISHED.format(hint=unfinished[0][1])
         return None
 
     def _update_save_state(self) -> None:

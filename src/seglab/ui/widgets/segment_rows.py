@@ -16,10 +16,14 @@ from PySide6.QtCore import QMimeData, QPoint, QSignalBlocker, Qt
 from PySide6.QtGui import QDrag
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
+    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QToolButton,
@@ -27,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seglab.core.errors import SegLabError
+from seglab.core.segments.idlist import parse_ids, read_ids_file
 from seglab.core.segments.operators import MEASURES, OPERATORS
 from seglab.ui.models.segment_builder_model import (
     CONDITION_LABELS,
@@ -58,11 +64,13 @@ ADD_LABELS = {
     "last_seen": "Add last-seen condition",
     "sequence": "Add sequence condition",
     "segment": "Add segment condition",
+    "list": "Add list of ids",
     "users": "Add users condition",
     "group": "Add group",
 }
 ERROR_STYLE = "color: #b00020;"
 WARNING_STYLE = "color: #9a6700;"
+INCOMPLETE_STYLE = "color: gray;"
 
 
 def _hbox(widget: QWidget | None = None) -> QHBoxLayout:
@@ -549,6 +557,99 @@ class SegmentRefConditionEditor(ConditionEditor):
             self.combo.setCurrentIndex(index)
 
 
+class ListConditionEditor(ConditionEditor):
+    """are on a list of [N users: u1, u2, ...] [Edit ids…]: the ids are edited in a paste box."""
+
+    def __init__(self, ctx, path):
+        super().__init__(ctx, path)
+        self.summary = QLabel("")
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.edit_button = QPushButton("Edit ids…")
+        self.edit_button.setToolTip("Paste, type or load the ids, one a line")
+        row = _hbox(self)
+        row.addWidget(_word("are on a list of"))
+        row.addWidget(self.summary, 1)
+        row.addWidget(self.edit_button)
+        self.edit_button.clicked.connect(self.open_editor)
+        self.dialog: IdListDialog | None = None
+
+    def sync(self, cond):
+        ids = cond.get("ids") or []
+        level = self.ctx.model.level_at(self.path)
+        noun = "user" if level == "user" else "account"
+        if not ids:
+            text = f"{noun}s (none yet)"
+        else:
+            shown = ", ".join(str(i) for i in ids[:5]) + (", …" if len(ids) > 5 else "")
+            text = f"{len(ids):,} {noun}{'' if len(ids) == 1 else 's'}: {shown}"
+        self.summary.setText(text)
+        self.summary.setToolTip("\n".join(str(i) for i in ids[:40]) + ("\n…" if len(ids) > 40 else ""))
+
+    def open_editor(self) -> IdListDialog:
+        self.dialog = IdListDialog(self.cond().get("ids") or [], self.window())
+        self.dialog.accepted.connect(lambda: self.set_ids(self.dialog.ids()))
+        self.dialog.open()
+        return self.dialog
+
+    def set_ids(self, ids: list[str]) -> None:
+        self.update_cond("Change ids", ids=list(ids))
+
+
+class IdListDialog(QDialog):
+    """A box of ids, one a line (pasted from a spreadsheet, typed, or loaded from a file)."""
+
+    def __init__(self, ids: list[str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Ids on the list")
+        self.resize(420, 460)
+        self.text = QPlainTextEdit("\n".join(str(i) for i in ids))
+        self.text.setPlaceholderText("One id a line (or separated by commas or tabs)")
+        self.count_label = QLabel("")
+        self.error_label = QLabel("")
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setWordWrap(True)
+        load = QPushButton("Load from file…")
+        load.clicked.connect(self.load_file)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        bottom = _hbox()
+        bottom.addWidget(load)
+        bottom.addWidget(self.count_label, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text, 1)
+        layout.addLayout(bottom)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+        self.text.textChanged.connect(self._update_count)
+        self._update_count()
+
+    def ids(self) -> list[str]:
+        return parse_ids(self.text.toPlainText())
+
+    def _update_count(self) -> None:
+        n = len(self.ids())
+        self.count_label.setText(f"{n:,} id{'' if n == 1 else 's'}")
+
+    def load_file(self, path: str | None = None) -> bool:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Load ids", "", "Text and CSV files (*.txt *.csv);;All (*)"
+            )
+            if not path:
+                return False
+        try:
+            ids = read_ids_file(path)
+        except SegLabError as exc:
+            self.error_label.setText(str(exc))
+            return False
+        self.error_label.setText("")
+        self.text.setPlainText("\n".join(ids))
+        return True
+
+
 class ConditionListWidget(QWidget):
     """``Match [all ▾] of:`` + condition rows + ``+ Add condition ▾`` for the definition at ``def_path``.
 
@@ -639,7 +740,7 @@ class ConditionListWidget(QWidget):
         return self.ctx.model.level_at(self.conditions_path)
 
     def kinds(self) -> list[str]:
-        kinds = ["property", "behavior", "first_seen", "last_seen", "sequence", "segment"]
+        kinds = ["property", "behavior", "first_seen", "last_seen", "sequence", "segment", "list"]
         if self.level() == "account":
             kinds.append("users")
         kinds.append("group")
@@ -789,6 +890,7 @@ EDITORS: dict[str, type[ConditionEditor]] = {
     "last_seen": SeenConditionEditor,
     "sequence": SequenceConditionEditor,
     "segment": SegmentRefConditionEditor,
+    "list": ListConditionEditor,
     "users": UsersConditionEditor,
     "group": GroupConditionEditor,
 }
@@ -902,10 +1004,15 @@ class ConditionRowWidget(QFrame):
             self.setStyleSheet("")
             return
         errors = [p for p in problems if p[2] == "error"]
-        shown = errors or problems
-        self.problem_label.setText("\n".join(f"⚠ {p[1]}" for p in shown))
+        warnings = [p for p in problems if p[2] == "warning"]
+        shown = errors or warnings or problems
+        # A row not filled in yet is unfinished, not wrong: a grey hint, no red frame.
+        unfinished = not errors and not warnings
+        self.problem_label.setText("\n".join(p[1] if unfinished else f"⚠ {p[1]}" for p in shown))
         self.problem_label.setToolTip("\n".join(f"{p[0]}: {p[1]}" for p in shown))
-        self.problem_label.setStyleSheet(ERROR_STYLE if errors else WARNING_STYLE)
+        self.problem_label.setStyleSheet(
+            ERROR_STYLE if errors else WARNING_STYLE if warnings else INCOMPLETE_STYLE
+        )
         self.problem_label.setVisible(True)
         self.setStyleSheet("QFrame#condition_row { border: 1px solid #b00020; }" if errors else "")
 
