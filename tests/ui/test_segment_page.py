@@ -224,3 +224,21 @@ def test_in_saved_segment_condition_offers_segments_of_the_same_level(qtbot, pag
     seg = segments.load_definition(builder.definition())
     assert builder.preview.total == segments.count(session.project.conn, seg) == 4
     assert builder.description_label.text() == segments.describe(seg)
+
+
+def test_new_segment_from_a_pasted_list_of_ids(qtbot, page, session):
+    menu = page.library.new_button.menu()
+    action = next(a for a in menu.actions() if a.text() == "Accounts from a list of ids…")
+    action.trigger()
+    builder = page.builder
+    dialog = builder.row_at(("conditions", 0)).editor.dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.text.setPlainText("acme\tinitech\n")
+    dialog.accept()
+    qtbot.keyClicks(builder.name_edit, "Two accounts")
+    qtbot.waitUntil(lambda: builder.save_button.isEnabled(), timeout=10_000)
+    assert builder.preview.total == 2
+    qtbot.mouseClick(builder.save_button, Qt.MouseButton.LeftButton)
+    saved = segments.get_saved(session.project.conn, "Two accounts")
+    assert saved.level == "account"
+    assert segments.member_ids(session.project.conn, saved.definition) == ["acme", "initech"]

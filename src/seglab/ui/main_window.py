@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         self.session.project_opened.connect(self._project_opened)
         self.session.project_closed.connect(self._project_closed)
         self.session.busy_changed.connect(self._update_actions)
+        self.session.segments_changed.connect(lambda: self._segments_changed(None))
         self.overview_model.snapshot_changed.connect(self._update_status)
         self._restore_geometry()
         self._project_closed()
@@ -317,7 +318,7 @@ class MainWindow(QMainWindow):
         if changed is not None and hasattr(changed, "connect"):
             changed.connect(lambda src=page: self._segments_changed(src))
 
-    def _segments_changed(self, source: QWidget) -> None:
+    def _segments_changed(self, source: QWidget | None) -> None:
         for page in self._pages.values():
             if page is source:
                 continue

@@ -99,6 +99,10 @@ class SegmentLibraryWidget(QWidget):
         new_menu = QMenu(self.new_button)
         new_menu.addAction("User segment", lambda: self.new_requested.emit("user"))
         new_menu.addAction("Account segment", lambda: self.new_requested.emit("account"))
+        new_menu.addSeparator()
+        # Paste or load ids: a segment of exactly those people (a 'list' condition).
+        new_menu.addAction("Users from a list of ids…", lambda: self.new_requested.emit("user:list"))
+        new_menu.addAction("Accounts from a list of ids…", lambda: self.new_requested.emit("account:list"))
         self.new_button.setMenu(new_menu)
         self.duplicate_button = QPushButton("Duplicate")
         self.rename_button = QPushButton("Rename…")

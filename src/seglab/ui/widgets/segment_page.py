@@ -25,6 +25,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from seglab.core.segments.idlist import list_definition
 from seglab.ui import messages
 from seglab.ui.widgets.segment_builder import SegmentBuilderWidget
 from seglab.ui.widgets.segment_library import SegmentLibraryWidget
@@ -130,11 +131,18 @@ class SegmentsPageWidget(QWidget):
         return True
 
     def new_segment(self, level: str = "user") -> bool:
+        """A new segment; ``"user:list"`` / ``"account:list"`` start one list of ids and open its box."""
         if not self.confirm_discard():
             return False
-        self.builder.open_segment(None, level=level)
+        level, _, kind = level.partition(":")
+        if kind == "list":
+            self.builder.open_segment(None, list_definition([], level))
+        else:
+            self.builder.open_segment(None, level=level)
         self.library.select(None, emit=False)
         self.builder.name_edit.setFocus()
+        if kind == "list":
+            self.builder.row_at(("conditions", 0)).editor.open_editor()
         return True
 
     def _open_requested(self, name: str) -> None:
