@@ -219,6 +219,11 @@ def test_damage_past_the_schema_reads_as_damaged_in_the_cli(tmp_path):
         assert "damaged" in out.stderr and "Traceback" not in out.stderr
 
 
+def _drop_version_4(conn) -> None:
+    conn.execute("DROP TABLE people_text_fts")  # people search, added by version 4
+    conn.execute("DROP TABLE people_text")
+
+
 def _as_version_1(path) -> list[tuple]:
     """Turn a project into what SegLab 1 wrote (no user_events); return the table it had."""
     conn = sqlite3.connect(path)
@@ -232,6 +237,7 @@ def _as_version_1(path) -> list[tuple]:
         conn.execute(f"DROP INDEX {name}")
     conn.execute("ALTER TABLE accounts DROP COLUMN first_ts")  # added by version 3
     conn.execute("ALTER TABLE accounts DROP COLUMN last_ts")
+    _drop_version_4(conn)
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
@@ -283,6 +289,7 @@ def test_a_version_2_project_gains_the_last_seen_index_on_a_readonly_open(tmp_pa
     conn.execute("DROP INDEX IF EXISTS events_p1_set")
     conn.execute("ALTER TABLE accounts DROP COLUMN first_ts")
     conn.execute("ALTER TABLE accounts DROP COLUMN last_ts")
+    _drop_version_4(conn)
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "seglab.cli.project_cmds",
     "seglab.cli.import_cmd",
     "seglab.cli.segment_cmds",
+    "seglab.cli.people_cmds",
     "seglab.cli.analyze_cmds",
     "seglab.cli.report_cmd",
 )
