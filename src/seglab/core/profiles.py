@@ -18,6 +18,7 @@ from typing import Any
 
 from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled, install_interrupt
 from seglab.core.project import PropertyInfo, event_name_counts, load_properties, resolve_as_of
+from seglab.core.search import display_name
 from seglab.core.timeutil import DAY_MS, ms_to_iso
 
 LEVELS = ("user", "account")
@@ -195,6 +196,8 @@ class UserProfile:
     last_seen: int | None
     event_counts: tuple[tuple[str, int], ...]  # by name, most frequent first
     total_events: int
+    name: str | None = None  # the user's name (or e-mail) property, when set
+    account_name: str | None = None  # the account's name property, when set
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,7 @@ class AccountProfile:
     users: tuple[AccountUser, ...]
     health: AccountHealth
     event_counts: tuple[tuple[str, int], ...]
+    name: str | None = None  # the account's name property, when set
 
 
 def _properties(conn: sqlite3.Connection, entity: str, table: str, key_col: str, key: int):
@@ -263,6 +267,8 @@ def user_profile(conn: sqlite3.Connection, user_key: int) -> UserProfile:
         last_seen=row[4],
         event_counts=counts,
         total_events=sum(n for _, n in counts),
+        name=display_name(conn, "user", user_key),
+        account_name=display_name(conn, "account", row[1]),
     )
 
 
@@ -323,6 +329,7 @@ def account_profile(
         users=users,
         health=health,
         event_counts=counts,
+        name=display_name(conn, "account", account_key),
     )
 
 

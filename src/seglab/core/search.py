@@ -17,8 +17,6 @@ import re
 import sqlite3
 from dataclasses import asdict, dataclass
 
-from sqlite_utils import Database
-
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Property names a person would call a label, in order of preference.
 _LABELS = ("name", "full_name", "fullname", "display_name", "company", "account_name", "email", "e-mail")
@@ -51,6 +49,8 @@ def find(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[Match]:
     query = fts_query(text)
     if query is None or limit <= 0:
         return []
+    from sqlite_utils import Database  # not at import time: keeps start-up quick
+
     table = Database(conn)["people_text"]
     wanted = " ".join(_WORD.findall(text)).casefold()
     # Ranked candidates, a bounded number: an exact text can sit below a few better-ranked ones.
@@ -68,12 +68,33 @@ def find(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[Match]:
 
 def _match(conn: sqlite3.Connection, hit: dict) -> Match:
     kind, key = hit["kind"], hit["key"]
+    ident, label = _id_and_label(conn, kind, key)
+    return Match(kind, ident, label or ident, hit["property"], key)
+
+
+def _id_and_label(conn: sqlite3.Connection, kind: str, key: int) -> tuple[str, str | None]:
     texts = dict(
         conn.execute(
             "SELECT property, value FROM people_text WHERE kind = ? AND key = ?", (kind, key)
         ).fetchall()
     )
     folded = {name.casefold(): value for name, value in texts.items()}
-    ident = texts.get("id", "")
-    label = next((folded[n] for n in _LABELS if n in folded), ident)
-    return Match(kind, ident, label, hit["property"], key)
+    return texts.get("id", ""), next((folded[n] for n in _LABELS if n in folded), None)
+
+
+def display_name(conn: sqlite3.Connection, kind: str, key: int | None) -> str | None:
+    """The user's or account's name (its ``name``, ``company``... or ``email`` property), or None."""
+    if key is None:
+        return None
+    return _id_and_label(conn, kind, key)[1]
+
+
+def find_task(path, request: tuple[str, int], progress=None) -> list[Match]:
+    """Worker task: ``request`` = ``(text, limit)``, on a read-only connection of its own."""
+    from seglab.core.storage.connection import connect
+
+    conn = connect(path, readonly=True)
+    try:
+        return find(conn, *request)
+    finally:
+        conn.close()

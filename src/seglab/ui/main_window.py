@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self._file_dialog: ProgressDialog | None = None
         self._worksheet_worker: Worker | None = None
         self._worksheet_dialog: ProgressDialog | None = None
+        self._people_dialog = None
 
         self.setWindowIcon(icon("seglab"))
         self.setAcceptDrops(True)
@@ -215,6 +216,11 @@ class MainWindow(QMainWindow):
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        self.find_action = self._action(
+            "&Find User or Account…", lambda: self.find_people(), "Ctrl+K", edit_menu
+        )
+        self.find_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
 
         view_menu = bar.addMenu("&View")
         self.page_actions: dict[str, QAction] = {}
@@ -258,9 +264,30 @@ class MainWindow(QMainWindow):
         self.worksheet_action.setEnabled(is_open and not busy and not self._worksheet_running())
         self.save_as_action.setEnabled(is_open and not busy)
         self.close_action.setEnabled(is_open and not busy)
+        self.find_action.setEnabled(is_open)
         for action in self.page_actions.values():
             action.setEnabled(is_open)
         self.overview_widget.import_button.setEnabled(is_open and not busy)
+
+    def find_people(self, text: str = ""):
+        """Ctrl+K: the people search (one window, raised again), ``text`` searched at once."""
+        from seglab.ui.widgets.people_search import PeopleSearchDialog
+
+        if not self.session.is_open():
+            return None
+        dialog = self._people_dialog
+        if dialog is None or dialog.session is not self.session:
+            dialog = self._people_dialog = PeopleSearchDialog(self.session, self)
+            self.session.project_closed.connect(dialog.close)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        dialog.field.setFocus()
+        if text:
+            dialog.search(text)
+        else:
+            dialog.field.selectAll()
+        return dialog
 
     # -- pages -----------------------------------------------------------------------
     def set_page(self, name: str, widget: QWidget) -> None:
@@ -738,6 +765,8 @@ class MainWindow(QMainWindow):
             self._file_worker.shutdown()
         if self._worksheet_worker is not None:
             self._worksheet_worker.shutdown()
+        if self._people_dialog is not None:
+            self._people_dialog.close()
         self.overview_model.shutdown()
         for page in self._pages.values():
             shutdown = getattr(page, "shutdown", None)

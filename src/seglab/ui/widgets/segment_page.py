@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QSplitter, QVBoxLayout, QWidget
 
 from seglab.core.segments.idlist import list_definition
 from seglab.ui import messages
@@ -56,8 +56,19 @@ class SegmentsPageWidget(QWidget):
         self.undo_stack = undo_stack
         self.library = SegmentLibraryWidget(session, undo_stack)
         self.builder = SegmentBuilderWidget(session, undo_stack)
+        # Find a person from here too (the same search as Ctrl+K): Enter opens the matches.
+        self.people_field = QLineEdit()
+        self.people_field.setPlaceholderText("Find a user or account…  (Ctrl+K)")
+        self.people_field.setClearButtonEnabled(True)
+        self.people_field.returnPressed.connect(self.find_people)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.people_field)
+        left_layout.addWidget(self.library, 1)
+        self._people_dialog = None
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.library)
+        splitter.addWidget(left)
         splitter.addWidget(self.builder)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
@@ -166,7 +177,23 @@ class SegmentsPageWidget(QWidget):
     def _on_library_loaded(self) -> None:
         self.builder.set_saved_segments([(e.name, e.level) for e in self.library.model.entries()])
 
+    def find_people(self):
+        """Search people for the field's text: the window's Ctrl+K search, or one of our own."""
+        text = self.people_field.text()
+        window = self.window()
+        if window is not self and hasattr(window, "find_people"):
+            return window.find_people(text)
+        from seglab.ui.widgets.people_search import PeopleSearchDialog
+
+        if self._people_dialog is None:
+            self._people_dialog = PeopleSearchDialog(self.session, self)
+        self._people_dialog.show()
+        self._people_dialog.search(text)
+        return self._people_dialog
+
     def shutdown(self) -> None:
         """Stop timers and workers (the window is closing)."""
+        if self._people_dialog is not None:
+            self._people_dialog.close()
         self.builder.shutdown()
         self.library.shutdown()
