@@ -152,6 +152,8 @@ class MainWindow(QMainWindow):
 
         self.overview_widget = DataOverviewWidget(self.overview_model)
         self.overview_widget.import_requested.connect(self.import_dialog)
+        self.overview_widget.pin_requested.connect(lambda: self.pin_as_of_dialog())
+        self.overview_widget.unpin_requested.connect(self.unpin_as_of)
         self.set_page("data", self.overview_widget)
 
         self.central = QStackedWidget()
@@ -161,6 +163,10 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self.status_label = QLabel("")
+        self.as_of_label = QLabel("")
+        self.as_of_label.setObjectName("asOfStatus")
+        self.as_of_label.setToolTip("Every count and chart is measured at this time (Edit → Pin As-of Time…)")
+        self.statusBar().addPermanentWidget(self.as_of_label)
         self.statusBar().addPermanentWidget(self.status_label)
         self.session.project_opened.connect(self._project_opened)
         self.session.project_closed.connect(self._project_closed)
@@ -221,6 +227,9 @@ class MainWindow(QMainWindow):
             "&Find User or Account…", lambda: self.find_people(), "Ctrl+K", edit_menu
         )
         self.find_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        edit_menu.addSeparator()
+        self.pin_action = self._action("&Pin As-of Time…", lambda: self.pin_as_of_dialog(), None, edit_menu)
+        self.unpin_action = self._action("Use the &Latest Event as As-of", self.unpin_as_of, None, edit_menu)
 
         view_menu = bar.addMenu("&View")
         self.page_actions: dict[str, QAction] = {}
@@ -265,6 +274,10 @@ class MainWindow(QMainWindow):
         self.save_as_action.setEnabled(is_open and not busy)
         self.close_action.setEnabled(is_open and not busy)
         self.find_action.setEnabled(is_open)
+        self.pin_action.setEnabled(is_open and not busy)
+        snap = self.overview_model.snapshot
+        pinned = bool(snap and snap.info.get("as_of_pinned"))
+        self.unpin_action.setEnabled(is_open and not busy and pinned)
         for action in self.page_actions.values():
             action.setEnabled(is_open)
         self.overview_widget.import_button.setEnabled(is_open and not busy)
@@ -482,17 +495,59 @@ class MainWindow(QMainWindow):
         self.start_widget.refresh()
         self.central.setCurrentWidget(self.start_widget)
         self.status_label.setText("")
+        self.as_of_label.setText("")
         self.statusBar().showMessage("Open a project to begin", 0)
         self._update_actions()
 
     def _update_status(self) -> None:
         snap = self.overview_model.snapshot
         if snap is None or not self.session.is_open():
+            self.as_of_label.setText("")
             return
         info = snap.info
         self.statusBar().showMessage(
             f"{info['events']:,} events · {info['users']:,} users · {info['accounts']:,} accounts", 0
         )
+        self.as_of_label.setText(self.as_of_text())
+        self._update_actions()
+
+    def as_of_text(self) -> str:
+        """The window's word on T: "As of 2024-06-30 23:59 UTC (pinned)" or "... (latest event)"."""
+        from seglab.core.asof import AsOfState
+        from seglab.core.timeutil import parse_as_of
+        from seglab.ui.as_of import describe
+
+        snap = self.overview_model.snapshot
+        if snap is None:
+            return ""
+        info = snap.info
+        t = parse_as_of(info["as_of"]) if info.get("as_of") else None
+        return describe(AsOfState(t, bool(info.get("as_of_pinned")), None))
+
+    # -- as-of time --------------------------------------------------------------------------
+    def pin_as_of_dialog(self, pin_ms: int | None = None):
+        """Ask for the day to pin T to (or pin ``pin_ms`` at once); undoable. The dialog, if shown."""
+        from seglab.core import asof
+        from seglab.ui.as_of import PinAsOfDialog, set_as_of
+
+        if not self.session.is_open() or self._refuse_when_busy():
+            return None
+        if pin_ms is not None:
+            set_as_of(self.session, self.undo_stack, pin_ms)
+            return None
+        conn = self.session.project.conn
+        first = conn.execute("SELECT min(ts) FROM events").fetchone()[0]
+        dialog = PinAsOfDialog(asof.as_of_state(conn), first, self)
+        dialog.accepted.connect(lambda: set_as_of(self.session, self.undo_stack, dialog.pin_ms()))
+        dialog.open()
+        return dialog
+
+    def unpin_as_of(self) -> bool:
+        from seglab.ui.as_of import set_as_of
+
+        if not self.session.is_open() or self._refuse_when_busy():
+            return False
+        return set_as_of(self.session, self.undo_stack, None)
 
     # -- demo and save as: a new project file written in a worker, then opened ------------------
     def demo_path(self) -> Path:

@@ -94,6 +94,8 @@ def _section(title: str, body: QWidget) -> QWidget:
 
 class DataOverviewWidget(QWidget):
     import_requested = Signal()
+    pin_requested = Signal()  # "Pin…" on the As of card
+    unpin_requested = Signal()  # "Unpin" on the As of card
 
     def __init__(self, model: DataOverviewModel, parent: QWidget | None = None):
         super().__init__(parent)
@@ -131,6 +133,18 @@ class DataOverviewWidget(QWidget):
             "range": StatCardWidget("Time range"),
             "as_of": StatCardWidget("As of"),
         }
+        self.pin_button = QPushButton("Pin…")
+        self.pin_button.setToolTip("Measure every count and chart at another day (undoable)")
+        self.pin_button.clicked.connect(self.pin_requested)
+        self.unpin_button = QPushButton("Unpin")
+        self.unpin_button.setToolTip("Measure at the latest event again")
+        self.unpin_button.clicked.connect(self.unpin_requested)
+        pin_row = QHBoxLayout()
+        pin_row.setContentsMargins(0, 2, 0, 0)
+        pin_row.addWidget(self.pin_button)
+        pin_row.addWidget(self.unpin_button)
+        pin_row.addStretch(1)
+        self.cards["as_of"].layout().addLayout(pin_row)
         for i, card in enumerate(self.cards.values()):
             cards.addWidget(card, 0, i)
             cards.setColumnStretch(i, 2 if i >= 3 else 1)
@@ -190,6 +204,8 @@ class DataOverviewWidget(QWidget):
         if snap is None:
             for card in self.cards.values():
                 card.set_value("—")
+            self.pin_button.setEnabled(False)
+            self.unpin_button.setVisible(False)
             self.body.setCurrentWidget(self._tables)
             return
         info = snap.info
@@ -205,6 +221,8 @@ class DataOverviewWidget(QWidget):
             self.cards["range"].set_value("—", "no events yet")
         pinned = "pinned" if info.get("as_of_pinned") else "the latest event"
         self.cards["as_of"].set_value(_day_time(info["as_of"]), pinned if info["as_of"] else "no events yet")
+        self.pin_button.setEnabled(bool(info["as_of"]))
+        self.unpin_button.setVisible(bool(info.get("as_of_pinned")))
         empty = not (info["events"] or info["users"] or info["accounts"] or snap.imports)
         self.body.setCurrentWidget(self.empty_label if empty else self._tables)
         self.event_section.title_label.setText(f"Event names ({len(snap.event_names):,})")
