@@ -2,7 +2,7 @@
 compiler, evaluation and saved segments (contract: shared/spec/segment-definition.md)."""
 
 from seglab.core.segments.compiler import CompiledQuery, compile_segment, window_range
-from seglab.core.segments.describe import condition_phrase, describe
+from seglab.core.segments.describe import condition_phrase, describe, diff_phrases
 from seglab.core.segments.engine import (
     ConditionCount,
     condition_counts,
@@ -34,12 +34,16 @@ from seglab.core.segments.operators import COMPARE_OPS, MEASURES, OPERATORS, ope
 from seglab.core.segments.store import (
     HistoryEntry,
     SavedSegment,
+    SegmentVersion,
     delete_segment,
     get_saved,
     list_saved,
     rename_segment,
+    restore_version,
     save_segment,
     segment_history,
+    segment_versions,
+    undo_last_save,
 )
 from seglab.core.segments.validate import Catalog, Problem, problems, validate
 
@@ -63,6 +67,7 @@ __all__ = [
     "SeenCondition",
     "SegmentDef",
     "SegmentRefCondition",
+    "SegmentVersion",
     "SequenceCondition",
     "Step",
     "UsersCondition",
@@ -73,6 +78,7 @@ __all__ = [
     "count",
     "delete_segment",
     "describe",
+    "diff_phrases",
     "dump_definition",
     "get_saved",
     "list_saved",
@@ -83,8 +89,11 @@ __all__ = [
     "prepare_connection",
     "problems",
     "rename_segment",
+    "restore_version",
     "save_segment",
     "segment_history",
+    "segment_versions",
+    "undo_last_save",
     "universe_size",
     "validate",
     "window_range",

@@ -185,3 +185,23 @@ def describe(seg: SegmentDef) -> str:
     if not seg.conditions:
         return f"All {noun.lower()}"
     return noun + _body(seg)
+
+
+def diff_phrases(old: SegmentDef, new: SegmentDef) -> list[tuple[str, str]]:
+    """What changed between two versions, as ``(mark, phrase)`` lines: ``" "`` kept, ``"-"`` only in
+    ``old``, ``"+"`` only in ``new``; one phrase per top-level condition (plus level and match)."""
+    import difflib
+
+    def lines(seg: SegmentDef) -> list[str]:
+        head = [f"{'Users' if seg.level == 'user' else 'Accounts'} matching {seg.match} of:"]
+        return head + [condition_phrase(c, seg.level) for c in seg.conditions]
+
+    a, b = lines(old), lines(new)
+    out: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.extend((" ", x) for x in a[i1:i2])
+        else:
+            out.extend(("-", x) for x in a[i1:i2])
+            out.extend(("+", x) for x in b[j1:j2])
+    return out
