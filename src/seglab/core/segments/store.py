@@ -123,6 +123,11 @@ def list_saved(conn: sqlite3.Connection) -> list[SavedSegment]:
     return [SavedSegment(r[0], r[1], load_definition(r[2]), r[3], r[4], r[5]) for r in rows]
 
 
+def referrers(conn: sqlite3.Connection, name: str) -> list[str]:
+    """The saved segments that refer to ``name``, sorted (a delete is refused while there are any)."""
+    return _referrers(conn, name)
+
+
 def _referrers(conn: sqlite3.Connection, name: str) -> list[str]:
     out = []
     for other, text in conn.execute("SELECT name, definition FROM segments WHERE name <> ?", (name,)):

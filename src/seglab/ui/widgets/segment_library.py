@@ -266,6 +266,18 @@ class SegmentLibraryWidget(QWidget):
         entry = self.model.entry(name) if name else None
         if entry is None or self._refuse_busy():
             return False
+        # Checked before asking: a delete the core would refuse is not offered at all.
+        users = segments.referrers(self.writable_conn(), name)
+        if users:
+            names = ", ".join(repr(u) for u in users)
+            which = "segment" if len(users) == 1 else "segments"
+            messages.show_error(
+                self,
+                TITLE_LIBRARY_FAILED,
+                f"{name!r} cannot be deleted: the {which} {names} use{'s' if len(users) == 1 else ''} it. "
+                "Remove it from them first.",
+            )
+            return False
         if not messages.ask(
             self, "Delete segment?", f"Delete the segment {name!r}? You can undo this with Edit ▸ Undo."
         ):

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QLineEdit, QSplitter, QVBoxLayout, QWidget
 from seglab.core.segments.idlist import list_definition
 from seglab.ui import messages
 from seglab.ui.widgets.segment_builder import SegmentBuilderWidget
+from seglab.ui.widgets.segment_history import SegmentHistoryWidget
 from seglab.ui.widgets.segment_library import SegmentLibraryWidget
 
 TITLE_UNSAVED = "Unsaved segment"
@@ -65,7 +66,16 @@ class SegmentsPageWidget(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.people_field)
-        left_layout.addWidget(self.library, 1)
+        self.history = SegmentHistoryWidget(session, undo_stack)
+        self.history.before_restore = self._before_restore
+        self.history.restored.connect(self._on_restored)
+        left_split = QSplitter(Qt.Orientation.Vertical)
+        left_split.addWidget(self.library)
+        left_split.addWidget(self.history)
+        left_split.setStretchFactor(0, 3)
+        left_split.setStretchFactor(1, 2)
+        left_split.setChildrenCollapsible(False)
+        left_layout.addWidget(left_split, 1)
         self._people_dialog = None
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -98,11 +108,13 @@ class SegmentsPageWidget(QWidget):
 
     # -- project -------------------------------------------------------------------------------------
     def _on_project_opened(self, _path=None) -> None:
+        self.history.show_segment(None)
         self.builder.open_segment(None, level="user")
         self.builder.reload_catalogue()
         self.library.reload(select="")
 
     def _on_project_closed(self) -> None:
+        self.history.show_segment(None)
         self.builder.open_segment(None, level="user")
         self.builder.reload_catalogue()
         self.library.reload(select="")
@@ -116,7 +128,12 @@ class SegmentsPageWidget(QWidget):
         self.library.reload()
 
     def is_loading(self) -> bool:
-        return self.library.is_loading() or self.builder.is_catalogue_loading() or self.builder.is_counting()
+        return (
+            self.library.is_loading()
+            or self.history.is_loading()
+            or self.builder.is_catalogue_loading()
+            or self.builder.is_counting()
+        )
 
     # -- documents -------------------------------------------------------------------------------------
     def confirm_discard(self) -> bool:
@@ -139,6 +156,7 @@ class SegmentsPageWidget(QWidget):
             return False
         self.builder.open_segment(name, entry.definition)
         self.library.select(name, emit=False)
+        self.history.show_segment(name)
         return True
 
     def new_segment(self, level: str = "user") -> bool:
@@ -151,6 +169,7 @@ class SegmentsPageWidget(QWidget):
         else:
             self.builder.open_segment(None, level=level)
         self.library.select(None, emit=False)
+        self.history.show_segment(None)
         self.builder.name_edit.setFocus()
         if kind == "list":
             self.builder.row_at(("conditions", 0)).editor.open_editor()
@@ -162,14 +181,32 @@ class SegmentsPageWidget(QWidget):
     # -- library <-> builder -----------------------------------------------------------------------------
     def _on_saved(self, name: str) -> None:
         self.library.reload(select=name)
+        self.history.show_segment(name)
         self.segment_saved.emit(name)
         self.segments_changed.emit()
 
     def _on_renamed(self, old: str, new: str) -> None:
         self.builder.model.note_renamed(old, new)
+        if self.history.name == old:
+            self.history.show_segment(new)
+        self.segments_changed.emit()
+
+    def _before_restore(self, name: str) -> bool:
+        return self.builder.model.saved_name != name or self.confirm_discard()
+
+    def _on_restored(self, name: str) -> None:
+        """A version was restored (or the restore undone): show the segment as it now is."""
+        from seglab.core import segments
+
+        self.library.reload(select=name)
+        if self.builder.model.saved_name == name and self.session.project is not None:
+            saved = segments.get_saved(self.session.project.conn, name)
+            self.builder.open_segment(name, segments.dump_definition(saved.definition))
         self.segments_changed.emit()
 
     def _on_removed(self, name: str) -> None:
+        if self.history.name == name:
+            self.history.show_segment(None)
         if self.builder.model.saved_name == name:
             self.builder.model.forget_saved()
         self.segments_changed.emit()
@@ -193,6 +230,7 @@ class SegmentsPageWidget(QWidget):
 
     def shutdown(self) -> None:
         """Stop timers and workers (the window is closing)."""
+        self.history.shutdown()
         if self._people_dialog is not None:
             self._people_dialog.close()
         self.builder.shutdown()
