@@ -509,3 +509,86 @@ def _mime(path):
     mime = QMimeData()
     mime.setData(ROW_MIME, json.dumps(list(path)).encode())
     return mime
+
+
+def test_numbers_say_what_is_wrong_instead_of_changing_the_value(qtbot, builder):
+    add_condition(builder.conditions, "behavior")
+    behavior = builder.row_at(("conditions", 0)).editor
+    days = behavior.window_editor.days
+    before = builder.definition()["conditions"][0]["window"]
+    days.spin.lineEdit().selectAll()
+    qtbot.keyClicks(days.spin.lineEdit(), "abc")
+    assert days.problem() == "not a number"
+    assert days.spin.lineEdit().text().startswith("abc")  # kept as typed, not dropped
+    days.spin.lineEdit().selectAll()
+    qtbot.keyClicks(days.spin.lineEdit(), "99999999999999999999")
+    assert days.problem() == "too large (at most 100,000)"
+    assert builder.definition()["conditions"][0]["window"] == before  # nothing silently taken
+    qtbot.keyClick(days.spin.lineEdit(), Qt.Key.Key_Return)
+    assert builder.definition()["conditions"][0]["window"] == before
+    days.spin.lineEdit().selectAll()
+    qtbot.keyClicks(days.spin.lineEdit(), "14")
+    assert days.problem() == ""
+    qtbot.keyClick(days.spin.lineEdit(), Qt.Key.Key_Return)
+    assert builder.definition()["conditions"][0]["window"] == {"last_days": 14}
+    value = behavior.compare.value1
+    value.spin.lineEdit().selectAll()
+    qtbot.keyClicks(value.spin.lineEdit(), "1234567890123456789")
+    assert value.problem() in (
+        "too large (at most 1,000,000,000,000,000)",
+        "more than 15 digits would be rounded",
+    )
+
+
+def test_dates_typed_whole_default_to_the_data_and_say_not_a_date(qtbot, builder, session):
+    add_condition(builder.conditions, "behavior")
+    window = builder.row_at(("conditions", 0)).editor.window_editor
+    window.kind.setCurrentIndex(window.kind.findData("between"))
+    window.kind.activated.emit(window.kind.currentIndex())
+    first, last = builder.catalogue.date_range
+    assert builder.definition()["conditions"][0]["window"] == {"between": [first, last]}
+    assert first != "2000-01-01"
+    window.start.line.selectAll()
+    qtbot.keyClicks(window.start.line, "2024-13-45")
+    assert window.start.problem() == "not a date"
+    assert builder.definition()["conditions"][0]["window"] == {"between": [first, last]}
+    window.start.line.selectAll()
+    qtbot.keyClicks(window.start.line, "2025-03-15")
+    assert window.start.problem() == ""
+    assert builder.definition()["conditions"][0]["window"] == {"between": ["2025-03-15", last]}
+
+
+def test_not_is_visible_and_rows_fit_1200_px_without_sideways_scrolling(qtbot, builder):
+    for kind in ("behavior", "sequence", "first_seen", "property"):
+        add_condition(builder.conditions, kind)
+    builder.resize(900, 700)  # the builder's share of a 1200-px window beside the library
+    settle(qtbot, builder)
+    qtbot.wait(50)
+    scroll = builder.conditions.parentWidget().parentWidget().parentWidget()
+    assert scroll.horizontalScrollBar().maximum() == 0
+    row = builder.row_at(("conditions", 0))
+    right = row.remove.mapTo(builder, row.remove.rect().topRight()).x()
+    assert right <= builder.width()
+    qtbot.mouseClick(row.negate, Qt.MouseButton.LeftButton)
+    assert row.negate.isChecked()
+    assert "#b00020" in row.negate.styleSheet() and ":checked" in row.negate.styleSheet()
+
+
+def test_the_sentence_keeps_its_height_so_controls_do_not_move(qtbot, builder):
+    add_condition(builder.conditions, "behavior")
+    settle(qtbot, builder)
+    y = (
+        builder.row_at(("conditions", 0))
+        .mapTo(builder, builder.row_at(("conditions", 0)).rect().topLeft())
+        .y()
+    )
+    builder.description_label.setText("Users who " + "did something very long " * 40)
+    qtbot.wait(20)
+    assert (
+        builder.row_at(("conditions", 0))
+        .mapTo(builder, builder.row_at(("conditions", 0)).rect().topLeft())
+        .y()
+        == y
+    )
+    assert builder.description_label.is_elided()
+    assert builder.description_label.toolTip().startswith("Users who did something")

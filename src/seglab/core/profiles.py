@@ -392,6 +392,7 @@ class BuilderCatalogue:
     properties: tuple[PropertyInfo, ...]
     event_names: tuple[tuple[str, int], ...]  # most frequent first
     top_values: dict[tuple[str, str], tuple[str, ...]]  # (entity, property name) -> frequent values
+    date_range: tuple[str, str] | None = None  # first and last event day (UTC); date defaults
 
     def property(self, entity: str, name: str) -> PropertyInfo | None:
         for p in self.properties:
@@ -430,7 +431,9 @@ def builder_catalogue(conn: sqlite3.Connection, progress: Progress = NULL_PROGRE
         if p.type == "text":
             values[(p.entity, p.name)] = top_values(conn, p)
         progress.report(i + 1, len(props), "Reading properties")
-    return BuilderCatalogue(props, tuple(event_name_counts(conn)), values)
+    first, last = conn.execute("SELECT min(ts), max(ts) FROM events").fetchone()
+    days = (ms_to_iso(first)[:10], ms_to_iso(last)[:10]) if first is not None else None
+    return BuilderCatalogue(props, tuple(event_name_counts(conn)), values, days)
 
 
 # -- task functions: f(path, request, progress), for the UI's worker --------------------------

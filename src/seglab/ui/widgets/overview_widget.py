@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from seglab.ui.icons import icon
 from seglab.ui.models.overview_model import DataOverviewModel
 from seglab.ui.models.table_model import RowsTableModel
+from seglab.ui.widgets.elided_label import ElidedLabel
 
 EMPTY_TEXT = (
     "This project has no data yet.\n\n"
@@ -44,9 +45,9 @@ class StatCardWidget(QFrame):
         layout.setSpacing(2)
         self.title_label = QLabel(title)
         self.title_label.setObjectName("statTitle")
-        self.value_label = QLabel("—")
+        # Elided with the whole value as tooltip when the card is narrow ("2024-01-01 → 2024-06-…").
+        self.value_label = ElidedLabel("—")
         self.value_label.setObjectName("statValue")
-        self.value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.caption_label = QLabel("")
         self.caption_label.setObjectName("statCaption")
         layout.addWidget(self.title_label)

@@ -45,6 +45,7 @@ from seglab.ui.models.segment_builder_model import (
     parse_path,
     path_text,
 )
+from seglab.ui.widgets.elided_label import ElidedLabel
 from seglab.ui.widgets.segment_rows import ERROR_STYLE, ConditionListWidget, ConditionRowWidget
 
 PREVIEW_DELAY_MS = 250
@@ -109,8 +110,9 @@ class SegmentBuilderWidget(QWidget):
             b.setCheckable(True)
             self.level_group.addButton(b, i)
         self.level_group.setExclusive(True)
-        self.description_label = QLabel("")
-        self.description_label.setWordWrap(True)
+        # Always two lines high (elided, whole sentence as tooltip): a sentence growing from one
+        # line to two never moves the controls below it.
+        self.description_label = ElidedLabel("", max_lines=2)
         self.description_label.setStyleSheet("color: palette(mid); font-style: italic;")
         self.description_label.setObjectName("description")
 

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QTableView,
     QTextBrowser,
@@ -28,6 +27,7 @@ from seglab.core.errors import SegLabError
 from seglab.core.segments.model import definition_json
 from seglab.ui import messages
 from seglab.ui.models.segment_history_model import SegmentHistoryModel
+from seglab.ui.widgets.elided_label import ElidedLabel
 from seglab.ui.workers import Worker
 
 TITLE_RESTORE_FAILED = "Cannot restore the version"
@@ -92,7 +92,8 @@ class SegmentHistoryWidget(QWidget):
         self.name: str | None = None
         # Asked before a restore replaces the segment (the page checks for unsaved edits).
         self.before_restore = lambda name: True
-        self.title = QLabel("History")
+        # A long segment name must not widen the library pane: elided, with the full title as tooltip.
+        self.title = ElidedLabel("History")
         self.title.setObjectName("sectionTitle")
         self.model = SegmentHistoryModel(self)
         self.view = QTableView()
@@ -105,6 +106,7 @@ class SegmentHistoryWidget(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.view.setMinimumWidth(120)
         self.view.setWordWrap(False)
         self.diff = QTextBrowser()
         self.diff.setPlaceholderText("Select a version to see what changed since (or select two).")

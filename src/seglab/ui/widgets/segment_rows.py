@@ -41,6 +41,7 @@ from seglab.ui.models.segment_builder_model import (
     new_filter,
     set_in,
 )
+from seglab.ui.widgets.flow_layout import FlowLayout
 from seglab.ui.widgets.segment_editors import (
     CompareEditor,
     EventPickerWidget,
@@ -71,6 +72,11 @@ ADD_LABELS = {
 ERROR_STYLE = "color: #b00020;"
 WARNING_STYLE = "color: #9a6700;"
 INCOMPLETE_STYLE = "color: gray;"
+NEGATE_STYLE = (
+    "QToolButton#negate { padding: 1px 6px; border: 1px solid palette(mid); border-radius: 3px; }"
+    "QToolButton#negate:checked { background: #b00020; color: white; font-weight: bold;"
+    " border-color: #b00020; }"
+)
 
 
 def _hbox(widget: QWidget | None = None) -> QHBoxLayout:
@@ -78,6 +84,11 @@ def _hbox(widget: QWidget | None = None) -> QHBoxLayout:
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(6)
     return layout
+
+
+def _flow(widget: QWidget | None = None) -> FlowLayout:
+    """A row of controls that wraps onto a second line rather than growing wider than the builder."""
+    return FlowLayout(widget)
 
 
 def _vbox(widget: QWidget | None = None) -> QVBoxLayout:
@@ -131,7 +142,7 @@ class FilterEditorWidget(QWidget):
         self.operator = OperatorComboWidget()
         self.value_editor: ValueEditor | None = None
         self._value_kind: Any = None
-        self._layout = _hbox(self)
+        self._layout = _flow(self)
         self._layout.addWidget(self.picker)
         self._layout.addWidget(self.operator)
         self._layout.addStretch(1)
@@ -169,6 +180,10 @@ class FilterEditorWidget(QWidget):
     def _current(self) -> dict:
         return self.ctx.model.get(self.path)
 
+    def _last_day(self) -> str | None:
+        days = self.ctx.catalogue.date_range
+        return days[1] if days else None
+
     def _on_property(self, entity: str, name: str) -> None:
         f = self._current()
         prop = self.ctx.catalogue.property(entity, name)
@@ -182,12 +197,12 @@ class FilterEditorWidget(QWidget):
             changes["entity"] = entity
         old_prop = self.ctx.catalogue.property(self._entity(f), f.get("property", ""))
         keep = old_prop is not None and old_prop.type == ptype
-        value = default_value(ptype, op, f.get("value") if keep else None)
+        value = default_value(ptype, op, f.get("value") if keep else None, self._last_day())
         self.ctx.model.edit(self._with(f, changes, value), "Choose property")
 
     def _on_operator(self, op: str) -> None:
         f = self._current()
-        value = default_value(self._ptype(f), op, f.get("value"))
+        value = default_value(self._ptype(f), op, f.get("value"), self._last_day())
         self.ctx.model.edit(self._with(f, {"op": op}, value), "Change operator")
 
     def _on_value(self, value: Any) -> None:
@@ -334,14 +349,15 @@ class BehaviorConditionEditor(ConditionEditor):
         self.measure_property = PropertyPickerWidget()
         self.measure_property.set_choices(ctx.catalogue, ("event",))
         self.window_editor = WindowEditor()
+        self.window_editor.set_data_range(ctx.catalogue.date_range)
         self.where = WhereListWidget(ctx, path)
         line = QWidget()
-        row = _hbox(line)
+        row = _flow(line)
         for w in (self.lead, self.event_picker, self.compare, self.unit, self.measure_property):
             row.addWidget(w)
         row.addStretch(1)
         line2 = QWidget()
-        row2 = _hbox(line2)
+        row2 = _flow(line2)
         row2.addWidget(self.window_editor)
         row2.addStretch(1)
         layout = _vbox(self)
@@ -370,6 +386,7 @@ class BehaviorConditionEditor(ConditionEditor):
 
     def refresh_choices(self):
         self.event_picker.set_events(self.ctx.catalogue.event_names)
+        self.window_editor.set_data_range(self.ctx.catalogue.date_range)
         self.measure_property.set_choices(self.ctx.catalogue, ("event",))
         self.where.refresh_choices()
 
@@ -404,7 +421,8 @@ class SeenConditionEditor(ConditionEditor):
         self.event_picker = EventPickerWidget()
         self.event_picker.set_events(ctx.catalogue.event_names)
         self.window_editor = WindowEditor()
-        row = _hbox(self)
+        self.window_editor.set_data_range(ctx.catalogue.date_range)
+        row = _flow(self)
         for w in (self.kind, self.lead, self.event_picker, self.window_editor):
             row.addWidget(w)
         row.addStretch(1)
@@ -427,6 +445,7 @@ class SeenConditionEditor(ConditionEditor):
 
     def refresh_choices(self):
         self.event_picker.set_events(self.ctx.catalogue.event_names)
+        self.window_editor.set_data_range(self.ctx.catalogue.date_range)
 
 
 class SequenceConditionEditor(ConditionEditor):
@@ -446,7 +465,8 @@ class SequenceConditionEditor(ConditionEditor):
         self.within.spin.setSpecialValueText("any time")
         self.within.spin.setMinimumWidth(100)
         self.window_editor = WindowEditor()
-        line2 = _hbox()
+        self.window_editor.set_data_range(ctx.catalogue.date_range)
+        line2 = _flow()
         line2.addWidget(self.add_step)
         line2.addWidget(self.within_label)
         line2.addWidget(self.within)
@@ -500,6 +520,7 @@ class SequenceConditionEditor(ConditionEditor):
         self.window_editor.set_window(cond.get("window", "ever"))
 
     def refresh_choices(self):
+        self.window_editor.set_data_range(self.ctx.catalogue.date_range)
         for p in self.steps:
             p.set_events(self.ctx.catalogue.event_names)
         for w in self.step_filters:
@@ -525,7 +546,7 @@ class SegmentRefConditionEditor(ConditionEditor):
         super().__init__(ctx, path)
         self.combo = QComboBox()
         self.combo.setMinimumContentsLength(16)
-        row = _hbox(self)
+        row = _flow(self)
         row.addWidget(_word("are in the saved segment"))
         row.addWidget(self.combo)
         row.addStretch(1)
@@ -832,7 +853,7 @@ class UsersConditionEditor(ConditionEditor):
         self.unit.addItem("users", False)
         self.unit.addItem("of their users (share)", True)
         self.list = ConditionListWidget(ctx, (*path, "match"), nested=True)
-        line = _hbox()
+        line = _flow()
         line.addWidget(_word("have"))
         line.addWidget(self.compare)
         line.addWidget(self.unit)
@@ -950,6 +971,9 @@ class ConditionRowWidget(QFrame):
         self.negate.setText("NOT")
         self.negate.setCheckable(True)
         self.negate.setToolTip("Negate: keep everyone who does NOT match this condition")
+        self.negate.setObjectName("negate")
+        # The on state must be unmistakable: a filled red NOT, not a faint pressed look.
+        self.negate.setStyleSheet(NEGATE_STYLE)
         self.count_label = QLabel("")
         self.count_label.setMinimumWidth(48)
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
