@@ -10,6 +10,7 @@ import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from seglab.core import formatting
 from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, pen, series_info
 from seglab.ui.palette import REST_COLOR
 
@@ -164,7 +165,7 @@ def distinguish_row_name(row) -> str:
 def _fmt(kind: str, value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{float(value):.3g}" if kind == "numeric" else f"{100 * float(value):.0f}%"
+    return formatting.number(value) if kind == "numeric" else formatting.percent(value)
 
 
 def _p(value) -> str:
