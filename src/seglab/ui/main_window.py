@@ -244,6 +244,11 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.nav_action)
 
         help_menu = bar.addMenu("&Help")
+        self.guide_action = self._action(
+            "&User Guide", self.show_user_guide, QKeySequence.StandardKey.HelpContents, help_menu
+        )
+        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, None, help_menu)
+        help_menu.addSeparator()
         self.about_action = self._action("&About SegLab", self.show_about, None, help_menu)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -281,6 +286,25 @@ class MainWindow(QMainWindow):
         for action in self.page_actions.values():
             action.setEnabled(is_open)
         self.overview_widget.import_button.setEnabled(is_open and not busy)
+
+    def show_user_guide(self):
+        """Help → User guide: the guide shipped with this SegLab, rendered here (no network)."""
+        from seglab.ui.widgets.help_dialogs import UserGuideDialog
+
+        try:
+            dialog = UserGuideDialog(self)
+        except FileNotFoundError as exc:
+            messages.show_error(self, "Cannot show the user guide", str(exc))
+            return None
+        dialog.show()
+        return dialog
+
+    def show_shortcuts(self):
+        from seglab.ui.widgets.help_dialogs import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
+        dialog.show()
+        return dialog
 
     def find_people(self, text: str = ""):
         """Ctrl+K: the people search (one window, raised again), ``text`` searched at once."""
