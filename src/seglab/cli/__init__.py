@@ -62,6 +62,12 @@ def _desktop(argv: list[str]) -> int:
     desk.add_argument("--version", action="version", version=f"seglab {__version__}")
 
     def launch(args) -> int:
+        from seglab.cli.desktop_check import display_problem
+
+        problem = display_problem()
+        if problem is not None:
+            print(f"seglab: error: {problem}", file=sys.stderr)
+            return 1
         from seglab.ui.app import main as app_main
 
         return app_main(project=args.project, demo=args.demo)
