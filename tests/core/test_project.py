@@ -139,10 +139,27 @@ def test_readonly_file_refused_for_writing(tmp_path):
     assert digest(path) == before
 
 
+def test_lock_held_by_a_command_names_it(tmp_path):
+    path = tmp_path / "b.seglab"
+    Project.create(path).close()
+    holder = Project.open(path, purpose="seglab import")
+    try:
+        with pytest.raises(
+            ProjectLockedError,
+            match=r"b.seglab is in use by `seglab import` \(process \d+ on .+\); try again",
+        ):
+            Project.open(path)
+    finally:
+        holder.close()
+
+
 def test_lock_in_same_process(tmp_path):
     path = tmp_path / "a.seglab"
     first = Project.create(path)
-    with pytest.raises(ProjectLockedError, match="open in another SegLab"):
+    with pytest.raises(
+        ProjectLockedError,
+        match=r"a.seglab is open in another SegLab window \(process \d+ on [^,)]+\); close it",
+    ):
         Project.open(path)
     # readers do not need the lock
     Project.open(path, readonly=True).close()

@@ -158,7 +158,7 @@ def test_project_locked_by_another_holder_is_refused(window, small_project, mess
     finally:
         holder.close()
     assert len(message_log) == 1
-    assert "is open in another SegLab window or process" in message_log[0].text
+    assert "is open in another SegLab window (process " in message_log[0].text
 
 
 def test_opening_another_project_closes_the_first(window, qtbot, small_project, tmp_path):
