@@ -13,7 +13,7 @@ import inspect
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, QSortFilterProxyModel, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -53,6 +53,33 @@ from seglab.ui.workers import Worker
 
 PROJECT_FILTER = "SegLab projects (*.seglab);;All files (*)"
 CSV_FILTER = "CSV files (*.csv *.tsv *.txt *.csv.gz);;All files (*)"
+REJECTS_FILTER = "Rejected rows of earlier imports (*.rejects.csv)"
+REJECTS_SUFFIX = ".rejects.csv"
+
+
+class _HideRejects(QSortFilterProxyModel):
+    """Hides the ``*.rejects.csv`` files imports leave beside the data (unless asked for)."""
+
+    def __init__(self, dialog: QFileDialog):
+        super().__init__(dialog)
+        self._dialog = dialog
+
+    def filterAcceptsRow(self, row: int, parent) -> bool:
+        if self._dialog.selectedNameFilter() == REJECTS_FILTER:
+            return True
+        name = self.sourceModel().index(row, 0, parent).data()
+        return not str(name or "").lower().endswith(REJECTS_SUFFIX)
+
+
+def import_file_dialog(parent: QWidget | None, folder: str) -> QFileDialog:
+    """The import file picker: data files, without the rejects files of earlier imports."""
+    dialog = QFileDialog(parent, "Import CSV files", str(folder), f"{CSV_FILTER};;{REJECTS_FILTER}")
+    dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)  # a native dialog ignores the proxy
+    proxy = _HideRejects(dialog)
+    dialog.setProxyModel(proxy)
+    dialog.filterSelected.connect(lambda _f: proxy.invalidate())
+    return dialog
 
 
 def data_location() -> Path:
@@ -63,6 +90,35 @@ def data_location() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("SegLab", appauthor=False))
+
+
+KEEP_DEMO_COPIES = 3
+
+
+def prune_demo_copies(folder: Path, keep: int = KEEP_DEMO_COPIES) -> list[Path]:
+    """Delete all but the ``keep`` newest ``demo-*.seglab`` copies in ``folder``; the deleted ones.
+
+    A copy open in a SegLab window (its lock is held) is never deleted."""
+    from seglab.core.errors import ProjectError
+    from seglab.core.lock import ProjectLock
+
+    copies = sorted(folder.glob("demo-*.seglab"), key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = []
+    for path in copies[keep:]:
+        lock = ProjectLock(path)
+        try:
+            lock.acquire("removing an old demo copy")
+        except ProjectError:
+            continue
+        try:
+            for extra in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{extra}").unlink(missing_ok=True)
+            removed.append(path)
+        except OSError:
+            pass
+        finally:
+            lock.release()
+    return removed
 
 
 def demo_available() -> bool:
@@ -121,7 +177,8 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(_FileDropFilter(self))
         self.resize(1200, 780)
-        self.setMinimumSize(QSize(760, 520))
+        # Below this the Segments page (library + builder) cannot show its buttons whole.
+        self.setMinimumSize(QSize(980, 600))
 
         self.start_widget = StartWidget(self.settings)
         self.start_widget.open_requested.connect(self.open_project)
@@ -426,6 +483,10 @@ class MainWindow(QMainWindow):
         """
         if self._refuse_when_busy():
             return False
+        if _is_data_file(path):
+            # A CSV (or other export) is not a project: offer to import it (into a new project
+            # when none is open) instead of "not a SegLab project".
+            return self.import_files([str(path)]) is not None
         current = self.session.path
         same = current is not None and Path(path).resolve() == current.resolve()
         if current is not None and not same and not confirmed and not self.pages_allow_leaving():
@@ -593,6 +654,8 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             messages.show_error(self, messages.TITLE_DEMO_FAILED, f"{path.parent}: {exc.strerror}")
             return False
+        # Each --demo makes a fresh copy; the oldest go (this new one will be the third newest).
+        prune_demo_copies(path.parent, KEEP_DEMO_COPIES - 1)
         self._start_file_job(
             build_demo_task,
             path,
@@ -753,17 +816,18 @@ class MainWindow(QMainWindow):
             return
         if self._refuse_when_busy():
             return
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Import CSV files", self.settings.last_folder(), CSV_FILTER
-        )
-        if paths:
-            self.import_files(paths)
+        dialog = import_file_dialog(self, self.settings.last_folder())
+        if dialog.exec() and dialog.selectedFiles():
+            self.import_files(dialog.selectedFiles())
 
-    def import_files(self, paths: list[str]):
-        """Open the import wizard on ``paths`` (dropped or chosen). Returns the dialog, or None."""
+    def import_files(self, paths: list[str], *, new_project: str | os.PathLike | None = None):
+        """Open the import wizard on ``paths`` (dropped or chosen). Returns the dialog, or None.
+
+        Without an open project, offers to import them into a new one (``new_project``: its
+        path, instead of asking where to save it)."""
         if not self.session.is_open():
-            messages.show_info(self, messages.TITLE_IMPORT, messages.NO_PROJECT_FOR_IMPORT)
-            return None
+            if not self.import_into_new_project(paths, new_project):
+                return None
         if self._import_dialog is not None and self._import_dialog.isVisible():
             if self._import_dialog.is_importing():
                 messages.show_warning(self, messages.TITLE_BUSY, messages.BUSY_IMPORTING)
@@ -780,6 +844,29 @@ class MainWindow(QMainWindow):
         self.settings.set_last_folder(Path(paths[0]).parent)
         dialog.open()
         return dialog
+
+    def import_into_new_project(self, paths: list[str], project: str | os.PathLike | None = None) -> bool:
+        """"Import it into a new project?": ask, pick the new project's file, create it. True when open."""
+        names = ", ".join(Path(p).name for p in paths[:3]) + (" …" if len(paths) > 3 else "")
+        what = "it" if len(paths) == 1 else "them"
+        if not messages.ask(
+            self,
+            messages.TITLE_IMPORT,
+            f"{names} {'is a data file' if len(paths) == 1 else 'are data files'}, and no project is open. "
+            f"Import {what} into a new project?",
+        ):
+            return False
+        if project is None:
+            first = Path(paths[0])
+            stem = first.name.split(".")[0] or "untitled"
+            project, _ = QFileDialog.getSaveFileName(
+                self, "New project for the import", str(first.with_name(f"{stem}.seglab")), PROJECT_FILTER
+            )
+            if not project:
+                return False
+            if not Path(project).suffix:
+                project += ".seglab"
+        return self.create_project(project)
 
     def _import_dialog_gone(self, *_args) -> None:
         self._import_dialog = None
@@ -859,6 +946,12 @@ class MainWindow(QMainWindow):
 
 
 DROP_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".seglab")
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".zst", ".jsonl", ".ndjson", ".parquet")
+
+
+def _is_data_file(path: str | os.PathLike) -> bool:
+    name = Path(path).name.lower()
+    return name.endswith(DATA_SUFFIXES) and not name.endswith(".seglab")
 
 
 class _FileDropFilter(QObject):
