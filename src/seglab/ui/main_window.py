@@ -846,7 +846,7 @@ class MainWindow(QMainWindow):
         return dialog
 
     def import_into_new_project(self, paths: list[str], project: str | os.PathLike | None = None) -> bool:
-        """"Import it into a new project?": ask, pick the new project's file, create it. True when open."""
+        """ "Import it into a new project?": ask, pick the new project's file, create it. True when open."""
         names = ", ".join(Path(p).name for p in paths[:3]) + (" …" if len(paths) > 3 else "")
         what = "it" if len(paths) == 1 else "them"
         if not messages.ask(
