@@ -7,7 +7,7 @@ as narrow as its parent wants: the text is elided, not the layout widened.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSize, Qt
 from PySide6.QtGui import QFontMetrics, QPainter, QTextLayout
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
@@ -19,7 +19,8 @@ class ElidedLabel(QLabel):
         self._lines: list[str] = []
         self.max_lines = max_lines
         self._own_tip = False
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # Preferred: it gets its whole text when there is room, and shrinks (elided) when not.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.setText(text)
 
     def setText(self, text: str) -> None:  # the full text; what is painted may be elided
@@ -45,6 +46,18 @@ class ElidedLabel(QLabel):
     def minimumSizeHint(self) -> QSize:
         fm = QFontMetrics(self.font())
         return QSize(10, fm.lineSpacing() * self.max_lines + 2)
+
+    def changeEvent(self, event) -> None:
+        # A style sheet sets the font after construction: measure again with it.
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange, QEvent.Type.PolishRequest):
+            self.updateGeometry()
+            self._relayout()
+        super().changeEvent(event)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.Polish:
+            self.updateGeometry()
+        return super().event(event)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -146,9 +146,13 @@ class DataOverviewWidget(QWidget):
         pin_row.addWidget(self.unpin_button)
         pin_row.addStretch(1)
         self.cards["as_of"].layout().addLayout(pin_row)
+        for key in ("range", "as_of"):  # dates take more room than counts: a size smaller
+            self.cards[key].value_label.setObjectName("statValueWide")
         for i, card in enumerate(self.cards.values()):
             cards.addWidget(card, 0, i)
-            cards.setColumnStretch(i, 2 if i >= 3 else 1)
+            cards.setColumnStretch(
+                i, 0
+            )  # widths from each card's content; values elide only when short of room
         layout.addLayout(cards)
 
         # Tables, or an empty state when the project holds nothing yet.
