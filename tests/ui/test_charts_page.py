@@ -608,6 +608,11 @@ def test_distinguishes_and_segment_size(page3, session, qtbot):
     chart = page3.charts["distinguishes"]
     assert list(chart.values["Buyers"]) == pytest.approx(list(frame["effect_size"].fillna(0)))
     assert len(chart.rows) == len(frame)
+    # Every bar's label fits inside the plot (none cut at the right edge).
+    right = chart.item.vb.viewRange()[0][1]
+    pixels_per_unit = chart.item.vb.width() / (right - chart.item.vb.viewRange()[0][0])
+    for text in chart.texts:
+        assert text.pos().x() + text.boundingRect().width() / pixels_per_unit <= right + 1e-9
     spec = ChartSpec(kind="segment_size", segments=("Buyers", "Viewers"), interval="week", **MARCH)
     frame = show(page3, qtbot, spec)
     chart = page3.charts["segment_size"]
