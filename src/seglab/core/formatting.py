@@ -65,14 +65,14 @@ def percent(fraction: float | None, digits: int = 0) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """``42`` → ``42 s``; ``600`` → ``10 min``; ``5400`` → ``1.5 h``; ``3 days`` → ``3.0 d``."""
+    """``42`` → ``42 s``; ``300`` → ``5.0 min``; ``5400`` → ``1.5 h``; three days → ``3.0 d``."""
     if _missing(seconds):
         return DASH
     s = float(seconds)
     if s < 60:
         return f"{s:.0f} s"
     if s < 3600:
-        return f"{s / 60:.0f} min"
-    if s < 86400 * 2:
+        return f"{s / 60:.1f} min"
+    if s < 86400:
         return f"{s / 3600:.1f} h"
     return f"{s / 86400:.1f} d"

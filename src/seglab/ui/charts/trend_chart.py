@@ -11,9 +11,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QWidget
 
+from seglab.core import formatting
 from seglab.core.charts import period_label
 from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, make_plot_widget, pen, series_info
-from seglab.ui.models.chart_model import format_number
 
 MEASURE_TITLES = {
     "count": "Events",
@@ -229,7 +229,7 @@ class TrendChart(BaseChart):
         for label, values in self._values.items():
             if i >= values.size:
                 continue
-            value = format_number(float(values[i]) if not float(values[i]).is_integer() else int(values[i]))
+            value = formatting.number(float(values[i]))  # 9,980 / 12.3k / 1.23M, as everywhere
             color = self._colors.get(label, "#333333")
             lines.append(f"<span style='color:{color}'>■</span> {html.escape(label)}: <b>{value}</b>")
             plain.append(f"{label}: {value}")
