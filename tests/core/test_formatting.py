@@ -45,7 +45,7 @@ def test_percent_and_duration():
     assert formatting.percent(None) == "–"
     assert [formatting.duration(s) for s in (42, 600, 5400, 3 * 86400)] == [
         "42 s",
-        "10 min",
+        "10.0 min",
         "1.5 h",
         "3.0 d",
     ]
