@@ -46,3 +46,22 @@ def test_list_definition_loads_and_limits_are_checked():
     ):
         with pytest.raises(SegmentError, match=message):
             load_definition({"conditions": [{"type": "list", "ids": bad}]})
+
+
+def test_ids_the_project_does_not_have_are_a_warning_not_an_error(tmp_path):
+    from builders import build_project
+    from seglab.core.project import Project
+    from seglab.core.segments import problems
+
+    path = build_project(tmp_path / "p.seglab", users=[{"user_id": "u1"}, {"user_id": "u2"}])
+    with Project.open(path, readonly=True) as p:
+        seg = load_definition(list_definition(["u1", "u2"]))
+        assert problems(p.conn, seg) == []
+        (one,) = problems(p.conn, load_definition(list_definition(["u1", "x9", "x8"])))
+        assert one.severity == "warning" and one.path == "conditions[0].ids"
+        assert (
+            one.message
+            == "2 of the 3 ids are not users in this project (they match nobody until an import adds them)"
+        )
+        (none,) = problems(p.conn, load_definition(list_definition(["A1"], "account")))
+        assert none.message.startswith("none of the 1 ids is an account in this project")
