@@ -65,8 +65,7 @@ def test_ctrl_k_from_any_page_finds_and_opens_the_profile(qtbot, window):
     qtbot.keyClick(dialog.field, Qt.Key.Key_Return)
     profiles = [w for w in dialog._profiles if isinstance(w, UserProfileDialog)]
     assert profiles
-    with qtbot.waitSignal(profiles[0].loaded, timeout=10_000):
-        pass
+    qtbot.waitUntil(lambda: profiles[0].profile is not None, timeout=10_000)
     # The profile names the person and their account.
     assert profiles[0].title_label.text() == "User u1 — Ann Lee"
     assert "A1 (ACME GmbH)" in [
@@ -95,9 +94,28 @@ def test_segments_page_field_opens_an_account(qtbot, tmp_path, project):
     assert [dialog.model.match_at(r).id for r in range(dialog.model.rowCount())] == ["A2", "u2"]
     profile = dialog.open_selected()
     assert isinstance(profile, AccountProfileDialog)
-    with qtbot.waitSignal(profile.loaded, timeout=10_000):
-        pass
+    qtbot.waitUntil(lambda: profile.profile is not None, timeout=10_000)
     assert profile.windowTitle() == "Account A2 — Globex"
+    profile.close()
+    page.shutdown()
+    session.close()
+
+
+def test_a_single_match_from_the_segments_field_opens_its_profile(qtbot, project):
+    session = ProjectSession()
+    session.open(project)
+    page = SegmentsPageWidget(session, QUndoStack())
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.keyClicks(page.people_field, "ann lee")
+    qtbot.keyClick(page.people_field, Qt.Key.Key_Return)
+    dialog = page._people_dialog
+    qtbot.waitUntil(lambda: not dialog.is_searching(), timeout=10_000)
+    assert dialog.model.rowCount() == 1
+    (profile,) = dialog._profiles
+    assert isinstance(profile, UserProfileDialog)
+    qtbot.waitUntil(lambda: profile.profile is not None, timeout=10_000)
+    assert profile.title_label.text() == "User u1 — Ann Lee"
     profile.close()
     page.shutdown()
     session.close()

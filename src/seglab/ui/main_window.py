@@ -363,8 +363,9 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
-    def find_people(self, text: str = ""):
-        """Ctrl+K: the people search (one window, raised again), ``text`` searched at once."""
+    def find_people(self, text: str = "", *, open_if_one: bool = False):
+        """Ctrl+K: the people search (one window, raised again), ``text`` searched at once
+        (``open_if_one``: a single match goes straight to its profile)."""
         from seglab.ui.widgets.people_search import PeopleSearchDialog
 
         if not self.session.is_open():
@@ -378,7 +379,7 @@ class MainWindow(QMainWindow):
         dialog.activateWindow()
         dialog.field.setFocus()
         if text:
-            dialog.search(text)
+            dialog.search(text, open_if_one=open_if_one)
         else:
             dialog.field.selectAll()
         return dialog

@@ -63,6 +63,7 @@ class PeopleSearchDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.view, 1)
         self._profiles: list[QDialog] = []
+        self._open_if_one = False
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(SEARCH_DELAY_MS)
@@ -77,8 +78,9 @@ class PeopleSearchDialog(QDialog):
         if text:
             self._start()
 
-    def search(self, text: str) -> None:
-        """Search for ``text`` now (as if typed)."""
+    def search(self, text: str, *, open_if_one: bool = False) -> None:
+        """Search for ``text`` now (as if typed); ``open_if_one``: a single match opens its profile."""
+        self._open_if_one = open_if_one
         self.field.setText(text)
         self._debounce.stop()
         self._start()
@@ -107,6 +109,9 @@ class PeopleSearchDialog(QDialog):
             more = " (the best 50)" if n >= LIMIT else ""
             self.status.setText(f"{n} match{'es' if n != 1 else ''}{more}: Enter opens the profile.")
             self.view.selectRow(0)
+        if n == 1 and self._open_if_one:
+            self.open_profile(0)
+        self._open_if_one = False
         self.searched.emit(n)
 
     def open_selected(self):

@@ -219,13 +219,13 @@ class SegmentsPageWidget(QWidget):
         text = self.people_field.text()
         window = self.window()
         if window is not self and hasattr(window, "find_people"):
-            return window.find_people(text)
+            return window.find_people(text, open_if_one=True)
         from seglab.ui.widgets.people_search import PeopleSearchDialog
 
         if self._people_dialog is None:
             self._people_dialog = PeopleSearchDialog(self.session, self)
         self._people_dialog.show()
-        self._people_dialog.search(text)
+        self._people_dialog.search(text, open_if_one=True)
         return self._people_dialog
 
     def shutdown(self) -> None:
