@@ -89,3 +89,18 @@ def test_pin_dialog_offers_the_data_range_and_pins_the_end_of_the_day(qtbot, win
     dialog.accept()
     settle(qtbot, window)
     assert window.as_of_label.text() == "As of 2024-03-01 23:59 UTC (pinned)"
+
+
+def test_charts_follow_the_pin(qtbot, window):
+    window.show_page("charts")
+    charts = window.page("charts")
+    qtbot.waitUntil(
+        lambda: not charts.catalog_worker.is_busy() and not charts.worker.is_busy(), timeout=10_000
+    )
+    pin = parse_as_of("2024-03-05")
+    with qtbot.waitSignal(charts.result_shown, timeout=10_000) as shown:
+        window.pin_as_of_dialog(pin)
+    assert shown.args[0].attrs["as_of_ms"] == pin
+    with qtbot.waitSignal(charts.result_shown, timeout=10_000) as shown:
+        window.undo_stack.undo()
+    assert shown.args[0].attrs["as_of_ms"] == parse_as_of("2024-03-10T11:00:00Z")
