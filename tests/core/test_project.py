@@ -139,10 +139,27 @@ def test_readonly_file_refused_for_writing(tmp_path):
     assert digest(path) == before
 
 
+def test_lock_held_by_a_command_names_it(tmp_path):
+    path = tmp_path / "b.seglab"
+    Project.create(path).close()
+    holder = Project.open(path, purpose="seglab import")
+    try:
+        with pytest.raises(
+            ProjectLockedError,
+            match=r"b.seglab is in use by `seglab import` \(process \d+ on .+\); try again",
+        ):
+            Project.open(path)
+    finally:
+        holder.close()
+
+
 def test_lock_in_same_process(tmp_path):
     path = tmp_path / "a.seglab"
     first = Project.create(path)
-    with pytest.raises(ProjectLockedError, match="open in another SegLab"):
+    with pytest.raises(
+        ProjectLockedError,
+        match=r"a.seglab is open in another SegLab window \(process \d+ on [^,)]+\); close it",
+    ):
         Project.open(path)
     # readers do not need the lock
     Project.open(path, readonly=True).close()
@@ -219,6 +236,11 @@ def test_damage_past_the_schema_reads_as_damaged_in_the_cli(tmp_path):
         assert "damaged" in out.stderr and "Traceback" not in out.stderr
 
 
+def _drop_version_4(conn) -> None:
+    conn.execute("DROP TABLE people_text_fts")  # people search, added by version 4
+    conn.execute("DROP TABLE people_text")
+
+
 def _as_version_1(path) -> list[tuple]:
     """Turn a project into what SegLab 1 wrote (no user_events); return the table it had."""
     conn = sqlite3.connect(path)
@@ -232,6 +254,7 @@ def _as_version_1(path) -> list[tuple]:
         conn.execute(f"DROP INDEX {name}")
     conn.execute("ALTER TABLE accounts DROP COLUMN first_ts")  # added by version 3
     conn.execute("ALTER TABLE accounts DROP COLUMN last_ts")
+    _drop_version_4(conn)
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
@@ -283,6 +306,7 @@ def test_a_version_2_project_gains_the_last_seen_index_on_a_readonly_open(tmp_pa
     conn.execute("DROP INDEX IF EXISTS events_p1_set")
     conn.execute("ALTER TABLE accounts DROP COLUMN first_ts")
     conn.execute("ALTER TABLE accounts DROP COLUMN last_ts")
+    _drop_version_4(conn)
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()

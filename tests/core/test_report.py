@@ -375,3 +375,22 @@ def test_a_pinned_as_of_is_used_and_said(demo, tmp_path):
     html = build_report(copy, ["Paying"])
     assert "2024-05-15T00:00:00.000Z" in html and "pinned in the project" in html
     assert "2024-02-19 to 2024-05-15" in html  # 13 weeks up to the pin
+
+
+def test_each_segment_keeps_its_app_colour_and_the_rest_is_grey(demo, html):
+    from seglab.core.palette import PALETTE, REST_COLOR, color_of_saved, series_colors
+
+    with Project.open(demo, readonly=True) as project:
+        colours = {name: color_of_saved(project.conn, name) for name in ("Power users", "Paying")}
+        ids = dict(project.conn.execute("SELECT name, segment_id FROM segments").fetchall())
+    assert colours["Power users"] != colours["Paying"]
+    # The app's charts give a segment the same colour (series_colors, by segment id).
+    assert series_colors([("Paying", ids["Paying"], "segment")]) == [colours["Paying"]]
+    sections = re.split(r'<section class="segment"', html)[1:]
+    for name, colour in colours.items():
+        section = next(s for s in sections if f">{name}<" in s)
+        assert f"--seg: {colour}" in section
+        assert f'stroke="{colour}"' in section  # its lines
+        assert f'stroke="{REST_COLOR}"' in section  # the rest: grey, never a segment colour
+        others = set(PALETTE) - {colour}
+        assert not any(f'stroke="{c}"' in section for c in others)

@@ -52,7 +52,7 @@ def test_bar_chart_values_and_escaping():
     assert "&lt;i&gt;" in out and "<i>" not in out
     for text in ("100.0%", "50.0%", "25.0%"):
         assert f">{text}</text>" in out
-    assert svg.OKABE_ITO[0] in out and svg.OKABE_ITO[1] in out
+    assert svg.PALETTE[0] in out and svg.PALETTE[1] in out  # by position when no colours are given
 
 
 def test_formatting_and_heat_colours():

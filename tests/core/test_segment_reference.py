@@ -227,6 +227,8 @@ class Reference:
                 if self.compare(x, cmp["op"], cmp["value"]):
                     out.add(a)
             return out
+        if kind == "list":
+            return set(groups) & {str(i) for i in c["ids"]}
         if kind == "group":
             return self.combine(c["conditions"], c.get("match", "all"), level)
         raise AssertionError(kind)
@@ -376,9 +378,20 @@ def sequence(draw):
     return c
 
 
+# Lists mix known ids, ids the project does not have and repeats.
+user_lists = st.lists(
+    st.sampled_from(["u0", "u3", "u14", "u15", "nobody", "u7"]), min_size=1, max_size=5
+).map(lambda ids: {"type": "list", "ids": ids})
+account_lists = st.lists(st.sampled_from(["A0", "A2", "A4", "Z9"]), min_size=1, max_size=3).map(
+    lambda ids: {"type": "list", "ids": ids}
+)
+
+
 def leaf(level):
     if level == "user":
-        return st.one_of(user_property(), account_property("account"), behavior("user"), seen(), sequence())
+        return st.one_of(
+            user_property(), account_property("account"), behavior("user"), seen(), sequence(), user_lists
+        )
     inner = st.lists(st.one_of(user_property(), behavior("user")), max_size=2).map(
         lambda cs: {"level": "user", "match": "all", "conditions": cs}
     )
@@ -394,7 +407,7 @@ def leaf(level):
         st.sampled_from(["gte", "lt", "eq"]),
         st.sampled_from([0, 0.5, 1]),
     )
-    return st.one_of(account_property(), behavior("account"), seen(), sequence(), users)
+    return st.one_of(account_property(), behavior("account"), seen(), sequence(), users, account_lists)
 
 
 def with_negate(cond_strategy):
@@ -511,10 +524,14 @@ LONE = [  # one membership condition: counted from its subquery (compile_count's
     {"type": "last_seen", "event": "*", "window": {"last_days": 30}, "negate": True},
     {"type": "sequence", "steps": [{"event": "login"}, {"event": "buy"}], "within_days": 3, "window": "ever"},
     {"type": "sequence", "steps": [{"event": "login"}] * 3, "window": {"last_days": 60}, "negate": True},
+    {"type": "list", "ids": ["u0", "u3", "nobody", "u3", "u15"]},
+    {"type": "list", "ids": ["u0", "u3", "nobody"], "negate": True},
 ]
 
 
 LONE_ACCOUNT = [
+    {"type": "list", "ids": ["A0", "A4", "Z9", "A0"]},
+    {"type": "list", "ids": ["A1"], "negate": True},
     {
         "type": "sequence",
         "steps": [{"event": "buy"}, {"event": "share"}],

@@ -186,6 +186,12 @@ FUNNEL = ChartSpec(kind="funnel", segments=("Pro",), vs_rest=True, **MARCH).with
 )
 
 
+def test_funnel_axis_reads_0_to_100_percent(page, qtbot):
+    show(page, qtbot, ChartSpec(kind="funnel", **MARCH).with_options(steps=["signup", "purchase"]))
+    ticks = page.charts["funnel"].item.getAxis("left")._tickLevels
+    assert [label for _v, label in ticks[0]] == ["0%", "20%", "40%", "60%", "80%", "100%"]
+
+
 def test_funnel_bars_hold_the_funnel_analysis(page, session, qtbot):
     frame = show(page, qtbot, FUNNEL)
     want = expected(session, FUNNEL)
@@ -241,6 +247,22 @@ def test_clicking_the_drop_off_gap_opens_who_stopped(page, session, qtbot):
 RETENTION = ChartSpec(
     kind="retention", segments=("Pro",), vs_rest=True, interval="week", **MARCH
 ).with_options(periods=4)
+
+
+def test_retention_heat_table_fits_the_window(page, qtbot):
+    from PySide6.QtWidgets import QHeaderView
+
+    page.resize(1440, 900)
+    page.show()
+    show(page, qtbot, RETENTION.with_options(periods=8))
+    chart = page.charts["retention"]
+    qtbot.waitUntil(lambda: chart.table.isVisible(), timeout=5_000)
+    qtbot.wait(50)
+    header = chart.table.horizontalHeader()
+    assert header.sectionResizeMode(3) == QHeaderView.ResizeMode.Stretch  # periods share the width
+    assert chart.table.horizontalScrollBar().maximum() == 0
+    assert chart.table.verticalScrollBar().maximum() == 0
+    assert chart.splitter.sizes()[0] > chart.splitter.sizes()[1]  # the table before the curves
 
 
 def test_retention_heat_table_and_average_curve_hold_the_analysis(page, session, qtbot):
@@ -587,6 +609,11 @@ def test_distinguishes_and_segment_size(page3, session, qtbot):
     chart = page3.charts["distinguishes"]
     assert list(chart.values["Buyers"]) == pytest.approx(list(frame["effect_size"].fillna(0)))
     assert len(chart.rows) == len(frame)
+    # Every bar's label fits inside the plot (none cut at the right edge).
+    right = chart.item.vb.viewRange()[0][1]
+    pixels_per_unit = chart.item.vb.width() / (right - chart.item.vb.viewRange()[0][0])
+    for text in chart.texts:
+        assert text.pos().x() + text.boundingRect().width() / pixels_per_unit <= right + 1e-9
     spec = ChartSpec(kind="segment_size", segments=("Buyers", "Viewers"), interval="week", **MARCH)
     frame = show(page3, qtbot, spec)
     chart = page3.charts["segment_size"]
@@ -618,6 +645,15 @@ def test_trend_marks_a_period_still_running_at_as_of(page, qtbot):
     x, y = chart.partial_markers["everyone"].getData()
     assert len(x) == 1 and x[0] == chart.curves["everyone"].getData()[0][-1]
     assert y[0] == chart.curves["everyone"].getData()[1][-1]
+    # The line into the partial period is dashed, not a solid plunge, and the tooltip says so.
+    from PySide6.QtCore import Qt
+
+    tail = chart.partial_tails["everyone"]
+    tx, _ty = tail.getData()
+    assert list(tx) == list(chart.curves["everyone"].getData()[0][-2:])
+    assert tail.opts["pen"].style() == Qt.PenStyle.DashLine
+    assert "partial" in chart.hover_at(float(x[0])).splitlines()[0]
+    assert "partial" not in chart.hover_at(float(tx[0])).splitlines()[0]
     show(page, qtbot, ChartSpec(interval="day", **MARCH))
     assert page.charts["trend"].partial_period == "2024-03-31"  # (the 31st: after as-of, not yet over)
 

@@ -168,7 +168,14 @@ def test_import_runs_and_the_overview_updates(window, qtbot, csvs):
     assert dialog.rejects_button.isEnabled()
     viewer = dialog.show_rejects()
     qtbot.addWidget(viewer)
-    assert "not a time" in viewer.text.toPlainText()
+    # A table: the line, the reason, then the record's fields under the file's column names.
+    model = viewer.model
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert headers[:5] == ["Line", "Reason", "user_id", "event", "timestamp"]
+    assert model.rowCount() == 1
+    assert model.data(model.index(0, 1)).startswith("bad timestamp")
+    assert model.data(model.index(0, 4)) == "not a time"
+    assert viewer.note.text() == "1 rejected row."
     viewer.close()
     qtbot.waitUntil(lambda: window.overview_widget.cards["events"].value() == "3")
     assert window.overview_widget.cards["users"].value() == "3"
@@ -272,6 +279,8 @@ def test_import_can_be_cancelled_and_leaves_nothing(window, qtbot, tmp_path, mes
     assert dialog.was_cancelled
     assert dialog.summary_title.text() == "Import cancelled"
     assert dialog.outcomes[0].cancelled
+    # A short summary: the table is as tall as its one row, not a big empty grid.
+    assert dialog.summary_table.maximumHeight() < 120
     assert not window.session.busy
     assert db_rows(window, "SELECT count(*) FROM events") == [(0,)]
     assert db_rows(window, "SELECT count(*) FROM imports") == [(0,)]

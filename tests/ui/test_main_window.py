@@ -158,7 +158,7 @@ def test_project_locked_by_another_holder_is_refused(window, small_project, mess
     finally:
         holder.close()
     assert len(message_log) == 1
-    assert "is open in another SegLab window or process" in message_log[0].text
+    assert "is open in another SegLab window (process " in message_log[0].text
 
 
 def test_opening_another_project_closes_the_first(window, qtbot, small_project, tmp_path):
@@ -311,11 +311,11 @@ def test_demo_is_built_in_a_worker_then_opened(window, qtbot, monkeypatch, _temp
 def test_window_geometry_is_kept(qtbot):
     first = MainWindow(AppSettings())
     qtbot.addWidget(first)
-    first.resize(770, 530)
+    first.resize(980, 630)  # (the offscreen screen is narrower than the minimum width)
     first.close()
     second = MainWindow(AppSettings())
     qtbot.addWidget(second)
-    assert (second.width(), second.height()) == (770, 530)
+    assert (second.width(), second.height()) == (980, 630)
     second.close()
 
 
@@ -551,3 +551,89 @@ def test_worksheet_is_written_in_a_worker(window, qtbot, small_project, tmp_path
     assert not window.export_worksheet(tmp_path / "missing-folder" / "sheet.html")  # refused up front
     assert message_log[-1].title == "Cannot write the worksheet"
     assert "no such folder" in message_log.texts("error")[-1]
+
+
+def test_opening_a_csv_as_a_project_offers_a_new_project(window, qtbot, tmp_path, message_log, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    csv_file = tmp_path / "events.csv"
+    csv_file.write_text("user_id,event,timestamp\nu1,login,2024-03-01T10:00:00Z\n")
+    message_log.answer = False
+    assert not window.open_project(csv_file)
+    assert [m.level for m in message_log] == ["question"]
+    assert (
+        message_log[0].text
+        == "events.csv is a data file, and no project is open. Import it into a new project?"
+    )
+    assert not window.session.is_open()
+    message_log.answer = True
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "events"), ""))
+    assert window.open_project(csv_file)
+    assert window.session.path == tmp_path / "events.seglab"
+    dialog = window._import_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.close()
+
+
+def test_the_start_screen_does_not_speak_of_an_open_project(window):
+    from PySide6.QtWidgets import QLabel
+
+    texts = [label.text() for label in window.start_widget.findChildren(QLabel)]
+    assert not any("open project" in t for t in texts)
+    assert any("into a new project" in t for t in texts)
+
+
+def test_the_import_picker_hides_rejects_files(qtbot, tmp_path):
+    from seglab.ui.main_window import REJECTS_FILTER, import_file_dialog
+
+    for name in ("events.csv", "events.rejects.csv", "users.csv"):
+        (tmp_path / name).write_text("a\n1\n")
+    dialog = import_file_dialog(None, str(tmp_path))
+    qtbot.addWidget(dialog)
+    proxy = dialog.proxyModel()
+    source = proxy.sourceModel()
+
+    def shown():
+        root = proxy.mapFromSource(source.index(str(tmp_path)))
+        return sorted(proxy.index(r, 0, root).data() for r in range(proxy.rowCount(root)))
+
+    qtbot.waitUntil(lambda: len(shown()) >= 2, timeout=5_000)
+    assert shown() == ["events.csv", "users.csv"]
+    dialog.selectNameFilter(REJECTS_FILTER)
+    dialog.filterSelected.emit(REJECTS_FILTER)
+    qtbot.waitUntil(lambda: "events.rejects.csv" in shown(), timeout=5_000)
+
+
+def test_only_the_three_newest_demo_copies_are_kept(tmp_path):
+    import os
+
+    from seglab.ui.main_window import prune_demo_copies
+
+    copies = []
+    for i in range(5):
+        path = tmp_path / f"demo-2026010{i}-000000.seglab"
+        Project.create(path).close()
+        os.utime(path, (1_700_000_000 + i, 1_700_000_000 + i))
+        copies.append(path)
+    (tmp_path / "mine.seglab").write_text("not a demo")
+    held = Project.open(copies[0])  # the oldest is open in a window: never deleted
+    try:
+        removed = prune_demo_copies(tmp_path, keep=2)
+    finally:
+        held.close()
+    assert sorted(removed) == [copies[1], copies[2]]
+    left = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".seglab")
+    assert left == sorted([copies[0].name, copies[3].name, copies[4].name, "mine.seglab"])
+
+
+def test_a_minimum_size_keeps_buttons_whole(window, qtbot, small_project):
+    window.show()
+    window.resize(400, 300)
+    assert (window.width(), window.height()) == (980, 600)
+    assert window.open_project(small_project)
+    window.show_page("segments")
+    page = window.page("segments")
+    qtbot.waitUntil(lambda: not page.is_loading(), timeout=10_000)
+    qtbot.wait(50)
+    for button in (page.builder.members_button, page.builder.save_button, page.library.rename_button):
+        assert button.width() >= button.sizeHint().width(), button.text()

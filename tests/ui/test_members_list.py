@@ -142,3 +142,32 @@ def test_hundred_thousand_rows_are_virtual_and_sort(qtbot):
     assert model.data(model.index(0, 0)) == f"u{n - 1:06d}"
     assert model.key_at(0) == n - 1
     assert model.data(model.index(n - 1, 4)) == f"{n:,}"
+
+
+def test_save_as_segment_from_a_drill_down_list(qtbot, session, message_log):
+    from seglab.core import segments
+
+    widget = MembersListWidget(session)
+    qtbot.addWidget(widget)
+    assert not widget.save_segment_button.isEnabled()
+    keys = _keys(session, "user", ["u5", "u1", "u8"])
+    with qtbot.waitSignal(widget.loaded, timeout=10_000):
+        widget.set_members("user", keys, "Dropped at step 2")
+    assert widget.save_segment_button.isEnabled()
+    with qtbot.waitSignal(session.segments_changed, timeout=1_000):
+        assert widget.save_as_segment("Dropped") == "Dropped"
+    conn = session.project.conn
+    saved = segments.get_saved(conn, "Dropped")
+    assert segments.dump_definition(saved.definition)["conditions"] == [
+        {"type": "list", "ids": sorted(["u1", "u5", "u8"])}
+    ]
+    assert segments.member_ids(conn, saved.definition) == ["u1", "u5", "u8"]
+    # An existing name is only replaced after a Yes.
+    message_log.answer = False
+    assert widget.save_as_segment("Dropped") is None
+    assert message_log[-1].title == "Replace segment?"
+    # Accounts too, with their account ids.
+    with qtbot.waitSignal(widget.loaded, timeout=10_000):
+        widget.set_members("account", _keys(session, "account", ["globex"]), "Accounts")
+    widget.save_as_segment("Globex only")
+    assert segments.member_ids(conn, segments.get_saved(conn, "Globex only").definition) == ["globex"]

@@ -192,10 +192,50 @@ def test_unfinished_row_names_the_problem_and_others_still_count(qtbot, builder,
     builder.row_at(("conditions", 0)).editor.event_picker.pick("create_report")
     add_condition(builder.conditions, "property")  # no property chosen yet
     settle(qtbot, builder)
-    assert builder.row_at(("conditions", 1)).problem_text().startswith("⚠ ")
+    row = builder.row_at(("conditions", 1))
+    # Not filled in yet: a grey hint, no red frame, left out of the count (not an error).
+    assert row.problem_text() == "choose a property"
+    assert "gray" in row.problem_label.styleSheet()
+    assert "b00020" not in row.styleSheet()
     only_first = {**builder.definition(), "conditions": builder.definition()["conditions"][:1]}
     assert builder.preview.alone[0] == core_count(session, only_first)
     assert builder.row_at(("conditions", 0)).count_label.text() == str(core_count(session, only_first))
+    assert builder.preview.total == core_count(session, only_first)
+    assert not builder.save_button.isEnabled()
+    builder.model.set_name("Half done")
+    assert "unfinished" in builder.save_reason.text()
+
+
+def test_list_condition_pasted_ids_count_and_undo(qtbot, builder, session, stack, tmp_path):
+    add_condition(builder.conditions, "list")
+    settle(qtbot, builder)
+    row = builder.row_at(("conditions", 0))
+    assert row.problem_text() == "paste or type the ids"
+    dialog = row.editor.open_editor()
+    qtbot.addWidget(dialog)
+    dialog.text.setPlainText("user_id\nu1\nu3, u7\nnobody\nu1")
+    assert dialog.count_label.text() == "4 ids"
+    dialog.accept()
+    assert builder.definition()["conditions"][0] == {"type": "list", "ids": ["u1", "u3", "u7", "nobody"]}
+    settle(qtbot, builder)
+    assert builder.preview.total == 3 == core_count(session, builder.definition())
+    assert row.editor.summary.text().startswith("4 users: u1, u3, u7")
+    assert "on a list of 4 users" in builder.description_label.text()
+    qtbot.mouseClick(row.negate, Qt.MouseButton.LeftButton)
+    settle(qtbot, builder)
+    assert builder.preview.total == 5
+    stack.undo()
+    stack.undo()
+    assert builder.definition()["conditions"][0]["ids"] == []
+    # Load from a file: the id column of a CSV export.
+    f = tmp_path / "ids.csv"
+    f.write_text("name,user_id\nAnn,u2\nBo,u4\n")
+    dialog = builder.row_at(("conditions", 0)).editor.open_editor()
+    qtbot.addWidget(dialog)
+    assert dialog.load_file(str(f))
+    assert dialog.ids() == ["u2", "u4"]
+    assert not dialog.load_file(str(tmp_path / "missing.txt"))
+    assert dialog.error_label.text() == "missing.txt: no such file"
 
 
 def test_target_scenario_enterprise_accounts_with_three_reporting_users(qtbot, builder, session, stack):
@@ -453,3 +493,86 @@ def _mime(path):
     mime = QMimeData()
     mime.setData(ROW_MIME, json.dumps(list(path)).encode())
     return mime
+
+
+def test_numbers_say_what_is_wrong_instead_of_changing_the_value(qtbot, builder):
+    add_condition(builder.conditions, "behavior")
+    behavior = builder.row_at(("conditions", 0)).editor
+    days = behavior.window_editor.days
+    before = builder.definition()["conditions"][0]["window"]
+    days.spin.lineEdit().selectAll()
+    qtbot.keyClicks(days.spin.lineEdit(), "abc")
+    assert days.problem() == "not a number"
+    assert days.spin.lineEdit().text().startswith("abc")  # kept as typed, not dropped
+    days.spin.lineEdit().selectAll()
+    qtbot.keyClicks(days.spin.lineEdit(), "99999999999999999999")
+    assert days.problem() == "too large (at most 100,000)"
+    assert builder.definition()["conditions"][0]["window"] == before  # nothing silently taken
+    qtbot.keyClick(days.spin.lineEdit(), Qt.Key.Key_Return)
+    assert builder.definition()["conditions"][0]["window"] == before
+    days.spin.lineEdit().selectAll()
+    qtbot.keyClicks(days.spin.lineEdit(), "14")
+    assert days.problem() == ""
+    qtbot.keyClick(days.spin.lineEdit(), Qt.Key.Key_Return)
+    assert builder.definition()["conditions"][0]["window"] == {"last_days": 14}
+    value = behavior.compare.value1
+    value.spin.lineEdit().selectAll()
+    qtbot.keyClicks(value.spin.lineEdit(), "1234567890123456789")
+    assert value.problem() in (
+        "too large (at most 1,000,000,000,000,000)",
+        "more than 15 digits would be rounded",
+    )
+
+
+def test_dates_typed_whole_default_to_the_data_and_say_not_a_date(qtbot, builder, session):
+    add_condition(builder.conditions, "behavior")
+    window = builder.row_at(("conditions", 0)).editor.window_editor
+    window.kind.setCurrentIndex(window.kind.findData("between"))
+    window.kind.activated.emit(window.kind.currentIndex())
+    first, last = builder.catalogue.date_range
+    assert builder.definition()["conditions"][0]["window"] == {"between": [first, last]}
+    assert first != "2000-01-01"
+    window.start.line.selectAll()
+    qtbot.keyClicks(window.start.line, "2024-13-45")
+    assert window.start.problem() == "not a date"
+    assert builder.definition()["conditions"][0]["window"] == {"between": [first, last]}
+    window.start.line.selectAll()
+    qtbot.keyClicks(window.start.line, "2025-03-15")
+    assert window.start.problem() == ""
+    assert builder.definition()["conditions"][0]["window"] == {"between": ["2025-03-15", last]}
+
+
+def test_not_is_visible_and_rows_fit_1200_px_without_sideways_scrolling(qtbot, builder):
+    for kind in ("behavior", "sequence", "first_seen", "property"):
+        add_condition(builder.conditions, kind)
+    builder.resize(900, 700)  # the builder's share of a 1200-px window beside the library
+    settle(qtbot, builder)
+    qtbot.wait(50)
+    scroll = builder.conditions.parentWidget().parentWidget().parentWidget()
+    assert scroll.horizontalScrollBar().maximum() == 0
+    row = builder.row_at(("conditions", 0))
+    right = row.remove.mapTo(builder, row.remove.rect().topRight()).x()
+    assert right <= builder.width()
+    qtbot.mouseClick(row.negate, Qt.MouseButton.LeftButton)
+    assert row.negate.isChecked()
+    assert "#b00020" in row.negate.styleSheet() and ":checked" in row.negate.styleSheet()
+
+
+def test_the_sentence_keeps_its_height_so_controls_do_not_move(qtbot, builder):
+    add_condition(builder.conditions, "behavior")
+    settle(qtbot, builder)
+    y = (
+        builder.row_at(("conditions", 0))
+        .mapTo(builder, builder.row_at(("conditions", 0)).rect().topLeft())
+        .y()
+    )
+    builder.description_label.setText("Users who " + "did something very long " * 40)
+    qtbot.wait(20)
+    assert (
+        builder.row_at(("conditions", 0))
+        .mapTo(builder, builder.row_at(("conditions", 0)).rect().topLeft())
+        .y()
+        == y
+    )
+    assert builder.description_label.is_elided()
+    assert builder.description_label.toolTip().startswith("Users who did something")

@@ -232,3 +232,70 @@ def test_library_totals_a_numeric_property_over_the_selected_segment(qtbot, page
     library.select("Enterprise accounts")
     qtbot.waitUntil(lambda: "190" in library.sum_label.text(), timeout=10_000)  # the accounts' users' ages
     assert library.sum_label.text() == "= <b>190</b> over 2 accounts"
+
+
+def test_new_segment_from_a_pasted_list_of_ids(qtbot, page, session):
+    menu = page.library.new_button.menu()
+    action = next(a for a in menu.actions() if a.text() == "Accounts from a list of ids…")
+    action.trigger()
+    builder = page.builder
+    dialog = builder.row_at(("conditions", 0)).editor.dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.text.setPlainText("acme\tinitech\n")
+    dialog.accept()
+    qtbot.keyClicks(builder.name_edit, "Two accounts")
+    qtbot.waitUntil(lambda: builder.save_button.isEnabled(), timeout=10_000)
+    assert builder.preview.total == 2
+    qtbot.mouseClick(builder.save_button, Qt.MouseButton.LeftButton)
+    saved = segments.get_saved(session.project.conn, "Two accounts")
+    assert saved.level == "account"
+    assert segments.member_ids(session.project.conn, saved.definition) == ["acme", "initech"]
+
+
+def test_deleting_a_segment_others_use_is_refused_before_asking(qtbot, page, session, message_log):
+    uses = {"level": "user", "conditions": [{"type": "segment", "segment": "Pro users"}]}
+    segments.save_segment(session.project.conn, "Pro and more", uses)
+    segments.save_segment(session.project.conn, "Also pro", uses)
+    message_log.answer = True
+    assert not page.library.delete("Pro users")
+    assert [m.level for m in message_log] == ["error"]  # no "Delete? You can undo" first
+    assert message_log[-1].text == (
+        "'Pro users' cannot be deleted: the segments 'Also pro', 'Pro and more' use it. "
+        "Remove it from them first."
+    )
+    assert "Pro users" in [s.name for s in segments.list_saved(session.project.conn)]
+
+
+def test_history_panel_lists_diffs_and_restores_undoably(qtbot, page, session, stack, qtmodeltester):
+    conn = session.project.conn
+    free = {**PRO, "conditions": [{**PRO["conditions"][0], "value": "free"}]}
+    segments.save_segment(conn, "Pro users", free)
+    page.library.reload()
+    settle(qtbot, page)
+    page.library.select("Pro users")
+    history = page.history
+    qtbot.waitUntil(lambda: history.model.rowCount() == 2 and not history.is_loading(), timeout=10_000)
+    qtmodeltester.check(history.model)
+    assert history.title.text() == "History of Pro users (2 versions)"
+    assert history.model.data(history.model.index(0, 0)) == "2 (current)"
+    assert history.model.data(history.model.index(1, 2)) == "Users whose plan is pro"
+    history.select(1)
+    text = history.diff.toPlainText()
+    assert "Version 1 → version 2" in text
+    assert "− whose plan is pro" in text and "+ whose plan is free" in text
+    assert history.restore_button.isEnabled()
+    qtbot.mouseClick(history.restore_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: history.model.rowCount() == 3 and not history.is_loading(), timeout=10_000)
+    assert segments.get_saved(conn, "Pro users").definition == segments.load_definition(PRO)
+    assert page.builder.definition()["conditions"][0]["value"] == "pro"  # the builder shows it
+    assert stack.undoText() == "Restore version 1 of 'Pro users'"
+    stack.undo()
+    qtbot.waitUntil(lambda: history.model.rowCount() == 2 and not history.is_loading(), timeout=10_000)
+    assert segments.get_saved(conn, "Pro users").definition == segments.load_definition(free)
+    assert page.builder.definition()["conditions"][0]["value"] == "free"
+    stack.redo()
+    qtbot.waitUntil(lambda: history.model.rowCount() == 3 and not history.is_loading(), timeout=10_000)
+    # Two versions selected: compared with each other.
+    history.select(1, 2)
+    assert "Version 1 → version 2" in history.diff.toPlainText()
+    assert not history.restore_button.isEnabled()

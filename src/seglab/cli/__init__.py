@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "seglab.cli.project_cmds",
     "seglab.cli.import_cmd",
     "seglab.cli.segment_cmds",
+    "seglab.cli.people_cmds",
     "seglab.cli.analyze_cmds",
     "seglab.cli.chart_cmds",
     "seglab.cli.report_cmd",
@@ -62,6 +63,12 @@ def _desktop(argv: list[str]) -> int:
     desk.add_argument("--version", action="version", version=f"seglab {__version__}")
 
     def launch(args) -> int:
+        from seglab.cli.desktop_check import display_problem
+
+        problem = display_problem()
+        if problem is not None:
+            print(f"seglab: error: {problem}", file=sys.stderr)
+            return 1
         from seglab.ui.app import main as app_main
 
         return app_main(project=args.project, demo=args.demo)

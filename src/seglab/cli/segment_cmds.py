@@ -1,4 +1,4 @@
-"""``seglab segment count | members | save | list`` (reference: docs/cli.md)."""
+"""``seglab segment count | members | save | list | history | restore`` (reference: docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,18 @@ def register(sub) -> None:
     p.add_argument("--as-of", dest="as_of", metavar="T", help="ISO date or date-time, UTC")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_list)
+
+    p = seg_sub.add_parser("history", help="every saved version of a segment, newest first")
+    p.add_argument("project")
+    p.add_argument("--name", required=True, help="the segment's name")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_history)
+
+    p = seg_sub.add_parser("restore", help="save an earlier version again as the newest")
+    p.add_argument("project")
+    p.add_argument("--name", required=True, help="the segment's name")
+    p.add_argument("--version", required=True, type=int, metavar="N", help="the version to restore")
+    p.set_defaults(func=cmd_restore)
 
     def no_sub(args) -> int:
         seg.print_help(sys.stderr)
@@ -176,4 +188,44 @@ def cmd_list(args) -> int:
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         print(f"{r['name']:<{width}}  {r['level']:<7}  {r['size']:>9}  {r['updated']}")
+    return 0
+
+
+def cmd_history(args) -> int:
+    import csv
+    import json
+
+    from seglab.core.segments import segment_versions
+
+    with open_project(args.project, readonly=True) as project:
+        versions = segment_versions(project.conn, args.name)
+        if args.json:
+            print_json(
+                [
+                    {
+                        "version": v.version,
+                        "saved_at": v.saved_at,
+                        "definition": json.loads(v.definition_text),
+                    }
+                    for v in versions
+                ]
+            )
+            return 0
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["version", "saved_at", "description"])
+        writer.writerows([v.version, v.saved_at, v.description()] for v in versions)
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from seglab.core.segments import restore_version, segment_versions
+
+    with open_project(args.project, readonly=False, purpose="seglab segment restore") as project:
+        before = segment_versions(project.conn, args.name)[0].version
+        restore_version(project.conn, args.name, args.version)
+        after = segment_versions(project.conn, args.name)[0].version
+    if after == before:
+        print(f"version {args.version} of {args.name!r} is already the current one; nothing changed")
+    else:
+        print(f"restored version {args.version} of {args.name!r} as version {after}")
     return 0

@@ -35,12 +35,15 @@ class ProjectLock:
         if not _try_lock(fd):
             owner = _read_owner(fd)
             os.close(fd)
-            who = ""
-            if owner:
-                who = f" (process {owner.get('pid')} on {owner.get('host')}, {owner.get('purpose')})"
+            who = f" (process {owner.get('pid')} on {owner.get('host')})" if owner else ""
+            purpose = str(owner.get("purpose") or "")
+            # A command holds it only while it runs; anything else is a window with the project open.
+            if purpose.startswith("seglab "):
+                where, then = f"in use by `{purpose}`{who}", "try again when it has finished"
+            else:
+                where, then = f"open in another SegLab window{who}", "close it there first"
             raise ProjectLockedError(
-                f"{self.path.name[:-5]} is open in another SegLab window or process{who}; "
-                "close it there first",
+                f"{self.path.name[:-5]} is {where}; {then}",
                 owner=json.dumps(owner) if owner else "",
             )
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "purpose": purpose}

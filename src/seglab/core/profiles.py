@@ -16,6 +16,7 @@ from typing import Any
 
 from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled, install_interrupt
 from seglab.core.project import PropertyInfo, event_name_counts, load_properties, resolve_as_of
+from seglab.core.search import display_name
 from seglab.core.timeutil import DAY_MS, ms_to_iso
 
 LEVELS = ("user", "account")
@@ -148,6 +149,8 @@ class UserProfile:
     last_seen: int | None
     event_counts: tuple[tuple[str, int], ...]  # by name, most frequent first
     total_events: int
+    name: str | None = None  # the user's name (or e-mail) property, when set
+    account_name: str | None = None  # the account's name property, when set
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,7 @@ class AccountProfile:
     users: tuple[AccountUser, ...]
     health: AccountHealth
     event_counts: tuple[tuple[str, int], ...]
+    name: str | None = None  # the account's name property, when set
 
 
 def _properties(conn: sqlite3.Connection, entity: str, table: str, key_col: str, key: int):
@@ -216,6 +220,8 @@ def user_profile(conn: sqlite3.Connection, user_key: int) -> UserProfile:
         last_seen=row[4],
         event_counts=counts,
         total_events=sum(n for _, n in counts),
+        name=display_name(conn, "user", user_key),
+        account_name=display_name(conn, "account", row[1]),
     )
 
 
@@ -276,6 +282,7 @@ def account_profile(
         users=users,
         health=health,
         event_counts=counts,
+        name=display_name(conn, "account", account_key),
     )
 
 
@@ -339,6 +346,7 @@ class BuilderCatalogue:
     properties: tuple[PropertyInfo, ...]
     event_names: tuple[tuple[str, int], ...]  # most frequent first
     top_values: dict[tuple[str, str], tuple[str, ...]]  # (entity, property name) -> frequent values
+    date_range: tuple[str, str] | None = None  # first and last event day (UTC); date defaults
 
     def property(self, entity: str, name: str) -> PropertyInfo | None:
         for p in self.properties:
@@ -377,7 +385,9 @@ def builder_catalogue(conn: sqlite3.Connection, progress: Progress = NULL_PROGRE
         if p.type == "text":
             values[(p.entity, p.name)] = top_values(conn, p)
         progress.report(i + 1, len(props), "Reading properties")
-    return BuilderCatalogue(props, tuple(event_name_counts(conn)), values)
+    first, last = conn.execute("SELECT min(ts), max(ts) FROM events").fetchone()
+    days = (ms_to_iso(first)[:10], ms_to_iso(last)[:10]) if first is not None else None
+    return BuilderCatalogue(props, tuple(event_name_counts(conn)), values, days)
 
 
 # -- task functions: f(path, request, progress), for the UI's worker --------------------------
@@ -455,8 +465,10 @@ class PreviewResult:
 
     ``problems``: ``(path, message, severity)`` from the core (paths as in the JSON);
     ``alone`` / ``running``: top-level condition index -> members of that condition on its
-    own / of conditions 0..i combined (valid conditions only); ``total`` is None while
-    the definition has errors; ``description`` is the core's sentence (None if invalid);
+    own / of conditions 0..i combined (valid conditions only); a condition not filled in yet
+    (no property, event, segment or ids chosen) is a problem of severity ``incomplete``: it
+    is left out of the counts, not an error; ``total`` is None while the definition has errors;
+    ``description`` is the core's sentence (None if invalid);
     ``nested``: for conditions inside groups and ``users`` conditions of valid top-level
     rows, their path -> (level, members of that condition alone at that level).
     """
@@ -477,6 +489,35 @@ def _shift_path(path: str, index: int) -> str:
     if path.startswith(prefix):
         return f"conditions[{index}]" + path[len(prefix) :]
     return path
+
+
+def incomplete(cond: Any, path: str) -> tuple[str, str] | None:
+    """``(path, what to do)`` for the first part of ``cond`` that has not been filled in yet."""
+    if not isinstance(cond, dict):
+        return None
+    kind = cond.get("type")
+    if kind == "property" and not str(cond.get("property", "")).strip():
+        return f"{path}.property", "choose a property"
+    if kind in ("behavior", "first_seen", "last_seen") and not str(cond.get("event", "*")).strip():
+        return f"{path}.event", "choose an event"
+    if kind == "segment" and not str(cond.get("segment", "")).strip():
+        return f"{path}.segment", "choose a saved segment"
+    if kind == "list" and not cond.get("ids"):
+        return f"{path}.ids", "paste or type the ids"
+    if kind == "behavior":
+        for j, f in enumerate(cond.get("where") or []):
+            if isinstance(f, dict) and not str(f.get("property", "")).strip():
+                return f"{path}.where[{j}].property", "choose a property"
+    children: list = []
+    if kind == "group":
+        children, child_path = cond.get("conditions") or [], f"{path}.conditions"
+    elif kind == "users" and isinstance(cond.get("match"), dict):
+        children, child_path = cond["match"].get("conditions") or [], f"{path}.match.conditions"
+    for j, child in enumerate(children):
+        found = incomplete(child, f"{child_path}[{j}]")
+        if found:
+            return found
+    return None
 
 
 def preview(
@@ -510,6 +551,10 @@ def preview(
     valid: list[tuple[int, Any]] = []
     for i, cond in enumerate(definition.get("conditions", [])):
         check_cancelled(progress)
+        unfinished = incomplete(cond, f"conditions[{i}]")
+        if unfinished is not None:
+            found.append((*unfinished, "incomplete"))
+            continue
         try:
             single = segments.load_definition(
                 {"version": 1, "level": level, "match": match, "conditions": [cond]}
@@ -536,7 +581,8 @@ def preview(
     errors = any(p[2] == "error" for p in found)
     total = description = None
     if not errors:
-        seg = segments.load_definition(definition)
+        complete = [conditions[i] for i, _ in valid]
+        seg = segments.load_definition({**definition, "conditions": complete})
         total = running[valid[-1][0]] if valid else universe
         description = segments.describe(seg)
     return PreviewResult(level, universe, total, alone, running, tuple(found), description, nested)

@@ -12,3 +12,11 @@ def resource_path(relative: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"SegLab resource missing: {relative}")
     return path
+
+
+def doc_path(name: str = "user-guide.md") -> Path:
+    """Path of a page of the documentation shipped with SegLab (``docs/`` as ``seglab.docs``)."""
+    path = Path(str(resources.files("seglab.docs").joinpath(name)))
+    if not path.exists():
+        raise FileNotFoundError(f"SegLab documentation missing: {name}")
+    return path

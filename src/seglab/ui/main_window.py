@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, QSortFilterProxyModel, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -60,6 +60,33 @@ CSV_FILTER = (
     "JSON lines (*.jsonl *.ndjson *.json *.jsonl.gz *.ndjson.gz *.json.gz *.jsonl.zst);;"
     "Parquet files (*.parquet);;All files (*)"
 )
+REJECTS_FILTER = "Rejected rows of earlier imports (*.rejects.csv)"
+REJECTS_SUFFIX = ".rejects.csv"
+
+
+class _HideRejects(QSortFilterProxyModel):
+    """Hides the ``*.rejects.csv`` files imports leave beside the data (unless asked for)."""
+
+    def __init__(self, dialog: QFileDialog):
+        super().__init__(dialog)
+        self._dialog = dialog
+
+    def filterAcceptsRow(self, row: int, parent) -> bool:
+        if self._dialog.selectedNameFilter() == REJECTS_FILTER:
+            return True
+        name = self.sourceModel().index(row, 0, parent).data()
+        return not str(name or "").lower().endswith(REJECTS_SUFFIX)
+
+
+def import_file_dialog(parent: QWidget | None, folder: str) -> QFileDialog:
+    """The import file picker: data files, without the rejects files of earlier imports."""
+    dialog = QFileDialog(parent, "Import files", str(folder), f"{CSV_FILTER};;{REJECTS_FILTER}")
+    dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)  # a native dialog ignores the proxy
+    proxy = _HideRejects(dialog)
+    dialog.setProxyModel(proxy)
+    dialog.filterSelected.connect(lambda _f: proxy.invalidate())
+    return dialog
 
 
 def data_location() -> Path:
@@ -70,6 +97,35 @@ def data_location() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("SegLab", appauthor=False))
+
+
+KEEP_DEMO_COPIES = 3
+
+
+def prune_demo_copies(folder: Path, keep: int = KEEP_DEMO_COPIES) -> list[Path]:
+    """Delete all but the ``keep`` newest ``demo-*.seglab`` copies in ``folder``; the deleted ones.
+
+    A copy open in a SegLab window (its lock is held) is never deleted."""
+    from seglab.core.errors import ProjectError
+    from seglab.core.lock import ProjectLock
+
+    copies = sorted(folder.glob("demo-*.seglab"), key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = []
+    for path in copies[keep:]:
+        lock = ProjectLock(path)
+        try:
+            lock.acquire("removing an old demo copy")
+        except ProjectError:
+            continue
+        try:
+            for extra in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{extra}").unlink(missing_ok=True)
+            removed.append(path)
+        except OSError:
+            pass
+        finally:
+            lock.release()
+    return removed
 
 
 def demo_available() -> bool:
@@ -153,6 +209,7 @@ class MainWindow(QMainWindow):
         self._file_dialog: ProgressDialog | None = None
         self._worksheet_worker: Worker | None = None
         self._worksheet_dialog: ProgressDialog | None = None
+        self._people_dialog = None
 
         self.setWindowIcon(icon("seglab"))
         self.setAcceptDrops(True)
@@ -160,7 +217,8 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(_FileDropFilter(self))
         self.resize(1200, 780)
-        self.setMinimumSize(QSize(760, 520))
+        # Below this the Segments page (library + builder) cannot show its buttons whole.
+        self.setMinimumSize(QSize(980, 600))
 
         self.start_widget = StartWidget(self.settings)
         self.start_widget.open_requested.connect(self.open_project)
@@ -191,6 +249,8 @@ class MainWindow(QMainWindow):
 
         self.overview_widget = DataOverviewWidget(self.overview_model)
         self.overview_widget.import_requested.connect(self.import_dialog)
+        self.overview_widget.pin_requested.connect(lambda: self.pin_as_of_dialog())
+        self.overview_widget.unpin_requested.connect(self.unpin_as_of)
         self.set_page("data", self.overview_widget)
 
         self.central = QStackedWidget()
@@ -200,10 +260,15 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self.status_label = QLabel("")
+        self.as_of_label = QLabel("")
+        self.as_of_label.setObjectName("asOfStatus")
+        self.as_of_label.setToolTip("Every count and chart is measured at this time (Edit → Pin As-of Time…)")
+        self.statusBar().addPermanentWidget(self.as_of_label)
         self.statusBar().addPermanentWidget(self.status_label)
         self.session.project_opened.connect(self._project_opened)
         self.session.project_closed.connect(self._project_closed)
         self.session.busy_changed.connect(self._update_actions)
+        self.session.segments_changed.connect(lambda: self._segments_changed(None))
         self.overview_model.snapshot_changed.connect(self._update_status)
         self._restore_geometry()
         self._project_closed()
@@ -254,6 +319,14 @@ class MainWindow(QMainWindow):
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        self.find_action = self._action(
+            "&Find User or Account…", lambda: self.find_people(), "Ctrl+K", edit_menu
+        )
+        self.find_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        edit_menu.addSeparator()
+        self.pin_action = self._action("&Pin As-of Time…", lambda: self.pin_as_of_dialog(), None, edit_menu)
+        self.unpin_action = self._action("Use the &Latest Event as As-of", self.unpin_as_of, None, edit_menu)
 
         view_menu = bar.addMenu("&View")
         self.page_actions: dict[str, QAction] = {}
@@ -268,6 +341,11 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.nav_action)
 
         help_menu = bar.addMenu("&Help")
+        self.guide_action = self._action(
+            "&User Guide", self.show_user_guide, QKeySequence.StandardKey.HelpContents, help_menu
+        )
+        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, None, help_menu)
+        help_menu.addSeparator()
         self.about_action = self._action("&About SegLab", self.show_about, None, help_menu)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -297,9 +375,54 @@ class MainWindow(QMainWindow):
         self.worksheet_action.setEnabled(is_open and not busy and not self._worksheet_running())
         self.save_as_action.setEnabled(is_open and not busy)
         self.close_action.setEnabled(is_open and not busy)
+        self.find_action.setEnabled(is_open)
+        self.pin_action.setEnabled(is_open and not busy)
+        snap = self.overview_model.snapshot
+        pinned = bool(snap and snap.info.get("as_of_pinned"))
+        self.unpin_action.setEnabled(is_open and not busy and pinned)
         for action in self.page_actions.values():
             action.setEnabled(is_open)
         self.overview_widget.import_button.setEnabled(is_open and not busy)
+
+    def show_user_guide(self):
+        """Help → User guide: the guide shipped with this SegLab, rendered here (no network)."""
+        from seglab.ui.widgets.help_dialogs import UserGuideDialog
+
+        try:
+            dialog = UserGuideDialog(self)
+        except FileNotFoundError as exc:
+            messages.show_error(self, "Cannot show the user guide", str(exc))
+            return None
+        dialog.show()
+        return dialog
+
+    def show_shortcuts(self):
+        from seglab.ui.widgets.help_dialogs import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
+        dialog.show()
+        return dialog
+
+    def find_people(self, text: str = "", *, open_if_one: bool = False):
+        """Ctrl+K: the people search (one window, raised again), ``text`` searched at once
+        (``open_if_one``: a single match goes straight to its profile)."""
+        from seglab.ui.widgets.people_search import PeopleSearchDialog
+
+        if not self.session.is_open():
+            return None
+        dialog = self._people_dialog
+        if dialog is None or dialog.session is not self.session:
+            dialog = self._people_dialog = PeopleSearchDialog(self.session, self)
+            self.session.project_closed.connect(dialog.close)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        dialog.field.setFocus()
+        if text:
+            dialog.search(text, open_if_one=open_if_one)
+        else:
+            dialog.field.selectAll()
+        return dialog
 
     # -- pages -----------------------------------------------------------------------
     def set_page(self, name: str, widget: QWidget) -> None:
@@ -349,7 +472,7 @@ class MainWindow(QMainWindow):
         if changed is not None and hasattr(changed, "connect"):
             changed.connect(lambda src=page: self._segments_changed(src))
 
-    def _segments_changed(self, source: QWidget) -> None:
+    def _segments_changed(self, source: QWidget | None) -> None:
         for page in self._pages.values():
             if page is source:
                 continue
@@ -393,6 +516,10 @@ class MainWindow(QMainWindow):
         """
         if self._refuse_when_busy():
             return False
+        if _is_data_file(path):
+            # A CSV (or other export) is not a project: offer to import it (into a new project
+            # when none is open) instead of "not a SegLab project".
+            return self.import_files([str(path)]) is not None
         current = self.session.path
         same = current is not None and Path(path).resolve() == current.resolve()
         if current is not None and not same and not confirmed and not self.pages_allow_leaving():
@@ -486,17 +613,59 @@ class MainWindow(QMainWindow):
         self.start_widget.refresh()
         self.central.setCurrentWidget(self.start_widget)
         self.status_label.setText("")
+        self.as_of_label.setText("")
         self.statusBar().showMessage("Open a project to begin", 0)
         self._update_actions()
 
     def _update_status(self) -> None:
         snap = self.overview_model.snapshot
         if snap is None or not self.session.is_open():
+            self.as_of_label.setText("")
             return
         info = snap.info
         self.statusBar().showMessage(
             f"{info['events']:,} events · {info['users']:,} users · {info['accounts']:,} accounts", 0
         )
+        self.as_of_label.setText(self.as_of_text())
+        self._update_actions()
+
+    def as_of_text(self) -> str:
+        """The window's word on T: "As of 2024-06-30 23:59 UTC (pinned)" or "... (latest event)"."""
+        from seglab.core.asof import AsOfState
+        from seglab.core.timeutil import parse_as_of
+        from seglab.ui.as_of import describe
+
+        snap = self.overview_model.snapshot
+        if snap is None:
+            return ""
+        info = snap.info
+        t = parse_as_of(info["as_of"]) if info.get("as_of") else None
+        return describe(AsOfState(t, bool(info.get("as_of_pinned")), None))
+
+    # -- as-of time --------------------------------------------------------------------------
+    def pin_as_of_dialog(self, pin_ms: int | None = None):
+        """Ask for the day to pin T to (or pin ``pin_ms`` at once); undoable. The dialog, if shown."""
+        from seglab.core import asof
+        from seglab.ui.as_of import PinAsOfDialog, set_as_of
+
+        if not self.session.is_open() or self._refuse_when_busy():
+            return None
+        if pin_ms is not None:
+            set_as_of(self.session, self.undo_stack, pin_ms)
+            return None
+        conn = self.session.project.conn
+        first = conn.execute("SELECT min(ts) FROM events").fetchone()[0]
+        dialog = PinAsOfDialog(asof.as_of_state(conn), first, self)
+        dialog.accepted.connect(lambda: set_as_of(self.session, self.undo_stack, dialog.pin_ms()))
+        dialog.open()
+        return dialog
+
+    def unpin_as_of(self) -> bool:
+        from seglab.ui.as_of import set_as_of
+
+        if not self.session.is_open() or self._refuse_when_busy():
+            return False
+        return set_as_of(self.session, self.undo_stack, None)
 
     # -- demo and save as: a new project file written in a worker, then opened ------------------
     def demo_path(self) -> Path:
@@ -518,6 +687,8 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             messages.show_error(self, messages.TITLE_DEMO_FAILED, f"{path.parent}: {exc.strerror}")
             return False
+        # Each --demo makes a fresh copy; the oldest go (this new one will be the third newest).
+        prune_demo_copies(path.parent, KEEP_DEMO_COPIES - 1)
         self._start_file_job(
             build_demo_task,
             path,
@@ -691,17 +862,19 @@ class MainWindow(QMainWindow):
             return
         if self._refuse_when_busy():
             return
-        paths, _ = QFileDialog.getOpenFileNames(self, "Import files", self.settings.last_folder(), CSV_FILTER)
-        if paths:
-            self.import_files(paths)
+        dialog = import_file_dialog(self, self.settings.last_folder())
+        if dialog.exec() and dialog.selectedFiles():
+            self.import_files(dialog.selectedFiles())
 
-    def import_files(self, paths: list[str]):
-        """Open the import wizard on ``paths`` (dropped or chosen). Returns the dialog, or None."""
-        if not self.session.is_open():
-            messages.show_info(self, messages.TITLE_IMPORT, messages.NO_PROJECT_FOR_IMPORT)
-            return None
+    def import_files(self, paths: list[str], *, new_project: str | os.PathLike | None = None):
+        """Open the import wizard on ``paths`` (dropped or chosen). Returns the dialog, or None.
+
+        Without an open project, offers to import them into a new one (``new_project``: its
+        path, instead of asking where to save it)."""
         paths = self._importable(paths)
         if not paths:
+            return None
+        if not self.session.is_open() and not self.import_into_new_project(paths, new_project):
             return None
         if self._import_dialog is not None and self._import_dialog.isVisible():
             if self._import_dialog.is_importing():
@@ -737,6 +910,29 @@ class MainWindow(QMainWindow):
         if refused:
             messages.show_error(self, messages.TITLE_IMPORT, "Not imported: " + "; ".join(refused) + ".")
         return keep
+
+    def import_into_new_project(self, paths: list[str], project: str | os.PathLike | None = None) -> bool:
+        """ "Import it into a new project?": ask, pick the new project's file, create it. True when open."""
+        names = ", ".join(Path(p).name for p in paths[:3]) + (" …" if len(paths) > 3 else "")
+        what = "it" if len(paths) == 1 else "them"
+        if not messages.ask(
+            self,
+            messages.TITLE_IMPORT,
+            f"{names} {'is a data file' if len(paths) == 1 else 'are data files'}, and no project is open. "
+            f"Import {what} into a new project?",
+        ):
+            return False
+        if project is None:
+            first = Path(paths[0])
+            stem = first.name.split(".")[0] or "untitled"
+            project, _ = QFileDialog.getSaveFileName(
+                self, "New project for the import", str(first.with_name(f"{stem}.seglab")), PROJECT_FILTER
+            )
+            if not project:
+                return False
+            if not Path(project).suffix:
+                project += ".seglab"
+        return self.create_project(project)
 
     def _import_dialog_gone(self, *_args) -> None:
         self._import_dialog = None
@@ -801,6 +997,8 @@ class MainWindow(QMainWindow):
             self._file_worker.shutdown()
         if self._worksheet_worker is not None:
             self._worksheet_worker.shutdown()
+        if self._people_dialog is not None:
+            self._people_dialog.close()
         self.overview_model.shutdown()
         for page in self._pages.values():
             shutdown = getattr(page, "shutdown", None)
@@ -815,6 +1013,12 @@ class MainWindow(QMainWindow):
 
 # Every format the importer reads (core/importing/readers.py), and projects.
 DROP_SUFFIXES = (*SUFFIXES, ".seglab")
+DATA_SUFFIXES = SUFFIXES
+
+
+def _is_data_file(path: str | os.PathLike) -> bool:
+    name = Path(path).name.lower()
+    return name.endswith(DATA_SUFFIXES) and not name.endswith(".seglab")
 
 
 class _FileDropFilter(QObject):

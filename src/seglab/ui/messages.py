@@ -26,6 +26,7 @@ TITLE_SAVE_AS_FAILED = "Cannot save a copy"
 TITLE_DEMO_FAILED = "Cannot build the demo project"
 TITLE_IMPORT_FAILED = "Import failed"
 TITLE_IMPORT = "Import data"
+NO_PROJECT_FOR_IMPORT = "Open or create a project first, then import files into it."
 TITLE_ABOUT = "About SegLab"
 TITLE_BUSY = "SegLab is busy"
 
@@ -33,7 +34,6 @@ DEMO_UNAVAILABLE = (
     "The demo project is not available in this build of SegLab yet "
     "(the demo builder seglab.core.demo is missing)."
 )
-NO_PROJECT_FOR_IMPORT = "Open or create a project first, then import files into it."
 BUSY_IMPORTING = "An import is running. Cancel it or wait for it to finish first."
 RECENT_MISSING = "{path}: this project file no longer exists (moved or deleted)."
 PAGE_FAILED = "The {title} page could not be opened ({what})."

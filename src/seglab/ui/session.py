@@ -26,6 +26,7 @@ class ProjectSession(QObject):
     project_closed = Signal()
     data_changed = Signal()
     busy_changed = Signal(bool)
+    segments_changed = Signal()  # a segment was saved outside the Segments page (e.g. "Save as segment")
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -81,6 +82,9 @@ class ProjectSession(QObject):
     # -- changes ----------------------------------------------------------------
     def notify_data_changed(self) -> None:
         self.data_changed.emit()
+
+    def notify_segments_changed(self) -> None:
+        self.segments_changed.emit()
 
     @property
     def busy(self) -> bool:

@@ -39,6 +39,7 @@ from seglab.core.progress import NULL_PROGRESS, Progress
 from seglab.core.storage.schema import (
     SPARSE_SHARE,
     property_index_sql,
+    refresh_people_text,
     refresh_statistics,
     sparse_property_index_sql,
     update_account_times,
@@ -1034,6 +1035,8 @@ class _KindRunner:
             ]
             conn.executemany("INSERT OR IGNORE INTO account_link_conflicts(user_key) VALUES (?)", keys)
         update_account_times(conn)
+        # People search (seglab.core.search) sees the new ids and names.
+        refresh_people_text(conn, new_ids_only=self.cmap.kind == "events")
         refresh_statistics(conn)
 
     def _finish_links(self) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from seglab.core import formatting
+from seglab.core.palette import PALETTE, REST_COLOR
 from seglab.core.report import svg
 from seglab.core.report.worksheet import SegmentSection, Worksheet
 
@@ -52,17 +54,7 @@ def fmt_when(iso: str | None) -> str:
     return f"{iso[:10]} {iso[11:16]} UTC"
 
 
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    s = float(seconds)
-    if s < 60:
-        return f"{s:.0f} s"
-    if s < 3600:
-        return f"{s / 60:.0f} min"
-    if s < 86400 * 2:
-        return f"{s / 3600:.1f} h"
-    return f"{s / 86400:.1f} d"
+fmt_duration = formatting.duration
 
 
 def _short_date(iso: str) -> str:
@@ -87,12 +79,16 @@ def section_charts(section: SegmentSection) -> dict[str, object]:
     def pair(seg_values, rest_values):
         return [(name, seg_values)] + ([(REST_NAME, rest_values)] if has_rest else [])
 
+    # The segment in its app colour, the rest in grey (one palette: seglab.core.palette).
+    colours = [section.colour, REST_COLOR]
+
     if section.size_over_time is not None:
         p = section.size_over_time
         charts["size"] = svg.line_chart(
             [_short_date(x) for x in p.x],
             [(name, p.segment)],
             title=f"Size of {name} at the end of each week",
+            colours=colours,
             y_min=0,
             integer=True,
             height=200,
@@ -103,6 +99,7 @@ def section_charts(section: SegmentSection) -> dict[str, object]:
             [_short_date(x) for x in p.x],
             pair(p.segment, p.rest),
             title=f"Share of {name} and of the rest active each week",
+            colours=colours,
             y_format=svg.fmt_percent,
             y_min=0,
             partial_from=p.partial_from,
@@ -114,6 +111,7 @@ def section_charts(section: SegmentSection) -> dict[str, object]:
             [f"{row['step']}. {row['event']}" for row in f.table],
             pair([row["seg_rate"] for row in f.table], [row["rest_rate"] for row in f.table]),
             title=f"Key funnel conversion from the first step: {name} vs the rest",
+            colours=colours,
             value_format=lambda v: svg.fmt_percent(v, 1),
             x_max=1.0,
         )
@@ -123,6 +121,7 @@ def section_charts(section: SegmentSection) -> dict[str, object]:
             [f"week {k}" for k in r.periods],
             pair(r.segment_curve, r.rest_curve),
             title=f"Weekly retention: {name} vs the rest",
+            colours=colours,
             y_format=svg.fmt_percent,
             y_min=0,
             y_max=1.0,
@@ -134,6 +133,7 @@ def section_charts(section: SegmentSection) -> dict[str, object]:
             [d.label for d in shares],
             pair([d.segment_value for d in shares], [d.rest_value for d in shares]),
             title=f"What distinguishes {name}: share with each trait, vs the rest",
+            colours=colours,
             value_format=lambda v: svg.fmt_percent(v, 0),
             x_max=1.0,
         )
@@ -186,5 +186,5 @@ def render(worksheet: Worksheet) -> str:
         glance=glance,
         unit=_unit,
         rest_name=REST_NAME,
-        palette=svg.OKABE_ITO,
+        palette=(PALETTE[0], REST_COLOR),
     )

@@ -5,9 +5,10 @@ inserts it as-is; every piece of data that ends up inside the SVG (labels, title
 numbers) goes through :func:`markupsafe.escape` here, so a segment called
 ``<script>`` is text in the chart, never markup.
 
-Colours are the Okabe–Ito palette (safe for the common colour-vision deficiencies);
-each series also gets its own dash pattern and marker so the charts survive a
-greyscale printer.
+Colours come from the app's one palette (:mod:`seglab.core.palette`, Okabe–Ito: safe for
+the common colour-vision deficiencies): a chart is given each series' colour, so a segment
+is drawn in the colour it has in the app and "the rest" in grey. Each series also gets its
+own dash pattern and marker so the charts survive a greyscale printer.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
-# Okabe & Ito (2008), "Color Universal Design"; yellow left out (too light on white paper).
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+from seglab.core import formatting
+from seglab.core.palette import PALETTE
+
 DASHES = ("", "6 4", "2 3", "8 3 2 3", "1 2", "10 4", "4 4")
 MUTED = "#6b7280"
 GRID = "#e5e7eb"
@@ -28,36 +30,20 @@ FONT = "font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sa
 Number = float | int
 
 
-def colour(i: int) -> str:
-    return OKABE_ITO[i % len(OKABE_ITO)]
+def colour(i: int, colours: Sequence[str] | None = None) -> str:
+    """Series ``i``'s colour: from ``colours`` (each series' own) when given, else by position."""
+    if colours:
+        return colours[i % len(colours)]
+    return PALETTE[i % len(PALETTE)]
 
 
 def dash(i: int) -> str:
     return DASHES[i % len(DASHES)]
 
 
-def fmt_number(value: Number | None) -> str:
-    """Compact human number: 1234 → 1,234; 0.5 → 0.5; 12345678 → 12.3M."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    v = float(value)
-    if abs(v) >= 10_000_000:
-        return f"{v / 1_000_000:.1f}M"
-    if abs(v) >= 100_000:
-        return f"{v / 1000:.0f}k"
-    if v == int(v):
-        return f"{int(v):,}"
-    if abs(v) >= 100:
-        return f"{v:,.0f}"
-    if abs(v) >= 10:
-        return f"{v:.1f}"
-    return f"{v:.2f}"
-
-
-def fmt_percent(value: Number | None, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{float(value) * 100:.{digits}f}%"
+# One way to write numbers everywhere (seglab.core.formatting): the app, the worksheet, exports.
+fmt_number = formatting.number
+fmt_percent = formatting.percent
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> list[float]:
@@ -107,7 +93,7 @@ def _truncate(label: str, limit: int) -> str:
 
 
 def _legend(parts: list[str], labels: Sequence[str], x0: float, y: float, width: float,
-            marker: str = "line") -> float:  # fmt: skip
+            marker: str = "line", colours: Sequence[str] | None = None) -> float:  # fmt: skip
     """Draw a wrapping legend from ``x0``; return the y below it."""
     x = x0
     for i, label in enumerate(labels):
@@ -120,11 +106,14 @@ def _legend(parts: list[str], labels: Sequence[str], x0: float, y: float, width:
             d = dash(i)
             parts.append(
                 f'<line x1="{x:.1f}" y1="{y - 4:.1f}" x2="{x + 20:.1f}" y2="{y - 4:.1f}" '
-                f'stroke="{colour(i)}" stroke-width="2.5"' + (f' stroke-dasharray="{d}"' if d else "") + "/>"
+                f'stroke="{colour(i, colours)}" stroke-width="2.5"'
+                + (f' stroke-dasharray="{d}"' if d else "")
+                + "/>"
             )
         else:
+            fill = colour(i, colours)
             parts.append(
-                f'<rect x="{x + 6:.1f}" y="{y - 10:.1f}" width="10" height="10" rx="2" fill="{colour(i)}"/>'
+                f'<rect x="{x + 6:.1f}" y="{y - 10:.1f}" width="10" height="10" rx="2" fill="{fill}"/>'
             )
         parts.append(_text(x + 26, y, text, fill=INK, size=11.5))
         x += item_w
@@ -144,6 +133,7 @@ def line_chart(
     height: int = 250,
     x_title: str = "",
     integer: bool = False,
+    colours: Sequence[str] | None = None,
 ) -> Markup:
     """A line chart with one line per series; ``None`` values leave a gap (``integer``: counts).
 
@@ -167,7 +157,7 @@ def line_chart(
     top = 14
     # Legend at the bottom: measure its rows first.
     legend_parts: list[str] = []
-    legend_bottom = _legend(legend_parts, labels, left, 0, width - left - right)
+    legend_bottom = _legend(legend_parts, labels, left, 0, width - left - right, colours=colours)
     legend_h = legend_bottom + 4
     bottom = 30 + (14 if x_title else 0) + legend_h
     plot_w = width - left - right
@@ -223,7 +213,7 @@ def line_chart(
             if len(run) >= 2:
                 pts = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in run)
                 parts.append(
-                    f'<polyline points="{pts}" fill="none" stroke="{colour(si)}" stroke-width="2.2" '
+                    f'<polyline points="{pts}" fill="none" stroke="{colour(si, colours)}" stroke-width="2.2" '
                     f'stroke-linejoin="round" stroke-linecap="round"'
                     + (f' stroke-dasharray="{d}"' if d else "")
                     + "/>"
@@ -231,7 +221,8 @@ def line_chart(
             if n <= 40:
                 for x, y, v in run:
                     parts.append(
-                        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.6" fill="#fff" stroke="{colour(si)}" '
+                        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.6" fill="#fff" '
+                        f'stroke="{colour(si, colours)}" '
                         f'stroke-width="1.6"><title>{escape(label)}: {escape(y_format(v))}</title></circle>'
                     )
     legend_y = top + plot_h + 30 + (14 if x_title else 0) + 6
@@ -249,6 +240,7 @@ def bar_chart(
     x_max: float | None = None,
     width: int = 860,
     label_width: int | None = None,
+    colours: Sequence[str] | None = None,
 ) -> Markup:
     """Horizontal grouped bars: one group per category, one bar per series, value printed at the end."""
     labels = [label for label, _ in series]
@@ -262,7 +254,12 @@ def bar_chart(
     legend_parts: list[str] = []
     legend_h = 0.0
     if k > 1:
-        legend_h = _legend(legend_parts, labels, label_width, 0, width - label_width - 10, marker="box") + 6
+        legend_h = (
+            _legend(
+                legend_parts, labels, label_width, 0, width - label_width - 10, marker="box", colours=colours
+            )
+            + 6
+        )
     top = 8
     height = int(top + group_h * max(len(categories), 1) + legend_h + 8)
     parts = _open_svg(width, height, title)
@@ -288,7 +285,7 @@ def bar_chart(
                 w = max(0.0, min(float(v) / hi, 1.0)) * plot_w
                 parts.append(
                     f'<rect x="{label_width}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" '
-                    f'fill="{colour(si)}"><title>{escape(label)} · {escape(cat)}: '
+                    f'fill="{colour(si, colours)}"><title>{escape(label)} · {escape(cat)}: '
                     f"{escape(value_format(v))}</title></rect>"
                 )
             parts.append(_text(label_width + plot_w + 6, y + bar_h - 3.5, value_format(v), size=11, fill=INK))

@@ -22,6 +22,7 @@ import pandas as pd
 
 from seglab._version import __version__
 from seglab.core.errors import UserError
+from seglab.core.palette import PALETTE, color_of_saved
 from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
 from seglab.core.project import project_info, resolve_as_of
 from seglab.core.report.distinguish import Trait
@@ -111,6 +112,7 @@ class SegmentSection:
     distinctions: list[Trait] = field(default_factory=list)
     breakdown: BreakdownData | None = None
     notes: dict[str, str] = field(default_factory=dict)  # section → why it is missing
+    colour: str = PALETTE[0]  # the segment's colour in the app (the rest is grey)
 
 
 @dataclass
@@ -306,6 +308,7 @@ def gather(
         series = _series(conn, level, keys)
         universe = len(keys) + len(series[1].keys)
         section = SegmentSection(
+            colour=color_of_saved(conn, seg_name),
             anchor=_anchor(i),
             name=seg_name,
             level=level,

@@ -2,7 +2,7 @@
 compiler, evaluation and saved segments (reference: docs/segments.md)."""
 
 from seglab.core.segments.compiler import CompiledQuery, compile_segment, window_range
-from seglab.core.segments.describe import condition_phrase, describe
+from seglab.core.segments.describe import condition_phrase, describe, diff_phrases
 from seglab.core.segments.engine import (
     ConditionCount,
     condition_counts,
@@ -16,6 +16,7 @@ from seglab.core.segments.model import (
     BehaviorCondition,
     Compare,
     GroupCondition,
+    ListCondition,
     Measure,
     PropertyCondition,
     PropertyFilter,
@@ -33,12 +34,17 @@ from seglab.core.segments.operators import COMPARE_OPS, MEASURES, OPERATORS, ope
 from seglab.core.segments.store import (
     HistoryEntry,
     SavedSegment,
+    SegmentVersion,
     delete_segment,
     get_saved,
     list_saved,
+    referrers,
     rename_segment,
+    restore_version,
     save_segment,
     segment_history,
+    segment_versions,
+    undo_last_save,
 )
 from seglab.core.segments.validate import Catalog, Problem, problems, validate
 
@@ -53,6 +59,7 @@ __all__ = [
     "ConditionCount",
     "GroupCondition",
     "HistoryEntry",
+    "ListCondition",
     "Measure",
     "Problem",
     "PropertyCondition",
@@ -61,6 +68,7 @@ __all__ = [
     "SeenCondition",
     "SegmentDef",
     "SegmentRefCondition",
+    "SegmentVersion",
     "SequenceCondition",
     "Step",
     "UsersCondition",
@@ -71,6 +79,7 @@ __all__ = [
     "count",
     "delete_segment",
     "describe",
+    "diff_phrases",
     "dump_definition",
     "get_saved",
     "list_saved",
@@ -80,9 +89,13 @@ __all__ = [
     "operators_for_type",
     "prepare_connection",
     "problems",
+    "referrers",
     "rename_segment",
+    "restore_version",
     "save_segment",
     "segment_history",
+    "segment_versions",
+    "undo_last_save",
     "universe_size",
     "validate",
     "window_range",

@@ -7,6 +7,7 @@ from seglab.core.segments.model import (
     Compare,
     Condition,
     GroupCondition,
+    ListCondition,
     PropertyCondition,
     PropertyFilter,
     SeenCondition,
@@ -99,6 +100,8 @@ def condition_phrase(c: Condition, level: str) -> str:
         ("whose users were ", "whose users were not "),
         ("who are in ", "who are not in "),
         ("that are in ", "that are not in "),
+        ("who are on ", "who are not on "),
+        ("that are on ", "that are not on "),
     ):
         if text.startswith(positive):
             return negative + text[len(positive) :]
@@ -143,6 +146,8 @@ def _phrase(c: Condition, level: str) -> str:
         return f"{subject} did {steps}{within}{window_phrase(c.window)}"
     if isinstance(c, SegmentRefCondition):
         return f"{'who are' if level == 'user' else 'that are'} in the segment {c.segment}"
+    if isinstance(c, ListCondition):
+        return list_phrase(c, level)
     if isinstance(c, UsersCondition):
         inner = _body(c.match)
         if c.share:
@@ -153,6 +158,14 @@ def _phrase(c: Condition, level: str) -> str:
         inner = joiner.join(condition_phrase(x, level) for x in c.conditions)
         return f"({inner})" if inner else "(anyone)"
     raise TypeError(c)  # pragma: no cover
+
+
+def list_phrase(c: ListCondition, level: str) -> str:
+    """ "who are on a list of 3 users (u001, u017, u230)"; a long list names its first three."""
+    n = len(c.ids)
+    noun = ("user" if level == "user" else "account") + ("" if n == 1 else "s")
+    shown = ", ".join(c.ids[:3]) + (", ..." if n > 3 else "")
+    return f"{'who are' if level == 'user' else 'that are'} on a list of {n:,} {noun} ({shown})"
 
 
 def _body(seg: SegmentDef) -> str:
@@ -168,3 +181,23 @@ def describe(seg: SegmentDef) -> str:
     if not seg.conditions:
         return f"All {noun.lower()}"
     return noun + _body(seg)
+
+
+def diff_phrases(old: SegmentDef, new: SegmentDef) -> list[tuple[str, str]]:
+    """What changed between two versions, as ``(mark, phrase)`` lines: ``" "`` kept, ``"-"`` only in
+    ``old``, ``"+"`` only in ``new``; one phrase per top-level condition (plus level and match)."""
+    import difflib
+
+    def lines(seg: SegmentDef) -> list[str]:
+        head = [f"{'Users' if seg.level == 'user' else 'Accounts'} matching {seg.match} of:"]
+        return head + [condition_phrase(c, seg.level) for c in seg.conditions]
+
+    a, b = lines(old), lines(new)
+    out: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.extend((" ", x) for x in a[i1:i2])
+        else:
+            out.extend(("-", x) for x in a[i1:i2])
+            out.extend(("+", x) for x in b[j1:j2])
+    return out

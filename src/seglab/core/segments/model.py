@@ -110,6 +110,16 @@ class SegmentRefCondition:
 
 
 @dataclass(frozen=True)
+class ListCondition:
+    """A fixed list of user or account ids (a static cohort; contract 1.1). Ids the project does not
+    have match nobody but are kept, so the list means the same people after a later import."""
+
+    ids: tuple[str, ...]
+    negate: bool = False
+    type: str = field(default="list", init=False)
+
+
+@dataclass(frozen=True)
 class UsersCondition:
     match: SegmentDef
     compare: Compare = Compare()
@@ -132,6 +142,7 @@ Condition = Union[  # noqa: UP007 - the forward references above need a runtime 
     SeenCondition,
     SequenceCondition,
     SegmentRefCondition,
+    ListCondition,
     UsersCondition,
     GroupCondition,
 ]
@@ -287,7 +298,18 @@ def _load_conditions(items: Any, path: str, level: str) -> tuple[Condition, ...]
     return tuple(_load_condition(item, _join(path, i), level) for i, item in enumerate(items))
 
 
-CONDITION_TYPES = ("property", "behavior", "first_seen", "last_seen", "sequence", "segment", "users", "group")
+CONDITION_TYPES = (
+    "property",
+    "behavior",
+    "first_seen",
+    "last_seen",
+    "sequence",
+    "segment",
+    "list",
+    "users",
+    "group",
+)
+MAX_LIST_IDS = 1_000_000
 
 
 def _load_condition(obj: Any, path: str, level: str) -> Condition:
@@ -370,6 +392,9 @@ def _load_condition(obj: Any, path: str, level: str) -> Condition:
     if ctype == "segment":
         _expect_keys(obj, path, {"type", "segment", "negate"}, ("segment",))
         return SegmentRefCondition(segment=_name(obj, "segment", path, "a saved segment name"), negate=negate)
+    if ctype == "list":
+        _expect_keys(obj, path, {"type", "ids", "negate"}, ("ids",))
+        return ListCondition(ids=_load_ids(obj["ids"], _join(path, "ids")), negate=negate)
     if ctype == "users":
         _expect_keys(obj, path, {"type", "compare", "match", "share", "negate"}, ("match",))
         if level != "account":
@@ -397,6 +422,22 @@ def _load_condition(obj: Any, path: str, level: str) -> Condition:
         conditions=_load_conditions(obj["conditions"], _join(path, "conditions"), level),
         negate=negate,
     )
+
+
+def _load_ids(ids: Any, path: str) -> tuple[str, ...]:
+    if not isinstance(ids, list) or not ids:
+        raise _err(path, f"expected a non-empty list of ids, got {_kind(ids)}")
+    if len(ids) > MAX_LIST_IDS:
+        raise _err(path, f"a list holds at most {MAX_LIST_IDS:,} ids, this one has {len(ids):,}")
+    out = []
+    for i, item in enumerate(ids):
+        # Whole numbers are accepted as ids (a spreadsheet's numeric id column): ids are text.
+        if isinstance(item, int) and not isinstance(item, bool):
+            item = str(item)
+        if not isinstance(item, str) or not item.strip():
+            raise _err(_join(path, i), f"expected an id (a non-empty string), got {_kind(item)}")
+        out.append(item)
+    return tuple(out)
 
 
 def _load_filter(obj: dict, path: str) -> PropertyFilter:
@@ -591,6 +632,8 @@ def _dump_condition(c: Condition) -> dict:
             out["within_days"] = c.within_days
     elif isinstance(c, SegmentRefCondition):
         out = {"type": "segment", "segment": c.segment}
+    elif isinstance(c, ListCondition):
+        out = {"type": "list", "ids": list(c.ids)}
     elif isinstance(c, UsersCondition):
         out = {"type": "users", "compare": _dump_compare(c.compare), "match": dump_definition(c.match)}
         if c.share:

@@ -122,6 +122,11 @@ def list_saved(conn: sqlite3.Connection) -> list[SavedSegment]:
     return [SavedSegment(r[0], r[1], load_definition(r[2]), r[3], r[4], r[5]) for r in rows]
 
 
+def referrers(conn: sqlite3.Connection, name: str) -> list[str]:
+    """The saved segments that refer to ``name``, sorted (a delete is refused while there are any)."""
+    return _referrers(conn, name)
+
+
 def _referrers(conn: sqlite3.Connection, name: str) -> list[str]:
     out = []
     for other, text in conn.execute("SELECT name, definition FROM segments WHERE name <> ?", (name,)):
@@ -183,3 +188,83 @@ def segment_history(conn: sqlite3.Connection, name: str) -> list[HistoryEntry]:
         (saved.segment_id,),
     ).fetchall()
     return [HistoryEntry(load_definition(text), when) for text, when in rows]
+
+
+@dataclass(frozen=True)
+class SegmentVersion:
+    """One saved version of a segment: 1 is the first save, the highest is the current one."""
+
+    version: int
+    saved_at: str  # when this definition was saved (ISO, UTC)
+    definition_text: str  # as stored (canonical JSON)
+    current: bool
+
+    @property
+    def definition(self) -> SegmentDef:
+        return load_definition(self.definition_text)
+
+    def description(self) -> str:
+        """The one-line sentence (or why there is none: a version may no longer load)."""
+        from seglab.core.segments.describe import describe
+
+        try:
+            return describe(self.definition)
+        except SegmentError as exc:
+            return f"(cannot read this version: {exc})"
+
+
+def segment_versions(conn: sqlite3.Connection, name: str) -> list[SegmentVersion]:
+    """Every saved version of ``name``, newest (the current one) first.
+
+    The history keeps each replaced definition with the time it was replaced, so a version's
+    save time is the time its predecessor was replaced (the first: when the segment was created)."""
+    row = conn.execute(
+        "SELECT segment_id, definition, created FROM segments WHERE name = ?", (name,)
+    ).fetchone()
+    if row is None:
+        get_saved(conn, name)  # raises the sentence naming the saved segments
+    segment_id, current, created = row
+    older = conn.execute(
+        "SELECT definition, replaced_at FROM segment_history WHERE segment_id = ? ORDER BY history_id",
+        (segment_id,),
+    ).fetchall()
+    texts = [text for text, _ in older] + [current]
+    saved = [created] + [when for _, when in older]
+    n = len(texts)
+    return [SegmentVersion(i + 1, saved[i], texts[i], i == n - 1) for i in reversed(range(n))]
+
+
+def restore_version(conn: sqlite3.Connection, name: str, version: int) -> SavedSegment:
+    """Save version ``version`` of ``name`` again as its newest version (checked like any save)."""
+    versions = segment_versions(conn, name)
+    match = next((v for v in versions if v.version == version), None)
+    if match is None:
+        raise SegmentError(
+            f"{name!r} has no version {version} (versions 1 to {len(versions)}; see `seglab segment history`)"
+        )
+    return save_segment(conn, name, match.definition)
+
+
+def undo_last_save(conn: sqlite3.Connection, name: str, expected: str) -> bool:
+    """Take back the last save of ``name`` (its previous definition becomes current again and leaves
+    the history) if the current definition is still ``expected`` (canonical JSON); True when done.
+
+    What the app's Undo of a restore does, so undoing leaves no trace in the history."""
+    row = conn.execute("SELECT segment_id, definition FROM segments WHERE name = ?", (name,)).fetchone()
+    if row is None or row[1] != expected:
+        return False
+    last = conn.execute(
+        "SELECT history_id, definition FROM segment_history WHERE segment_id = ? ORDER BY history_id DESC "
+        "LIMIT 1",
+        (row[0],),
+    ).fetchone()
+    if last is None:
+        return False
+    previous = load_definition(last[1])
+    with _Tx(conn):
+        conn.execute(
+            "UPDATE segments SET level = ?, definition = ?, updated = ? WHERE segment_id = ?",
+            (previous.level, last[1], utc_now_iso(), row[0]),
+        )
+        conn.execute("DELETE FROM segment_history WHERE history_id = ?", (last[0],))
+    return True

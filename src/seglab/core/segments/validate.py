@@ -8,6 +8,7 @@ Every problem names the JSON path of the offending piece and what was expected.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from seglab.core.project import PropertyInfo, load_properties
 from seglab.core.segments.model import (
     BehaviorCondition,
     GroupCondition,
+    ListCondition,
     PropertyCondition,
     PropertyFilter,
     SeenCondition,
@@ -328,10 +330,33 @@ def _check_condition(catalog, c, path, level, out) -> None:
                     f"segment {c.segment!r} is a {other.level} segment, but this is {level} level{hint}",
                 )
             )
+    elif isinstance(c, ListCondition):
+        _check_ids(catalog, c, f"{path}.ids", level, out)
     elif isinstance(c, UsersCondition):
         _check_def(catalog, c.match, f"{path}.match", out, top_level="user")
     elif isinstance(c, GroupCondition):
         _check_conditions(catalog, c.conditions, f"{path}.conditions", level, out)
+
+
+def _check_ids(catalog: Catalog, c: ListCondition, path: str, level: str, out: list[Problem]) -> None:
+    """A warning (not an error: the list keeps them) for listed ids the project does not have."""
+    if catalog._conn is None:
+        return
+    table, column = ("users", "user_id") if level == "user" else ("accounts", "account_id")
+    ids = list(dict.fromkeys(c.ids))
+    found = catalog._conn.execute(
+        f"SELECT count(*) FROM json_each(?) j JOIN {table} t ON t.{column} = j.value",
+        (json.dumps(ids, ensure_ascii=False),),
+    ).fetchone()[0]
+    missing = len(ids) - found
+    if not missing:
+        return
+    noun = "user" if level == "user" else "account"
+    if not found:
+        text = f"none of the {len(ids):,} ids is {'a' if level == 'user' else 'an'} {noun} in this project"
+    else:
+        text = f"{missing:,} of the {len(ids):,} ids are not {noun}s in this project"
+    out.append(Problem(path, f"{text} (they match nobody until an import adds them)", "warning"))
 
 
 def references(seg: SegmentDef) -> list[tuple[str, str]]:

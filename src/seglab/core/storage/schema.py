@@ -20,7 +20,7 @@ from collections.abc import Callable
 from seglab._version import __version__
 from seglab.core.timeutil import utc_now_iso
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x5E61AB01  # PRAGMA application_id: tells a SegLab file from other SQLite files
 
 ENTITY_TABLES = {"user": "users", "account": "accounts", "event": "events"}
@@ -235,6 +235,64 @@ def _m003_recent_and_account_times(conn: sqlite3.Connection) -> None:
         conn.execute(create)
 
 
+def _m004_people_search(conn: sqlite3.Connection) -> None:
+    # People search (seglab.core.search): one row per user or account and searchable text (its
+    # id, each text property), full-text indexed by an FTS5 table in the form sqlite-utils'
+    # enable_fts() writes (external content, so the text is stored once); sqlite-utils' search()
+    # and rebuild_fts() find it by that form. Not created with enable_fts() itself: it runs
+    # executescript(), whose COMMIT would break this migration's transaction.
+    conn.execute(
+        "CREATE TABLE people_text (kind TEXT NOT NULL, key INTEGER NOT NULL, property TEXT NOT NULL, "
+        "value TEXT NOT NULL)"
+    )
+    conn.execute("CREATE INDEX people_text_key ON people_text(kind, key)")
+    conn.execute(
+        "CREATE VIRTUAL TABLE [people_text_fts] USING FTS5 (\n    [value],\n    "
+        "tokenize='unicode61 remove_diacritics 2',\n    content=[people_text]\n)"
+    )
+    refresh_people_text(conn)
+
+
+def refresh_people_text(conn: sqlite3.Connection, *, new_ids_only: bool = False) -> None:
+    """Fill ``people_text`` again from the users and accounts, and rebuild its full-text index.
+
+    Every import calls it (in the import's transaction). An events file changes no property, it
+    only adds users and accounts: ``new_ids_only`` then indexes just the ids added since (keys
+    only grow), ~1 ms instead of ~0.35 s for 25k users. Property names are bound values,
+    columns our own ``p<N>``."""
+    if new_ids_only:
+        top = conn.execute("SELECT coalesce(max(rowid), 0) FROM people_text").fetchone()[0]
+        for kind, table, key, ident in (
+            ("user", "users", "user_key", "user_id"),
+            ("account", "accounts", "account_key", "account_id"),
+        ):
+            conn.execute(
+                f"INSERT INTO people_text SELECT ?, {key}, 'id', {ident} FROM {table} WHERE {key} > "
+                "(SELECT coalesce(max(key), 0) FROM people_text WHERE kind = ? AND property = 'id')",
+                (kind, kind),
+            )
+        conn.execute(
+            "INSERT INTO people_text_fts(rowid, value) SELECT rowid, value FROM people_text WHERE rowid > ?",
+            (top,),
+        )
+        return
+    conn.execute("DELETE FROM people_text")
+    conn.execute("INSERT INTO people_text SELECT 'user', user_key, 'id', user_id FROM users")
+    conn.execute("INSERT INTO people_text SELECT 'account', account_key, 'id', account_id FROM accounts")
+    for entity, name, column in conn.execute(
+        "SELECT entity, name, column_name FROM properties WHERE entity IN ('user', 'account') "
+        "AND type = 'text' ORDER BY entity, position"
+    ).fetchall():
+        table, key = ("users", "user_key") if entity == "user" else ("accounts", "account_key")
+        column = own_column(column)
+        conn.execute(
+            f"INSERT INTO people_text SELECT ?, {key}, ?, {column} FROM {table} "
+            f"WHERE {column} IS NOT NULL AND {column} != ''",
+            (entity, name),
+        )
+    conn.execute("INSERT INTO people_text_fts(people_text_fts) VALUES ('rebuild')")
+
+
 # A numeric event property set on at most this share of events gets a partial covering index
 # (see sparse_property_index_sql).
 SPARSE_SHARE = 0.25
@@ -316,6 +374,7 @@ MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (1, _m001_initial),
     (2, _m002_user_events),
     (3, _m003_recent_and_account_times),
+    (4, _m004_people_search),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 

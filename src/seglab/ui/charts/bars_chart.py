@@ -13,6 +13,7 @@ import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from seglab.core import formatting
 from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, pen, series_info
 
 GROUP_WIDTH = 0.8
@@ -142,7 +143,7 @@ class DistributionChart(GroupedBarsChart):
                     pos=x, angle=90, movable=False, pen=pen(colors[label], 1.6, dashed=style)
                 )
                 self.item.addItem(line, ignoreBounds=True)
-                text = pg.TextItem(f"{name} {value:g}", color=colors[label], anchor=(0, 0))
+                text = pg.TextItem(f"{name} {formatting.number(value)}", color=colors[label], anchor=(0, 0))
                 text.setPos(x, top * (0.98 - 0.07 * (2 * k + j)))
                 self.item.addItem(text, ignoreBounds=True)
                 self.markers += [line, text]

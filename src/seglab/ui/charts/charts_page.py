@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -54,6 +53,7 @@ from seglab.ui.charts.overlap_chart import OverlapChart
 from seglab.ui.charts.ranked_chart import DistinguishChart, TopEventsChart
 from seglab.ui.charts.retention_chart import RetentionChart
 from seglab.ui.charts.trend_chart import TrendChart
+from seglab.ui.widgets.elided_label import ElidedLabel
 from seglab.ui.workers import Worker
 
 RUN_DELAY_MS = 200
@@ -203,7 +203,7 @@ class ChartsPageWidget(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         bar = QHBoxLayout()
-        self.title_label = QLabel("", right)
+        self.title_label = ElidedLabel("", right)  # elided with "…", whole title as tooltip
         self.title_label.setStyleSheet("font-size: 13pt; font-weight: 600;")
         self.busy_bar = QProgressBar(right)
         self.busy_bar.setRange(0, 0)
@@ -226,11 +226,9 @@ class ChartsPageWidget(QWidget):
         titles = QVBoxLayout()
         titles.setSpacing(0)
         titles.addWidget(self.title_label)
-        self.subtitle_label = QLabel("", right)
+        # A long description must not widen the window: elided with "…", full text in the tooltip.
+        self.subtitle_label = ElidedLabel("", right)
         self.subtitle_label.setStyleSheet("color: #555;")
-        for label in (self.title_label, self.subtitle_label):
-            # A long description must not widen the window: it is clipped instead (full text in the tooltip).
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         titles.addWidget(self.subtitle_label)
         bar.addLayout(titles, 1)
         for w in (self.busy_bar, self.cancel_button, self.table_button, self.png_button, self.csv_button,
@@ -613,7 +611,6 @@ class ChartsPageWidget(QWidget):
         title = f"{name} — edited (Save to keep the changes)" if edited else name
         self.title_label.setText(title or f"{self.model.spec.title} (unsaved)")
         self.subtitle_label.setText(core_charts.describe_spec(self.model.spec))
-        self.subtitle_label.setToolTip(self.subtitle_label.text())
 
     def export_image(self):
         """The chart's picture with its title and what it shows above it (for PNG and Copy)."""

@@ -114,7 +114,9 @@ class FunnelChart(BaseChart):
             )
         )
         self.legend_label.setVisible(len(labels) > 1)
+        # Room above the 100 % bars for their labels, but the axis itself reads 0-100 %.
         self.item.setYRange(0, 116, padding=0)
+        self.item.getAxis("left").setTicks([[(v, f"{v}%") for v in range(0, 101, 20)]])
         if self._steps:
             self.item.setXRange(0.5, len(self._steps) + 0.5, padding=0)
         self._show_empty("" if len(frame) else "No data for this funnel.")

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
+from seglab.core import formatting
 from seglab.core.charts import ChartCatalog, ChartSpec, period_label
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -114,17 +115,12 @@ class ChartEditorModel(QObject):
 
 
 def format_duration(seconds: float | None) -> str:
-    """A median time as people say it: 42 s, 3.5 min, 2.1 h, 1.5 d."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
-        return ""
-    s = float(seconds)
-    if s < 60:
-        return f"{s:.0f} s"
-    if s < 3600:
-        return f"{s / 60:.1f} min"
-    if s < 86400:
-        return f"{s / 3600:.1f} h"
-    return f"{s / 86400:.1f} d"
+    """A median time as people say it: 42 s, 3.5 min, 2.1 h, 1.5 d (seglab.core.formatting)."""
+    return (
+        ""
+        if seconds is None or (isinstance(seconds, float) and math.isnan(seconds))
+        else formatting.duration(seconds)
+    )
 
 
 def format_rate(value: float) -> str:
@@ -132,16 +128,13 @@ def format_rate(value: float) -> str:
 
 
 def format_number(value: Any) -> str:
+    """A table cell: every digit with separators (two decimals at most), never an exponent."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int) or (
-        isinstance(value, float) and float(value).is_integer() and abs(value) > 1e3
-    ):
-        return f"{int(value):,}"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
+    if isinstance(value, int | float):
+        return formatting.exact(round(value, 2) if isinstance(value, float) else value)
     return str(value)
 
 

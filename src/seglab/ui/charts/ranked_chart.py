@@ -10,6 +10,7 @@ import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
+from seglab.core import formatting
 from seglab.ui.charts.chart_base import BaseChart, brush, colors_for, pen, series_info
 from seglab.ui.palette import REST_COLOR
 
@@ -87,7 +88,12 @@ class RankedBarsChart(BaseChart):
         lo = min(0.0, float(all_values.min())) if all_values.size else 0.0
         hi = max(0.0, float(all_values.max())) if all_values.size else 1.0
         span = (hi - lo) or 1.0
-        self.item.setXRange(lo - (0.25 * span if lo < 0 else 0), hi + 0.25 * span, padding=0)
+        # Room right of the longest bar for its label, measured in pixels (a fixed share cut
+        # "9,070 vs 214  p<0.001" off at the edge).
+        longest = max((t.boundingRect().width() for t in self.texts), default=0.0)  # pixels
+        room = min(0.6, max(0.25, (longest + 24) / max(float(self.item.vb.width()), 300.0)))
+        right = span * room / (1 - room)
+        self.item.setXRange(lo - (0.25 * span if lo < 0 else 0), hi + right, padding=0)
         plain = {k: v for k, v in colors.items() if isinstance(v, str)}
         self.legend_label.setText(
             "&nbsp;&nbsp;&nbsp;".join(
@@ -164,7 +170,7 @@ def distinguish_row_name(row) -> str:
 def _fmt(kind: str, value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{float(value):.3g}" if kind == "numeric" else f"{100 * float(value):.0f}%"
+    return formatting.number(value) if kind == "numeric" else formatting.percent(value)
 
 
 def _p(value) -> str:

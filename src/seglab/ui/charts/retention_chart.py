@@ -28,6 +28,10 @@ class RetentionChart(BaseChart):
         self.table.setMouseTracking(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setMinimumSectionSize(54)
+        # Fit the heat table to the window: compact rows, period columns sharing the width.
+        rows = self.table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         self.table.clicked.connect(self._cell_clicked)
         self.note = QLabel(
             "Cells show the share of each cohort that came back in that period. "
@@ -53,8 +57,10 @@ class RetentionChart(BaseChart):
         top_layout.addWidget(self.note)
         splitter.addWidget(top)
         splitter.addWidget(self.plot)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([640, 320])  # the table first: two thirds of the height
+        self.splitter = splitter
         self._layout.addWidget(splitter, 1)
 
     def set_frame(self, frame: pd.DataFrame, *, interval: str = "week", **_options) -> None:
@@ -62,6 +68,10 @@ class RetentionChart(BaseChart):
         self._interval = interval
         colors = colors_for(frame)
         self.model.set_frame(frame, interval, colors)
+        header = self.table.horizontalHeader()
+        for col in range(self.model.columnCount()):
+            mode = QHeaderView.ResizeMode.ResizeToContents if col < 3 else QHeaderView.ResizeMode.Stretch
+            header.setSectionResizeMode(col, mode)
         labels = [s[0] for s in series_info(frame)]
         for gone in [lbl for lbl in self.curves if lbl not in labels]:
             self.item.removeItem(self.curves.pop(gone))

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QWidget
 
+from seglab.core import formatting
 from seglab.core.charts import period_label
 from seglab.ui.charts.chart_base import (
     PREVIOUS_SUFFIX,
@@ -21,7 +22,6 @@ from seglab.ui.charts.chart_base import (
     pen,
     series_info,
 )
-from seglab.ui.charts.models import format_number
 
 MEASURE_TITLES = {
     "sum": "Sum",
@@ -101,6 +101,7 @@ class TrendChart(BaseChart):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.average_curves: dict[str, pg.PlotDataItem] = {}
         self.partial_markers: dict[str, pg.ScatterPlotItem] = {}
+        self.partial_tails: dict[str, pg.PlotDataItem] = {}  # the line into a partial period, dashed
         self._x = np.array([], dtype=float)
         self._periods: list[str] = []
         self._values: dict[str, np.ndarray] = {}
@@ -136,6 +137,7 @@ class TrendChart(BaseChart):
             self.legend.removeItem(gone)
             self.item.removeItem(self.average_curves.pop(gone))
             self.item.removeItem(self.partial_markers.pop(gone))
+            self.item.removeItem(self.partial_tails.pop(gone))
         self._values = {}
         smooth = self._window > 1
         self.partial_period = partial_period(periods, interval, frame.attrs.get("as_of_ms"))
@@ -163,14 +165,31 @@ class TrendChart(BaseChart):
                 self.item.addItem(marker)
                 self.partial_markers[label] = marker
             last_is_partial = len(x) and rows["period_start"].iloc[-1] == self.partial_period
+            tail = self.partial_tails.get(label)
+            if tail is None:
+                tail = pg.PlotDataItem()
+                self.item.addItem(tail)
+                self.partial_tails[label] = tail
+            # The last period is still running at as-of: its line is dashed (not a real plunge)
+            # and its marker hollow; the solid line stops at the last complete period.
+            connect = np.ones(len(x), dtype=bool)
             if last_is_partial:
                 marker.setData([x[-1]], [values[-1]], size=8, brush=brush("#FFFFFF"), pen=pen(color, 1.6))
+                if len(x) > 1:
+                    connect[-2] = False
+                    tail.setData(
+                        x[-2:], values[-2:], pen=pen(color, 1.2 if smooth else 2.2, raw_alpha, dashed=True)
+                    )
+                else:
+                    tail.setData([], [])
             else:
                 marker.setData([], [])
+                tail.setData([], [])
             dashed = label.endswith(PREVIOUS_SUFFIX)  # the previous period: context, drawn dashed
             curve.setData(
                 x,
                 values,
+                connect=connect,
                 pen=pen(color, 1.2 if smooth else 2.2, raw_alpha, dashed=dashed),
                 symbol="o",
                 symbolSize=5 if smooth else 7,
@@ -216,17 +235,15 @@ class TrendChart(BaseChart):
             return ""
         i = int(np.argmin(np.abs(self._x - x)))
         xi = float(self._x[i])
-        lines = [f"<b>{html.escape(period_label(self._periods[i], self._interval))}</b>"]
-        plain = [period_label(self._periods[i], self._interval)]
+        title = period_label(self._periods[i], self._interval)
+        if self._periods[i] == self.partial_period:
+            title += " (partial: up to the as-of time)"
+        lines = [f"<b>{html.escape(title)}</b>"]
+        plain = [title]
         for label, values in self._values.items():
             if i >= values.size:
                 continue
-            if np.isnan(values[i]):
-                value = "–"
-            else:
-                value = format_number(
-                    float(values[i]) if not float(values[i]).is_integer() else int(values[i])
-                )
+            value = formatting.number(float(values[i]))  # 9,980 / 12.3k / 1.23M, as everywhere
             before = self._values.get(label + PREVIOUS_SUFFIX)
             change = ""
             if before is not None and i < before.size and before[i] and not np.isnan(before[i]):

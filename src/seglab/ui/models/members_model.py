@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from seglab.core import formatting
 from seglab.core.profiles import MemberTable
 from seglab.core.timeutil import ms_to_datetime
 
@@ -26,10 +27,8 @@ def format_value(value: Any, kind: str) -> str:
         return ms_to_datetime(int(value)).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool) or kind == "boolean":
         return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.6g}" if abs(value) < 1e15 else str(value)
+    if isinstance(value, int | float):
+        return formatting.exact(value)  # every digit, separators, never "9.98e+03"
     return str(value)
 
 

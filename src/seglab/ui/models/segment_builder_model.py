@@ -110,6 +110,7 @@ CONDITION_LABELS = {
     "last_seen": "Last seen",
     "sequence": "Did events in order",
     "segment": "In a saved segment",
+    "list": "On a list of ids",
     "users": "Users of the account",
     "group": "Group of conditions",
 }
@@ -139,6 +140,8 @@ def new_condition(kind: str, level: str, *, event: str = "*", segment: str = "")
         }
     if kind == "segment":
         return {"type": "segment", "segment": segment}
+    if kind == "list":
+        return {"type": "list", "ids": []}
     if kind == "users":
         return {"type": "users", "compare": {"op": "gte", "value": 1}, "match": empty_definition("user")}
     if kind == "group":

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -53,7 +52,9 @@ from seglab.ui.models.import_model import (
     describe_date_format,
     run_imports,
 )
+from seglab.ui.models.rejects_model import RejectsTableModel
 from seglab.ui.models.table_model import RowsTableModel
+from seglab.ui.models.time_left import TimeLeft
 from seglab.ui.session import ProjectSession
 from seglab.ui.workers import Worker
 
@@ -116,33 +117,41 @@ def _format_seconds(seconds: float) -> str:
 
 
 class RejectsDialog(QDialog):
-    """The first lines of a rejects file, and where it is."""
+    """The rejected rows as a table (line, reason, the record's fields), and where the file is."""
 
-    MAX_LINES = 500
-
-    def __init__(self, path: str, parent: QWidget | None = None):
+    def __init__(self, path: str, parent: QWidget | None = None, source: str | None = None):
         super().__init__(parent)
         self.setWindowTitle(f"Rejected rows — {Path(path).name}")
-        self.resize(760, 420)
+        self.resize(900, 460)
         layout = QVBoxLayout(self)
         where = QLabel(f"Saved in <code>{path}</code>")
         where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(where)
-        self.text = QPlainTextEdit()
-        self.text.setReadOnly(True)
-        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        lines = []
+        self.model = RejectsTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setWordWrap(False)
+        self.note = QLabel("")
+        self.note.setStyleSheet("color: gray;")
         try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                for i, line in enumerate(fh):
-                    if i >= self.MAX_LINES:
-                        lines.append("… (more in the file)\n")
-                        break
-                    lines.append(line)
+            self.model.load(path, source)
+            n = self.model.rowCount()
+            self.note.setText(
+                f"The first {n:,} rejected rows (more in the file)."
+                if self.model.more
+                else f"{n:,} rejected row{'' if n == 1 else 's'}."
+            )
         except OSError as exc:
-            lines = [f"Cannot read the rejects file: {exc.strerror or exc}"]
-        self.text.setPlainText("".join(lines))
-        layout.addWidget(self.text, 1)
+            self.note.setText(f"Cannot read the rejects file: {exc.strerror or exc}")
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        if self.table.columnWidth(1) > 320:
+            self.table.setColumnWidth(1, 320)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.note)
         row = QHBoxLayout()
         folder = QPushButton("Open Folder")
         folder.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent))))
@@ -158,6 +167,7 @@ class ImportDialog(QDialog):
     def __init__(self, session: ProjectSession, paths: list[str], parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
+        self.time_left = TimeLeft()  # smoothed: it counts down, it does not jump about
         self.model = ImportPlanModel(paths, self)
         self.worker = Worker(self, progress_interval_ms=100)
         self.outcomes: list[FileOutcome] = []
@@ -359,7 +369,8 @@ class ImportDialog(QDialog):
         self.summary_table.itemSelectionChanged.connect(self._summary_selection)
         layout.addWidget(self.summary_title)
         layout.addWidget(self.summary_label)
-        layout.addWidget(self.summary_table, 1)
+        layout.addWidget(self.summary_table)
+        layout.addStretch(1)
         row = QHBoxLayout()
         self.rejects_button = QPushButton("Show Rejected Rows…")
         self.rejects_button.setEnabled(False)
@@ -629,6 +640,7 @@ class ImportDialog(QDialog):
         self.outcomes = []
         self.was_cancelled = False
         self._started = time.perf_counter()
+        self.time_left.reset()
         self.session.set_busy(True)
         self.progress_bar.setVisible(True)
         self.progress_bar.setValue(0)
@@ -663,9 +675,8 @@ class ImportDialog(QDialog):
         fraction = min(1.0, done / float(total))  # type: ignore[arg-type]
         self.progress_bar.setValue(int(1000 * fraction))
         elapsed = time.perf_counter() - self._started
-        left = ""
-        if fraction > 0.02 and elapsed > 0.5:
-            left = f" · about {_format_seconds(elapsed * (1 - fraction) / fraction)} left"
+        seconds = self.time_left.update(fraction, elapsed)
+        left = "" if seconds is None else f" · about {_format_seconds(seconds)} left"
         self.progress_label.setText(f"{text}{left}")
 
     def _import_finished(self) -> None:
@@ -738,6 +749,10 @@ class ImportDialog(QDialog):
                 item.setToolTip(text)
                 self.summary_table.setItem(i, col, item)
         self.summary_table.resizeRowsToContents()
+        # As tall as its rows (a cancelled import of one file is one line, not a big empty grid).
+        height = self.summary_table.horizontalHeader().height() + 4
+        height += sum(self.summary_table.rowHeight(r) for r in range(self.summary_table.rowCount()))
+        self.summary_table.setMaximumHeight(max(height, 60))
         self.pages.setCurrentIndex(1)
         if outcomes and any(o.report and o.report.rejects_file for o in outcomes):
             first = next(i for i, o in enumerate(outcomes) if o.report and o.report.rejects_file)
@@ -757,7 +772,9 @@ class ImportDialog(QDialog):
         path = self.selected_rejects_file()
         if path is None:
             return None
-        dialog = RejectsDialog(path, self)
+        rows = self.summary_table.selectionModel().selectedRows()
+        source = str(self.outcomes[rows[0].row()].path) if rows else None
+        dialog = RejectsDialog(path, self, source)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

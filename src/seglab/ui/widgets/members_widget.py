@@ -7,6 +7,7 @@ Public API (also used by the charts for drill-down)::
     w.set_definition(definition_dict, "Draft")     # the members of a segment definition (contract JSON)
     w.loaded.connect(lambda n: ...)                # emitted with the row count once the rows are in
     w.member_activated.connect(lambda level, key: ...)  # double-click (also opens the profile)
+    w.save_as_segment("Churned in May")            # a segment of exactly these ids (a 'list' condition)
 
     open_members_dialog(session, "account", keys, "Accounts in week 12", parent=window)
 
@@ -18,6 +19,7 @@ starting with ``= + - @``, tab or CR against formula injection; numbers stay num
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -36,14 +39,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seglab.core import csvout, profiles
+from seglab.core import csvout, profiles, segments
 from seglab.core.errors import SegLabError
 from seglab.core.output import open_output
+from seglab.core.segments.idlist import list_definition
 from seglab.ui import messages
 from seglab.ui.models.members_model import MembersTableModel
 from seglab.ui.workers import Worker
 
 TITLE_EXPORT_FAILED = "Cannot export the members"
+TITLE_SAVE_FAILED = "Cannot save the segment"
+SAVE_BUSY = "An import is running; save the segment when it has finished."
 NO_PROJECT = "No project is open."
 
 
@@ -103,6 +109,10 @@ class MembersListWidget(QWidget):
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self._ask_export)
+        self.save_segment_button = QPushButton("Save as segment…")
+        self.save_segment_button.setToolTip("Save exactly these people as a segment (a list of their ids)")
+        self.save_segment_button.setEnabled(False)
+        self.save_segment_button.clicked.connect(lambda: self.save_as_segment())
 
         self.view = QTableView()
         self.view.setModel(self.model)
@@ -123,6 +133,7 @@ class MembersListWidget(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.header_label, 1)
         top.addWidget(self.spinner)
+        top.addWidget(self.save_segment_button)
         top.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -160,6 +171,43 @@ class MembersListWidget(QWidget):
         with open_output(path, protect=protect) as fh:
             return csvout.write_csv(fh, table.columns, exported.export_rows())
 
+    def ids(self) -> list[str]:
+        """The ids of the listed users or accounts (the first column), sorted as text."""
+        table = self.model.table()
+        return [] if table is None else sorted(str(row[0]) for row in table.rows)
+
+    def save_as_segment(self, name: str | None = None) -> str | None:
+        """Save the listed people as a segment of a fixed list of ids; the name it was saved under.
+
+        Without ``name`` the person is asked for one (the list's title is offered)."""
+        table = self.model.table()
+        if table is None or not table.rows or self._session is None or self._session.project is None:
+            return None
+        if name is None:
+            name, ok = QInputDialog.getText(
+                self, "Save as segment", "Name of the new segment:", text=self._title.split(" — ")[0]
+            )
+            if not ok:
+                return None
+        name = name.strip()
+        if self._session.busy:
+            messages.show_warning(self, TITLE_SAVE_FAILED, SAVE_BUSY)
+            return None
+        conn = self._session.project.conn
+        try:
+            if name in {s.name for s in segments.list_saved(conn)} and not messages.ask(
+                self,
+                "Replace segment?",
+                f"A segment named {name!r} already exists. Replace it with this list?",
+            ):
+                return None
+            segments.save_segment(conn, name, list_definition(self.ids(), table.level))
+        except (SegLabError, sqlite3.Error, OSError) as exc:  # a full disk or a lock: said, not raised
+            messages.show_error(self, TITLE_SAVE_FAILED, str(exc))
+            return None
+        self._session.notify_segments_changed()
+        return name
+
     def shutdown(self) -> None:
         """Stop loading (the owner is closing)."""
         self._worker.shutdown()
@@ -174,6 +222,7 @@ class MembersListWidget(QWidget):
             return
         self.model.set_table(None)
         self.export_button.setEnabled(False)
+        self.save_segment_button.setEnabled(False)
         self._show_header(f"{title} — loading…" if title else "Loading…")
         self.spinner.setVisible(True)
         self._worker.start(_members_task, self._session.path, request)
@@ -187,6 +236,7 @@ class MembersListWidget(QWidget):
         count = _noun(table.level, len(table.rows))
         self._show_header(f"{self._title} — {count}" if self._title else count)
         self.export_button.setEnabled(True)
+        self.save_segment_button.setEnabled(bool(table.rows))
         self.loaded.emit(len(table.rows))
 
     def _on_failed(self, exc: object) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from seglab.ui.icons import icon
 from seglab.ui.models.overview_model import DataOverviewModel
 from seglab.ui.models.table_model import RowsTableModel
+from seglab.ui.widgets.elided_label import ElidedLabel
 
 EMPTY_TEXT = (
     "This project has no data yet.\n\n"
@@ -44,9 +45,9 @@ class StatCardWidget(QFrame):
         layout.setSpacing(2)
         self.title_label = QLabel(title)
         self.title_label.setObjectName("statTitle")
-        self.value_label = QLabel("—")
+        # Elided with the whole value as tooltip when the card is narrow ("2024-01-01 → 2024-06-…").
+        self.value_label = ElidedLabel("—")
         self.value_label.setObjectName("statValue")
-        self.value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.caption_label = QLabel("")
         self.caption_label.setObjectName("statCaption")
         layout.addWidget(self.title_label)
@@ -94,6 +95,8 @@ def _section(title: str, body: QWidget) -> QWidget:
 
 class DataOverviewWidget(QWidget):
     import_requested = Signal()
+    pin_requested = Signal()  # "Pin…" on the As of card
+    unpin_requested = Signal()  # "Unpin" on the As of card
 
     def __init__(self, model: DataOverviewModel, parent: QWidget | None = None):
         super().__init__(parent)
@@ -131,9 +134,25 @@ class DataOverviewWidget(QWidget):
             "range": StatCardWidget("Time range"),
             "as_of": StatCardWidget("As of"),
         }
+        self.pin_button = QPushButton("Pin…")
+        self.pin_button.setToolTip("Measure every count and chart at another day (undoable)")
+        self.pin_button.clicked.connect(self.pin_requested)
+        self.unpin_button = QPushButton("Unpin")
+        self.unpin_button.setToolTip("Measure at the latest event again")
+        self.unpin_button.clicked.connect(self.unpin_requested)
+        pin_row = QHBoxLayout()
+        pin_row.setContentsMargins(0, 2, 0, 0)
+        pin_row.addWidget(self.pin_button)
+        pin_row.addWidget(self.unpin_button)
+        pin_row.addStretch(1)
+        self.cards["as_of"].layout().addLayout(pin_row)
+        for key in ("range", "as_of"):  # dates take more room than counts: a size smaller
+            self.cards[key].value_label.setObjectName("statValueWide")
         for i, card in enumerate(self.cards.values()):
             cards.addWidget(card, 0, i)
-            cards.setColumnStretch(i, 2 if i >= 3 else 1)
+            cards.setColumnStretch(
+                i, 0
+            )  # widths from each card's content; values elide only when short of room
         layout.addLayout(cards)
 
         # Tables, or an empty state when the project holds nothing yet.
@@ -190,6 +209,8 @@ class DataOverviewWidget(QWidget):
         if snap is None:
             for card in self.cards.values():
                 card.set_value("—")
+            self.pin_button.setEnabled(False)
+            self.unpin_button.setVisible(False)
             self.body.setCurrentWidget(self._tables)
             return
         info = snap.info
@@ -205,6 +226,8 @@ class DataOverviewWidget(QWidget):
             self.cards["range"].set_value("—", "no events yet")
         pinned = "pinned" if info.get("as_of_pinned") else "the latest event"
         self.cards["as_of"].set_value(_day_time(info["as_of"]), pinned if info["as_of"] else "no events yet")
+        self.pin_button.setEnabled(bool(info["as_of"]))
+        self.unpin_button.setVisible(bool(info.get("as_of_pinned")))
         empty = not (info["events"] or info["users"] or info["accounts"] or snap.imports)
         self.body.setCurrentWidget(self.empty_label if empty else self._tables)
         self.event_section.title_label.setText(f"Event names ({len(snap.event_names):,})")

@@ -169,9 +169,13 @@ class UserProfileDialog(_ProfileDialog):
     def _on_loaded(self, result) -> None:
         profile, timeline = result
         self.profile = profile
-        self.setWindowTitle(f"User {profile.user_id}")
-        self.title_label.setText(f"User {profile.user_id}")
-        self._figure("Account:", profile.account_id or "none")
+        title = f"User {profile.user_id}" + (f" — {profile.name}" if profile.name else "")
+        self.setWindowTitle(title)
+        self.title_label.setText(title)
+        account = profile.account_id or "none"
+        if profile.account_name:
+            account = f"{account} ({profile.account_name})"
+        self._figure("Account:", account)
         self._figure("First seen:", _when(profile.first_seen))
         self._figure("Last seen:", _when(profile.last_seen))
         self._figure("Events:", f"{profile.total_events:,}")
@@ -200,8 +204,9 @@ class AccountProfileDialog(_ProfileDialog):
         profile, timeline = result
         self.profile = profile
         h = profile.health
-        self.setWindowTitle(f"Account {profile.account_id}")
-        self.title_label.setText(f"Account {profile.account_id}")
+        title = f"Account {profile.account_id}" + (f" — {profile.name}" if profile.name else "")
+        self.setWindowTitle(title)
+        self.title_label.setText(title)
         self._figure("Users:", f"{len(profile.users):,}")
         self._figure("Active users, last 7 days:", f"{h.active_users_7d:,}")
         self._figure("Active users, last 30 days:", f"{h.active_users_30d:,}")

@@ -46,6 +46,7 @@ from seglab.ui.models.segment_builder_model import (
     parse_path,
     path_text,
 )
+from seglab.ui.widgets.elided_label import ElidedLabel
 from seglab.ui.widgets.segment_rows import ERROR_STYLE, ConditionListWidget, ConditionRowWidget
 
 PREVIEW_DELAY_MS = 250
@@ -57,6 +58,7 @@ CHECKING = "Checking…"
 NO_CHANGES = "No unsaved changes."
 NO_PROJECT = "Open a project to build segments."
 INCOMPLETE = "Finish the conditions marked in red to read this segment as a sentence."
+UNFINISHED = "Finish or remove the unfinished condition first ({hint})."
 PROJECT_BUSY = "An import is running; save when it has finished."
 
 
@@ -109,8 +111,9 @@ class SegmentBuilderWidget(QWidget):
             b.setCheckable(True)
             self.level_group.addButton(b, i)
         self.level_group.setExclusive(True)
-        self.description_label = QLabel("")
-        self.description_label.setWordWrap(True)
+        # Always two lines high (elided, whole sentence as tooltip): a sentence growing from one
+        # line to two never moves the controls below it.
+        self.description_label = ElidedLabel("", max_lines=2)
         self.description_label.setStyleSheet("color: palette(mid); font-style: italic;")
         self.description_label.setObjectName("description")
 
@@ -332,6 +335,8 @@ class SegmentBuilderWidget(QWidget):
                         f"{result.alone[i]:,} {_noun(level, result.alone[i])} match this condition alone; "
                         f"{result.running[i]:,} match the conditions up to here",
                     )
+                elif any(p[2] == "incomplete" for p in assigned[path]):
+                    row.set_count("–", "Not counted until it is filled in")
                 else:
                     row.set_count("–", "Not counted: this condition has a problem")
             elif path_text(path) in result.nested:
@@ -360,6 +365,9 @@ class SegmentBuilderWidget(QWidget):
         if errors:
             n = len(errors)
             return f"Fix {n} problem{'s' if n > 1 else ''} first: {errors[0][1]}"
+        unfinished = [p for p in self.preview.problems if p[2] == "incomplete"]
+        if unfinished:
+            return UNFINISHED.format(hint=unfinished[0][1])
         return None
 
     def _update_save_state(self) -> None:

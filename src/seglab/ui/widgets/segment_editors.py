@@ -13,20 +13,33 @@ from functools import cache
 from typing import Any
 
 from PySide6.QtCore import QDate, QSignalBlocker, QSize, QStringListModel, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QIcon,
+    QPainter,
+    QPixmap,
+    QStandardItem,
+    QStandardItemModel,
+    QValidator,
+)
 from PySide6.QtWidgets import (
+    QCalendarWidget,
     QComboBox,
     QCompleter,
-    QDateEdit,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
+    QToolButton,
     QWidget,
+    QWidgetAction,
 )
 
 from seglab.core.profiles import BuilderCatalogue
 from seglab.core.segments.operators import COMPARE_OPS, OPERATORS, operators_for_type
+from seglab.ui.widgets.flow_layout import FlowLayout
 
 ENTITY_TITLES = {"user": "User properties", "account": "Account properties", "event": "Event properties"}
 TYPE_BADGES = {
@@ -326,8 +339,92 @@ class TextValueEditor(ValueEditor):
         return self.line.text()
 
 
+NUMBER_DIGITS = 15  # what a double keeps exactly; longer numbers would be silently rounded
+PROBLEM_STYLE = "color: #b00020;"
+
+
+def number_problem(text: str, minimum: float, maximum: float, integer: bool) -> str | None:
+    """Why ``text`` is not a number the editor can keep as typed (None: it is fine)."""
+    text = text.strip().replace(",", "")
+    if not text:
+        return None  # still typing
+    try:
+        value = float(text)
+    except ValueError:
+        return "not a number"
+    if value != value or value in (float("inf"), float("-inf")):
+        return "not a number"
+    digits = sum(c.isdigit() for c in text.split("e")[0].split("E")[0].lstrip("+-").lstrip("0.") or "0")
+    if value > maximum:
+        return f"too large (at most {maximum:,.0f})"
+    if value < minimum:
+        return f"too small (at least {minimum:,.0f})"
+    if digits > NUMBER_DIGITS:
+        return f"more than {NUMBER_DIGITS} digits would be rounded"
+    if integer and not value.is_integer():
+        return "a whole number is needed"
+    return None
+
+
+class CheckedSpinBox(QDoubleSpinBox):
+    """A spin box that lets a person type anything and says what is wrong, instead of silently
+    dropping letters, capping a large number or rounding long digits (``problem(str)``, "" = fine)."""
+
+    problem = Signal(str)
+
+    def __init__(self, integer: bool, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.integer = integer
+        self._problem = ""
+
+    def _bare(self, text: str) -> str:
+        if self.suffix() and text.endswith(self.suffix()):
+            text = text[: -len(self.suffix())]
+        if self.prefix() and text.startswith(self.prefix()):
+            text = text[len(self.prefix()) :]
+        return text
+
+    def validate(self, text: str, pos: int):
+        bare = self._bare(text).strip()
+        if self.specialValueText() and text == self.specialValueText():
+            self._set_problem("")
+            return super().validate(text, pos)
+        problem = number_problem(bare, self.minimum(), self.maximum(), self.integer and self.decimals() == 0)
+        if (
+            problem is None
+            and bare
+            and self.decimals() == 0
+            and not float(bare.replace(",", "")).is_integer()
+        ):
+            problem = "a whole number is needed"
+        self._set_problem(problem or "")
+        if problem:
+            # Kept as typed (not dropped): the message says why the value is not taken.
+            return QValidator.State.Intermediate, text, pos
+        return super().validate(text, pos)
+
+    def _set_problem(self, problem: str) -> None:
+        if problem != self._problem:
+            self._problem = problem
+            self.problem.emit(problem)
+
+    def current_problem(self) -> str:
+        return self._problem
+
+    def focusOutEvent(self, event) -> None:
+        typed = self.lineEdit().text()
+        problem = self._problem
+        super().focusOutEvent(event)
+        if problem:  # Qt puts the last good value back: say so, naming what was typed
+            self._problem = ""
+            self._set_problem(
+                f"“{self._bare(typed).strip()}”: {problem}; kept {self.textFromValue(self.value())}"
+            )
+
+
 class NumberValueEditor(ValueEditor):
-    """A number spin box (whole numbers for integer properties and counts)."""
+    """A number box (whole numbers for integer properties and counts) that says what is wrong
+    with what was typed instead of changing it; the last good value stays in the definition."""
 
     def __init__(
         self,
@@ -340,16 +437,31 @@ class NumberValueEditor(ValueEditor):
     ):
         super().__init__(parent)
         self.integer = integer
-        self.spin = QDoubleSpinBox()
+        self.spin = CheckedSpinBox(integer)
         self.spin.setDecimals(0 if integer else 4)
         self.spin.setRange(minimum, maximum)
         self.spin.setSuffix(suffix)
-        self.spin.setKeyboardTracking(True)
+        # Taken when typing is finished (Enter, Tab, focus out), never a prefix of what is being
+        # typed: "99999999" must not become 99999 on the way to "too large".
+        self.spin.setKeyboardTracking(False)
         self.spin.setMinimumWidth(64)
         self.spin.setMaximumWidth(120)
         self.spin.setAccelerated(True)
-        _hbox(self).addWidget(self.spin)
+        self.problem_label = QLabel("")
+        self.problem_label.setStyleSheet(PROBLEM_STYLE)
+        self.problem_label.setVisible(False)
+        layout = _hbox(self)
+        layout.addWidget(self.spin)
+        layout.addWidget(self.problem_label)
         self.spin.valueChanged.connect(lambda _v: self.edited.emit(self.value()))
+        self.spin.problem.connect(self._on_problem)
+
+    def _on_problem(self, text: str) -> None:
+        self.problem_label.setText(text)
+        self.problem_label.setVisible(bool(text))
+
+    def problem(self) -> str:
+        return self.problem_label.text() if not self.problem_label.isHidden() else ""
 
     def set_value(self, value: Any) -> None:
         try:
@@ -381,33 +493,80 @@ class BoolValueEditor(ValueEditor):
         return bool(self.combo.currentData())
 
 
-def _to_qdate(text: Any) -> QDate:
+def parse_day(text: str) -> str | None:
+    """``YYYY-MM-DD`` for a typed whole date (also ``YYYY/MM/DD``), None when it is not a date."""
+    text = text.strip().replace("/", "-").replace(".", "-")
     try:
-        day = dt.date.fromisoformat(str(text)[:10])
+        return dt.date.fromisoformat(text).isoformat()
     except ValueError:
-        day = dt.date.today()
-    return QDate(day.year, day.month, day.day)
+        return None
 
 
 class DateValueEditor(ValueEditor):
-    """A date picker; the value is ``YYYY-MM-DD`` (UTC day)."""
+    """A date typed whole (``2025-03-15``) or picked from a calendar; the value is ``YYYY-MM-DD``
+    (UTC day). Something that is not a date is kept as typed and called "not a date"."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.date = QDateEdit()
-        self.date.setCalendarPopup(True)
-        self.date.setDisplayFormat("yyyy-MM-dd")
-        _hbox(self).addWidget(self.date)
-        self.date.dateChanged.connect(lambda _d: self.edited.emit(self.value()))
+        self.line = QLineEdit()
+        self.line.setPlaceholderText("YYYY-MM-DD")
+        self.line.setMinimumWidth(96)
+        self.line.setMaximumWidth(110)
+        self.pick = QToolButton()
+        self.pick.setText("▾")
+        self.pick.setToolTip("Pick from a calendar")
+        self.pick.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.pick)
+        self.calendar = QCalendarWidget()
+        action = QWidgetAction(menu)
+        action.setDefaultWidget(self.calendar)
+        menu.addAction(action)
+        self.pick.setMenu(menu)
+        self.problem_label = QLabel("")
+        self.problem_label.setStyleSheet(PROBLEM_STYLE)
+        self.problem_label.setVisible(False)
+        layout = _hbox(self)
+        layout.addWidget(self.line)
+        layout.addWidget(self.pick)
+        layout.addWidget(self.problem_label)
+        self._value: str | None = None
+        self.line.textEdited.connect(self._on_typed)
+        self.calendar.clicked.connect(self._on_picked)
+
+    def _on_typed(self, text: str) -> None:
+        day = parse_day(text)
+        problem = "" if day or not text.strip() else "not a date"
+        self.problem_label.setText(problem)
+        self.problem_label.setVisible(bool(problem))
+        if day and day != self._value:
+            self._value = day
+            self.edited.emit(day)
+
+    def _on_picked(self, qdate: QDate) -> None:
+        self.pick.menu().hide()
+        day = qdate.toString("yyyy-MM-dd")
+        self.line.setText(day)
+        self._on_typed(day)
+
+    def problem(self) -> str:
+        return self.problem_label.text() if not self.problem_label.isHidden() else ""
 
     def set_value(self, value: Any) -> None:
-        qdate = _to_qdate(value)
-        if self.date.date() != qdate:
-            with QSignalBlocker(self.date):
-                self.date.setDate(qdate)
+        day = parse_day(str(value)[:10]) if value else None
+        if day == self._value and self.problem():
+            return  # the person's unfinished typing stays, with its "not a date"
+        self._value = day
+        if day and parse_day(self.line.text()) != day:
+            with QSignalBlocker(self.line):
+                self.line.setText(day)
+            self.problem_label.setVisible(False)
+        if day:
+            d = dt.date.fromisoformat(day)
+            with QSignalBlocker(self.calendar):
+                self.calendar.setSelectedDate(QDate(d.year, d.month, d.day))
 
-    def value(self) -> str:
-        return self.date.date().toString("yyyy-MM-dd")
+    def value(self) -> str | None:
+        return self._value
 
 
 def parse_list(text: str, ptype: str | None) -> list:
@@ -551,8 +710,9 @@ def make_value_editor(ptype: str | None, op: str, completions: Sequence[str] = (
     return scalar()
 
 
-def default_value(ptype: str | None, op: str, previous: Any = None) -> Any:
-    """A value for ``op`` on a ``ptype`` property, keeping what can be kept from ``previous``."""
+def default_value(ptype: str | None, op: str, previous: Any = None, day: str | None = None) -> Any:
+    """A value for ``op`` on a ``ptype`` property, keeping what can be kept from ``previous``;
+    a date defaults to ``day`` (the last day of the data), else today."""
     spec = OPERATORS.get(op)
     arity = spec.arity if spec else "scalar"
     if ptype in ("integer", "real"):
@@ -560,7 +720,7 @@ def default_value(ptype: str | None, op: str, previous: Any = None) -> Any:
     elif ptype == "boolean":
         base = True
     elif ptype == "datetime":
-        base = dt.date.today().isoformat()
+        base = day or dt.date.today().isoformat()
     else:
         base = ""
     if isinstance(previous, list | tuple):
@@ -688,13 +848,18 @@ class WindowEditor(QWidget):
         self.start = DateValueEditor()
         self.and_label = QLabel("and")
         self.end = DateValueEditor()
-        layout = _hbox(self)
+        layout = FlowLayout(self, spacing=4)  # two dates and a message wrap rather than widen the row
         for w in (self.kind, self.days, self.start, self.and_label, self.end):
             layout.addWidget(w)
         self.kind.activated.connect(self._on_kind)
         for w in (self.days, self.start, self.end):
             w.edited.connect(lambda _v: self.edited.emit(self.window()))
         self._show("last_days")
+        self.data_range: tuple[str, str] | None = None
+
+    def set_data_range(self, days: tuple[str, str] | None) -> None:
+        """The data's first and last day: what "between" and "since" start from."""
+        self.data_range = days
 
     def _show(self, kind: str) -> None:
         self.days.setVisible(kind == "last_days")
@@ -704,12 +869,14 @@ class WindowEditor(QWidget):
 
     def window(self) -> Any:
         kind = self.kind.currentData()
+        first, last = self.data_range or ((dt.date.today() - dt.timedelta(days=30)).isoformat(), None)
+        last = last or dt.date.today().isoformat()
         if kind == "last_days":
             return {"last_days": int(self.days.value())}
         if kind == "between":
-            return {"between": [self.start.value(), self.end.value()]}
+            return {"between": [self.start.value() or first, self.end.value() or last]}
         if kind == "since":
-            return {"since": self.start.value()}
+            return {"since": self.start.value() or first}
         return "ever"
 
     def _on_kind(self, _index: int) -> None:

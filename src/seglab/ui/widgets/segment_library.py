@@ -102,6 +102,10 @@ class SegmentLibraryWidget(QWidget):
         new_menu = QMenu(self.new_button)
         new_menu.addAction("User segment", lambda: self.new_requested.emit("user"))
         new_menu.addAction("Account segment", lambda: self.new_requested.emit("account"))
+        new_menu.addSeparator()
+        # Paste or load ids: a segment of exactly those people (a 'list' condition).
+        new_menu.addAction("Users from a list of ids…", lambda: self.new_requested.emit("user:list"))
+        new_menu.addAction("Accounts from a list of ids…", lambda: self.new_requested.emit("account:list"))
         self.new_button.setMenu(new_menu)
         self.duplicate_button = QPushButton("Duplicate")
         self.rename_button = QPushButton("Rename…")
@@ -211,12 +215,13 @@ class SegmentLibraryWidget(QWidget):
         self._summary_worker.start(segment_summary_file, self.session.path, (name, (prop,)))
 
     def _show_summary(self, summary) -> None:
-        from seglab.ui.charts.models import format_number
+        from seglab.core import formatting
 
         total = next(iter(summary.sums.values()), 0.0)
-        total = int(total) if float(total).is_integer() else total  # "80 seats", not "80.00"
         unit = ("user" if summary.level == "user" else "account") + ("" if summary.size == 1 else "s")
-        self.sum_label.setText(f"= <b>{format_number(total)}</b> over {format_number(summary.size)} {unit}")
+        self.sum_label.setText(
+            f"= <b>{formatting.number(total)}</b> over {formatting.number(summary.size)} {unit}"
+        )
 
     def _on_loaded(self, entries: list[profiles.LibraryEntry]) -> None:
         self._fill_sum_properties()
@@ -332,6 +337,18 @@ class SegmentLibraryWidget(QWidget):
         """Delete after asking (undoable). The core refuses while other segments refer to it."""
         entry = self.model.entry(name) if name else None
         if entry is None or self._refuse_busy():
+            return False
+        # Checked before asking: a delete the core would refuse is not offered at all.
+        users = segments.referrers(self.writable_conn(), name)
+        if users:
+            names = ", ".join(repr(u) for u in users)
+            which = "segment" if len(users) == 1 else "segments"
+            messages.show_error(
+                self,
+                TITLE_LIBRARY_FAILED,
+                f"{name!r} cannot be deleted: the {which} {names} use{'s' if len(users) == 1 else ''} it. "
+                "Remove it from them first.",
+            )
             return False
         if not messages.ask(
             self, "Delete segment?", f"Delete the segment {name!r}? You can undo this with Edit ▸ Undo."

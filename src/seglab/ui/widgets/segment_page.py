@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QSplitter, QVBoxLayout, QWidget
 
+from seglab.core.segments.idlist import list_definition
 from seglab.ui import messages
 from seglab.ui.widgets.segment_builder import SegmentBuilderWidget
+from seglab.ui.widgets.segment_history import SegmentHistoryWidget
 from seglab.ui.widgets.segment_library import SegmentLibraryWidget
 
 TITLE_UNSAVED = "Unsaved segment"
@@ -55,8 +57,28 @@ class SegmentsPageWidget(QWidget):
         self.undo_stack = undo_stack
         self.library = SegmentLibraryWidget(session, undo_stack)
         self.builder = SegmentBuilderWidget(session, undo_stack)
+        # Find a person from here too (the same search as Ctrl+K): Enter opens the matches.
+        self.people_field = QLineEdit()
+        self.people_field.setPlaceholderText("Find a user or account…  (Ctrl+K)")
+        self.people_field.setClearButtonEnabled(True)
+        self.people_field.returnPressed.connect(self.find_people)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.people_field)
+        self.history = SegmentHistoryWidget(session, undo_stack)
+        self.history.before_restore = self._before_restore
+        self.history.restored.connect(self._on_restored)
+        left_split = QSplitter(Qt.Orientation.Vertical)
+        left_split.addWidget(self.library)
+        left_split.addWidget(self.history)
+        left_split.setStretchFactor(0, 3)
+        left_split.setStretchFactor(1, 2)
+        left_split.setChildrenCollapsible(False)
+        left_layout.addWidget(left_split, 1)
+        self._people_dialog = None
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.library)
+        splitter.addWidget(left)
         splitter.addWidget(self.builder)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
@@ -86,11 +108,13 @@ class SegmentsPageWidget(QWidget):
 
     # -- project -------------------------------------------------------------------------------------
     def _on_project_opened(self, _path=None) -> None:
+        self.history.show_segment(None)
         self.builder.open_segment(None, level="user")
         self.builder.reload_catalogue()
         self.library.reload(select="")
 
     def _on_project_closed(self) -> None:
+        self.history.show_segment(None)
         self.builder.open_segment(None, level="user")
         self.builder.reload_catalogue()
         self.library.reload(select="")
@@ -104,7 +128,12 @@ class SegmentsPageWidget(QWidget):
         self.library.reload()
 
     def is_loading(self) -> bool:
-        return self.library.is_loading() or self.builder.is_catalogue_loading() or self.builder.is_counting()
+        return (
+            self.library.is_loading()
+            or self.history.is_loading()
+            or self.builder.is_catalogue_loading()
+            or self.builder.is_counting()
+        )
 
     # -- documents -------------------------------------------------------------------------------------
     def confirm_discard(self) -> bool:
@@ -127,14 +156,23 @@ class SegmentsPageWidget(QWidget):
             return False
         self.builder.open_segment(name, entry.definition)
         self.library.select(name, emit=False)
+        self.history.show_segment(name)
         return True
 
     def new_segment(self, level: str = "user") -> bool:
+        """A new segment; ``"user:list"`` / ``"account:list"`` start one list of ids and open its box."""
         if not self.confirm_discard():
             return False
-        self.builder.open_segment(None, level=level)
+        level, _, kind = level.partition(":")
+        if kind == "list":
+            self.builder.open_segment(None, list_definition([], level))
+        else:
+            self.builder.open_segment(None, level=level)
         self.library.select(None, emit=False)
+        self.history.show_segment(None)
         self.builder.name_edit.setFocus()
+        if kind == "list":
+            self.builder.row_at(("conditions", 0)).editor.open_editor()
         return True
 
     def _open_requested(self, name: str) -> None:
@@ -143,14 +181,32 @@ class SegmentsPageWidget(QWidget):
     # -- library <-> builder -----------------------------------------------------------------------------
     def _on_saved(self, name: str) -> None:
         self.library.reload(select=name)
+        self.history.show_segment(name)
         self.segment_saved.emit(name)
         self.segments_changed.emit()
 
     def _on_renamed(self, old: str, new: str) -> None:
         self.builder.model.note_renamed(old, new)
+        if self.history.name == old:
+            self.history.show_segment(new)
+        self.segments_changed.emit()
+
+    def _before_restore(self, name: str) -> bool:
+        return self.builder.model.saved_name != name or self.confirm_discard()
+
+    def _on_restored(self, name: str) -> None:
+        """A version was restored (or the restore undone): show the segment as it now is."""
+        from seglab.core import segments
+
+        self.library.reload(select=name)
+        if self.builder.model.saved_name == name and self.session.project is not None:
+            saved = segments.get_saved(self.session.project.conn, name)
+            self.builder.open_segment(name, segments.dump_definition(saved.definition))
         self.segments_changed.emit()
 
     def _on_removed(self, name: str) -> None:
+        if self.history.name == name:
+            self.history.show_segment(None)
         if self.builder.model.saved_name == name:
             self.builder.model.forget_saved()
         self.segments_changed.emit()
@@ -158,7 +214,24 @@ class SegmentsPageWidget(QWidget):
     def _on_library_loaded(self) -> None:
         self.builder.set_saved_segments([(e.name, e.level) for e in self.library.model.entries()])
 
+    def find_people(self):
+        """Search people for the field's text: the window's Ctrl+K search, or one of our own."""
+        text = self.people_field.text()
+        window = self.window()
+        if window is not self and hasattr(window, "find_people"):
+            return window.find_people(text, open_if_one=True)
+        from seglab.ui.widgets.people_search import PeopleSearchDialog
+
+        if self._people_dialog is None:
+            self._people_dialog = PeopleSearchDialog(self.session, self)
+        self._people_dialog.show()
+        self._people_dialog.search(text, open_if_one=True)
+        return self._people_dialog
+
     def shutdown(self) -> None:
         """Stop timers and workers (the window is closing)."""
+        self.history.shutdown()
+        if self._people_dialog is not None:
+            self._people_dialog.close()
         self.builder.shutdown()
         self.library.shutdown()

@@ -16,10 +16,14 @@ from PySide6.QtCore import QMimeData, QPoint, QSignalBlocker, Qt
 from PySide6.QtGui import QDrag
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
+    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QToolButton,
@@ -27,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seglab.core.errors import SegLabError
+from seglab.core.segments.idlist import parse_ids, read_ids_file
 from seglab.core.segments.operators import MEASURES, OPERATORS
 from seglab.ui.models.segment_builder_model import (
     CONDITION_LABELS,
@@ -35,6 +41,7 @@ from seglab.ui.models.segment_builder_model import (
     new_filter,
     set_in,
 )
+from seglab.ui.widgets.flow_layout import FlowLayout
 from seglab.ui.widgets.segment_editors import (
     CompareEditor,
     EventPickerWidget,
@@ -58,11 +65,18 @@ ADD_LABELS = {
     "last_seen": "Add last-seen condition",
     "sequence": "Add sequence condition",
     "segment": "Add segment condition",
+    "list": "Add list of ids",
     "users": "Add users condition",
     "group": "Add group",
 }
 ERROR_STYLE = "color: #b00020;"
 WARNING_STYLE = "color: #9a6700;"
+INCOMPLETE_STYLE = "color: gray;"
+NEGATE_STYLE = (
+    "QToolButton#negate { padding: 1px 6px; border: 1px solid palette(mid); border-radius: 3px; }"
+    "QToolButton#negate:checked { background: #b00020; color: white; font-weight: bold;"
+    " border-color: #b00020; }"
+)
 
 
 def _hbox(widget: QWidget | None = None) -> QHBoxLayout:
@@ -70,6 +84,11 @@ def _hbox(widget: QWidget | None = None) -> QHBoxLayout:
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(6)
     return layout
+
+
+def _flow(widget: QWidget | None = None) -> FlowLayout:
+    """A row of controls that wraps onto a second line rather than growing wider than the builder."""
+    return FlowLayout(widget)
 
 
 def _vbox(widget: QWidget | None = None) -> QVBoxLayout:
@@ -123,7 +142,7 @@ class FilterEditorWidget(QWidget):
         self.operator = OperatorComboWidget()
         self.value_editor: ValueEditor | None = None
         self._value_kind: Any = None
-        self._layout = _hbox(self)
+        self._layout = _flow(self)
         self._layout.addWidget(self.picker)
         self._layout.addWidget(self.operator)
         self._layout.addStretch(1)
@@ -161,6 +180,10 @@ class FilterEditorWidget(QWidget):
     def _current(self) -> dict:
         return self.ctx.model.get(self.path)
 
+    def _last_day(self) -> str | None:
+        days = self.ctx.catalogue.date_range
+        return days[1] if days else None
+
     def _on_property(self, entity: str, name: str) -> None:
         f = self._current()
         prop = self.ctx.catalogue.property(entity, name)
@@ -174,12 +197,12 @@ class FilterEditorWidget(QWidget):
             changes["entity"] = entity
         old_prop = self.ctx.catalogue.property(self._entity(f), f.get("property", ""))
         keep = old_prop is not None and old_prop.type == ptype
-        value = default_value(ptype, op, f.get("value") if keep else None)
+        value = default_value(ptype, op, f.get("value") if keep else None, self._last_day())
         self.ctx.model.edit(self._with(f, changes, value), "Choose property")
 
     def _on_operator(self, op: str) -> None:
         f = self._current()
-        value = default_value(self._ptype(f), op, f.get("value"))
+        value = default_value(self._ptype(f), op, f.get("value"), self._last_day())
         self.ctx.model.edit(self._with(f, {"op": op}, value), "Change operator")
 
     def _on_value(self, value: Any) -> None:
@@ -326,14 +349,15 @@ class BehaviorConditionEditor(ConditionEditor):
         self.measure_property = PropertyPickerWidget()
         self.measure_property.set_choices(ctx.catalogue, ("event",))
         self.window_editor = WindowEditor()
+        self.window_editor.set_data_range(ctx.catalogue.date_range)
         self.where = WhereListWidget(ctx, path)
         line = QWidget()
-        row = _hbox(line)
+        row = _flow(line)
         for w in (self.lead, self.event_picker, self.compare, self.unit, self.measure_property):
             row.addWidget(w)
         row.addStretch(1)
         line2 = QWidget()
-        row2 = _hbox(line2)
+        row2 = _flow(line2)
         row2.addWidget(self.window_editor)
         row2.addStretch(1)
         layout = _vbox(self)
@@ -362,6 +386,7 @@ class BehaviorConditionEditor(ConditionEditor):
 
     def refresh_choices(self):
         self.event_picker.set_events(self.ctx.catalogue.event_names)
+        self.window_editor.set_data_range(self.ctx.catalogue.date_range)
         self.measure_property.set_choices(self.ctx.catalogue, ("event",))
         self.where.refresh_choices()
 
@@ -396,7 +421,8 @@ class SeenConditionEditor(ConditionEditor):
         self.event_picker = EventPickerWidget()
         self.event_picker.set_events(ctx.catalogue.event_names)
         self.window_editor = WindowEditor()
-        row = _hbox(self)
+        self.window_editor.set_data_range(ctx.catalogue.date_range)
+        row = _flow(self)
         for w in (self.kind, self.lead, self.event_picker, self.window_editor):
             row.addWidget(w)
         row.addStretch(1)
@@ -419,6 +445,7 @@ class SeenConditionEditor(ConditionEditor):
 
     def refresh_choices(self):
         self.event_picker.set_events(self.ctx.catalogue.event_names)
+        self.window_editor.set_data_range(self.ctx.catalogue.date_range)
 
 
 class SequenceConditionEditor(ConditionEditor):
@@ -438,7 +465,8 @@ class SequenceConditionEditor(ConditionEditor):
         self.within.spin.setSpecialValueText("any time")
         self.within.spin.setMinimumWidth(100)
         self.window_editor = WindowEditor()
-        line2 = _hbox()
+        self.window_editor.set_data_range(ctx.catalogue.date_range)
+        line2 = _flow()
         line2.addWidget(self.add_step)
         line2.addWidget(self.within_label)
         line2.addWidget(self.within)
@@ -492,6 +520,7 @@ class SequenceConditionEditor(ConditionEditor):
         self.window_editor.set_window(cond.get("window", "ever"))
 
     def refresh_choices(self):
+        self.window_editor.set_data_range(self.ctx.catalogue.date_range)
         for p in self.steps:
             p.set_events(self.ctx.catalogue.event_names)
         for w in self.step_filters:
@@ -517,7 +546,7 @@ class SegmentRefConditionEditor(ConditionEditor):
         super().__init__(ctx, path)
         self.combo = QComboBox()
         self.combo.setMinimumContentsLength(16)
-        row = _hbox(self)
+        row = _flow(self)
         row.addWidget(_word("are in the saved segment"))
         row.addWidget(self.combo)
         row.addStretch(1)
@@ -547,6 +576,99 @@ class SegmentRefConditionEditor(ConditionEditor):
                 self.combo.addItem(f"{name} (missing)", name)
                 index = self.combo.count() - 1
             self.combo.setCurrentIndex(index)
+
+
+class ListConditionEditor(ConditionEditor):
+    """are on a list of [N users: u1, u2, ...] [Edit ids…]: the ids are edited in a paste box."""
+
+    def __init__(self, ctx, path):
+        super().__init__(ctx, path)
+        self.summary = QLabel("")
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.edit_button = QPushButton("Edit ids…")
+        self.edit_button.setToolTip("Paste, type or load the ids, one a line")
+        row = _hbox(self)
+        row.addWidget(_word("are on a list of"))
+        row.addWidget(self.summary, 1)
+        row.addWidget(self.edit_button)
+        self.edit_button.clicked.connect(self.open_editor)
+        self.dialog: IdListDialog | None = None
+
+    def sync(self, cond):
+        ids = cond.get("ids") or []
+        level = self.ctx.model.level_at(self.path)
+        noun = "user" if level == "user" else "account"
+        if not ids:
+            text = f"{noun}s (none yet)"
+        else:
+            shown = ", ".join(str(i) for i in ids[:5]) + (", …" if len(ids) > 5 else "")
+            text = f"{len(ids):,} {noun}{'' if len(ids) == 1 else 's'}: {shown}"
+        self.summary.setText(text)
+        self.summary.setToolTip("\n".join(str(i) for i in ids[:40]) + ("\n…" if len(ids) > 40 else ""))
+
+    def open_editor(self) -> IdListDialog:
+        self.dialog = IdListDialog(self.cond().get("ids") or [], self.window())
+        self.dialog.accepted.connect(lambda: self.set_ids(self.dialog.ids()))
+        self.dialog.open()
+        return self.dialog
+
+    def set_ids(self, ids: list[str]) -> None:
+        self.update_cond("Change ids", ids=list(ids))
+
+
+class IdListDialog(QDialog):
+    """A box of ids, one a line (pasted from a spreadsheet, typed, or loaded from a file)."""
+
+    def __init__(self, ids: list[str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Ids on the list")
+        self.resize(420, 460)
+        self.text = QPlainTextEdit("\n".join(str(i) for i in ids))
+        self.text.setPlaceholderText("One id a line (or separated by commas or tabs)")
+        self.count_label = QLabel("")
+        self.error_label = QLabel("")
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setWordWrap(True)
+        load = QPushButton("Load from file…")
+        load.clicked.connect(self.load_file)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        bottom = _hbox()
+        bottom.addWidget(load)
+        bottom.addWidget(self.count_label, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text, 1)
+        layout.addLayout(bottom)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+        self.text.textChanged.connect(self._update_count)
+        self._update_count()
+
+    def ids(self) -> list[str]:
+        return parse_ids(self.text.toPlainText())
+
+    def _update_count(self) -> None:
+        n = len(self.ids())
+        self.count_label.setText(f"{n:,} id{'' if n == 1 else 's'}")
+
+    def load_file(self, path: str | None = None) -> bool:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Load ids", "", "Text and CSV files (*.txt *.csv);;All (*)"
+            )
+            if not path:
+                return False
+        try:
+            ids = read_ids_file(path)
+        except SegLabError as exc:
+            self.error_label.setText(str(exc))
+            return False
+        self.error_label.setText("")
+        self.text.setPlainText("\n".join(ids))
+        return True
 
 
 class ConditionListWidget(QWidget):
@@ -639,7 +761,7 @@ class ConditionListWidget(QWidget):
         return self.ctx.model.level_at(self.conditions_path)
 
     def kinds(self) -> list[str]:
-        kinds = ["property", "behavior", "first_seen", "last_seen", "sequence", "segment"]
+        kinds = ["property", "behavior", "first_seen", "last_seen", "sequence", "segment", "list"]
         if self.level() == "account":
             kinds.append("users")
         kinds.append("group")
@@ -731,7 +853,7 @@ class UsersConditionEditor(ConditionEditor):
         self.unit.addItem("users", False)
         self.unit.addItem("of their users (share)", True)
         self.list = ConditionListWidget(ctx, (*path, "match"), nested=True)
-        line = _hbox()
+        line = _flow()
         line.addWidget(_word("have"))
         line.addWidget(self.compare)
         line.addWidget(self.unit)
@@ -789,6 +911,7 @@ EDITORS: dict[str, type[ConditionEditor]] = {
     "last_seen": SeenConditionEditor,
     "sequence": SequenceConditionEditor,
     "segment": SegmentRefConditionEditor,
+    "list": ListConditionEditor,
     "users": UsersConditionEditor,
     "group": GroupConditionEditor,
 }
@@ -848,6 +971,9 @@ class ConditionRowWidget(QFrame):
         self.negate.setText("NOT")
         self.negate.setCheckable(True)
         self.negate.setToolTip("Negate: keep everyone who does NOT match this condition")
+        self.negate.setObjectName("negate")
+        # The on state must be unmistakable: a filled red NOT, not a faint pressed look.
+        self.negate.setStyleSheet(NEGATE_STYLE)
         self.count_label = QLabel("")
         self.count_label.setMinimumWidth(48)
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -863,9 +989,17 @@ class ConditionRowWidget(QFrame):
         top.addWidget(self.handle, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.negate, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.editor, 1)
-        top.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignTop)
+        # The buttons, with the count under them: a narrow column, so nested rows still fit.
+        buttons = _hbox()
+        buttons.setSpacing(0)
         for b in (self.up, self.down, self.remove):
-            top.addWidget(b, 0, Qt.AlignmentFlag.AlignTop)
+            buttons.addWidget(b)
+        side = _vbox()
+        side.setSpacing(0)
+        side.addLayout(buttons)
+        side.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignRight)
+        side.addStretch(1)
+        top.addLayout(side)
         layout = _vbox(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(top)
@@ -902,10 +1036,15 @@ class ConditionRowWidget(QFrame):
             self.setStyleSheet("")
             return
         errors = [p for p in problems if p[2] == "error"]
-        shown = errors or problems
-        self.problem_label.setText("\n".join(f"⚠ {p[1]}" for p in shown))
+        warnings = [p for p in problems if p[2] == "warning"]
+        shown = errors or warnings or problems
+        # A row not filled in yet is unfinished, not wrong: a grey hint, no red frame.
+        unfinished = not errors and not warnings
+        self.problem_label.setText("\n".join(p[1] if unfinished else f"⚠ {p[1]}" for p in shown))
         self.problem_label.setToolTip("\n".join(f"{p[0]}: {p[1]}" for p in shown))
-        self.problem_label.setStyleSheet(ERROR_STYLE if errors else WARNING_STYLE)
+        self.problem_label.setStyleSheet(
+            ERROR_STYLE if errors else WARNING_STYLE if warnings else INCOMPLETE_STYLE
+        )
         self.problem_label.setVisible(True)
         self.setStyleSheet("QFrame#condition_row { border: 1px solid #b00020; }" if errors else "")
 

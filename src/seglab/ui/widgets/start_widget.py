@@ -82,7 +82,7 @@ class StartWidget(QWidget):
         left.addWidget(self.new_button)
         left.addWidget(self.open_button)
         left.addStretch(1)
-        hint = QLabel("Tip: drop CSV files on the window to import them into the open project.")
+        hint = QLabel("Tip: drop CSV files on this window to import them into a new project.")
         hint.setObjectName("hint")
         hint.setWordWrap(True)
         left.addWidget(hint)
