@@ -93,7 +93,7 @@ def test_save_as_never_replaces_a_project_open_in_another_window(qtbot, tmp_path
         assert first.save_as(other)
         assert first.wait_for_file_job()
         qtbot.waitUntil(lambda: bool(message_log.texts("error")), timeout=10_000)
-        assert "is open in another SegLab window or process" in message_log.texts("error")[-1]
+        assert "is open in another SegLab window (process" in message_log.texts("error")[-1]
         assert fingerprint(other) == before and os.path.exists(
             str(other) + "-wal"
         )  # not deleted, not replaced
