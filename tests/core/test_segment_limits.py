@@ -294,4 +294,4 @@ def test_a_window_reaching_before_year_one_is_clamped(proj):
     seg = load_definition({"conditions": [cond]})
     assert count(proj.conn, seg, T) == 24  # everyone with an event
     assert count(proj.conn, seg, parse_as_of("0001-01-01")) == 0
-    assert len(member_ids(proj.conn, seg, parse_as_of("8999-12-31"))) == 24
+    assert member_ids(proj.conn, seg, parse_as_of("8999-12-31")) == []  # the window starts in 6261
