@@ -224,3 +224,32 @@ def test_in_saved_segment_condition_offers_segments_of_the_same_level(qtbot, pag
     seg = segments.load_definition(builder.definition())
     assert builder.preview.total == segments.count(session.project.conn, seg) == 4
     assert builder.description_label.text() == segments.describe(seg)
+
+
+def test_segments_that_cannot_be_evaluated_are_listed_with_their_problem(qtbot, page, session, message_log):
+    conn = session.project.conn
+    deep = '{"conditions":[' + '{"type":"group","conditions":[' * 40 + "]}" * 40 + "]}"
+    orphan = '{"level":"user","conditions":[{"type":"segment","segment":"Deleted meanwhile"}]}'
+    with conn:
+        conn.executemany(
+            "INSERT INTO segments(name, level, definition, created, updated) VALUES (?, 'user', ?, '', '')",
+            [("Deep", deep), ("Orphan", orphan)],
+        )
+    page.library.reload()
+    settle(qtbot, page)
+    model = page.library.model
+    assert names(page) == ["Deep", "Enterprise accounts", "Orphan", "Pro users"]
+    assert model.index(model.row_of("Pro users"), 1).data() == "4"
+    for name, problem in (
+        ("Deep", "nest too deeply"),
+        ("Orphan", "no saved segment named 'Deleted meanwhile'"),
+    ):
+        index = model.index(model.row_of(name), 1)
+        assert index.data() == "–"
+        assert problem in index.data(Qt.ItemDataRole.ToolTipRole)
+        assert index.data(Qt.ItemDataRole.ForegroundRole) is not None
+    page.library.grab().save("/tmp/inputs-library.png")
+    message_log.answer = True
+    assert page.library.delete("Deep")
+    settle(qtbot, page)
+    assert names(page) == ["Enterprise accounts", "Orphan", "Pro users"]

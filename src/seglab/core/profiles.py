@@ -645,7 +645,9 @@ def library_entries(
     for i, s in enumerate(saved):
         check_cancelled(progress)
         size = error = None
-        if with_sizes:
+        if s.problem is not None:  # unreadable: listed with why, never counted
+            error = s.problem
+        elif with_sizes:
             try:
                 size = segments.count(conn, s.definition)
             except SegLabError as exc:

@@ -39,6 +39,7 @@ from seglab.core.segments.store import (
     rename_segment,
     save_segment,
     segment_history,
+    segment_problem,
 )
 from seglab.core.segments.validate import Catalog, Problem, problems, validate
 
@@ -83,6 +84,7 @@ __all__ = [
     "rename_segment",
     "save_segment",
     "segment_history",
+    "segment_problem",
     "universe_size",
     "validate",
     "window_range",
