@@ -281,3 +281,43 @@ def test_a_full_tmpdir_during_the_import(tmp_path):
 
 def test_user_error_is_the_base_of_every_refusal():
     assert issubclass(ImportFileError, UserError)
+
+
+# -- account-link conflicts: counted, said what was kept, listed ---------------------------------------
+
+
+def test_account_conflicts_say_what_was_kept_and_are_listed(project, tmp_path, capsys):
+    import json
+
+    from seglab.cli import main
+    from seglab.core.importing import account_conflict_list
+
+    (tmp_path / "users.csv").write_text("user_id,account_id\nu1,a1\nu2,\n")
+    (tmp_path / "events.csv").write_text(
+        "user_id,event,timestamp,account_id\n"
+        "u1,open,2024-03-01T10:00:00Z,a2\n"  # the users file's a1 is kept
+        "u2,open,2024-03-01T10:00:00Z,a1\n"
+        "u2,open,2024-03-02T10:00:00Z,a3\n"  # the latest event's a3 is kept
+        "u3,open,2024-03-02T10:00:00Z,a3\n"
+    )
+    path = project.path
+    project.close()
+    assert main(["import", str(path), str(tmp_path / "users.csv"), str(tmp_path / "events.csv")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  2 users are linked to more than one account (the users file's account kept for 1; the account "
+        "on their latest event kept for 1); `seglab info --json` lists them\n"
+    ) in out
+    (tmp_path / "more.csv").write_text(
+        "user_id,event,timestamp,account_id\nu1,open,2024-03-03T10:00:00Z,a4\n"
+    )
+    assert main(["import", str(path), str(tmp_path / "more.csv"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["account_conflicts"] == 1
+    assert main(["info", str(path), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["account_conflicts"]
+    assert listed == [
+        {"user_id": "u1", "account": "a1", "kept_from": "users file", "accounts": ["a1", "a2", "a4"]},
+        {"user_id": "u2", "account": "a3", "kept_from": "latest event", "accounts": ["a1", "a3"]},
+    ]
+    with Project.open(path, readonly=True) as proj:
+        assert account_conflict_list(proj.conn, limit=1) == listed[:1]

@@ -87,6 +87,7 @@ class ImportReport:
     new_users: int = 0
     new_accounts: int = 0
     account_conflicts: int = 0  # users of this file linked to more than one account
+    account_conflicts_from_file: int = 0  # ... of whom the users file's account was kept
     reject_reasons: Mapping[str, int] = field(default_factory=dict)
     import_id: int | None = None
 
@@ -99,7 +100,20 @@ class ImportReport:
             "rows_rejected": self.rows_rejected,
             "rejects_file": self.rejects_file,
             "seconds": round(self.seconds, 3),
+            "account_conflicts": self.account_conflicts,
         }
+
+    def conflict_sentence(self) -> str:
+        """What an import says about its account-link conflicts, naming the account kept."""
+        n = self.account_conflicts
+        kept_file, kept_event = self.account_conflicts_from_file, n - self.account_conflicts_from_file
+        parts = []
+        if kept_file:
+            parts.append(f"the users file's account kept for {kept_file:,}")
+        if kept_event:
+            parts.append(f"the account on their latest event kept for {kept_event:,}")
+        who = "user is" if n == 1 else "users are"
+        return f"{n:,} {who} linked to more than one account ({'; '.join(parts)})"
 
 
 @dataclass
@@ -674,6 +688,7 @@ def _import_file(
         new_users=state.new_users if committed else 0,
         new_accounts=state.new_accounts if committed else 0,
         account_conflicts=len(state.conflicts) if committed else 0,
+        account_conflicts_from_file=state.conflicts_from_file if committed else 0,
         reject_reasons=dict(rejects.reasons),
         import_id=import_id,
     )
@@ -747,6 +762,7 @@ class _RunState:
     new_users: int = 0
     new_accounts: int = 0
     conflicts: set = field(default_factory=set)
+    conflicts_from_file: int = 0  # of the conflicts, users whose users-file account was kept
     notes: list = field(default_factory=list)
 
 
@@ -1154,6 +1170,7 @@ class _KindRunner:
                 )
             ]
             conn.executemany("INSERT OR IGNORE INTO account_link_conflicts(user_key) VALUES (?)", keys)
+            self.state.conflicts_from_file = len(self.state.conflicts)  # a users file's link always wins
         update_account_times(conn)
         refresh_statistics(conn)
 
@@ -1185,6 +1202,11 @@ class _KindRunner:
                 "INSERT OR IGNORE INTO account_link_conflicts(user_key) VALUES (?)",
                 [(k,) for k in self.state.conflicts],
             )
+            self.state.conflicts_from_file = conn.execute(
+                "SELECT count(*) FROM users WHERE account_from_file = 1 AND user_key IN "
+                "(SELECT value FROM json_each(?))",
+                (json.dumps(sorted(self.state.conflicts)),),
+            ).fetchone()[0]
 
 
 def _write_rows(
@@ -1830,6 +1852,36 @@ def account_link_conflicts(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM account_link_conflicts").fetchone()[0]
 
 
+def account_conflict_list(conn: sqlite3.Connection, limit: int = 1000) -> list[dict]:
+    """The users whose account link is in conflict (by user id, at most ``limit``): the account
+    kept, where it came from (``"users file"`` or ``"latest event"``) and every account seen for
+    them (on their events and in the users file)."""
+    rows = conn.execute(
+        "SELECT u.user_key, u.user_id, a.account_id, u.account_from_file FROM account_link_conflicts c "
+        "JOIN users u ON u.user_key = c.user_key LEFT JOIN accounts a ON a.account_key = u.account_key "
+        "ORDER BY u.user_id LIMIT ?",
+        (limit,),
+    ).fetchall()
+    seen: dict[int, set[str]] = {r[0]: ({r[2]} if r[2] is not None else set()) for r in rows}
+    if seen:
+        for uk, account in conn.execute(
+            "SELECT DISTINCT e.user_key, a.account_id FROM events e "
+            "JOIN accounts a ON a.account_key = e.account_key "
+            "WHERE e.account_key IS NOT NULL AND e.user_key IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(seen)),),
+        ):
+            seen[uk].add(account)
+    return [
+        {
+            "user_id": user_id,
+            "account": account,
+            "kept_from": "users file" if from_file else "latest event",
+            "accounts": sorted(seen[uk]),
+        }
+        for uk, user_id, account, from_file in rows
+    ]
+
+
 @dataclass(frozen=True)
 class ImportPreview:
     """What the import wizard shows before importing one file (nothing is written).
@@ -1914,4 +1966,11 @@ def preview(
     return ImportPreview(sniff, cmap, problem, types, warnings)
 
 
-__all__ = ["ImportPreview", "ImportReport", "account_link_conflicts", "import_file", "preview"]
+__all__ = [
+    "ImportPreview",
+    "ImportReport",
+    "account_conflict_list",
+    "account_link_conflicts",
+    "import_file",
+    "preview",
+]
