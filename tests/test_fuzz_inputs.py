@@ -220,15 +220,33 @@ def mutated_definitions(draw):
             node[draw(st.sampled_from(["op", "value", "type", "negate", "conditions", "window", "zz"]))] = (
                 draw(HOSTILE)
             )
+        # Big shapes are markers, expanded by _expand() in the test: hypothesis prints examples.
         elif action == "deep" and isinstance(node, dict):
-            parent[key] = _deep(node, draw(st.sampled_from([2, 31, 33, 95, 310])))
+            parent[key] = {"@deep": draw(st.sampled_from([2, 31, 33, 95, 310])), "of": node}
         elif action == "many" and isinstance(node, list):
-            node.extend(
-                [copy.deepcopy(node[0]) if node else {"type": "behavior", "event": "*"}]
-                * draw(st.sampled_from([5, 499, 600]))
-            )
+            node.append({"@repeat": draw(st.sampled_from([5, 499, 600]))})
         elif action == "list":
-            parent[key] = [node] * draw(st.sampled_from([1, 2, 100_001]))
+            parent[key] = {"@list": draw(st.sampled_from([1, 2, 100_001])), "of": node}
+    return obj
+
+
+def _expand(obj):
+    """The definition the markers of :func:`mutated_definitions` stand for."""
+    if isinstance(obj, dict):
+        marker = {k: v for k, v in obj.items() if k.startswith("@") and type(v) is int and "of" in obj}
+        if "@deep" in marker:
+            return _deep(_expand(obj["of"]), marker["@deep"])
+        if "@list" in marker:
+            return [_expand(obj["of"])] * marker["@list"]
+        return {k: _expand(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        out = []
+        for item in obj:
+            if isinstance(item, dict) and type(item.get("@repeat")) is int:
+                out.extend([out[0] if out else {"type": "behavior", "event": "*"}] * item["@repeat"])
+            else:
+                out.append(_expand(item))
+        return out
     return obj
 
 
@@ -281,7 +299,7 @@ def _evaluate(conn, obj) -> None:
 @given(obj=mutated_definitions())
 def test_mutated_definitions_in_the_core(project_path, obj):
     with Project.open(project_path, readonly=True) as project:
-        _evaluate(project.conn, obj)
+        _evaluate(project.conn, _expand(obj))
 
 
 @FIXTURES
@@ -318,7 +336,7 @@ def test_mutated_definitions_through_the_cli(project_path, tmp_path_factory, obj
     folder = tmp_path_factory.mktemp("def")
     file = folder / "def.json"
     try:
-        file.write_text(json.dumps(obj, allow_nan=True), encoding="utf-8", errors="surrogatepass")
+        file.write_text(json.dumps(_expand(obj), allow_nan=True), encoding="utf-8", errors="surrogatepass")
     except ValueError:
         return
     for args in (
