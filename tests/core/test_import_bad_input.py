@@ -321,3 +321,13 @@ def test_account_conflicts_say_what_was_kept_and_are_listed(project, tmp_path, c
     ]
     with Project.open(path, readonly=True) as proj:
         assert account_conflict_list(proj.conn, limit=1) == listed[:1]
+
+
+def test_a_header_the_csv_reader_cannot_read(project, tmp_path):
+    # Found by the fuzz test: the sniffer reads it leniently, the import strictly.
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'""user_id,e,vent,timestamp,account_id,amount,city\nj')
+    before = _snapshot(project)
+    with pytest.raises(ImportFileError, match=r"the first line \(the column names\) cannot be read: stray"):
+        import_file(project, path)
+    assert _snapshot(project) == before

@@ -606,6 +606,10 @@ def _import_file(
                     raise ImportFileError(
                         f"{name}: cannot be read as {sniff.encoding} ({exc}); nothing was imported"
                     ) from None
+                except csv.Error as exc:  # rows' errors are rejects; this is the header's
+                    raise ImportFileError(
+                        f"{name}: the first line (the column names) cannot be read: {_csv_reason(exc)}"
+                    ) from None
                 read = hashing.finish()
             _unchanged(path, name, before, (size, sha256), read)
             if not state.rows_read:
