@@ -331,3 +331,13 @@ def test_a_header_the_csv_reader_cannot_read(project, tmp_path):
     with pytest.raises(ImportFileError, match=r"the first line \(the column names\) cannot be read: stray"):
         import_file(project, path)
     assert _snapshot(project) == before
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "UTF8"])
+def test_bad_bytes_are_rejected_when_utf8_is_given_too(project, tmp_path, encoding):
+    path = tmp_path / "events.csv"
+    path.write_bytes(_events_csv(10).replace(b"open", b"op\xe9n", 1))
+    report = import_file(project, path, encoding=encoding, rejects_dir=tmp_path)
+    assert (report.rows_imported, report.rows_rejected) == (9, 1)
+    with pytest.raises(ImportFileError, match="unknown text encoding 'nope'"):
+        import_file(project, path, encoding="nope", force=True)

@@ -221,6 +221,13 @@ class _HashingReader(io.RawIOBase):
         return self.size, self.digest.hexdigest()
 
 
+def _codec_name(encoding: str) -> str | None:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return None  # said as "unknown text encoding" where the file is read
+
+
 def _stat(path: Path) -> tuple:
     st = path.stat()
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
@@ -494,7 +501,7 @@ def _import_file(
                 "use --force to import it again"
             )
     bad_utf8: list[tuple[int, int]] = []
-    if not utf8_ok and (encoding is None or codecs.lookup(encoding).name == "utf-8"):
+    if not utf8_ok and (encoding is None or _codec_name(encoding) in ("utf-8", "utf-8-sig")):
         # One bad byte does not make a UTF-8 file a legacy code page (every "é" would be
         # garbled): only its rows are rejected. A file that is not UTF-8 as a whole is decoded
         # with the encoding detected (or given).
@@ -505,7 +512,7 @@ def _import_file(
             from seglab.core.importing.sniff import detect_encoding
 
             encoding = "utf-8" if mostly_utf8 else detect_encoding(head, full_scan_ok=False)
-        if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+        if _codec_name(encoding) not in ("utf-8", "utf-8-sig"):
             bad_utf8 = []
     try:
         sniff = sniff_text(
