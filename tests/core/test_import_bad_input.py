@@ -206,11 +206,13 @@ def test_a_200_mb_header_is_refused_in_a_real_process_reading_only_the_start(tmp
         for _ in range(200):
             fh.write(block)
     # The command in a process of its own, which reports its own peak memory afterwards.
+    # (VmHWM: ru_maxrss would carry over the parent's peak across exec on Linux.)
     script = (
-        "import resource, sys\n"
+        "import re, sys\n"
         "from seglab.cli import main\n"
         "code = main(sys.argv[2:])\n"
-        "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+        "status = open('/proc/self/status').read()\n"
+        "open(sys.argv[1], 'w').write(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1))\n"
         "sys.exit(code)\n"
     )
     peak = tmp_path / "peak"

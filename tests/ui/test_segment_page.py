@@ -249,6 +249,13 @@ def test_segments_that_cannot_be_evaluated_are_listed_with_their_problem(qtbot, 
         assert problem in index.data(Qt.ItemDataRole.ToolTipRole)
         assert index.data(Qt.ItemDataRole.ForegroundRole) is not None
     page.library.grab().save("/tmp/inputs-library.png")
+    assert page.open_segment("Orphan")  # it reads: the builder shows it with its problem
+    assert page.builder.model.saved_name == "Orphan"
+    assert page.builder.definition()["conditions"][0]["segment"] == "Deleted meanwhile"
+    assert page.open_segment("Deep")  # unreadable: said, and opened afresh under its name
+    assert message_log[-1].title == "Segment cannot be read"
+    assert "nest too deeply" in message_log[-1].text
+    assert page.builder.model.saved_name == "Deep" and page.builder.definition()["conditions"] == []
     message_log.answer = True
     assert page.library.delete("Deep")
     settle(qtbot, page)
