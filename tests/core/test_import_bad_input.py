@@ -347,3 +347,30 @@ def test_bad_bytes_are_rejected_when_utf8_is_given_too(project, tmp_path, encodi
     assert (report.rows_imported, report.rows_rejected) == (9, 1)
     with pytest.raises(ImportFileError, match="unknown text encoding 'nope'"):
         import_file(project, path, encoding="nope", force=True)
+
+
+def test_bad_byte_offsets_across_read_boundaries(project, tmp_path):
+    from seglab.core.importing.importer import _utf8_damage
+
+    rows = [f"u{i % 50},é{i},2024-01-{1 + i % 28:02d}T10:00:00Z,café—ü" for i in range(4000)]
+    data = ("user_id,event,timestamp,city\n" + "\n".join(rows) + "\n").encode()
+    assert len(data) > 2 * 65536 + 100
+    cut = 65535  # inside a multi-byte character somewhere near the first read's end
+    while data[cut] < 0x80:
+        cut += 1
+    bad_at = [cut + 1000, 2 * 65536 + 7]
+    while any(data[p] >= 0x80 or data[p] in b",\n" for p in bad_at):
+        bad_at = [p + 1 for p in bad_at]
+    damaged = bytearray(data)
+    for p in bad_at:
+        damaged[p] = 0xFF
+    path = tmp_path / "events.csv"
+    path.write_bytes(bytes(damaged))
+    mostly, bad = _utf8_damage(path)
+    assert mostly
+    assert [offset for _line, offset in bad] == [p + 1 for p in bad_at]
+    assert [line for line, _ in bad] == [bytes(damaged).count(b"\n", 0, p) + 1 for p in bad_at]
+    report = import_file(project, path, rejects_dir=tmp_path)
+    assert (report.rows_imported, report.rows_rejected) == (3998, 2)
+    reasons = [r["reason"] for r in _rejects(tmp_path / "events.csv.rejects.csv")]
+    assert reasons == [f"not valid UTF-8 at byte {p + 1:,}" for p in bad_at]

@@ -167,6 +167,7 @@ def _utf8_damage(path: Path, give_up: int = 100) -> tuple[bool, list[tuple[int, 
                     end = pos + exc.start
                     if exc.end == len(piece) - pos and chunk and exc.reason == "unexpected end of data":
                         multibyte += len(text) - len(text.encode("ascii", "ignore"))
+                        pos = end
                         break  # a character cut by the read: finish it with the next one
                     bad.append((lines + piece.count(b"\n", 0, end) + 1, base + end + 1))
                     end = pos + exc.end
