@@ -300,3 +300,11 @@ def test_a_window_reaching_before_year_one_is_clamped(proj):
     assert count(proj.conn, seg, end_of_year_one) == 0
     far = date_to_ms(dt.date(8999, 12, 31))
     assert member_ids(proj.conn, seg, far) == []  # the window starts in 6261
+
+
+def test_a_definition_too_large_in_all_is_refused_quickly():
+    # Shared references (from Python, not JSON) could make the walk far longer than the input.
+    big = [{"type": "behavior", "event": "*"}] * 500
+    hostile = {"conditions": [{"type": "property", "property": "plan", "op": "in", "value": [big] * 100_000}]}
+    with pytest.raises(SegmentError, match=r"too large \(more than 5,000,000 values in all\)"):
+        load_definition(hostile)

@@ -30,6 +30,7 @@ MAX_LIST_VALUES = 100_000  # in one in/not_in list
 MAX_INT = 2**63 - 1  # what SQLite stores as an integer
 INT_COMPARE_LIMIT = 9.2e18  # counts, integer properties: beyond it a comparison means nothing
 MAX_DAYS = 1_000_000  # a window or a "within" of more days reaches before year 1
+MAX_VALUES = 5_000_000  # values (keys, strings, numbers) in one definition in all
 
 
 @dataclass(frozen=True)
@@ -281,10 +282,14 @@ def check_limits(obj: Any) -> None:
     hostile definition must not exhaust the stack): nesting depth, number of conditions,
     in/not_in list length, numbers SQLite can hold, strings that are valid Unicode."""
     conditions = 0
+    seen = 0  # values looked at: bounds the work on a definition built with shared references
     # (value, path, depth of conditions lists around it)
     stack: list[tuple[Any, str, int]] = [(obj, "", 0)]
     while stack:
         value, path, depth = stack.pop()
+        seen += len(value) if isinstance(value, list | dict) else 1
+        if seen > MAX_VALUES:
+            raise _err("definition", f"the definition is too large (more than {MAX_VALUES:,} values in all)")
         where = path or "definition"
         if isinstance(value, str):
             _check_text(value, where)
