@@ -237,7 +237,11 @@ def _expand(obj):
         if "@deep" in marker:
             return _deep(_expand(obj["of"]), marker["@deep"])
         if "@list" in marker:
-            return [_expand(obj["of"])] * marker["@list"]
+            inner = _expand(obj["of"])
+            # Long lists of scalars (the in/not_in limit); a container only a few times, as a
+            # file of 100,001 copies of a big object would be gigabytes.
+            times = marker["@list"] if not isinstance(inner, dict | list) else min(marker["@list"], 3)
+            return [inner] * times
         return {k: _expand(v) for k, v in obj.items()}
     if isinstance(obj, list):
         out = []
