@@ -198,14 +198,60 @@ def report(n_events: int, rows: list[dict]) -> None:
     )
 
 
+def in_lists(n_events: int, base: Path, n_values: int, repeat: int) -> None:
+    """``in``/``not_in`` lists of ``n_values`` values, timed from the JSON text to the count (as
+    ``seglab segment count --def`` does: parsing, the limits, validation, compilation, SQLite), the
+    membership cache cleared before each run. Each list holds 5,000 values the project has."""
+    import json
+
+    from seglab.core.segments.engine import clear_cache
+
+    path = build(base, n_events)
+    conn = connect(path, readonly=True)
+    prepare_connection(conn)
+    as_of = resolve_as_of(conn)
+    emails = [
+        e for (e,) in conn.execute("SELECT p4 FROM users WHERE p4 IS NOT NULL ORDER BY user_key LIMIT 5000")
+    ]
+    texts = emails + [f"nobody{i}@example.com" for i in range(n_values - len(emails))]
+    numbers = list(range(n_values))
+    cases = {
+        "U email in": _u(_prop("email", "in", texts)),
+        "U email not_in": _u(_prop("email", "not_in", texts)),
+        "U did any event with duration_ms in": _u(
+            _did("*", where=[{"property": "duration_ms", "op": "in", "value": numbers}])
+        ),
+        "A seats not_in": _a(_prop("seats", "not_in", numbers, entity="account")),
+    }
+    print(f"\n## in/not_in with {n_values:,} values, {n_events:,} events\n")
+    print("| definition | count | seconds (median) |")
+    print("|---|---:|---:|")
+    for name, definition in cases.items():
+        text = json.dumps(definition)
+        times = []
+        for _ in range(repeat):
+            clear_cache()
+            t = time.perf_counter()
+            result = count(conn, load_definition(text), as_of)
+            times.append(time.perf_counter() - t)
+        print(f"| {name} | {result:,} | {statistics.median(times):.3f} |")
+    conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--dir", default="/tmp/seglab-segment-bench")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--in-values", type=int, metavar="N", help="time in/not_in lists of N values instead of the fixed set"
+    )
     args = parser.parse_args()
     for n in args.events:
-        report(n, run(n, Path(args.dir), args.repeat))
+        if args.in_values:
+            in_lists(n, Path(args.dir), args.in_values, args.repeat)
+        else:
+            report(n, run(n, Path(args.dir), args.repeat))
 
 
 if __name__ == "__main__":

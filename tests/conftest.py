@@ -24,8 +24,11 @@ def _hypothesis_profiles() -> None:
 
     from hypothesis import settings
 
-    settings.register_profile("ci", max_examples=100, derandomize=True, database=None, print_blob=True)
-    settings.register_profile("dev", max_examples=40)
+    settings.register_profile(
+        "ci", max_examples=100, derandomize=True, database=None, print_blob=True, deadline=None
+    )
+    settings.register_profile("dev", max_examples=40, deadline=None)
+    settings.register_profile("thorough", max_examples=400, deadline=None)  # a longer hunt, by hand
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 

@@ -29,6 +29,7 @@ def test_import_json_one_object_per_file(proj, tmp_path, capsys):
     assert len(lines) == 2
     first, second = (json.loads(line) for line in lines)
     keys = ["file", "kind", "rows_read", "rows_imported", "rows_rejected", "rejects_file", "seconds"]
+    keys.append("account_conflicts")  # docs/cli.md: counted, never hidden
     assert list(first) == keys
     assert (first["kind"], first["rows_imported"], first["rejects_file"]) == ("accounts", 1, None)
     assert (second["kind"], second["rows_read"], second["rows_imported"], second["rows_rejected"]) == (

@@ -206,3 +206,64 @@ def test_read_commands_do_not_write(project_file, tmp_path, capsys):
     run(capsys, "segment", "members", project_file, "--def", write(tmp_path, PRO))
     run(capsys, "segment", "list", project_file)
     assert project_file.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["count", "members", "save"])
+def test_validation_errors_name_the_definition_file(project_file, tmp_path, capsys, command):
+    bad = write(
+        tmp_path,
+        {"conditions": [{"type": "property", "property": "nope", "op": "eq", "value": 1}]},
+        "mine.json",
+    )
+    args = ["segment", command, project_file, "--def", bad] + (["--name", "x"] if command == "save" else [])
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    assert err.startswith(f"seglab: error: {bad}: conditions[0].property: unknown user property 'nope'")
+
+
+def test_stdin_that_is_not_utf8_or_holds_a_lone_surrogate(project_file):
+    def count(data: bytes):
+        return subprocess.run(
+            [sys.executable, "-m", "seglab", "segment", "count", str(project_file), "--def", "-"],
+            input=data,
+            capture_output=True,
+        )
+
+    raw = count(b'{"conditions":[{"type":"behavior","event":"\xed\xa0\x80"}]}')
+    assert raw.returncode == 2
+    assert (
+        raw.stderr.decode()
+        == "seglab: error: standard input: the definition is not valid UTF-8 (at byte 44)\n"
+    )
+    escaped = count(b'{"conditions":[{"type":"behavior","event":"\\ud800"}]}')
+    assert escaped.returncode == 2
+    assert b"standard input: conditions[0].event: not valid Unicode text" in escaped.stderr
+
+
+def test_list_shows_segments_that_cannot_be_evaluated(project_file, tmp_path, capsys):
+    import sqlite3
+
+    assert run(capsys, "segment", "save", project_file, "--name", "Pro", "--def", write(tmp_path, PRO))[0] == 0
+    ghost = {"conditions": [{"type": "segment", "segment": "Pro"}]}
+    assert run(capsys, "segment", "save", project_file, "--name", "Fan", "--def", write(tmp_path, ghost))[0] == 0
+    conn = sqlite3.connect(project_file)
+    with conn:  # behind SegLab's back: one segment too deep to read, the one Fan refers to gone
+        conn.execute("DELETE FROM segments WHERE name = 'Pro'")
+        deep = '{"conditions":[' + '{"type":"group","conditions":[' * 300 + "]}" * 300 + "]}"
+        conn.executemany(
+            "INSERT INTO segments(name, level, definition, created, updated) VALUES (?, 'user', ?, '', '')",
+            [("Deep", deep), ("All", '{"conditions":[]}')],
+        )
+    conn.close()
+    code, out, err = run(capsys, "segment", "list", project_file, "--json")
+    assert code == 0, err
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert rows["All"]["size"] == 3 and "problem" not in rows["All"]
+    assert rows["Deep"]["size"] is None and "nest too deeply" in rows["Deep"]["problem"]
+    assert rows["Fan"]["size"] is None and "no saved segment named 'Pro'" in rows["Fan"]["problem"]
+    code, out, _ = run(capsys, "segment", "list", project_file)
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 3 and "cannot be evaluated: conditions[0].segment" in lines[2]
+    assert run(capsys, "report", project_file, "--out", tmp_path / "w.html")[0] == 0
+    assert "“Deep” cannot be evaluated" in (tmp_path / "w.html").read_text(encoding="utf-8")

@@ -53,6 +53,7 @@ def test_import_file_report_json_keys(project, tmp_path):
         "rows_rejected",
         "rejects_file",
         "seconds",
+        "account_conflicts",  # issue 14: conflicts are counted in --json too
     }
     assert (report.kind, report.rows_read, report.rows_imported, report.rows_rejected) == ("events", 2, 1, 1)
     assert report.rejects_file == str(tmp_path / "ev.csv.rejects.csv")

@@ -332,25 +332,32 @@ def test_a_segment_of_everyone_has_no_rest(tmp_path):
     assert "Overlap needs at least two segments" in html
 
 
-def test_a_saved_segment_that_no_longer_validates_is_named(tmp_path):
+def test_a_saved_segment_that_cannot_be_evaluated_never_hides_the_others(tmp_path):
     import json
     import sqlite3
 
     path = build_project(
         tmp_path / "p.seglab", events=[{"user_id": "a", "event": "open", "timestamp": "2024-05-06T10:00:00"}]
     )
-    definition = _user_segment(
+    stale = _user_segment(
         [{"type": "property", "entity": "user", "property": "gone", "op": "eq", "value": "x"}]
     )
+    deep = '{"conditions":[' + '{"type":"group","conditions":[' * 40 + "]}" * 40 + "]}"
+    fine = _user_segment([{"type": "behavior", "event": "open"}])
     conn = sqlite3.connect(path)
     with conn:
-        conn.execute(
+        conn.executemany(
             "INSERT INTO segments(name, level, definition, created, updated) VALUES (?, 'user', ?, '', '')",
-            ("Stale", json.dumps(definition)),
+            [("Stale", json.dumps(stale)), ("Deep", deep), ("Fine", json.dumps(fine))],
         )
     conn.close()
-    with pytest.raises(UserError, match=r"segment 'Stale' cannot be evaluated: .*gone"):
-        build_report(path, None)
+    html = build_report(path, None)
+    assert re.search(r"segment “Stale” cannot be evaluated and is left out: .*gone", html)
+    assert re.search(r"segment “Deep” cannot be evaluated and is left out: .*nest too deeply", html)
+    with Project.open(path, readonly=True) as project:
+        ws = gather(project.conn, None)
+    assert [s.name for s in ws.sections] == ["Fine"]
+    assert ws.sections[0].size == 1
 
 
 def test_cancel_stops_the_worksheet(demo):

@@ -637,3 +637,35 @@ def test_a_minimum_size_keeps_buttons_whole(window, qtbot, small_project):
     qtbot.wait(50)
     for button in (page.builder.members_button, page.builder.save_button, page.library.rename_button):
         assert button.width() >= button.sizeHint().width(), button.text()
+def test_the_data_page_lists_account_link_conflicts(window, qtbot, tmp_path):
+    path = build_project(
+        tmp_path / "links.seglab",
+        accounts=[{"account_id": "a1"}, {"account_id": "a2"}],
+        users=[{"user_id": "u1", "account_id": "a1"}, {"user_id": "u2"}],
+        events=[
+            {"user_id": "u1", "event": "open", "timestamp": "2024-03-01T10:00:00Z", "account_id": "a2"},
+            {"user_id": "u2", "event": "open", "timestamp": "2024-03-01T10:00:00Z", "account_id": "a1"},
+            {"user_id": "u2", "event": "open", "timestamp": "2024-03-02T10:00:00Z", "account_id": "a3"},
+            {"user_id": "u3", "event": "open", "timestamp": "2024-03-02T10:00:00Z", "account_id": "a3"},
+        ],
+    )
+    assert window.open_project(path)
+    wait_overview(qtbot, window)
+    widget = window.overview_widget
+    assert widget.conflict_section.isVisibleTo(widget)
+    assert widget.conflict_section.title_label.text() == (
+        "Account-link conflicts (2 users linked to more than one account)"
+    )
+    assert window.overview_model.conflicts.rows() == [
+        ("u1", "a1", "users file", "a1, a2"),
+        ("u2", "a3", "latest event", "a1, a3"),
+    ]
+    assert widget.cards["users"].caption_label.text() == "2 with account conflicts"
+    window.resize(1200, 800)
+    widget.grab().save("/tmp/inputs-data-page.png")
+
+
+def test_no_conflict_section_without_conflicts(window, qtbot, small_project):
+    assert window.open_project(small_project)
+    wait_overview(qtbot, window)
+    assert not window.overview_widget.conflict_section.isVisibleTo(window.overview_widget)

@@ -299,3 +299,37 @@ def test_history_panel_lists_diffs_and_restores_undoably(qtbot, page, session, s
     history.select(1, 2)
     assert "Version 1 → version 2" in history.diff.toPlainText()
     assert not history.restore_button.isEnabled()
+def test_segments_that_cannot_be_evaluated_are_listed_with_their_problem(qtbot, page, session, message_log):
+    conn = session.project.conn
+    deep = '{"conditions":[' + '{"type":"group","conditions":[' * 40 + "]}" * 40 + "]}"
+    orphan = '{"level":"user","conditions":[{"type":"segment","segment":"Deleted meanwhile"}]}'
+    with conn:
+        conn.executemany(
+            "INSERT INTO segments(name, level, definition, created, updated) VALUES (?, 'user', ?, '', '')",
+            [("Deep", deep), ("Orphan", orphan)],
+        )
+    page.library.reload()
+    settle(qtbot, page)
+    model = page.library.model
+    assert names(page) == ["Deep", "Enterprise accounts", "Orphan", "Pro users"]
+    assert model.index(model.row_of("Pro users"), 1).data() == "4"
+    for name, problem in (
+        ("Deep", "nest too deeply"),
+        ("Orphan", "no saved segment named 'Deleted meanwhile'"),
+    ):
+        index = model.index(model.row_of(name), 1)
+        assert index.data() == "–"
+        assert problem in index.data(Qt.ItemDataRole.ToolTipRole)
+        assert index.data(Qt.ItemDataRole.ForegroundRole) is not None
+    page.library.grab().save("/tmp/inputs-library.png")
+    assert page.open_segment("Orphan")  # it reads: the builder shows it with its problem
+    assert page.builder.model.saved_name == "Orphan"
+    assert page.builder.definition()["conditions"][0]["segment"] == "Deleted meanwhile"
+    assert page.open_segment("Deep")  # unreadable: said, and opened afresh under its name
+    assert message_log[-1].title == "Segment cannot be read"
+    assert "nest too deeply" in message_log[-1].text
+    assert page.builder.model.saved_name == "Deep" and page.builder.definition()["conditions"] == []
+    message_log.answer = True
+    assert page.library.delete("Deep")
+    settle(qtbot, page)
+    assert names(page) == ["Enterprise accounts", "Orphan", "Pro users"]

@@ -180,7 +180,7 @@ def _print_report(report) -> None:
         )
         print(f"  {report.rows_rejected:,} rows rejected ({reasons}); see {report.rejects_file}")
     if report.account_conflicts:
-        print(f"  {report.account_conflicts:,} users are linked to more than one account (latest one kept)")
+        print(f"  {report.conflict_sentence()}; `seglab info --json` lists them")
 
 
 def cmd_demo(args) -> int:

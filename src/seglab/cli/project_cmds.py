@@ -25,8 +25,11 @@ def cmd_new(args) -> int:
 
 
 def cmd_info(args) -> int:
+    from seglab.core.importing import account_conflict_list
+
     with open_project(args.project, readonly=True) as project:
         info = project.info()
+        info["account_conflicts"] = account_conflict_list(project.conn)
     if args.json:
         print_json(info)
         return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from seglab.cli.common import add_raw_option, as_of_arg, open_project, print_json, write_csv_output
@@ -85,7 +86,11 @@ def read_definition(source: str):
     from seglab.core.segments import load_definition
 
     if source == "-":
-        text, label = sys.stdin.read(), "standard input"
+        label = "standard input"
+        try:
+            text = sys.stdin.buffer.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{label}: the definition is not valid UTF-8 (at byte {exc.start + 1})") from None
     else:
         path = Path(source)
         if not path.is_file():
@@ -111,6 +116,23 @@ def _definition(conn, args):
     return get_saved(conn, args.name).definition
 
 
+@contextlib.contextmanager
+def _naming(args):
+    """Validation errors of a ``--def`` definition name its file (or standard input)."""
+    from seglab.core.errors import SegmentError
+
+    try:
+        yield
+    except SegmentError as exc:
+        source = getattr(args, "definition", None)
+        if source is None:
+            raise
+        label = "standard input" if source == "-" else source
+        if str(exc).startswith(f"{label}: "):
+            raise
+        raise SegmentError(f"{label}: {exc}") from None
+
+
 def cmd_count(args) -> int:
     import time
 
@@ -120,7 +142,8 @@ def cmd_count(args) -> int:
     with open_project(args.project, readonly=True) as project:
         seg = _definition(project.conn, args)
         start = time.perf_counter()
-        n = count(project.conn, seg, as_of)
+        with _naming(args):
+            n = count(project.conn, seg, as_of)
         seconds = time.perf_counter() - start
         sums = None
         if args.sum:
@@ -145,7 +168,8 @@ def cmd_members(args) -> int:
     as_of = as_of_arg(args.as_of)
     with open_project(args.project, readonly=True) as project:
         seg = _definition(project.conn, args)
-        ids = member_ids(project.conn, seg, as_of)
+        with _naming(args):
+            ids = member_ids(project.conn, seg, as_of)
     write_csv_output(args, ["id"], ([i] for i in ids))
     return 0
 
@@ -154,25 +178,34 @@ def cmd_save(args) -> int:
     from seglab.core.segments import save_segment
 
     seg = read_definition(args.definition)
-    with open_project(args.project, readonly=False, purpose="seglab segment save") as project:
+    with open_project(args.project, readonly=False, purpose="seglab segment save") as project, _naming(args):
         saved = save_segment(project.conn, args.name, seg)
     print(f"saved segment {saved.name!r} ({saved.level} level)")
     return 0
 
 
 def list_rows(conn, as_of_ms: int | None) -> list[dict]:
-    """The rows of ``segment list --json`` (the Python API's ``segments()`` too)."""
-    from seglab.core.segments import count, list_saved
+    """The rows of ``segment list --json`` (the Python API's ``segments()`` too).
 
-    return [
-        {
-            "name": saved.name,
-            "level": saved.level,
-            "size": count(conn, saved.definition, as_of_ms),
-            "updated": saved.updated,
-        }
-        for saved in list_saved(conn)
-    ]
+    A segment that cannot be evaluated is listed with ``size`` None and its ``problem``: it never
+    hides the others."""
+    from seglab.core.errors import SegmentError
+    from seglab.core.segments import count, list_saved, segment_problem
+
+    rows = []
+    for saved in list_saved(conn):
+        problem = segment_problem(conn, saved)
+        size = None
+        if problem is None:
+            try:
+                size = count(conn, saved.definition, as_of_ms)
+            except SegmentError as exc:
+                problem = str(exc)
+        row = {"name": saved.name, "level": saved.level, "size": size, "updated": saved.updated}
+        if problem is not None:
+            row["problem"] = problem
+        rows.append(row)
+    return rows
 
 
 def cmd_list(args) -> int:
@@ -187,7 +220,9 @@ def cmd_list(args) -> int:
         return 0
     width = max(len(r["name"]) for r in rows)
     for r in rows:
-        print(f"{r['name']:<{width}}  {r['level']:<7}  {r['size']:>9}  {r['updated']}")
+        size = "-" if r["size"] is None else r["size"]
+        line = f"{r['name']:<{width}}  {r['level']:<7}  {size:>9}  {r['updated']}"
+        print(f"{line}  cannot be evaluated: {r['problem']}" if "problem" in r else line)
     return 0
 
 

@@ -632,6 +632,7 @@ class LibraryEntry:
     size: int | None
     updated: str
     error: str | None = None
+    readable: bool = True  # False: the stored definition cannot be read; ``definition`` is empty
 
 
 def library_entries(
@@ -645,17 +646,21 @@ def library_entries(
     for i, s in enumerate(saved):
         check_cancelled(progress)
         size = error = None
-        if with_sizes:
+        if s.problem is not None:  # unreadable: listed with why, never counted
+            error = s.problem
+        elif with_sizes:
             try:
                 size = segments.count(conn, s.definition)
             except SegLabError as exc:
                 error = str(exc)
         try:
-            description = segments.describe(s.definition)
+            description = segments.describe(s.definition) if s.problem is None else "(cannot be read)"
         except Exception as exc:  # a description must never hide the segment from the list
             description = f"(cannot describe: {exc})"
         definition = segments.dump_definition(s.definition)
-        out.append(LibraryEntry(s.name, s.level, definition, description, size, s.updated, error))
+        out.append(
+            LibraryEntry(s.name, s.level, definition, description, size, s.updated, error, s.problem is None)
+        )
         progress.report(i + 1, len(saved), "Counting segments")
     return out
 

@@ -45,11 +45,26 @@ def ms_to_date(ms: int) -> dt.date:
     return dt.date(1970, 1, 1) + dt.timedelta(days=int(ms) // DAY_MS)
 
 
+# The one rule for an as-of time and a reporting range (--as-of, --from, --to, a pinned as-of):
+# wide around any event time SegLab imports (1971..2199), narrow enough that every analysis can
+# step whole weeks, months and periods before and after it without leaving the calendar.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+
+
+def check_day_range(day: dt.date, what: str, text: str) -> dt.date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        first, last = FIRST_DAY.isoformat(), LAST_DAY.isoformat()
+        raise UserError(f"{what} {text!r} is out of range (use a date from {first} to {last})")
+    return day
+
+
 def parse_date(text: str, what: str = "date") -> dt.date:
     try:
-        return dt.date.fromisoformat(str(text).strip())
+        day = dt.date.fromisoformat(str(text).strip())
     except ValueError:
         raise UserError(f"{what} {text!r} is not a date (expected YYYY-MM-DD)") from None
+    return check_day_range(day, what, text)
 
 
 def parse_as_of(text: str) -> int:
@@ -66,6 +81,11 @@ def parse_as_of(text: str) -> int:
         raise UserError(
             f"as-of {text!r} is not an ISO date or date-time (e.g. 2024-03-31 or 2024-03-31T12:00:00Z)"
         ) from None
+    try:
+        utc = value.astimezone(UTC) if value.tzinfo else value
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        utc = dt.datetime.min if value.year < 2000 else dt.datetime.max
+    check_day_range(utc.date(), "as-of", text)
     return datetime_to_ms(value if value.tzinfo else value.replace(tzinfo=UTC))
 
 

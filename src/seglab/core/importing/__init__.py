@@ -6,13 +6,15 @@ Public API (Qt-free; the import wizard and ``seglab import`` both use it):
 * :func:`sniff_file` / :func:`preview` — encoding, delimiter, columns, sample rows,
   guessed kind and mapping, for previews before importing.
 * :func:`resolve_mapping`, :func:`guess_fields`, :data:`FIELDS`, :data:`KINDS`.
-* :func:`account_link_conflicts` — users linked to more than one account.
+* :func:`account_link_conflicts` / :func:`account_conflict_list` — users linked to more than one
+  account: how many, and who (the account kept, every account seen).
 * :func:`import_order` — sort files so accounts come before users before events.
 """
 
 from seglab.core.importing.importer import (
     ImportPreview,
     ImportReport,
+    account_conflict_list,
     account_link_conflicts,
     import_file,
     preview,
@@ -38,6 +40,7 @@ __all__ = [
     "ImportReport",
     "TimestampError",
     "TimestampParser",
+    "account_conflict_list",
     "account_link_conflicts",
     "guess_fields",
     "import_file",

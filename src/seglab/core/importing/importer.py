@@ -14,12 +14,14 @@ import bisect
 import codecs
 import contextlib
 import csv
+import errno
 import functools
 import hashlib
 import io
 import itertools
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import time
@@ -32,7 +34,15 @@ from seglab.core.errors import Cancelled, ImportFileError, UserError
 from seglab.core.importing.mapping import ColumnMapping, normalise, property_names, resolve_mapping
 from seglab.core.importing.readers import RecordError, RecordRows, shape_of, source_for, type_hints
 from seglab.core.importing.shapes import shaped_mapping
-from seglab.core.importing.sniff import FIELD_LIMIT, FileSniff, describe_binary, read_head, sniff_text
+from seglab.core.importing.sniff import (
+    FIELD_LIMIT,
+    FileSniff,
+    check_columns,
+    check_header,
+    describe_binary,
+    read_head,
+    sniff_text,
+)
 from seglab.core.importing.timestamps import TimestampError, TimestampParser, looks_ambiguous, parse_column
 from seglab.core.importing.types import CONVERTERS, convert_column, infer_type, unify, value_type, widen_sql
 from seglab.core.progress import NULL_PROGRESS, Progress
@@ -52,6 +62,11 @@ BATCH_ROWS = 20_000
 SCAN_SHARE = 0.1
 READ_CHUNK = 2 * 1024 * 1024
 TYPE_SAMPLE_ROWS = 1000
+# SQLite allows 2,000 columns in a table; a few are SegLab's own (keys, times, flags).
+MAX_PROPERTIES = 1_980
+# Bytes a file that is not valid UTF-8 throughout became when decoded as UTF-8 regardless
+# (surrogateescape): a row holding one is rejected, not stored with a replacement character.
+_BAD_BYTE = re.compile("[\udc80-\udcff]")
 ENTITY = {"events": "event", "users": "user", "accounts": "account"}
 TABLE = {"events": "events", "users": "users", "accounts": "accounts"}
 
@@ -76,6 +91,7 @@ class ImportReport:
     new_users: int = 0
     new_accounts: int = 0
     account_conflicts: int = 0  # users of this file linked to more than one account
+    account_conflicts_from_file: int = 0  # ... of whom the users file's account was kept
     reject_reasons: Mapping[str, int] = field(default_factory=dict)
     import_id: int | None = None
     format: str = "CSV"  # "CSV", "CSV (gzip)", "JSON lines", "Parquet"...
@@ -90,7 +106,20 @@ class ImportReport:
             "rows_rejected": self.rows_rejected,
             "rejects_file": self.rejects_file,
             "seconds": round(self.seconds, 3),
+            "account_conflicts": self.account_conflicts,
         }
+
+    def conflict_sentence(self) -> str:
+        """What an import says about its account-link conflicts, naming the account kept."""
+        n = self.account_conflicts
+        kept_file, kept_event = self.account_conflicts_from_file, n - self.account_conflicts_from_file
+        parts = []
+        if kept_file:
+            parts.append(f"the users file's account kept for {kept_file:,}")
+        if kept_event:
+            parts.append(f"the account on their latest event kept for {kept_event:,}")
+        who = "user is" if n == 1 else "users are"
+        return f"{n:,} {who} linked to more than one account ({'; '.join(parts)})"
 
 
 @dataclass
@@ -117,6 +146,98 @@ def _connection_and_dir(project_or_conn) -> tuple[sqlite3.Connection, Path]:
         row = next((r for r in conn.execute("PRAGMA database_list") if r[1] == "main"), None)
         path = row[2] if row and row[2] else os.getcwd() + "/project"
     return conn, Path(path).resolve().parent
+
+
+def _utf8_damage(path: Path, give_up: int = 100) -> tuple[bool, list[tuple[int, int]]]:
+    """Whether a file that is not valid UTF-8 throughout still is UTF-8 as a whole (it has at
+    least as many valid multi-byte characters as invalid byte sequences), and the (line, byte
+    offset from 1) of each invalid sequence. Stops counting once it is clearly another encoding."""
+    bad: list[tuple[int, int]] = []
+    multibyte = 0
+    lines = 0  # line ends before the current piece
+    base = 0  # file offset of the current piece
+    tail = b""
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(64 * 1024)
+            piece = tail + chunk
+            if not piece:
+                break
+            pos = 0
+            while pos < len(piece):
+                try:
+                    text = piece[pos:].decode("utf-8")
+                    end = len(piece)
+                except UnicodeDecodeError as exc:
+                    text = piece[pos : pos + exc.start].decode("utf-8")
+                    end = pos + exc.start
+                    if exc.end == len(piece) - pos and chunk and exc.reason == "unexpected end of data":
+                        multibyte += len(text) - len(text.encode("ascii", "ignore"))
+                        pos = end
+                        break  # a character cut by the read: finish it with the next one
+                    bad.append((lines + piece.count(b"\n", 0, end) + 1, base + end + 1))
+                    end = pos + exc.end
+                multibyte += len(text) - len(text.encode("ascii", "ignore"))
+                pos = end
+                if len(bad) > give_up and len(bad) > multibyte:
+                    return False, bad
+            lines += piece.count(b"\n", 0, pos)
+            base += pos
+            tail = piece[pos:]
+            if not chunk:
+                break
+    return len(bad) <= multibyte, bad
+
+
+class _HashingReader(io.RawIOBase):
+    """The file as the import pass reads it, hashed on the way: what was imported is exactly what
+    the duplicate check hashed, or the file changed meanwhile."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.fh.readinto(buffer)
+        if n:
+            self.digest.update(memoryview(buffer)[:n])
+            self.size += n
+        return n
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if (offset, whence) != (0, 0):
+            raise io.UnsupportedOperation("the import pass only rewinds to the start")
+        self.digest = hashlib.sha256()
+        self.size = 0
+        return self.fh.seek(0)
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def finish(self) -> tuple[int, str]:
+        """Read what the pass left (nothing, normally) and return (bytes read, sha256)."""
+        while self.fh.read(1024 * 1024):
+            pass
+        return self.size, self.digest.hexdigest()
+
+
+def _codec_name(encoding: str) -> str | None:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return None  # said as "unknown text encoding" where the file is read
+
+
+def _stat(path: Path) -> tuple:
+    st = path.stat()
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _scan(path: Path, progress: Progress) -> tuple[str, bool, bool]:
@@ -315,7 +436,30 @@ def _widen_column(conn, entity: str, prop: _Prop, old: str, new: str) -> None:
 # --------------------------------------------------------------------------- the import
 
 
-def import_file(
+def import_file(project_or_conn, path, **options) -> ImportReport:
+    """Import one CSV file into a project; return what happened (see :func:`_import_file`).
+
+    Raises :class:`ImportFileError` (a :class:`UserError`) when the file cannot be imported at
+    all, :class:`Cancelled` when ``progress`` asks to stop; either way nothing was written.
+    """
+    try:
+        return _import_file(project_or_conn, path, **options)
+    except FileNotFoundError as exc:
+        if exc.filename is None or Path(exc.filename) != Path(path):
+            raise
+        raise ImportFileError(
+            f"{Path(path).name}: the file was deleted or moved during the import; nothing was imported"
+        ) from None
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise UserError(
+            f"{Path(path).name}: no space left for the import's temporary files in "
+            f"{tempfile.gettempdir()} (set TMPDIR to a folder with more room); nothing was imported"
+        ) from None
+
+
+def _import_file(
     project_or_conn,
     path,
     *,
@@ -362,10 +506,12 @@ def import_file(
     # gzip/zstd, JSON lines and Parquet are read by core/importing/readers.py.
     source = source_for(path, head)
     complete = len(head) >= size
+    before = _stat(path)
     if source is None:
         what = describe_binary(head)
         if what:
             raise ImportFileError(f"{name}: this looks like {what}")
+        check_header(head, size, name)
         sha256, utf8_ok, has_nul = _scan(path, progress)
     else:
         sha256, utf8_ok, has_nul = source.scan(progress)
@@ -380,10 +526,21 @@ def import_file(
                 f"{name}: the same content was already imported (as {row[0]} on {row[1]}); "
                 "use --force to import it again"
             )
-    if encoding is None and not utf8_ok and head.startswith(b"\xef\xbb\xbf") is False:
-        from seglab.core.importing.sniff import detect_encoding
+    bad_utf8: list[tuple[int, int]] = []
+    utf8_asked = encoding is None or _codec_name(encoding) in ("utf-8", "utf-8-sig")
+    if source is None and not utf8_ok and utf8_asked:
+        # One bad byte does not make a UTF-8 file a legacy code page (every "é" would be
+        # garbled): only its rows are rejected. A file that is not UTF-8 as a whole is decoded
+        # with the encoding detected (or given).
+        mostly_utf8, bad_utf8 = _utf8_damage(path)
+        if encoding is None and head.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"
+        elif encoding is None:
+            from seglab.core.importing.sniff import detect_encoding
 
-        encoding = detect_encoding(head, full_scan_ok=False)
+            encoding = "utf-8" if mostly_utf8 else detect_encoding(head, full_scan_ok=False)
+        if _codec_name(encoding) not in ("utf-8", "utf-8-sig"):
+            bad_utf8 = []
     try:
         if source is None:
             sniff = sniff_text(
@@ -399,8 +556,11 @@ def import_file(
             )
     except LookupError:
         raise ImportFileError(f"{name}: unknown text encoding {encoding!r}") from None
+    except UnicodeError as exc:  # e.g. utf-32 without a byte order mark
+        raise ImportFileError(f"{name}: cannot be read as {encoding} ({exc}); nothing was imported") from None
     if sniff.encoding.startswith("utf-16"):
         has_nul = False  # NUL bytes are part of UTF-16 itself; the decoded text is checked per row below
+    check_columns(sniff.columns, name)
     if not sniff.columns or not any(c.strip() for c in sniff.columns):
         raise ImportFileError(f"{name}: no column names on the first line (is the file blank?)")
     if not sniff.sample_rows and complete:
@@ -446,6 +606,14 @@ def import_file(
     entity = ENTITY[cmap.kind]
     used = set(cmap.fields.values())
     props = _plan_properties(conn, entity, cmap.columns, used, list(sniff.sample_rows), types)
+    new = sum(p.new for p in props)
+    have = conn.execute("SELECT count(*) FROM properties WHERE entity = ?", (entity,)).fetchone()[0]
+    if new and have + new > MAX_PROPERTIES:
+        raise ImportFileError(
+            f"{name}: {new:,} new property columns would give the project {have + new:,} {entity} "
+            f"properties, but it holds at most {MAX_PROPERTIES:,} (SQLite allows 2,000 columns in a "
+            "table); import the file with fewer columns"
+        )
 
     rejects = _Rejects()
     rejects_path = Path(rejects_dir).resolve() if rejects_dir else project_dir
@@ -461,9 +629,12 @@ def import_file(
         try:
             _apply_properties(conn, entity, props)
             with contextlib.ExitStack() as opened:
+                hashing = None
                 if source is None:
-                    raw = opened.enter_context(open(path, "rb"))
-                    text = io.TextIOWrapper(raw, encoding=sniff.encoding, errors="replace", newline="")
+                    hashing = _HashingReader(opened.enter_context(open(path, "rb")))
+                    raw = io.BufferedReader(hashing, READ_CHUNK)
+                    errors = "surrogateescape" if bad_utf8 else "replace"
+                    text = io.TextIOWrapper(raw, encoding=sniff.encoding, errors=errors, newline="")
                 else:
                     raw, text = opened.enter_context(source.open_rows(sniff.encoding, BATCH_ROWS))
                 runner = _KindRunner(
@@ -479,7 +650,21 @@ def import_file(
                     check_nul=has_nul or sniff.encoding.startswith("utf-16"),
                 )
                 runner.email_column = email_index
-                runner.run(text, sniff.delimiter)
+                runner.bad_utf8 = bad_utf8
+                try:
+                    runner.run(text, sniff.delimiter)
+                except UnicodeError as exc:
+                    raise ImportFileError(
+                        f"{name}: cannot be read as {sniff.encoding} ({exc}); nothing was imported"
+                    ) from None
+                except csv.Error as exc:  # rows' errors are rejects; this is the header's
+                    raise ImportFileError(
+                        f"{name}: the first line (the column names) cannot be read: {_csv_reason(exc)}"
+                    ) from None
+                # A decompressing reader hashes the content in its scan, not here: for those
+                # files the check is the file's identity, size and time.
+                read = hashing.finish() if hashing is not None else (size, sha256)
+            _unchanged(path, name, before, (size, sha256), read)
             if not state.rows_read:
                 raise ImportFileError(f"{name}: has column names but no data rows; nothing to import")
             if progress.is_cancelled():
@@ -564,9 +749,27 @@ def import_file(
         new_users=state.new_users if committed else 0,
         new_accounts=state.new_accounts if committed else 0,
         account_conflicts=len(state.conflicts) if committed else 0,
+        account_conflicts_from_file=state.conflicts_from_file if committed else 0,
         reject_reasons=dict(rejects.reasons),
         import_id=import_id,
     )
+
+
+def _unchanged(path: Path, name: str, before: tuple, scanned: tuple[int, str], read: tuple[int, str]) -> None:
+    """Refuse (the transaction is rolled back) when the file changed between the duplicate check
+    and the end of the import pass: a file still being written would be stored half old, half new,
+    under the size and hash of the old content."""
+    try:
+        now = _stat(path)
+    except FileNotFoundError:
+        raise ImportFileError(
+            f"{name}: the file was deleted or moved during the import; nothing was imported"
+        ) from None
+    if now != before or read != scanned:
+        raise ImportFileError(
+            f"{name}: the file changed while it was being imported (is it still being written?); "
+            "nothing was imported — import it again once it is complete"
+        )
 
 
 def _import_pragmas(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -595,7 +798,10 @@ def _friendly_sqlite_error(exc: sqlite3.OperationalError) -> Exception:
     if "locked" in text or "busy" in text:
         return UserError("the project is busy: another program is writing to it; nothing was imported")
     if "disk is full" in text or "disk full" in text:
-        return UserError("the disk is full; nothing was imported (free some space and import again)")
+        return UserError(
+            "the disk is full (the project's disk, or the temporary folder TMPDIR); nothing was imported "
+            "(free some space and import again)"
+        )
     if "readonly" in text or "read-only" in text:
         return UserError("the project file cannot be written (read-only); nothing was imported")
     return exc
@@ -617,6 +823,7 @@ class _RunState:
     new_users: int = 0
     new_accounts: int = 0
     conflicts: set = field(default_factory=set)
+    conflicts_from_file: int = 0  # of the conflicts, users whose users-file account was kept
     notes: list = field(default_factory=list)
 
 
@@ -647,6 +854,7 @@ class _KindRunner:
         self.size = size
         self.check_nul = check_nul
         self.email_column: int | None = None
+        self.bad_utf8: list[tuple[int, int]] = []  # (line, byte offset) of invalid UTF-8, in order
         self.ncols = len(cmap.columns)
         self.started = time.perf_counter()
         # id -> key maps; file text that differs only by surrounding spaces maps to the same key.
@@ -660,6 +868,13 @@ class _KindRunner:
 
         self.link_ak = np.full(0, -1, dtype=np.int64)
         self.link_ts = np.zeros(0, dtype=np.int64)
+
+    def utf8_reason(self, first: int, last: int) -> str:
+        """The reject reason of the record on lines ``first..last`` holding invalid UTF-8."""
+        i = bisect.bisect_left(self.bad_utf8, (first, 0))
+        if i < len(self.bad_utf8) and self.bad_utf8[i][0] <= last:
+            return f"not valid UTF-8 at byte {self.bad_utf8[i][1]:,}"
+        return "not valid UTF-8"
 
     # -- ids
     def account_key(self, text: str) -> int | None:
@@ -970,6 +1185,11 @@ class _KindRunner:
                         rejects.add(line + 1, reader.line_num, "NUL byte in the row")
                         line = reader.line_num
                         continue
+                    if self.bad_utf8 and _BAD_BYTE.search("".join(row)):
+                        why = self.utf8_reason(line + 1, reader.line_num)
+                        rejects.add(line + 1, reader.line_num, why, "not valid UTF-8")
+                        line = reader.line_num
+                        continue
                     ident = row[iid].strip()
                     if not ident:
                         rejects.add(line + 1, reader.line_num, f"no {id_field.replace('_', ' ')}")
@@ -1034,6 +1254,7 @@ class _KindRunner:
                 )
             ]
             conn.executemany("INSERT OR IGNORE INTO account_link_conflicts(user_key) VALUES (?)", keys)
+            self.state.conflicts_from_file = len(self.state.conflicts)  # a users file's link always wins
         update_account_times(conn)
         # People search (seglab.core.search) sees the new ids and names.
         refresh_people_text(conn, new_ids_only=self.cmap.kind == "events")
@@ -1067,6 +1288,11 @@ class _KindRunner:
                 "INSERT OR IGNORE INTO account_link_conflicts(user_key) VALUES (?)",
                 [(k,) for k in self.state.conflicts],
             )
+            self.state.conflicts_from_file = conn.execute(
+                "SELECT count(*) FROM users WHERE account_from_file = 1 AND user_key IN "
+                "(SELECT value FROM json_each(?))",
+                (json.dumps(sorted(self.state.conflicts)),),
+            ).fetchone()[0]
 
 
 def _write_rows(
@@ -1199,6 +1425,12 @@ class _EventBatcher:
                     for i, v in enumerate(col):
                         if "\x00" in v:
                             bad[i] = ("NUL byte in the row", None)
+        if r.bad_utf8:
+            for col in cols:
+                if _BAD_BYTE.search("".join(col)):
+                    for i, v in enumerate(col):
+                        if _BAD_BYTE.search(v):
+                            bad.setdefault(i, ("", "not valid UTF-8"))  # the reason needs the lines
         user_keys, event_keys = self.user_keys, self.event_keys
         uid_col = cols[self.iu]
         uks = list(map(user_keys.get, uid_col))
@@ -1223,7 +1455,7 @@ class _EventBatcher:
                 if j:
                     start = max(start, early[j - 1])
                 reason, category = bad[i]
-                r.rejects.add(start + 1, ends[i], reason, category)
+                r.rejects.add(start + 1, ends[i], reason or r.utf8_reason(start + 1, ends[i]), category)
             keep = [i for i in range(n) if i not in bad]
             cols = [[c[i] for i in keep] for c in cols]
             uks = [uks[i] for i in keep]
@@ -1706,6 +1938,36 @@ def account_link_conflicts(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM account_link_conflicts").fetchone()[0]
 
 
+def account_conflict_list(conn: sqlite3.Connection, limit: int = 1000) -> list[dict]:
+    """The users whose account link is in conflict (by user id, at most ``limit``): the account
+    kept, where it came from (``"users file"`` or ``"latest event"``) and every account seen for
+    them (on their events and in the users file)."""
+    rows = conn.execute(
+        "SELECT u.user_key, u.user_id, a.account_id, u.account_from_file FROM account_link_conflicts c "
+        "JOIN users u ON u.user_key = c.user_key LEFT JOIN accounts a ON a.account_key = u.account_key "
+        "ORDER BY u.user_id LIMIT ?",
+        (limit,),
+    ).fetchall()
+    seen: dict[int, set[str]] = {r[0]: ({r[2]} if r[2] is not None else set()) for r in rows}
+    if seen:
+        for uk, account in conn.execute(
+            "SELECT DISTINCT e.user_key, a.account_id FROM events e "
+            "JOIN accounts a ON a.account_key = e.account_key "
+            "WHERE e.account_key IS NOT NULL AND e.user_key IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(seen)),),
+        ):
+            seen[uk].add(account)
+    return [
+        {
+            "user_id": user_id,
+            "account": account,
+            "kept_from": "users file" if from_file else "latest event",
+            "accounts": sorted(seen[uk]),
+        }
+        for uk, user_id, account, from_file in rows
+    ]
+
+
 @dataclass(frozen=True)
 class ImportPreview:
     """What the import wizard shows before importing one file (nothing is written).
@@ -1792,4 +2054,11 @@ def preview(
     return ImportPreview(sniff, cmap, problem, types, warnings)
 
 
-__all__ = ["ImportPreview", "ImportReport", "account_link_conflicts", "import_file", "preview"]
+__all__ = [
+    "ImportPreview",
+    "ImportReport",
+    "account_conflict_list",
+    "account_link_conflicts",
+    "import_file",
+    "preview",
+]

@@ -187,6 +187,28 @@ def read_head(path: Path, size: int = SAMPLE_BYTES) -> bytes:
         raise ImportFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
 
 
+MAX_NAME_CHARS = 1_000  # a longer "column name" is data or junk, not a header
+
+
+def check_header(head: bytes, size: int, name: str) -> None:
+    """Refuse a file whose first line does not end within the sample (a header of 300 KB, or
+    200 MB without a line end, is no list of column names): nothing beyond the sample is read."""
+    if len(head) < size and b"\n" not in head and b"\r" not in head:
+        raise ImportFileError(
+            f"{name}: the first line is longer than {len(head) // 1024:,} KB, far too long to be the "
+            "column names (is this a CSV file with a header row?)"
+        )
+
+
+def check_columns(columns: tuple[str, ...], name: str) -> None:
+    for i, column in enumerate(columns):
+        if len(column) > MAX_NAME_CHARS:
+            raise ImportFileError(
+                f"{name}: column {i + 1}'s name is {len(column):,} characters long; names of more than "
+                f"{MAX_NAME_CHARS:,} are refused (is the first line really the column names?)"
+            )
+
+
 def decode_head(head: bytes, encoding: str, complete: bool) -> str:
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     text = decoder.decode(head, final=complete)
@@ -297,4 +319,10 @@ def sniff_file(
     what = describe_binary(head)
     if what:
         raise ImportFileError(f"{path.name}: this looks like {what}")
-    return sniff_text(path, head, size, encoding=encoding, delimiter=delimiter, sample_rows=sample_rows)
+    check_header(head, size, path.name)
+    try:
+        sniff = sniff_text(path, head, size, encoding=encoding, delimiter=delimiter, sample_rows=sample_rows)
+    except UnicodeError as exc:  # e.g. utf-32 without a byte order mark
+        raise ImportFileError(f"{path.name}: cannot be read as {encoding} ({exc})") from None
+    check_columns(sniff.columns, path.name)
+    return sniff

@@ -298,12 +298,15 @@ def gather(
     for i, seg_name in enumerate(chosen):
         check_cancelled(progress)
         progress.report(i, total, f"worksheet: {seg_name}")
-        seg = SEGMENTS.get(conn, seg_name)
-        level = seg.level
         try:
+            seg = SEGMENTS.get(conn, seg_name)
             keys = SEGMENTS.members(conn, seg, resolved) if resolved is not None else set()
-        except UserError as exc:  # e.g. a saved definition naming a property no longer imported
-            raise UserError(f"segment {seg_name!r} cannot be evaluated: {exc}") from None
+        except UserError as exc:
+            # e.g. a saved definition naming a property no longer imported, or a deleted segment:
+            # said in the worksheet; the other segments are still there.
+            worksheet.notes.append(f"The segment “{seg_name}” cannot be evaluated and is left out: {exc}")
+            continue
+        level = seg.level
         members[seg_name] = (level, keys)
         series = _series(conn, level, keys)
         universe = len(keys) + len(series[1].keys)

@@ -45,6 +45,7 @@ from seglab.core.segments.store import (
     segment_history,
     segment_versions,
     undo_last_save,
+    segment_problem,
 )
 from seglab.core.segments.validate import Catalog, Problem, problems, validate
 
@@ -96,6 +97,7 @@ __all__ = [
     "segment_history",
     "segment_versions",
     "undo_last_save",
+    "segment_problem",
     "universe_size",
     "validate",
     "window_range",

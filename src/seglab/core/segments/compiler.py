@@ -98,6 +98,17 @@ def _select(*expressions) -> exp.Select:
 
 DIALECTS = ("sqlite", "duckdb")
 _MAX_DEPTH = 32
+_YEAR_ONE = date_to_ms(dt.date(1, 1, 1))
+# SQLite's parser stack holds about 90 open parentheses, and a negated group costs four: past
+# this many nested groups (or references, or a users condition) the rest of the nesting is
+# written as a WITH table of its own, parsed on its own stack.
+_HOIST_DEPTH = 4
+# A chain of AND/OR longer than this is written as a balanced tree: SQLite refuses an
+# expression tree deeper than 1000 and each link of a flat chain is one level.
+_FLAT_CHAIN = 64
+# An in/not_in list longer than this is bound as one JSON parameter read with json_each (a
+# temporary B-tree SQLite builds once) instead of one parameter per value.
+_JSON_LIST = 64
 
 
 @dataclass(frozen=True)
@@ -122,8 +133,8 @@ def window_range(window: Window, as_of_ms: int) -> tuple[int | None, int]:
     """``(lo, hi)``: the window holds timestamps ``lo < ts <= hi`` (``lo`` None: no lower end)."""
     t = as_of_ms
     if window.kind == "last_days":
-        assert window.days is not None  # the model guarantees each kind's fields
-        return t - window.days * DAY_MS, t
+        # Nothing happened before year 1 (no date can say so): the window starts there at the latest.
+        return max(t - window.days * DAY_MS, _YEAR_ONE - 1), t
     if window.kind == "between":
         assert window.start is not None and window.end is not None
         start = date_to_ms(dt.date.fromisoformat(window.start))
@@ -193,6 +204,8 @@ class _Compiler:
         # User segments that are one such subquery (see members).
         self._same_as: dict[int, tuple[exp.Select, exp.Select]] = {}
         self.deferred: list[tuple[str, SequencePlan]] = []
+        self._nest = 0  # groups, references and users conditions open around the current one
+        self.ctes: list[tuple[str, exp.Select]] = []  # hoisted groups, innermost first
 
     # -- helpers ------------------------------------------------------------------------------
     def mark_distinct(self, level: str, query: exp.Select) -> exp.Select:
@@ -245,8 +258,27 @@ class _Compiler:
             raise SegmentError(
                 f"operator {f.op!r} does not apply to {prop.type} property {prop.name!r}", f"{path}.op"
             )
-        value = self.wrap(coerce_filter(prop, f, path, self.t))
+        coerced = coerce_filter(prop, f, path, self.t)
+        if (
+            spec.arity == "list"
+            and self.dialect == "sqlite"
+            and len(coerced) > _JSON_LIST
+            and not any(isinstance(v, Span) for v in coerced)
+        ):
+            return exp.paren(self.json_list(spec, _col(prop.column, table), coerced), copy=False)
+        value = self.wrap(coerced)
         return exp.paren(spec.build(_col(prop.column, table), value), copy=False)
+
+    def json_list(self, spec, column: exp.Column, values: tuple) -> exp.Expr:
+        """``column IN (SELECT value FROM json_each(:v))``, null-safe like the list form."""
+        each = _select(exp.column("value")).from_(
+            exp.Anonymous(this="json_each", expressions=[self.param(json.dumps(list(values)))])
+        )
+        test = exp.In(this=column.copy(), query=exp.Subquery(this=each))
+        if not spec.negative:
+            return test
+        missing = exp.Is(this=column.copy(), expression=exp.Null())
+        return exp.or_(missing, exp.Not(this=exp.paren(test, copy=False)), copy=False)
 
     def where_preds(self, where, table: str, path: str) -> list[exp.Expr]:
         return [self.filter_pred("event", f, table, f"{path}[{i}]") for i, f in enumerate(where)]
@@ -390,7 +422,31 @@ class _Compiler:
         parts = [exp.paren(p, copy=False) for p in parts]
         if len(parts) == 1:
             return parts[0]
+        if len(parts) > _FLAT_CHAIN:
+            return _balanced(parts, exp.And if match == "all" else exp.Or)
         return exp.and_(*parts, copy=False) if match == "all" else exp.or_(*parts, copy=False)
+
+    def hoisted(self, level, key, build) -> exp.Expr:
+        """``key IN (SELECT key FROM gN)`` with ``gN`` a WITH table of the rows ``build(key,
+        alias)`` keeps (None: all of them), when the nesting is deep; else ``build`` itself."""
+        if self._nest < _HOIST_DEPTH:
+            self._nest += 1
+            try:
+                cond = build(key, None)
+            finally:
+                self._nest -= 1
+            return cond
+        saved, self._nest = self._nest, 0
+        try:
+            query, inner_key, alias = self.universe(level)
+            cond = build(inner_key, alias)
+        finally:
+            self._nest = saved
+        if cond is not None:
+            query = query.where(cond)
+        name = self.alias("g")
+        self.ctes.append((name, query))
+        return _in(key, _select(exp.column("key")).from_(exp.to_table(name)))
 
     def condition(self, c: Condition, level, key, alias, path) -> exp.Expr:
         expr = self._condition(c, level, key, alias, path)
@@ -418,15 +474,27 @@ class _Compiler:
             if self._depth > _MAX_DEPTH:
                 raise SegmentError("segment references nest too deeply (a cycle?)", f"{path}.segment")
             # Same level: the referenced rule applies to the same row.
-            cond = self.combine(other.match, other.conditions, level, key, alias, "conditions")
+            cond = self.hoisted(
+                level,
+                key,
+                lambda k, a: self.combine(other.match, other.conditions, level, k, a or alias, "conditions"),
+            )
             self._depth -= 1
             return cond if cond is not None else exp.true()
         if isinstance(c, ListCondition):
             return _in(key, self.listed(c, level))
         if isinstance(c, UsersCondition):
-            return self.users_condition(c, key, path)
+            self._nest += 2  # a subquery: about as deep as two groups
+            try:
+                return self.users_condition(c, key, path)
+            finally:
+                self._nest -= 2
         if isinstance(c, GroupCondition):
-            cond = self.combine(c.match, c.conditions, level, key, alias, f"{path}.conditions")
+            cond = self.hoisted(
+                level,
+                key,
+                lambda k, a: self.combine(c.match, c.conditions, level, k, a or alias, f"{path}.conditions"),
+            )
             return cond if cond is not None else exp.true()
         raise TypeError(c)  # pragma: no cover
 
@@ -1067,6 +1135,13 @@ class _Compiler:
         return self._having(grouped, exp.Count(this=exp.Star()), c.compare, key, zero_ok, path)
 
 
+def _balanced(parts: list[exp.Expr], op: type[exp.Connector]) -> exp.Expr:
+    if len(parts) == 1:
+        return parts[0]
+    mid = len(parts) // 2
+    return exp.paren(op(this=_balanced(parts[:mid], op), expression=_balanced(parts[mid:], op)), copy=False)
+
+
 def _membership(cond: exp.Expr) -> tuple[bool, exp.Expr]:
     """(True, x) when ``cond`` keeps exactly the rows where ``x`` is not TRUE:
     ``NOT COALESCE((x), FALSE)``, or ``NOT (x)`` for an ``x`` that is never NULL (a membership
@@ -1154,6 +1229,8 @@ def compile_count(
 
 
 def _compiled(comp: _Compiler, query: exp.Select) -> CompiledQuery:
+    for name, cte in comp.ctes:  # innermost first: each may read the ones before it
+        query = query.with_(name, as_=cte, copy=False)
     names = {p.name for p in query.find_all(exp.Placeholder)}
     deferred = tuple((name, plan) for name, plan in comp.deferred if name in names)
     return CompiledQuery(_render(query, comp.dialect), _used(query, comp.params), comp.dialect, deferred)

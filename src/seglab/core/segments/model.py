@@ -22,6 +22,16 @@ FORMAT_VERSION = 1
 LEVELS = ("user", "account")
 MATCHES = ("all", "any")
 
+# The limits of contract version 1.1 (docs/segments.md, "Limits"): past them a definition gets a
+# sentence instead of a parser stack overflow, a RecursionError or an expression tree too deep.
+MAX_DEPTH = 32  # nested groups (and users conditions); references count too (validate)
+MAX_CONDITIONS = 500  # counted through groups
+MAX_LIST_VALUES = 100_000  # in one in/not_in list
+MAX_INT = 2**63 - 1  # what SQLite stores as an integer
+INT_COMPARE_LIMIT = 9.2e18  # counts, integer properties: beyond it a comparison means nothing
+MAX_DAYS = 1_000_000  # a window or a "within" of more days reaches before year 1
+MAX_VALUES = 5_000_000  # values (keys, strings, numbers) in one definition in all
+
 
 @dataclass(frozen=True)
 class Window:
@@ -196,6 +206,8 @@ def _kind(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else f"{'-' if value < 0 else ''}Infinity"
     if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):
@@ -213,9 +225,17 @@ def _choice(obj: dict, key: str, path: str, choices: tuple[str, ...], default: s
             raise _err(path, f"missing key {key!r}")
         return default
     value = obj[key]
-    if value not in choices:
-        raise _err(_join(path, key), f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+    if not isinstance(value, str) or value not in choices:
+        expected = ", ".join(repr(c) for c in choices)
+        raise _err(_join(path, key), f"expected one of {expected}, got {_shown(value)}")
     return value
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: short values as written, long ones and containers by kind."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool) and len(repr(value)) <= 60:
+        return _kind(value) if isinstance(value, float) and not math.isfinite(value) else repr(value)
+    return _kind(value)
 
 
 def _bool(obj: dict, key: str, path: str) -> bool:
@@ -236,6 +256,8 @@ def _name(obj: dict, key: str, path: str, what: str) -> str:
 
 def _freeze(value: Any) -> Any:
     if isinstance(value, list):
+        if not any(isinstance(v, list) for v in value):
+            return tuple(value)
         return tuple(_freeze(v) for v in value)
     return value
 
@@ -256,7 +278,94 @@ def load_definition(obj: dict | str) -> SegmentDef:
             obj = json.loads(obj)
         except (ValueError, UnicodeDecodeError) as exc:
             raise SegmentError(f"not valid JSON ({exc})", "definition") from None
+        except RecursionError:
+            raise _too_deep("definition") from None
+    check_limits(obj)
     return _load_def(obj, "", top=True)
+
+
+def _too_deep(path: str) -> SegmentError:
+    return _err(path, f"groups nest too deeply (at most {MAX_DEPTH} levels)")
+
+
+def check_limits(obj: Any) -> None:
+    """The limits every definition is checked against, before it is read (iteratively: a
+    hostile definition must not exhaust the stack): nesting depth, number of conditions,
+    in/not_in list length, numbers SQLite can hold, strings that are valid Unicode."""
+    conditions = 0
+    seen = 0  # values looked at: bounds the work on a definition built with shared references
+    # (value, path, depth of conditions lists around it)
+    stack: list[tuple[Any, str, int]] = [(obj, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        seen += len(value) if isinstance(value, list | dict) else 1
+        if seen > MAX_VALUES:
+            raise _err("definition", f"the definition is too large (more than {MAX_VALUES:,} values in all)")
+        where = path or "definition"
+        if isinstance(value, str):
+            _check_text(value, where)
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if not -MAX_INT - 1 <= value <= MAX_INT:
+                raise _err(where, "the number is too large (whole numbers must be within ±9.2e18)")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise _err(where, f"expected a finite number, got {_kind(value)}")
+        elif isinstance(value, dict):
+            op = value.get("op")
+            items = value.get("value")
+            if op in ("in", "not_in") and isinstance(items, list) and len(items) > MAX_LIST_VALUES:
+                raise _err(
+                    _join(path, "value"),
+                    f"{len(items):,} values in one list; at most {MAX_LIST_VALUES:,} are allowed",
+                )
+            for key, item in value.items():
+                if isinstance(key, str):
+                    _check_text(key, where)
+                inner = depth
+                if key == "conditions" and isinstance(item, list):
+                    inner = depth + 1
+                    if inner > MAX_DEPTH + 1:
+                        raise _too_deep(_join(path, key))
+                    conditions += len(item)
+                    if conditions > MAX_CONDITIONS:
+                        raise _err(
+                            _join(path, key),
+                            f"more than {MAX_CONDITIONS} conditions in one definition "
+                            "(counted through groups); split it into saved segments",
+                        )
+                stack.append((item, _join(path, str(key)), inner))
+        elif isinstance(value, list):
+            if not _plain_values(value):
+                stack.extend((item, _join(path, i), depth) for i, item in enumerate(value))
+
+
+def _plain_values(values: list) -> bool:
+    """True for a list of strings and numbers that are all fine, checked in bulk (an in list of
+    100,000 values); False means: check each item on its own (for the path of a bad one)."""
+    kinds = set(map(type, values))
+    if not kinds <= {str, int, float, bool}:
+        return False
+    if str in kinds:
+        try:
+            "".join(v for v in values if type(v) is str).encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    if int in kinds:
+        ints = [v for v in values if type(v) is int]
+        if max(ints) > MAX_INT or min(ints) < -MAX_INT - 1:
+            return False
+    if float in kinds and not all(math.isfinite(v) for v in values if type(v) is float):
+        return False
+    return True
+
+
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _err(path, "not valid Unicode text (a lone surrogate such as \\ud800)") from None
 
 
 def _load_version(obj: dict, path: str) -> int:
@@ -381,8 +490,11 @@ def _load_condition(obj: Any, path: str, level: str) -> Condition:
                 )
             )
         within = obj.get("within_days")
-        if within is not None and (not _is_number(within) or within <= 0):
-            raise _err(_join(path, "within_days"), f"expected a positive number of days, got {within!r}")
+        if within is not None and (not _is_number(within) or not 0 < within <= MAX_DAYS):
+            raise _err(
+                _join(path, "within_days"),
+                f"expected a positive number of days (at most {MAX_DAYS:,}), got {_shown(within)}",
+            )
         return SequenceCondition(
             steps=tuple(steps),
             within_days=within,
@@ -443,8 +555,9 @@ def _load_ids(ids: Any, path: str) -> tuple[str, ...]:
 def _load_filter(obj: dict, path: str) -> PropertyFilter:
     prop = _name(obj, "property", path, "a property name")
     op = obj.get("op")
-    if op not in OPERATORS:
-        raise _err(_join(path, "op"), f"unknown operator {op!r} (expected one of {', '.join(OPERATORS)})")
+    if not isinstance(op, str) or op not in OPERATORS:
+        what = f"unknown operator {op!r}" if isinstance(op, str) else f"expected an operator, got {_kind(op)}"
+        raise _err(_join(path, "op"), f"{what} (one of {', '.join(OPERATORS)})")
     spec = OPERATORS[op]
     vpath = _join(path, "value")
     value = obj.get("value")
@@ -467,8 +580,10 @@ def _load_filter(obj: dict, path: str) -> PropertyFilter:
             if not _is_scalar(item):
                 raise _err(_join(vpath, i), f"expected a number or date, got {_kind(item)}")
     elif spec.arity == "days":
-        if not _is_number(value) or value < 0:
-            raise _err(vpath, f"operator {op!r} needs a number of days (0 or more), got {value!r}")
+        if not _is_number(value) or not 0 <= value <= MAX_DAYS:
+            raise _err(
+                vpath, f"operator {op!r} needs a number of days (0 to {MAX_DAYS:,}), got {_shown(value)}"
+            )
     elif not _is_scalar(value):
         raise _err(vpath, f"operator {op!r} needs a single value, got {_kind(value)}")
     return PropertyFilter(prop, op, _freeze(value))
@@ -513,8 +628,9 @@ def _load_compare(obj: Any, path: str, default: Compare) -> Compare:
     obj = _expect_dict(obj, path)
     _expect_keys(obj, path, {"op", "value"}, ("op", "value"))
     op = obj["op"]
-    if op not in COMPARE_OPS:
-        raise _err(_join(path, "op"), f"unknown comparison {op!r} (expected one of {', '.join(COMPARE_OPS)})")
+    if not isinstance(op, str) or op not in COMPARE_OPS:
+        what = f"unknown comparison {op!r}" if isinstance(op, str) else f"expected a name, got {_kind(op)}"
+        raise _err(_join(path, "op"), f"{what} (one of {', '.join(COMPARE_OPS)})")
     value = obj["value"]
     vpath = _join(path, "value")
     if op == "between":
@@ -522,6 +638,8 @@ def _load_compare(obj: Any, path: str, default: Compare) -> Compare:
             raise _err(vpath, "'between' needs [low, high] numbers")
         if value[0] > value[1]:
             raise _err(vpath, f"the low end {value[0]!r} is above the high end {value[1]!r}")
+        for i, v in enumerate(value):
+            _check_compare_range(v, _join(vpath, i))
         return Compare(op, (value[0], value[1]))
     if isinstance(value, str):
         try:
@@ -530,7 +648,14 @@ def _load_compare(obj: Any, path: str, default: Compare) -> Compare:
             raise _err(vpath, f"expected a number, got {value!r}") from None
     if not _is_number(value):
         raise _err(vpath, f"expected a number, got {_kind(value)}")
+    _check_compare_range(value, vpath)
     return Compare(op, value)
+
+
+def _check_compare_range(value: int | float, path: str) -> None:
+    # Counts and days are whole numbers SQLite holds in 64 bits; 1e300 events is a typo.
+    if abs(value) > INT_COMPARE_LIMIT:
+        raise _err(path, f"the number {value!r} is out of range (at most ±9.2e18)")
 
 
 def _load_window(obj: Any, path: str) -> Window:
@@ -542,8 +667,8 @@ def _load_window(obj: Any, path: str) -> Window:
         if key == "last_days":
             if isinstance(value, float) and value.is_integer():
                 value = int(value)  # 7.0 from a JSON writer that only has doubles
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise _err(vpath, f"expected a whole number of days (0 or more), got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_DAYS:
+                raise _err(vpath, f"expected a whole number of days (0 to {MAX_DAYS:,}), got {_shown(value)}")
             return Window("last_days", days=value)
         if key == "between":
             if not (isinstance(value, list) and len(value) == 2):

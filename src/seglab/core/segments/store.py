@@ -28,6 +28,9 @@ class SavedSegment:
     created: str
     updated: str
     segment_id: int = 0
+    # Why the stored definition cannot even be read (it is then an empty definition that must not
+    # be evaluated); listings show it with this, and it can still be renamed or deleted.
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,14 +115,39 @@ def get_saved(conn: sqlite3.Connection, name: str) -> SavedSegment:
         known = [r[0] for r in conn.execute("SELECT name FROM segments ORDER BY name LIMIT 12")]
         hint = f" (saved: {', '.join(known)})" if known else " (no segments are saved in this project)"
         raise SegmentError(f"no saved segment named {name!r}{hint}")
-    return SavedSegment(row[0], row[1], load_definition(row[2]), row[3], row[4], row[5])
+    try:
+        definition = load_definition(row[2])
+    except SegmentError as exc:
+        raise SegmentError(f"the saved segment {row[0]!r} cannot be read: {exc}") from None
+    return SavedSegment(row[0], row[1], definition, row[3], row[4], row[5])
 
 
 def list_saved(conn: sqlite3.Connection) -> list[SavedSegment]:
+    """Every saved segment; one whose definition cannot be read is listed with its ``problem``
+    (it never hides the others)."""
     rows = conn.execute(
         "SELECT name, level, definition, created, updated, segment_id FROM segments ORDER BY name"
     ).fetchall()
-    return [SavedSegment(r[0], r[1], load_definition(r[2]), r[3], r[4], r[5]) for r in rows]
+    out = []
+    for r in rows:
+        try:
+            out.append(SavedSegment(r[0], r[1], load_definition(r[2]), r[3], r[4], r[5]))
+        except SegmentError as exc:
+            level = r[1] if r[1] in ("user", "account") else "user"
+            out.append(SavedSegment(r[0], level, SegmentDef(level=level), r[3], r[4], r[5], problem=str(exc)))
+    return out
+
+
+def segment_problem(conn: sqlite3.Connection, saved: SavedSegment) -> str | None:
+    """Why ``saved`` cannot be evaluated now (its definition unreadable, a reference to a deleted
+    segment, a property no longer imported, a nesting too deep...), or None."""
+    if saved.problem is not None:
+        return saved.problem
+    try:
+        validate(conn, saved.definition, name=saved.name)
+    except SegmentError as exc:
+        return str(exc)
+    return None
 
 
 def referrers(conn: sqlite3.Connection, name: str) -> list[str]:
@@ -130,7 +158,11 @@ def referrers(conn: sqlite3.Connection, name: str) -> list[str]:
 def _referrers(conn: sqlite3.Connection, name: str) -> list[str]:
     out = []
     for other, text in conn.execute("SELECT name, definition FROM segments WHERE name <> ?", (name,)):
-        if any(ref == name for _path, ref in references(load_definition(text))):
+        try:
+            refs = references(load_definition(text))
+        except SegmentError:
+            continue  # unreadable: it cannot be repaired by a rename either
+        if any(ref == name for _path, ref in refs):
             out.append(other)
     return sorted(out)
 
@@ -167,8 +199,10 @@ def rename_segment(conn: sqlite3.Connection, old: str, new: str) -> SavedSegment
 
 
 def delete_segment(conn: sqlite3.Connection, name: str) -> None:
-    """Delete ``name`` and its history; refused while another segment refers to it."""
-    get_saved(conn, name)
+    """Delete ``name`` and its history; refused while another segment refers to it. A segment
+    whose definition cannot be read can be deleted too."""
+    if conn.execute("SELECT 1 FROM segments WHERE name = ?", (name,)).fetchone() is None:
+        get_saved(conn, name)  # the "no saved segment named" error
     users = _referrers(conn, name)
     if users:
         raise SegmentError(f"cannot delete {name!r}: {', '.join(repr(u) for u in users)} refer to it")

@@ -16,6 +16,8 @@ from typing import Any
 from seglab.core.errors import SegmentError
 from seglab.core.project import PropertyInfo, load_properties
 from seglab.core.segments.model import (
+    INT_COMPARE_LIMIT,
+    MAX_DEPTH,
     BehaviorCondition,
     GroupCondition,
     ListCondition,
@@ -121,19 +123,23 @@ def coerce_scalar(prop: PropertyInfo, value: Any, path: str, case_insensitive: b
     if prop.type in NUMERIC_TYPES:
         if isinstance(value, bool):
             raise SegmentError(f"expected a number for {what}, got {value!r}", path)
+        number = None
         if isinstance(value, int | float):
-            return value
-        if isinstance(value, str):
+            number = value
+        elif isinstance(value, str):
             text = value.strip()
             try:
-                return int(text)
+                number = int(text)
             except ValueError:
                 try:
                     number = float(text)
                 except ValueError:
                     number = None
-                if number is not None and number == number and abs(number) != float("inf"):
-                    return number
+        if number is not None and number == number and abs(number) != float("inf"):
+            # An integer column compares against 64-bit integers (a bigger one cannot be bound).
+            if abs(number) > INT_COMPARE_LIMIT and (prop.type == "integer" or isinstance(number, int)):
+                raise SegmentError(f"the number {value!r} is out of range for {what} (at most ±9.2e18)", path)
+            return number
         raise SegmentError(f"expected a number for {what}, got {value!r}", path)
     if prop.type == "boolean":
         if isinstance(value, bool):
@@ -171,6 +177,23 @@ def parse_date_value(text: str) -> Span | None:
     return Span(ms, ms + 1)
 
 
+def _plain_list(prop: PropertyInfo, values: tuple, case_insensitive: bool) -> tuple | None:
+    """A list already of the property's type, read in one go (100,000 values of an in list
+    one by one took a third of a second); None when any value needs :func:`coerce_scalar`."""
+    kinds = set(map(type, values))
+    if prop.type == "text" and kinds == {str}:
+        return tuple(v.lower() for v in values) if case_insensitive else tuple(values)
+    if prop.type in NUMERIC_TYPES and kinds and kinds <= {int, float}:
+        numbers = [v for v in values if type(v) is float]
+        if any(v != v or abs(v) == float("inf") for v in numbers):
+            return None
+        limit = INT_COMPARE_LIMIT if prop.type == "integer" or int in kinds else float("inf")
+        if max(values) > limit or min(values) < -limit:
+            return None
+        return tuple(values)
+    return None
+
+
 def coerce_filter(prop: PropertyInfo, f: PropertyFilter, path: str, as_of_ms: int | None) -> Any:
     """The filter's value(s) in the property's type, shaped for the operator's SQL builder."""
     spec = OPERATORS[f.op]
@@ -178,6 +201,9 @@ def coerce_filter(prop: PropertyInfo, f: PropertyFilter, path: str, as_of_ms: in
     if spec.arity == "none":
         return None
     if spec.arity == "list":
+        fast = _plain_list(prop, f.value, spec.case_insensitive)
+        if fast is not None:
+            return fast
         return tuple(
             coerce_scalar(prop, v, f"{vpath}[{i}]", spec.case_insensitive) for i, v in enumerate(f.value)
         )
@@ -214,7 +240,42 @@ def problems(
         missing_self = f"no saved segment named {name!r}"
         out = [p for p in out if not p.message.startswith(missing_self)]
     _check_cycles(catalog, seg, name, out)
+    depth = nesting(catalog, seg.conditions)
+    if depth > MAX_DEPTH:
+        out.append(
+            Problem(
+                "conditions",
+                f"groups and segment references nest more than {MAX_DEPTH} levels deep "
+                "(counting the saved segments it refers to)",
+            )
+        )
     return out
+
+
+def nesting(catalog: Catalog, conditions, above: int = 0, chain: tuple[str, ...] = ()) -> int:
+    """How deep groups, users conditions and references nest under ``conditions`` (plus
+    ``above``); stops counting past the limit, so a long chain of references is cheap."""
+    deepest = above
+    for c in conditions:
+        if deepest > MAX_DEPTH:
+            break
+        sub_chain = chain
+        if isinstance(c, GroupCondition):
+            inner = c.conditions
+        elif isinstance(c, UsersCondition):
+            inner = c.match.conditions
+        elif isinstance(c, SegmentRefCondition) and c.segment not in chain:
+            try:
+                other = catalog.saved(c.segment)
+            except SegmentError:
+                continue
+            if other is None:
+                continue
+            inner, sub_chain = other.conditions, (*chain, c.segment)
+        else:
+            continue
+        deepest = max(deepest, nesting(catalog, inner, above + 1, sub_chain))
+    return deepest
 
 
 def validate(

@@ -41,6 +41,7 @@ from seglab.core.charts import (
     format_steps,
     parse_steps,
 )
+from seglab.core.timeutil import FIRST_DAY, LAST_DAY
 from seglab.ui.charts.models import ChartEditorModel
 from seglab.ui.palette import color_for_segment, qcolor
 
@@ -91,9 +92,13 @@ class ChartEditorWidget(QWidget):
         self.range_combo.addItem("Custom dates", None)
         self.from_edit = QDateEdit(general)
         self.to_edit = QDateEdit(general)
+        # The one range rule of dates (docs/cli.md, "Times").
+        first = QDate(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day)
+        last = QDate(LAST_DAY.year, LAST_DAY.month, LAST_DAY.day)
         for edit in (self.from_edit, self.to_edit):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setDateRange(first, last)
         dates = QWidget(general)
         dates_layout = QHBoxLayout(dates)
         dates_layout.setContentsMargins(0, 0, 0, 0)

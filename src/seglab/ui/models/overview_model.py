@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from seglab.core.importing import account_conflict_list, account_link_conflicts
 from seglab.core.project import event_name_counts, load_properties, project_info
 from seglab.core.storage.connection import connect
 from seglab.ui.models.table_model import RowsTableModel
@@ -26,6 +27,11 @@ class OverviewSnapshot:
     event_names: list[tuple[str, int]] = field(default_factory=list)
     properties: list[tuple[str, str, str]] = field(default_factory=list)  # entity, name, type
     imports: list[tuple] = field(default_factory=list)
+    conflicts: list[tuple[str, str, str, str]] = field(default_factory=list)  # user, kept, from, seen
+    conflict_count: int = 0
+
+
+CONFLICT_COLUMNS = ("User", "Account kept", "Kept from", "Accounts seen")
 
 
 IMPORT_COLUMNS = ("File", "Kind", "Imported", "Rejected", "Seconds", "When (UTC)", "Rejects file")
@@ -49,9 +55,21 @@ def load_overview(path: Path, request=None, progress=None) -> OverviewSnapshot:
                 "imported_at, rejects_file FROM imports ORDER BY import_id DESC"
             )
         ]
+        conflicts = [
+            (c["user_id"], c["account"] or "", c["kept_from"], ", ".join(c["accounts"]))
+            for c in account_conflict_list(conn)
+        ]
+        conflict_count = account_link_conflicts(conn)
     finally:
         conn.close()
-    return OverviewSnapshot(info=info, event_names=names, properties=props, imports=imports)
+    return OverviewSnapshot(
+        info=info,
+        event_names=names,
+        properties=props,
+        imports=imports,
+        conflicts=conflicts,
+        conflict_count=conflict_count,
+    )
 
 
 class DataOverviewModel(QObject):
@@ -66,6 +84,7 @@ class DataOverviewModel(QObject):
         self.event_names = RowsTableModel(("Event", "Events"), self)
         self.properties = RowsTableModel(("Entity", "Property", "Type"), self)
         self.imports = RowsTableModel(IMPORT_COLUMNS, self)
+        self.conflicts = RowsTableModel(CONFLICT_COLUMNS, self)
         self._worker = Worker(self)
         self._worker.succeeded.connect(self._apply)
         self._worker.failed.connect(lambda exc: self.load_failed.emit(str(exc)))
@@ -95,7 +114,7 @@ class DataOverviewModel(QObject):
     def clear(self) -> None:
         self._worker.cancel()
         self._snapshot = None
-        for model in (self.event_names, self.properties, self.imports):
+        for model in (self.event_names, self.properties, self.imports, self.conflicts):
             model.set_rows([])
         self.snapshot_changed.emit()
 
@@ -107,4 +126,5 @@ class DataOverviewModel(QObject):
         self.event_names.set_rows(snapshot.event_names)
         self.properties.set_rows(snapshot.properties)
         self.imports.set_rows(snapshot.imports)
+        self.conflicts.set_rows(snapshot.conflicts)
         self.snapshot_changed.emit()

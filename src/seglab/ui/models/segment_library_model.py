@@ -86,6 +86,8 @@ class SegmentLibraryModel(QAbstractTableModel):
                     return "–" if e.error else "…"
                 return f"{e.size:,}"
             return e.updated.replace("T", " ").rstrip("Z")[:16]
+        if role == Qt.ItemDataRole.ForegroundRole and e.error:
+            return QColor("#b3261e")  # a segment that cannot be evaluated stands out
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
             return level_icon(e.level)
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -725,7 +725,7 @@ class ImportDialog(QDialog):
                 if report.duplicates_skipped:
                     result += f"; {report.duplicates_skipped:,} duplicate events skipped"
                 if report.account_conflicts:
-                    result += f"; {report.account_conflicts:,} users linked to more than one account"
+                    result += f"; {report.conflict_sentence()} (listed on the Data page)"
                 if report.rows_rejected and report.reject_reasons:
                     reasons = sorted(report.reject_reasons.items(), key=lambda kv: -kv[1])
                     result += "; rejected: " + ", ".join(f"{n:,} {reason}" for reason, n in reasons[:3])

@@ -164,6 +164,11 @@ class DataOverviewWidget(QWidget):
         self.event_section = _section("Event names", self.event_view)
         self.property_section = _section("Properties", self.property_view)
         self.import_section = _section("Import history", self.import_view)
+        # Users whose events name more than one account (or another than the users file's):
+        # counted and shown, not hidden; the section is there only when there are some.
+        self.conflict_view = _table(model.conflicts, 3)
+        self.conflict_section = _section("Account-link conflicts", self.conflict_view)
+        self.conflict_section.setVisible(False)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.event_section)
         top.addWidget(self.property_section)
@@ -172,9 +177,11 @@ class DataOverviewWidget(QWidget):
         tables = QSplitter(Qt.Orientation.Vertical)
         tables.addWidget(top)
         tables.addWidget(self.import_section)
+        tables.addWidget(self.conflict_section)
         tables.setChildrenCollapsible(False)
         tables.setStretchFactor(0, 3)
         tables.setStretchFactor(1, 1)
+        tables.setStretchFactor(2, 1)
 
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setObjectName("emptyState")
@@ -233,6 +240,17 @@ class DataOverviewWidget(QWidget):
         self.event_section.title_label.setText(f"Event names ({len(snap.event_names):,})")
         self.property_section.title_label.setText(f"Properties ({len(snap.properties):,})")
         self.import_section.title_label.setText(f"Import history ({len(snap.imports):,})")
+        self.conflict_section.setVisible(bool(snap.conflict_count))
+        shown = (
+            "" if len(snap.conflicts) == snap.conflict_count else f", the first {len(snap.conflicts):,} shown"
+        )
+        self.conflict_section.title_label.setText(
+            f"Account-link conflicts ({snap.conflict_count:,} users linked to more than one account{shown})"
+        )
+        if snap.conflict_count:
+            self.cards["users"].set_value(
+                f"{info['users']:,}", f"{snap.conflict_count:,} with account conflicts"
+            )
 
 
 def _days_between(first_iso: str, last_iso: str) -> int:

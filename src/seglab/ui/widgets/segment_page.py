@@ -154,6 +154,15 @@ class SegmentsPageWidget(QWidget):
         if entry is None or not self.confirm_discard():
             self.library.select(self.builder.model.saved_name, emit=False)
             return False
+        if not entry.readable:
+            # Its stored JSON cannot be read: say so; the builder starts it afresh under its
+            # name, so saving replaces it (or the library deletes it).
+            messages.show_warning(
+                self,
+                "Segment cannot be read",
+                f"The saved segment {name!r} cannot be read: {entry.error}\n\nBuild it again here and "
+                "save to replace it, or delete it from the library.",
+            )
         self.builder.open_segment(name, entry.definition)
         self.library.select(name, emit=False)
         self.history.show_segment(name)
