@@ -243,9 +243,10 @@ def test_stdin_that_is_not_utf8_or_holds_a_lone_surrogate(project_file):
 def test_list_shows_segments_that_cannot_be_evaluated(project_file, tmp_path, capsys):
     import sqlite3
 
-    assert run(capsys, "segment", "save", project_file, "--name", "Pro", "--def", write(tmp_path, PRO))[0] == 0
+    save = ("segment", "save", project_file, "--name")
+    assert run(capsys, *save, "Pro", "--def", write(tmp_path, PRO))[0] == 0
     ghost = {"conditions": [{"type": "segment", "segment": "Pro"}]}
-    assert run(capsys, "segment", "save", project_file, "--name", "Fan", "--def", write(tmp_path, ghost))[0] == 0
+    assert run(capsys, *save, "Fan", "--def", write(tmp_path, ghost))[0] == 0
     conn = sqlite3.connect(project_file)
     with conn:  # behind SegLab's back: one segment too deep to read, the one Fan refers to gone
         conn.execute("DELETE FROM segments WHERE name = 'Pro'")

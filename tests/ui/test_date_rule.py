@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QDate
 
-from seglab.ui.models.chart_model import ChartEditorModel
-from seglab.ui.widgets.chart_editor_widget import ChartEditorWidget
+from seglab.ui.charts.editor import ChartEditorWidget
+from seglab.ui.charts.models import ChartEditorModel
 
 pytestmark = pytest.mark.gui
 

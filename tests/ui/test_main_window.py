@@ -637,6 +637,8 @@ def test_a_minimum_size_keeps_buttons_whole(window, qtbot, small_project):
     qtbot.wait(50)
     for button in (page.builder.members_button, page.builder.save_button, page.library.rename_button):
         assert button.width() >= button.sizeHint().width(), button.text()
+
+
 def test_the_data_page_lists_account_link_conflicts(window, qtbot, tmp_path):
     path = build_project(
         tmp_path / "links.seglab",

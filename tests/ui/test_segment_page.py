@@ -299,6 +299,8 @@ def test_history_panel_lists_diffs_and_restores_undoably(qtbot, page, session, s
     history.select(1, 2)
     assert "Version 1 → version 2" in history.diff.toPlainText()
     assert not history.restore_button.isEnabled()
+
+
 def test_segments_that_cannot_be_evaluated_are_listed_with_their_problem(qtbot, page, session, message_log):
     conn = session.project.conn
     deep = '{"conditions":[' + '{"type":"group","conditions":[' * 40 + "]}" * 40 + "]}"

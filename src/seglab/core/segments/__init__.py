@@ -43,9 +43,9 @@ from seglab.core.segments.store import (
     restore_version,
     save_segment,
     segment_history,
+    segment_problem,
     segment_versions,
     undo_last_save,
-    segment_problem,
 )
 from seglab.core.segments.validate import Catalog, Problem, problems, validate
 
@@ -95,9 +95,9 @@ __all__ = [
     "restore_version",
     "save_segment",
     "segment_history",
+    "segment_problem",
     "segment_versions",
     "undo_last_save",
-    "segment_problem",
     "universe_size",
     "validate",
     "window_range",
