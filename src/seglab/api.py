@@ -197,9 +197,9 @@ class Project:
     def info(self) -> dict[str, Any]:
         """Counts of events, users, accounts, event names and properties, the time range and the
         as-of time: the same dict as ``seglab info PROJECT --json``."""
-        from seglab.core.project import project_info
+        from seglab.cli.project_cmds import info_json
 
-        return project_info(self._conn())
+        return info_json(self._conn())
 
     def segments(self, as_of: AsOf = None) -> pd.DataFrame:
         """The saved segments: a DataFrame with columns ``name, level, size, updated``, in the

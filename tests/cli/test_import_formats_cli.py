@@ -14,6 +14,7 @@ import pytest
 from seglab.cli import main
 
 KEYS = ["file", "kind", "rows_read", "rows_imported", "rows_rejected", "rejects_file", "seconds"]
+KEYS += ["account_conflicts"]
 
 
 @pytest.fixture

@@ -24,12 +24,19 @@ def cmd_new(args) -> int:
     return 0
 
 
-def cmd_info(args) -> int:
+def info_json(conn) -> dict:
+    """What ``seglab info --json`` prints (the Python API's ``info()`` too)."""
     from seglab.core.importing import account_conflict_list
+    from seglab.core.project import project_info
 
+    info = project_info(conn)
+    info["account_conflicts"] = account_conflict_list(conn)
+    return info
+
+
+def cmd_info(args) -> int:
     with open_project(args.project, readonly=True) as project:
-        info = project.info()
-        info["account_conflicts"] = account_conflict_list(project.conn)
+        info = info_json(project.conn)
     if args.json:
         print_json(info)
         return 0

@@ -44,6 +44,13 @@ def _run(conn: sqlite3.Connection, q: CompiledQuery, sql: str | None = None):
     return conn.execute(q.sql if sql is None else sql, q.bind(conn))
 
 
+def clear_cache() -> None:
+    """Forget cached memberships and compiled queries (tests that compare ways of compiling)."""
+    with _cache_lock:
+        _cache.clear()
+        _compiled.clear()
+
+
 def _stamp(conn: sqlite3.Connection) -> tuple:
     """What cached memberships depend on besides the definition and T."""
     path = conn.execute("PRAGMA database_list").fetchone()[2] or f"memory:{id(conn)}"
