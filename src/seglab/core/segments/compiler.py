@@ -93,7 +93,8 @@ def _select(*expressions) -> exp.Select:
     return _Select().select(*expressions)
 
 
-DIALECTS = ("sqlite", "duckdb")
+# "clickhouse": connected projects (seglab.core.engines.clickhouse renders it over its views).
+DIALECTS = ("sqlite", "duckdb", "clickhouse")
 _MAX_DEPTH = 32
 
 
@@ -221,11 +222,15 @@ class _Compiler:
             a = exp.paren(a, copy=False)  # the builder does not add precedence parentheses
         if self.dialect == "sqlite":
             return exp.Div(this=a, expression=_num(b), typed=True, safe=False)
+        if self.dialect == "clickhouse":  # sqlglot renders IntDiv there as a float division
+            return exp.Anonymous(this="intDiv", expressions=[a, _num(b)])
         return exp.IntDiv(this=a, expression=_num(b))
 
     def event_pred(self, event: str, table: str) -> exp.Expression | None:
         if event == "*":
             return None
+        if self.dialect == "clickhouse":  # a connected source's events are keyed by their name
+            return exp.EQ(this=_col("event_key", table), expression=self.param(event))
         key = self.catalog.event_keys.get(event)
         # An event the project never saw matches no rows (a warning, not an error).
         return exp.EQ(this=_col("event_key", table), expression=_num(key if key is not None else -1))

@@ -1,0 +1,627 @@
+"""Segments on a ClickHouse source: the compiler's SQL over a view layer of the raw tables.
+
+The segment compiler writes SQL against a local project's tables (``users``, ``accounts``,
+``events`` and the roll-ups ``user_events``, ``user_days``, ``user_active_days``). A source
+has none of them, so each query gets them as CTEs over the mapped source tables, read as the
+importer reads the same rows (docs/sources.md): ids and event names trimmed, rows without a
+user, an event name or a time left out, ``insert_id`` duplicates counted once, each user's
+account from the users table else from their latest event carrying one. Keys are the text ids
+themselves and times integer epoch milliseconds (``toUnixTimestamp64Milli``), so window bounds,
+UTC days and Monday weeks are the compiler's integer arithmetic and no time zone can shift
+them. Values are query parameters (``{v1:String}``), identifiers sqlglot nodes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlglot import exp
+
+from seglab.core.engines.source import Client, SourceError, SourceURL, open_client, parse_url
+from seglab.core.project import PropertyInfo, load_properties
+from seglab.core.segments.compiler import _Compiler, _plain
+from seglab.core.segments.model import SegmentDef
+from seglab.core.segments.validate import Catalog, validate
+from seglab.core.timeutil import DAY_MS, ms_to_iso
+
+PREFIX = "seglab_"
+LOCAL_TABLES = ("events", "users", "accounts", "user_events", "user_days", "user_active_days")
+_DEPENDS = {
+    "events": (),
+    "users": ("events",),
+    "accounts": ("users",),
+    "user_events": ("events",),
+    "user_days": ("events",),
+    "user_active_days": ("events",),
+}
+TRUE_WORDS = ("true", "yes", "t", "y")
+FALSE_WORDS = ("false", "no", "f", "n")
+
+
+def fn(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def lit(value: Any) -> exp.Expression:
+    if value is None:
+        return exp.Null()
+    return exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(exp.to_identifier(name, quoted=True), table=table)
+
+
+def sel(*items) -> exp.Select:
+    return exp.select(*items, copy=False)
+
+
+def base_type(ch_type: str) -> str:
+    """``Nullable(LowCardinality(String))`` → ``String``."""
+    t = ch_type.strip()
+    changed = True
+    while changed:
+        changed = False
+        for wrapper in ("Nullable(", "LowCardinality("):
+            if t.startswith(wrapper) and t.endswith(")"):
+                t = t[len(wrapper) : -1].strip()
+                changed = True
+    return t
+
+
+def property_type(ch_type: str) -> str | None:
+    """The property type a column type implies (docs/sources.md); None: not a property type."""
+    t = base_type(ch_type)
+    head = t.split("(", 1)[0]
+    if head in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64"):
+        return "integer"
+    if head in ("Float32", "Float64", "BFloat16") or head.startswith("Decimal"):
+        return "real"
+    if head == "Bool":
+        return "boolean"
+    if head in ("Date", "Date32", "DateTime", "DateTime64"):
+        return "datetime"
+    if head in ("String", "FixedString", "Enum8", "Enum16", "Enum"):
+        return "text"
+    return None
+
+
+def is_text_or_int(ch_type: str) -> bool:
+    t = base_type(ch_type)
+    return property_type(t) in ("text", "integer") or t == "UUID"
+
+
+def timestamp_kind(ch_type: str) -> str | None:
+    """'datetime' for DateTime/DateTime64, 'ms' for (U)Int64 epoch milliseconds, else None."""
+    head = base_type(ch_type).split("(", 1)[0]
+    if head in ("DateTime", "DateTime64"):
+        return "datetime"
+    if head in ("Int64", "UInt64"):
+        return "ms"
+    return None
+
+
+def _trimmed_id(expr: exp.Expression) -> exp.Expression:
+    return fn("trimBoth", fn("coalesce", fn("toString", expr), lit("")))
+
+
+def _no_blank(text: exp.Expression) -> exp.Expression:
+    """NULL for NULL, '' and blanks ("no value", as an empty CSV cell)."""
+    return exp.If(
+        this=exp.EQ(this=fn("trimBoth", fn("coalesce", text.copy(), lit(""))), expression=lit("")),
+        true=exp.Null(),
+        false=text,
+    )
+
+
+def _ms(expr: exp.Expression) -> exp.Expression:
+    return fn("toUnixTimestamp64Milli", fn("toDateTime64", expr, lit(3), lit("UTC")))
+
+
+def column_value(expr: exp.Expression, ch_type: str, ptype: str) -> exp.Expression:
+    """A typed source column as the property's stored value (SQLite's representation)."""
+    if ptype in ("integer", "boolean"):
+        return fn("toInt64", expr)
+    if ptype == "real":
+        return fn("toFloat64", expr)
+    if ptype == "datetime":
+        return _ms(expr)
+    return _no_blank(fn("toString", expr))
+
+
+def text_value(raw: exp.Expression, ptype: str) -> exp.Expression:
+    """A JSON or Map value (text) read as the importer reads a CSV cell of type ``ptype``."""
+    text = _no_blank(raw)
+    trimmed = fn("trimBoth", text.copy())
+    if ptype == "integer":
+        return fn("toInt64OrNull", trimmed)
+    if ptype == "real":
+        return fn("toFloat64OrNull", trimmed)
+    if ptype == "boolean":
+        low = fn("lower", trimmed)
+        return exp.Case(
+            ifs=[
+                exp.If(this=exp.In(this=low.copy(), expressions=[lit(w) for w in TRUE_WORDS]), true=lit(1)),
+                exp.If(this=exp.In(this=low.copy(), expressions=[lit(w) for w in FALSE_WORDS]), true=lit(0)),
+            ]
+        )
+    if ptype == "datetime":
+        return fn(
+            "toUnixTimestamp64Milli", fn("parseDateTime64BestEffortOrNull", trimmed, lit(3), lit("UTC"))
+        )
+    return text
+
+
+def key_raw(column: exp.Expression, ch_type: str, key: str) -> exp.Expression:
+    """The text of ``key`` in a JSON String or Map(String, String) column (NULL when missing)."""
+    if base_type(ch_type).startswith("Map("):
+        return exp.If(
+            this=fn("mapContains", column.copy(), lit(key)),
+            true=exp.Bracket(this=column.copy(), expressions=[lit(key)]),
+            false=exp.Null(),
+        )
+    kind = fn("JSONType", column.copy(), lit(key))
+    # JSONExtractString gives '' for a missing key and for a number: type first, then the text.
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.EQ(this=kind, expression=lit("String")),
+                true=fn("JSONExtractString", column.copy(), lit(key)),
+            ),
+            exp.If(
+                this=exp.In(
+                    this=kind.copy(), expressions=[lit(t) for t in ("Int64", "UInt64", "Double", "Bool")]
+                ),
+                true=fn("JSONExtractRaw", column.copy(), lit(key)),
+            ),
+        ]
+    )
+
+
+class ViewLayer:
+    """The CTEs standing in for a local project's tables, over one source's mapped tables."""
+
+    def __init__(self, source: dict, properties: list[PropertyInfo], database: str):
+        self.source = source
+        self.properties = properties
+        self.database = database
+
+    def table(self, kind: str) -> exp.Table:
+        name = self.source[kind]["table"]
+        db, _, table = name.rpartition(".")
+        return exp.Table(
+            this=exp.to_identifier(table, quoted=True), db=exp.to_identifier(db or self.database, quoted=True)
+        )
+
+    def _props(self, kind: str, entity: str, src: str) -> list[exp.Expression]:
+        mapping = self.source[kind]
+        types = self.source["columns"][kind]
+        out = []
+        for p in self.properties:
+            if p.entity != entity:
+                continue
+            if p.name in mapping["properties"]:
+                value = column_value(col(p.name, src), types[p.name], p.type)
+            else:
+                pc = mapping["properties_column"]
+                value = text_value(key_raw(col(pc, src), types[pc], p.name), p.type)
+            out.append(exp.alias_(value, p.column, quoted=True))
+        return out
+
+    def _nulls(self, entity: str) -> list[exp.Expression]:
+        return [exp.alias_(exp.Null(), p.column, quoted=True) for p in self.properties if p.entity == entity]
+
+    def events(self) -> exp.Select:
+        m = self.source["events"]
+        types = self.source["columns"]["events"]
+        ts_col = col(m["timestamp"], "src")
+        ts = _ms(ts_col) if timestamp_kind(types[m["timestamp"]]) == "datetime" else fn("toInt64", ts_col)
+        account = _no_blank(_trimmed_id(col(m["account_id"], "src"))) if m.get("account_id") else exp.Null()
+        inner = sel(
+            exp.alias_(ts, "ts_", quoted=True),
+            exp.alias_(_trimmed_id(col(m["user_id"], "src")), "user_key_", quoted=True),
+            exp.alias_(_trimmed_id(col(m["event"], "src")), "event_key_", quoted=True),
+            exp.alias_(account, "account_key_", quoted=True),
+            exp.alias_(
+                _trimmed_id(col(m["insert_id"], "src")) if m.get("insert_id") else lit(""),
+                "insert_id_",
+                quoted=True,
+            ),
+            *self._props("events", "event", "src"),
+        ).from_(self.table("events").as_("src"))
+        columns = [
+            exp.alias_(fn("assumeNotNull", col("ts_")), "ts", quoted=True),
+            exp.alias_(col("user_key_"), "user_key", quoted=True),
+            exp.alias_(col("event_key_"), "event_key", quoted=True),
+            exp.alias_(col("account_key_"), "account_key", quoted=True),
+            *[col(p.column) for p in self.properties if p.entity == "event"],
+        ]
+        keep = exp.and_(
+            exp.NEQ(this=col("user_key_"), expression=lit("")),
+            exp.NEQ(this=col("event_key_"), expression=lit("")),
+            exp.Not(this=exp.Is(this=col("ts_"), expression=exp.Null())),
+        )
+        rows = sel(*[c.copy() for c in columns]).from_(inner.subquery("r")).where(keep)
+        if not m.get("insert_id"):
+            return rows
+        # Events sharing an insert_id count once (the importer keeps one; here the earliest).
+        plain = rows.where(exp.EQ(this=col("insert_id_"), expression=lit("")))
+        deduped = (
+            sel(
+                col("ts_"),
+                col("user_key_"),
+                col("event_key_"),
+                col("account_key_"),
+                *[col(p.column) for p in self.properties if p.entity == "event"],
+            )
+            .from_(inner.copy().subquery("r"))
+            .where(exp.and_(keep.copy(), exp.NEQ(this=col("insert_id_"), expression=lit(""))))
+            .order_by(col("ts_"))
+        )
+        deduped = _limit_by(deduped, col("insert_id_"), exp.Limit(expression=lit(1)))
+        deduped_sql = sel(*[c.copy() for c in columns]).from_(deduped.subquery("d"))
+        return exp.union(plain, deduped_sql, distinct=False)
+
+    def users(self) -> exp.Select:
+        ue = (
+            sel(
+                col("user_key"),
+                exp.alias_(exp.Min(this=col("ts")), "first_ts_", quoted=True),
+                exp.alias_(exp.Max(this=col("ts")), "last_ts_", quoted=True),
+                exp.alias_(
+                    fn(
+                        "argMaxIf",
+                        col("account_key"),
+                        col("ts"),
+                        exp.Not(this=exp.Is(this=col("account_key"), expression=exp.Null())),
+                    ),
+                    "event_account_",
+                    quoted=True,
+                ),
+            )
+            .from_(exp.to_table(PREFIX + "events"))
+            .group_by(col("user_key"))
+        )
+        parts = [sel(exp.alias_(col("user_key"), "k", quoted=True)).from_(exp.to_table(PREFIX + "events"))]
+        um = self.source.get("users")
+        uf = None
+        if um:
+            account = (
+                _no_blank(_trimmed_id(col(um["account_id"], "src"))) if um.get("account_id") else exp.Null()
+            )
+            uf = sel(
+                exp.alias_(_trimmed_id(col(um["user_id"], "src")), "k", quoted=True),
+                exp.alias_(account, "file_account_", quoted=True),
+                *self._props("users", "user", "src"),
+            ).from_(self.table("users").as_("src"))
+            uf = sel(exp.Star()).from_(uf.subquery("x")).where(exp.NEQ(this=col("k"), expression=lit("")))
+            uf = _limit_by(uf, col("k"), exp.Limit(expression=lit(1)))
+            parts.append(sel(col("k")).from_(uf.copy().subquery("f0")))
+        ids = exp.union(*parts, distinct=True) if len(parts) > 1 else parts[0]
+        if len(parts) == 1:
+            ids = sel(col("k")).from_(ids.subquery("i0")).group_by(col("k"))
+        account = col("event_account_", "ue")
+        if uf is not None:
+            account = fn("coalesce", col("file_account_", "f"), account)
+        props = (
+            [
+                exp.alias_(col(p.column, "f"), p.column, quoted=True)
+                for p in self.properties
+                if p.entity == "user"
+            ]
+            if uf is not None
+            else self._nulls("user")
+        )
+        query = (
+            sel(
+                exp.alias_(col("k", "i"), "user_key", quoted=True),
+                exp.alias_(col("k", "i"), "user_id", quoted=True),
+                exp.alias_(account, "account_key", quoted=True),
+                exp.alias_(col("first_ts_", "ue"), "first_ts", quoted=True),
+                exp.alias_(col("last_ts_", "ue"), "last_ts", quoted=True),
+                *props,
+            )
+            .from_(ids.subquery("i"))
+            .join(
+                ue.subquery("ue"),
+                on=exp.EQ(this=col("user_key", "ue"), expression=col("k", "i")),
+                join_type="left",
+            )
+        )
+        if uf is not None:
+            query = query.join(
+                uf.subquery("f"), on=exp.EQ(this=col("k", "f"), expression=col("k", "i")), join_type="left"
+            )
+        return query
+
+    def accounts(self) -> exp.Select:
+        users = exp.to_table(PREFIX + "users")
+        linked = exp.Not(this=exp.Is(this=col("account_key"), expression=exp.Null()))
+        agg = (
+            sel(
+                exp.alias_(fn("assumeNotNull", col("account_key")), "k", quoted=True),
+                exp.alias_(exp.Min(this=col("first_ts")), "first_ts_", quoted=True),
+                exp.alias_(exp.Max(this=col("last_ts")), "last_ts_", quoted=True),
+            )
+            .from_(users)
+            .where(linked)
+            .group_by(col("k"))
+        )
+        am = self.source.get("accounts")
+        parts = [sel(col("k")).from_(agg.copy().subquery("a0"))]
+        af = None
+        if am:
+            af = sel(
+                exp.alias_(_trimmed_id(col(am["account_id"], "src")), "k", quoted=True),
+                *self._props("accounts", "account", "src"),
+            ).from_(self.table("accounts").as_("src"))
+            af = sel(exp.Star()).from_(af.subquery("x")).where(exp.NEQ(this=col("k"), expression=lit("")))
+            af = _limit_by(af, col("k"), exp.Limit(expression=lit(1)))
+            parts.append(sel(col("k")).from_(af.copy().subquery("f0")))
+        ids = exp.union(*parts, distinct=True) if len(parts) > 1 else parts[0]
+        from_file = (
+            exp.If(this=exp.Is(this=col("k", "f"), expression=exp.Null()), true=lit(0), false=lit(1))
+            if af is not None
+            else lit(0)
+        )
+        props = (
+            [
+                exp.alias_(col(p.column, "f"), p.column, quoted=True)
+                for p in self.properties
+                if p.entity == "account"
+            ]
+            if af is not None
+            else self._nulls("account")
+        )
+        query = (
+            sel(
+                exp.alias_(col("k", "i"), "account_key", quoted=True),
+                exp.alias_(col("k", "i"), "account_id", quoted=True),
+                exp.alias_(from_file, "from_file", quoted=True),
+                exp.alias_(col("first_ts_", "g"), "first_ts", quoted=True),
+                exp.alias_(col("last_ts_", "g"), "last_ts", quoted=True),
+                *props,
+            )
+            .from_(ids.subquery("i"))
+            .join(
+                agg.subquery("g"), on=exp.EQ(this=col("k", "g"), expression=col("k", "i")), join_type="left"
+            )
+        )
+        if af is not None:
+            query = query.join(
+                af.subquery("f"), on=exp.EQ(this=col("k", "f"), expression=col("k", "i")), join_type="left"
+            )
+        return query
+
+    def rollup(self, name: str) -> exp.Select:
+        day = exp.alias_(fn("intDiv", col("ts"), lit(DAY_MS)), "day", quoted=True)
+        keys = {
+            "user_events": [col("event_key"), col("user_key")],
+            "user_days": [col("user_key"), col("event_key"), day],
+            "user_active_days": [col("user_key"), day],
+        }[name]
+        groups = [k.copy() if isinstance(k, exp.Column) else col("day") for k in keys]
+        return (
+            sel(
+                *keys,
+                exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True),
+                exp.alias_(exp.Min(this=col("ts")), "first_ts", quoted=True),
+                exp.alias_(exp.Max(this=col("ts")), "last_ts", quoted=True),
+            )
+            .from_(exp.to_table(PREFIX + "events"))
+            .group_by(*groups)
+        )
+
+    def cte(self, name: str) -> exp.Select:
+        if name in ("events", "users", "accounts"):
+            return getattr(self, name)()
+        return self.rollup(name)
+
+    def attach(self, query: exp.Expression) -> exp.Expression:
+        """``query`` reading the CTEs for the local tables it names."""
+        used: set[str] = set()
+
+        def rename(node):
+            if isinstance(node, exp.Table) and not node.args.get("db") and node.name in LOCAL_TABLES:
+                used.add(node.name)
+                alias = node.args.get("alias")
+                out = exp.Table(this=exp.to_identifier(PREFIX + node.name))
+                if alias is not None:
+                    out.set("alias", alias)
+                return out
+            return node
+
+        query = query.transform(rename, copy=False)
+        needed: list[str] = []
+
+        def need(name: str) -> None:
+            for dep in _DEPENDS[name]:
+                need(dep)
+            if name not in needed:
+                needed.append(name)
+
+        for name in LOCAL_TABLES:
+            if name in used:
+                need(name)
+        existing = query.args.get("with_")
+        ctes = [
+            exp.CTE(this=self.cte(name), alias=exp.TableAlias(this=exp.to_identifier(PREFIX + name)))
+            for name in needed
+        ]
+        if existing is not None:
+            ctes.extend(existing.expressions)
+        if ctes:
+            query.set("with_", exp.With(expressions=ctes))
+        return query
+
+
+def _limit_by(query: exp.Select, key: exp.Expression, limit: exp.Limit) -> exp.Select:
+    """``query LIMIT 1 BY key`` (ClickHouse)."""
+    limit.set("expressions", [key])
+    query.set("limit", limit)
+    return query
+
+
+def ch_type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "UInt8"
+    if isinstance(value, int):
+        return "Int64"
+    if isinstance(value, float):
+        return "Float64"
+    return "String"
+
+
+def render(query: exp.Expression, params: dict[str, Any]) -> str:
+    """ClickHouse SQL: Unicode-aware text functions and typed query parameters."""
+
+    def fix(node):
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() == "seglab_lower":
+            return fn("lowerUTF8", *node.expressions)
+        if isinstance(node, exp.Substring):  # byte-based in ClickHouse; lengths count characters
+            args = [node.this, node.args["start"]] + (
+                [node.args["length"]] if node.args.get("length") else []
+            )
+            return fn("substringUTF8", *args)
+        if isinstance(node, exp.Length):
+            return fn("lengthUTF8", node.this)
+        if isinstance(node, exp.StrPosition):
+            return fn("positionUTF8", node.this, node.args["substr"])
+        if isinstance(node, exp.Placeholder) and node.name in params:
+            return exp.Placeholder(this=node.name, kind=ch_type_of(params[node.name]))
+        return node
+
+    # Children first, so a replaced node keeps its already-fixed children.
+    for node in reversed(list(query.walk(bfs=False))):
+        new = fix(node)
+        if new is not node:
+            if node is query:
+                query = new
+            else:
+                node.replace(new)
+    return query.sql(dialect="clickhouse")
+
+
+class ClickHouseEngine:
+    """A connected project's commands: compiled SQL run in the source, results read back."""
+
+    def __init__(self, conn: sqlite3.Connection, source: dict, client: Client):
+        self.conn = conn
+        self.source = source
+        self.client = client
+        self.kind = source["kind"]
+        self.url = parse_url(source["url"])
+        self.views = ViewLayer(source, load_properties(conn), self.url.database)
+        self._bounds: tuple[int | None, int | None] | None = None
+
+    @classmethod
+    def open(cls, conn: sqlite3.Connection, source: dict) -> ClickHouseEngine:
+        client = open_client(parse_url(source["url"]))
+        return cls(conn, source, client)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- running --------------------------------------------------------------------------
+    def run(self, query: exp.Expression, params: dict[str, Any] | None = None) -> list[list[Any]]:
+        params = params or {}
+        query = self.views.attach(_plain(query))
+        return self.client.query(render(query, params), params)
+
+    def bounds(self) -> tuple[int | None, int | None]:
+        """(first, last) event time in the source."""
+        if self._bounds is None:
+            row = self.run(
+                sel(fn("minOrNull", col("ts")), fn("maxOrNull", col("ts"))).from_(exp.to_table("events"))
+            )[0]
+            self._bounds = (row[0], row[1])
+        return self._bounds
+
+    def latest_event_ms(self) -> int | None:
+        return self.bounds()[1]
+
+    def as_of(self, explicit_ms: int | None = None) -> int | None:
+        if explicit_ms is not None:
+            return int(explicit_ms)
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'as_of_pin'").fetchone()
+        if row and row[0]:
+            return int(row[0])
+        return self.latest_event_ms()
+
+    def catalog(self) -> Catalog:
+        first, last = self.bounds()
+        props = {(p.entity, p.name): p for p in load_properties(self.conn)}
+        saved = dict(self.conn.execute("SELECT name, definition FROM segments"))
+        return Catalog(props, {}, saved, first_ts=first, last_ts=-1 if last is None else last)
+
+    def _as_of(self, as_of_ms: int | None) -> int:
+        t = self.as_of(as_of_ms)
+        if t is None:
+            from seglab.core.segments.compiler import default_as_of_without_events
+
+            t = default_as_of_without_events()
+        return t
+
+    def count(self, seg: SegmentDef, as_of_ms: int | None = None) -> int:
+        catalog = self.catalog()
+        validate(catalog, seg)
+        comp = _Compiler(catalog, self._as_of(as_of_ms), "clickhouse")
+        query = comp.count_members(seg)
+        return int(self.run(query, comp.params)[0][0])
+
+    def member_ids(self, seg: SegmentDef, as_of_ms: int | None = None) -> list[str]:
+        catalog = self.catalog()
+        validate(catalog, seg)
+        comp = _Compiler(catalog, self._as_of(as_of_ms), "clickhouse")
+        query = comp.members(seg).order_by("key")
+        # The keys are the text ids (sorted by ClickHouse as bytes; Python sorts code points alike).
+        return sorted(row[0] for row in self.run(query, comp.params))
+
+    def info(self) -> dict:
+        n = lambda table, where=None: exp.Subquery(
+            this=sel(exp.Count(this=exp.Star())).from_(exp.to_table(table)).where(where)
+            if where is not None
+            else sel(exp.Count(this=exp.Star())).from_(exp.to_table(table))
+        )
+        accounts_in_universe = exp.or_(
+            exp.EQ(this=col("from_file"), expression=lit(1)),
+            exp.In(
+                this=col("account_key"),
+                query=exp.Subquery(
+                    this=sel(col("account_key"))
+                    .from_(exp.to_table("users"))
+                    .where(exp.Not(this=exp.Is(this=col("account_key"), expression=exp.Null())))
+                ),
+            ),
+        )
+        names = exp.Subquery(this=sel(fn("uniqExact", col("event_key"))).from_(exp.to_table("events")))
+        row = self.run(sel(n("events"), n("users"), n("accounts", accounts_in_universe), names))[0]
+        first, last = self.bounds()
+        pinned = bool(self.conn.execute("SELECT 1 FROM meta WHERE key = 'as_of_pin'").fetchone())
+        from seglab.core.storage.schema import schema_version
+
+        return {
+            "events": int(row[0]),
+            "users": int(row[1]),
+            "accounts": int(row[2]),
+            "event_names": int(row[3]),
+            "properties": self.conn.execute("SELECT count(*) FROM properties").fetchone()[0],
+            "first_event": ms_to_iso(first),
+            "last_event": ms_to_iso(last),
+            "as_of": ms_to_iso(self.as_of()),
+            "as_of_pinned": pinned,
+            "imports": self.conn.execute("SELECT count(*) FROM imports").fetchone()[0],
+            "segments": self.conn.execute("SELECT count(*) FROM segments").fetchone()[0],
+            "schema_version": schema_version(self.conn),
+            "source": {"kind": self.kind, "url": self.source["url"]},
+        }
+
+
+__all__ = ["ClickHouseEngine", "SourceError", "SourceURL", "ViewLayer", "render"]
