@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from seglab.cli.common import as_of_arg, open_project, print_json
+from seglab.cli.common import as_of_arg, connected_engine, open_project, print_json
 
 
 def register(sub) -> None:
@@ -100,10 +100,15 @@ def cmd_count(args) -> int:
     from seglab.core.segments import count
 
     as_of = as_of_arg(args.as_of)
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
         seg = _definition(project.conn, args)
+        engine = connected_engine(project)
         start = time.perf_counter()
-        n = count(project.conn, seg, as_of)
+        if engine is None:
+            n = count(project.conn, seg, as_of)
+        else:
+            with engine:
+                n = engine.count(seg, as_of)
         seconds = time.perf_counter() - start
     if args.json:
         print_json({"level": seg.level, "count": n, "seconds": round(seconds, 6)})
@@ -118,9 +123,14 @@ def cmd_members(args) -> int:
     from seglab.core.segments import member_ids
 
     as_of = as_of_arg(args.as_of)
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
         seg = _definition(project.conn, args)
-        ids = member_ids(project.conn, seg, as_of)
+        engine = connected_engine(project)
+        if engine is None:
+            ids = member_ids(project.conn, seg, as_of)
+        else:
+            with engine:
+                ids = engine.member_ids(seg, as_of)
     if args.out:
         try:
             fh = open(args.out, "w", encoding="utf-8", newline="")
@@ -144,7 +154,9 @@ def cmd_save(args) -> int:
     from seglab.core.segments import save_segment
 
     seg = read_definition(args.definition)
-    with open_project(args.project, readonly=False, purpose="seglab segment save") as project:
+    with open_project(
+        args.project, readonly=False, purpose="seglab segment save", connected_ok=True
+    ) as project:
         saved = save_segment(project.conn, args.name, seg)
     print(f"saved segment {saved.name!r} ({saved.level} level)")
     return 0
@@ -155,16 +167,26 @@ def cmd_list(args) -> int:
 
     as_of = as_of_arg(args.as_of)
     rows = []
-    with open_project(args.project, readonly=True) as project:
-        for saved in list_saved(project.conn):
-            rows.append(
-                {
-                    "name": saved.name,
-                    "level": saved.level,
-                    "size": count(project.conn, saved.definition, as_of),
-                    "updated": saved.updated,
-                }
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        try:
+            size = (
+                (lambda seg: count(project.conn, seg, as_of))
+                if engine is None
+                else (lambda seg: engine.count(seg, as_of))
             )
+            for saved in list_saved(project.conn):
+                rows.append(
+                    {
+                        "name": saved.name,
+                        "level": saved.level,
+                        "size": size(saved.definition),
+                        "updated": saved.updated,
+                    }
+                )
+        finally:
+            if engine is not None:
+                engine.close()
     if args.json:
         print_json(rows)
         return 0

@@ -105,7 +105,7 @@ def resolve_table(kind: str, table: str, columns: list[tuple[str, str]], maps: M
     try:
         mapping = resolve_mapping(table, [n if n != pc else "" for n in names], kind=kind, mapping=fields_map)
     except ImportFileError as exc:
-        raise SourceError(str(exc)) from None
+        raise SourceError(str(exc).replace("cannot import as", "cannot use as")) from None
     result: dict = {"table": table}
     used = set()
     for field in FIELDS[kind]:
