@@ -141,3 +141,30 @@ def test_trap_query_condition_cache(engine):
 
 def test_everyone_is_every_user(engine):
     assert set(engine.member_ids(load_definition(users()), T)) == ALL_USERS
+
+
+def test_trap_correlated_count_of_no_rows(engine):
+    """ClickHouse decorrelates a correlated count(*) into a join that drops the rows with no match
+    (their count must be 0): distinct-day counts run as a grouped scan there instead."""
+    seg = load_definition(
+        users(
+            did(
+                "login",
+                measure={"fn": "distinct_days"},
+                compare={"op": "gte", "value": 0},
+                window={"last_days": 1},
+            )
+        )
+    )
+    assert set(engine.member_ids(seg, T)) == ALL_USERS
+    seg = load_definition(
+        users(
+            did(
+                "*",
+                measure={"fn": "distinct_days"},
+                compare={"op": "lt", "value": 1},
+                window={"last_days": 3},
+            )
+        )
+    )
+    assert set(engine.member_ids(seg, T)) == {"u1", "u4", "u5", "u7"}  # as on SQLite

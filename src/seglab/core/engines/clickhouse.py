@@ -186,6 +186,7 @@ class ViewLayer:
         self.source = source
         self.properties = properties
         self.database = database
+        self._rendered: dict[str, str] = {}
 
     def table(self, kind: str) -> exp.Table:
         name = self.source[kind]["table"]
@@ -418,21 +419,24 @@ class ViewLayer:
             return getattr(self, name)()
         return self.rollup(name)
 
-    def attach(self, query: exp.Expression) -> exp.Expression:
-        """``query`` reading the CTEs for the local tables it names."""
+    def sql(self, query: exp.Expression, params: dict[str, Any]) -> str:
+        """ClickHouse SQL of ``query`` reading the CTEs for the local tables it names.
+
+        The CTEs are rendered once per view layer (building them is most of a small query's
+        time otherwise) and put in front of the query's own WITH list."""
         used: set[str] = set()
 
         def rename(node):
             if isinstance(node, exp.Table) and not node.args.get("db") and node.name in LOCAL_TABLES:
                 used.add(node.name)
-                alias = node.args.get("alias")
                 out = exp.Table(this=exp.to_identifier(PREFIX + node.name))
+                alias = node.args.get("alias")
                 if alias is not None:
                     out.set("alias", alias)
                 return out
             return node
 
-        query = query.transform(rename, copy=False)
+        body = render(query.transform(rename, copy=False), params)
         needed: list[str] = []
 
         def need(name: str) -> None:
@@ -444,16 +448,19 @@ class ViewLayer:
         for name in LOCAL_TABLES:
             if name in used:
                 need(name)
-        existing = query.args.get("with_")
-        ctes = [
-            exp.CTE(this=self.cte(name), alias=exp.TableAlias(this=exp.to_identifier(PREFIX + name)))
-            for name in needed
-        ]
-        if existing is not None:
-            ctes.extend(existing.expressions)
-        if ctes:
-            query.set("with_", exp.With(expressions=ctes))
-        return query
+        if not needed:
+            return body
+        ctes = ", ".join(self._cte_sql(name) for name in needed)
+        if body.startswith("WITH "):
+            return f"WITH {ctes}, {body[len('WITH ') :]}"
+        return f"WITH {ctes} {body}"
+
+    def _cte_sql(self, name: str) -> str:
+        cached = self._rendered.get(name)
+        if cached is None:
+            cte = exp.CTE(this=self.cte(name), alias=exp.TableAlias(this=exp.to_identifier(PREFIX + name)))
+            cached = self._rendered[name] = cte.sql(dialect="clickhouse")
+        return cached
 
 
 def _limit_by(query: exp.Select, key: exp.Expression, limit: exp.Limit) -> exp.Select:
@@ -532,8 +539,7 @@ class ClickHouseEngine:
     # -- running --------------------------------------------------------------------------
     def run(self, query: exp.Expression, params: dict[str, Any] | None = None) -> list[list[Any]]:
         params = params or {}
-        query = self.views.attach(_plain(query))
-        return self.client.query(render(query, params), params)
+        return self.client.query(self.views.sql(_plain(query), params), params)
 
     def bounds(self) -> tuple[int | None, int | None]:
         """(first, last) event time in the source."""

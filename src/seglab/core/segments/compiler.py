@@ -487,6 +487,7 @@ class _Compiler:
         if (
             level == "user"
             and key.table
+            and self.dialect != "clickhouse"  # its decorrelated count drops users without rows
             and not c.where
             and c.measure.fn.startswith("distinct_")
             and (lo is None or _day(lo) < _day(hi))
