@@ -128,3 +128,66 @@ def test_trap_json_missing_key_and_monday_weeks(tmp_path, json_props):
                     assert eng.count(seg) == count(project.conn, seg), name
             finally:
                 eng.close()
+
+
+RAW_EVENTS = [  # (user_id, event, timestamp or None, insert_id)
+    ("a", "buy", "2024-03-01T10:00:00.000Z", "i1"),
+    ("a", "buy", "2024-03-01T10:00:00.000Z", "i1"),  # a duplicate delivery: counts once
+    ("a", "buy", "2024-03-02T10:00:00.000Z", ""),  # no insert_id: always counts
+    ("a", "buy", "2024-03-02T10:00:00.000Z", ""),
+    (" b ", " buy ", "2024-03-03T10:00:00.250Z", "i2"),  # trimmed
+    ("", "buy", "2024-03-03T10:00:00.000Z", "i3"),  # no user: left out
+    ("c", "", "2024-03-03T10:00:00.000Z", "i4"),  # no event name: left out
+    ("c", "buy", None, "i5"),  # no time: left out
+    ("c", "view", "2024-03-04T10:00:00.000Z", "i6"),
+]
+
+
+def test_source_rows_are_read_as_the_importer_reads_them(tmp_path):
+    from chdb import session
+
+    from seglab.core.engines.connect import connect_project
+
+    rows = [{"user_id": u, "event": e, "timestamp": ts or "", "insert_id": i} for u, e, ts, i in RAW_EVENTS]
+    local = build_project(tmp_path / "l.seglab", events=rows)
+    folder = tmp_path / "ch"
+    folder.mkdir()
+    s = session.Session(str(folder))
+    try:
+        s.query(
+            "CREATE TABLE ev (uid String, name String, at Nullable(DateTime64(3, 'UTC')), insert_id String) "
+            "ENGINE = MergeTree ORDER BY (name, uid)"
+        )
+        values = ", ".join(
+            "({}, {}, {}, {})".format(
+                *[
+                    "NULL" if v is None else "'" + v.replace("Z", "").replace("T", " ") + "'"
+                    for v in (u, e, ts, i)
+                ]
+            )
+            for u, e, ts, i in RAW_EVENTS
+        )
+        s.query(f"INSERT INTO ev VALUES {values}")
+    finally:
+        s.close()
+    connect_project(
+        tmp_path / "c.seglab",
+        f"chdb://{folder}",
+        {"events": "ev"},
+        ["user_id=uid", "event=name", "timestamp=at"],
+    )
+    buys = {"level": "user", "conditions": [did("buy", compare={"op": "gte", "value": 3})]}
+    with Project.open(local, readonly=True) as lp, Project.open(tmp_path / "c.seglab", readonly=True) as cp:
+        eng = open_engine(cp.conn)
+        try:
+            got = eng.info()
+            expected = lp.info()
+            for key in ("events", "users", "event_names", "first_event", "last_event"):
+                assert got[key] == expected[key], key
+            assert got["events"] == 5
+            seg = load_definition(buys)
+            assert eng.member_ids(seg) == member_ids(lp.conn, seg) == ["a"]
+            everyone = load_definition({"level": "user"})
+            assert eng.member_ids(everyone) == member_ids(lp.conn, everyone) == ["a", "b", "c"]
+        finally:
+            eng.close()

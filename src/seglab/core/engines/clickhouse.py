@@ -115,6 +115,11 @@ def _no_blank(text: exp.Expression) -> exp.Expression:
     )
 
 
+def _null_text() -> exp.Expression:
+    """A NULL text (a bare NULL is of type Nothing, which ClickHouse cannot group or join)."""
+    return exp.Cast(this=exp.Null(), to=exp.DataType.build("Nullable(String)", dialect="clickhouse"))
+
+
 def _ms(expr: exp.Expression) -> exp.Expression:
     return fn("toUnixTimestamp64Milli", fn("toDateTime64", expr, lit(3), lit("UTC")))
 
@@ -218,7 +223,7 @@ class ViewLayer:
         types = self.source["columns"]["events"]
         ts_col = col(m["timestamp"], "src")
         ts = _ms(ts_col) if timestamp_kind(types[m["timestamp"]]) == "datetime" else fn("toInt64", ts_col)
-        account = _no_blank(_trimmed_id(col(m["account_id"], "src"))) if m.get("account_id") else exp.Null()
+        account = _no_blank(_trimmed_id(col(m["account_id"], "src"))) if m.get("account_id") else _null_text()
         inner = sel(
             exp.alias_(ts, "ts_", quoted=True),
             exp.alias_(_trimmed_id(col(m["user_id"], "src")), "user_key_", quoted=True),
@@ -289,7 +294,7 @@ class ViewLayer:
         uf = None
         if um:
             account = (
-                _no_blank(_trimmed_id(col(um["account_id"], "src"))) if um.get("account_id") else exp.Null()
+                _no_blank(_trimmed_id(col(um["account_id"], "src"))) if um.get("account_id") else _null_text()
             )
             uf = sel(
                 exp.alias_(_trimmed_id(col(um["user_id"], "src")), "k", quoted=True),
