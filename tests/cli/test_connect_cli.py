@@ -161,9 +161,11 @@ def test_import_and_unsupported_commands_are_refused(tmp_path, source, capsys):
         "connected project (nothing was changed)\n"
     )
     assert project.read_bytes() == before
-    code, _, err = run(["analyze", "trend", project, "--event", "login", "--out", tmp_path / "t.csv"], capsys)
+    code, _, err = run(
+        ["analyze", "funnel", project, "--steps", "login,purchase", "--out", tmp_path / "t.csv"], capsys
+    )
     assert code == 2
-    assert "'analyze trend' does not run on connected projects yet" in err
+    assert "'analyze funnel' does not run on connected projects yet" in err
     assert "Traceback" not in err
 
 

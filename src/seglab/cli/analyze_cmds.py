@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from seglab.cli.common import UsageError, as_of_arg, open_project
+from seglab.cli.common import UsageError, as_of_arg, connected_engine, open_project
 
 
 def register(sub) -> None:
@@ -94,7 +94,13 @@ def _common(p):
 def cmd_trend(args) -> int:
     from seglab.core.analyses import TREND_COLUMNS, TrendRequest, run_trend
 
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            with engine:
+                frame = _connected_trend(engine, project.conn, args)
+            _write_csv(frame, TREND_COLUMNS, args.out)
+            return 0
         conn = project.conn
         as_of, date_from, date_to, series = _resolve_common(conn, args)
         _warn_unknown_events(conn, [args.event])
@@ -267,6 +273,40 @@ def cmd_size(args) -> int:
 
 
 # -- shared plumbing -----------------------------------------------------------------
+
+
+def _connected_trend(engine, conn, args):
+    """``analyze trend`` pushed down to a connected project's source (docs/sources.md)."""
+    from seglab.core.engines.clickhouse import trend
+    from seglab.core.errors import UserError
+    from seglab.core.timeutil import parse_date
+
+    if args.vs_rest:
+        raise UsageError("--vs-rest does not run on connected projects yet")
+    date_from = parse_date(args.date_from, "--from") if args.date_from else None
+    date_to = parse_date(args.date_to, "--to") if args.date_to else None
+    if date_from and date_to and date_from > date_to:
+        raise UsageError(f"--from {date_from.isoformat()} is after --to {date_to.isoformat()}")
+    series = []
+    for name in args.segment:
+        if any(name == label for label, _ in series):
+            raise UsageError(f"--segment {name!r} is given twice")
+        saved = _get_saved(conn, name)
+        if saved is None:
+            raise UserError(f"no saved segment named {name!r} (see: seglab segment list)")
+        series.append((name, saved.definition))
+    if not series:
+        from seglab.core.analyses import EVERYONE
+
+        series = [(EVERYONE, None)]
+    if engine.as_of(as_of_arg(args.as_of)) is None:
+        raise UserError(f"{args.project}: the project has no events, so there is nothing to analyze")
+    if args.event != "*" and not engine.has_event(args.event):
+        print(f"seglab: warning: no event named {args.event!r} in this project; it counts as never done",
+              file=sys.stderr)  # fmt: skip
+    return trend(
+        engine, args.event, args.measure, args.interval, series, as_of_arg(args.as_of), date_from, date_to
+    )
 
 
 def _resolve_common(conn, args):

@@ -555,6 +555,17 @@ class ClickHouseEngine:
             self._bounds = (row[0], row[1])
         return self._bounds
 
+    def has_event(self, name: str) -> bool:
+        """Whether the source has an event of this name (one row read back)."""
+        query = sel(exp.Count(this=exp.Star())).from_(
+            sel(lit(1))
+            .from_(exp.to_table("events"))
+            .where(exp.EQ(this=col("event_key"), expression=exp.Placeholder(this="e")))
+            .limit(1)
+            .subquery("x")
+        )
+        return bool(self.run(query, {"e": name})[0][0])
+
     def latest_event_ms(self) -> int | None:
         return self.bounds()[1]
 
@@ -636,3 +647,90 @@ class ClickHouseEngine:
 
 
 __all__ = ["ClickHouseEngine", "SourceError", "SourceURL", "ViewLayer", "render"]
+
+
+def _bucket_index(day: exp.Expression, start_days: list[int]) -> exp.Expression:
+    """The index of the calendar bucket holding ``day`` (bucket 0 starts at ``start_days[0]``)."""
+    if len(start_days) == 1:
+        return lit(0)
+    ifs = [
+        exp.If(this=exp.LT(this=day.copy(), expression=lit(start)), true=lit(i))
+        for i, start in enumerate(start_days[1:])
+    ]
+    return exp.Case(ifs=ifs, default=lit(len(start_days) - 1))
+
+
+def trend(
+    engine: ClickHouseEngine,
+    event: str,
+    measure: str,
+    interval: str,
+    series: list[tuple[str, SegmentDef | None]],
+    as_of_ms: int | None,
+    date_from=None,
+    date_to=None,
+):
+    """``analyze trend`` in the source: one grouped query per series, the segment a subquery of it.
+
+    Same rows as :func:`seglab.core.analyses.run_trend` on a local project of the same rows:
+    events whose UTC day is in the range and whose time is at most as-of, per calendar bucket."""
+    import pandas as pd
+
+    from seglab.core.analyses.common import buckets_for, check_interval, resolve_window, safe_rate
+    from seglab.core.analyses.trend import MEASURES, TREND_COLUMNS
+    from seglab.core.errors import AnalysisError
+
+    if measure not in MEASURES:
+        raise AnalysisError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
+    check_interval(interval)
+    as_of = engine.as_of(as_of_ms)
+    window = resolve_window(as_of, date_from, date_to)
+    buckets = buckets_for(window.from_day, window.to_day, interval)
+    catalog = engine.catalog()
+    rows = []
+    for label, seg in series:
+        values: dict[int, float] = {}
+        if not window.empty:
+            comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+            e, u = "e", "u"
+            day = fn("intDiv", col("ts", e), lit(DAY_MS))
+            preds = [
+                exp.GTE(this=col("ts", e), expression=lit(window.from_day * DAY_MS)),
+                exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+            ]
+            if event != "*":
+                preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
+            level = seg.level if seg is not None else "user"
+            if seg is not None:
+                validate(catalog, seg)
+                members = exp.Subquery(this=comp.members(seg))
+                unit = col("user_key", e) if level == "user" else col("account_key", u)
+                preds.append(exp.In(this=unit, query=members))
+            query = (
+                sel(
+                    exp.alias_(_bucket_index(day, buckets.start_days), "b", quoted=True),
+                    exp.Count(this=exp.Star()),
+                    fn("uniqExact", col("user_key", e)),
+                    fn("uniqExact", col("account_key", u)),
+                )
+                .from_(exp.to_table("events").as_(e))
+                .join(
+                    exp.to_table("users").as_(u),
+                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                    join_type="left",
+                )
+                .where(exp.and_(*preds))
+                .group_by(col("b"))
+            )
+            for b, n, users, accounts in engine.run(query, comp.params):
+                values[int(b)] = {
+                    "count": int(n),
+                    "users": int(users),
+                    "accounts": int(accounts),
+                    "per_user": safe_rate(int(n), int(users)),
+                }[measure]
+        for b, start in enumerate(buckets.starts):
+            rows.append((label, start.isoformat(), values.get(b, 0)))
+    frame = pd.DataFrame(rows, columns=TREND_COLUMNS)
+    frame["value"] = frame["value"].astype("float64" if measure == "per_user" else "int64")
+    return frame
