@@ -133,7 +133,9 @@ def to_chdb(
             sel = "".join(f", t.{p[1]}" for p in tp)
             if account:
                 sql = (
-                    "SELECT t.user_id, CASE WHEN t.account_from_file = 1 THEN a.account_id END"
+                    # The users table names the account unless it came from the user's events.
+                    "SELECT t.user_id, CASE WHEN t.account_from_file = 1 OR t.account_link_ts IS NULL "
+                    "THEN a.account_id END"
                     f"{sel} FROM users t LEFT JOIN accounts a ON a.account_key = t.account_key"
                 )
             else:
