@@ -112,21 +112,28 @@ def test_a_count_reads_back_one_row(engine):
 
 def test_trap_join_use_nulls(engine):
     """Without join_use_nulls=1 a LEFT JOIN gives ''/0 for a missing row instead of NULL: a user
-    without events (u7) gets first_ts 0, and "first seen in the window" stops being exact."""
-    from seglab.core.engines import source as src
+    without events (u7) gets first_ts 0, and "first seen in the window" stops being exact.
+    (The users view is built once per command, so the trap is shown on the plain CTE form.)"""
+    from seglab.core.engines.clickhouse import ViewLayer
+    from seglab.core.segments.compiler import _Compiler, _plain
 
     seg = load_definition(users({"type": "first_seen", "event": "*", "window": "ever", "negate": True}))
     assert engine.member_ids(seg, T) == ["u4", "u7"]  # u4 first came after T
-    saved = dict(src.SETTINGS)
-    try:
-        src.SETTINGS["join_use_nulls"] = 0
-        engine.client._settings = engine.client._settings.replace("join_use_nulls = 1", "join_use_nulls = 0")
-        assert engine.member_ids(seg, T) == ["u4"]  # the trap is real: u7 "first seen" at 0
-    finally:
-        src.SETTINGS.clear()
-        src.SETTINGS.update(saved)
-        engine.client._settings = engine.client._settings.replace("join_use_nulls = 0", "join_use_nulls = 1")
-    assert engine.member_ids(seg, T) == ["u4", "u7"]  # u4 first came after T
+
+    def run(join_use_nulls: int) -> list[str]:
+        comp = _Compiler(engine.catalog(), T, "clickhouse")
+        query = _plain(comp.members(seg).order_by("key"))
+        views = ViewLayer(engine.source, engine.views.properties, engine.views.database)
+        sql = views.sql(query, comp.params).replace("seglab_users", "seglab_users_cte")
+        settings = engine.client._settings
+        engine.client._settings = settings.replace("join_use_nulls = 1", f"join_use_nulls = {join_use_nulls}")
+        try:
+            return sorted(row[0] for row in engine.client.query(sql, comp.params))
+        finally:
+            engine.client._settings = settings
+
+    assert run(1) == ["u4", "u7"]
+    assert run(0) == ["u4"]  # the trap is real: u7 "first seen" at 0
 
 
 def test_trap_query_condition_cache(engine):

@@ -35,6 +35,7 @@ _DEPENDS = {
     "user_days": ("events",),
     "user_active_days": ("events",),
 }
+MATERIALIZED = ("users", "accounts")  # made session temporary tables once per command
 TRUE_WORDS = ("true", "yes", "t", "y")
 FALSE_WORDS = ("false", "no", "f", "n")
 
@@ -192,6 +193,7 @@ class ViewLayer:
         self.properties = properties
         self.database = database
         self._rendered: dict[str, str] = {}
+        self.materialized: set[str] = set()  # names that are temporary tables in the session
 
     def table(self, kind: str) -> exp.Table:
         name = self.source[kind]["table"]
@@ -424,11 +426,14 @@ class ViewLayer:
             return getattr(self, name)()
         return self.rollup(name)
 
-    def sql(self, query: exp.Expression, params: dict[str, Any]) -> str:
+    def sql(self, query: exp.Expression, params: dict[str, Any], materialize=None, inline=()) -> str:
         """ClickHouse SQL of ``query`` reading the CTEs for the local tables it names.
 
         The CTEs are rendered once per view layer (building them is most of a small query's
-        time otherwise) and put in front of the query's own WITH list."""
+        time otherwise) and put in front of the query's own WITH list. ``materialize(name)``,
+        when given, is asked to make ``users`` and ``accounts`` session temporary tables
+        (:data:`MATERIALIZED`) instead: each is an aggregate over every event, which the
+        compiler's SQL reads several times per query."""
         used: set[str] = set()
 
         def rename(node):
@@ -445,6 +450,11 @@ class ViewLayer:
         needed: list[str] = []
 
         def need(name: str) -> None:
+            if name in self.materialized:
+                return
+            if materialize is not None and name in MATERIALIZED and name not in inline:
+                materialize(name)
+                return
             for dep in _DEPENDS[name]:
                 need(dep)
             if name not in needed:
@@ -544,7 +554,17 @@ class ClickHouseEngine:
     # -- running --------------------------------------------------------------------------
     def run(self, query: exp.Expression, params: dict[str, Any] | None = None) -> list[list[Any]]:
         params = params or {}
-        return self.client.query(self.views.sql(_plain(query), params), params)
+        return self.client.query(self.views.sql(_plain(query), params, self._materialize), params)
+
+    def _materialize(self, name: str) -> None:
+        """``users`` or ``accounts`` as a temporary table of this session (the source is
+        never written: temporary tables live in SegLab's own session and end with it)."""
+        if name in self.views.materialized:
+            return
+        select = self.views.sql(sel(exp.Star()).from_(exp.to_table(name)), {}, self._materialize, (name,))
+        table = exp.to_identifier(PREFIX + name).sql(dialect="clickhouse")
+        self.client.execute(f"CREATE TEMPORARY TABLE {table} ENGINE = Memory AS {select}")
+        self.views.materialized.add(name)
 
     def bounds(self) -> tuple[int | None, int | None]:
         """(first, last) event time in the source."""

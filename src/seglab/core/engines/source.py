@@ -148,6 +148,14 @@ class Client:
     def _query(self, sql: str, params: dict[str, Any]) -> list[list[Any]]:  # pragma: no cover
         raise NotImplementedError
 
+    def execute(self, sql: str) -> None:
+        """A statement without a result (a temporary table of this session)."""
+        self._execute(sql)
+        self.queries += 1
+
+    def _execute(self, sql: str) -> None:  # pragma: no cover
+        raise NotImplementedError
+
     def close(self) -> None:  # pragma: no cover
         pass
 
@@ -201,6 +209,12 @@ class ChdbClient(Client):
         if not raw:
             return []
         return json.loads(raw)["data"]
+
+    def _execute(self, sql):
+        try:
+            self._session.query(sql + self._settings)
+        except Exception as exc:
+            raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
 
     def close(self) -> None:
         session = getattr(self, "_session", None)
@@ -266,6 +280,12 @@ class ClickHouseClient(Client):
         except Exception as exc:
             raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
         return [list(row) for row in result.result_rows]
+
+    def _execute(self, sql):
+        try:
+            self._client.command(sql, settings=dict(SETTINGS))
+        except Exception as exc:
+            raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
 
     def close(self) -> None:
         client = getattr(self, "_client", None)
