@@ -308,3 +308,18 @@ def test_ids_are_trimmed_like_the_importer(tmp_path, source, capsys):
     assert code == 0
     assert out.split() == ["id", "u1", "u2", "u3", "u4"]
     assert Path(tmp_path / "c.seglab").exists()
+
+
+def test_the_core_import_refuses_a_connected_project(tmp_path, source, capsys):
+    """The app imports through import_file: a connected project is refused there as well."""
+    from seglab.core.errors import ImportFileError
+    from seglab.core.importing import import_file
+
+    assert connect(tmp_path, source, capsys)[0] == 0
+    csv_file = tmp_path / "e.csv"
+    csv_file.write_text("user_id,event,timestamp\nu9,login,2024-03-01T00:00:00Z\n")
+    with Project.open(tmp_path / "c.seglab") as project:
+        with pytest.raises(ImportFileError, match="reads its events from chdb://"):
+            import_file(project, csv_file, kind="events")
+        assert project.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+        assert project.conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
