@@ -28,7 +28,7 @@ WINDOW_CASES = [
 ]
 
 
-@pytest.mark.parametrize("ts_type", ["DateTime64(3, 'America/Los_Angeles')", "Int64"])
+@pytest.mark.parametrize("ts_type", ["DateTime64(3, 'America/Los_Angeles')", "DateTime64(6, 'UTC')", "Int64"])
 def test_trap_time_zones_and_epoch_ms(tmp_path, ts_type):
     """A time column in another zone, or epoch ms, holds the same instants: same members."""
     _, connected = _connected(tmp_path, ts_type=ts_type)

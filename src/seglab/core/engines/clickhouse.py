@@ -228,6 +228,7 @@ class ViewLayer:
         account = _no_blank(_trimmed_id(col(m["account_id"], "src"))) if m.get("account_id") else _null_text()
         inner = sel(
             exp.alias_(ts, "ts_", quoted=True),
+            exp.alias_(ts_col.copy(), "ts_at_", quoted=True),
             exp.alias_(_trimmed_id(col(m["user_id"], "src")), "user_key_", quoted=True),
             exp.alias_(_trimmed_id(col(m["event"], "src")), "event_key_", quoted=True),
             exp.alias_(account, "account_key_", quoted=True),
@@ -240,6 +241,7 @@ class ViewLayer:
         ).from_(self.table("events").as_("src"))
         columns = [
             exp.alias_(fn("assumeNotNull", col("ts_")), "ts", quoted=True),
+            exp.alias_(col("ts_at_"), "ts_at", quoted=True),
             exp.alias_(col("user_key_"), "user_key", quoted=True),
             exp.alias_(col("event_key_"), "event_key", quoted=True),
             exp.alias_(col("account_key_"), "account_key", quoted=True),
@@ -258,6 +260,7 @@ class ViewLayer:
         deduped = (
             sel(
                 col("ts_"),
+                col("ts_at_"),
                 col("user_key_"),
                 col("event_key_"),
                 col("account_key_"),
@@ -446,7 +449,9 @@ class ViewLayer:
                 return out
             return node
 
-        body = render(query.transform(rename, copy=False), params)
+        query = query.transform(rename, copy=False)
+        self._raw_time_bounds(query)
+        body = render(query, params)
         needed: list[str] = []
 
         def need(name: str) -> None:
@@ -470,12 +475,68 @@ class ViewLayer:
             return f"WITH {ctes}, {body[len('WITH ') :]}"
         return f"WITH {ctes} {body}"
 
+    def _raw_time_bounds(self, query: exp.Expression) -> None:
+        """``e.ts > N`` on an events row → ``e.ts_at >= <N+1 ms>`` on the source's own time column,
+        so ClickHouse can prune by a primary key holding the time (the epoch-ms form hides it).
+
+        Exact for any column precision: ``ts`` is the time floored to the millisecond, so
+        ``ts > N`` ⟺ ``at >= N+1 ms``, ``ts >= N`` ⟺ ``at >= N ms``, ``ts <= N`` ⟺
+        ``at < N+1 ms``, ``ts < N`` ⟺ ``at < N ms``. A DateTime column gets
+        ``toDateTime64('YYYY-MM-DD HH:MM:SS.fff', 3, 'UTC')`` literals, an epoch-ms column
+        integers."""
+        aliases = {
+            t.alias_or_name
+            for t in query.find_all(exp.Table)
+            if t.name == PREFIX + "events" and not t.args.get("db")
+        }
+        if not aliases:
+            return
+        m = self.source["events"]
+        as_datetime = timestamp_kind(self.source["columns"]["events"][m["timestamp"]]) == "datetime"
+        flip = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}
+        for node in list(query.find_all(exp.GT, exp.GTE, exp.LT, exp.LTE)):
+            kind, column, value = type(node), node.this, node.expression
+            if not isinstance(column, exp.Column):
+                kind, column, value = flip[kind], node.expression, node.this
+            if not (
+                isinstance(column, exp.Column)
+                and column.name == "ts"
+                and column.table in aliases
+                and isinstance(value, exp.Literal)
+                and not value.is_string
+            ):
+                continue
+            try:
+                n = int(value.this)
+            except ValueError:
+                continue
+            if not 0 <= n < _MAX_LITERAL_MS:
+                continue
+            bound, op = {
+                exp.GT: (n + 1, exp.GTE),
+                exp.GTE: (n, exp.GTE),
+                exp.LTE: (n + 1, exp.LT),
+                exp.LT: (n, exp.LT),
+            }[kind]
+            literal = _datetime_literal(bound) if as_datetime else lit(bound)
+            node.replace(op(this=col("ts_at", column.table), expression=literal))
+
     def _cte_sql(self, name: str) -> str:
         cached = self._rendered.get(name)
         if cached is None:
             cte = exp.CTE(this=self.cte(name), alias=exp.TableAlias(this=exp.to_identifier(PREFIX + name)))
             cached = self._rendered[name] = cte.sql(dialect="clickhouse")
         return cached
+
+
+_MAX_LITERAL_MS = 7_258_118_400_000  # 2200-01-01: within every DateTime64 range
+
+
+def _datetime_literal(ms: int) -> exp.Expression:
+    import datetime as dt
+
+    text = (dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=ms)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    return fn("toDateTime64", lit(text), lit(3), lit("UTC"))
 
 
 def _limit_by(query: exp.Select, key: exp.Expression, limit: exp.Limit) -> exp.Select:
