@@ -323,3 +323,24 @@ def test_the_core_import_refuses_a_connected_project(tmp_path, source, capsys):
             import_file(project, csv_file, kind="events")
         assert project.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
         assert project.conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+
+
+def test_a_table_gone_from_the_source_is_one_sentence(tmp_path, capsys):
+    from chdb import session
+
+    local = build_project(tmp_path / "l.seglab", events=EVENTS)
+    with Project.open(local, readonly=True) as project:
+        to_chdb(project.conn, tmp_path / "ch")
+    assert connect(tmp_path, (local, tmp_path / "ch"), capsys)[0] == 0
+    s = session.Session(str(tmp_path / "ch"))
+    s.query("DROP TABLE events")
+    s.close()
+    defs = tmp_path / "d.json"
+    defs.write_text(json.dumps(LOGIN_7))
+    for args in (["info", tmp_path / "c.seglab"], ["segment", "count", tmp_path / "c.seglab", "--def", defs]):
+        code, out, err = run(args, capsys)
+        assert code == 2
+        assert err.startswith(f"seglab: error: chdb://{tmp_path / 'ch'}: the source refused a query: ")
+        assert "events" in err and err.count("\n") == 1 and "Traceback" not in err
+        assert "In scope" not in err and len(err) < 300
+        assert out == ""

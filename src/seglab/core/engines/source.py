@@ -126,7 +126,10 @@ def _first_line(exc: BaseException) -> str:
             text = line.split("DB::Exception:", 1)[1].strip()
             break
     text = text.splitlines()[0] if text else type(exc).__name__
-    return text.split(" (version ")[0].split(". Stack trace")[0].rstrip(". ")
+    # ClickHouse appends the whole query scope ("In scope SELECT ...") and a code: not a sentence.
+    for cut in (" In scope ", " (version ", ". Stack trace", " (UNKNOWN_", " (ILLEGAL_"):
+        text = text.split(cut)[0]
+    return text.rstrip(". ")
 
 
 class Client:
