@@ -6,9 +6,12 @@ has none of them, so each query gets them as CTEs over the mapped source tables,
 importer reads the same rows (docs/sources.md): ids and event names trimmed, rows without a
 user, an event name or a time left out, ``insert_id`` duplicates counted once, each user's
 account from the users table else from their latest event carrying one. Keys are the text ids
-themselves and times integer epoch milliseconds (``toUnixTimestamp64Milli``), so window bounds,
-UTC days and Monday weeks are the compiler's integer arithmetic and no time zone can shift
-them. Values are query parameters (``{v1:String}``), identifiers sqlglot nodes.
+themselves and times integer epoch milliseconds (``toUnixTimestamp64Milli``), so UTC days and
+Monday weeks are the compiler's integer arithmetic and no time zone can shift them; bounds on an
+event's time go to the source's own time column as ``toDateTime64(..., 3, 'UTC')`` literals,
+which its primary key can use. ``users`` and ``accounts`` become temporary tables of the
+session once per command. Values are query parameters (``{v1:String}``), identifiers sqlglot
+nodes.
 """
 
 from __future__ import annotations

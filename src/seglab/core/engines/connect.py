@@ -12,7 +12,6 @@ from pathlib import Path
 
 from seglab.core.engines.base import SOURCE_META_KEY
 from seglab.core.engines.clickhouse import (
-    PREFIX,
     base_type,
     is_text_or_int,
     property_type,
@@ -210,4 +209,4 @@ def connect_project(
     return out
 
 
-__all__ = ["PREFIX", "connect_project", "parse_maps"]
+__all__ = ["connect_project", "parse_maps"]
