@@ -283,6 +283,12 @@ def _connected_trend(engine, conn, args):
 
     if args.vs_rest:
         raise UsageError("--vs-rest does not run on connected projects yet")
+    # Options the pushed-down trend does not have yet are refused, never ignored.
+    for option in ("by", "compare", "of"):
+        if getattr(args, option, None):
+            raise UsageError(f"--{option} does not run on connected projects yet")
+    if getattr(args, "unit", None) not in (None, "user"):
+        raise UsageError("--unit does not run on connected projects yet")
     date_from = parse_date(args.date_from, "--from") if args.date_from else None
     date_to = parse_date(args.date_to, "--to") if args.date_to else None
     if date_from and date_to and date_from > date_to:
