@@ -177,28 +177,27 @@ def test_trap_correlated_count_of_no_rows(engine):
     assert set(engine.member_ids(seg, T)) == {"u1", "u4", "u5", "u7"}  # as on SQLite
 
 
-def test_the_engine_boundary_gives_the_same_answers(paths):
-    """open_engine: the local engine (today's SQLite code) and the ClickHouse engine answer alike."""
+def test_the_engine_boundary_gives_the_same_answers(paths, engine):
+    """open_engine: the local engine (today's SQLite code) and the ClickHouse engine answer alike.
+    (The connected side is the module's engine: a process opens a chdb folder once at a time.)"""
     from seglab.core.engines.base import LocalEngine
 
     seg = load_definition(users(did("login", window={"last_days": 7}), prop("plan", "is_set")))
-    answers = []
-    for path in paths:
-        with Project.open(path, readonly=True) as project:
-            engine = open_engine(project.conn)
-            try:
-                assert isinstance(engine, LocalEngine) == (path == paths[0])
-                info = engine.info()
-                answers.append(
-                    (
-                        engine.count(seg, T),
-                        engine.member_ids(seg, T),
-                        engine.latest_event_ms(),
-                        engine.as_of(),
-                        sorted(engine.catalog().properties),
-                        {k: info[k] for k in ("events", "users", "accounts", "first_event", "last_event")},
-                    )
-                )
-            finally:
-                engine.close()
-    assert answers[0] == answers[1]
+
+    def answers(eng):
+        info = eng.info()
+        return (
+            eng.count(seg, T),
+            eng.member_ids(seg, T),
+            eng.latest_event_ms(),
+            eng.as_of(),
+            sorted(eng.catalog().properties),
+            {k: info[k] for k in ("events", "users", "accounts", "first_event", "last_event")},
+        )
+
+    with Project.open(paths[0], readonly=True) as project:
+        local = open_engine(project.conn)
+        assert isinstance(local, LocalEngine)
+        expected = answers(local)
+        local.close()
+    assert answers(engine) == expected
