@@ -1,6 +1,6 @@
-"""`seglab analyze trend` pushed down to a connected chdb source: the same CSV as the local
-project of the same rows (the hand-checked segment data), for each measure and interval,
-segments of both levels, a cut as-of day, --from/--to and an unknown event."""
+"""`seglab analyze trend` and `analyze funnel` pushed down to a connected chdb source: the same
+CSV as the local project of the same rows (the hand-checked segment data), for each measure and
+interval, segments of both levels, a cut as-of day, --from/--to and an unknown event."""
 
 from __future__ import annotations
 
@@ -128,3 +128,47 @@ def test_vs_rest_is_not_yet_on_connected_projects(rich, capsys):
     code, _, err = run(["analyze", "trend", rich[1], "--segment", "Buyers", "--vs-rest"], capsys)
     assert code == 2
     assert err == "seglab: error: --vs-rest does not run on connected projects yet\n"
+
+
+FUNNEL_ARGS = [
+    ["--steps", "signup,create_report,purchase", "--from", "2024-01-01"],
+    [
+        "--steps",
+        "login,login",
+        "--within-days",
+        "30",
+        "--from",
+        "2024-03-01",
+        "--as-of",
+        "2024-03-31T12:00:00Z",
+    ],
+    ["--steps", "login,purchase", "--segment", "Buyers", "--segment", "Big accounts", "--from", "2024-01-01"],
+    ["--steps", "*,purchase,nosuch", "--within-days", "0.5", "--from", "2024-01-01"],
+]
+
+
+@pytest.mark.parametrize("extra", FUNNEL_ARGS, ids=lambda a: " ".join(a[:2]))
+def test_analyze_funnel_is_pushed_down_and_equal(rich, capsys, extra):
+    outputs = []
+    for project in rich:
+        code, out, err = run(["analyze", "funnel", project, *extra], capsys)
+        assert code == 0, err
+        outputs.append((out, err))
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0][0].splitlines()) > 2
+
+
+def test_funnel_reads_back_one_row_per_series(rich):
+    from seglab.core.engines.clickhouse import funnel
+
+    with Project.open(rich[1], readonly=True) as project:
+        engine = open_engine(project.conn)
+        try:
+            engine.bounds()
+            before = engine.client.rows_read_back
+            seg = get_saved(project.conn, "Buyers").definition
+            frame = funnel(engine, ["login", "purchase"], 14, [("Buyers", seg), ("everyone", None)], None)
+            assert engine.client.rows_read_back - before == 2
+            assert len(frame) == 4
+        finally:
+            engine.close()

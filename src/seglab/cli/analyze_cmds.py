@@ -121,7 +121,16 @@ def cmd_funnel(args) -> int:
         raise UsageError(f"--steps {args.steps!r}: give event names separated by commas, e.g. A,B,C")
     if not args.within_days > 0:
         raise UsageError("--within-days must be a positive number of days")
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import funnel
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, names)
+                frame = funnel(engine, names, args.within_days, series, as_of, date_from, date_to)
+            _write_csv(frame, FUNNEL_COLUMNS, args.out)
+            return 0
         conn = project.conn
         as_of, date_from, date_to, series = _resolve_common(conn, args)
         _warn_unknown_events(conn, names)
@@ -278,12 +287,19 @@ def cmd_size(args) -> int:
 def _connected_trend(engine, conn, args):
     """``analyze trend`` pushed down to a connected project's source (docs/sources.md)."""
     from seglab.core.engines.clickhouse import trend
+
+    as_of, date_from, date_to, series = _connected_common(engine, conn, args, [args.event])
+    return trend(engine, args.event, args.measure, args.interval, series, as_of, date_from, date_to)
+
+
+def _connected_common(engine, conn, args, events: list[str]):
+    """(as_of, from, to, [(label, definition or None)]) of a pushed-down analysis; the segments
+    run inside its queries. Options the push-down does not have yet are refused, never ignored."""
     from seglab.core.errors import UserError
     from seglab.core.timeutil import parse_date
 
     if args.vs_rest:
         raise UsageError("--vs-rest does not run on connected projects yet")
-    # Options the pushed-down trend does not have yet are refused, never ignored.
     for option in ("by", "compare", "of"):
         if getattr(args, option, None):
             raise UsageError(f"--{option} does not run on connected projects yet")
@@ -305,14 +321,14 @@ def _connected_trend(engine, conn, args):
         from seglab.core.analyses import EVERYONE
 
         series = [(EVERYONE, None)]
-    if engine.as_of(as_of_arg(args.as_of)) is None:
+    as_of = engine.as_of(as_of_arg(args.as_of))
+    if as_of is None:
         raise UserError(f"{args.project}: the project has no events, so there is nothing to analyze")
-    if args.event != "*" and not engine.has_event(args.event):
-        print(f"seglab: warning: no event named {args.event!r} in this project; it counts as never done",
-              file=sys.stderr)  # fmt: skip
-    return trend(
-        engine, args.event, args.measure, args.interval, series, as_of_arg(args.as_of), date_from, date_to
-    )
+    for name in dict.fromkeys(events):
+        if name != "*" and not engine.has_event(name):
+            print(f"seglab: warning: no event named {name!r} in this project; it counts as never done",
+                  file=sys.stderr)  # fmt: skip
+    return as_of, date_from, date_to, series
 
 
 def _resolve_common(conn, args):

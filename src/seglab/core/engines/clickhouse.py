@@ -818,3 +818,164 @@ def trend(
     frame = pd.DataFrame(rows, columns=TREND_COLUMNS)
     frame["value"] = frame["value"].astype("float64" if measure == "per_user" else "int64")
     return frame
+
+
+# Per unit: from each step-1 time s, each later step at its earliest time strictly after the
+# previous one and within W of s (0: not reached, and nothing after it); the chain reaching
+# furthest, the earliest such. __steps holds the sorted times of steps 2..n.
+_FUNNEL_CHOSEN = (
+    "SELECT arraySort(c -> (-arrayCount(x -> x <> 0, c), c[1]), arrayMap(s -> arrayFold((acc, j) -> "
+    "arrayPushBack(acc, if(acc[-1] = 0, 0, arrayFirst(x -> x > acc[-1] AND x <= s + __w, __steps[j]))), "
+    "__later, [s]), s1s))[1] AS chosen FROM __per_unit"
+)
+
+
+def funnel(
+    engine: ClickHouseEngine,
+    steps: list[str],
+    within_days: float,
+    series: list[tuple[str, SegmentDef | None]],
+    as_of_ms: int | None,
+    date_from=None,
+    date_to=None,
+):
+    """``analyze funnel`` in the source, with :func:`seglab.core.analyses.run_funnel`'s semantics
+    (docs/analyses.md): one query per series reading back one row (entered and the median time
+    from the previous step, per step), the segment a subquery of it."""
+    import math
+
+    import pandas as pd
+
+    from seglab.core.analyses.common import resolve_window, safe_rate
+    from seglab.core.analyses.funnel import FUNNEL_COLUMNS, MAX_STEPS
+    from seglab.core.errors import AnalysisError
+
+    if not steps:
+        raise AnalysisError("a funnel needs at least one step")
+    if len(steps) > MAX_STEPS:
+        raise AnalysisError(f"a funnel has at most {MAX_STEPS} steps")
+    if not isinstance(within_days, (int, float)) or not 0 < within_days < math.inf:
+        raise AnalysisError("--within-days must be a positive number of days")
+    n = len(steps)
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    catalog = engine.catalog()
+    rows = []
+    for label, seg in series:
+        entered, medians = [0] * n, [None] * n
+        if not window.empty:
+            entered, medians = _funnel_series(engine, catalog, steps, within_days, seg, window)
+        for k, step in enumerate(steps):
+            prev = entered[k - 1] if k else entered[0]
+            from_start, from_prev = safe_rate(entered[k], entered[0]), safe_rate(entered[k], prev)
+            rows.append((label, k + 1, step, entered[k], from_start, from_prev, medians[k]))
+    frame = pd.DataFrame(rows, columns=FUNNEL_COLUMNS)
+    frame["step"] = frame["step"].astype("int64")
+    frame["entered"] = frame["entered"].astype("int64")
+    frame["median_seconds_from_previous"] = frame["median_seconds_from_previous"].astype("float64")
+    return frame
+
+
+# numpy's median of a sorted array: the middle value, or the mean of the two middle ones.
+_MEDIAN = (
+    "if(length(__g) = 0, NULL, if(length(__g) % 2 = 1, __g[intDiv(length(__g), 2) + 1], "
+    "(__g[intDiv(length(__g), 2)] + __g[intDiv(length(__g), 2) + 1]) / 2))"
+)
+
+
+def _template(text: str, names: dict[str, exp.Expression]) -> exp.Expression:
+    """A fixed ClickHouse SQL text with its ``__name`` placeholders replaced by sqlglot nodes."""
+    import sqlglot
+
+    def fill(node):
+        if isinstance(node, exp.Column) and node.name in names and not node.table:
+            return names[node.name].copy()
+        if isinstance(node, exp.Table) and node.name in names:
+            return names[node.name].copy()
+        return node
+
+    def array_length(node):  # an array's length here (render() makes text lengths UTF-8)
+        return fn("length", node.this) if isinstance(node, exp.Length) else node
+
+    return sqlglot.parse_one(text, read="clickhouse").transform(array_length).transform(fill)
+
+
+def _funnel_series(engine, catalog, steps, within_days, seg, window):
+    n = len(steps)
+    window_ms = min(round(float(within_days) * DAY_MS), window.as_of_ms - window.start_ms + 1)
+    upper = min(window.end_ms + window_ms, window.as_of_ms)
+    comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+    e, u = "e", "u"
+    level = seg.level if seg is not None else "user"
+    unit = col("user_key", e) if level == "user" else col("account_key", u)
+
+    def step_is(j: int) -> exp.Expression:
+        if steps[j] == "*":
+            return exp.true()
+        return exp.EQ(this=col("event_key", e), expression=comp.param(steps[j]))
+
+    def sorted_times(cond: exp.Expression, alias: str) -> exp.Expression:
+        return exp.alias_(fn("arraySort", fn("groupArrayIf", col("ts", e), cond)), alias, quoted=True)
+
+    preds = [
+        exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+        exp.LTE(this=col("ts", e), expression=lit(upper)),
+    ]
+    if level == "account":
+        preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
+    if seg is not None:
+        validate(catalog, seg)
+        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+    first = exp.and_(step_is(0), exp.LTE(this=col("ts", e), expression=lit(window.end_ms)))
+    per_unit = (
+        sel(
+            exp.alias_(unit.copy(), "unit", quoted=True),
+            sorted_times(first, "s1s"),
+            *[sorted_times(step_is(j), f"t{j + 1}s") for j in range(1, n)],
+        )
+        .from_(exp.to_table("events").as_(e))
+        .join(
+            exp.to_table("users").as_(u),
+            on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+            join_type="left",
+        )
+        .where(exp.and_(*preds))
+        .group_by(col("unit"))
+        .having(exp.GT(this=fn("length", col("s1s")), expression=lit(0)))
+    )
+    later = [col(f"t{j + 1}s") for j in range(1, n)]
+    chosen = _template(
+        _FUNNEL_CHOSEN,
+        {
+            "__w": lit(window_ms),
+            "__later": fn("range", lit(1), lit(n)),
+            "__steps": exp.Array(expressions=later) if later else fn("array", fn("emptyArrayInt64")),
+            "__per_unit": per_unit.subquery("p"),
+        },
+    )
+    best = _template("arrayCount(x -> x <> 0, chosen)", {})
+    reached = [fn("countIf", exp.GTE(this=best.copy(), expression=lit(k))) for k in range(1, n + 1)]
+    gaps = []
+    for k in range(2, n + 1):
+        # Seconds per unit from the previous step, as numpy takes them (ms / 1000.0).
+        gap = _template(
+            "toFloat64(arrayElement(chosen, __k) - arrayElement(chosen, __p)) / 1000",
+            {"__k": lit(k), "__p": lit(k - 1)},
+        )
+        gaps.append(
+            exp.alias_(
+                fn("arraySort", fn("groupArrayIf", gap, exp.GTE(this=best.copy(), expression=lit(k)))),
+                f"g{k}",
+                quoted=True,
+            )
+        )
+    grouped = sel(*[exp.alias_(r, f"n{i + 1}", quoted=True) for i, r in enumerate(reached)], *gaps).from_(
+        chosen.subquery("c")
+    )
+    query = sel(
+        *[col(f"n{i + 1}") for i in range(n)],
+        *[_template(_MEDIAN, {"__g": col(f"g{k}")}) for k in range(2, n + 1)],
+    ).from_(grouped.subquery("g"))
+    row = engine.run(query, comp.params)[0]
+    entered = [int(v) for v in row[:n]]
+    medians = [None] + [None if v is None else float(v) for v in row[n:]]
+    return entered, medians
