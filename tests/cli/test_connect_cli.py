@@ -161,9 +161,9 @@ def test_import_and_unsupported_commands_are_refused(tmp_path, source, capsys):
         "connected project (nothing was changed)\n"
     )
     assert project.read_bytes() == before
-    code, _, err = run(["analyze", "retention", project, "--out", tmp_path / "t.csv"], capsys)
+    code, _, err = run(["analyze", "distribution", project, "--out", tmp_path / "t.csv"], capsys)
     assert code == 2
-    assert "'analyze retention' does not run on connected projects yet" in err
+    assert "'analyze distribution' does not run on connected projects yet" in err
     assert "Traceback" not in err
 
 

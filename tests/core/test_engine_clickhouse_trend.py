@@ -1,4 +1,4 @@
-"""`seglab analyze trend` and `analyze funnel` pushed down to a connected chdb source: the same
+"""`seglab analyze trend`, `funnel` and `retention` pushed down to a connected chdb source: the same
 CSV as the local project of the same rows (the hand-checked segment data), for each measure and
 interval, segments of both levels, a cut as-of day, --from/--to and an unknown event."""
 
@@ -172,3 +172,47 @@ def test_funnel_reads_back_one_row_per_series(rich):
             assert len(frame) == 4
         finally:
             engine.close()
+
+
+RETENTION_ARGS = [
+    ["--from", "2024-01-01"],
+    [
+        "--start-event",
+        "signup",
+        "--return-event",
+        "login",
+        "--interval",
+        "day",
+        "--periods",
+        "5",
+        "--from",
+        "2024-01-10",
+    ],
+    [
+        "--start-event",
+        "login",
+        "--interval",
+        "month",
+        "--periods",
+        "3",
+        "--segment",
+        "Buyers",
+        "--segment",
+        "Big accounts",
+        "--from",
+        "2024-01-01",
+        "--as-of",
+        "2024-03-31T12:00:00Z",
+    ],
+]
+
+
+@pytest.mark.parametrize("extra", RETENTION_ARGS, ids=lambda a: " ".join(a[:2]))
+def test_analyze_retention_is_pushed_down_and_equal(rich, capsys, extra):
+    outputs = []
+    for project in rich:
+        code, out, err = run(["analyze", "retention", project, *extra], capsys)
+        assert code == 0, err
+        outputs.append((out, err))
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0][0].splitlines()) > 2

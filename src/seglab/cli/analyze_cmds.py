@@ -148,7 +148,20 @@ def cmd_retention(args) -> int:
 
     if args.periods < 1:
         raise UsageError("--periods must be at least 1")
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import retention
+
+            with engine:
+                events = [args.start_event, args.return_event]
+                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, events)
+                frame = retention(
+                    engine, args.start_event, args.return_event, args.interval, args.periods, series,
+                    as_of, date_from, date_to,
+                )  # fmt: skip
+            _write_csv(frame, RETENTION_COLUMNS, args.out)
+            return 0
         conn = project.conn
         as_of, date_from, date_to, series = _resolve_common(conn, args)
         _warn_unknown_events(conn, [args.start_event, args.return_event])

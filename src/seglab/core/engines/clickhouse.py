@@ -979,3 +979,142 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
     entered = [int(v) for v in row[:n]]
     medians = [None] + [None if v is None else float(v) for v in row[n:]]
     return entered, medians
+
+
+def retention(
+    engine: ClickHouseEngine,
+    start_event: str,
+    return_event: str,
+    interval: str,
+    periods: int,
+    series: list[tuple[str, SegmentDef | None]],
+    as_of_ms: int | None,
+    date_from=None,
+    date_to=None,
+):
+    """``analyze retention`` in the source, with :func:`seglab.core.analyses.run_retention`'s
+    semantics (docs/analyses.md): per series, the cohort sizes and the retained counts per cohort
+    and period are grouped in ClickHouse (one row per non-empty cohort, and per cohort and period
+    with returns, read back); the segment is a subquery."""
+    import pandas as pd
+
+    from seglab.core.analyses.common import (
+        bucket_starts,
+        buckets_for,
+        check_interval,
+        resolve_window,
+        safe_rate,
+    )
+    from seglab.core.analyses.retention import MAX_PERIODS, RETENTION_COLUMNS
+    from seglab.core.errors import AnalysisError
+
+    check_interval(interval)
+    if not isinstance(periods, int) or not 1 <= periods <= MAX_PERIODS:
+        raise AnalysisError(f"--periods must be a whole number from 1 to {MAX_PERIODS}")
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    n_cohorts = len(bucket_starts(window.from_date, window.to_date, interval))
+    buckets = buckets_for(window.from_day, window.to_day, interval, extra=periods - 1)
+    catalog = engine.catalog()
+    rows = []
+    for label, seg in series:
+        sizes: dict[int, int] = {}
+        retained: dict[tuple[int, int], int] = {}
+        if not window.empty:
+            sizes, retained = _retention_series(
+                engine, catalog, start_event, return_event, periods, seg, window, buckets
+            )
+        for c in range(n_cohorts):
+            size = sizes.get(c, 0)
+            if not size:
+                continue
+            start = buckets.starts[c].isoformat()
+            for k in range(periods):
+                got = retained.get((c, k), 0)
+                complete = buckets.last_ms(c + k) <= window.as_of_ms
+                rows.append((label, start, size, k, got, safe_rate(got, size), complete))
+    frame = pd.DataFrame(rows, columns=RETENTION_COLUMNS)
+    for name in ("cohort_size", "period", "retained"):
+        frame[name] = frame[name].astype("int64")
+    frame["rate"] = frame["rate"].astype("float64")
+    frame["complete"] = frame["complete"].astype("bool")
+    return frame
+
+
+def _retention_series(engine, catalog, start_event, return_event, periods, seg, window, buckets):
+    comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+    level = seg.level if seg is not None else "user"
+    members = None
+    if seg is not None:
+        validate(catalog, seg)
+        members = comp.members(seg)
+
+    def unit_rows(event: str, lo_ms: int, hi_ms: int, value: exp.Expression, alias: str) -> exp.Select:
+        """(unit, value) of the event's rows in [lo_ms, hi_ms], the units kept to the series."""
+        e, u = "e", "u"
+        unit = col("user_key", e) if level == "user" else col("account_key", u)
+        preds = [
+            exp.GTE(this=col("ts", e), expression=lit(lo_ms)),
+            exp.LTE(this=col("ts", e), expression=lit(hi_ms)),
+        ]
+        if event != "*":
+            preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
+        if level == "account":
+            preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
+        if members is not None:
+            preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members.copy())))
+        return (
+            sel(exp.alias_(unit.copy(), "unit", quoted=True), exp.alias_(value, alias, quoted=True))
+            .from_(exp.to_table("events").as_(e))
+            .join(
+                exp.to_table("users").as_(u),
+                on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                join_type="left",
+            )
+            .where(exp.and_(*preds))
+        )
+
+    day = fn("intDiv", col("ts", "e"), lit(DAY_MS))
+    # Cohort: the day of each unit's first start event in the range, at or before as-of.
+    first_hi = min(window.to_day * DAY_MS + DAY_MS - 1, window.as_of_ms)
+    cohorts = (
+        sel(col("unit"), exp.alias_(exp.Min(this=col("d")), "cday", quoted=True))
+        .from_(unit_rows(start_event, window.from_day * DAY_MS, first_hi, day.copy(), "d").subquery("s"))
+        .group_by(col("unit"))
+    )
+    # Returns: the buckets with a return event, from the first bucket's start up to as-of.
+    last_day = min(buckets.end_day_exclusive - 1, window.as_of_ms // DAY_MS)
+    returns_hi = min(last_day * DAY_MS + DAY_MS - 1, window.as_of_ms)
+    returns = (
+        sel(col("unit"), col("rb"))
+        .from_(
+            unit_rows(
+                return_event,
+                buckets.base_day * DAY_MS,
+                returns_hi,
+                _bucket_index(day.copy(), buckets.start_days),
+                "rb",
+            ).subquery("r")
+        )
+        .group_by(col("unit"), col("rb"))
+    )
+    cohort_bucket = _bucket_index(col("cday", "c"), buckets.start_days)
+    sizes_query = (
+        sel(exp.alias_(cohort_bucket.copy(), "cb", quoted=True), exp.Count(this=exp.Star()))
+        .from_(cohorts.subquery("c"))
+        .group_by(col("cb"))
+    )
+    period = exp.Sub(this=col("rb", "r"), expression=col("cb"))
+    retained_query = (
+        sel(
+            exp.alias_(cohort_bucket.copy(), "cb", quoted=True),
+            exp.alias_(period, "k", quoted=True),
+            exp.Count(this=exp.Star()),
+        )
+        .from_(cohorts.copy().subquery("c"))
+        .join(returns.subquery("r"), on=exp.EQ(this=col("unit", "r"), expression=col("unit", "c")))
+        .where(exp.Between(this=col("k"), low=lit(0), high=lit(periods - 1)))
+        .group_by(col("cb"), col("k"))
+    )
+    sizes = {int(b): int(n) for b, n in engine.run(sizes_query, comp.params)}
+    retained = {(int(b), int(k)): int(n) for b, k, n in engine.run(retained_query, comp.params)}
+    return sizes, retained
