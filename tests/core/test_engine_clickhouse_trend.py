@@ -1,6 +1,7 @@
-"""`seglab analyze trend`, `funnel` and `retention` pushed down to a connected chdb source: the same
-CSV as the local project of the same rows (the hand-checked segment data), for each measure and
-interval, segments of both levels, a cut as-of day, --from/--to and an unknown event."""
+"""`seglab analyze trend`, `funnel`, `retention` and `distribution` pushed down to a connected
+chdb source: the same CSV as the local project of the same rows (the hand-checked segment
+data), for each measure and interval, segments of both levels, a cut as-of day, --from/--to
+and an unknown event."""
 
 from __future__ import annotations
 
@@ -216,3 +217,40 @@ def test_analyze_retention_is_pushed_down_and_equal(rich, capsys, extra):
         outputs.append((out, err))
     assert outputs[0] == outputs[1]
     assert len(outputs[0][0].splitlines()) > 2
+
+
+DISTRIBUTION_ARGS = [
+    ["--from", "2024-01-01"],
+    [
+        "--event",
+        "login",
+        "--stats",
+        "--from",
+        "2024-03-01",
+        "--segment",
+        "Buyers",
+        "--segment",
+        "Big accounts",
+    ],
+    [
+        "--event",
+        "purchase",
+        "--from",
+        "2024-01-01",
+        "--as-of",
+        "2024-03-31T12:00:00Z",
+        "--segment",
+        "Big accounts",
+    ],
+]
+
+
+@pytest.mark.parametrize("extra", DISTRIBUTION_ARGS, ids=lambda a: " ".join(a[:2]))
+def test_analyze_distribution_is_pushed_down_and_equal(rich, capsys, extra):
+    outputs = []
+    for project in rich:
+        code, out, err = run(["analyze", "distribution", project, *extra], capsys)
+        assert code == 0, err
+        outputs.append((out, err))
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0][0].splitlines()) > 1

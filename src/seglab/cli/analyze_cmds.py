@@ -183,7 +183,18 @@ def cmd_distribution(args) -> int:
         run_distribution_stats,
     )
 
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import distribution
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(
+                    engine, project.conn, args, [args.event]
+                )
+                frame = distribution(engine, args.event, series, as_of, date_from, date_to, stats=args.stats)
+            _write_csv(frame, DISTRIBUTION_STATS_COLUMNS if args.stats else DISTRIBUTION_COLUMNS, args.out)
+            return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
         _warn_unknown_events(project.conn, [args.event])
         request = DistributionRequest(args.event, series, as_of, date_from, date_to)

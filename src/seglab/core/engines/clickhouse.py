@@ -1118,3 +1118,135 @@ def _retention_series(engine, catalog, start_event, return_event, periods, seg, 
     sizes = {int(b): int(n) for b, n in engine.run(sizes_query, comp.params)}
     retained = {(int(b), int(k)): int(n) for b, k, n in engine.run(retained_query, comp.params)}
     return sizes, retained
+
+
+_QUANTILES = (0.5, 0.75, 0.9, 0.99)  # numpy's 50/100, 75/100, 90/100, 99/100
+
+
+def _numpy_linear(a: int, b: int, t: float) -> float:
+    """numpy's linear percentile between two neighbouring order statistics (its ``_lerp``)."""
+    diff = b - a
+    return float(b - diff * (1 - t)) if t >= 0.5 else float(a + diff * t)
+
+
+def distribution(
+    engine: ClickHouseEngine,
+    event: str,
+    series: list[tuple[str, SegmentDef | None]],
+    as_of_ms: int | None,
+    date_from=None,
+    date_to=None,
+    stats: bool = False,
+):
+    """``analyze distribution`` (``--stats``) in the source, with
+    :func:`seglab.core.analyses.run_distribution`'s bins and numpy's percentiles: per series one
+    query over the per-unit counts, reading back one row per bin (or one row)."""
+    import math
+
+    import pandas as pd
+
+    from seglab.core.analyses.common import resolve_window
+    from seglab.core.analyses.distribution import DISTRIBUTION_COLUMNS, DISTRIBUTION_STATS_COLUMNS, bin_edges
+
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    catalog = engine.catalog()
+    results = []
+    for label, seg in series:
+        comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+        counts = _unit_counts(comp, catalog, event, seg, window)
+        c = col("c")
+        if stats:
+            # n, sum, max and, per quantile, the two order statistics numpy interpolates between.
+            picks = []
+            for q in _QUANTILES:
+                index = fn(
+                    "toUInt64",
+                    fn(
+                        "floor",
+                        exp.Mul(
+                            this=exp.paren(exp.Sub(this=fn("length", col("s")), expression=lit(1))),
+                            expression=lit(q),
+                        ),
+                    ),
+                )
+                nxt = fn("least", exp.Add(this=index.copy(), expression=lit(2)), fn("length", col("s")))
+                picks += [
+                    fn("arrayElement", col("s"), exp.Add(this=index, expression=lit(1))),
+                    fn("arrayElement", col("s"), nxt),
+                ]
+            inner = sel(
+                exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True),
+                exp.alias_(exp.Sum(this=c.copy()), "total", quoted=True),
+                exp.alias_(exp.Max(this=c.copy()), "top", quoted=True),
+                exp.alias_(fn("arraySort", fn("groupArray", c.copy())), "s", quoted=True),
+            ).from_(counts.subquery("u"))
+            row = engine.run(
+                sel(col("n"), col("total"), col("top"), *picks).from_(inner.subquery("a")), comp.params
+            )[0]
+            n = int(row[0])
+            if n == 0:
+                results.append((label, 0, *([math.nan] * 5), 0))
+                continue
+            values = []
+            for i, q in enumerate(_QUANTILES):
+                index = (n - 1) * q
+                values.append(
+                    _numpy_linear(int(row[3 + 2 * i]), int(row[4 + 2 * i]), index - math.floor(index))
+                )
+            results.append((label, n, int(row[1]) / n, *values, int(row[2])))
+        else:
+            # Bins 1, 2, 3-4, 5-8, ...: bin i holds counts up to 2^i.
+            bin_of = exp.If(
+                this=exp.EQ(this=c.copy(), expression=lit(1)),
+                true=lit(0),
+                false=fn("toUInt32", fn("ceil", fn("log2", c.copy()))),
+            )
+            query = (
+                sel(exp.alias_(bin_of, "b", quoted=True), exp.Count(this=exp.Star()), exp.Max(this=c.copy()))
+                .from_(counts.subquery("u"))
+                .group_by(col("b"))
+            )
+            results.append((label, {int(b): (int(k), int(m)) for b, k, m in engine.run(query, comp.params)}))
+    if stats:
+        frame = pd.DataFrame(results, columns=DISTRIBUTION_STATS_COLUMNS)
+        return frame
+    top = max((m for _, bins in results for _, m in bins.values()), default=1)
+    rows = []
+    for label, bins in results:
+        total = sum(k for k, _ in bins.values())
+        for i, (low, high) in enumerate(bin_edges(top)):
+            k = bins.get(i, (0, 0))[0]
+            rows.append((label, low, high, k, k / total if total else 0.0))
+    return pd.DataFrame(rows, columns=DISTRIBUTION_COLUMNS)
+
+
+def _unit_counts(comp, catalog, event: str, seg, window) -> exp.Select:
+    """(unit, c): each unit's events in the range (at or before as-of), units with at least one."""
+    e, u = "e", "u"
+    level = seg.level if seg is not None else "user"
+    unit = col("user_key", e) if level == "user" else col("account_key", u)
+    preds = [
+        exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+        exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+    ]
+    if event != "*":
+        preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
+    if level == "account":
+        preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
+    if seg is not None:
+        validate(catalog, seg)
+        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+    return (
+        sel(
+            exp.alias_(unit.copy(), "unit", quoted=True),
+            exp.alias_(exp.Count(this=exp.Star()), "c", quoted=True),
+        )
+        .from_(exp.to_table("events").as_(e))
+        .join(
+            exp.to_table("users").as_(u),
+            on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+            join_type="left",
+        )
+        .where(exp.and_(*preds))
+        .group_by(col("unit"))
+    )
