@@ -1,5 +1,5 @@
-"""`seglab analyze trend`, `funnel`, `retention` and `distribution` pushed down to a connected
-chdb source: the same CSV as the local project of the same rows (the hand-checked segment
+"""`seglab analyze trend`, `funnel`, `retention`, `distribution`, `overlap` and `size` pushed down
+to a connected chdb source: the same CSV as the local project of the same rows (the hand-checked segment
 data), for each measure and interval, segments of both levels, a cut as-of day, --from/--to
 and an unknown event."""
 
@@ -35,6 +35,14 @@ def rich(tmp_path_factory):
         "Buyers": {
             "level": "user",
             "conditions": [{"type": "behavior", "event": "purchase", "window": "ever"}],
+        },
+        "Logged in lately": {
+            "level": "user",
+            "conditions": [{"type": "behavior", "event": "login", "window": {"last_days": 14}}],
+        },
+        "Pro or free": {
+            "level": "user",
+            "conditions": [{"type": "property", "property": "plan", "op": "in", "value": ["pro", "free"]}],
         },
         "Big accounts": {
             "level": "account",
@@ -254,3 +262,57 @@ def test_analyze_distribution_is_pushed_down_and_equal(rich, capsys, extra):
         outputs.append((out, err))
     assert outputs[0] == outputs[1]
     assert len(outputs[0][0].splitlines()) > 1
+
+
+OVERLAP_ARGS = [
+    ["--segment", "Buyers", "--segment", "Logged in lately"],
+    ["--segment", "Buyers", "--segment", "Logged in lately", "--segment", "Pro or free", "--pairs"],
+    [
+        "--segment",
+        "Buyers",
+        "--segment",
+        "Logged in lately",
+        "--segment",
+        "Pro or free",
+        "--as-of",
+        "2024-03-01",
+    ],
+]
+
+
+@pytest.mark.parametrize("extra", OVERLAP_ARGS, ids=lambda a: " ".join(a[-2:]))
+def test_analyze_overlap_is_pushed_down_and_equal(rich, capsys, extra):
+    outputs = []
+    for project in rich:
+        code, out, err = run(["analyze", "overlap", project, *extra], capsys)
+        assert code == 0, err
+        outputs.append((out, err))
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0][0].splitlines()) > 2
+
+
+SIZE_ARGS = [
+    ["--segment", "Buyers", "--segment", "Big accounts", "--from", "2024-01-01"],
+    [
+        "--segment",
+        "Logged in lately",
+        "--interval",
+        "day",
+        "--from",
+        "2024-03-20",
+        "--as-of",
+        "2024-03-31T12:00:00Z",
+    ],
+    ["--segment", "Pro or free", "--interval", "month", "--from", "2023-12-01"],
+]
+
+
+@pytest.mark.parametrize("extra", SIZE_ARGS, ids=lambda a: a[1])
+def test_analyze_size_is_pushed_down_and_equal(rich, capsys, extra):
+    outputs = []
+    for project in rich:
+        code, out, err = run(["analyze", "size", project, *extra], capsys)
+        assert code == 0, err
+        outputs.append((out, err))
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0][0].splitlines()) > 2

@@ -253,7 +253,16 @@ def cmd_overlap(args) -> int:
 
     if not 2 <= len(args.segment) <= 6:
         raise UsageError("overlap needs 2 to 6 --segment options")
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import overlap
+
+            with engine:
+                as_of, _f, _t, series = _connected_common(engine, project.conn, args, [])
+                frame = overlap(engine, series, as_of, args.pairs)
+            _write_csv(frame, JACCARD_COLUMNS if args.pairs else OVERLAP_COLUMNS, args.out)
+            return 0
         _as_of, _f, _t, series = _resolve_common(project.conn, args)
         request = OverlapRequest(series)
         if args.pairs:
@@ -295,7 +304,16 @@ def cmd_size(args) -> int:
         raise UsageError("size needs at least one --segment")
     if args.vs_rest:
         raise UsageError("size does not take --vs-rest")
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import size_over_time
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, [])
+                frame = size_over_time(engine, series, args.interval, as_of, date_from, date_to)
+            _write_csv(frame, SIZE_COLUMNS, args.out)
+            return 0
         conn = project.conn
         as_of, date_from, date_to, _series = _resolve_common(conn, args)
         segments = tuple((name, _get_saved(conn, name).definition) for name in args.segment)

@@ -114,8 +114,8 @@ def refuse_connected(project, purpose: str) -> None:
         command = _command or "this command"
     raise UserError(
         f"{name} is connected to {source['url']}; '{command}' does not run on connected projects yet "
-        "(info, segment count, members, save and list, and analyze trend, funnel, retention and "
-        "distribution do)"
+        "(info, segment count, members, save and list, and analyze trend, funnel, retention, "
+        "distribution, overlap and size do)"
     )
 
 

@@ -1250,3 +1250,91 @@ def _unit_counts(comp, catalog, event: str, seg, window) -> exp.Select:
         .where(exp.and_(*preds))
         .group_by(col("unit"))
     )
+
+
+def size_over_time(
+    engine: ClickHouseEngine,
+    segments: list[tuple[str, SegmentDef]],
+    interval: str,
+    as_of_ms: int | None,
+    date_from=None,
+    date_to=None,
+):
+    """``analyze size``: each segment counted in the source at the end of each interval (or at
+    as-of for the interval holding it), as :func:`seglab.core.analyses.run_size_over_time` does;
+    one row read back per count."""
+    import pandas as pd
+
+    from seglab.core.analyses.common import buckets_for, check_interval, resolve_window
+    from seglab.core.analyses.membership import SIZE_COLUMNS
+    from seglab.core.errors import AnalysisError
+
+    check_interval(interval)
+    if not segments:
+        raise AnalysisError("segment size over time needs at least one segment")
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    buckets = buckets_for(window.from_day, window.to_day, interval)
+    rows = []
+    for label, definition in segments:
+        for b, start in enumerate(buckets.starts):
+            if buckets.start_ms(b) > window.as_of_ms:
+                continue
+            at = min(buckets.last_ms(b), window.as_of_ms)
+            rows.append((label, start.isoformat(), ms_to_iso(at) or "", int(engine.count(definition, at))))
+    return pd.DataFrame(rows, columns=SIZE_COLUMNS)
+
+
+def overlap(
+    engine: ClickHouseEngine, segments: list[tuple[str, SegmentDef]], as_of_ms: int | None, pairs: bool
+):
+    """``analyze overlap`` (``--pairs``): the units of the union of 2-6 segments grouped by which
+    segments hold them, in the source (at most 2^n - 1 rows read back); regions and Jaccard indexes
+    as :func:`seglab.core.analyses.run_overlap` / ``run_jaccard`` give them."""
+    from itertools import combinations
+
+    import pandas as pd
+
+    from seglab.core.analyses.overlap import JACCARD_COLUMNS, OVERLAP_COLUMNS, REGION_SEPARATOR
+    from seglab.core.errors import AnalysisError
+
+    if not 2 <= len(segments) <= 6:
+        raise AnalysisError("an overlap needs 2 to 6 segments")
+    if len({seg.level for _, seg in segments}) != 1:
+        raise AnalysisError("the segments of an overlap must all be user segments or all account segments")
+    labels = [label for label, _ in segments]
+    if len(set(labels)) != len(labels):
+        raise AnalysisError("two series have the same label; give each segment once")
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, engine._as_of(as_of_ms), "clickhouse")
+    members = []
+    for _, seg in segments:
+        validate(catalog, seg)
+        members.append(comp.members(seg))
+    union = exp.union(*[m.copy() for m in members], distinct=True) if len(members) > 1 else members[0].copy()
+    flags = [
+        exp.alias_(exp.In(this=col("key", "x"), query=exp.Subquery(this=m)), f"m{i}", quoted=True)
+        for i, m in enumerate(members)
+    ]
+    inner = sel(*flags).from_(union.subquery("x"))
+    query = (
+        sel(*[col(f"m{i}") for i in range(len(members))], exp.Count(this=exp.Star()))
+        .from_(inner.subquery("f"))
+        .group_by(*[col(f"m{i}") for i in range(len(members))])
+    )
+    patterns = {tuple(bool(int(v)) for v in row[:-1]): int(row[-1]) for row in engine.run(query, comp.params)}
+    n = len(segments)
+    total = sum(patterns.values())
+    if pairs:
+        rows = []
+        for a, b in combinations(range(n), 2):
+            inter = sum(k for p, k in patterns.items() if p[a] and p[b])
+            uni = sum(k for p, k in patterns.items() if p[a] or p[b])
+            rows.append((labels[a], labels[b], inter, uni, inter / uni if uni else 0.0))
+        return pd.DataFrame(rows, columns=JACCARD_COLUMNS)
+    rows = []
+    for size in range(n, 0, -1):
+        for combo in combinations(range(n), size):
+            units = patterns.get(tuple(i in combo for i in range(n)), 0)
+            label = REGION_SEPARATOR.join(labels[i] for i in combo)
+            rows.append((label, size, units, units / total if total else 0.0))
+    return pd.DataFrame(rows, columns=OVERLAP_COLUMNS)
