@@ -211,7 +211,16 @@ def cmd_top_events(args) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import top_events
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, [])
+                frame = top_events(engine, series, as_of, date_from, date_to, args.limit)
+            _write_csv(frame, TOP_EVENTS_COLUMNS, args.out)
+            return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
         frame = run_top_events(project.conn, TopEventsRequest(series, as_of, date_from, date_to, args.limit))
     _write_csv(frame, TOP_EVENTS_COLUMNS, args.out)

@@ -1338,3 +1338,83 @@ def overlap(
             label = REGION_SEPARATOR.join(labels[i] for i in combo)
             rows.append((label, size, units, units / total if total else 0.0))
     return pd.DataFrame(rows, columns=OVERLAP_COLUMNS)
+
+
+def top_events(
+    engine: ClickHouseEngine,
+    series: list[tuple[str, SegmentDef | None]],
+    as_of_ms: int | None,
+    date_from=None,
+    date_to=None,
+    limit: int | None = None,
+):
+    """``analyze top-events`` in the source, as :func:`seglab.core.analyses.run_top_events`: per
+    series one query counting, per event, the series' units and all the level's units that did it
+    in the range (one row per event back); sizes are segment counts."""
+    import pandas as pd
+
+    from seglab.core.analyses.common import resolve_window
+    from seglab.core.analyses.top_events import TOP_EVENTS_COLUMNS
+    from seglab.core.segments.model import load_definition
+
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    catalog = engine.catalog()
+    universe: dict[str, int] = {}
+    rows = []
+    for label, seg in series:
+        level = seg.level if seg is not None else "user"
+        if level not in universe:
+            universe[level] = engine.count(
+                load_definition({"level": level, "conditions": []}), window.as_of_ms
+            )
+        size = universe[level] if seg is None else engine.count(seg, window.as_of_ms)
+        rest_size = 0 if seg is None else universe[level] - size
+        if window.empty:
+            continue
+        comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+        e, u = "e", "u"
+        unit = col("user_key", e) if level == "user" else col("account_key", u)
+        preds = [
+            exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+            exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+        ]
+        if level == "account":
+            preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
+        inside = exp.true()
+        if seg is not None:
+            validate(catalog, seg)
+            inside = exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg)))
+        query = (
+            sel(
+                col("event_key", e),
+                fn("uniqExactIf", unit.copy(), inside),
+                fn("uniqExact", unit.copy()),
+            )
+            .from_(exp.to_table("events").as_(e))
+            .join(
+                exp.to_table("users").as_(u),
+                on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                join_type="left",
+            )
+            .where(exp.and_(*preds))
+            .group_by(col("event_key", e))
+        )
+        for name, a, b in engine.run(query, comp.params):
+            a, b = int(a), int(b)
+            if a == 0:
+                continue
+            share = a / size if size else 0.0
+            rest_units = b - a if seg is not None else 0
+            rest_share = rest_units / rest_size if rest_size else float("nan")
+            lift = share / rest_share if rest_size and rest_share > 0 else float("nan")
+            rows.append((label, name, a, share, rest_units, rest_share, lift))
+    frame = pd.DataFrame(rows, columns=TOP_EVENTS_COLUMNS)
+    if frame.empty:
+        return frame
+    order = {label: i for i, (label, _) in enumerate(series)}
+    frame["_o"] = frame["segment"].map(order)
+    frame = frame.sort_values(["_o", "share", "event"], ascending=[True, False, True], kind="stable")
+    frame = frame.drop(columns="_o").reset_index(drop=True)
+    if limit:
+        frame = frame.groupby("segment", sort=False).head(limit).reset_index(drop=True)
+    return frame
