@@ -1,5 +1,5 @@
-"""Distribution (bins and --stats) pushed down to chdb: the same rows as SQLite's, on the funnel's
-generated data (per-unit counts from 1 to dozens), for users and accounts."""
+"""Distribution (bins and --stats) and stickiness pushed down to chdb: the same rows as SQLite's,
+on the funnel's generated data (per-unit counts from 1 to dozens), for users and accounts."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from chdb_support import connect_to
 from seglab.core.analyses import (
     DistributionRequest,
     SeriesSpec,
+    StickinessRequest,
     run_distribution,
     run_distribution_stats,
+    run_stickiness,
 )
 from seglab.core.engines.base import open_engine
-from seglab.core.engines.clickhouse import distribution
+from seglab.core.engines.clickhouse import distribution, stickiness
 from seglab.core.project import Project
 from seglab.core.segments import get_saved, load_definition, member_keys, save_segment
 
@@ -73,4 +75,27 @@ def test_distribution_on_chdb_equals_sqlite(both, event, date_from, date_to, as_
     request = DistributionRequest(event, tuple(local_series), as_of, date_from, date_to)
     expected = (run_distribution_stats if stats else run_distribution)(local.conn, request)
     got = distribution(engine, event, connected_series, as_of, date_from, date_to, stats=stats)
+    assert got.equals(expected), (got, expected)
+
+
+@pytest.mark.parametrize(
+    "segments", [(), ("Did C",), ("Did C", "Busy accounts")], ids=["everyone", "users", "both"]
+)
+@pytest.mark.parametrize(("event", "date_from", "date_to", "as_of"), CASES)
+@pytest.mark.parametrize("interval", ["week", "month"])
+def test_stickiness_on_chdb_equals_sqlite(both, event, date_from, date_to, as_of, segments, interval):
+    local, engine = both
+    as_of = as_of if as_of is not None else ms("2024-04-30T00:00:00")
+    local_series, connected_series = [], []
+    for name in segments:
+        definition = get_saved(local.conn, name).definition
+        local_series.append(
+            SeriesSpec(name, definition.level, tuple(member_keys(local.conn, definition, as_of)))
+        )
+        connected_series.append((name, load_definition(SEGMENTS[name])))
+    if not segments:
+        local_series, connected_series = [SeriesSpec("everyone")], [("everyone", None)]
+    request = StickinessRequest(event, interval, tuple(local_series), as_of, date_from, date_to)
+    expected = run_stickiness(local.conn, request)
+    got = stickiness(engine, event, interval, connected_series, as_of, date_from, date_to)
     assert got.equals(expected), (got, expected)

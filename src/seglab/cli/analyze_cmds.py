@@ -230,7 +230,18 @@ def cmd_top_events(args) -> int:
 def cmd_stickiness(args) -> int:
     from seglab.core.analyses import STICKINESS_COLUMNS, StickinessRequest, run_stickiness
 
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import stickiness
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(
+                    engine, project.conn, args, [args.event]
+                )
+                frame = stickiness(engine, args.event, args.interval, series, as_of, date_from, date_to)
+            _write_csv(frame, STICKINESS_COLUMNS, args.out)
+            return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
         _warn_unknown_events(project.conn, [args.event])
         request = StickinessRequest(args.event, args.interval, series, as_of, date_from, date_to)

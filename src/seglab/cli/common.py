@@ -115,7 +115,7 @@ def refuse_connected(project, purpose: str) -> None:
     raise UserError(
         f"{name} is connected to {source['url']}; '{command}' does not run on connected projects yet "
         "(info, segment count, members, save and list, and analyze trend, funnel, retention, "
-        "distribution, overlap, size and top-events do)"
+        "distribution, overlap, size, top-events and stickiness do)"
     )
 
 

@@ -1418,3 +1418,75 @@ def top_events(
     if limit:
         frame = frame.groupby("segment", sort=False).head(limit).reset_index(drop=True)
     return frame
+
+
+def stickiness(
+    engine: ClickHouseEngine,
+    event: str,
+    interval: str,
+    series: list[tuple[str, SegmentDef | None]],
+    as_of_ms: int | None,
+    date_from=None,
+    date_to=None,
+):
+    """``analyze stickiness`` in the source, as :func:`seglab.core.analyses.run_stickiness`: per
+    series one query grouping the units by interval and number of distinct active days (inside
+    the range, up to as-of): one row per interval and day count back."""
+    import pandas as pd
+
+    from seglab.core.analyses.common import buckets_for, next_bucket, resolve_window
+    from seglab.core.analyses.engagement import STICKINESS_COLUMNS
+    from seglab.core.errors import AnalysisError
+
+    if interval not in ("week", "month"):
+        raise AnalysisError("stickiness needs --interval week or month")
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    buckets = buckets_for(window.from_day, window.to_day, interval)
+    catalog = engine.catalog()
+    rows = []
+    for label, seg in series:
+        counts: dict[tuple[int, int], int] = {}
+        if not window.empty:
+            comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+            e, u = "e", "u"
+            level = seg.level if seg is not None else "user"
+            unit = col("user_key", e) if level == "user" else col("account_key", u)
+            day = fn("intDiv", col("ts", e), lit(DAY_MS))
+            preds = [
+                exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+                exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+            ]
+            if event != "*":
+                preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
+            if level == "account":
+                preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
+            if seg is not None:
+                validate(catalog, seg)
+                preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+            per_unit = (
+                sel(
+                    exp.alias_(_bucket_index(day.copy(), buckets.start_days), "b", quoted=True),
+                    exp.alias_(fn("uniqExact", day.copy()), "d", quoted=True),
+                )
+                .from_(exp.to_table("events").as_(e))
+                .join(
+                    exp.to_table("users").as_(u),
+                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                    join_type="left",
+                )
+                .where(exp.and_(*preds))
+                .group_by(unit.copy(), col("b"))
+            )
+            query = (
+                sel(col("b"), col("d"), exp.Count(this=exp.Star()))
+                .from_(per_unit.subquery("p"))
+                .group_by(col("b"), col("d"))
+            )
+            counts = {(int(b), int(d)): int(k) for b, d, k in engine.run(query, comp.params)}
+        for b, start in enumerate(buckets.starts):
+            n_days = (next_bucket(start, interval) - start).days
+            active = sum(k for (bb, d), k in counts.items() if bb == b and 1 <= d <= n_days)
+            for d in range(1, n_days + 1):
+                k = counts.get((b, d), 0)
+                rows.append((label, start.isoformat(), d, k, float(k / active if active else 0.0)))
+    return pd.DataFrame(rows, columns=STICKINESS_COLUMNS)
