@@ -161,9 +161,9 @@ def test_import_and_unsupported_commands_are_refused(tmp_path, source, capsys):
         "connected project (nothing was changed)\n"
     )
     assert project.read_bytes() == before
-    code, _, err = run(["analyze", "lifecycle", project, "--out", tmp_path / "t.csv"], capsys)
+    code, _, err = run(["report", project, "--out", tmp_path / "w.html"], capsys)
     assert code == 2
-    assert "'analyze lifecycle' does not run on connected projects yet" in err
+    assert "'report' does not run on connected projects yet" in err
     assert "Traceback" not in err
 
 

@@ -1,7 +1,6 @@
-"""`seglab analyze trend|funnel|retention|distribution|overlap|size|top-events|stickiness`
-pushed down to a connected chdb source: the same CSV as the local project of the same rows (the
-hand-checked segment data), for each measure and interval, segments of both levels, a cut as-of
-day, --from/--to and an unknown event."""
+"""`seglab analyze` (every analysis but distinguish) pushed down to a connected chdb source: the
+same CSV as the local project of the same rows (the hand-checked segment data), for each measure
+and interval, segments of both levels, a cut as-of day, --from/--to and an unknown event."""
 
 from __future__ import annotations
 
@@ -347,6 +346,23 @@ def test_analyze_stickiness_is_pushed_down_and_equal(rich, capsys, extra):
     outputs = []
     for project in rich:
         code, out, err = run(["analyze", "stickiness", project, *extra], capsys)
+        assert code == 0, err
+        outputs.append((out, err))
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0][0].splitlines()) > 2
+
+
+LIFECYCLE_ARGS = [
+    ["--from", "2024-01-01"],
+    ["--event", "login", "--interval", "day", "--from", "2024-03-20", "--segment", "Big accounts"],
+]
+
+
+@pytest.mark.parametrize("extra", LIFECYCLE_ARGS, ids=lambda a: " ".join(a[:2]))
+def test_analyze_lifecycle_is_pushed_down_and_equal(rich, capsys, extra):
+    outputs = []
+    for project in rich:
+        code, out, err = run(["analyze", "lifecycle", project, *extra], capsys)
         assert code == 0, err
         outputs.append((out, err))
     assert outputs[0] == outputs[1]

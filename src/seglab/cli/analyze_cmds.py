@@ -253,7 +253,18 @@ def cmd_stickiness(args) -> int:
 def cmd_lifecycle(args) -> int:
     from seglab.core.analyses import LIFECYCLE_COLUMNS, LifecycleRequest, run_lifecycle
 
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import lifecycle
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(
+                    engine, project.conn, args, [args.event]
+                )
+                frame = lifecycle(engine, args.event, args.interval, series, as_of, date_from, date_to)
+            _write_csv(frame, LIFECYCLE_COLUMNS, args.out)
+            return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
         _warn_unknown_events(project.conn, [args.event])
         request = LifecycleRequest(args.event, args.interval, series, as_of, date_from, date_to)

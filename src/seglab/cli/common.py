@@ -114,8 +114,7 @@ def refuse_connected(project, purpose: str) -> None:
         command = _command or "this command"
     raise UserError(
         f"{name} is connected to {source['url']}; '{command}' does not run on connected projects yet "
-        "(info, segment count, members, save and list, and analyze trend, funnel, retention, "
-        "distribution, overlap, size, top-events and stickiness do)"
+        "(info, segment count, members, save and list, and every analysis but distinguish do)"
     )
 
 

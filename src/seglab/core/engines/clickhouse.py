@@ -1490,3 +1490,113 @@ def stickiness(
                 k = counts.get((b, d), 0)
                 rows.append((label, start.isoformat(), d, k, float(k / active if active else 0.0)))
     return pd.DataFrame(rows, columns=STICKINESS_COLUMNS)
+
+
+_LIFECYCLE_COUNTS = (
+    "SELECT b, countIf(has(bs, b) AND fb = b), countIf(has(bs, b) AND has(bs, b - 1) AND fb <> b), "
+    "countIf(has(bs, b) AND NOT has(bs, b - 1) AND fb <> b), countIf(NOT has(bs, b) AND has(bs, b - 1)) "
+    "FROM __units ARRAY JOIN range(1, __n) AS b GROUP BY b ORDER BY b"
+)
+
+
+def lifecycle(
+    engine: ClickHouseEngine,
+    event: str,
+    interval: str,
+    series: list[tuple[str, SegmentDef | None]],
+    as_of_ms: int | None,
+    date_from=None,
+    date_to=None,
+):
+    """``analyze lifecycle`` in the source, as :func:`seglab.core.analyses.run_lifecycle`: per series
+    each unit's active intervals (from the interval before the range, up to as-of) and the interval
+    of its first event ever (up to as-of), counted per interval and status: one row per interval."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from seglab.core.analyses.common import bucket_start, buckets_for, resolve_window
+    from seglab.core.analyses.engagement import LIFECYCLE_COLUMNS, LIFECYCLE_STATUSES
+    from seglab.core.errors import AnalysisError
+    from seglab.core.timeutil import date_to_ms
+
+    if interval not in ("day", "week", "month"):
+        raise AnalysisError(f"interval {interval!r} is not one of day, week, month")
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    first_start = bucket_start(window.from_date, interval)
+    prev = bucket_start(first_start - dt.timedelta(days=1), interval)
+    buckets = buckets_for(date_to_ms(prev) // DAY_MS, window.to_day, interval)
+    last_day = min(window.to_day, window.as_of_ms // DAY_MS)
+    n_b = len(buckets.starts)
+    catalog = engine.catalog()
+    rows = []
+    for label, seg in series:
+        counts: dict[int, tuple[int, ...]] = {}
+        if last_day >= buckets.base_day:
+            comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+            level = seg.level if seg is not None else "user"
+            members = None
+            if seg is not None:
+                validate(catalog, seg)
+                members = comp.members(seg)
+
+            def rows_of(lo_ms, hi_ms, select, comp=comp, level=level, members=members):
+                e, u = "e", "u"
+                unit = col("user_key", e) if level == "user" else col("account_key", u)
+                preds = [exp.LTE(this=col("ts", e), expression=lit(hi_ms))]
+                if lo_ms is not None:
+                    preds.append(exp.GTE(this=col("ts", e), expression=lit(lo_ms)))
+                if event != "*":
+                    preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
+                if level == "account":
+                    preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
+                if members is not None:
+                    preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members.copy())))
+                day = fn("intDiv", col("ts", e), lit(DAY_MS))
+                return (
+                    sel(
+                        exp.alias_(unit.copy(), "unit", quoted=True),
+                        exp.alias_(select(day), "v", quoted=True),
+                    )
+                    .from_(exp.to_table("events").as_(e))
+                    .join(
+                        exp.to_table("users").as_(u),
+                        on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                        join_type="left",
+                    )
+                    .where(exp.and_(*preds))
+                    .group_by(col("unit"))
+                )
+
+            active_hi = min(last_day * DAY_MS + DAY_MS - 1, window.as_of_ms)
+            active = rows_of(
+                buckets.base_day * DAY_MS,
+                active_hi,
+                lambda day: fn("groupUniqArray", _bucket_index(day, buckets.start_days)),
+            )
+            firsts = rows_of(None, window.as_of_ms, lambda day: exp.Min(this=day))
+            first_bucket = exp.If(
+                this=exp.LT(this=col("v", "f"), expression=lit(buckets.base_day)),
+                true=lit(-1),
+                false=_bucket_index(col("v", "f"), buckets.start_days),
+            )
+            units = (
+                sel(
+                    exp.alias_(col("v", "a"), "bs", quoted=True),
+                    exp.alias_(fn("coalesce", first_bucket, lit(-1)), "fb", quoted=True),
+                )
+                .from_(active.subquery("a"))
+                .join(
+                    firsts.subquery("f"),
+                    on=exp.EQ(this=col("unit", "f"), expression=col("unit", "a")),
+                    join_type="left",
+                )
+            )
+            query = _template(_LIFECYCLE_COUNTS, {"__units": units.subquery("x"), "__n": lit(n_b)})
+            counts = {int(r[0]): tuple(int(v) for v in r[1:]) for r in engine.run(query, comp.params)}
+        for b in range(1, n_b):
+            values = counts.get(b, (0, 0, 0, 0))
+            start = (dt.date(1970, 1, 1) + dt.timedelta(days=buckets.start_days[b])).isoformat()
+            for status, n in zip(LIFECYCLE_STATUSES, values):
+                rows.append((label, start, status, n))
+    return pd.DataFrame(rows, columns=LIFECYCLE_COLUMNS)
