@@ -21,6 +21,7 @@ from seglab.cli.common import CliParser, run_command
 COMMAND_MODULES = (
     "seglab.cli.project_cmds",
     "seglab.cli.import_cmd",
+    "seglab.cli.connect_cmd",
     "seglab.cli.segment_cmds",
     "seglab.cli.people_cmds",
     "seglab.cli.analyze_cmds",

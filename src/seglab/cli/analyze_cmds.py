@@ -11,7 +11,14 @@ from __future__ import annotations
 import sys
 from contextvars import ContextVar
 
-from seglab.cli.common import UsageError, add_raw_option, as_of_arg, open_project, write_csv_output
+from seglab.cli.common import (
+    UsageError,
+    add_raw_option,
+    as_of_arg,
+    connected_engine,
+    open_project,
+    write_csv_output,
+)
 
 # Set by :func:`analysis_frame`: the frame and columns a command would write go here instead of
 # to a CSV, so the Python API returns exactly the rows the command line writes (docs/api.md).
@@ -134,7 +141,13 @@ def _common(p, unit: bool = False, by: bool = False):
 def cmd_trend(args) -> int:
     from seglab.core.analyses import TREND_COLUMNS, TrendRequest, run_trend
 
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            with engine:
+                frame = _connected_trend(engine, project.conn, args)
+            _write_csv(frame, TREND_COLUMNS, args)
+            return 0
         conn = project.conn
         as_of, date_from, date_to, series = _resolve_common(conn, args)
         event = _event(args.event, "--event")
@@ -160,7 +173,16 @@ def cmd_funnel(args) -> int:
     selectors = [parse_event(n) for n in parts]
     if not args.within_days > 0:
         raise UsageError("--within-days must be a positive number of days")
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import funnel
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, parts)
+                frame = funnel(engine, parts, args.within_days, series, as_of, date_from, date_to)
+            _write_csv(frame, FUNNEL_COLUMNS, args)
+            return 0
         conn = project.conn
         as_of, date_from, date_to, series = _resolve_common(conn, args)
         _warn_unknown_events(conn, selectors)
@@ -178,7 +200,20 @@ def cmd_retention(args) -> int:
 
     if args.periods < 1:
         raise UsageError("--periods must be at least 1")
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import retention
+
+            with engine:
+                events = [args.start_event, args.return_event]
+                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, events)
+                frame = retention(
+                    engine, args.start_event, args.return_event, args.interval, args.periods, series,
+                    as_of, date_from, date_to,
+                )  # fmt: skip
+            _write_csv(frame, RETENTION_COLUMNS, args)
+            return 0
         conn = project.conn
         as_of, date_from, date_to, series = _resolve_common(conn, args)
         start = _event(args.start_event, "--start-event")
@@ -202,7 +237,18 @@ def cmd_distribution(args) -> int:
         run_distribution_stats,
     )
 
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import distribution
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(
+                    engine, project.conn, args, [args.event]
+                )
+                frame = distribution(engine, args.event, series, as_of, date_from, date_to, stats=args.stats)
+            _write_csv(frame, DISTRIBUTION_STATS_COLUMNS if args.stats else DISTRIBUTION_COLUMNS, args)
+            return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
         event = _event(args.event, "--event")
         _warn_unknown_events(project.conn, [event])
@@ -222,7 +268,16 @@ def cmd_top_events(args) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import top_events
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, [])
+                frame = top_events(engine, series, as_of, date_from, date_to, args.limit)
+            _write_csv(frame, TOP_EVENTS_COLUMNS, args)
+            return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
         frame = run_top_events(project.conn, TopEventsRequest(series, as_of, date_from, date_to, args.limit))
     _write_csv(frame, TOP_EVENTS_COLUMNS, args)
@@ -232,7 +287,18 @@ def cmd_top_events(args) -> int:
 def cmd_stickiness(args) -> int:
     from seglab.core.analyses import STICKINESS_COLUMNS, StickinessRequest, run_stickiness
 
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import stickiness
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(
+                    engine, project.conn, args, [args.event]
+                )
+                frame = stickiness(engine, args.event, args.interval, series, as_of, date_from, date_to)
+            _write_csv(frame, STICKINESS_COLUMNS, args)
+            return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
         event = _event(args.event, "--event")
         _warn_unknown_events(project.conn, [event])
@@ -245,7 +311,18 @@ def cmd_stickiness(args) -> int:
 def cmd_lifecycle(args) -> int:
     from seglab.core.analyses import LIFECYCLE_COLUMNS, LifecycleRequest, run_lifecycle
 
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import lifecycle
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(
+                    engine, project.conn, args, [args.event]
+                )
+                frame = lifecycle(engine, args.event, args.interval, series, as_of, date_from, date_to)
+            _write_csv(frame, LIFECYCLE_COLUMNS, args)
+            return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
         event = _event(args.event, "--event")
         _warn_unknown_events(project.conn, [event])
@@ -266,7 +343,16 @@ def cmd_overlap(args) -> int:
 
     if not 2 <= len(args.segment) <= 6:
         raise UsageError("overlap needs 2 to 6 --segment options")
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import overlap
+
+            with engine:
+                as_of, _f, _t, series = _connected_common(engine, project.conn, args, [])
+                frame = overlap(engine, series, as_of, args.pairs)
+            _write_csv(frame, JACCARD_COLUMNS if args.pairs else OVERLAP_COLUMNS, args)
+            return 0
         _as_of, _f, _t, series = _resolve_common(project.conn, args)
         request = OverlapRequest(series)
         if args.pairs:
@@ -306,7 +392,16 @@ def cmd_size(args) -> int:
 
     if not args.segment:
         raise UsageError("size needs at least one --segment")
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.clickhouse import size_over_time
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, [])
+                frame = size_over_time(engine, series, args.interval, as_of, date_from, date_to)
+            _write_csv(frame, SIZE_COLUMNS, args)
+            return 0
         conn = project.conn
         as_of, date_from, date_to, _series = _resolve_common(conn, args, with_rest=False)
         segments = tuple((name, _get_saved(conn, name).definition) for name in args.segment)
@@ -320,6 +415,55 @@ def cmd_size(args) -> int:
 
 
 # -- shared plumbing -----------------------------------------------------------------
+
+
+def _connected_trend(engine, conn, args):
+    """``analyze trend`` pushed down to a connected project's source (docs/sources.md)."""
+    from seglab.core.engines.clickhouse import trend
+
+    as_of, date_from, date_to, series = _connected_common(engine, conn, args, [args.event])
+    return trend(engine, args.event, args.measure, args.interval, series, as_of, date_from, date_to)
+
+
+def _connected_common(engine, conn, args, events: list[str]):
+    """(as_of, from, to, [(label, definition or None)]) of a pushed-down analysis; the segments
+    run inside its queries. Options the push-down does not have yet are refused, never ignored."""
+    from seglab.core.errors import UserError
+    from seglab.core.timeutil import parse_date
+
+    if args.vs_rest:
+        raise UsageError("--vs-rest does not run on connected projects yet")
+    for option in ("by", "compare", "of"):
+        if getattr(args, option, None):
+            raise UsageError(f"--{option} does not run on connected projects yet")
+    if getattr(args, "unit", None) not in (None, "user"):
+        raise UsageError("--unit does not run on connected projects yet")
+    date_from = parse_date(args.date_from, "--from") if args.date_from else None
+    date_to = parse_date(args.date_to, "--to") if args.date_to else None
+    if date_from and date_to and date_from > date_to:
+        raise UsageError(f"--from {date_from.isoformat()} is after --to {date_to.isoformat()}")
+    series = []
+    for name in args.segment:
+        if any(name == label for label, _ in series):
+            raise UsageError(f"--segment {name!r} is given twice")
+        saved = _get_saved(conn, name)
+        if saved is None:
+            raise UserError(f"no saved segment named {name!r} (see: seglab segment list)")
+        series.append((name, saved.definition))
+    if not series:
+        from seglab.core.analyses import EVERYONE
+
+        series = [(EVERYONE, None)]
+    as_of = engine.as_of(as_of_arg(args.as_of))
+    if as_of is None:
+        raise UserError(f"{args.project}: the project has no events, so there is nothing to analyze")
+    for name in dict.fromkeys(events):
+        if "[" in name:
+            raise UsageError(f"event filters ({name}) do not run on connected projects yet")
+        if name != "*" and not engine.has_event(name):
+            print(f"seglab: warning: no event named {name!r} in this project; it counts as never done",
+                  file=sys.stderr)  # fmt: skip
+    return as_of, date_from, date_to, series
 
 
 def _resolve_common(conn, args, with_rest: bool = True):

@@ -24,8 +24,14 @@ class CliParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+_command = ""
+
+
 def run_command(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     args = None
+    global _command
+    # The command's words ("analyze trend"), for sentences that name it.
+    _command = " ".join(argv[:2] if argv and argv[0] in ("analyze", "segment", "chart") else argv[:1])
     try:
         args = parser.parse_args(argv)
         func = getattr(args, "func", None)
@@ -146,10 +152,52 @@ def print_json(value) -> None:
     sys.stdout.write("\n")
 
 
-def open_project(path: str, *, readonly: bool, purpose: str = "seglab command"):
+def open_project(path: str, *, readonly: bool, purpose: str = "seglab command", connected_ok: bool = False):
+    """Open a project for one command. A connected project (docs/sources.md) is refused with a
+    sentence unless the command runs on connected projects (``connected_ok``)."""
     from seglab.core.project import Project
 
-    return Project.open(Path(path), readonly=readonly, purpose=purpose)
+    project = Project.open(Path(path), readonly=readonly, purpose=purpose)
+    if not connected_ok:
+        try:
+            refuse_connected(project, purpose)
+        except BaseException:
+            project.close()
+            raise
+    return project
+
+
+def refuse_connected(project, purpose: str) -> None:
+    from seglab.core.engines.base import source_of
+
+    source = source_of(project.conn)
+    if source is None:
+        return
+    name = Path(project.path).name
+    if purpose == "seglab import":
+        raise UserError(
+            f"{name} reads its events from {source['url']}; import does not apply to a connected "
+            "project (nothing was changed)"
+        )
+    command = purpose.removeprefix("seglab ").strip()
+    if command in ("", "command"):
+        command = _command or "this command"
+    raise UserError(
+        f"{name} is connected to {source['url']}; '{command}' does not run on connected projects yet "
+        "(info, segment count, members, save and list, and every analysis but distinguish do)"
+    )
+
+
+def connected_engine(project):
+    """The ClickHouse engine of a connected project (close it when done), None for a local one."""
+    from seglab.core.engines.base import source_of
+
+    source = source_of(project.conn)
+    if source is None:
+        return None
+    from seglab.core.engines.clickhouse import ClickHouseEngine
+
+    return ClickHouseEngine.open(project.conn, source)
 
 
 def as_of_arg(value: str | None) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seglab.cli.common import open_project, print_json
+from seglab.cli.common import connected_engine, open_project, print_json
 
 
 def register(sub) -> None:
@@ -35,8 +35,13 @@ def info_json(conn) -> dict:
 
 
 def cmd_info(args) -> int:
-    with open_project(args.project, readonly=True) as project:
-        info = info_json(project.conn)
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is None:
+            info = info_json(project.conn)
+        else:
+            with engine:
+                info = engine.info()
     if args.json:
         print_json(info)
         return 0
@@ -51,6 +56,8 @@ def cmd_info(args) -> int:
         ("as of", (info["as_of"] or "-") + (" (pinned)" if info["as_of_pinned"] else "")),
         ("saved segments", info["segments"]),
     ]
+    if "source" in info:
+        rows.insert(0, ("source", info["source"]["url"]))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")

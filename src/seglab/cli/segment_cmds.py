@@ -5,7 +5,15 @@ from __future__ import annotations
 import contextlib
 import sys
 
-from seglab.cli.common import add_raw_option, as_of_arg, open_project, print_json, write_csv_output
+from seglab.cli.common import (
+    UsageError,
+    add_raw_option,
+    as_of_arg,
+    connected_engine,
+    open_project,
+    print_json,
+    write_csv_output,
+)
 
 
 def register(sub) -> None:
@@ -139,11 +147,19 @@ def cmd_count(args) -> int:
     from seglab.core.segments import count
 
     as_of = as_of_arg(args.as_of)
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
         seg = _definition(project.conn, args)
+        engine = connected_engine(project)
         start = time.perf_counter()
+        if engine is not None and args.sum:
+            engine.close()
+            raise UsageError("--sum is not available on a connected project yet")
         with _naming(args):
-            n = count(project.conn, seg, as_of)
+            if engine is None:
+                n = count(project.conn, seg, as_of)
+            else:
+                with engine:
+                    n = engine.count(seg, as_of)
         seconds = time.perf_counter() - start
         sums = None
         if args.sum:
@@ -166,10 +182,15 @@ def cmd_members(args) -> int:
     from seglab.core.segments import member_ids
 
     as_of = as_of_arg(args.as_of)
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
         seg = _definition(project.conn, args)
+        engine = connected_engine(project)
         with _naming(args):
-            ids = member_ids(project.conn, seg, as_of)
+            if engine is None:
+                ids = member_ids(project.conn, seg, as_of)
+            else:
+                with engine:
+                    ids = engine.member_ids(seg, as_of)
     write_csv_output(args, ["id"], ([i] for i in ids))
     return 0
 
@@ -178,14 +199,20 @@ def cmd_save(args) -> int:
     from seglab.core.segments import save_segment
 
     seg = read_definition(args.definition)
-    with open_project(args.project, readonly=False, purpose="seglab segment save") as project, _naming(args):
+    with (
+        open_project(
+            args.project, readonly=False, purpose="seglab segment save", connected_ok=True
+        ) as project,
+        _naming(args),
+    ):
         saved = save_segment(project.conn, args.name, seg)
     print(f"saved segment {saved.name!r} ({saved.level} level)")
     return 0
 
 
-def list_rows(conn, as_of_ms: int | None) -> list[dict]:
-    """The rows of ``segment list --json`` (the Python API's ``segments()`` too).
+def list_rows(conn, as_of_ms: int | None, engine=None) -> list[dict]:
+    """The rows of ``segment list --json`` (the Python API's ``segments()`` too); sizes from
+    ``engine`` on a connected project.
 
     A segment that cannot be evaluated is listed with ``size`` None and its ``problem``: it never
     hides the others."""
@@ -198,7 +225,11 @@ def list_rows(conn, as_of_ms: int | None) -> list[dict]:
         size = None
         if problem is None:
             try:
-                size = count(conn, saved.definition, as_of_ms)
+                size = (
+                    count(conn, saved.definition, as_of_ms)
+                    if engine is None
+                    else engine.count(saved.definition, as_of_ms)
+                )
             except SegmentError as exc:
                 problem = str(exc)
         row = {"name": saved.name, "level": saved.level, "size": size, "updated": saved.updated}
@@ -210,8 +241,13 @@ def list_rows(conn, as_of_ms: int | None) -> list[dict]:
 
 def cmd_list(args) -> int:
     as_of = as_of_arg(args.as_of)
-    with open_project(args.project, readonly=True) as project:
-        rows = list_rows(project.conn, as_of)
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        try:
+            rows = list_rows(project.conn, as_of, engine)
+        finally:
+            if engine is not None:
+                engine.close()
     if args.json:
         print_json(rows)
         return 0

@@ -59,6 +59,7 @@ class ProjectSession(QObject):
         if self._project is not None and _same(self._project.path, path):
             return self._project
         project = Project.open(path)  # raises before we touch the current project
+        _refuse_connected(project)
         self._replace(project)
         return project
 
@@ -101,3 +102,18 @@ def _same(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except OSError:
         return False
+
+
+def _refuse_connected(project: Project) -> None:
+    """A connected project (docs/sources.md) runs on the command line only, for now."""
+    from seglab.core.engines.base import source_of
+    from seglab.core.errors import ProjectError
+
+    source = source_of(project.conn)
+    if source is None:
+        return
+    project.close()
+    raise ProjectError(
+        f"{project.path.name} reads its events from {source['url']}; the desktop app does not open "
+        "connected projects yet (use the seglab command: info, segment count/members/list, analyze trend)"
+    )

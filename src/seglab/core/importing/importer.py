@@ -495,6 +495,15 @@ def _import_file(
     conn, project_dir = _connection_and_dir(project_or_conn)
     if conn.in_transaction:
         raise RuntimeError("import_file needs a connection without an open transaction")
+    # A connected project reads its events from its source (docs/sources.md): the app's import
+    # comes here too. (meta key 'source': seglab.core.engines.base.SOURCE_META_KEY)
+    source = conn.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()
+    if source and source[0]:
+        url = json.loads(source[0]).get("url", "its source")
+        raise ImportFileError(
+            f"this project reads its events from {url}; import does not apply to a connected project "
+            "(nothing was changed)"
+        )
     path = Path(path)
     head = read_head(path)
     name = path.name

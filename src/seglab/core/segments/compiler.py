@@ -96,7 +96,8 @@ def _select(*expressions) -> exp.Select:
     return _Select().select(*expressions)
 
 
-DIALECTS = ("sqlite", "duckdb")
+# "clickhouse": connected projects (seglab.core.engines.clickhouse renders it over its views).
+DIALECTS = ("sqlite", "duckdb", "clickhouse")
 _MAX_DEPTH = 32
 _YEAR_ONE = date_to_ms(dt.date(1, 1, 1))
 # SQLite's parser stack holds about 90 open parentheses, and a negated group costs four: past
@@ -240,11 +241,15 @@ class _Compiler:
             a = exp.paren(a, copy=False)  # the builder does not add precedence parentheses
         if self.dialect == "sqlite":
             return exp.Div(this=a, expression=_num(b), typed=True, safe=False)
+        if self.dialect == "clickhouse":  # sqlglot renders IntDiv there as a float division
+            return exp.Anonymous(this="intDiv", expressions=[a, _num(b)])
         return exp.IntDiv(this=a, expression=_num(b))
 
     def event_pred(self, event: str, table: str) -> exp.Expr | None:
         if event == "*":
             return None
+        if self.dialect == "clickhouse":  # a connected source's events are keyed by their name
+            return exp.EQ(this=_col("event_key", table), expression=self.param(event))
         key = self.catalog.event_keys.get(event)
         # An event the project never saw matches no rows (a warning, not an error).
         return exp.EQ(this=_col("event_key", table), expression=_num(key if key is not None else -1))
@@ -558,6 +563,7 @@ class _Compiler:
         if (
             level == "user"
             and key.table
+            and self.dialect != "clickhouse"  # its decorrelated count drops users without rows
             and not c.where
             and c.measure.fn.startswith("distinct_")
             and (lo is None or _day(lo) < _day(hi))
