@@ -17,13 +17,13 @@ import math
 DASH = "–"
 
 
-def _missing(value) -> bool:
+def _missing(value: float | int | None) -> bool:
     return value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value)))
 
 
 def number(value: float | int | None) -> str:
     """``1234`` → ``1,234``; ``9980.5`` → ``9,980``; ``12345`` → ``12.3k``; ``2.5`` → ``2.50``."""
-    if _missing(value):
+    if value is None or _missing(value):
         return DASH
     v = float(value)
     a = abs(v)
@@ -46,8 +46,10 @@ def number(value: float | int | None) -> str:
 def exact(value: float | int | None) -> str:
     """``1234567.5`` → ``1,234,567.5``; ``0.000125`` → ``0.000125``: no exponent, no lost digits
     below 15 significant ones."""
+    if value is None:
+        return ""
     if _missing(value):
-        return "" if value is None else str(value)
+        return str(value)
     if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e15):
         return f"{int(value):,}"
     v = float(value)
@@ -59,14 +61,14 @@ def exact(value: float | int | None) -> str:
 
 def percent(fraction: float | None, digits: int = 0) -> str:
     """``0.4567`` → ``46%`` (``digits=1``: ``45.7%``)."""
-    if _missing(fraction):
+    if fraction is None or _missing(fraction):
         return DASH
     return f"{float(fraction) * 100:.{digits}f}%"
 
 
 def duration(seconds: float | None) -> str:
     """``42`` → ``42 s``; ``300`` → ``5.0 min``; ``5400`` → ``1.5 h``; three days → ``3.0 d``."""
-    if _missing(seconds):
+    if seconds is None or _missing(seconds):
         return DASH
     s = float(seconds)
     if s < 60:

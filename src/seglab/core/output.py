@@ -19,10 +19,10 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, Literal, TextIO, TypeVar, overload
 
 from seglab.core.errors import OutputError, StorageError
 
@@ -63,18 +63,48 @@ def check_output(path: str | os.PathLike, *, protect: Iterable[str | os.PathLike
     return target
 
 
-@contextmanager
+@overload
+def open_output(
+    path: str | os.PathLike,
+    *,
+    protect: Iterable[str | os.PathLike] = (),
+    encoding: str = "utf-8",
+    binary: Literal[False] = False,
+) -> AbstractContextManager[TextIO]: ...
+
+
+@overload
+def open_output(
+    path: str | os.PathLike,
+    *,
+    protect: Iterable[str | os.PathLike] = (),
+    encoding: str = "utf-8",
+    binary: Literal[True],
+) -> AbstractContextManager[BinaryIO]: ...
+
+
 def open_output(
     path: str | os.PathLike,
     *,
     protect: Iterable[str | os.PathLike] = (),
     encoding: str = "utf-8",
     binary: bool = False,
-) -> Iterator[TextIO]:
+) -> AbstractContextManager[TextIO | BinaryIO]:
     """``with open_output(path) as fh:`` write text (bytes with ``binary``); the file appears,
     atomically, when the block ends. An exception in the block leaves the target untouched
     and removes the temporary file."""
-    given = Path(path)
+    if binary:
+        return _atomic_output(Path(path), protect, lambda fd: os.fdopen(fd, "wb"))
+    return _atomic_output(Path(path), protect, lambda fd: os.fdopen(fd, "w", encoding=encoding, newline=""))
+
+
+_File = TypeVar("_File", TextIO, BinaryIO)
+
+
+@contextmanager
+def _atomic_output(
+    given: Path, protect: Iterable[str | os.PathLike], fdopen: Callable[[int], _File]
+) -> Iterator[_File]:
     target = check_output(given, protect=protect)
     try:
         old_mode = stat.S_IMODE(os.stat(target).st_mode)
@@ -86,8 +116,7 @@ def open_output(
     except OSError as exc:
         raise _write_error(given, exc) from None
     try:
-        mode = {"mode": "wb"} if binary else {"mode": "w", "encoding": encoding, "newline": ""}
-        with os.fdopen(fd, **mode) as fh:
+        with fdopen(fd) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -51,7 +51,7 @@ def find(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[Match]:
         return []
     from sqlite_utils import Database  # not at import time: keeps start-up quick
 
-    table = Database(conn)["people_text"]
+    table = Database(conn).table("people_text")
     wanted = " ".join(_WORD.findall(text)).casefold()
     # Ranked candidates, a bounded number: an exact text can sit below a few better-ranked ones.
     hits = table.search(query, columns=["kind", "key", "property", "value"], limit=limit * 20 + 50)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import overload
 
 from seglab.core.errors import UserError
 
@@ -27,6 +28,14 @@ def datetime_to_ms(value: dt.datetime) -> int:
         value = value.replace(tzinfo=UTC)
     delta = value - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+@overload
+def ms_to_iso(ms: int) -> str: ...
+
+
+@overload
+def ms_to_iso(ms: None) -> None: ...
 
 
 def ms_to_iso(ms: int | None) -> str | None:

@@ -14,6 +14,7 @@ only) counts each event under its own value (see :mod:`seglab.core.analyses.tren
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ class Breakdown:
     property: str
     limit: int = DEFAULT_LIMIT
 
-    @property
+    @builtins.property  # the field above shadows the name in the class body
     def text(self) -> str:
         return f"{self.entity}.{self.property}"
 
@@ -233,7 +234,11 @@ def counted_event_units(
     unit_map = unit_map_for(engine, series)
     for s in series:
         keep = in_series(users, s, unit_map)
-        units = users[keep] if s.level == "user" else unit_map.account_of(users[keep])
+        if s.level == "user":
+            units = users[keep]
+        else:
+            assert unit_map is not None  # unit_map_for builds one when a series is of accounts
+            units = unit_map.account_of(users[keep])
         out.setdefault(s.level, []).append(units)
     return {level: np.unique(np.concatenate(parts)) for level, parts in out.items()}
 

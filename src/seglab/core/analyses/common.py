@@ -15,12 +15,15 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from seglab.core.errors import AnalysisError, Cancelled
 from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled, install_interrupt
 from seglab.core.storage.arrays import int_columns
 from seglab.core.timeutil import DAY_MS, add_months, month_start, week_start
+
+if TYPE_CHECKING:
+    from seglab.core.analyses.filters import EventSelector
 
 Level = Literal["user", "account"]
 Interval = Literal["day", "week", "month"]
@@ -234,7 +237,8 @@ class Engine:
         # only installed while our statements run so the caller's connection is left as it was.
         self._interruptible = self.is_sqlite and progress is not None and progress is not NULL_PROGRESS
         self._max_ts: int | None = None
-        self.selector = None  # the filtered event this engine's statements see (see for_event)
+        # The filtered event this engine's statements see (see for_event).
+        self.selector: EventSelector | None = None
         self._ctes: list[tuple[str, str]] = []
         self._cte_params: list = []
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -71,7 +73,7 @@ def run_size_over_time(
                 keys = universe[definition.level]  # the rest's members rank too
             counted[definition.level] = np.union1d(counted.get(definition.level, keys[:0]), keys)
         groups, values = decide_for_series(Engine(conn), by, counted, levels)
-    rows = []
+    rows: list[tuple] = []  # (segment, [group,] interval start, at, size)
     total = len(request.segments) * len(buckets.starts)
     done = 0
     for label, definition in request.segments:
@@ -96,11 +98,12 @@ def run_size_over_time(
                 (rest_label(label), *when, int(np.setdiff1d(total_units, m).size)) for when, m in outs
             )
         elif by is not None:
+            assert groups is not None  # decided above with the breakdown
             keys, labels = values[definition.level]
-            group_of = np.array([groups.of(x) for x in labels], dtype=object)
-            parts = [(label, lambda m: m)]
+            group_of = np.array([groups.of(x) for x in labels], dtype=np.object_)
+            parts: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = [(label, lambda m: m)]
             if request.vs_rest:
-                parts.append((rest_label(label), lambda m, u=universe[definition.level]: np.setdiff1d(u, m)))
+                parts.append((rest_label(label), partial(np.setdiff1d, universe[definition.level])))
             for name, pick in parts:
                 for g in groups.labels:
                     for when, m in outs:

@@ -312,6 +312,7 @@ def _run_rows(conn, request: TrendRequest, progress: Progress = NULL_PROGRESS, g
     if request.measure == "accounts" or any(s.level == "account" for s in request.series):
         accounts = unit_map.account_of(users) if unit_map is not None else np.full(users.shape, -1)
     if group_col and len(data):
+        assert group_type is not None  # set with group_col
         labels = {v: label_of(v, group_type) for v in pd.unique(data["group"])}  # each value once
         data["group"] = data["group"].map(labels).astype(object)
     per_series = [(s, in_series(users, s, unit_map)) for s in request.series]
@@ -323,7 +324,11 @@ def _run_rows(conn, request: TrendRequest, progress: Progress = NULL_PROGRESS, g
         part = data[keep].copy()
         if len(part):
             by_user = s.level == "user" and request.measure != "accounts"
-            part["unit"] = part["user"] if by_user else accounts[keep]
+            if by_user:
+                part["unit"] = part["user"]
+            else:
+                assert accounts is not None  # read above for account series and the accounts measure
+                part["unit"] = accounts[keep]
         if by is not None and len(part):
             shown = {g: groups.of(g) for g in pd.unique(part["group"])}
             part["group"] = part["group"].map(shown)

@@ -31,7 +31,7 @@ class ResolvedSeries:
     def to_series_spec(self):
         from seglab.core.analyses.common import SeriesSpec
 
-        return SeriesSpec(self.label, self.level, self.keys)  # type: ignore[arg-type]
+        return SeriesSpec(self.label, self.level, self.keys)
 
 
 def saved_segment_levels(conn: sqlite3.Connection) -> dict[str, tuple[int, str]]:

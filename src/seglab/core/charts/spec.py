@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from seglab.core.charts.errors import ChartError
 from seglab.core.charts.registry import KINDS, REGISTRY
+
+if TYPE_CHECKING:
+    from seglab.core.analyses.common import Interval
 
 SPEC_VERSION = 1
 UNITS = ("user", "account")
@@ -61,7 +64,7 @@ class ChartSpec:
     segments: tuple[str, ...] = ()
     vs_rest: bool = False
     unit: str = "user"
-    interval: str = "week"
+    interval: Interval = "week"  # checked in __post_init__ (a spec read from JSON may say anything)
     last_days: int | None = 90
     date_from: str | None = None
     date_to: str | None = None
@@ -151,7 +154,7 @@ def spec_from_json(data: str | dict) -> ChartSpec:
             segments=tuple(segments),
             vs_rest=bool(obj.get("vs_rest", False)),
             unit=str(obj.get("unit", "user")),
-            interval=str(obj.get("interval", "week")),
+            interval=cast("Interval", str(obj.get("interval", "week"))),  # checked by ChartSpec
             last_days=rng.get("last_days") if "last_days" in rng else None,
             date_from=rng.get("from"),
             date_to=rng.get("to"),

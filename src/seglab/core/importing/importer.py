@@ -26,9 +26,10 @@ import sqlite3
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seglab.core.errors import Cancelled, ImportFileError, UserError
 from seglab.core.importing.mapping import ColumnMapping, normalise, property_names, resolve_mapping
@@ -55,6 +56,9 @@ from seglab.core.storage.schema import (
     update_account_times,
 )
 from seglab.core.timeutil import DAY_MS, utc_now_iso
+
+if TYPE_CHECKING:
+    import numpy as np
 
 csv.field_size_limit(FIELD_LIMIT)
 
@@ -315,7 +319,7 @@ class _Rejects:
         self.flush()
         self._spool.flush()
         self._spool.seek(0)
-        spans = csv.reader(self._spool)
+        spans: Iterator[list[str]] = csv.reader(self._spool)
         tmp = target.with_name(target.name + ".tmp")
         with (
             open(tmp, "w", encoding="utf-8", newline="") as out,
@@ -328,14 +332,14 @@ class _Rejects:
             writer = csv.writer(out)
             writer.writerow(("line", "reason", "raw"))
             if reader is not None and reader.numbered_rows:
-                for first, _last, reason in spans:
-                    writer.writerow((first, reason, reader.raw_row(int(first))[:10_000]))
+                for first_text, _last, reason in spans:
+                    writer.writerow((first_text, reason, reader.raw_row(int(first_text))[:10_000]))
                 spans = iter(())
             line_no = 0
             lines = iter(src)
-            for first, last, reason in spans:
-                first, last = int(first), int(last)
-                raw_parts = []
+            for first_text, last_text, reason in spans:
+                first, last = int(first_text), int(last_text)
+                raw_parts: list[str] = []
                 while line_no < last:
                     line = next(lines, None)
                     if line is None:
@@ -730,12 +734,14 @@ def _import_file(
             raise
     finally:
         _restore_pragmas(conn, saved_pragmas)
+    rejects_written: Path | None = None
     try:
         if rejects.count:
             try:
                 rejects.write(path, sniff.encoding, rejects_file, source)
+                rejects_written = rejects_file
             except OSError as exc:
-                rejects_file = None  # the import itself is done; say where the rejects could not go
+                # The import itself is done; say where the rejects could not go.
                 state.notes.append(f"could not write the rejects file ({exc.strerror or exc})")
     finally:
         rejects.close()
@@ -745,7 +751,7 @@ def _import_file(
         rows_read=state.rows_read,
         rows_imported=state.rows_imported if committed else 0,
         rows_rejected=rejects.count,
-        rejects_file=str(rejects_file) if rejects.count and rejects_file else None,
+        rejects_file=str(rejects_written) if rejects_written else None,
         seconds=time.perf_counter() - started,
         committed=committed,
         encoding=sniff.encoding,
@@ -836,6 +842,10 @@ class _RunState:
     notes: list = field(default_factory=list)
 
 
+def _no_flush() -> None:
+    pass
+
+
 class _KindRunner:
     """The row loop for one kind of file, and what has to follow it in the same transaction."""
 
@@ -863,6 +873,8 @@ class _KindRunner:
         self.size = size
         self.check_nul = check_nul
         self.email_column: int | None = None
+        # Flushes the pending rows before a column is widened; the users/accounts loop sets its own.
+        self._flush: Callable[[], None] = _no_flush
         self.bad_utf8: list[tuple[int, int]] = []  # (line, byte offset) of invalid UTF-8, in order
         self.ncols = len(cmap.columns)
         self.started = time.perf_counter()
@@ -1073,9 +1085,6 @@ class _KindRunner:
         self._flush()
         _widen_column(self.conn, ENTITY[self.cmap.kind], prop, prop.type, new)
         return prop.convert(stripped)
-
-    def _flush(self) -> None:  # overridden per kind by assignment in the loops
-        pass
 
     def _events(self, reader, prev_line: int, events: _EventBatcher, offset: int) -> None:
         """Events through ``csv.reader``: rows of the right width go into a batch; everything
@@ -1780,7 +1789,7 @@ class _Runs:
 
     def __init__(self):
         self.file = tempfile.TemporaryFile(prefix="seglab-rollup-")
-        self.runs: list[tuple[list[int], object]] = []  # each run's column offsets and its user column
+        self.runs: list[tuple[list[int], np.ndarray]] = []  # each run's column offsets and its user column
 
     def add(self, columns: tuple) -> None:
         """Append one aggregate (columns sorted by user, event, day)."""

@@ -27,7 +27,7 @@ import hashlib
 import io
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -341,7 +341,9 @@ class RecordRows:
     def __next__(self) -> list:
         while not self._pending:
             batch = next(self._batches)  # StopIteration ends the rows
-            items = [(line, None, reason) for line, reason in batch.bad]
+            items: list[tuple[int, int | None, str | None]] = [
+                (line, None, reason) for line, reason in batch.bad
+            ]
             items += [(line, i, None) for i, line in enumerate(batch.ends)]
             items.sort(key=lambda item: item[0])
             rows = list(zip(*batch.cols)) if batch.cols else [()] * len(batch.ends)
@@ -536,7 +538,7 @@ class Source:
         scanned = bool(self.columns)
         keys: dict[str, int] = dict.fromkeys(self.columns, 0)
         parents = set(self.parents)
-        flats = []
+        flats: list[dict | None] = []  # None: a line that is not a JSON object
         for line in lines:
             if not line.strip():
                 continue
@@ -680,7 +682,7 @@ class Source:
 
     _parquet_done = 0
 
-    def _parquet_batches(self, batch_rows: int) -> Iterator[RecordBatch]:
+    def _parquet_batches(self, batch_rows: int) -> Generator[RecordBatch, None, None]:
         import pyarrow as pa
 
         pf = self._parquet_file()

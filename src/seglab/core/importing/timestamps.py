@@ -84,6 +84,7 @@ class TimestampParser:
     def _iso(self, text: str) -> int:
         if text.endswith("z"):  # RFC 3339 allows a lower-case zone letter; the batch parser does too
             text = text[:-1] + "Z"
+        value: dt.datetime | None
         try:
             value = dt.datetime.fromisoformat(text)
         except ValueError:
@@ -93,12 +94,10 @@ class TimestampParser:
                     value = dt.datetime.fromisoformat(_FRACTION_RE.sub(r"\1", text, count=1))
                 except ValueError:
                     value = None
-            if value is None:
-                if looks_ambiguous(text):
-                    raise TimestampError(
-                        "ambiguous day/month date: give the date format (e.g. %d/%m/%Y)"
-                    ) from None
-                raise TimestampError("not a recognised date or time") from None
+        if value is None:
+            if looks_ambiguous(text):
+                raise TimestampError("ambiguous day/month date: give the date format (e.g. %d/%m/%Y)")
+            raise TimestampError("not a recognised date or time")
         return self._finish(value)
 
     def _finish(self, value: dt.datetime) -> int:

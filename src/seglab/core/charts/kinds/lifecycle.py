@@ -49,9 +49,9 @@ def members(
     interval = spec.interval
     status = str(req.get("status"))
     start = dt.date.fromisoformat(str(req.get("period_start"))[:10])
-    prev = bucket_start(start - dt.timedelta(days=1), interval)  # type: ignore[arg-type]
+    prev = bucket_start(start - dt.timedelta(days=1), interval)
     last_day = min(window.to_day, window.as_of_ms // DAY_MS)
-    now_lo, now_hi = date_to_day(start), min(date_to_day(next_bucket(start, interval)) - 1, last_day)  # type: ignore[arg-type]
+    now_lo, now_hi = date_to_day(start), min(date_to_day(next_bucket(start, interval)) - 1, last_day)
     before_lo, before_hi = date_to_day(prev), date_to_day(start) - 1
     reader = EventReader(conn, spec.option("event", "*"), window.as_of_ms)
     ev_sql, ev_params, _ = reader.clause()

@@ -26,7 +26,7 @@ def build(spec: ChartSpec, series, window: dict):
     return RetentionRequest(
         start_event=spec.option("start_event", "*"),
         return_event=spec.option("return_event", "*"),
-        interval=spec.interval,  # type: ignore[arg-type]
+        interval=spec.interval,
         periods=int(spec.option("periods", 8)),
         series=series_of(series),
         **window,
@@ -67,7 +67,7 @@ def members(
         f"AND d.first_ts <= ?{ev_sql}{unit_sql} GROUP BY {unit_expr}",
         [window.from_day, window.to_day, window.as_of_ms, *ev_params, *unit_params],
     )
-    buckets = buckets_for(window.from_day, window.to_day, spec.interval, extra=periods)  # type: ignore[arg-type]
+    buckets = buckets_for(window.from_day, window.to_day, spec.interval, extra=periods)
     cohort_index = buckets.index_of_day(date_to_day(cohort))
     members = sorted(
         int(u) for u, day in first_rows if u is not None and buckets.index_of_day(day) == cohort_index

@@ -56,7 +56,7 @@ def members(
     from seglab.core.segments import member_keys
 
     start = str(req.get("period_start"))
-    buckets = buckets_for(window.from_day, window.to_day, spec.interval)  # type: ignore[arg-type]
+    buckets = buckets_for(window.from_day, window.to_day, spec.interval)
     b = buckets.index_of_day(date_to_day(dt.date.fromisoformat(start[:10])))
     at = min(buckets.last_ms(b), window.as_of_ms)
     if s.role == "rest":  # the complement of the chart's one segment at that time

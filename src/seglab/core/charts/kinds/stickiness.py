@@ -54,7 +54,7 @@ def members(
     if one:
         starts = [dt.date.fromisoformat(str(req.get("period_start"))[:10])]
     else:
-        starts = buckets_for(window.from_day, window.to_day, interval).starts  # type: ignore[arg-type]
+        starts = buckets_for(window.from_day, window.to_day, interval).starts
     reader = EventReader(conn, spec.option("event", "*"), window.as_of_ms)
     ev_sql, ev_params, _ = reader.clause()
     unit_sql, unit_params = series_filter(s, "d.user_key")
@@ -64,7 +64,7 @@ def members(
     found: set[int] = set()
     for start in starts:
         lo = max(date_to_day(start), window.from_day)
-        hi = min(date_to_day(next_bucket(start, interval)) - 1, last_day)  # type: ignore[arg-type]
+        hi = min(date_to_day(next_bucket(start, interval)) - 1, last_day)
         if hi < lo:
             continue
         rows = reader.execute(

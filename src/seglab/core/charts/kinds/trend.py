@@ -40,7 +40,7 @@ def build(spec: ChartSpec, series, window: dict):
     return TrendRequest(
         event=spec.option("event", "*"),
         measure=spec.option("measure", "users"),
-        interval=spec.interval,  # type: ignore[arg-type]
+        interval=spec.interval,
         of=spec.option("of") or None,
         by=breakdown_of(spec),
         compare=spec.option("compare") or None,
