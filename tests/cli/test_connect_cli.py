@@ -342,3 +342,49 @@ def test_a_table_gone_from_the_source_is_one_sentence(tmp_path, capsys):
         assert "events" in err and err.count("\n") == 1 and "Traceback" not in err
         assert "In scope" not in err and len(err) < 300
         assert out == ""
+
+
+def test_account_conflicts_equal_the_local_project(tmp_path, capsys):
+    at = lambda day, hour=10: f"2024-03-{day:02d}T{hour:02d}:00:00Z"
+    events = [
+        # u1: the users table says acme; the events say acme, then beta.
+        {"user_id": "u1", "event": "login", "timestamp": at(1), "account_id": "acme"},
+        {"user_id": "u1", "event": "login", "timestamp": at(2), "account_id": "beta"},
+        # u2: the users table says acme; the events only beta.
+        {"user_id": "u2", "event": "login", "timestamp": at(3), "account_id": "beta"},
+        # u3 (no users row): gamma, then beta, then gamma again (the latest is kept).
+        {"user_id": "u3", "event": "login", "timestamp": at(4), "account_id": "gamma"},
+        {"user_id": "u3", "event": "login", "timestamp": at(5), "account_id": "beta"},
+        {"user_id": "u3", "event": "buy", "timestamp": at(6), "account_id": "gamma"},
+        # u4: the same account everywhere; u5: events without an account; u6: no events.
+        {"user_id": "u4", "event": "login", "timestamp": at(7), "account_id": "acme"},
+        {"user_id": "u4", "event": "login", "timestamp": at(8), "account_id": "acme"},
+        {"user_id": "u5", "event": "login", "timestamp": at(9)},
+        {"user_id": "é0", "event": "login", "timestamp": at(9), "account_id": "acme"},
+        {"user_id": "é0", "event": "login", "timestamp": at(9, 11), "account_id": "Ωmega"},
+    ]
+    users = [
+        {"user_id": "u1", "account_id": "acme"},
+        {"user_id": "u2", "account_id": "acme"},
+        {"user_id": "u4", "account_id": "acme"},
+        {"user_id": "u6", "account_id": "beta"},
+    ]
+    local = build_project(tmp_path / "local.seglab", events=events, users=users)
+    with Project.open(local, readonly=True) as project:
+        to_chdb(project.conn, tmp_path / "ch")
+    code, _out, err = connect(
+        tmp_path, (local, tmp_path / "ch"), capsys, "--users", "users", "--accounts", "accounts"
+    )
+    assert code == 0, err
+    conflicts = []
+    for project in (local, tmp_path / "c.seglab"):
+        code, out, err = run(["info", project, "--json"], capsys)
+        assert code == 0, err
+        conflicts.append(json.loads(out)["account_conflicts"])
+    assert conflicts[0] == [
+        {"user_id": "u1", "account": "acme", "kept_from": "users file", "accounts": ["acme", "beta"]},
+        {"user_id": "u2", "account": "acme", "kept_from": "users file", "accounts": ["acme", "beta"]},
+        {"user_id": "u3", "account": "gamma", "kept_from": "latest event", "accounts": ["beta", "gamma"]},
+        {"user_id": "é0", "account": "Ωmega", "kept_from": "latest event", "accounts": ["acme", "Ωmega"]},
+    ]
+    assert conflicts[1] == conflicts[0]

@@ -327,11 +327,20 @@ class ViewLayer:
             if uf is not None
             else self._nulls("user")
         )
+        # Whether the account is the users table's (a local project's users.account_from_file).
+        from_file = (
+            exp.If(
+                this=exp.Is(this=col("file_account_", "f"), expression=exp.Null()), true=lit(0), false=lit(1)
+            )
+            if uf is not None
+            else lit(0)
+        )
         query = (
             sel(
                 exp.alias_(col("k", "i"), "user_key", quoted=True),
                 exp.alias_(col("k", "i"), "user_id", quoted=True),
                 exp.alias_(account, "account_key", quoted=True),
+                exp.alias_(from_file, "account_from_file", quoted=True),
                 exp.alias_(col("first_ts_", "ue"), "first_ts", quoted=True),
                 exp.alias_(col("last_ts_", "ue"), "last_ts", quoted=True),
                 *props,
@@ -726,8 +735,46 @@ class ClickHouseEngine:
             "imports": self.conn.execute("SELECT count(*) FROM imports").fetchone()[0],
             "segments": self.conn.execute("SELECT count(*) FROM segments").fetchone()[0],
             "schema_version": schema_version(self.conn),
+            "account_conflicts": self.account_conflicts(),
             "source": {"kind": self.kind, "url": self.source["url"]},
         }
+
+    def account_conflicts(self, limit: int = 1000) -> list[dict]:
+        """``account_conflict_list`` of the same rows imported locally, computed in the source:
+        the users linked to more than one account (their events carry two, or the users
+        table's account is not the one on their events), by user id, at most ``limit``."""
+        seen = (
+            sel(
+                col("user_key"),
+                exp.alias_(fn("uniqExact", col("account_key")), "n", quoted=True),
+                exp.alias_(fn("groupUniqArray", fn("assumeNotNull", col("account_key"))), "a", quoted=True),
+            )
+            .from_(exp.to_table("events"))
+            .where(exp.Not(this=exp.Is(this=col("account_key"), expression=exp.Null())))
+            .group_by(col("user_key"))
+        )
+        # The kept account is the users table's, else the latest on the events (one of "a").
+        clash = exp.or_(
+            exp.GT(this=col("n", "s"), expression=lit(1)),
+            exp.Not(this=fn("has", col("a", "s"), fn("assumeNotNull", col("account_key", "u")))),
+        )
+        query = (
+            sel(col("user_id", "u"), col("account_key", "u"), col("account_from_file", "u"), col("a", "s"))
+            .from_(exp.to_table("users").as_("u"))
+            .join(seen.subquery("s"), on=exp.EQ(this=col("user_key", "s"), expression=col("user_key", "u")))
+            .where(clash)
+            .order_by(col("user_id", "u"))
+            .limit(lit(int(limit)))
+        )
+        return [
+            {
+                "user_id": user_id,
+                "account": account,
+                "kept_from": "users file" if int(from_file) else "latest event",
+                "accounts": sorted({account, *accounts}),
+            }
+            for user_id, account, from_file, accounts in self.run(query)
+        ]
 
 
 __all__ = ["ClickHouseEngine", "SourceError", "SourceURL", "ViewLayer", "render"]
