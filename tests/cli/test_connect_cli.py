@@ -388,3 +388,70 @@ def test_account_conflicts_equal_the_local_project(tmp_path, capsys):
         {"user_id": "é0", "account": "Ωmega", "kept_from": "latest event", "accounts": ["acme", "Ωmega"]},
     ]
     assert conflicts[1] == conflicts[0]
+
+
+def test_count_sums_equal_the_local_project(tmp_path, capsys):
+    # 0.1 ten times: a plain left-to-right sum gives 0.9999999999999999; both give the exact 1.0.
+    users = [
+        {"user_id": f"u{i}", "account_id": f"a{i % 3}", "score": 0.1, "seats": 2**50 if i == 0 else i}
+        for i in range(10)
+    ]
+    users += [{"user_id": "big", "account_id": "a0", "score": 1e300}, {"user_id": "tiny", "score": 5e-324}]
+    users += [{"user_id": "neg", "account_id": "a1", "score": -1e300, "seats": -7}]
+    accounts = [{"account_id": f"a{i}", "mrr": [12.5, 0.3, 0.6, 100.0][i]} for i in range(4)]
+    events = [
+        {"user_id": u["user_id"], "event": "login", "timestamp": f"2024-03-{1 + i:02d}T10:00:00Z"}
+        for i, u in enumerate(users)
+    ]
+    local = build_project(tmp_path / "local.seglab", events=events, users=users, accounts=accounts)
+    with Project.open(local, readonly=True) as project:
+        to_chdb(project.conn, tmp_path / "ch")
+    code, _out, err = connect(
+        tmp_path, (local, tmp_path / "ch"), capsys, "--users", "users", "--accounts", "accounts"
+    )
+    assert code == 0, err
+    connected = tmp_path / "c.seglab"
+    sums = ["--sum", "user.score", "--sum", "user.seats", "--sum", "account.mrr"]
+    defs = tmp_path / "d.json"
+    cases = [
+        (
+            {"level": "user"},
+            {"user.score": 1.0, "user.seats": float(2**50 + 45 - 7), "account.mrr": 13.4},
+        ),
+        (
+            {
+                "level": "user",
+                "conditions": [{"type": "property", "property": "score", "op": "lt", "value": 1}],
+            },
+            None,
+        ),
+        ({"level": "account"}, None),
+        (
+            {
+                "level": "account",
+                "conditions": [{"type": "property", "property": "mrr", "op": "lt", "value": 50}],
+            },
+            None,
+        ),
+    ]
+    for definition, expected in cases:
+        defs.write_text(json.dumps(definition))
+        outs = []
+        for project in (local, connected):
+            code, out, err = run(["segment", "count", project, "--def", defs, "--json", *sums], capsys)
+            assert code == 0, err
+            result = json.loads(out)
+            result.pop("seconds")
+            outs.append(result)
+        assert outs[1] == outs[0]
+        if expected is not None:
+            assert outs[0]["sums"] == expected
+    for bad, message in (("user.nope", "no user property named 'nope'"), ("plan", "write ENTITY.PROPERTY")):
+        errors = []
+        for project in (local, connected):
+            code, _out, err = run(
+                ["segment", "count", project, "--def", defs, "--json", "--sum", bad], capsys
+            )
+            assert code == 2 and message in err
+            errors.append(err)
+        assert errors[0] == errors[1]

@@ -777,6 +777,94 @@ class ClickHouseEngine:
         ]
 
 
+_MANTISSA = 2**52 - 1  # the fraction bits of a Float64
+
+
+def segment_sums(
+    engine: ClickHouseEngine, seg: SegmentDef, as_of_ms, properties: list[str]
+) -> dict[str, float]:
+    """``segment count --sum`` in the source: the numbers ``membership.segment_sums`` gives for
+    the same rows imported locally, the members a subquery (never fetched).
+
+    An integer property is summed as Int256 (exact). A real property's sum must be the
+    correctly rounded one (``math.fsum``, whatever the row order): ClickHouse adds up the
+    integer mantissas per binary exponent exactly (Int256) and returns one row, an array of
+    at most 2,046 (exponent, sum) pairs, which Python adds up exactly and rounds once."""
+    from fractions import Fraction
+
+    from seglab.core.analyses.membership import sum_property
+
+    catalog = engine.catalog()
+    validate(catalog, seg)
+    catalogue = load_properties(engine.conn)
+    out: dict[str, float] = {}
+    for text in properties:
+        entity, prop = sum_property(catalogue, text)
+        comp = _Compiler(catalog, engine._as_of(as_of_ms), "clickhouse")
+        members = exp.Subquery(this=comp.members(seg))
+        if entity == "user":
+            table, key = "users", ("user_key" if seg.level == "user" else "account_key")
+            units = exp.In(this=col(key, "t"), query=members)
+        else:
+            table = "accounts"
+            if seg.level == "account":
+                units = exp.In(this=col("account_key", "t"), query=members)
+            else:  # each member's account, once
+                accounts = (
+                    sel(col("account_key", "m"))
+                    .from_(exp.to_table("users").as_("m"))
+                    .where(
+                        exp.and_(
+                            exp.In(this=col("user_key", "m"), query=members),
+                            exp.Not(this=exp.Is(this=col("account_key", "m"), expression=exp.Null())),
+                        )
+                    )
+                )
+                units = exp.In(this=col("account_key", "t"), query=exp.Subquery(this=accounts))
+        value = col(prop.column, "t")
+        rows = (
+            sel()
+            .from_(exp.to_table(table).as_("t"))
+            .where(exp.and_(units, exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
+        )
+        if prop.type == "integer":
+            query = rows.select(fn("toString", fn("sum", fn("toInt256", fn("assumeNotNull", value)))))
+            out[text] = float(int(engine.run(query, comp.params)[0][0]))
+            continue
+        bits = col("b")
+        field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
+        mantissa = fn(
+            "bitOr",
+            fn("bitAnd", bits.copy(), lit(_MANTISSA)),
+            exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
+        )
+        signed = fn(
+            "multiIf",
+            exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
+            fn("negate", fn("toInt256", mantissa)),
+            fn("toInt256", mantissa.copy()),
+        )
+        raw = rows.select(
+            exp.alias_(
+                fn("reinterpretAsUInt64", fn("toFloat64", fn("assumeNotNull", value))), "b", quoted=True
+            )
+        )
+        per_exponent = (
+            sel(
+                exp.alias_(fn("greatest", field, lit(1)), "e", quoted=True),
+                exp.alias_(fn("toString", fn("sum", signed)), "s", quoted=True),
+            )
+            .from_(raw.subquery("r"))
+            .group_by(col("e"))
+        )
+        query = sel(fn("groupArray", fn("tuple", col("e"), col("s")))).from_(per_exponent.subquery("x"))
+        pairs = [(int(e), int(s)) for e, s in engine.run(query, comp.params)[0][0]]
+        # A Float64 is mantissa * 2**(exponent field - 1075) (a subnormal's field counts as 1).
+        exact = sum((Fraction(s) * Fraction(2) ** (e - 1075) for e, s in pairs), Fraction(0))
+        out[text] = float(exact)
+    return out
+
+
 __all__ = ["ClickHouseEngine", "SourceError", "SourceURL", "ViewLayer", "render"]
 
 
