@@ -277,8 +277,8 @@ class _Compiler:
     def json_list(self, spec, ptype: str, column: exp.Column, values: tuple) -> exp.Expr:
         """``column IN (SELECT value FROM json_each(:v))``, null-safe like the list form."""
         if self.dialect == "clickhouse":
-            element, values = _ch_list(ptype, values)
-            each = self.json_array(self.param(json.dumps(values, ensure_ascii=False)), element)
+            element, typed = _ch_list(ptype, values)
+            each = self.json_array(self.param(json.dumps(typed, ensure_ascii=False)), element)
         else:
             each = _select(exp.column("value")).from_(
                 exp.Anonymous(this="json_each", expressions=[self.param(json.dumps(list(values)))])
