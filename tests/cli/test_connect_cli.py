@@ -342,3 +342,116 @@ def test_a_table_gone_from_the_source_is_one_sentence(tmp_path, capsys):
         assert "events" in err and err.count("\n") == 1 and "Traceback" not in err
         assert "In scope" not in err and len(err) < 300
         assert out == ""
+
+
+def test_account_conflicts_equal_the_local_project(tmp_path, capsys):
+    at = lambda day, hour=10: f"2024-03-{day:02d}T{hour:02d}:00:00Z"
+    events = [
+        # u1: the users table says acme; the events say acme, then beta.
+        {"user_id": "u1", "event": "login", "timestamp": at(1), "account_id": "acme"},
+        {"user_id": "u1", "event": "login", "timestamp": at(2), "account_id": "beta"},
+        # u2: the users table says acme; the events only beta.
+        {"user_id": "u2", "event": "login", "timestamp": at(3), "account_id": "beta"},
+        # u3 (no users row): gamma, then beta, then gamma again (the latest is kept).
+        {"user_id": "u3", "event": "login", "timestamp": at(4), "account_id": "gamma"},
+        {"user_id": "u3", "event": "login", "timestamp": at(5), "account_id": "beta"},
+        {"user_id": "u3", "event": "buy", "timestamp": at(6), "account_id": "gamma"},
+        # u4: the same account everywhere; u5: events without an account; u6: no events.
+        {"user_id": "u4", "event": "login", "timestamp": at(7), "account_id": "acme"},
+        {"user_id": "u4", "event": "login", "timestamp": at(8), "account_id": "acme"},
+        {"user_id": "u5", "event": "login", "timestamp": at(9)},
+        {"user_id": "é0", "event": "login", "timestamp": at(9), "account_id": "acme"},
+        {"user_id": "é0", "event": "login", "timestamp": at(9, 11), "account_id": "Ωmega"},
+    ]
+    users = [
+        {"user_id": "u1", "account_id": "acme"},
+        {"user_id": "u2", "account_id": "acme"},
+        {"user_id": "u4", "account_id": "acme"},
+        {"user_id": "u6", "account_id": "beta"},
+    ]
+    local = build_project(tmp_path / "local.seglab", events=events, users=users)
+    with Project.open(local, readonly=True) as project:
+        to_chdb(project.conn, tmp_path / "ch")
+    code, _out, err = connect(
+        tmp_path, (local, tmp_path / "ch"), capsys, "--users", "users", "--accounts", "accounts"
+    )
+    assert code == 0, err
+    conflicts = []
+    for project in (local, tmp_path / "c.seglab"):
+        code, out, err = run(["info", project, "--json"], capsys)
+        assert code == 0, err
+        conflicts.append(json.loads(out)["account_conflicts"])
+    assert conflicts[0] == [
+        {"user_id": "u1", "account": "acme", "kept_from": "users file", "accounts": ["acme", "beta"]},
+        {"user_id": "u2", "account": "acme", "kept_from": "users file", "accounts": ["acme", "beta"]},
+        {"user_id": "u3", "account": "gamma", "kept_from": "latest event", "accounts": ["beta", "gamma"]},
+        {"user_id": "é0", "account": "Ωmega", "kept_from": "latest event", "accounts": ["acme", "Ωmega"]},
+    ]
+    assert conflicts[1] == conflicts[0]
+
+
+def test_count_sums_equal_the_local_project(tmp_path, capsys):
+    # 0.1 ten times: a plain left-to-right sum gives 0.9999999999999999; both give the exact 1.0.
+    users = [
+        {"user_id": f"u{i}", "account_id": f"a{i % 3}", "score": 0.1, "seats": 2**50 if i == 0 else i}
+        for i in range(10)
+    ]
+    users += [{"user_id": "big", "account_id": "a0", "score": 1e300}, {"user_id": "tiny", "score": 5e-324}]
+    users += [{"user_id": "neg", "account_id": "a1", "score": -1e300, "seats": -7}]
+    accounts = [{"account_id": f"a{i}", "mrr": [12.5, 0.3, 0.6, 100.0][i]} for i in range(4)]
+    events = [
+        {"user_id": u["user_id"], "event": "login", "timestamp": f"2024-03-{1 + i:02d}T10:00:00Z"}
+        for i, u in enumerate(users)
+    ]
+    local = build_project(tmp_path / "local.seglab", events=events, users=users, accounts=accounts)
+    with Project.open(local, readonly=True) as project:
+        to_chdb(project.conn, tmp_path / "ch")
+    code, _out, err = connect(
+        tmp_path, (local, tmp_path / "ch"), capsys, "--users", "users", "--accounts", "accounts"
+    )
+    assert code == 0, err
+    connected = tmp_path / "c.seglab"
+    sums = ["--sum", "user.score", "--sum", "user.seats", "--sum", "account.mrr"]
+    defs = tmp_path / "d.json"
+    cases = [
+        (
+            {"level": "user"},
+            {"user.score": 1.0, "user.seats": float(2**50 + 45 - 7), "account.mrr": 13.4},
+        ),
+        (
+            {
+                "level": "user",
+                "conditions": [{"type": "property", "property": "score", "op": "lt", "value": 1}],
+            },
+            None,
+        ),
+        ({"level": "account"}, None),
+        (
+            {
+                "level": "account",
+                "conditions": [{"type": "property", "property": "mrr", "op": "lt", "value": 50}],
+            },
+            None,
+        ),
+    ]
+    for definition, expected in cases:
+        defs.write_text(json.dumps(definition))
+        outs = []
+        for project in (local, connected):
+            code, out, err = run(["segment", "count", project, "--def", defs, "--json", *sums], capsys)
+            assert code == 0, err
+            result = json.loads(out)
+            result.pop("seconds")
+            outs.append(result)
+        assert outs[1] == outs[0]
+        if expected is not None:
+            assert outs[0]["sums"] == expected
+    for bad, message in (("user.nope", "no user property named 'nope'"), ("plan", "write ENTITY.PROPERTY")):
+        errors = []
+        for project in (local, connected):
+            code, _out, err = run(
+                ["segment", "count", project, "--def", defs, "--json", "--sum", bad], capsys
+            )
+            assert code == 2 and message in err
+            errors.append(err)
+        assert errors[0] == errors[1]

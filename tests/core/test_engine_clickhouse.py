@@ -29,6 +29,7 @@ from test_segment_eval import (
 from builders import build_project
 from chdb_support import connect_to
 from seglab.core.engines.base import open_engine
+from seglab.core.importing import account_conflict_list
 from seglab.core.project import Project
 from seglab.core.segments import load_definition, save_segment
 
@@ -90,6 +91,7 @@ def test_at_the_latest_event_chdb(engine, name, definition, expected):
 def test_info_matches_the_local_project(paths, engine):
     with Project.open(paths[0], readonly=True) as local:
         expected = local.info()
+        expected["account_conflicts"] = account_conflict_list(local.conn)  # as info --json
     got = engine.info()
     assert got.pop("source") == {"kind": "chdb", "url": f"chdb://{paths[1].parent / 'ch'}"}
     for key in ("imports", "schema_version"):

@@ -6,7 +6,6 @@ import contextlib
 import sys
 
 from seglab.cli.common import (
-    UsageError,
     add_raw_option,
     as_of_arg,
     connected_engine,
@@ -151,23 +150,26 @@ def cmd_count(args) -> int:
         seg = _definition(project.conn, args)
         engine = connected_engine(project)
         start = time.perf_counter()
-        if engine is not None and args.sum:
-            engine.close()
-            raise UsageError("--sum is not available on a connected project yet")
+        sums = None
+        wanted = list(dict.fromkeys(args.sum))
         with _naming(args):
             if engine is None:
                 n = count(project.conn, seg, as_of)
+                seconds = time.perf_counter() - start
+                if wanted:
+                    from seglab.core.analyses.membership import segment_sums
+                    from seglab.core.segments import member_keys
+
+                    keys = member_keys(project.conn, seg, as_of)
+                    sums = segment_sums(project.conn, seg.level, keys, wanted)
             else:
+                from seglab.core.engines.clickhouse import segment_sums as source_sums
+
                 with engine:
                     n = engine.count(seg, as_of)
-        seconds = time.perf_counter() - start
-        sums = None
-        if args.sum:
-            from seglab.core.analyses.membership import segment_sums
-            from seglab.core.segments import member_keys
-
-            keys = member_keys(project.conn, seg, as_of)
-            sums = segment_sums(project.conn, seg.level, keys, list(dict.fromkeys(args.sum)))
+                    seconds = time.perf_counter() - start
+                    if wanted:  # pushed down: the members stay in the source
+                        sums = source_sums(engine, seg, as_of, wanted)
     if args.json:
         out = {"level": seg.level, "count": n, "seconds": round(seconds, 6)}
         if sums is not None:

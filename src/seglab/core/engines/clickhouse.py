@@ -327,11 +327,20 @@ class ViewLayer:
             if uf is not None
             else self._nulls("user")
         )
+        # Whether the account is the users table's (a local project's users.account_from_file).
+        from_file = (
+            exp.If(
+                this=exp.Is(this=col("file_account_", "f"), expression=exp.Null()), true=lit(0), false=lit(1)
+            )
+            if uf is not None
+            else lit(0)
+        )
         query = (
             sel(
                 exp.alias_(col("k", "i"), "user_key", quoted=True),
                 exp.alias_(col("k", "i"), "user_id", quoted=True),
                 exp.alias_(account, "account_key", quoted=True),
+                exp.alias_(from_file, "account_from_file", quoted=True),
                 exp.alias_(col("first_ts_", "ue"), "first_ts", quoted=True),
                 exp.alias_(col("last_ts_", "ue"), "last_ts", quoted=True),
                 *props,
@@ -726,8 +735,134 @@ class ClickHouseEngine:
             "imports": self.conn.execute("SELECT count(*) FROM imports").fetchone()[0],
             "segments": self.conn.execute("SELECT count(*) FROM segments").fetchone()[0],
             "schema_version": schema_version(self.conn),
+            "account_conflicts": self.account_conflicts(),
             "source": {"kind": self.kind, "url": self.source["url"]},
         }
+
+    def account_conflicts(self, limit: int = 1000) -> list[dict]:
+        """``account_conflict_list`` of the same rows imported locally, computed in the source:
+        the users linked to more than one account (their events carry two, or the users
+        table's account is not the one on their events), by user id, at most ``limit``."""
+        seen = (
+            sel(
+                col("user_key"),
+                exp.alias_(fn("uniqExact", col("account_key")), "n", quoted=True),
+                exp.alias_(fn("groupUniqArray", fn("assumeNotNull", col("account_key"))), "a", quoted=True),
+            )
+            .from_(exp.to_table("events"))
+            .where(exp.Not(this=exp.Is(this=col("account_key"), expression=exp.Null())))
+            .group_by(col("user_key"))
+        )
+        # The kept account is the users table's, else the latest on the events (one of "a").
+        clash = exp.or_(
+            exp.GT(this=col("n", "s"), expression=lit(1)),
+            exp.Not(this=fn("has", col("a", "s"), fn("assumeNotNull", col("account_key", "u")))),
+        )
+        query = (
+            sel(col("user_id", "u"), col("account_key", "u"), col("account_from_file", "u"), col("a", "s"))
+            .from_(exp.to_table("users").as_("u"))
+            .join(seen.subquery("s"), on=exp.EQ(this=col("user_key", "s"), expression=col("user_key", "u")))
+            .where(clash)
+            .order_by(col("user_id", "u"))
+            .limit(lit(int(limit)))
+        )
+        return [
+            {
+                "user_id": user_id,
+                "account": account,
+                "kept_from": "users file" if int(from_file) else "latest event",
+                "accounts": sorted({account, *accounts}),
+            }
+            for user_id, account, from_file, accounts in self.run(query)
+        ]
+
+
+_MANTISSA = 2**52 - 1  # the fraction bits of a Float64
+
+
+def segment_sums(
+    engine: ClickHouseEngine, seg: SegmentDef, as_of_ms, properties: list[str]
+) -> dict[str, float]:
+    """``segment count --sum`` in the source: the numbers ``membership.segment_sums`` gives for
+    the same rows imported locally, the members a subquery (never fetched).
+
+    An integer property is summed as Int256 (exact). A real property's sum must be the
+    correctly rounded one (``math.fsum``, whatever the row order): ClickHouse adds up the
+    integer mantissas per binary exponent exactly (Int256) and returns one row, an array of
+    at most 2,046 (exponent, sum) pairs, which Python adds up exactly and rounds once."""
+    from fractions import Fraction
+
+    from seglab.core.analyses.membership import sum_property
+
+    catalog = engine.catalog()
+    validate(catalog, seg)
+    catalogue = load_properties(engine.conn)
+    out: dict[str, float] = {}
+    for text in properties:
+        entity, prop = sum_property(catalogue, text)
+        comp = _Compiler(catalog, engine._as_of(as_of_ms), "clickhouse")
+        members = exp.Subquery(this=comp.members(seg))
+        if entity == "user":
+            table, key = "users", ("user_key" if seg.level == "user" else "account_key")
+            units = exp.In(this=col(key, "t"), query=members)
+        else:
+            table = "accounts"
+            if seg.level == "account":
+                units = exp.In(this=col("account_key", "t"), query=members)
+            else:  # each member's account, once
+                accounts = (
+                    sel(col("account_key", "m"))
+                    .from_(exp.to_table("users").as_("m"))
+                    .where(
+                        exp.and_(
+                            exp.In(this=col("user_key", "m"), query=members),
+                            exp.Not(this=exp.Is(this=col("account_key", "m"), expression=exp.Null())),
+                        )
+                    )
+                )
+                units = exp.In(this=col("account_key", "t"), query=exp.Subquery(this=accounts))
+        value = col(prop.column, "t")
+        rows = (
+            sel()
+            .from_(exp.to_table(table).as_("t"))
+            .where(exp.and_(units, exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
+        )
+        if prop.type == "integer":
+            query = rows.select(fn("toString", fn("sum", fn("toInt256", fn("assumeNotNull", value)))))
+            out[text] = float(int(engine.run(query, comp.params)[0][0]))
+            continue
+        bits = col("b")
+        field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
+        mantissa = fn(
+            "bitOr",
+            fn("bitAnd", bits.copy(), lit(_MANTISSA)),
+            exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
+        )
+        signed = fn(
+            "multiIf",
+            exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
+            fn("negate", fn("toInt256", mantissa)),
+            fn("toInt256", mantissa.copy()),
+        )
+        raw = rows.select(
+            exp.alias_(
+                fn("reinterpretAsUInt64", fn("toFloat64", fn("assumeNotNull", value))), "b", quoted=True
+            )
+        )
+        per_exponent = (
+            sel(
+                exp.alias_(fn("greatest", field, lit(1)), "e", quoted=True),
+                exp.alias_(fn("toString", fn("sum", signed)), "s", quoted=True),
+            )
+            .from_(raw.subquery("r"))
+            .group_by(col("e"))
+        )
+        query = sel(fn("groupArray", fn("tuple", col("e"), col("s")))).from_(per_exponent.subquery("x"))
+        pairs = [(int(e), int(s)) for e, s in engine.run(query, comp.params)[0][0]]
+        # A Float64 is mantissa * 2**(exponent field - 1075) (a subnormal's field counts as 1).
+        exact = sum((Fraction(s) * Fraction(2) ** (e - 1075) for e, s in pairs), Fraction(0))
+        out[text] = float(exact)
+    return out
 
 
 __all__ = ["ClickHouseEngine", "SourceError", "SourceURL", "ViewLayer", "render"]

@@ -266,24 +266,36 @@ class _Compiler:
         coerced = coerce_filter(prop, f, path, self.t)
         if (
             spec.arity == "list"
-            and self.dialect == "sqlite"
+            and self.dialect in ("sqlite", "clickhouse")
             and len(coerced) > _JSON_LIST
             and not any(isinstance(v, Span) for v in coerced)
         ):
-            return exp.paren(self.json_list(spec, _col(prop.column, table), coerced), copy=False)
+            return exp.paren(self.json_list(spec, prop.type, _col(prop.column, table), coerced), copy=False)
         value = self.wrap(coerced)
         return exp.paren(spec.build(_col(prop.column, table), value), copy=False)
 
-    def json_list(self, spec, column: exp.Column, values: tuple) -> exp.Expr:
+    def json_list(self, spec, ptype: str, column: exp.Column, values: tuple) -> exp.Expr:
         """``column IN (SELECT value FROM json_each(:v))``, null-safe like the list form."""
-        each = _select(exp.column("value")).from_(
-            exp.Anonymous(this="json_each", expressions=[self.param(json.dumps(list(values)))])
-        )
+        if self.dialect == "clickhouse":
+            element, typed = _ch_list(ptype, values)
+            each = self.json_array(self.param(json.dumps(typed, ensure_ascii=False)), element)
+        else:
+            each = _select(exp.column("value")).from_(
+                exp.Anonymous(this="json_each", expressions=[self.param(json.dumps(list(values)))])
+            )
         test = exp.In(this=column.copy(), query=exp.Subquery(this=each))
         if not spec.negative:
             return test
         missing = exp.Is(this=column.copy(), expression=exp.Null())
         return exp.or_(missing, exp.Not(this=exp.paren(test, copy=False)), copy=False)
+
+    def json_array(self, param: exp.Expr, element: str) -> exp.Select:
+        """ClickHouse: ``SELECT arrayJoin(JSONExtract(:v, 'Array(T)')) AS value``, the rows of
+        ONE bound JSON array (ClickHouse has no json_each; IN over it builds one hash set)."""
+        array = exp.Anonymous(
+            this="JSONExtract", expressions=[param, exp.Literal.string(f"Array({element})")]
+        )
+        return _select(exp.alias_(exp.Anonymous(this="arrayJoin", expressions=[array]), "value"))
 
     def where_preds(self, where, table: str, path: str) -> list[exp.Expr]:
         return [self.filter_pred("event", f, table, f"{path}[{i}]") for i, f in enumerate(where)]
@@ -433,8 +445,12 @@ class _Compiler:
 
     def hoisted(self, level, key, build) -> exp.Expr:
         """``key IN (SELECT key FROM gN)`` with ``gN`` a WITH table of the rows ``build(key,
-        alias)`` keeps (None: all of them), when the nesting is deep; else ``build`` itself."""
-        if self._nest < _HOIST_DEPTH:
+        alias)`` keeps (None: all of them), when the nesting is deep; else ``build`` itself.
+
+        ClickHouse always gets ``build`` itself: its parser allows 1,000 levels (32 negated
+        groups measured fine on chdb), and the analyses embed segments as subqueries that
+        could not carry the WITH tables along."""
+        if self._nest < _HOIST_DEPTH or self.dialect == "clickhouse":
             self._nest += 1
             try:
                 cond = build(key, None)
@@ -1072,6 +1088,16 @@ class _Compiler:
         )
         ids = self.param(json.dumps(list(dict.fromkeys(c.ids)), ensure_ascii=False))
         j, t = self.alias("j"), self.alias("l")
+        if self.dialect == "clickhouse":
+            # A connected source's keys are the ids: its users (accounts) whose id is listed.
+            query = (
+                _select(_col(key_col, t))
+                .from_(exp.to_table(table).as_(t))
+                .where(exp.In(this=_col(id_col, t), query=exp.Subquery(this=self.json_array(ids, "String"))))
+            )
+            if level == "user":
+                self.mark_distinct("user", query)
+            return query
         if self.dialect == "sqlite":
             source = exp.Table(
                 this=exp.Anonymous(this="json_each", expressions=[ids]),
@@ -1139,6 +1165,18 @@ class _Compiler:
         zero_ok = COMPARE_OPS[c.compare.op].test(0, c.compare.value)
         self.mark_distinct("account", grouped)
         return self._having(grouped, exp.Count(this=exp.Star()), c.compare, key, zero_ok, path)
+
+
+def _ch_list(ptype: str, values: tuple) -> tuple[str, list]:
+    """An in/not_in list as ClickHouse's JSON array element type and the values of that type
+    which can equal a stored value. SQLite compares numbers by value across INTEGER and REAL;
+    here an integer property keeps the integral numbers (1.0 is 1; 1.5 matches no integer)
+    and a real property the numbers a float holds exactly, so both engines match the same rows."""
+    if ptype in ("integer", "boolean"):
+        return "Int64", [int(v) for v in values if isinstance(v, int) or float(v).is_integer()]
+    if ptype == "real":
+        return "Float64", [float(v) for v in values if float(v) == v]
+    return "String", [str(v) for v in values]
 
 
 def _balanced(parts: list[exp.Expr], op: type[exp.Connector]) -> exp.Expr:
