@@ -287,48 +287,36 @@ def cmd_top_events(args) -> int:
 def cmd_stickiness(args) -> int:
     from seglab.core.analyses import STICKINESS_COLUMNS, StickinessRequest, run_stickiness
 
-    with open_project(args.project, readonly=True, connected_ok=True) as project:
-        engine = connected_engine(project)
-        if engine is not None:
-            from seglab.core.engines.clickhouse import stickiness
-
-            with engine:
-                as_of, date_from, date_to, series = _connected_common(
-                    engine, project.conn, args, [args.event]
-                )
-                frame = stickiness(engine, args.event, args.interval, series, as_of, date_from, date_to)
-            _write_csv(frame, STICKINESS_COLUMNS, args)
-            return 0
-        as_of, date_from, date_to, series = _resolve_common(project.conn, args)
-        event = _event(args.event, "--event")
-        _warn_unknown_events(project.conn, [event])
-        request = StickinessRequest(event, args.interval, series, as_of, date_from, date_to)
-        frame, columns = _run(project.conn, args, request, run_stickiness, STICKINESS_COLUMNS, event)
-    _write_csv(frame, columns, args)
-    return 0
+    return _event_by_interval(args, "stickiness", StickinessRequest, run_stickiness, STICKINESS_COLUMNS)
 
 
 def cmd_lifecycle(args) -> int:
     from seglab.core.analyses import LIFECYCLE_COLUMNS, LifecycleRequest, run_lifecycle
 
+    return _event_by_interval(args, "lifecycle", LifecycleRequest, run_lifecycle, LIFECYCLE_COLUMNS)
+
+
+def _event_by_interval(args, name: str, request_class, run, columns) -> int:
+    """Stickiness and lifecycle: one event counted per interval, locally or pushed down."""
     with open_project(args.project, readonly=True, connected_ok=True) as project:
         engine = connected_engine(project)
         if engine is not None:
-            from seglab.core.engines.clickhouse import lifecycle
+            from seglab.core.engines import clickhouse
 
             with engine:
                 as_of, date_from, date_to, series = _connected_common(
                     engine, project.conn, args, [args.event]
                 )
-                frame = lifecycle(engine, args.event, args.interval, series, as_of, date_from, date_to)
-            _write_csv(frame, LIFECYCLE_COLUMNS, args)
+                pushed = getattr(clickhouse, name)
+                frame = pushed(engine, args.event, args.interval, series, as_of, date_from, date_to)
+            _write_csv(frame, columns, args)
             return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
         event = _event(args.event, "--event")
         _warn_unknown_events(project.conn, [event])
-        request = LifecycleRequest(event, args.interval, series, as_of, date_from, date_to)
-        frame, columns = _run(project.conn, args, request, run_lifecycle, LIFECYCLE_COLUMNS, event)
-    _write_csv(frame, columns, args)
+        request = request_class(event, args.interval, series, as_of, date_from, date_to)
+        frame, out_columns = _run(project.conn, args, request, run, columns, event)
+    _write_csv(frame, out_columns, args)
     return 0
 
 
