@@ -109,7 +109,7 @@ class SegmentHistoryWidget(QWidget):
         self.view.setMinimumWidth(120)
         self.view.setWordWrap(False)
         self.diff = QTextBrowser()
-        self.diff.setPlaceholderText("Select a version to see what changed since (or select two).")
+        self.diff.setPlaceholderText("Select a version, or two to compare.")
         self.restore_button = QPushButton("Restore")
         self.restore_button.setToolTip("Save the selected version again as the newest (undoable)")
         self.restore_button.setEnabled(False)
