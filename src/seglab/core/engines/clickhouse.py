@@ -17,7 +17,7 @@ nodes.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlglot import exp
 
@@ -27,6 +27,9 @@ from seglab.core.segments.compiler import _Compiler, _plain
 from seglab.core.segments.model import SegmentDef
 from seglab.core.segments.validate import Catalog, validate
 from seglab.core.timeutil import DAY_MS, ms_to_iso
+
+if TYPE_CHECKING:
+    from seglab.core.analyses.common import Interval
 
 PREFIX = "seglab_"
 LOCAL_TABLES = ("events", "users", "accounts", "user_events", "user_days", "user_active_days")
@@ -43,11 +46,11 @@ TRUE_WORDS = ("true", "yes", "t", "y")
 FALSE_WORDS = ("false", "no", "f", "n")
 
 
-def fn(name: str, *args: exp.Expression) -> exp.Expression:
+def fn(name: str, *args: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def lit(value: Any) -> exp.Expression:
+def lit(value: Any) -> exp.Expr:
     if value is None:
         return exp.Null()
     return exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
@@ -106,11 +109,11 @@ def timestamp_kind(ch_type: str) -> str | None:
     return None
 
 
-def _trimmed_id(expr: exp.Expression) -> exp.Expression:
+def _trimmed_id(expr: exp.Expr) -> exp.Expr:
     return fn("trimBoth", fn("coalesce", fn("toString", expr), lit("")))
 
 
-def _no_blank(text: exp.Expression) -> exp.Expression:
+def _no_blank(text: exp.Expr) -> exp.Expr:
     """NULL for NULL, '' and blanks ("no value", as an empty CSV cell)."""
     return exp.If(
         this=exp.EQ(this=fn("trimBoth", fn("coalesce", text.copy(), lit(""))), expression=lit("")),
@@ -119,16 +122,16 @@ def _no_blank(text: exp.Expression) -> exp.Expression:
     )
 
 
-def _null_text() -> exp.Expression:
+def _null_text() -> exp.Expr:
     """A NULL text (a bare NULL is of type Nothing, which ClickHouse cannot group or join)."""
     return exp.Cast(this=exp.Null(), to=exp.DataType.build("Nullable(String)", dialect="clickhouse"))
 
 
-def _ms(expr: exp.Expression) -> exp.Expression:
+def _ms(expr: exp.Expr) -> exp.Expr:
     return fn("toUnixTimestamp64Milli", fn("toDateTime64", expr, lit(3), lit("UTC")))
 
 
-def column_value(expr: exp.Expression, ch_type: str, ptype: str) -> exp.Expression:
+def column_value(expr: exp.Expr, ch_type: str, ptype: str) -> exp.Expr:
     """A typed source column as the property's stored value (SQLite's representation)."""
     if ptype in ("integer", "boolean"):
         return fn("toInt64", expr)
@@ -139,7 +142,7 @@ def column_value(expr: exp.Expression, ch_type: str, ptype: str) -> exp.Expressi
     return _no_blank(fn("toString", expr))
 
 
-def text_value(raw: exp.Expression, ptype: str) -> exp.Expression:
+def text_value(raw: exp.Expr, ptype: str) -> exp.Expr:
     """A JSON or Map value (text) read as the importer reads a CSV cell of type ``ptype``."""
     text = _no_blank(raw)
     trimmed = fn("trimBoth", text.copy())
@@ -162,7 +165,7 @@ def text_value(raw: exp.Expression, ptype: str) -> exp.Expression:
     return text
 
 
-def key_raw(column: exp.Expression, ch_type: str, key: str) -> exp.Expression:
+def key_raw(column: exp.Expr, ch_type: str, key: str) -> exp.Expr:
     """The text of ``key`` in a JSON String or Map(String, String) column (NULL when missing)."""
     if base_type(ch_type).startswith("Map("):
         return exp.If(
@@ -205,7 +208,7 @@ class ViewLayer:
             this=exp.to_identifier(table, quoted=True), db=exp.to_identifier(db or self.database, quoted=True)
         )
 
-    def _props(self, kind: str, entity: str, src: str) -> list[exp.Expression]:
+    def _props(self, kind: str, entity: str, src: str) -> list[exp.Expr]:
         mapping = self.source[kind]
         types = self.source["columns"][kind]
         out = []
@@ -220,10 +223,10 @@ class ViewLayer:
             out.append(exp.alias_(value, p.column, quoted=True))
         return out
 
-    def _nulls(self, entity: str) -> list[exp.Expression]:
+    def _nulls(self, entity: str) -> list[exp.Expr]:
         return [exp.alias_(exp.Null(), p.column, quoted=True) for p in self.properties if p.entity == entity]
 
-    def events(self) -> exp.Select:
+    def events(self) -> exp.Query:
         m = self.source["events"]
         types = self.source["columns"]["events"]
         ts_col = col(m["timestamp"], "src")
@@ -419,11 +422,12 @@ class ViewLayer:
 
     def rollup(self, name: str) -> exp.Select:
         day = exp.alias_(fn("intDiv", col("ts"), lit(DAY_MS)), "day", quoted=True)
-        keys = {
+        keys_of: dict[str, list[exp.Expr]] = {
             "user_events": [col("event_key"), col("user_key")],
             "user_days": [col("user_key"), col("event_key"), day],
             "user_active_days": [col("user_key"), day],
-        }[name]
+        }
+        keys = keys_of[name]
         groups = [k.copy() if isinstance(k, exp.Column) else col("day") for k in keys]
         return (
             sel(
@@ -436,12 +440,12 @@ class ViewLayer:
             .group_by(*groups)
         )
 
-    def cte(self, name: str) -> exp.Select:
+    def cte(self, name: str) -> exp.Query:
         if name in ("events", "users", "accounts"):
             return getattr(self, name)()
         return self.rollup(name)
 
-    def sql(self, query: exp.Expression, params: dict[str, Any], materialize=None, inline=()) -> str:
+    def sql(self, query: exp.Expr, params: dict[str, Any], materialize=None, inline=()) -> str:
         """ClickHouse SQL of ``query`` reading the CTEs for the local tables it names.
 
         The CTEs are rendered once per view layer (building them is most of a small query's
@@ -487,7 +491,7 @@ class ViewLayer:
             return f"WITH {ctes}, {body[len('WITH ') :]}"
         return f"WITH {ctes} {body}"
 
-    def _raw_time_bounds(self, query: exp.Expression) -> None:
+    def _raw_time_bounds(self, query: exp.Expr) -> None:
         """``e.ts > N`` on an events row → ``e.ts_at >= <N+1 ms>`` on the source's own time column,
         so ClickHouse can prune by a primary key holding the time (the epoch-ms form hides it).
 
@@ -544,14 +548,14 @@ class ViewLayer:
 _MAX_LITERAL_MS = 7_258_118_400_000  # 2200-01-01: within every DateTime64 range
 
 
-def _datetime_literal(ms: int) -> exp.Expression:
+def _datetime_literal(ms: int) -> exp.Expr:
     import datetime as dt
 
     text = (dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=ms)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     return fn("toDateTime64", lit(text), lit(3), lit("UTC"))
 
 
-def _limit_by(query: exp.Select, key: exp.Expression, limit: exp.Limit) -> exp.Select:
+def _limit_by(query: exp.Select, key: exp.Expr, limit: exp.Limit) -> exp.Select:
     """``query LIMIT 1 BY key`` (ClickHouse)."""
     limit.set("expressions", [key])
     query.set("limit", limit)
@@ -568,7 +572,7 @@ def ch_type_of(value: Any) -> str:
     return "String"
 
 
-def render(query: exp.Expression, params: dict[str, Any]) -> str:
+def render(query: exp.Expr, params: dict[str, Any]) -> str:
     """ClickHouse SQL: Unicode-aware text functions and typed query parameters."""
 
     def fix(node):
@@ -625,7 +629,7 @@ class ClickHouseEngine:
         self.close()
 
     # -- running --------------------------------------------------------------------------
-    def run(self, query: exp.Expression, params: dict[str, Any] | None = None) -> list[list[Any]]:
+    def run(self, query: exp.Expr, params: dict[str, Any] | None = None) -> list[list[Any]]:
         params = params or {}
         return self.client.query(self.views.sql(_plain(query), params, self._materialize), params)
 
@@ -868,7 +872,7 @@ def segment_sums(
 __all__ = ["ClickHouseEngine", "SourceError", "SourceURL", "ViewLayer", "render"]
 
 
-def _bucket_index(day: exp.Expression, start_days: list[int]) -> exp.Expression:
+def _bucket_index(day: exp.Expr, start_days: list[int]) -> exp.Expr:
     """The index of the calendar bucket holding ``day`` (bucket 0 starts at ``start_days[0]``)."""
     if len(start_days) == 1:
         return lit(0)
@@ -902,9 +906,10 @@ def trend(
     if measure not in MEASURES:
         raise AnalysisError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
     check_interval(interval)
+    iv = cast("Interval", interval)
     as_of = engine.as_of(as_of_ms)
     window = resolve_window(as_of, date_from, date_to)
-    buckets = buckets_for(window.from_day, window.to_day, interval)
+    buckets = buckets_for(window.from_day, window.to_day, iv)
     catalog = engine.catalog()
     rows = []
     for label, seg in series:
@@ -913,7 +918,7 @@ def trend(
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
             e, u = "e", "u"
             day = fn("intDiv", col("ts", e), lit(DAY_MS))
-            preds = [
+            preds: list[exp.Expr] = [
                 exp.GTE(this=col("ts", e), expression=lit(window.from_day * DAY_MS)),
                 exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
             ]
@@ -1017,7 +1022,7 @@ _MEDIAN = (
 )
 
 
-def _template(text: str, names: dict[str, exp.Expression]) -> exp.Expression:
+def _template(text: str, names: dict[str, exp.Expr]) -> exp.Expr:
     """A fixed ClickHouse SQL text with its ``__name`` placeholders replaced by sqlglot nodes."""
     import sqlglot
 
@@ -1043,12 +1048,12 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
     level = seg.level if seg is not None else "user"
     unit = col("user_key", e) if level == "user" else col("account_key", u)
 
-    def step_is(j: int) -> exp.Expression:
+    def step_is(j: int) -> exp.Expr:
         if steps[j] == "*":
             return exp.true()
         return exp.EQ(this=col("event_key", e), expression=comp.param(steps[j]))
 
-    def sorted_times(cond: exp.Expression, alias: str) -> exp.Expression:
+    def sorted_times(cond: exp.Expr, alias: str) -> exp.Expr:
         return exp.alias_(fn("arraySort", fn("groupArrayIf", col("ts", e), cond)), alias, quoted=True)
 
     preds = [
@@ -1144,11 +1149,12 @@ def retention(
     from seglab.core.errors import AnalysisError
 
     check_interval(interval)
+    iv = cast("Interval", interval)
     if not isinstance(periods, int) or not 1 <= periods <= MAX_PERIODS:
         raise AnalysisError(f"--periods must be a whole number from 1 to {MAX_PERIODS}")
     window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
-    n_cohorts = len(bucket_starts(window.from_date, window.to_date, interval))
-    buckets = buckets_for(window.from_day, window.to_day, interval, extra=periods - 1)
+    n_cohorts = len(bucket_starts(window.from_date, window.to_date, iv))
+    buckets = buckets_for(window.from_day, window.to_day, iv, extra=periods - 1)
     catalog = engine.catalog()
     rows = []
     for label, seg in series:
@@ -1183,11 +1189,11 @@ def _retention_series(engine, catalog, start_event, return_event, periods, seg, 
         validate(catalog, seg)
         members = comp.members(seg)
 
-    def unit_rows(event: str, lo_ms: int, hi_ms: int, value: exp.Expression, alias: str) -> exp.Select:
+    def unit_rows(event: str, lo_ms: int, hi_ms: int, value: exp.Expr, alias: str) -> exp.Select:
         """(unit, value) of the event's rows in [lo_ms, hi_ms], the units kept to the series."""
         e, u = "e", "u"
         unit = col("user_key", e) if level == "user" else col("account_key", u)
-        preds = [
+        preds: list[exp.Expr] = [
             exp.GTE(this=col("ts", e), expression=lit(lo_ms)),
             exp.LTE(this=col("ts", e), expression=lit(hi_ms)),
         ]
@@ -1285,7 +1291,8 @@ def distribution(
 
     window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
     catalog = engine.catalog()
-    results = []
+    stat_rows: list[tuple[Any, ...]] = []
+    results: list[tuple[str, dict[int, tuple[int, int]]]] = []
     for label, seg in series:
         comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
         counts = _unit_counts(comp, catalog, event, seg, window)
@@ -1320,15 +1327,13 @@ def distribution(
             )[0]
             n = int(row[0])
             if n == 0:
-                results.append((label, 0, *([math.nan] * 5), 0))
+                stat_rows.append((label, 0, *([math.nan] * 5), 0))
                 continue
             values = []
             for i, q in enumerate(_QUANTILES):
-                index = (n - 1) * q
-                values.append(
-                    _numpy_linear(int(row[3 + 2 * i]), int(row[4 + 2 * i]), index - math.floor(index))
-                )
-            results.append((label, n, int(row[1]) / n, *values, int(row[2])))
+                pos = (n - 1) * q
+                values.append(_numpy_linear(int(row[3 + 2 * i]), int(row[4 + 2 * i]), pos - math.floor(pos)))
+            stat_rows.append((label, n, int(row[1]) / n, *values, int(row[2])))
         else:
             # Bins 1, 2, 3-4, 5-8, ...: bin i holds counts up to 2^i.
             bin_of = exp.If(
@@ -1343,7 +1348,7 @@ def distribution(
             )
             results.append((label, {int(b): (int(k), int(m)) for b, k, m in engine.run(query, comp.params)}))
     if stats:
-        frame = pd.DataFrame(results, columns=DISTRIBUTION_STATS_COLUMNS)
+        frame = pd.DataFrame(stat_rows, columns=DISTRIBUTION_STATS_COLUMNS)
         return frame
     top = max((m for _, bins in results for _, m in bins.values()), default=1)
     rows = []
@@ -1360,7 +1365,7 @@ def _unit_counts(comp, catalog, event: str, seg, window) -> exp.Select:
     e, u = "e", "u"
     level = seg.level if seg is not None else "user"
     unit = col("user_key", e) if level == "user" else col("account_key", u)
-    preds = [
+    preds: list[exp.Expr] = [
         exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
         exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
     ]
@@ -1405,10 +1410,11 @@ def size_over_time(
     from seglab.core.errors import AnalysisError
 
     check_interval(interval)
+    iv = cast("Interval", interval)
     if not segments:
         raise AnalysisError("segment size over time needs at least one segment")
     window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
-    buckets = buckets_for(window.from_day, window.to_day, interval)
+    buckets = buckets_for(window.from_day, window.to_day, iv)
     rows = []
     for label, definition in segments:
         for b, start in enumerate(buckets.starts):
@@ -1466,13 +1472,13 @@ def overlap(
             uni = sum(k for p, k in patterns.items() if p[a] or p[b])
             rows.append((labels[a], labels[b], inter, uni, inter / uni if uni else 0.0))
         return pd.DataFrame(rows, columns=JACCARD_COLUMNS)
-    rows = []
+    regions = []
     for size in range(n, 0, -1):
         for combo in combinations(range(n), size):
             units = patterns.get(tuple(i in combo for i in range(n)), 0)
             label = REGION_SEPARATOR.join(labels[i] for i in combo)
-            rows.append((label, size, units, units / total if total else 0.0))
-    return pd.DataFrame(rows, columns=OVERLAP_COLUMNS)
+            regions.append((label, size, units, units / total if total else 0.0))
+    return pd.DataFrame(regions, columns=OVERLAP_COLUMNS)
 
 
 def top_events(
@@ -1509,13 +1515,13 @@ def top_events(
         comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
         e, u = "e", "u"
         unit = col("user_key", e) if level == "user" else col("account_key", u)
-        preds = [
+        preds: list[exp.Expr] = [
             exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
             exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
         ]
         if level == "account":
             preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-        inside = exp.true()
+        inside: exp.Expr = exp.true()
         if seg is not None:
             validate(catalog, seg)
             inside = exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg)))
@@ -1575,8 +1581,9 @@ def stickiness(
 
     if interval not in ("week", "month"):
         raise AnalysisError("stickiness needs --interval week or month")
+    iv = cast("Interval", interval)
     window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
-    buckets = buckets_for(window.from_day, window.to_day, interval)
+    buckets = buckets_for(window.from_day, window.to_day, iv)
     catalog = engine.catalog()
     rows = []
     for label, seg in series:
@@ -1587,7 +1594,7 @@ def stickiness(
             level = seg.level if seg is not None else "user"
             unit = col("user_key", e) if level == "user" else col("account_key", u)
             day = fn("intDiv", col("ts", e), lit(DAY_MS))
-            preds = [
+            preds: list[exp.Expr] = [
                 exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
                 exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
             ]
@@ -1619,7 +1626,7 @@ def stickiness(
             )
             counts = {(int(b), int(d)): int(k) for b, d, k in engine.run(query, comp.params)}
         for b, start in enumerate(buckets.starts):
-            n_days = (next_bucket(start, interval) - start).days
+            n_days = (next_bucket(start, iv) - start).days
             active = sum(k for (bb, d), k in counts.items() if bb == b and 1 <= d <= n_days)
             for d in range(1, n_days + 1):
                 k = counts.get((b, d), 0)
@@ -1657,10 +1664,11 @@ def lifecycle(
 
     if interval not in ("day", "week", "month"):
         raise AnalysisError(f"interval {interval!r} is not one of day, week, month")
+    iv = cast("Interval", interval)
     window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
-    first_start = bucket_start(window.from_date, interval)
-    prev = bucket_start(first_start - dt.timedelta(days=1), interval)
-    buckets = buckets_for(date_to_ms(prev) // DAY_MS, window.to_day, interval)
+    first_start = bucket_start(window.from_date, iv)
+    prev = bucket_start(first_start - dt.timedelta(days=1), iv)
+    buckets = buckets_for(date_to_ms(prev) // DAY_MS, window.to_day, iv)
     last_day = min(window.to_day, window.as_of_ms // DAY_MS)
     n_b = len(buckets.starts)
     catalog = engine.catalog()

@@ -13,10 +13,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from seglab.core.errors import UserError
+
+if TYPE_CHECKING:
+    from chdb.session import Session
+    from clickhouse_connect.driver.client import Client as HTTPClient
 
 # Sent with every query: see docs/sources.md for what goes wrong without each one.
 SETTINGS: dict[str, Any] = {
@@ -187,6 +191,7 @@ class ChdbClient(Client):
             raise SourceError(
                 f"{src.url}: the chdb data folder is in use by another process; close it and try again"
             )
+        self._session: Session | None = None  # None once closed
         try:
             self._session = session.Session(str(folder))
         except Exception as exc:  # another process won the race, or the folder is not ClickHouse's
@@ -203,9 +208,15 @@ class ChdbClient(Client):
             + ", output_format_json_quote_64bit_integers = 0"
         )
 
+    def _live(self) -> Session:
+        if self._session is None:
+            raise SourceError(f"{self.src.url}: the source is closed")
+        return self._session
+
     def _query(self, sql, params):
+        session = self._live()
         try:
-            result = self._session.query(sql + self._settings, "JSONCompact", params=params or None)
+            result = session.query(sql + self._settings, "JSONCompact", params=params or None)
         except Exception as exc:
             raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
         raw = result.bytes()
@@ -214,8 +225,9 @@ class ChdbClient(Client):
         return json.loads(raw)["data"]
 
     def _execute(self, sql):
+        session = self._live()
         try:
-            self._session.query(sql + self._settings)
+            session.query(sql + self._settings)
         except Exception as exc:
             raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
 
@@ -264,6 +276,7 @@ class ClickHouseClient(Client):
             import clickhouse_connect
         except ImportError:
             raise _driver_missing("clickhouse") from None
+        self._client: HTTPClient | None = None  # None once closed
         try:
             self._client = clickhouse_connect.get_client(
                 host=src.host,
@@ -277,16 +290,23 @@ class ClickHouseClient(Client):
         except Exception as exc:
             raise SourceError(f"{src.url}: cannot connect to the source ({_first_line(exc)})") from None
 
+    def _live(self) -> HTTPClient:
+        if self._client is None:
+            raise SourceError(f"{self.src.url}: the source is closed")
+        return self._client
+
     def _query(self, sql, params):
+        client = self._live()
         try:
-            result = self._client.query(sql, parameters=params or None, settings=dict(SETTINGS))
+            result = client.query(sql, parameters=params or None, settings=dict(SETTINGS))
         except Exception as exc:
             raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
         return [list(row) for row in result.result_rows]
 
     def _execute(self, sql):
+        client = self._live()
         try:
-            self._client.command(sql, settings=dict(SETTINGS))
+            client.command(sql, settings=dict(SETTINGS))
         except Exception as exc:
             raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
 

@@ -134,6 +134,7 @@ def window_range(window: Window, as_of_ms: int) -> tuple[int | None, int]:
     """``(lo, hi)``: the window holds timestamps ``lo < ts <= hi`` (``lo`` None: no lower end)."""
     t = as_of_ms
     if window.kind == "last_days":
+        assert window.days is not None
         # Nothing happened before year 1 (no date can say so): the window starts there at the latest.
         return max(t - window.days * DAY_MS, _YEAR_ONE - 1), t
     if window.kind == "between":
@@ -1098,6 +1099,7 @@ class _Compiler:
             if level == "user":
                 self.mark_distinct("user", query)
             return query
+        source: exp.Table | exp.Subquery
         if self.dialect == "sqlite":
             source = exp.Table(
                 this=exp.Anonymous(this="json_each", expressions=[ids]),
