@@ -1,4 +1,4 @@
-"""``seglab find`` and ``seglab as-of`` (contract: shared/spec/cli.md, version 2)."""
+"""``seglab find`` and ``seglab as-of`` (reference: docs/cli.md)."""
 
 from __future__ import annotations
 
