@@ -1,4 +1,4 @@
-"""`seglab find` and `seglab as-of`, exactly as shared/spec/cli.md (version 2) says."""
+"""`seglab find` and `seglab as-of`, exactly as docs/cli.md says."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`seglab segment history` / `segment restore` (shared/spec/cli.md, version 2) and the core behind them."""
+"""`seglab segment history` / `segment restore` (docs/cli.md) and the core behind them."""
 
 from __future__ import annotations
 
