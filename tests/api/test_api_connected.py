@@ -194,3 +194,18 @@ def test_connect_refuses_as_the_cli_does(tmp_path, capsys, kwargs, message):
         argv += ["--source", kwargs["source"]]
     assert main([str(a) for a in [*argv, "--events", "e"]]) == 2
     assert capsys.readouterr().err == f"seglab: error: {caught.value}\n"
+
+
+def test_what_the_cli_refuses_on_a_connected_project_is_refused_alike(projects, capsys, tmp_path):
+    _local, connected = projects
+    with seglab.open(connected) as p, pytest.raises(seglab.SeglabError) as refused:
+        p.analyze("distinguish", segment="Pro")
+    assert main(["analyze", "distinguish", str(connected), "--segment", "Pro"]) == 2
+    assert capsys.readouterr().err == f"seglab: error: {refused.value}\n"
+    assert "'analyze distinguish' does not run on connected projects" in str(refused.value)
+    events = tmp_path / "e.csv"
+    events.write_text("user_id,event,timestamp\nu9,login,2024-03-31T00:00:00Z\n")
+    with pytest.raises(seglab.SeglabError, match="import does not apply to a connected project"):
+        seglab.import_files(connected, events)
+    with seglab.open(connected) as p:
+        assert p.info()["events"] == len(EVENTS)
