@@ -380,6 +380,8 @@ class Project:
             ("last event", info["last_event"] or "-"),
             ("as of", (info["as_of"] or "-") + (" (pinned)" if info["as_of_pinned"] else "")),
         ]
+        if "source" in info:  # a connected project: where its events are
+            facts.insert(0, ("source", info["source"]["url"]))
         rows = "".join(
             f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>{esc(v)}</td></tr>"
             for k, v in facts

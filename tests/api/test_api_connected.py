@@ -98,7 +98,17 @@ def test_members_properties_equal_the_local_project(projects):
     pd.testing.assert_frame_equal(frames[0], frames[1])
     assert frames[1]["seats"].tolist()[0] == 3
     assert frames[1]["joined"].tolist()[1] == pd.Timestamp("2022-06-01T12:00:00Z")
-    del local, connected
+    gold = {
+        "level": "account",
+        "conditions": [{"type": "property", "property": "tier", "op": "eq", "value": "gold"}],
+    }
+    accounts = []
+    for path in (local, connected):
+        with seglab.open(path) as p:
+            accounts.append(p.members(gold))
+            assert "chdb://" in p._repr_html_() or path == local
+    assert accounts[1].columns.tolist() == ["id", "tier"] and accounts[1]["id"].tolist() == ["acme"]
+    pd.testing.assert_frame_equal(accounts[0], accounts[1])
 
 
 @pytest.mark.parametrize(
