@@ -104,16 +104,26 @@ def connect(
     accounts: str | None = None,
     mapping: Mapping[str, str] | None = None,
 ) -> Project:
-    """Create a connected project (events kept in a database server such as ClickHouse).
+    """Create a connected project (its events stay in ClickHouse: a server or a chdb folder), as
+    ``seglab connect`` does (docs/sources.md), and return it opened with ``write=False``.
 
-    Connected projects are not available in this version of SegLab: this always raises
-    :class:`SeglabError` and creates nothing. Import the data into a local project instead
-    (:func:`import_files`).
+    ``source`` is the URL (``clickhouse://USER@HOST:PORT/DATABASE`` or
+    ``chdb:///ABSOLUTE/PATH``), ``events``/``users``/``accounts`` the tables, and ``mapping`` is
+    ``{"FIELD": "COLUMN"}`` as ``--map FIELD=COLUMN`` (``None`` or ``""`` as ``FIELD=``: there is
+    none). The same checks run and refuse with the command's sentences (:class:`SeglabError`);
+    a refused project is not created.
     """
-    raise UserError(
-        f"{Path(path).name}: connected projects are not available in this version of SegLab; "
-        "import the data into a local project instead (seglab.import_files)"
-    )
+    from seglab.core.engines.connect import connect_project
+
+    argv = ["connect", os.fspath(path)]
+    flags: dict[str, Any] = {"source": source, "events": events, "users": users, "accounts": accounts}
+    if mapping:
+        flags["map"] = [f"{field}={'' if column is None else column}" for field, column in mapping.items()]
+    argv += _flags(_subparser(["connect"]), flags)
+    args = _parse(argv)
+    tables = {"events": args.events, "users": args.users, "accounts": args.accounts}
+    connect_project(args.project, args.source, tables, args.map)
+    return open(args.project)
 
 
 def import_files(
@@ -193,13 +203,27 @@ class Project:
             raise ProjectError(f"{self.path.name}: the project is closed; open it again with seglab.open")
         return self._core.conn
 
+    def _engine(self):
+        """The source engine of a connected project (close it when done), None for a local one:
+        the same one the command line counts with, so a connected project never reads its
+        (empty) local tables."""
+        from seglab.cli.common import connected_engine
+
+        self._conn()
+        return connected_engine(self._core)
+
     # -- reading -----------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         """Counts of events, users, accounts, event names and properties, the time range and the
         as-of time: the same dict as ``seglab info PROJECT --json``."""
         from seglab.cli.project_cmds import info_json
 
-        return info_json(self._conn())
+        conn = self._conn()
+        engine = self._engine()
+        if engine is None:
+            return info_json(conn)
+        with engine:
+            return engine.info()
 
     def segments(self, as_of: AsOf = None) -> pd.DataFrame:
         """The saved segments: a DataFrame with columns ``name, level, size, updated``, in the
@@ -208,7 +232,14 @@ class Project:
 
         from seglab.cli.segment_cmds import list_rows
 
-        rows = list_rows(self._conn(), _as_of_ms(as_of))
+        conn = self._conn()
+        as_of_ms = _as_of_ms(as_of)
+        engine = self._engine()
+        try:
+            rows = list_rows(conn, as_of_ms, engine)
+        finally:
+            if engine is not None:
+                engine.close()
         columns = ["name", "level", "size", "updated"]
         return pd.DataFrame(
             {c: _column(c, [_cell(r[c]) for r in rows], dtype=_dtype_of(c, "segments")) for c in columns}
@@ -217,7 +248,7 @@ class Project:
     def segment(self, name_or_def: Definition, as_of: AsOf = None) -> Segment:
         """One segment with its level, size at ``as_of`` and a sentence describing it; a notebook
         shows it as a small card."""
-        from seglab.core.segments import count, describe, dump_definition
+        from seglab.core.segments import describe, dump_definition
 
         conn = self._conn()
         seg, name = _resolve(conn, name_or_def)
@@ -225,7 +256,7 @@ class Project:
         return Segment(
             name=name,
             level=seg.level,
-            size=int(count(conn, seg, as_of_ms)),
+            size=self._count(seg, as_of_ms),
             description=describe(seg),
             definition=dump_definition(seg),
         )
@@ -237,17 +268,25 @@ class Project:
         ``name_or_def`` is a saved segment's name, or a definition (a dict, JSON text, or a
         :class:`pathlib.Path` to a JSON file).
         """
+        seg, _name = _resolve(self._conn(), name_or_def)
+        return self._count(seg, _as_of_ms(as_of))
+
+    def _count(self, seg: SegmentDef, as_of_ms: int | None) -> int:
         from seglab.core.segments import count
 
         conn = self._conn()
-        seg, _name = _resolve(conn, name_or_def)
-        return int(count(conn, seg, _as_of_ms(as_of)))
+        engine = self._engine()
+        if engine is None:
+            return int(count(conn, seg, as_of_ms))
+        with engine:
+            return int(engine.count(seg, as_of_ms))
 
     def members(self, name_or_def: Definition, as_of: AsOf = None, properties: bool = True) -> pd.DataFrame:
         """The members of a segment at ``as_of``: column ``id`` (the ids ``seglab segment members``
         prints, in its order), then one column per property of the level's entity (for users,
         their own properties), named like the properties and typed by the property's type.
-        With ``properties=False`` the only column is ``id``.
+        With ``properties=False`` the only column is ``id``. On a connected project the ids and
+        the properties are read from the source, as ``seglab segment members`` reads them.
         """
         import pandas as pd
 
@@ -256,11 +295,19 @@ class Project:
 
         conn = self._conn()
         seg, _name = _resolve(conn, name_or_def)
-        ids = member_ids(conn, seg, _as_of_ms(as_of))
+        as_of_ms = _as_of_ms(as_of)
+        props = load_properties(conn, seg.level) if properties else []
+        columns = [p.column for p in props]
+        engine = self._engine()
+        if engine is None:
+            ids = member_ids(conn, seg, as_of_ms)
+            values = _property_rows(conn, seg.level, columns, ids) if properties else []
+        else:
+            with engine:
+                ids = engine.member_ids(seg, as_of_ms)
+                values = engine.property_rows(seg.level, columns, ids) if properties else []
         data: dict[str, Any] = {"id": _column("id", ids, "text")}
         if properties:
-            props = load_properties(conn, seg.level)
-            values = _property_rows(conn, seg.level, [p.column for p in props], ids)
             for i, prop in enumerate(props):
                 label = prop.name if prop.name not in data else f"{prop.name} (property)"
                 data[label] = _property_column([row[i] for row in values], prop.type)
@@ -333,6 +380,8 @@ class Project:
             ("last event", info["last_event"] or "-"),
             ("as of", (info["as_of"] or "-") + (" (pinned)" if info["as_of_pinned"] else "")),
         ]
+        if "source" in info:  # a connected project: where its events are
+            facts.insert(0, ("source", info["source"]["url"]))
         rows = "".join(
             f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>{esc(v)}</td></tr>"
             for k, v in facts

@@ -380,10 +380,14 @@ def test_new_and_import_files_equal_the_command_line(tmp_path, capsys):
     assert str(refused.value) == cli_error(capsys, "import", tmp_path / "api.seglab", events)
 
 
-def test_connect_says_connected_projects_are_not_available(tmp_path):
-    with pytest.raises(seglab.SeglabError, match="not available in this version"):
-        seglab.connect(tmp_path / "c.seglab", source="clickhouse://localhost", events="events")
+def test_connect_refuses_a_bad_source_with_the_cli_sentence(tmp_path, capsys):
+    """seglab.connect runs seglab connect's checks (more in test_api_connected.py, with chdb)."""
+    with pytest.raises(seglab.SeglabError) as refused:
+        seglab.connect(tmp_path / "c.seglab", source="postgres://me@h/db", events="events")
     assert not (tmp_path / "c.seglab").exists()
+    assert str(refused.value) == cli_error(
+        capsys, "connect", tmp_path / "c.seglab", "--source", "postgres://me@h/db", "--events", "events"
+    )
 
 
 def test_errors_are_exported_and_rooted_in_the_core():

@@ -609,15 +609,18 @@ def analysis_frame(argv: list[str]):
     Parsing goes through the command's own parser, so every option it takes works here and a
     wrong one raises the command's :class:`UsageError`.
     """
-    from seglab.cli import build_parser
+    from seglab.cli import build_parser, common
 
     args = build_parser().parse_args(["analyze", *argv])
     captured: list = []
     token = _CAPTURE.set(captured)
+    # Sentences that name the command ("'analyze distinguish' does not run on ...") name it here too.
+    command, common._command = common._command, " ".join(["analyze", *argv[:1]])
     try:
         args.func(args)
     finally:
         _CAPTURE.reset(token)
+        common._command = command
     if not captured:
         raise UsageError("seglab analyze: choose an analysis (trend, funnel, retention, ...)")
     frame, columns = captured[-1]

@@ -703,6 +703,27 @@ class ClickHouseEngine:
         # The keys are the text ids (sorted by ClickHouse as bytes; Python sorts code points alike).
         return sorted(row[0] for row in self.run(query, comp.params))
 
+    def property_rows(self, level: str, columns: list[str], ids: list[str]) -> list[tuple]:
+        """Property values (internal ``p<N>`` columns, stored as a local project stores them) of
+        the users or accounts ``ids``, in that order; an id the source does not know gets NULLs."""
+        if not columns or not ids:
+            return [(None,) * len(columns) for _ in ids]
+        key = "user_key" if level == "user" else "account_key"
+        table = "users" if level == "user" else "accounts"
+        by_id: dict[str, tuple] = {}
+        # Ids are literals (sqlglot nodes), in chunks so no query grows without bound.
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            query = (
+                sel(col(key), *[col(c) for c in columns])
+                .from_(exp.to_table(table))
+                .where(exp.In(this=col(key), expressions=[lit(i) for i in chunk]))
+            )
+            for row in self.run(query):
+                by_id[row[0]] = tuple(row[1:])
+        empty = (None,) * len(columns)
+        return [by_id.get(i, empty) for i in ids]
+
     def info(self) -> dict:
         n = lambda table, where=None: exp.Subquery(
             this=sel(exp.Count(this=exp.Star())).from_(exp.to_table(table)).where(where)
