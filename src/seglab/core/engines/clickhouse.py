@@ -226,6 +226,13 @@ class ViewLayer:
     def _nulls(self, entity: str) -> list[exp.Expr]:
         return [exp.alias_(exp.Null(), p.column, quoted=True) for p in self.properties if p.entity == entity]
 
+    def _file_props(self, entity: str, has_file: bool) -> list[exp.Expr]:
+        """The entity's properties from its table (alias ``f``), or NULLs when it has none."""
+        if not has_file:
+            return self._nulls(entity)
+        mine = [p for p in self.properties if p.entity == entity]
+        return [exp.alias_(col(p.column, "f"), p.column, quoted=True) for p in mine]
+
     def events(self) -> exp.Query:
         m = self.source["events"]
         types = self.source["columns"]["events"]
@@ -312,8 +319,7 @@ class ViewLayer:
                 exp.alias_(account, "file_account_", quoted=True),
                 *self._props("users", "user", "src"),
             ).from_(self.table("users").as_("src"))
-            uf = sel(exp.Star()).from_(uf.subquery("x")).where(exp.NEQ(this=col("k"), expression=lit("")))
-            uf = _limit_by(uf, col("k"), exp.Limit(expression=lit(1)))
+            uf = _one_row_per_id(uf)
             parts.append(sel(col("k")).from_(uf.copy().subquery("f0")))
         ids = exp.union(*parts, distinct=True) if len(parts) > 1 else parts[0]
         if len(parts) == 1:
@@ -321,23 +327,9 @@ class ViewLayer:
         account = col("event_account_", "ue")
         if uf is not None:
             account = fn("coalesce", col("file_account_", "f"), account)
-        props = (
-            [
-                exp.alias_(col(p.column, "f"), p.column, quoted=True)
-                for p in self.properties
-                if p.entity == "user"
-            ]
-            if uf is not None
-            else self._nulls("user")
-        )
+        props = self._file_props("user", uf is not None)
         # Whether the account is the users table's (a local project's users.account_from_file).
-        from_file = (
-            exp.If(
-                this=exp.Is(this=col("file_account_", "f"), expression=exp.Null()), true=lit(0), false=lit(1)
-            )
-            if uf is not None
-            else lit(0)
-        )
+        from_file = _present(col("file_account_", "f")) if uf is not None else lit(0)
         query = (
             sel(
                 exp.alias_(col("k", "i"), "user_key", quoted=True),
@@ -382,24 +374,11 @@ class ViewLayer:
                 exp.alias_(_trimmed_id(col(am["account_id"], "src")), "k", quoted=True),
                 *self._props("accounts", "account", "src"),
             ).from_(self.table("accounts").as_("src"))
-            af = sel(exp.Star()).from_(af.subquery("x")).where(exp.NEQ(this=col("k"), expression=lit("")))
-            af = _limit_by(af, col("k"), exp.Limit(expression=lit(1)))
+            af = _one_row_per_id(af)
             parts.append(sel(col("k")).from_(af.copy().subquery("f0")))
         ids = exp.union(*parts, distinct=True) if len(parts) > 1 else parts[0]
-        from_file = (
-            exp.If(this=exp.Is(this=col("k", "f"), expression=exp.Null()), true=lit(0), false=lit(1))
-            if af is not None
-            else lit(0)
-        )
-        props = (
-            [
-                exp.alias_(col(p.column, "f"), p.column, quoted=True)
-                for p in self.properties
-                if p.entity == "account"
-            ]
-            if af is not None
-            else self._nulls("account")
-        )
+        from_file = _present(col("k", "f")) if af is not None else lit(0)
+        props = self._file_props("account", af is not None)
         query = (
             sel(
                 exp.alias_(col("k", "i"), "account_key", quoted=True),
@@ -553,6 +532,17 @@ def _datetime_literal(ms: int) -> exp.Expr:
 
     text = (dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=ms)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     return fn("toDateTime64", lit(text), lit(3), lit("UTC"))
+
+
+def _one_row_per_id(rows: exp.Select) -> exp.Select:
+    """A users or accounts table's rows keyed ``k``: blank ids dropped, one row per id."""
+    kept = sel(exp.Star()).from_(rows.subquery("x")).where(exp.NEQ(this=col("k"), expression=lit("")))
+    return _limit_by(kept, col("k"), exp.Limit(expression=lit(1)))
+
+
+def _present(column: exp.Expr) -> exp.Expr:
+    """1 when ``column`` holds a value, else 0."""
+    return exp.If(this=exp.Is(this=column, expression=exp.Null()), true=lit(0), false=lit(1))
 
 
 def _limit_by(query: exp.Select, key: exp.Expr, limit: exp.Limit) -> exp.Select:
