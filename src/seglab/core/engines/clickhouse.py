@@ -17,11 +17,14 @@ nodes.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlglot import exp
 
 from seglab.core.engines.source import Client, SourceError, SourceURL, open_client, parse_url
+from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
 from seglab.core.project import PropertyInfo, load_properties
 from seglab.core.segments.compiler import _Compiler, _plain
 from seglab.core.segments.model import SegmentDef
@@ -603,6 +606,7 @@ class ClickHouseEngine:
         self.url = parse_url(source["url"])
         self.views = ViewLayer(source, load_properties(conn), self.url.database)
         self._bounds: tuple[int | None, int | None] | None = None
+        self.progress: Progress = NULL_PROGRESS  # checked before each query (see watching)
 
     @classmethod
     def open(cls, conn: sqlite3.Connection, source: dict) -> ClickHouseEngine:
@@ -619,8 +623,19 @@ class ClickHouseEngine:
         self.close()
 
     # -- running --------------------------------------------------------------------------
+    @contextmanager
+    def watching(self, progress: Progress):
+        """Run the block's queries under ``progress``: none starts once it is cancelled."""
+        previous = self.progress
+        self.progress = progress
+        try:
+            yield self
+        finally:
+            self.progress = previous
+
     def run(self, query: exp.Expr, params: dict[str, Any] | None = None) -> list[list[Any]]:
         params = params or {}
+        check_cancelled(self.progress)
         return self.client.query(self.views.sql(_plain(query), params, self._materialize), params)
 
     def _materialize(self, name: str) -> None:
@@ -630,6 +645,7 @@ class ClickHouseEngine:
             return
         select = self.views.sql(sel(exp.Star()).from_(exp.to_table(name)), {}, self._materialize, (name,))
         table = exp.to_identifier(PREFIX + name).sql(dialect="clickhouse")
+        check_cancelled(self.progress)
         self.client.execute(f"CREATE TEMPORARY TABLE {table} ENGINE = Memory AS {select}")
         self.views.materialized.add(name)
 
@@ -880,7 +896,87 @@ def segment_sums(
     return out
 
 
-__all__ = ["ClickHouseEngine", "SourceError", "SourceURL", "ViewLayer", "render"]
+__all__ = ["ClickHouseEngine", "SourceError", "SourceSeries", "SourceURL", "ViewLayer", "render"]
+
+
+@dataclass(frozen=True)
+class SourceSeries:
+    """One series of a pushed-down analysis: its label and level, and who is in it: everyone at
+    ``level`` (no definition), a saved segment's members (its definition, run as a subquery), or,
+    with ``rest``, the level's units that are NOT its members (``--vs-rest``, "not NAME")."""
+
+    label: str
+    level: str = "user"
+    definition: SegmentDef | None = None
+    rest: bool = False
+
+
+def source_series(series) -> list[SourceSeries]:
+    """:class:`SourceSeries` from them or from ``(label, definition or None)`` pairs."""
+    out = []
+    for s in series:
+        if isinstance(s, SourceSeries):
+            out.append(s)
+        else:
+            label, seg = s
+            out.append(SourceSeries(label, seg.level if seg is not None else "user", seg))
+    return out
+
+
+def _members_of(comp, catalog, s: SourceSeries) -> exp.Select | None:
+    """The series' unit keys as a subquery (``key``), None for everyone."""
+    if s.definition is None:
+        return None
+    validate(catalog, s.definition)
+    members = comp.members(s.definition)
+    if not s.rest:
+        return members
+    universe, key, _alias = comp.universe(s.level)
+    return universe.where(exp.Not(this=exp.paren(exp.In(this=key, query=exp.Subquery(this=members)))))
+
+
+def _in_series(comp, catalog, s: SourceSeries, unit: exp.Expr) -> exp.Expr | None:
+    """``unit IN (the series' members)``; None for everyone."""
+    members = _members_of(comp, catalog, s)
+    if members is None:
+        return None
+    return exp.In(this=unit.copy(), query=exp.Subquery(this=members))
+
+
+def _event_preds(comp, event, table: str = "e") -> list[exp.Expr]:
+    """An event selector (``purchase[amount>=100]`` or its parsed form) as predicates on an events
+    row: its name and each filter built by the segment compiler's operator table, checked with
+    the same sentences as a local project's filters (``analyses.filters.compile_filters``)."""
+    from seglab.core.analyses.filters import selector_of
+    from seglab.core.errors import AnalysisError, SegmentError
+    from seglab.core.segments.operators import OPERATORS
+
+    selector = selector_of(event)
+    preds: list[exp.Expr] = []
+    if selector.event != "*":
+        preds.append(exp.EQ(this=col("event_key", table), expression=comp.param(selector.event)))
+    where = f"event {selector.event!r} filter"
+    catalogue = {name: p for (entity, name), p in comp.catalog.properties.items() if entity == "event"}
+    for i, f in enumerate(selector.where):
+        here = f"{where}[{i}]"
+        prop = catalogue.get(f.property)
+        if prop is None:
+            known = ", ".join(sorted(catalogue)[:12]) or "none"
+            raise AnalysisError(f"{here}: no event property named {f.property!r} (known: {known})")
+        spec = OPERATORS.get(f.op)
+        if spec is None:
+            raise AnalysisError(f"{here}: unknown operator {f.op!r}")
+        if prop.type not in spec.types:
+            raise AnalysisError(
+                f"{here}: operator {f.op!r} does not apply to the {prop.type} property {prop.name!r}"
+            )
+        if spec.arity in ("list", "pair") and not isinstance(f.value, (list, tuple)):
+            raise AnalysisError(f"{here}: {f.op} needs a list of values")
+        try:
+            preds.append(comp.filter_pred("event", f, table, here))
+        except SegmentError as exc:
+            raise AnalysisError(f"{here}: {exc.reason}") from None
+    return preds
 
 
 def _bucket_index(day: exp.Expr, start_days: list[int]) -> exp.Expr:
@@ -903,6 +999,11 @@ def trend(
     as_of_ms: int | None,
     date_from=None,
     date_to=None,
+    *,
+    of: str | None = None,
+    by=None,
+    compare: str | None = None,
+    progress: Progress = NULL_PROGRESS,
 ):
     """``analyze trend`` in the source: one grouped query per series, the segment a subquery of it.
 
@@ -916,6 +1017,9 @@ def trend(
 
     if measure not in MEASURES:
         raise AnalysisError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
+    for given, option in ((of, "--of"), (by, "--by"), (compare, "--compare")):
+        if given:
+            raise AnalysisError(f"{option} does not run on connected projects yet")
     check_interval(interval)
     iv = cast("Interval", interval)
     as_of = engine.as_of(as_of_ms)
@@ -923,7 +1027,8 @@ def trend(
     buckets = buckets_for(window.from_day, window.to_day, iv)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         values: dict[int, float] = {}
         if not window.empty:
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
@@ -932,15 +1037,12 @@ def trend(
             preds: list[exp.Expr] = [
                 exp.GTE(this=col("ts", e), expression=lit(window.from_day * DAY_MS)),
                 exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                *_event_preds(comp, event, e),
             ]
-            if event != "*":
-                preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
-            level = seg.level if seg is not None else "user"
-            if seg is not None:
-                validate(catalog, seg)
-                members = exp.Subquery(this=comp.members(seg))
-                unit = col("user_key", e) if level == "user" else col("account_key", u)
-                preds.append(exp.In(this=unit, query=members))
+            unit = col("user_key", e) if s.level == "user" else col("account_key", u)
+            inside = _in_series(comp, catalog, s, unit)
+            if inside is not None:
+                preds.append(inside)
             query = (
                 sel(
                     exp.alias_(_bucket_index(day, buckets.start_days), "b", quoted=True),
@@ -998,6 +1100,7 @@ def funnel(
     import pandas as pd
 
     from seglab.core.analyses.common import resolve_window, safe_rate
+    from seglab.core.analyses.filters import format_event, selector_of
     from seglab.core.analyses.funnel import FUNNEL_COLUMNS, MAX_STEPS
     from seglab.core.errors import AnalysisError
 
@@ -1011,14 +1114,17 @@ def funnel(
     window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         entered, medians = [0] * n, [None] * n
         if not window.empty:
-            entered, medians = _funnel_series(engine, catalog, steps, within_days, seg, window)
+            entered, medians = _funnel_series(engine, catalog, steps, within_days, s, window)
         for k, step in enumerate(steps):
             prev = entered[k - 1] if k else entered[0]
             from_start, from_prev = safe_rate(entered[k], entered[0]), safe_rate(entered[k], prev)
-            rows.append((label, k + 1, step, entered[k], from_start, from_prev, medians[k]))
+            rows.append(
+                (label, k + 1, format_event(selector_of(step)), entered[k], from_start, from_prev, medians[k])
+            )
     frame = pd.DataFrame(rows, columns=FUNNEL_COLUMNS)
     frame["step"] = frame["step"].astype("int64")
     frame["entered"] = frame["entered"].astype("int64")
@@ -1056,13 +1162,14 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
     upper = min(window.end_ms + window_ms, window.as_of_ms)
     comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
     e, u = "e", "u"
-    level = seg.level if seg is not None else "user"
+    level = seg.level
     unit = col("user_key", e) if level == "user" else col("account_key", u)
+    step_preds = [_event_preds(comp, step, e) for step in steps]
 
     def step_is(j: int) -> exp.Expr:
-        if steps[j] == "*":
+        if not step_preds[j]:
             return exp.true()
-        return exp.EQ(this=col("event_key", e), expression=comp.param(steps[j]))
+        return exp.and_(*[p.copy() for p in step_preds[j]])
 
     def sorted_times(cond: exp.Expr, alias: str) -> exp.Expr:
         return exp.alias_(fn("arraySort", fn("groupArrayIf", col("ts", e), cond)), alias, quoted=True)
@@ -1073,9 +1180,9 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
     ]
     if level == "account":
         preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-    if seg is not None:
-        validate(catalog, seg)
-        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+    inside = _in_series(comp, catalog, seg, unit)
+    if inside is not None:
+        preds.append(inside)
     first = exp.and_(step_is(0), exp.LTE(this=col("ts", e), expression=lit(window.end_ms)))
     per_unit = (
         sel(
@@ -1168,7 +1275,8 @@ def retention(
     buckets = buckets_for(window.from_day, window.to_day, iv, extra=periods - 1)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label, seg = s.label, s
         sizes: dict[int, int] = {}
         retained: dict[tuple[int, int], int] = {}
         if not window.empty:
@@ -1194,11 +1302,8 @@ def retention(
 
 def _retention_series(engine, catalog, start_event, return_event, periods, seg, window, buckets):
     comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
-    level = seg.level if seg is not None else "user"
-    members = None
-    if seg is not None:
-        validate(catalog, seg)
-        members = comp.members(seg)
+    level = seg.level
+    members = _members_of(comp, catalog, seg)
 
     def unit_rows(event: str, lo_ms: int, hi_ms: int, value: exp.Expr, alias: str) -> exp.Select:
         """(unit, value) of the event's rows in [lo_ms, hi_ms], the units kept to the series."""
@@ -1207,9 +1312,8 @@ def _retention_series(engine, catalog, start_event, return_event, periods, seg, 
         preds: list[exp.Expr] = [
             exp.GTE(this=col("ts", e), expression=lit(lo_ms)),
             exp.LTE(this=col("ts", e), expression=lit(hi_ms)),
+            *_event_preds(comp, event, e),
         ]
-        if event != "*":
-            preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
         if level == "account":
             preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
         if members is not None:
@@ -1304,9 +1408,10 @@ def distribution(
     catalog = engine.catalog()
     stat_rows: list[tuple[Any, ...]] = []
     results: list[tuple[str, dict[int, tuple[int, int]]]] = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
-        counts = _unit_counts(comp, catalog, event, seg, window)
+        counts = _unit_counts(comp, catalog, event, s, window)
         c = col("c")
         if stats:
             # n, sum, max and, per quantile, the two order statistics numpy interpolates between.
@@ -1374,19 +1479,18 @@ def distribution(
 def _unit_counts(comp, catalog, event: str, seg, window) -> exp.Select:
     """(unit, c): each unit's events in the range (at or before as-of), units with at least one."""
     e, u = "e", "u"
-    level = seg.level if seg is not None else "user"
+    level = seg.level
     unit = col("user_key", e) if level == "user" else col("account_key", u)
     preds: list[exp.Expr] = [
         exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
         exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+        *_event_preds(comp, event, e),
     ]
-    if event != "*":
-        preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
     if level == "account":
         preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-    if seg is not None:
-        validate(catalog, seg)
-        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+    inside = _in_series(comp, catalog, seg, unit)
+    if inside is not None:
+        preds.append(inside)
     return (
         sel(
             exp.alias_(unit.copy(), "unit", quoted=True),
@@ -1410,6 +1514,7 @@ def size_over_time(
     as_of_ms: int | None,
     date_from=None,
     date_to=None,
+    vs_rest: bool = False,
 ):
     """``analyze size``: each segment counted in the source at the end of each interval (or at
     as-of for the interval holding it), as :func:`seglab.core.analyses.run_size_over_time` does;
@@ -1426,13 +1531,25 @@ def size_over_time(
         raise AnalysisError("segment size over time needs at least one segment")
     window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
     buckets = buckets_for(window.from_day, window.to_day, iv)
+    from seglab.core.analyses.membership import rest_label
+    from seglab.core.segments.model import load_definition
+
     rows = []
+    universe: dict[str, int] = {}
     for label, definition in segments:
+        counts = []
         for b, start in enumerate(buckets.starts):
             if buckets.start_ms(b) > window.as_of_ms:
                 continue
             at = min(buckets.last_ms(b), window.as_of_ms)
-            rows.append((label, start.isoformat(), ms_to_iso(at) or "", int(engine.count(definition, at))))
+            counts.append((start.isoformat(), ms_to_iso(at) or "", int(engine.count(definition, at))))
+        rows.extend((label, *c) for c in counts)
+        if vs_rest:  # the level's units not in the segment (the universe does not depend on time)
+            level = definition.level
+            if level not in universe:
+                everyone = load_definition({"level": level, "conditions": []})
+                universe[level] = engine.count(everyone, window.as_of_ms)
+            rows.extend((rest_label(label), start, at, universe[level] - n) for start, at, n in counts)
     return pd.DataFrame(rows, columns=SIZE_COLUMNS)
 
 
@@ -1449,19 +1566,22 @@ def overlap(
     from seglab.core.analyses.overlap import JACCARD_COLUMNS, OVERLAP_COLUMNS, REGION_SEPARATOR
     from seglab.core.errors import AnalysisError
 
-    if not 2 <= len(segments) <= 6:
+    series = source_series(segments)
+    if not 2 <= len(series) <= 6:
         raise AnalysisError("an overlap needs 2 to 6 segments")
-    if len({seg.level for _, seg in segments}) != 1:
+    if len({s.level for s in series}) != 1:
         raise AnalysisError("the segments of an overlap must all be user segments or all account segments")
-    labels = [label for label, _ in segments]
+    labels = [s.label for s in series]
     if len(set(labels)) != len(labels):
         raise AnalysisError("two series have the same label; give each segment once")
     catalog = engine.catalog()
     comp = _Compiler(catalog, engine._as_of(as_of_ms), "clickhouse")
     members = []
-    for _, seg in segments:
-        validate(catalog, seg)
-        members.append(comp.members(seg))
+    for s in series:
+        m = _members_of(comp, catalog, s)
+        if m is None:
+            raise AnalysisError(f"{s.label!r}: an overlap needs segments, not everyone")
+        members.append(m)
     union = exp.union(*[m.copy() for m in members], distinct=True) if len(members) > 1 else members[0].copy()
     flags = [
         exp.alias_(exp.In(this=col("key", "x"), query=exp.Subquery(this=m)), f"m{i}", quoted=True)
@@ -1474,7 +1594,7 @@ def overlap(
         .group_by(*[col(f"m{i}") for i in range(len(members))])
     )
     patterns = {tuple(bool(int(v)) for v in row[:-1]): int(row[-1]) for row in engine.run(query, comp.params)}
-    n = len(segments)
+    n = len(series)
     total = sum(patterns.values())
     if pairs:
         rows = []
@@ -1513,13 +1633,16 @@ def top_events(
     catalog = engine.catalog()
     universe: dict[str, int] = {}
     rows = []
-    for label, seg in series:
-        level = seg.level if seg is not None else "user"
+    series = source_series(series)
+    for s in series:
+        label, seg, level = s.label, s.definition, s.level
         if level not in universe:
             universe[level] = engine.count(
                 load_definition({"level": level, "conditions": []}), window.as_of_ms
             )
         size = universe[level] if seg is None else engine.count(seg, window.as_of_ms)
+        if s.rest:
+            size = universe[level] - size
         rest_size = 0 if seg is None else universe[level] - size
         if window.empty:
             continue
@@ -1532,10 +1655,7 @@ def top_events(
         ]
         if level == "account":
             preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-        inside: exp.Expr = exp.true()
-        if seg is not None:
-            validate(catalog, seg)
-            inside = exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg)))
+        inside: exp.Expr = _in_series(comp, catalog, s, unit) or exp.true()
         query = (
             sel(
                 col("event_key", e),
@@ -1563,7 +1683,7 @@ def top_events(
     frame = pd.DataFrame(rows, columns=TOP_EVENTS_COLUMNS)
     if frame.empty:
         return frame
-    order = {label: i for i, (label, _) in enumerate(series)}
+    order = {s.label: i for i, s in enumerate(series)}
     frame["_o"] = frame["segment"].map(order)
     frame = frame.sort_values(["_o", "share", "event"], ascending=[True, False, True], kind="stable")
     frame = frame.drop(columns="_o").reset_index(drop=True)
@@ -1597,25 +1717,25 @@ def stickiness(
     buckets = buckets_for(window.from_day, window.to_day, iv)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         counts: dict[tuple[int, int], int] = {}
         if not window.empty:
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
             e, u = "e", "u"
-            level = seg.level if seg is not None else "user"
+            level = s.level
             unit = col("user_key", e) if level == "user" else col("account_key", u)
             day = fn("intDiv", col("ts", e), lit(DAY_MS))
             preds: list[exp.Expr] = [
                 exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
                 exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                *_event_preds(comp, event, e),
             ]
-            if event != "*":
-                preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
             if level == "account":
                 preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-            if seg is not None:
-                validate(catalog, seg)
-                preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+            inside = _in_series(comp, catalog, s, unit)
+            if inside is not None:
+                preds.append(inside)
             per_unit = (
                 sel(
                     exp.alias_(_bucket_index(day.copy(), buckets.start_days), "b", quoted=True),
@@ -1684,15 +1804,13 @@ def lifecycle(
     n_b = len(buckets.starts)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         counts: dict[int, tuple[int, ...]] = {}
         if last_day >= buckets.base_day:
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
-            level = seg.level if seg is not None else "user"
-            members = None
-            if seg is not None:
-                validate(catalog, seg)
-                members = comp.members(seg)
+            level = s.level
+            members = _members_of(comp, catalog, s)
 
             def rows_of(lo_ms, hi_ms, select, comp=comp, level=level, members=members):
                 e, u = "e", "u"
@@ -1700,8 +1818,7 @@ def lifecycle(
                 preds = [exp.LTE(this=col("ts", e), expression=lit(hi_ms))]
                 if lo_ms is not None:
                     preds.append(exp.GTE(this=col("ts", e), expression=lit(lo_ms)))
-                if event != "*":
-                    preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
+                preds.extend(_event_preds(comp, event, e))
                 if level == "account":
                     preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
                 if members is not None:
