@@ -112,6 +112,9 @@ def test_chart_list_on_a_connected_project(charted, capsys):
 
 
 F = ["--from", "2024-01-01"]
+T = ["analyze", "trend"]
+M = ["--interval", "month"]
+MARCH = ["--from", "2024-03-01"]
 ANALYZE = [
     ["analyze", "trend", "--segment", "Buyers", "--vs-rest", "--interval", "week", *F],
     ["analyze", "funnel", "--steps", "login,purchase", "--segment", "Buyers", "--vs-rest", *F],
@@ -122,6 +125,23 @@ ANALYZE = [
     ["analyze", "lifecycle", "--segment", "Big accounts", "--vs-rest", "--from", "2024-02-01"],
     ["analyze", "overlap", "--segment", "Buyers", "--segment", "Pro or free", "--vs-rest"],
     ["analyze", "size", "--segment", "Big accounts", "--vs-rest", "--interval", "month", *F],
+    # value measures, the previous period, breakdowns
+    *[[*T, "--event", "purchase", "--measure", m, "--of", "amount", *M, *F]
+      for m in ("sum", "avg", "min", "max", "median")],
+    [*T, "--measure", "median", "--of", "amount", "--segment", "Big accounts", "--interval", "week", *F],
+    [*T, "--measure", "avg", "--of", "amount", "--compare", "previous", *MARCH],
+    [*T, "--measure", "users", "--compare", "previous", "--interval", "week", *MARCH],
+    [*T, "--by", "user.plan", "--measure", "users", *M, *F],
+    [*T, "--by", "account.tier", "--by-limit", "1", "--measure", "accounts", *M, *F],
+    [*T, "--by", "user.plan", "--compare", "previous", "--segment", "Buyers", *MARCH],
+    ["analyze", "funnel", "--steps", "signup,create_report", "--by", "account.tier", *F],
+    ["analyze", "retention", "--by", "user.plan", "--by-limit", "1", "--segment", "Buyers", *F],
+    ["analyze", "distribution", "--by", "account.seats", "--unit", "account", *F],
+    ["analyze", "distribution", "--by", "user.age", "--stats", *F],
+    ["analyze", "stickiness", "--by", "user.score", "--event", "login", *F],
+    ["analyze", "stickiness", "--by", "user.beta", *F],
+    ["analyze", "lifecycle", "--by", "user.signup_date", "--interval", "month", *F],
+    ["analyze", "lifecycle", "--by", "account.tier", "--segment", "Big accounts", "--vs-rest", *F],
     # event filters, compiled by the segment compiler's operator table
     ["analyze", "trend", "--event", "purchase[amount>=50]", "--measure", "users", *F],
     ["analyze", "trend", "--event", "purchase[amount!=40]", "--interval", "month", *F],
@@ -154,3 +174,48 @@ def test_a_wrong_event_filter_is_the_local_sentence(rich, capsys, event, message
         errors.append(err)
     assert errors[0] == errors[1]
     assert message in errors[0] and "Traceback" not in errors[0]
+
+
+@pytest.fixture(scope="module")
+def reals(tmp_path_factory):
+    """Generated purchases with real prices (many digits, tiny and huge, missing), both ways."""
+    import random
+
+    from builders import build_project
+    from chdb_support import connect_to
+
+    rng = random.Random(18)
+    prices = [0.1, 0.2, 0.3, 1e-9, 123456.789, 3.3333333333, 1e15, 2.5, -0.7, None]
+    events = [
+        {
+            "user_id": f"u{rng.randrange(25)}",
+            "event": rng.choice(["purchase", "refund"]),
+            "timestamp": f"2024-0{rng.randrange(1, 4)}-{rng.randrange(1, 29):02d}"
+            f"T{rng.randrange(24):02d}:00:00Z",
+            "price": rng.choice(prices),
+        }
+        for _ in range(400)
+    ]
+    users = [{"user_id": f"u{i}", "tier": rng.choice(["a", "b", "c", ""])} for i in range(25)]
+    tmp = tmp_path_factory.mktemp("reals")
+    local = build_project(tmp / "local.seglab", events=events, users=users)
+    with Project.open(local) as project:
+        connect_to(project.conn, tmp / "ch", tmp / "connected.seglab")
+    return local, tmp / "connected.seglab"
+
+
+@pytest.mark.parametrize("measure", ["sum", "avg", "min", "max", "median"])
+@pytest.mark.parametrize("interval", ["day", "month"])
+def test_value_measures_of_a_real_property_are_the_local_numbers(reals, capsys, measure, interval):
+    out = same_output(
+        reals,
+        [*T, "--event", "purchase", "--measure", measure, "--of", "price", "--interval", interval, *F],
+        capsys,
+    )
+    assert len(out.splitlines()) > 3
+
+
+def test_value_measure_broken_down_and_compared(reals, capsys):
+    args = [*T, "--measure", "sum", "--of", "price", "--by", "user.tier", "--compare", "previous", *MARCH]
+    out = same_output(reals, args, capsys)
+    assert "(none)" in out and "(previous period)" in out

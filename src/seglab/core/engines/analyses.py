@@ -87,6 +87,17 @@ def _no_by(by, what: str) -> None:
         raise AnalysisError(f"a breakdown (--by) of {what} does not run on connected projects yet")
 
 
+def _broken(engine, request, by, event, run):
+    """``run(series)`` on the request's series, or on each series × group of the breakdown ``by``
+    (ranked by the units that did ``event``), as ``analyses.breakdown.run_broken_down``."""
+    from seglab.core.engines import clickhouse
+
+    if by is None:
+        return run(request.series)
+    expanded, groups = clickhouse.broken_down(engine, request.series, by, event, *_window(request))
+    return clickhouse.run_broken_down(run, request.series, expanded, groups)
+
+
 def _trend(engine, request, by, stats, pairs, progress):
     from seglab.core.engines import clickhouse
 
@@ -99,27 +110,32 @@ def _trend(engine, request, by, stats, pairs, progress):
 def _funnel(engine, request, by, stats, pairs, progress):
     from seglab.core.engines import clickhouse
 
-    _no_by(by, "a funnel")
-    return clickhouse.funnel(
-        engine, list(request.steps), request.within_days, request.series, *_window(request)
-    )
+    steps = list(request.steps)
+    return _broken(
+        engine, request, by, steps[0],
+        lambda series: clickhouse.funnel(engine, steps, request.within_days, series, *_window(request)),
+    )  # fmt: skip
 
 
 def _retention(engine, request, by, stats, pairs, progress):
     from seglab.core.engines import clickhouse
 
-    _no_by(by, "a retention")
-    return clickhouse.retention(
-        engine, request.start_event, request.return_event, request.interval, request.periods,
-        request.series, *_window(request),
-    )  # fmt: skip
+    def run(series):
+        return clickhouse.retention(
+            engine, request.start_event, request.return_event, request.interval, request.periods,
+            series, *_window(request),
+        )  # fmt: skip
+
+    return _broken(engine, request, by, request.start_event, run)
 
 
 def _distribution(engine, request, by, stats, pairs, progress):
     from seglab.core.engines import clickhouse
 
-    _no_by(by, "a distribution")
-    return clickhouse.distribution(engine, request.event, request.series, *_window(request), stats=stats)
+    return _broken(
+        engine, request, by, request.event,
+        lambda series: clickhouse.distribution(engine, request.event, series, *_window(request), stats=stats),
+    )  # fmt: skip
 
 
 def _top_events(engine, request, by, stats, pairs, progress):
@@ -132,15 +148,19 @@ def _top_events(engine, request, by, stats, pairs, progress):
 def _stickiness(engine, request, by, stats, pairs, progress):
     from seglab.core.engines import clickhouse
 
-    _no_by(by, "stickiness")
-    return clickhouse.stickiness(engine, request.event, request.interval, request.series, *_window(request))
+    def run(series):
+        return clickhouse.stickiness(engine, request.event, request.interval, series, *_window(request))
+
+    return _broken(engine, request, by, request.event, run)
 
 
 def _lifecycle(engine, request, by, stats, pairs, progress):
     from seglab.core.engines import clickhouse
 
-    _no_by(by, "a lifecycle")
-    return clickhouse.lifecycle(engine, request.event, request.interval, request.series, *_window(request))
+    def run(series):
+        return clickhouse.lifecycle(engine, request.event, request.interval, series, *_window(request))
+
+    return _broken(engine, request, by, request.event, run)
 
 
 def _overlap(engine, request, by, stats, pairs, progress):
@@ -152,7 +172,7 @@ def _overlap(engine, request, by, stats, pairs, progress):
 def _segment_size(engine, request, by, stats, pairs, progress):
     from seglab.core.engines import clickhouse
 
-    _no_by(by, "segment sizes")
+    _no_by(by or request.by, "segment sizes")
     return clickhouse.size_over_time(
         engine, list(request.segments), request.interval, *_window(request), vs_rest=request.vs_rest
     )

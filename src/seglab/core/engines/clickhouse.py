@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlglot import exp
 
+from seglab.core.analyses.breakdown import Groups
 from seglab.core.engines.source import Client, SourceError, SourceURL, open_client, parse_url
 from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
 from seglab.core.project import PropertyInfo, load_properties
@@ -909,6 +910,14 @@ class SourceSeries:
     level: str = "user"
     definition: SegmentDef | None = None
     rest: bool = False
+    group: Any = None  # a breakdown group (_Group): only the units with that value
+
+
+@dataclass(frozen=True)
+class SourceGroups(Groups):
+    """A breakdown's groups with the group key of each kept label (for the previous period)."""
+
+    keys: tuple = ()
 
 
 def source_series(series) -> list[SourceSeries]:
@@ -936,11 +945,206 @@ def _members_of(comp, catalog, s: SourceSeries) -> exp.Select | None:
 
 
 def _in_series(comp, catalog, s: SourceSeries, unit: exp.Expr) -> exp.Expr | None:
-    """``unit IN (the series' members)``; None for everyone."""
+    """``unit IN (the series' members)`` (and in its breakdown group); None for everyone."""
+    preds = []
     members = _members_of(comp, catalog, s)
-    if members is None:
-        return None
-    return exp.In(this=unit.copy(), query=exp.Subquery(this=members))
+    if members is not None:
+        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members)))
+    if s.group is not None:
+        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=s.group.units(comp, s.level))))
+    return exp.and_(*preds) if preds else None
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One group of a breakdown: the units whose value (its group key) is ``key`` (``which`` =
+    'kept'), is another value (``'other'``: none of ``kept``), or is missing (``'none'``)."""
+
+    by: Any  # the Breakdown
+    column: str  # the property's column (p<N>)
+    ptype: str
+    which: str
+    key: Any = None
+    kept: tuple = ()
+
+    def units(self, comp, level: str) -> exp.Select:
+        values = _unit_values(level, self.by, self.column, self.ptype)
+        g = col("g")
+        if self.which == "kept":
+            pred: exp.Expr = exp.EQ(this=g, expression=comp.param(self.key))
+        elif self.which == "none":
+            pred = exp.Is(this=g, expression=exp.Null())
+        else:
+            pred = exp.Not(this=exp.Is(this=g, expression=exp.Null()))
+            if self.kept:
+                pred = exp.and_(
+                    pred, exp.Not(this=exp.In(this=g.copy(), expressions=[comp.param(k) for k in self.kept]))
+                )
+        return sel(col("k")).from_(values.subquery("gv")).where(pred)
+
+
+def _group_key(value: exp.Expr, ptype: str) -> exp.Expr:
+    """The value a breakdown groups by: a datetime's UTC month (YYYYMM), a boolean's 0/1."""
+    if ptype == "datetime":
+        return fn("toYYYYMM", fn("fromUnixTimestamp64Milli", value, lit("UTC")))
+    if ptype == "boolean":
+        return exp.If(
+            this=exp.Is(this=value.copy(), expression=exp.Null()),
+            true=exp.Null(),
+            false=exp.NEQ(this=value, expression=lit(0)),
+        )
+    return value
+
+
+def _group_label(key: Any, ptype: str) -> str:
+    from seglab.core.analyses.breakdown import number_text
+
+    if ptype == "datetime":
+        return f"{int(key) // 100:04d}-{int(key) % 100:02d}"
+    if ptype == "boolean":
+        return "true" if int(key) else "false"
+    if ptype in ("integer", "real"):
+        return number_text(key)
+    return str(key)
+
+
+def _unit_values(level: str, by, column: str, ptype: str) -> exp.Select:
+    """(k, g): every unit of ``level`` and its group key (NULL: no value) for the breakdown."""
+    if level == "user" and by.entity == "user":
+        return sel(
+            exp.alias_(col("user_key"), "k", quoted=True),
+            exp.alias_(_group_key(col(column), ptype), "g", quoted=True),
+        ).from_(exp.to_table("users"))
+    if level == "user":
+        return (
+            sel(
+                exp.alias_(col("user_key", "gu"), "k", quoted=True),
+                exp.alias_(_group_key(col(column, "ga"), ptype), "g", quoted=True),
+            )
+            .from_(exp.to_table("users").as_("gu"))
+            .join(
+                exp.to_table("accounts").as_("ga"),
+                on=exp.EQ(this=col("account_key", "ga"), expression=col("account_key", "gu")),
+                join_type="left",
+            )
+        )
+    return sel(
+        exp.alias_(col("account_key"), "k", quoted=True),
+        exp.alias_(_group_key(col(column), ptype), "g", quoted=True),
+    ).from_(exp.to_table("accounts"))
+
+
+def broken_down(engine, series, by, event, as_of_ms, date_from, date_to, groups=None, rank_level=None):
+    """Each series split by ``by`` (a user or account property) into one series per group, the
+    groups ranked as a local project ranks them (``analyses.breakdown.run_broken_down``): by the
+    units of the series that did ``event`` in the range, up to as-of; the ``limit`` values with
+    the most units (ties: smaller first), then ``(other)`` and ``(none)``. Reads back at most
+    ``limit`` + 2 rows. Returns (the expanded series, the groups)."""
+    from seglab.core.analyses.breakdown import GROUP_SEP, NONE, OTHER, check_level
+    from seglab.core.analyses.common import resolve_window
+    from seglab.core.errors import AnalysisError
+
+    if by.entity == "event":
+        raise AnalysisError(f"--by {by.text}: only a trend can be broken down by an event property")
+    series = source_series(series)
+    for s in series:
+        check_level(by, s.level)
+    props = {p.name: p for p in load_properties(engine.conn) if p.entity == by.entity}
+    prop = props.get(by.property)
+    if prop is None:
+        names = ", ".join(sorted(props)[:12]) or "none"
+        raise AnalysisError(f"--by {by.text}: no {by.entity} property named {by.property!r} (known: {names})")
+    if groups is None:
+        window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+        catalog = engine.catalog()
+        comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+        e, u = "e", "u"
+        entries: dict[str, list[exp.Select]] = {}
+        for s in series:
+            level = rank_level or s.level
+            unit = col("user_key", e) if level == "user" else col("account_key", u)
+            own = col("user_key", e) if s.level == "user" else col("account_key", u)
+            preds = [
+                exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+                exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
+                *_event_preds(comp, event, e),
+            ]
+            inside = _in_series(comp, catalog, s, own)
+            if inside is not None:
+                preds.append(inside)
+            entries.setdefault(level, []).append(
+                sel(exp.alias_(unit, "k", quoted=True))
+                .from_(exp.to_table("events").as_(e))
+                .join(
+                    exp.to_table("users").as_(u),
+                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                    join_type="left",
+                )
+                .where(exp.and_(*preds))
+            )
+        parts = []
+        for level, queries in entries.items():
+            union = exp.union(*queries, distinct=True) if len(queries) > 1 else queries[0].distinct()
+            parts.append(
+                sel(col("g", "v"))
+                .from_(union.subquery("c"))
+                .join(
+                    _unit_values(level, by, prop.column, prop.type).subquery("v"),
+                    on=exp.EQ(this=col("k", "v"), expression=col("k", "c")),
+                )
+            )
+        everyone = exp.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+        ranked = (
+            sel(col("g"), exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
+            .from_(everyone.subquery("a"))
+            .where(exp.Not(this=exp.Is(this=col("g"), expression=exp.Null())))
+            .group_by(col("g"))
+            .order_by(exp.Ordered(this=col("n"), desc=True), col("g"))
+            .limit(lit(by.limit + 1))
+        )
+        top = engine.run(ranked, comp.params)
+        missing = sel(fn("countIf", exp.Is(this=col("g"), expression=exp.Null()))).from_(
+            everyone.copy().subquery("a")
+        )
+        has_none = bool(int(engine.run(missing, comp.params)[0][0])) if parts else False
+        keys = tuple(row[0] for row in top[: by.limit])
+        labels = [_group_label(k, prop.type) for k in keys]
+        if len(top) > by.limit:
+            labels.append(OTHER)
+        if has_none:
+            labels.append(NONE)
+        groups = SourceGroups(tuple(labels), tuple(labels[: len(keys)]), keys)
+    kept_keys = dict(zip(groups.kept, groups.keys))
+    expanded = []
+    for s in series:
+        for label in groups.labels:
+            if label == OTHER:
+                group = _Group(by, prop.column, prop.type, "other", kept=groups.keys)
+            elif label == NONE:
+                group = _Group(by, prop.column, prop.type, "none")
+            else:
+                group = _Group(by, prop.column, prop.type, "kept", key=kept_keys[label])
+            expanded.append(
+                SourceSeries(f"{s.label}{GROUP_SEP}{label}", s.level, s.definition, s.rest, group)
+            )
+    return expanded, groups
+
+
+def run_broken_down(run, series, expanded, groups):
+    """``run(series)`` over the expanded series, the labels split back into ``segment`` and a
+    ``group`` column after it (as ``analyses.breakdown.run_broken_down`` does locally)."""
+    import pandas as pd
+
+    from seglab.core.analyses.breakdown import split_labels
+
+    if not expanded:  # nobody to count: no rows
+        frame = run(series).iloc[0:0].copy()
+        frame.insert(1, "group", pd.Series([], dtype=object))
+    else:
+        frame = split_labels(run(expanded))
+    frame.attrs["groups"] = groups
+    return frame
 
 
 def _event_preds(comp, event, table: str = "e") -> list[exp.Expr]:
@@ -992,10 +1196,10 @@ def _bucket_index(day: exp.Expr, start_days: list[int]) -> exp.Expr:
 
 def trend(
     engine: ClickHouseEngine,
-    event: str,
+    event,
     measure: str,
     interval: str,
-    series: list[tuple[str, SegmentDef | None]],
+    series,
     as_of_ms: int | None,
     date_from=None,
     date_to=None,
@@ -1008,28 +1212,96 @@ def trend(
     """``analyze trend`` in the source: one grouped query per series, the segment a subquery of it.
 
     Same rows as :func:`seglab.core.analyses.run_trend` on a local project of the same rows:
-    events whose UTC day is in the range and whose time is at most as-of, per calendar bucket."""
-    import pandas as pd
+    events whose UTC day is in the range and whose time is at most as-of, per calendar bucket;
+    a value measure (``of``) over the events with a value; ``compare="previous"`` adds each
+    series one range earlier; ``by`` breaks each series down by a user or account property."""
+    import datetime as dt
 
-    from seglab.core.analyses.common import buckets_for, check_interval, resolve_window, safe_rate
-    from seglab.core.analyses.trend import MEASURES, TREND_COLUMNS
+    from seglab.core.analyses.common import check_interval, resolve_window
+    from seglab.core.analyses.trend import MEASURES, VALUE_MEASURES, _merge_previous
     from seglab.core.errors import AnalysisError
 
     if measure not in MEASURES:
         raise AnalysisError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
-    for given, option in ((of, "--of"), (by, "--by"), (compare, "--compare")):
-        if given:
-            raise AnalysisError(f"{option} does not run on connected projects yet")
+    if measure in VALUE_MEASURES and not of:
+        raise AnalysisError(f"--measure {measure} needs --of PROPERTY (a numeric event property)")
+    if of and measure not in VALUE_MEASURES:
+        raise AnalysisError("--of goes with --measure sum, avg, min, max or median")
+    if compare not in (None, "previous"):
+        raise AnalysisError(f"--compare {compare!r}: the only comparison is 'previous'")
     check_interval(interval)
+    if by is not None and by.entity == "event":
+        raise AnalysisError(
+            f"--by {by.text}: a breakdown by an event property does not run on connected projects yet"
+        )
+    series = source_series(series)
+    value_prop = None
+    if measure in VALUE_MEASURES:
+        props = {p.name: p for p in load_properties(engine.conn) if p.entity == "event"}
+        value_prop = props.get(of or "")
+        if value_prop is None:
+            raise AnalysisError(f"--of {of!r}: no event property of that name")
+        if value_prop.type not in ("integer", "real"):
+            raise AnalysisError(
+                f"--of {of!r} is a {value_prop.type} property; a value measure needs a number"
+            )
+
+    def once(date_from, date_to, groups=None):
+        if by is not None:
+            rank_level = "account" if measure == "accounts" else None
+            if rank_level:
+                from seglab.core.analyses.breakdown import check_level
+
+                check_level(by, "account")
+            expanded, groups = broken_down(
+                engine, series, by, event, as_of_ms, date_from, date_to, groups, rank_level
+            )
+
+        def run(run_series):
+            return _trend_once(
+                engine,
+                event,
+                measure,
+                interval,
+                run_series,
+                as_of_ms,
+                date_from,
+                date_to,
+                value_prop,
+                progress,
+            )
+
+        if by is None:
+            return run(series)
+        return run_broken_down(run, series, expanded, groups)
+
+    if compare != "previous":
+        return once(date_from, date_to)
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    current = once(window.from_date, window.to_date)
+    days = window.to_day - window.from_day + 1
+    prev_to = window.from_date - dt.timedelta(days=1)
+    prev_from = prev_to - dt.timedelta(days=days - 1)
+    previous = once(prev_from, prev_to, current.attrs.get("groups"))
+    return _merge_previous(current, previous)
+
+
+def _trend_once(engine, event, measure, interval, series, as_of_ms, date_from, date_to, value_prop, progress):
+    import pandas as pd
+
+    from seglab.core.analyses.common import buckets_for, resolve_window, safe_rate
+    from seglab.core.analyses.trend import TREND_COLUMNS, VALUE_MEASURES
+
     iv = cast("Interval", interval)
     as_of = engine.as_of(as_of_ms)
     window = resolve_window(as_of, date_from, date_to)
     buckets = buckets_for(window.from_day, window.to_day, iv)
     catalog = engine.catalog()
     rows = []
-    for s in source_series(series):
+    for i, s in enumerate(series):
+        progress.report(i, len(series), f"trend: {s.label}")
         label = s.label
-        values: dict[int, float] = {}
+        values: dict[int, Any] = {}
         if not window.empty:
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
             e, u = "e", "u"
@@ -1043,13 +1315,8 @@ def trend(
             inside = _in_series(comp, catalog, s, unit)
             if inside is not None:
                 preds.append(inside)
-            query = (
-                sel(
-                    exp.alias_(_bucket_index(day, buckets.start_days), "b", quoted=True),
-                    exp.Count(this=exp.Star()),
-                    fn("uniqExact", col("user_key", e)),
-                    fn("uniqExact", col("account_key", u)),
-                )
+            events = (
+                sel()
                 .from_(exp.to_table("events").as_(e))
                 .join(
                     exp.to_table("users").as_(u),
@@ -1057,20 +1324,118 @@ def trend(
                     join_type="left",
                 )
                 .where(exp.and_(*preds))
-                .group_by(col("b"))
             )
-            for b, n, users, accounts in engine.run(query, comp.params):
-                values[int(b)] = {
-                    "count": int(n),
-                    "users": int(users),
-                    "accounts": int(accounts),
-                    "per_user": safe_rate(int(n), int(users)),
-                }[measure]
+            bucket = exp.alias_(_bucket_index(day, buckets.start_days), "b", quoted=True)
+            if measure in VALUE_MEASURES:
+                values = _value_measure(
+                    engine, comp, events, bucket, col(value_prop.column, e), value_prop.type, measure
+                )
+            else:
+                query = events.select(
+                    bucket,
+                    exp.Count(this=exp.Star()),
+                    fn("uniqExact", col("user_key", e)),
+                    fn("uniqExact", col("account_key", u)),
+                ).group_by(col("b"))
+                for b, n, users, accounts in engine.run(query, comp.params):
+                    values[int(b)] = {
+                        "count": int(n),
+                        "users": int(users),
+                        "accounts": int(accounts),
+                        "per_user": safe_rate(int(n), int(users)),
+                    }[measure]
+        empty = (
+            0
+            if measure in ("count", "users", "accounts", "sum")
+            else (0.0 if measure == "per_user" else None)
+        )
         for b, start in enumerate(buckets.starts):
-            rows.append((label, start.isoformat(), values.get(b, 0)))
+            rows.append((label, start.isoformat(), values.get(b, empty)))
+    progress.report(len(series), len(series), "trend: done")
     frame = pd.DataFrame(rows, columns=TREND_COLUMNS)
-    frame["value"] = frame["value"].astype("float64" if measure == "per_user" else "int64")
+    frame["value"] = frame["value"].astype(
+        "int64" if measure in ("count", "users", "accounts") else "float64"
+    )
     return frame
+
+
+def _value_measure(
+    engine, comp, events: exp.Select, bucket, value: exp.Expr, ptype: str, measure: str
+) -> dict:
+    """Per bucket, sum/avg/min/max/median of the events' values (events without one left out),
+    as pandas gives them locally: sums exact (correctly rounded), medians from the two middle
+    values, averages the sum over the count. One row per bucket read back."""
+    from fractions import Fraction
+
+    valued = events.copy().where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
+    v = fn("assumeNotNull", value.copy())
+    real = ptype == "real"
+    number = fn("toFloat64", v.copy())
+    sorted_values = fn("arraySort", fn("groupArray", number.copy()))
+    out: dict[int, Any] = {}
+    if measure in ("min", "max", "median"):
+        if measure == "median":
+            picks = [
+                _template("arrayElement(__s, intDiv(length(__s) + 1, 2))", {"__s": col("s")}),
+                _template("arrayElement(__s, intDiv(length(__s), 2) + 1)", {"__s": col("s")}),
+            ]
+            inner = valued.select(bucket, exp.alias_(sorted_values, "s", quoted=True)).group_by(col("b"))
+            query = sel(col("b"), *picks).from_(inner.subquery("m"))
+            for b, lo, hi in engine.run(query, comp.params):
+                lo, hi = float(lo), float(hi)
+                out[int(b)] = lo if lo == hi else (lo + hi) / 2
+            return out
+        agg = exp.Min(this=number) if measure == "min" else exp.Max(this=number)
+        for b, x in engine.run(valued.select(bucket, agg).group_by(col("b")), comp.params):
+            out[int(b)] = float(x)
+        return out
+    counts: dict[int, int] = {}
+    sums: dict[int, Fraction] = {}
+    if not real:
+        query = valued.select(
+            bucket, exp.Count(this=exp.Star()), fn("toString", fn("sum", fn("toInt256", v)))
+        ).group_by(col("b"))
+        for b, n, total in engine.run(query, comp.params):
+            counts[int(b)], sums[int(b)] = int(n), Fraction(int(total))
+    else:
+        bits = col("bits")
+        field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
+        mantissa = fn(
+            "bitOr",
+            fn("bitAnd", bits.copy(), lit(_MANTISSA)),
+            exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
+        )
+        signed = fn(
+            "multiIf",
+            exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
+            fn("negate", fn("toInt256", mantissa)),
+            fn("toInt256", mantissa.copy()),
+        )
+        raw = valued.select(bucket, exp.alias_(fn("reinterpretAsUInt64", number), "bits", quoted=True))
+        per_exponent = (
+            sel(
+                col("b"),
+                exp.alias_(fn("greatest", field, lit(1)), "x", quoted=True),
+                exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True),
+                exp.alias_(fn("toString", fn("sum", signed)), "t", quoted=True),
+            )
+            .from_(raw.subquery("r"))
+            .group_by(col("b"), col("x"))
+        )
+        query = (
+            sel(col("b"), exp.Sum(this=col("n")), fn("groupArray", fn("tuple", col("x"), col("t"))))
+            .from_(per_exponent.subquery("p"))
+            .group_by(col("b"))
+        )
+        for b, n, pairs in engine.run(query, comp.params):
+            counts[int(b)] = int(n)
+            # A Float64 is mantissa * 2**(exponent field - 1075) (a subnormal's field counts as 1).
+            sums[int(b)] = sum(
+                (Fraction(int(t)) * Fraction(2) ** (int(x) - 1075) for x, t in pairs), Fraction(0)
+            )
+    for b, total in sums.items():
+        out[b] = float(total) if measure == "sum" else float(total) / counts[b]
+    return out
 
 
 # Per unit: from each step-1 time s, each later step at its earliest time strictly after the
@@ -1303,7 +1668,6 @@ def retention(
 def _retention_series(engine, catalog, start_event, return_event, periods, seg, window, buckets):
     comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
     level = seg.level
-    members = _members_of(comp, catalog, seg)
 
     def unit_rows(event: str, lo_ms: int, hi_ms: int, value: exp.Expr, alias: str) -> exp.Select:
         """(unit, value) of the event's rows in [lo_ms, hi_ms], the units kept to the series."""
@@ -1316,8 +1680,9 @@ def _retention_series(engine, catalog, start_event, return_event, periods, seg, 
         ]
         if level == "account":
             preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-        if members is not None:
-            preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members.copy())))
+        inside = _in_series(comp, catalog, seg, unit)
+        if inside is not None:
+            preds.append(inside)
         return (
             sel(exp.alias_(unit.copy(), "unit", quoted=True), exp.alias_(value, alias, quoted=True))
             .from_(exp.to_table("events").as_(e))
@@ -1810,9 +2175,8 @@ def lifecycle(
         if last_day >= buckets.base_day:
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
             level = s.level
-            members = _members_of(comp, catalog, s)
 
-            def rows_of(lo_ms, hi_ms, select, comp=comp, level=level, members=members):
+            def rows_of(lo_ms, hi_ms, select, comp=comp, level=level, s=s):
                 e, u = "e", "u"
                 unit = col("user_key", e) if level == "user" else col("account_key", u)
                 preds = [exp.LTE(this=col("ts", e), expression=lit(hi_ms))]
@@ -1821,8 +2185,9 @@ def lifecycle(
                 preds.extend(_event_preds(comp, event, e))
                 if level == "account":
                     preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-                if members is not None:
-                    preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members.copy())))
+                inside = _in_series(comp, catalog, s, unit)
+                if inside is not None:
+                    preds.append(inside)
                 day = fn("intDiv", col("ts", e), lit(DAY_MS))
                 return (
                     sel(
