@@ -260,12 +260,18 @@ def run_chart_connected(
 def chart_frame(
     engine: ClickHouseEngine, spec: ChartSpec, progress: Progress = NULL_PROGRESS
 ) -> pd.DataFrame:
-    from seglab.core.charts.errors import ChartError
-    from seglab.core.charts.run import breakdown_of, build_request
+    """The chart's frame on an open engine (see :func:`run_chart_connected`)."""
     from seglab.core.timeutil import parse_as_of
 
     with engine.watching(progress):
-        as_of_ms = engine.as_of(parse_as_of(spec.as_of) if spec.as_of else None)
+        return _chart_frame(engine, spec, progress, parse_as_of(spec.as_of) if spec.as_of else None)
+
+
+def _chart_frame(engine: ClickHouseEngine, spec: ChartSpec, progress: Progress, as_of: int | None):
+    from seglab.core.charts.errors import ChartError
+    from seglab.core.charts.run import breakdown_of, build_request
+
+    as_of_ms = engine.as_of(as_of)
     if as_of_ms is None:
         raise ChartError("the source has no events yet, so there is nothing to chart")
     resolved, series = chart_series(engine.conn, spec)

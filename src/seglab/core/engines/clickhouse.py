@@ -17,6 +17,7 @@ nodes.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -25,6 +26,7 @@ from sqlglot import exp
 
 from seglab.core.analyses.breakdown import Groups
 from seglab.core.engines.source import Client, SourceError, SourceURL, open_client, parse_url
+from seglab.core.errors import Cancelled
 from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
 from seglab.core.project import PropertyInfo, load_properties
 from seglab.core.segments.compiler import _Compiler, _plain
@@ -608,6 +610,8 @@ class ClickHouseEngine:
         self.views = ViewLayer(source, load_properties(conn), self.url.database)
         self._bounds: tuple[int | None, int | None] | None = None
         self.progress: Progress = NULL_PROGRESS  # checked before each query (see watching)
+        self._cancel = threading.Event()
+        self._depth = 0  # nested watching blocks
 
     @classmethod
     def open(cls, conn: sqlite3.Connection, source: dict) -> ClickHouseEngine:
@@ -624,20 +628,63 @@ class ClickHouseEngine:
         self.close()
 
     # -- running --------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop the work running on this engine, from any thread: the running query is killed in
+        the source and, inside a :meth:`watching` block (every analysis), the next one does not
+        start; the work raises :class:`~seglab.core.errors.Cancelled`, and the engine stays
+        usable. With nothing running it does nothing."""
+        if self._depth:  # inside run_analysis & co: the next query does not start either
+            self._cancel.set()
+        self.client.cancel()
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            self._cancel.clear()
+            raise Cancelled("cancelled")
+        check_cancelled(self.progress)
+
     @contextmanager
     def watching(self, progress: Progress):
-        """Run the block's queries under ``progress``: none starts once it is cancelled."""
+        """Run the block's queries under ``progress``: none starts once it is cancelled, and a
+        watcher cancels the running one (:meth:`cancel`) within ~0.1 s of it being cancelled."""
         previous = self.progress
         self.progress = progress
+        self._depth += 1
+        if self._depth == 1:  # a cancel of earlier work does not stop this one
+            self._cancel.clear()
+        done = threading.Event()
+        watcher = None
+        if progress is not NULL_PROGRESS and progress is not previous:
+
+            def watch() -> None:
+                while not done.wait(0.05):
+                    if progress.is_cancelled():
+                        self.client.cancel()
+                        # A query that started after the kill is killed too.
+                        while not done.wait(0.05):
+                            self.client.cancel()
+                        return
+
+            watcher = threading.Thread(target=watch, name="seglab-cancel-watch", daemon=True)
+            watcher.start()
         try:
             yield self
         finally:
+            done.set()
+            if watcher is not None:
+                watcher.join()
             self.progress = previous
+            self._depth -= 1
 
     def run(self, query: exp.Expr, params: dict[str, Any] | None = None) -> list[list[Any]]:
         params = params or {}
-        check_cancelled(self.progress)
-        return self.client.query(self.views.sql(_plain(query), params, self._materialize), params)
+        sql = self.views.sql(_plain(query), params, self._materialize)
+        self._check_cancel()
+        try:
+            return self.client.query(sql, params)
+        except Cancelled:
+            self._cancel.clear()
+            raise
 
     def _materialize(self, name: str) -> None:
         """``users`` or ``accounts`` as a temporary table of this session (the source is
@@ -646,8 +693,12 @@ class ClickHouseEngine:
             return
         select = self.views.sql(sel(exp.Star()).from_(exp.to_table(name)), {}, self._materialize, (name,))
         table = exp.to_identifier(PREFIX + name).sql(dialect="clickhouse")
-        check_cancelled(self.progress)
-        self.client.execute(f"CREATE TEMPORARY TABLE {table} ENGINE = Memory AS {select}")
+        self._check_cancel()
+        try:
+            self.client.execute(f"CREATE TEMPORARY TABLE {table} ENGINE = Memory AS {select}")
+        except Cancelled:
+            self._cancel.clear()
+            raise
         self.views.materialized.add(name)
 
     def bounds(self) -> tuple[int | None, int | None]:
