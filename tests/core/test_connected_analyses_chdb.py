@@ -115,6 +115,7 @@ F = ["--from", "2024-01-01"]
 T = ["analyze", "trend"]
 M = ["--interval", "month"]
 MARCH = ["--from", "2024-03-01"]
+SIZE = ["analyze", "size"]
 ANALYZE = [
     ["analyze", "trend", "--segment", "Buyers", "--vs-rest", "--interval", "week", *F],
     ["analyze", "funnel", "--steps", "login,purchase", "--segment", "Buyers", "--vs-rest", *F],
@@ -134,6 +135,11 @@ ANALYZE = [
     [*T, "--by", "user.plan", "--measure", "users", *M, *F],
     [*T, "--by", "account.tier", "--by-limit", "1", "--measure", "accounts", *M, *F],
     [*T, "--by", "user.plan", "--compare", "previous", "--segment", "Buyers", *MARCH],
+    [*T, "--by", "event.amount", "--event", "purchase", *M, *F],
+    [*T, "--by", "event.amount", "--by-limit", "1", "--measure", "accounts", "--segment", "Big accounts", *F],
+    [*T, "--by", "event.amount", "--measure", "max", "--of", "amount", "--compare", "previous", *MARCH],
+    [*SIZE, "--segment", "Buyers", "--by", "user.plan", "--by-limit", "2", *M, *F],
+    [*SIZE, "--segment", "Big accounts", "--vs-rest", "--by", "account.tier", *M, *F],
     ["analyze", "funnel", "--steps", "signup,create_report", "--by", "account.tier", *F],
     ["analyze", "retention", "--by", "user.plan", "--by-limit", "1", "--segment", "Buyers", *F],
     ["analyze", "distribution", "--by", "account.seats", "--unit", "account", *F],

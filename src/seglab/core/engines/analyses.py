@@ -172,10 +172,10 @@ def _overlap(engine, request, by, stats, pairs, progress):
 def _segment_size(engine, request, by, stats, pairs, progress):
     from seglab.core.engines import clickhouse
 
-    _no_by(by or request.by, "segment sizes")
     return clickhouse.size_over_time(
-        engine, list(request.segments), request.interval, *_window(request), vs_rest=request.vs_rest
-    )
+        engine, list(request.segments), request.interval, *_window(request), vs_rest=request.vs_rest,
+        by=request.by or by,
+    )  # fmt: skip
 
 
 def _distinguishes(engine, request, by, stats, pairs, progress):

@@ -1001,7 +1001,7 @@ def _in_series(comp, catalog, s: SourceSeries, unit: exp.Expr) -> exp.Expr | Non
     members = _members_of(comp, catalog, s)
     if members is not None:
         preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members)))
-    if s.group is not None:
+    if s.group is not None and s.group.by.entity != "event":  # an event group filters events instead
         preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=s.group.units(comp, s.level))))
     return exp.and_(*preds) if preds else None
 
@@ -1020,7 +1020,10 @@ class _Group:
 
     def units(self, comp, level: str) -> exp.Select:
         values = _unit_values(level, self.by, self.column, self.ptype)
-        g = col("g")
+        return sel(col("k")).from_(values.subquery("gv")).where(self.test(comp, col("g")))
+
+    def test(self, comp, g: exp.Expr) -> exp.Expr:
+        """Whether group key ``g`` is in this group."""
         if self.which == "kept":
             pred: exp.Expr = exp.EQ(this=g, expression=comp.param(self.key))
         elif self.which == "none":
@@ -1031,7 +1034,7 @@ class _Group:
                 pred = exp.and_(
                     pred, exp.Not(this=exp.In(this=g.copy(), expressions=[comp.param(k) for k in self.kept]))
                 )
-        return sel(col("k")).from_(values.subquery("gv")).where(pred)
+        return pred
 
 
 def _group_key(value: exp.Expr, ptype: str) -> exp.Expr:
@@ -1085,13 +1088,147 @@ def _unit_values(level: str, by, column: str, ptype: str) -> exp.Select:
     ).from_(exp.to_table("accounts"))
 
 
+def _rank_groups(engine, comp, entries: dict[str, list[exp.Select]], by, prop) -> SourceGroups:
+    """The breakdown's groups, ranked over the units ``entries`` give per level (queries of
+    ``k``): the ``limit`` values with the most units (ties: smaller first), ``(other)`` when
+    another value has units, ``(none)`` when a unit has none. Reads back ``limit`` + 2 rows."""
+
+    parts = []
+    for level, queries in entries.items():
+        union = exp.union(*queries, distinct=True) if len(queries) > 1 else queries[0].distinct()
+        parts.append(
+            sel(col("g", "v"))
+            .from_(union.subquery("c"))
+            .join(
+                _unit_values(level, by, prop.column, prop.type).subquery("v"),
+                on=exp.EQ(this=col("k", "v"), expression=col("k", "c")),
+            )
+        )
+    return _rank_values(engine, comp, {"": parts}, by, prop)
+
+
+def _rank_values(engine, comp, entries: dict[str, list[exp.Select]], by, prop) -> SourceGroups:
+    """The groups ranked over rows of group keys ``g`` (one per counted unit)."""
+    from seglab.core.analyses.breakdown import NONE, OTHER
+
+    parts = [q for queries in entries.values() for q in queries]
+    if not parts:
+        return SourceGroups((), (), ())
+    everyone = exp.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    ranked = (
+        sel(col("g"), exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
+        .from_(everyone.subquery("a"))
+        .where(exp.Not(this=exp.Is(this=col("g"), expression=exp.Null())))
+        .group_by(col("g"))
+        .order_by(exp.Ordered(this=col("n"), desc=True), col("g"))
+        .limit(lit(by.limit + 1))
+    )
+    top = engine.run(ranked, comp.params)
+    missing = sel(fn("countIf", exp.Is(this=col("g"), expression=exp.Null()))).from_(
+        everyone.copy().subquery("a")
+    )
+    has_none = bool(int(engine.run(missing, comp.params)[0][0]))
+    keys = tuple(row[0] for row in top[: by.limit])
+    labels = [_group_label(k, prop.type) for k in keys]
+    if len(top) > by.limit:
+        labels.append(OTHER)
+    if has_none:
+        labels.append(NONE)
+    return SourceGroups(tuple(labels), tuple(labels[: len(keys)]), keys)
+
+
+def _group_of(groups: SourceGroups, label: str, by, prop) -> _Group:
+    from seglab.core.analyses.breakdown import NONE, OTHER
+
+    if label == OTHER:
+        return _Group(by, prop.column, prop.type, "other", kept=groups.keys)
+    if label == NONE:
+        return _Group(by, prop.column, prop.type, "none")
+    return _Group(by, prop.column, prop.type, "kept", key=dict(zip(groups.kept, groups.keys))[label])
+
+
+def _breakdown_property(engine, by):
+    from seglab.core.errors import AnalysisError
+
+    props = {p.name: p for p in load_properties(engine.conn) if p.entity == by.entity}
+    prop = props.get(by.property)
+    if prop is None:
+        names = ", ".join(sorted(props)[:12]) or "none"
+        raise AnalysisError(f"--by {by.text}: no {by.entity} property named {by.property!r} (known: {names})")
+    return prop
+
+
+def _event_broken_down(engine, series, by, event, measure, as_of_ms, date_from, date_to, groups=None):
+    """A trend's series split by an event property (each event counted under its own value), the
+    values ranked as ``trend._event_groups`` ranks them: by the distinct units (accounts for the
+    accounts measure and account series) with a matching event of that value."""
+    from seglab.core.analyses.breakdown import GROUP_SEP
+    from seglab.core.analyses.common import resolve_window
+    from seglab.core.errors import AnalysisError
+
+    props = {p.name: p for p in load_properties(engine.conn) if p.entity == "event"}
+    prop = props.get(by.property)
+    if prop is None:
+        names = ", ".join(sorted(props)[:12]) or "none"
+        raise AnalysisError(f"--by {by.text}: no event property named {by.property!r} (known: {names})")
+    series = source_series(series)
+    if groups is None:
+        window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+        catalog = engine.catalog()
+        comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+        e, u = "e", "u"
+        pairs = []
+        for s in series:
+            by_account = measure == "accounts" or s.level == "account"
+            unit = col("account_key", u) if by_account else col("user_key", e)
+            own = col("user_key", e) if s.level == "user" else col("account_key", u)
+            preds = [
+                exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+                exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                *_event_preds(comp, event, e),
+            ]
+            if by_account:
+                preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
+            inside = _in_series(comp, catalog, s, own)
+            if inside is not None:
+                preds.append(inside)
+            pairs.append(
+                sel(
+                    exp.alias_(lit("a" if by_account else "u"), "kind", quoted=True),
+                    exp.alias_(unit, "unit", quoted=True),
+                    exp.alias_(_group_key(col(prop.column, e), prop.type), "g", quoted=True),
+                )
+                .from_(exp.to_table("events").as_(e))
+                .join(
+                    exp.to_table("users").as_(u),
+                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                    join_type="left",
+                )
+                .where(exp.and_(*preds))
+            )
+        if window.empty:
+            groups = SourceGroups((), (), ())
+        else:
+            seen = exp.union(*pairs, distinct=True) if len(pairs) > 1 else pairs[0].distinct()
+            entries = {"event": [sel(col("g")).from_(seen.subquery("p"))]}
+            groups = _rank_values(engine, comp, entries, by, prop)
+    expanded = [
+        SourceSeries(
+            f"{s.label}{GROUP_SEP}{label}", s.level, s.definition, s.rest, _group_of(groups, label, by, prop)
+        )
+        for s in series
+        for label in groups.labels
+    ]
+    return expanded, groups
+
+
 def broken_down(engine, series, by, event, as_of_ms, date_from, date_to, groups=None, rank_level=None):
     """Each series split by ``by`` (a user or account property) into one series per group, the
     groups ranked as a local project ranks them (``analyses.breakdown.run_broken_down``): by the
     units of the series that did ``event`` in the range, up to as-of; the ``limit`` values with
     the most units (ties: smaller first), then ``(other)`` and ``(none)``. Reads back at most
     ``limit`` + 2 rows. Returns (the expanded series, the groups)."""
-    from seglab.core.analyses.breakdown import GROUP_SEP, NONE, OTHER, check_level
+    from seglab.core.analyses.breakdown import GROUP_SEP, check_level
     from seglab.core.analyses.common import resolve_window
     from seglab.core.errors import AnalysisError
 
@@ -1100,11 +1237,7 @@ def broken_down(engine, series, by, event, as_of_ms, date_from, date_to, groups=
     series = source_series(series)
     for s in series:
         check_level(by, s.level)
-    props = {p.name: p for p in load_properties(engine.conn) if p.entity == by.entity}
-    prop = props.get(by.property)
-    if prop is None:
-        names = ", ".join(sorted(props)[:12]) or "none"
-        raise AnalysisError(f"--by {by.text}: no {by.entity} property named {by.property!r} (known: {names})")
+    prop = _breakdown_property(engine, by)
     if groups is None:
         window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
         catalog = engine.catalog()
@@ -1134,51 +1267,14 @@ def broken_down(engine, series, by, event, as_of_ms, date_from, date_to, groups=
                 )
                 .where(exp.and_(*preds))
             )
-        parts = []
-        for level, queries in entries.items():
-            union = exp.union(*queries, distinct=True) if len(queries) > 1 else queries[0].distinct()
-            parts.append(
-                sel(col("g", "v"))
-                .from_(union.subquery("c"))
-                .join(
-                    _unit_values(level, by, prop.column, prop.type).subquery("v"),
-                    on=exp.EQ(this=col("k", "v"), expression=col("k", "c")),
-                )
-            )
-        everyone = exp.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-        ranked = (
-            sel(col("g"), exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
-            .from_(everyone.subquery("a"))
-            .where(exp.Not(this=exp.Is(this=col("g"), expression=exp.Null())))
-            .group_by(col("g"))
-            .order_by(exp.Ordered(this=col("n"), desc=True), col("g"))
-            .limit(lit(by.limit + 1))
+        groups = _rank_groups(engine, comp, entries, by, prop)
+    expanded = [
+        SourceSeries(
+            f"{s.label}{GROUP_SEP}{label}", s.level, s.definition, s.rest, _group_of(groups, label, by, prop)
         )
-        top = engine.run(ranked, comp.params)
-        missing = sel(fn("countIf", exp.Is(this=col("g"), expression=exp.Null()))).from_(
-            everyone.copy().subquery("a")
-        )
-        has_none = bool(int(engine.run(missing, comp.params)[0][0])) if parts else False
-        keys = tuple(row[0] for row in top[: by.limit])
-        labels = [_group_label(k, prop.type) for k in keys]
-        if len(top) > by.limit:
-            labels.append(OTHER)
-        if has_none:
-            labels.append(NONE)
-        groups = SourceGroups(tuple(labels), tuple(labels[: len(keys)]), keys)
-    kept_keys = dict(zip(groups.kept, groups.keys))
-    expanded = []
-    for s in series:
-        for label in groups.labels:
-            if label == OTHER:
-                group = _Group(by, prop.column, prop.type, "other", kept=groups.keys)
-            elif label == NONE:
-                group = _Group(by, prop.column, prop.type, "none")
-            else:
-                group = _Group(by, prop.column, prop.type, "kept", key=kept_keys[label])
-            expanded.append(
-                SourceSeries(f"{s.label}{GROUP_SEP}{label}", s.level, s.definition, s.rest, group)
-            )
+        for s in series
+        for label in groups.labels
+    ]
     return expanded, groups
 
 
@@ -1281,10 +1377,6 @@ def trend(
     if compare not in (None, "previous"):
         raise AnalysisError(f"--compare {compare!r}: the only comparison is 'previous'")
     check_interval(interval)
-    if by is not None and by.entity == "event":
-        raise AnalysisError(
-            f"--by {by.text}: a breakdown by an event property does not run on connected projects yet"
-        )
     series = source_series(series)
     value_prop = None
     if measure in VALUE_MEASURES:
@@ -1300,13 +1392,18 @@ def trend(
     def once(date_from, date_to, groups=None):
         if by is not None:
             rank_level = "account" if measure == "accounts" else None
-            if rank_level:
+            if rank_level and by.entity != "event":
                 from seglab.core.analyses.breakdown import check_level
 
                 check_level(by, "account")
-            expanded, groups = broken_down(
-                engine, series, by, event, as_of_ms, date_from, date_to, groups, rank_level
-            )
+            if by.entity == "event":
+                expanded, groups = _event_broken_down(
+                    engine, series, by, event, measure, as_of_ms, date_from, date_to, groups
+                )
+            else:
+                expanded, groups = broken_down(
+                    engine, series, by, event, as_of_ms, date_from, date_to, groups, rank_level
+                )
 
         def run(run_series):
             return _trend_once(
@@ -1366,6 +1463,8 @@ def _trend_once(engine, event, measure, interval, series, as_of_ms, date_from, d
             inside = _in_series(comp, catalog, s, unit)
             if inside is not None:
                 preds.append(inside)
+            if s.group is not None and s.group.by.entity == "event":
+                preds.append(s.group.test(comp, _group_key(col(s.group.column, e), s.group.ptype)))
             events = (
                 sel()
                 .from_(exp.to_table("events").as_(e))
@@ -1931,6 +2030,7 @@ def size_over_time(
     date_from=None,
     date_to=None,
     vs_rest: bool = False,
+    by=None,
 ):
     """``analyze size``: each segment counted in the source at the end of each interval (or at
     as-of for the interval holding it), as :func:`seglab.core.analyses.run_size_over_time` does;
@@ -1950,6 +2050,8 @@ def size_over_time(
     from seglab.core.analyses.membership import rest_label
     from seglab.core.segments.model import load_definition
 
+    if by is not None:
+        return _size_broken_down(engine, segments, window, buckets, vs_rest, by)
     rows = []
     universe: dict[str, int] = {}
     for label, definition in segments:
@@ -1967,6 +2069,61 @@ def size_over_time(
                 universe[level] = engine.count(everyone, window.as_of_ms)
             rows.extend((rest_label(label), start, at, universe[level] - n) for start, at, n in counts)
     return pd.DataFrame(rows, columns=SIZE_COLUMNS)
+
+
+def _size_broken_down(engine, segments, window, buckets, vs_rest: bool, by):
+    """``analyze size --by``, as ``run_size_over_time``: the values ranked over the members at
+    as-of (the whole universe with ``vs_rest``), then per segment (and its rest), group and
+    interval, the members with that value counted in the source."""
+    import pandas as pd
+
+    from seglab.core.analyses.breakdown import check_level
+    from seglab.core.analyses.membership import SIZE_COLUMNS, rest_label
+
+    for _label, definition in segments:
+        check_level(by, definition.level)
+    prop = _breakdown_property(engine, by)
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+    entries: dict[str, list[exp.Select]] = {}
+    for _label, definition in segments:
+        validate(catalog, definition)
+        units = comp.universe(definition.level)[0] if vs_rest else comp.members(definition)
+        entries.setdefault(definition.level, []).append(
+            sel(exp.alias_(col("key"), "k", quoted=True)).from_(units.subquery("m"))
+        )
+    groups = _rank_groups(engine, comp, entries, by, prop)
+    times = [
+        (start.isoformat(), min(buckets.last_ms(b), window.as_of_ms))
+        for b, start in enumerate(buckets.starts)
+        if buckets.start_ms(b) <= window.as_of_ms
+    ]
+    rows = []
+    for label, definition in segments:
+        names = [(label, False)] + ([(rest_label(label), True)] if vs_rest else [])
+        for name, rest in names:
+            for g in groups.labels:
+                group = _group_of(groups, g, by, prop)
+                for start, at in times:
+                    c = _Compiler(catalog, at, "clickhouse")
+                    in_group = exp.In(
+                        this=col("key"), query=exp.Subquery(this=group.units(c, definition.level))
+                    )
+                    members = c.members(definition)
+
+                    def count(units, c=c, in_group=in_group):
+                        query = (
+                            sel(exp.Count(this=exp.Star())).from_(units.subquery("m")).where(in_group.copy())
+                        )
+                        return int(engine.run(query, c.params)[0][0])
+
+                    n = count(members)
+                    if rest:  # the universe does not depend on time
+                        n = count(c.universe(definition.level)[0]) - n
+                    rows.append((name, g, start, ms_to_iso(at) or "", n))
+    frame = pd.DataFrame(rows, columns=["segment", "group", *SIZE_COLUMNS[1:]])
+    frame.attrs["groups"] = groups
+    return frame
 
 
 def overlap(
