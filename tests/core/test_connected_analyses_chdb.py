@@ -16,6 +16,7 @@ from seglab.cli import main
 from seglab.core.charts import load_chart, run_chart, save_chart
 from seglab.core.charts.spec import ChartSpec
 from seglab.core.project import Project
+from seglab.core.segments import save_segment
 
 
 def run(args, capsys):
@@ -68,6 +69,9 @@ CHARTS = {
     "stickiness": ChartSpec(kind="stickiness", interval="week", last_days=None, date_from="2024-02-01"),
     "lifecycle": ChartSpec(kind="lifecycle", segments=("Big accounts",), interval="week", last_days=30),
     "overlap": ChartSpec(kind="overlap", segments=("Buyers", "Logged in lately", "Pro or free")),
+    "distinguishes": ChartSpec(
+        kind="distinguishes", segments=("Buyers",), last_days=None, date_from="2024-01-01"
+    ),
     "size vs rest": ChartSpec(
         kind="segment_size",
         segments=("Buyers",),
@@ -148,6 +152,10 @@ ANALYZE = [
     ["analyze", "stickiness", "--by", "user.beta", *F],
     ["analyze", "lifecycle", "--by", "user.signup_date", "--interval", "month", *F],
     ["analyze", "lifecycle", "--by", "account.tier", "--segment", "Big accounts", "--vs-rest", *F],
+    # what distinguishes a segment
+    ["analyze", "distinguish", "--segment", "Buyers", *F],
+    ["analyze", "distinguish", "--segment", "Big accounts", "--segment", "Logged in lately", "--vs-rest", *F],
+    ["analyze", "distinguish", "--segment", "Pro or free", "--limit", "4", "--max-values", "2", *MARCH],
     # event filters, compiled by the segment compiler's operator table
     ["analyze", "trend", "--event", "purchase[amount>=50]", "--measure", "users", *F],
     ["analyze", "trend", "--event", "purchase[amount!=40]", "--interval", "month", *F],
@@ -202,11 +210,22 @@ def reals(tmp_path_factory):
         }
         for _ in range(400)
     ]
-    users = [{"user_id": f"u{i}", "tier": rng.choice(["a", "b", "c", ""])} for i in range(25)]
+    scores = [0.1, 1e-9, 123.456, 2.5, None, 1e10, -3.75, 7.0]
+    users = [
+        {"user_id": f"u{i}", "tier": rng.choice(["a", "b", "c", ""]), "score": rng.choice(scores)}
+        for i in range(25)
+    ]
     tmp = tmp_path_factory.mktemp("reals")
     local = build_project(tmp / "local.seglab", events=events, users=users)
     with Project.open(local) as project:
         connect_to(project.conn, tmp / "ch", tmp / "connected.seglab")
+    tiers = {
+        "level": "user",
+        "conditions": [{"type": "property", "property": "tier", "op": "in", "value": ["a", "b"]}],
+    }
+    for path in (local, tmp / "connected.seglab"):
+        with Project.open(path) as project:
+            save_segment(project.conn, "Tier a or b", tiers)
     return local, tmp / "connected.seglab"
 
 
@@ -225,3 +244,8 @@ def test_value_measure_broken_down_and_compared(reals, capsys):
     args = [*T, "--measure", "sum", "--of", "price", "--by", "user.tier", "--compare", "previous", *MARCH]
     out = same_output(reals, args, capsys)
     assert "(none)" in out and "(previous period)" in out
+
+
+def test_distinguish_numeric_properties_with_reals_are_the_local_numbers(reals, capsys):
+    out = same_output(reals, ["analyze", "distinguish", "--segment", "Tier a or b", "--vs-rest", *F], capsys)
+    assert "numeric,score" in out and "numeric,score,,," not in out

@@ -179,7 +179,12 @@ def _segment_size(engine, request, by, stats, pairs, progress):
 
 
 def _distinguishes(engine, request, by, stats, pairs, progress):
-    raise AnalysisError("'what distinguishes a segment' does not run on connected projects yet")
+    from seglab.core.engines import clickhouse
+
+    _no_by(by, "'what distinguishes'")
+    return clickhouse.distinguish(
+        engine, request.series, *_window(request), max_values=request.max_values, limit=request.limit
+    )
 
 
 _DISPATCH = {

@@ -2444,3 +2444,282 @@ def lifecycle(
             for status, n in zip(LIFECYCLE_STATUSES, values):
                 rows.append((label, start, status, n))
     return pd.DataFrame(rows, columns=LIFECYCLE_COLUMNS)
+
+
+def _exact_sums(engine, comp, parts: list[tuple[int, exp.Select]]) -> dict[tuple[int, int], tuple[int, Any]]:
+    """Exactly rounded sums in the source, one row read back: ``parts`` are (tag, query of
+    ``i`` (a side, 0/1) and ``v`` (a non-NULL Float64)); returns (tag, side) → (count, the exact
+    sum as a Fraction). ClickHouse adds up the values' integer mantissas per binary exponent
+    (Int256); Python adds those up exactly (see :func:`segment_sums`)."""
+    from fractions import Fraction
+
+    if not parts:
+        return {}
+    bits = col("bits")
+    field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
+    mantissa = fn(
+        "bitOr",
+        fn("bitAnd", bits.copy(), lit(_MANTISSA)),
+        exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
+    )
+    signed = fn(
+        "multiIf",
+        exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
+        fn("negate", fn("toInt256", mantissa)),
+        fn("toInt256", mantissa.copy()),
+    )
+    raws = [
+        sel(
+            exp.alias_(lit(tag), "p", quoted=True),
+            exp.alias_(fn("toUInt8", col("i")), "i", quoted=True),
+            exp.alias_(fn("reinterpretAsUInt64", fn("toFloat64", col("v"))), "bits", quoted=True),
+        ).from_(q.subquery(f"q{tag}"))
+        for tag, q in parts
+    ]
+    raw = exp.union(*raws, distinct=False) if len(raws) > 1 else raws[0]
+    per = (
+        sel(
+            col("p"),
+            col("i"),
+            exp.alias_(fn("greatest", field, lit(1)), "x", quoted=True),
+            exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True),
+            exp.alias_(fn("toString", fn("sum", signed)), "t", quoted=True),
+        )
+        .from_(raw.subquery("r"))
+        .group_by(col("p"), col("i"), col("x"))
+    )
+    query = sel(fn("groupArray", fn("tuple", col("p"), col("i"), col("x"), col("n"), col("t")))).from_(
+        per.subquery("s")
+    )
+    out: dict[tuple[int, int], tuple[int, Any]] = {}
+    for p, i, x, n, t in engine.run(query, comp.params)[0][0]:
+        count, total = out.get((int(p), int(i)), (0, Fraction(0)))
+        out[(int(p), int(i))] = (count + int(n), total + Fraction(int(t)) * Fraction(2) ** (int(x) - 1075))
+    return out
+
+
+# Margin over --limit for candidates ranked in the source: its floating-point effect sizes may
+# differ from Python's in the last bit; the final ranking is Python's.
+_EFFECT_MARGIN = 20
+
+
+def _top_effects(rows: exp.Select, n_in: int, n_out: int, ties: list[exp.Expr], limit: int) -> exp.Select:
+    """``rows`` (with ``a``, ``b``: units in and out of the segment) ranked in the source by
+    |Cohen's h| (ties by ``ties``, as the result sorts them), the first ``limit`` + a margin:
+    with ``--limit`` a candidate below them can never be printed."""
+
+    def share(count: str, n: int) -> exp.Expr:
+        return exp.Div(this=fn("toFloat64", col(count)), expression=lit(n)) if n else lit(0.0)
+
+    h = exp.Sub(
+        this=exp.Mul(this=lit(2), expression=fn("asin", fn("sqrt", share("a", n_in)))),
+        expression=exp.Mul(this=lit(2), expression=fn("asin", fn("sqrt", share("b", n_out)))),
+    )
+    ordered = rows.order_by(exp.Ordered(this=fn("abs", h), desc=True), *ties)
+    return ordered.limit(lit(int(limit) + _EFFECT_MARGIN))
+
+
+def distinguish(
+    engine: ClickHouseEngine, s, as_of_ms, date_from=None, date_to=None, max_values=20, limit=None
+):
+    """``analyze distinguish`` in the source, as :func:`seglab.core.analyses.run_distinguish`: the
+    segment (or its rest) against the rest of its level's universe. Counts per property value
+    (at most ``max_values`` per property read back), exact sums for the numeric properties'
+    means and variances, and per event the units that did it: a few rows, plus one per row of
+    the result."""
+    import math
+
+    import pandas as pd
+
+    from seglab.core.analyses.common import resolve_window
+    from seglab.core.analyses.distinguish import (
+        _SAFE_COLUMN,
+        DISTINGUISH_COLUMNS,
+        finish,
+        numeric_row,
+        proportion_row,
+    )
+    from seglab.core.errors import AnalysisError
+
+    s = source_series([s])[0]
+    if s.definition is None:
+        raise AnalysisError("'what distinguishes' needs a segment: everyone has no rest to compare with")
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+    level = s.level
+    members = _members_of(comp, catalog, s)
+    universe = comp.universe(level)[0]
+    units = sel(
+        exp.alias_(col("key", "w"), "k", quoted=True),
+        exp.alias_(exp.In(this=col("key", "w"), query=exp.Subquery(this=members)), "i", quoted=True),
+    ).from_(universe.subquery("w"))
+    sizes = sel(fn("countIf", exp.EQ(this=col("i"), expression=lit(1))), exp.Count(this=exp.Star())).from_(
+        units.copy().subquery("z")
+    )
+    n_in, n_all = (int(v) for v in engine.run(sizes, comp.params)[0])
+    n_out = n_all - n_in
+    props = load_properties(engine.conn)
+    kinds = ("text", "boolean", "integer", "real")
+    usable = lambda entity: [
+        p for p in props if p.entity == entity and _SAFE_COLUMN.match(p.column) and p.type in kinds
+    ]  # fmt: skip
+    own = usable(level)
+    of_account = usable("account") if level == "user" else []
+    rows: list[tuple] = []
+    columns = [(p.name, p, col(p.column, "t")) for p in own] + [
+        (f"account.{p.name}", p, col(p.column, "a")) for p in of_account
+    ]
+    if columns:
+        table = "users" if level == "user" else "accounts"
+        values = (
+            sel(
+                col("k", "x"),
+                col("i", "x"),
+                *[exp.alias_(c, f"c{j}", quoted=True) for j, (_, _, c) in enumerate(columns)],
+            )
+            .from_(units.subquery("x"))
+            .join(
+                exp.to_table(table).as_("t"),
+                on=exp.EQ(
+                    this=col("user_key" if level == "user" else "account_key", "t"), expression=col("k", "x")
+                ),
+            )
+        )
+        if of_account:
+            values = values.join(
+                exp.to_table("accounts").as_("a"),
+                on=exp.EQ(this=col("account_key", "a"), expression=col("account_key", "t")),
+                join_type="left",
+            )
+        present = lambda j: exp.Not(this=exp.Is(this=col(f"c{j}"), expression=exp.Null()))
+        numeric = [j for j, (_, p, _) in enumerate(columns) if p.type in ("integer", "real")]
+        texts = [j for j, (_, p, _) in enumerate(columns) if p.type in ("text", "boolean")]
+        if numeric:
+            side = lambda j: (
+                sel(col("i"), exp.alias_(fn("toFloat64", col(f"c{j}")), "v", quoted=True))
+                .from_(values.copy().subquery("vals"))
+                .where(present(j))
+            )
+            sums = _exact_sums(engine, comp, [(j, side(j)) for j in numeric])
+            means = {
+                (j, i): float(sums[(j, i)][1]) / sums[(j, i)][0] if (j, i) in sums else math.nan
+                for j in numeric
+                for i in (0, 1)
+            }
+            deviations = []
+            for j in numeric:
+                m = exp.If(
+                    this=exp.EQ(this=col("i"), expression=lit(1)),
+                    true=comp.param(means[(j, 1)]),
+                    false=comp.param(means[(j, 0)]),
+                )
+                d = exp.paren(exp.Sub(this=fn("toFloat64", col(f"c{j}")), expression=m))
+                deviations.append(
+                    (
+                        j,
+                        sel(col("i"), exp.alias_(exp.Mul(this=d, expression=d.copy()), "v", quoted=True))
+                        .from_(values.copy().subquery("vals"))
+                        .where(present(j)),
+                    )
+                )
+            squares = _exact_sums(engine, comp, deviations)
+            for j in numeric:
+                stats = []
+                for i in (1, 0):
+                    n = sums.get((j, i), (0, 0))[0]
+                    var = float(squares[(j, i)][1]) / (n - 1) if n > 1 else math.nan
+                    stats.append((n, means[(j, i)], var))
+                rows.append(numeric_row(s.label, columns[j][0], stats[0], stats[1]))
+        if texts:
+
+            def text_of(j):
+                c = col(f"c{j}")
+                if columns[j][1].type != "boolean":
+                    return c
+                flag = exp.If(this=exp.NEQ(this=c, expression=lit(0)), true=lit("true"), false=lit("false"))
+                missing = exp.Is(this=c.copy(), expression=exp.Null())
+                return exp.If(this=missing, true=_null_text(), false=flag)
+
+            tagged = [
+                sel(exp.alias_(lit(j), "p", quoted=True), col("i"), exp.alias_(text_of(j), "v", quoted=True))
+                .from_(values.copy().subquery("vals"))
+                .where(present(j))
+                for j in texts
+            ]
+            everything = exp.union(*tagged, distinct=False) if len(tagged) > 1 else tagged[0]
+            stats_q = sel(
+                fn("groupArray", fn("tuple", col("p"), col("u"), col("n")))
+            ).from_(
+                sel(col("p"), exp.alias_(fn("uniqExact", col("v")), "u", quoted=True),
+                    exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
+                .from_(everything.subquery("e1"))
+                .group_by(col("p"))
+                .subquery("st")
+            )  # fmt: skip
+            stats = {int(p): (int(u), int(n)) for p, u, n in engine.run(stats_q, comp.params)[0][0]}
+            # identifier-like properties (ids, e-mails): no value is shared enough to say anything
+            kept = [j for j in texts if j in stats and not stats[j][0] > max(max_values, stats[j][1] // 2)]
+            if kept:
+                keep = exp.In(this=col("p"), expressions=[lit(j) for j in kept])
+                counts = (
+                    sel(
+                        col("p"),
+                        col("v"),
+                        exp.alias_(fn("countIf", exp.EQ(this=col("i"), expression=lit(1))), "a", quoted=True),
+                        exp.alias_(fn("countIf", exp.EQ(this=col("i"), expression=lit(0))), "b", quoted=True),
+                    )
+                    .from_(everything.copy().subquery("e2"))
+                    .where(keep)
+                    .group_by(col("p"), col("v"))
+                    .having(exp.GT(this=col("a"), expression=lit(0)))
+                    .order_by(col("p"), exp.Ordered(this=col("a"), desc=True), col("v"))
+                )
+                counts = _limit_by(counts, col("p"), exp.Limit(expression=lit(int(max_values))))
+                if limit:
+                    named = [
+                        exp.If(this=exp.EQ(this=col("p"), expression=lit(j)), true=comp.param(columns[j][0]))
+                        for j in kept
+                    ]
+                    ranked = sel(col("p"), col("v"), col("a"), col("b")).from_(counts.subquery("c"))
+                    counts = _top_effects(ranked, n_in, n_out, [exp.Case(ifs=named), col("v")], limit)
+                got: dict[int, list] = {}
+                for p, v, a, b in engine.run(counts, comp.params):
+                    got.setdefault(int(p), []).append((str(v), int(a), int(b)))
+                for j in kept:
+                    for v, a, b in sorted(got.get(j, [])):
+                        rows.append(proportion_row(s.label, "property", columns[j][0], v, a, n_in, b, n_out))
+    if not window.empty:
+        e, u = "e", "u"
+        unit = col("user_key", e) if level == "user" else col("account_key", u)
+        inside = exp.In(this=unit.copy(), query=exp.Subquery(this=_members_of(comp, catalog, s)))
+        everyone = exp.In(this=unit.copy(), query=exp.Subquery(this=comp.universe(level)[0]))
+        outside = exp.Not(this=exp.paren(inside.copy()))
+        query = (
+            sel(
+                exp.alias_(col("event_key", e), "name", quoted=True),
+                exp.alias_(fn("uniqExactIf", unit.copy(), inside), "a", quoted=True),
+                exp.alias_(fn("uniqExactIf", unit.copy(), outside), "b", quoted=True),
+            )
+            .from_(exp.to_table("events").as_(e))
+            .join(
+                exp.to_table("users").as_(u),
+                on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                join_type="left",
+            )
+            .where(
+                exp.and_(
+                    exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+                    exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                    exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
+                    everyone,
+                )
+            )
+            .group_by(col("event_key", e))
+        )
+        if limit:
+            ranked = sel(col("name"), col("a"), col("b")).from_(query.subquery("ev"))
+            query = _top_effects(ranked, n_in, n_out, [col("name")], limit)
+        for name, a, b in engine.run(query, comp.params):
+            rows.append(proportion_row(s.label, "event", name, "", int(a), n_in, int(b), n_out))
+    return finish(pd.DataFrame(rows, columns=DISTINGUISH_COLUMNS), limit)
