@@ -86,3 +86,10 @@ def test_segment_count_info_and_list_read_back_a_few_rows(rich, capsys, rows_rea
 def test_member_lists_are_the_exception(rich, capsys, rows_read):  # noqa: F811
     out = run(["segment", "members", rich[1], "--name", "Pro or free"], capsys)
     assert rows_read["rows"] >= len(out.splitlines()) - 1 > 0
+
+
+def test_report_reads_back_numbers_not_members(rich, tmp_path, capsys, rows_read):  # noqa: F811
+    """The worksheet of 4 segments: its parts' rows (what each analysis above reads), never the
+    members or the events."""
+    run(["report", rich[1], "--out", tmp_path / "w.html"], capsys)
+    assert rows_read["rows"] <= 100 * 4  # measured: 253 (13 weekly sizes, activity, retention...)

@@ -2723,3 +2723,158 @@ def distinguish(
         for name, a, b in engine.run(query, comp.params):
             rows.append(proportion_row(s.label, "event", name, "", int(a), n_in, int(b), n_out))
     return finish(pd.DataFrame(rows, columns=DISTINGUISH_COLUMNS), limit)
+
+
+# -- the worksheet (``seglab report``) ---------------------------------------------------------------
+
+
+def report_breakdown(engine: ClickHouseEngine, series, max_values: int, as_of_ms: int):
+    """The worksheet's breakdown in the source: the account property with the most distinct
+    values, at most ``max_values`` (first in catalogue order on a tie), and per value label (None:
+    no value) the units of the segment and of the rest (``series``) with it; None without one."""
+    from seglab.core.analyses.breakdown import Breakdown
+    from seglab.core.analyses.distinguish import _SAFE_COLUMN
+
+    props = [p for p in load_properties(engine.conn, "account") if _SAFE_COLUMN.match(p.column)]
+    if not props:
+        return None
+    distinct = engine.run(
+        sel(*[fn("uniqExact", col(p.column)) for p in props]).from_(exp.to_table("accounts"))
+    )[0]
+    best, best_n = None, 0
+    for prop, n in zip(props, distinct):
+        if best_n < int(n) <= max_values:
+            best, best_n = prop, int(n)
+    if best is None:
+        return None
+    seg, rest = source_series(series)
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, as_of_ms, "clickhouse")
+    values = _unit_values(seg.level, Breakdown("account", best.name, max_values), best.column, best.type)
+    inside = [_in_series(comp, catalog, s, col("k")) for s in (seg, rest)]
+    query = (
+        sel(col("g"), *[fn("countIf", cond) for cond in inside])
+        .from_(values.subquery("v"))
+        .group_by(col("g"))
+    )
+    mine: dict = {}
+    theirs: dict = {}
+    for g, a, b in engine.run(query, comp.params):
+        label = None if g is None else _group_label(g, best.type)
+        if int(a):
+            mine[label] = mine.get(label, 0) + int(a)
+        if int(b):
+            theirs[label] = theirs.get(label, 0) + int(b)
+    return best.name, mine, theirs
+
+
+def intersection_counts(engine: ClickHouseEngine, definitions: list, as_of_ms: int) -> list[list[int]]:
+    """``cells[i][j]`` = the members both segments ``i`` and ``j`` hold at as-of (one row back)."""
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, as_of_ms, "clickhouse")
+    for d in definitions:
+        validate(catalog, d)
+    pairs = [(i, j) for i in range(len(definitions)) for j in range(i, len(definitions))]
+    counts = [
+        exp.Subquery(
+            this=sel(exp.Count(this=exp.Star()))
+            .from_(comp.members(definitions[i]).subquery("a"))
+            .where(exp.In(this=col("key", "a"), query=exp.Subquery(this=comp.members(definitions[j]))))
+        )
+        for i, j in pairs
+    ]
+    row = engine.run(sel(*counts), comp.params)[0] if pairs else []
+    cells = [[0] * len(definitions) for _ in definitions]
+    for (i, j), n in zip(pairs, row):
+        cells[i][j] = cells[j][i] = int(n)
+    return cells
+
+
+def key_paths(
+    engine: ClickHouseEngine, from_day: int, to_day: int, as_of_ms: int, min_new_users: int, length: int
+):
+    """The worksheet's "most common path" in the source, as ``report.keyfunnel`` computes it on a
+    local project: per user, the first ``length`` distinct events of the range (by first time,
+    ties by name), among the users who started in the range when there are ``min_new_users`` of
+    them, else every user active in it. Returns (new users counted, the number of users with a
+    path, the longest path's length, the most common longest paths with their count, each event's
+    events among those paths' events, the two most frequent events)."""
+    start_ms = from_day * DAY_MS
+    comp = _Compiler(engine.catalog(), as_of_ms, "clickhouse")
+    started = exp.Between(this=col("first_ts"), low=lit(start_ms), high=lit(as_of_ms))
+    new_users = int(
+        engine.run(sel(exp.Count(this=exp.Star())).from_(exp.to_table("users")).where(started))[0][0]
+    )
+    day = fn("intDiv", col("ts"), lit(DAY_MS))
+    # Like the roll-up user_days: a (user, event, day) counts when its first event is at most as-of.
+    days = (
+        sel(
+            col("user_key"),
+            col("event_key"),
+            exp.alias_(exp.Min(this=col("ts")), "t0", quoted=True),
+            exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True),
+        )
+        .from_(exp.to_table("events"))
+        .where(exp.Between(this=day, low=lit(from_day), high=lit(to_day)))
+        .group_by(col("user_key"), col("event_key"), day.copy())
+        .having(exp.LTE(this=col("t0"), expression=lit(as_of_ms)))
+    )
+    if new_users >= min_new_users:
+        population = sel(col("user_key")).from_(exp.to_table("users")).where(started.copy())
+        days = days.where(exp.In(this=col("user_key"), query=exp.Subquery(this=population)))
+    per_event = (
+        sel(
+            col("user_key"),
+            exp.alias_(col("event_key"), "name", quoted=True),
+            exp.alias_(exp.Min(this=col("t0")), "t", quoted=True),
+            exp.alias_(exp.Sum(this=col("n")), "n", quoted=True),
+        )
+        .from_(days.subquery("d"))
+        .group_by(col("user_key"), col("event_key"))
+    )
+    paths = _template(
+        "SELECT arraySlice(arrayMap(x -> x.2, arraySort(groupArray(tuple(t, name)))), 1, __len) AS path "
+        "FROM __per_event GROUP BY user_key",
+        {"__len": lit(length), "__per_event": per_event.subquery("pe")},
+    )
+    n_users, longest = engine.run(
+        sel(exp.Count(this=exp.Star()), fn("max", fn("length", col("path")))).from_(paths.subquery("p")),
+        comp.params,
+    )[0]
+    if not int(n_users):
+        return new_users, 0, 0, [], {}, []
+    top2 = engine.run(
+        sel(col("name"), exp.alias_(exp.Sum(this=col("n")), "total", quoted=True))
+        .from_(per_event.copy().subquery("pe2"))
+        .group_by(col("name"))
+        .order_by(exp.Ordered(this=col("total"), desc=True), col("name"))
+        .limit(lit(2)),
+        comp.params,
+    )
+    counted = (
+        sel(col("path"), exp.alias_(exp.Count(this=exp.Star()), "c", quoted=True))
+        .from_(paths.copy().subquery("p2"))
+        .where(exp.EQ(this=fn("length", col("path")), expression=lit(int(longest))))
+        .group_by(col("path"))
+    )
+    best = exp.Subquery(this=sel(fn("max", col("c"))).from_(counted.copy().subquery("m")))
+    candidates = [
+        (tuple(path), int(c))
+        for path, c in engine.run(
+            sel(col("path"), col("c"))
+            .from_(counted.subquery("k"))
+            .where(exp.EQ(this=col("c"), expression=best)),
+            comp.params,
+        )
+    ]
+    names = sorted({name for path, _c in candidates for name in path})
+    totals = {}
+    if names:
+        query = (
+            sel(col("name"), exp.Sum(this=col("n")))
+            .from_(per_event.copy().subquery("pe3"))
+            .where(exp.In(this=col("name"), expressions=[comp.param(n) for n in names]))
+            .group_by(col("name"))
+        )
+        totals = {name: int(total) for name, total in engine.run(query, comp.params)}
+    return new_users, int(n_users), int(longest), candidates, totals, [(n, int(t)) for n, t in top2]
