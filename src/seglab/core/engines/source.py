@@ -374,9 +374,7 @@ class ClickHouseClient(Client):
     def _query(self, sql, params, qid):
         client = self._live()
         try:
-            result = client.query(
-                sql, parameters=params or None, settings=dict(SETTINGS), transport_settings={"query_id": qid}
-            )
+            result = client.query(sql, parameters=params or None, settings={**SETTINGS, "query_id": qid})
         except Exception as exc:
             raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
         return [list(row) for row in result.result_rows]
@@ -384,7 +382,7 @@ class ClickHouseClient(Client):
     def _execute(self, sql, qid):
         client = self._live()
         try:
-            client.command(sql, settings=dict(SETTINGS), transport_settings={"query_id": qid})
+            client.command(sql, settings={**SETTINGS, "query_id": qid})
         except Exception as exc:
             raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
 
