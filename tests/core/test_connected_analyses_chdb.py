@@ -5,6 +5,8 @@ event filters (``event[where ...]``)."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -249,3 +251,32 @@ def test_value_measure_broken_down_and_compared(reals, capsys):
 def test_distinguish_numeric_properties_with_reals_are_the_local_numbers(reals, capsys):
     out = same_output(reals, ["analyze", "distinguish", "--segment", "Tier a or b", "--vs-rest", *F], capsys)
     assert "numeric,score" in out and "numeric,score,,," not in out
+
+
+def test_segment_history_and_restore_on_a_connected_project(rich, capsys, tmp_path):  # noqa: F811
+    """Versions live in the project file: the same history, and a restore, on both."""
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps({"level": "user", "conditions": [{"type": "behavior", "event": "login"}]}))
+    second = tmp_path / "second.json"
+    second.write_text(
+        json.dumps({"level": "user", "conditions": [{"type": "behavior", "event": "purchase"}]})
+    )
+    outputs = []
+    for project in rich:
+        for definition in (first, second):
+            code, _out, err = run(
+                ["segment", "save", project, "--name", "Scratch", "--def", definition], capsys
+            )
+            assert code == 0, err
+        code, history, err = run(["segment", "history", project, "--name", "Scratch"], capsys)
+        assert code == 0, err
+        code, restored, err = run(
+            ["segment", "restore", project, "--name", "Scratch", "--version", "1"], capsys
+        )
+        assert code == 0, err
+        code, size, err = run(["segment", "count", project, "--name", "Scratch"], capsys)
+        assert code == 0, err
+        lines = [line.split(",")[0::2] for line in history.splitlines()]  # without saved_at
+        outputs.append((lines, restored, size))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][1] == "restored version 1 of 'Scratch' as version 3\n"
