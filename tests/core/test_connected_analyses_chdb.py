@@ -280,3 +280,28 @@ def test_segment_history_and_restore_on_a_connected_project(rich, capsys, tmp_pa
         outputs.append((lines, restored, size))
     assert outputs[0] == outputs[1]
     assert outputs[0][1] == "restored version 1 of 'Scratch' as version 3\n"
+
+
+def test_as_of_pin_on_a_connected_project(rich, capsys, tmp_path):  # noqa: F811
+    """The pin is kept in the project file, the latest event asked of the source; analyses use it."""
+    import shutil
+
+    outputs = []
+    for project in rich:
+        copy = tmp_path / project.name
+        shutil.copy(project, copy)
+        steps = [
+            ["as-of", copy, "--json"],
+            ["as-of", copy, "2024-03-15"],
+            ["as-of", copy, "--json"],
+            ["analyze", "trend", copy, "--interval", "week"],
+            ["as-of", copy, "--clear"],
+        ]
+        seen = []
+        for args in steps:
+            code, out, err = run(args, capsys)
+            assert code == 0, err
+            seen.append(out)
+        outputs.append(seen)
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0][2])["pinned"] is True
