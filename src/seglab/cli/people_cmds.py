@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seglab.cli.common import UsageError, open_project, print_json
+from seglab.cli.common import UsageError, connected_engine, open_project, print_json
 
 
 def register(sub) -> None:
@@ -47,12 +47,17 @@ def cmd_as_of(args) -> int:
     if args.time is not None and args.clear:
         raise UsageError("give a time to pin, or --clear, not both")
     readonly = args.time is None and not args.clear
-    with open_project(args.project, readonly=readonly, purpose="seglab as-of") as project:
+    with open_project(args.project, readonly=readonly, purpose="seglab as-of", connected_ok=True) as project:
         if args.clear:
             asof.clear_pin(project.conn)
         elif args.time is not None:
             asof.set_pin(project.conn, args.time)
-        state = asof.as_of_state(project.conn)
+        engine = connected_engine(project)
+        if engine is None:
+            state = asof.as_of_state(project.conn)
+        else:
+            with engine:
+                state = asof.as_of_state(project.conn, engine)
     if args.json:
         print_json(state.to_json())
     else:

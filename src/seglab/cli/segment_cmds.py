@@ -270,7 +270,8 @@ def cmd_history(args) -> int:
 
     from seglab.core.segments import segment_versions
 
-    with open_project(args.project, readonly=True) as project:
+    # Versions live in the project file, a connected project's too.
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
         versions = segment_versions(project.conn, args.name)
         if args.json:
             print_json(
@@ -293,7 +294,9 @@ def cmd_history(args) -> int:
 def cmd_restore(args) -> int:
     from seglab.core.segments import restore_version, segment_versions
 
-    with open_project(args.project, readonly=False, purpose="seglab segment restore") as project:
+    with open_project(
+        args.project, readonly=False, purpose="seglab segment restore", connected_ok=True
+    ) as project:
         before = segment_versions(project.conn, args.name)[0].version
         restore_version(project.conn, args.name, args.version)
         after = segment_versions(project.conn, args.name)[0].version

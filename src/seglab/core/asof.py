@@ -38,8 +38,14 @@ def get_pin(conn: sqlite3.Connection) -> int | None:
     return int(row[0]) if row and row[0] else None
 
 
-def as_of_state(conn: sqlite3.Connection) -> AsOfState:
-    latest = conn.execute("SELECT max(ts) FROM events").fetchone()[0]
+def as_of_state(conn: sqlite3.Connection, engine=None) -> AsOfState:
+    """The pin and the latest event: the project's, or with ``engine`` its source's (a
+    connected project keeps its pin in the project file and its events in the source)."""
+    latest = (
+        conn.execute("SELECT max(ts) FROM events").fetchone()[0]
+        if engine is None
+        else engine.latest_event_ms()
+    )
     pin = get_pin(conn)
     return AsOfState(pin if pin is not None else latest, pin is not None, latest)
 

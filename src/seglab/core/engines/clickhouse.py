@@ -17,11 +17,17 @@ nodes.
 from __future__ import annotations
 
 import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlglot import exp
 
+from seglab.core.analyses.breakdown import Groups
 from seglab.core.engines.source import Client, SourceError, SourceURL, open_client, parse_url
+from seglab.core.errors import Cancelled
+from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
 from seglab.core.project import PropertyInfo, load_properties
 from seglab.core.segments.compiler import _Compiler, _plain
 from seglab.core.segments.model import SegmentDef
@@ -603,6 +609,9 @@ class ClickHouseEngine:
         self.url = parse_url(source["url"])
         self.views = ViewLayer(source, load_properties(conn), self.url.database)
         self._bounds: tuple[int | None, int | None] | None = None
+        self.progress: Progress = NULL_PROGRESS  # checked before each query (see watching)
+        self._cancel = threading.Event()
+        self._depth = 0  # nested watching blocks
 
     @classmethod
     def open(cls, conn: sqlite3.Connection, source: dict) -> ClickHouseEngine:
@@ -619,9 +628,63 @@ class ClickHouseEngine:
         self.close()
 
     # -- running --------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop the work running on this engine, from any thread: the running query is killed in
+        the source and, inside a :meth:`watching` block (every analysis), the next one does not
+        start; the work raises :class:`~seglab.core.errors.Cancelled`, and the engine stays
+        usable. With nothing running it does nothing."""
+        if self._depth:  # inside run_analysis & co: the next query does not start either
+            self._cancel.set()
+        self.client.cancel()
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            self._cancel.clear()
+            raise Cancelled("cancelled")
+        check_cancelled(self.progress)
+
+    @contextmanager
+    def watching(self, progress: Progress):
+        """Run the block's queries under ``progress``: none starts once it is cancelled, and a
+        watcher cancels the running one (:meth:`cancel`) within ~0.1 s of it being cancelled."""
+        previous = self.progress
+        self.progress = progress
+        self._depth += 1
+        if self._depth == 1:  # a cancel of earlier work does not stop this one
+            self._cancel.clear()
+        done = threading.Event()
+        watcher = None
+        if progress is not NULL_PROGRESS and progress is not previous:
+
+            def watch() -> None:
+                while not done.wait(0.05):
+                    if progress.is_cancelled():
+                        self.client.cancel()
+                        # A query that started after the kill is killed too.
+                        while not done.wait(0.05):
+                            self.client.cancel()
+                        return
+
+            watcher = threading.Thread(target=watch, name="seglab-cancel-watch", daemon=True)
+            watcher.start()
+        try:
+            yield self
+        finally:
+            done.set()
+            if watcher is not None:
+                watcher.join()
+            self.progress = previous
+            self._depth -= 1
+
     def run(self, query: exp.Expr, params: dict[str, Any] | None = None) -> list[list[Any]]:
         params = params or {}
-        return self.client.query(self.views.sql(_plain(query), params, self._materialize), params)
+        sql = self.views.sql(_plain(query), params, self._materialize)
+        self._check_cancel()
+        try:
+            return self.client.query(sql, params)
+        except Cancelled:
+            self._cancel.clear()
+            raise
 
     def _materialize(self, name: str) -> None:
         """``users`` or ``accounts`` as a temporary table of this session (the source is
@@ -630,7 +693,12 @@ class ClickHouseEngine:
             return
         select = self.views.sql(sel(exp.Star()).from_(exp.to_table(name)), {}, self._materialize, (name,))
         table = exp.to_identifier(PREFIX + name).sql(dialect="clickhouse")
-        self.client.execute(f"CREATE TEMPORARY TABLE {table} ENGINE = Memory AS {select}")
+        self._check_cancel()
+        try:
+            self.client.execute(f"CREATE TEMPORARY TABLE {table} ENGINE = Memory AS {select}")
+        except Cancelled:
+            self._cancel.clear()
+            raise
         self.views.materialized.add(name)
 
     def bounds(self) -> tuple[int | None, int | None]:
@@ -880,7 +948,386 @@ def segment_sums(
     return out
 
 
-__all__ = ["ClickHouseEngine", "SourceError", "SourceURL", "ViewLayer", "render"]
+__all__ = ["ClickHouseEngine", "SourceError", "SourceSeries", "SourceURL", "ViewLayer", "render"]
+
+
+@dataclass(frozen=True)
+class SourceSeries:
+    """One series of a pushed-down analysis: its label and level, and who is in it: everyone at
+    ``level`` (no definition), a saved segment's members (its definition, run as a subquery), or,
+    with ``rest``, the level's units that are NOT its members (``--vs-rest``, "not NAME")."""
+
+    label: str
+    level: str = "user"
+    definition: SegmentDef | None = None
+    rest: bool = False
+    group: Any = None  # a breakdown group (_Group): only the units with that value
+
+
+@dataclass(frozen=True)
+class SourceGroups(Groups):
+    """A breakdown's groups with the group key of each kept label (for the previous period)."""
+
+    keys: tuple = ()
+
+
+def source_series(series) -> list[SourceSeries]:
+    """:class:`SourceSeries` from them or from ``(label, definition or None)`` pairs."""
+    out = []
+    for s in series:
+        if isinstance(s, SourceSeries):
+            out.append(s)
+        else:
+            label, seg = s
+            out.append(SourceSeries(label, seg.level if seg is not None else "user", seg))
+    return out
+
+
+def _members_of(comp, catalog, s: SourceSeries) -> exp.Select | None:
+    """The series' unit keys as a subquery (``key``), None for everyone."""
+    if s.definition is None:
+        return None
+    validate(catalog, s.definition)
+    members = comp.members(s.definition)
+    if not s.rest:
+        return members
+    universe, key, _alias = comp.universe(s.level)
+    return universe.where(exp.Not(this=exp.paren(exp.In(this=key, query=exp.Subquery(this=members)))))
+
+
+def _in_series(comp, catalog, s: SourceSeries, unit: exp.Expr) -> exp.Expr | None:
+    """``unit IN (the series' members)`` (and in its breakdown group); None for everyone."""
+    preds = []
+    members = _members_of(comp, catalog, s)
+    if members is not None:
+        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members)))
+    if s.group is not None and s.group.by.entity != "event":  # an event group filters events instead
+        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=s.group.units(comp, s.level))))
+    return exp.and_(*preds) if preds else None
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One group of a breakdown: the units whose value (its group key) is ``key`` (``which`` =
+    'kept'), is another value (``'other'``: none of ``kept``), or is missing (``'none'``)."""
+
+    by: Any  # the Breakdown
+    column: str  # the property's column (p<N>)
+    ptype: str
+    which: str
+    key: Any = None
+    kept: tuple = ()
+
+    def units(self, comp, level: str) -> exp.Select:
+        values = _unit_values(level, self.by, self.column, self.ptype)
+        return sel(col("k")).from_(values.subquery("gv")).where(self.test(comp, col("g")))
+
+    def test(self, comp, g: exp.Expr) -> exp.Expr:
+        """Whether group key ``g`` is in this group."""
+        if self.which == "kept":
+            pred: exp.Expr = exp.EQ(this=g, expression=comp.param(self.key))
+        elif self.which == "none":
+            pred = exp.Is(this=g, expression=exp.Null())
+        else:
+            pred = exp.Not(this=exp.Is(this=g, expression=exp.Null()))
+            if self.kept:
+                pred = exp.and_(
+                    pred, exp.Not(this=exp.In(this=g.copy(), expressions=[comp.param(k) for k in self.kept]))
+                )
+        return pred
+
+
+def _group_key(value: exp.Expr, ptype: str) -> exp.Expr:
+    """The value a breakdown groups by: a datetime's UTC month (YYYYMM), a boolean's 0/1."""
+    if ptype == "datetime":
+        return fn("toYYYYMM", fn("fromUnixTimestamp64Milli", value, lit("UTC")))
+    if ptype == "boolean":
+        return exp.If(
+            this=exp.Is(this=value.copy(), expression=exp.Null()),
+            true=exp.Null(),
+            false=exp.NEQ(this=value, expression=lit(0)),
+        )
+    return value
+
+
+def _group_label(key: Any, ptype: str) -> str:
+    from seglab.core.analyses.breakdown import number_text
+
+    if ptype == "datetime":
+        return f"{int(key) // 100:04d}-{int(key) % 100:02d}"
+    if ptype == "boolean":
+        return "true" if int(key) else "false"
+    if ptype in ("integer", "real"):
+        return number_text(key)
+    return str(key)
+
+
+def _unit_values(level: str, by, column: str, ptype: str) -> exp.Select:
+    """(k, g): every unit of ``level`` and its group key (NULL: no value) for the breakdown."""
+    if level == "user" and by.entity == "user":
+        return sel(
+            exp.alias_(col("user_key"), "k", quoted=True),
+            exp.alias_(_group_key(col(column), ptype), "g", quoted=True),
+        ).from_(exp.to_table("users"))
+    if level == "user":
+        return (
+            sel(
+                exp.alias_(col("user_key", "gu"), "k", quoted=True),
+                exp.alias_(_group_key(col(column, "ga"), ptype), "g", quoted=True),
+            )
+            .from_(exp.to_table("users").as_("gu"))
+            .join(
+                exp.to_table("accounts").as_("ga"),
+                on=exp.EQ(this=col("account_key", "ga"), expression=col("account_key", "gu")),
+                join_type="left",
+            )
+        )
+    return sel(
+        exp.alias_(col("account_key"), "k", quoted=True),
+        exp.alias_(_group_key(col(column), ptype), "g", quoted=True),
+    ).from_(exp.to_table("accounts"))
+
+
+def _rank_groups(engine, comp, entries: dict[str, list[exp.Select]], by, prop) -> SourceGroups:
+    """The breakdown's groups, ranked over the units ``entries`` give per level (queries of
+    ``k``): the ``limit`` values with the most units (ties: smaller first), ``(other)`` when
+    another value has units, ``(none)`` when a unit has none. Reads back ``limit`` + 2 rows."""
+
+    parts = []
+    for level, queries in entries.items():
+        union = exp.union(*queries, distinct=True) if len(queries) > 1 else queries[0].distinct()
+        parts.append(
+            sel(col("g", "v"))
+            .from_(union.subquery("c"))
+            .join(
+                _unit_values(level, by, prop.column, prop.type).subquery("v"),
+                on=exp.EQ(this=col("k", "v"), expression=col("k", "c")),
+            )
+        )
+    return _rank_values(engine, comp, {"": parts}, by, prop)
+
+
+def _rank_values(engine, comp, entries: dict[str, list[exp.Select]], by, prop) -> SourceGroups:
+    """The groups ranked over rows of group keys ``g`` (one per counted unit)."""
+    from seglab.core.analyses.breakdown import NONE, OTHER
+
+    parts = [q for queries in entries.values() for q in queries]
+    if not parts:
+        return SourceGroups((), (), ())
+    everyone = exp.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    ranked = (
+        sel(col("g"), exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
+        .from_(everyone.subquery("a"))
+        .where(exp.Not(this=exp.Is(this=col("g"), expression=exp.Null())))
+        .group_by(col("g"))
+        .order_by(exp.Ordered(this=col("n"), desc=True), col("g"))
+        .limit(lit(by.limit + 1))
+    )
+    top = engine.run(ranked, comp.params)
+    missing = sel(fn("countIf", exp.Is(this=col("g"), expression=exp.Null()))).from_(
+        everyone.copy().subquery("a")
+    )
+    has_none = bool(int(engine.run(missing, comp.params)[0][0]))
+    keys = tuple(row[0] for row in top[: by.limit])
+    labels = [_group_label(k, prop.type) for k in keys]
+    if len(top) > by.limit:
+        labels.append(OTHER)
+    if has_none:
+        labels.append(NONE)
+    return SourceGroups(tuple(labels), tuple(labels[: len(keys)]), keys)
+
+
+def _group_of(groups: SourceGroups, label: str, by, prop) -> _Group:
+    from seglab.core.analyses.breakdown import NONE, OTHER
+
+    if label == OTHER:
+        return _Group(by, prop.column, prop.type, "other", kept=groups.keys)
+    if label == NONE:
+        return _Group(by, prop.column, prop.type, "none")
+    return _Group(by, prop.column, prop.type, "kept", key=dict(zip(groups.kept, groups.keys))[label])
+
+
+def _breakdown_property(engine, by):
+    from seglab.core.errors import AnalysisError
+
+    props = {p.name: p for p in load_properties(engine.conn) if p.entity == by.entity}
+    prop = props.get(by.property)
+    if prop is None:
+        names = ", ".join(sorted(props)[:12]) or "none"
+        raise AnalysisError(f"--by {by.text}: no {by.entity} property named {by.property!r} (known: {names})")
+    return prop
+
+
+def _event_broken_down(engine, series, by, event, measure, as_of_ms, date_from, date_to, groups=None):
+    """A trend's series split by an event property (each event counted under its own value), the
+    values ranked as ``trend._event_groups`` ranks them: by the distinct units (accounts for the
+    accounts measure and account series) with a matching event of that value."""
+    from seglab.core.analyses.breakdown import GROUP_SEP
+    from seglab.core.analyses.common import resolve_window
+    from seglab.core.errors import AnalysisError
+
+    props = {p.name: p for p in load_properties(engine.conn) if p.entity == "event"}
+    prop = props.get(by.property)
+    if prop is None:
+        names = ", ".join(sorted(props)[:12]) or "none"
+        raise AnalysisError(f"--by {by.text}: no event property named {by.property!r} (known: {names})")
+    series = source_series(series)
+    if groups is None:
+        window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+        catalog = engine.catalog()
+        comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+        e, u = "e", "u"
+        pairs = []
+        for s in series:
+            by_account = measure == "accounts" or s.level == "account"
+            unit = col("account_key", u) if by_account else col("user_key", e)
+            own = col("user_key", e) if s.level == "user" else col("account_key", u)
+            preds = [
+                exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+                exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                *_event_preds(comp, event, e),
+            ]
+            if by_account:
+                preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
+            inside = _in_series(comp, catalog, s, own)
+            if inside is not None:
+                preds.append(inside)
+            pairs.append(
+                sel(
+                    exp.alias_(lit("a" if by_account else "u"), "kind", quoted=True),
+                    exp.alias_(unit, "unit", quoted=True),
+                    exp.alias_(_group_key(col(prop.column, e), prop.type), "g", quoted=True),
+                )
+                .from_(exp.to_table("events").as_(e))
+                .join(
+                    exp.to_table("users").as_(u),
+                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                    join_type="left",
+                )
+                .where(exp.and_(*preds))
+            )
+        if window.empty:
+            groups = SourceGroups((), (), ())
+        else:
+            seen = exp.union(*pairs, distinct=True) if len(pairs) > 1 else pairs[0].distinct()
+            entries = {"event": [sel(col("g")).from_(seen.subquery("p"))]}
+            groups = _rank_values(engine, comp, entries, by, prop)
+    expanded = [
+        SourceSeries(
+            f"{s.label}{GROUP_SEP}{label}", s.level, s.definition, s.rest, _group_of(groups, label, by, prop)
+        )
+        for s in series
+        for label in groups.labels
+    ]
+    return expanded, groups
+
+
+def broken_down(engine, series, by, event, as_of_ms, date_from, date_to, groups=None, rank_level=None):
+    """Each series split by ``by`` (a user or account property) into one series per group, the
+    groups ranked as a local project ranks them (``analyses.breakdown.run_broken_down``): by the
+    units of the series that did ``event`` in the range, up to as-of; the ``limit`` values with
+    the most units (ties: smaller first), then ``(other)`` and ``(none)``. Reads back at most
+    ``limit`` + 2 rows. Returns (the expanded series, the groups)."""
+    from seglab.core.analyses.breakdown import GROUP_SEP, check_level
+    from seglab.core.analyses.common import resolve_window
+    from seglab.core.errors import AnalysisError
+
+    if by.entity == "event":
+        raise AnalysisError(f"--by {by.text}: only a trend can be broken down by an event property")
+    series = source_series(series)
+    for s in series:
+        check_level(by, s.level)
+    prop = _breakdown_property(engine, by)
+    if groups is None:
+        window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+        catalog = engine.catalog()
+        comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+        e, u = "e", "u"
+        entries: dict[str, list[exp.Select]] = {}
+        for s in series:
+            level = rank_level or s.level
+            unit = col("user_key", e) if level == "user" else col("account_key", u)
+            own = col("user_key", e) if s.level == "user" else col("account_key", u)
+            preds = [
+                exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+                exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
+                *_event_preds(comp, event, e),
+            ]
+            inside = _in_series(comp, catalog, s, own)
+            if inside is not None:
+                preds.append(inside)
+            entries.setdefault(level, []).append(
+                sel(exp.alias_(unit, "k", quoted=True))
+                .from_(exp.to_table("events").as_(e))
+                .join(
+                    exp.to_table("users").as_(u),
+                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                    join_type="left",
+                )
+                .where(exp.and_(*preds))
+            )
+        groups = _rank_groups(engine, comp, entries, by, prop)
+    expanded = [
+        SourceSeries(
+            f"{s.label}{GROUP_SEP}{label}", s.level, s.definition, s.rest, _group_of(groups, label, by, prop)
+        )
+        for s in series
+        for label in groups.labels
+    ]
+    return expanded, groups
+
+
+def run_broken_down(run, series, expanded, groups):
+    """``run(series)`` over the expanded series, the labels split back into ``segment`` and a
+    ``group`` column after it (as ``analyses.breakdown.run_broken_down`` does locally)."""
+    import pandas as pd
+
+    from seglab.core.analyses.breakdown import split_labels
+
+    if not expanded:  # nobody to count: no rows
+        frame = run(series).iloc[0:0].copy()
+        frame.insert(1, "group", pd.Series([], dtype=object))
+    else:
+        frame = split_labels(run(expanded))
+    frame.attrs["groups"] = groups
+    return frame
+
+
+def _event_preds(comp, event, table: str = "e") -> list[exp.Expr]:
+    """An event selector (``purchase[amount>=100]`` or its parsed form) as predicates on an events
+    row: its name and each filter built by the segment compiler's operator table, checked with
+    the same sentences as a local project's filters (``analyses.filters.compile_filters``)."""
+    from seglab.core.analyses.filters import selector_of
+    from seglab.core.errors import AnalysisError, SegmentError
+    from seglab.core.segments.operators import OPERATORS
+
+    selector = selector_of(event)
+    preds: list[exp.Expr] = []
+    if selector.event != "*":
+        preds.append(exp.EQ(this=col("event_key", table), expression=comp.param(selector.event)))
+    where = f"event {selector.event!r} filter"
+    catalogue = {name: p for (entity, name), p in comp.catalog.properties.items() if entity == "event"}
+    for i, f in enumerate(selector.where):
+        here = f"{where}[{i}]"
+        prop = catalogue.get(f.property)
+        if prop is None:
+            known = ", ".join(sorted(catalogue)[:12]) or "none"
+            raise AnalysisError(f"{here}: no event property named {f.property!r} (known: {known})")
+        spec = OPERATORS.get(f.op)
+        if spec is None:
+            raise AnalysisError(f"{here}: unknown operator {f.op!r}")
+        if prop.type not in spec.types:
+            raise AnalysisError(
+                f"{here}: operator {f.op!r} does not apply to the {prop.type} property {prop.name!r}"
+            )
+        if spec.arity in ("list", "pair") and not isinstance(f.value, (list, tuple)):
+            raise AnalysisError(f"{here}: {f.op} needs a list of values")
+        try:
+            preds.append(comp.filter_pred("event", f, table, here))
+        except SegmentError as exc:
+            raise AnalysisError(f"{here}: {exc.reason}") from None
+    return preds
 
 
 def _bucket_index(day: exp.Expr, start_days: list[int]) -> exp.Expr:
@@ -896,35 +1343,113 @@ def _bucket_index(day: exp.Expr, start_days: list[int]) -> exp.Expr:
 
 def trend(
     engine: ClickHouseEngine,
-    event: str,
+    event,
     measure: str,
     interval: str,
-    series: list[tuple[str, SegmentDef | None]],
+    series,
     as_of_ms: int | None,
     date_from=None,
     date_to=None,
+    *,
+    of: str | None = None,
+    by=None,
+    compare: str | None = None,
+    progress: Progress = NULL_PROGRESS,
 ):
     """``analyze trend`` in the source: one grouped query per series, the segment a subquery of it.
 
     Same rows as :func:`seglab.core.analyses.run_trend` on a local project of the same rows:
-    events whose UTC day is in the range and whose time is at most as-of, per calendar bucket."""
-    import pandas as pd
+    events whose UTC day is in the range and whose time is at most as-of, per calendar bucket;
+    a value measure (``of``) over the events with a value; ``compare="previous"`` adds each
+    series one range earlier; ``by`` breaks each series down by a user or account property."""
+    import datetime as dt
 
-    from seglab.core.analyses.common import buckets_for, check_interval, resolve_window, safe_rate
-    from seglab.core.analyses.trend import MEASURES, TREND_COLUMNS
+    from seglab.core.analyses.common import check_interval, resolve_window
+    from seglab.core.analyses.trend import MEASURES, VALUE_MEASURES, _merge_previous
     from seglab.core.errors import AnalysisError
 
     if measure not in MEASURES:
         raise AnalysisError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
+    if measure in VALUE_MEASURES and not of:
+        raise AnalysisError(f"--measure {measure} needs --of PROPERTY (a numeric event property)")
+    if of and measure not in VALUE_MEASURES:
+        raise AnalysisError("--of goes with --measure sum, avg, min, max or median")
+    if compare not in (None, "previous"):
+        raise AnalysisError(f"--compare {compare!r}: the only comparison is 'previous'")
     check_interval(interval)
+    series = source_series(series)
+    value_prop = None
+    if measure in VALUE_MEASURES:
+        props = {p.name: p for p in load_properties(engine.conn) if p.entity == "event"}
+        value_prop = props.get(of or "")
+        if value_prop is None:
+            raise AnalysisError(f"--of {of!r}: no event property of that name")
+        if value_prop.type not in ("integer", "real"):
+            raise AnalysisError(
+                f"--of {of!r} is a {value_prop.type} property; a value measure needs a number"
+            )
+
+    def once(date_from, date_to, groups=None):
+        if by is not None:
+            rank_level = "account" if measure == "accounts" else None
+            if rank_level and by.entity != "event":
+                from seglab.core.analyses.breakdown import check_level
+
+                check_level(by, "account")
+            if by.entity == "event":
+                expanded, groups = _event_broken_down(
+                    engine, series, by, event, measure, as_of_ms, date_from, date_to, groups
+                )
+            else:
+                expanded, groups = broken_down(
+                    engine, series, by, event, as_of_ms, date_from, date_to, groups, rank_level
+                )
+
+        def run(run_series):
+            return _trend_once(
+                engine,
+                event,
+                measure,
+                interval,
+                run_series,
+                as_of_ms,
+                date_from,
+                date_to,
+                value_prop,
+                progress,
+            )
+
+        if by is None:
+            return run(series)
+        return run_broken_down(run, series, expanded, groups)
+
+    if compare != "previous":
+        return once(date_from, date_to)
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    current = once(window.from_date, window.to_date)
+    days = window.to_day - window.from_day + 1
+    prev_to = window.from_date - dt.timedelta(days=1)
+    prev_from = prev_to - dt.timedelta(days=days - 1)
+    previous = once(prev_from, prev_to, current.attrs.get("groups"))
+    return _merge_previous(current, previous)
+
+
+def _trend_once(engine, event, measure, interval, series, as_of_ms, date_from, date_to, value_prop, progress):
+    import pandas as pd
+
+    from seglab.core.analyses.common import buckets_for, resolve_window, safe_rate
+    from seglab.core.analyses.trend import TREND_COLUMNS, VALUE_MEASURES
+
     iv = cast("Interval", interval)
     as_of = engine.as_of(as_of_ms)
     window = resolve_window(as_of, date_from, date_to)
     buckets = buckets_for(window.from_day, window.to_day, iv)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
-        values: dict[int, float] = {}
+    for i, s in enumerate(series):
+        progress.report(i, len(series), f"trend: {s.label}")
+        label = s.label
+        values: dict[int, Any] = {}
         if not window.empty:
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
             e, u = "e", "u"
@@ -932,22 +1457,16 @@ def trend(
             preds: list[exp.Expr] = [
                 exp.GTE(this=col("ts", e), expression=lit(window.from_day * DAY_MS)),
                 exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                *_event_preds(comp, event, e),
             ]
-            if event != "*":
-                preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
-            level = seg.level if seg is not None else "user"
-            if seg is not None:
-                validate(catalog, seg)
-                members = exp.Subquery(this=comp.members(seg))
-                unit = col("user_key", e) if level == "user" else col("account_key", u)
-                preds.append(exp.In(this=unit, query=members))
-            query = (
-                sel(
-                    exp.alias_(_bucket_index(day, buckets.start_days), "b", quoted=True),
-                    exp.Count(this=exp.Star()),
-                    fn("uniqExact", col("user_key", e)),
-                    fn("uniqExact", col("account_key", u)),
-                )
+            unit = col("user_key", e) if s.level == "user" else col("account_key", u)
+            inside = _in_series(comp, catalog, s, unit)
+            if inside is not None:
+                preds.append(inside)
+            if s.group is not None and s.group.by.entity == "event":
+                preds.append(s.group.test(comp, _group_key(col(s.group.column, e), s.group.ptype)))
+            events = (
+                sel()
                 .from_(exp.to_table("events").as_(e))
                 .join(
                     exp.to_table("users").as_(u),
@@ -955,20 +1474,118 @@ def trend(
                     join_type="left",
                 )
                 .where(exp.and_(*preds))
-                .group_by(col("b"))
             )
-            for b, n, users, accounts in engine.run(query, comp.params):
-                values[int(b)] = {
-                    "count": int(n),
-                    "users": int(users),
-                    "accounts": int(accounts),
-                    "per_user": safe_rate(int(n), int(users)),
-                }[measure]
+            bucket = exp.alias_(_bucket_index(day, buckets.start_days), "b", quoted=True)
+            if measure in VALUE_MEASURES:
+                values = _value_measure(
+                    engine, comp, events, bucket, col(value_prop.column, e), value_prop.type, measure
+                )
+            else:
+                query = events.select(
+                    bucket,
+                    exp.Count(this=exp.Star()),
+                    fn("uniqExact", col("user_key", e)),
+                    fn("uniqExact", col("account_key", u)),
+                ).group_by(col("b"))
+                for b, n, users, accounts in engine.run(query, comp.params):
+                    values[int(b)] = {
+                        "count": int(n),
+                        "users": int(users),
+                        "accounts": int(accounts),
+                        "per_user": safe_rate(int(n), int(users)),
+                    }[measure]
+        empty = (
+            0
+            if measure in ("count", "users", "accounts", "sum")
+            else (0.0 if measure == "per_user" else None)
+        )
         for b, start in enumerate(buckets.starts):
-            rows.append((label, start.isoformat(), values.get(b, 0)))
+            rows.append((label, start.isoformat(), values.get(b, empty)))
+    progress.report(len(series), len(series), "trend: done")
     frame = pd.DataFrame(rows, columns=TREND_COLUMNS)
-    frame["value"] = frame["value"].astype("float64" if measure == "per_user" else "int64")
+    frame["value"] = frame["value"].astype(
+        "int64" if measure in ("count", "users", "accounts") else "float64"
+    )
     return frame
+
+
+def _value_measure(
+    engine, comp, events: exp.Select, bucket, value: exp.Expr, ptype: str, measure: str
+) -> dict:
+    """Per bucket, sum/avg/min/max/median of the events' values (events without one left out),
+    as pandas gives them locally: sums exact (correctly rounded), medians from the two middle
+    values, averages the sum over the count. One row per bucket read back."""
+    from fractions import Fraction
+
+    valued = events.copy().where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
+    v = fn("assumeNotNull", value.copy())
+    real = ptype == "real"
+    number = fn("toFloat64", v.copy())
+    sorted_values = fn("arraySort", fn("groupArray", number.copy()))
+    out: dict[int, Any] = {}
+    if measure in ("min", "max", "median"):
+        if measure == "median":
+            picks = [
+                _template("arrayElement(__s, intDiv(length(__s) + 1, 2))", {"__s": col("s")}),
+                _template("arrayElement(__s, intDiv(length(__s), 2) + 1)", {"__s": col("s")}),
+            ]
+            inner = valued.select(bucket, exp.alias_(sorted_values, "s", quoted=True)).group_by(col("b"))
+            query = sel(col("b"), *picks).from_(inner.subquery("m"))
+            for b, lo, hi in engine.run(query, comp.params):
+                lo, hi = float(lo), float(hi)
+                out[int(b)] = lo if lo == hi else (lo + hi) / 2
+            return out
+        agg = exp.Min(this=number) if measure == "min" else exp.Max(this=number)
+        for b, x in engine.run(valued.select(bucket, agg).group_by(col("b")), comp.params):
+            out[int(b)] = float(x)
+        return out
+    counts: dict[int, int] = {}
+    sums: dict[int, Fraction] = {}
+    if not real:
+        query = valued.select(
+            bucket, exp.Count(this=exp.Star()), fn("toString", fn("sum", fn("toInt256", v)))
+        ).group_by(col("b"))
+        for b, n, total in engine.run(query, comp.params):
+            counts[int(b)], sums[int(b)] = int(n), Fraction(int(total))
+    else:
+        bits = col("bits")
+        field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
+        mantissa = fn(
+            "bitOr",
+            fn("bitAnd", bits.copy(), lit(_MANTISSA)),
+            exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
+        )
+        signed = fn(
+            "multiIf",
+            exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
+            fn("negate", fn("toInt256", mantissa)),
+            fn("toInt256", mantissa.copy()),
+        )
+        raw = valued.select(bucket, exp.alias_(fn("reinterpretAsUInt64", number), "bits", quoted=True))
+        per_exponent = (
+            sel(
+                col("b"),
+                exp.alias_(fn("greatest", field, lit(1)), "x", quoted=True),
+                exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True),
+                exp.alias_(fn("toString", fn("sum", signed)), "t", quoted=True),
+            )
+            .from_(raw.subquery("r"))
+            .group_by(col("b"), col("x"))
+        )
+        query = (
+            sel(col("b"), exp.Sum(this=col("n")), fn("groupArray", fn("tuple", col("x"), col("t"))))
+            .from_(per_exponent.subquery("p"))
+            .group_by(col("b"))
+        )
+        for b, n, pairs in engine.run(query, comp.params):
+            counts[int(b)] = int(n)
+            # A Float64 is mantissa * 2**(exponent field - 1075) (a subnormal's field counts as 1).
+            sums[int(b)] = sum(
+                (Fraction(int(t)) * Fraction(2) ** (int(x) - 1075) for x, t in pairs), Fraction(0)
+            )
+    for b, total in sums.items():
+        out[b] = float(total) if measure == "sum" else float(total) / counts[b]
+    return out
 
 
 # Per unit: from each step-1 time s, each later step at its earliest time strictly after the
@@ -998,6 +1615,7 @@ def funnel(
     import pandas as pd
 
     from seglab.core.analyses.common import resolve_window, safe_rate
+    from seglab.core.analyses.filters import format_event, selector_of
     from seglab.core.analyses.funnel import FUNNEL_COLUMNS, MAX_STEPS
     from seglab.core.errors import AnalysisError
 
@@ -1011,14 +1629,17 @@ def funnel(
     window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         entered, medians = [0] * n, [None] * n
         if not window.empty:
-            entered, medians = _funnel_series(engine, catalog, steps, within_days, seg, window)
+            entered, medians = _funnel_series(engine, catalog, steps, within_days, s, window)
         for k, step in enumerate(steps):
             prev = entered[k - 1] if k else entered[0]
             from_start, from_prev = safe_rate(entered[k], entered[0]), safe_rate(entered[k], prev)
-            rows.append((label, k + 1, step, entered[k], from_start, from_prev, medians[k]))
+            rows.append(
+                (label, k + 1, format_event(selector_of(step)), entered[k], from_start, from_prev, medians[k])
+            )
     frame = pd.DataFrame(rows, columns=FUNNEL_COLUMNS)
     frame["step"] = frame["step"].astype("int64")
     frame["entered"] = frame["entered"].astype("int64")
@@ -1056,13 +1677,14 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
     upper = min(window.end_ms + window_ms, window.as_of_ms)
     comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
     e, u = "e", "u"
-    level = seg.level if seg is not None else "user"
+    level = seg.level
     unit = col("user_key", e) if level == "user" else col("account_key", u)
+    step_preds = [_event_preds(comp, step, e) for step in steps]
 
     def step_is(j: int) -> exp.Expr:
-        if steps[j] == "*":
+        if not step_preds[j]:
             return exp.true()
-        return exp.EQ(this=col("event_key", e), expression=comp.param(steps[j]))
+        return exp.and_(*[p.copy() for p in step_preds[j]])
 
     def sorted_times(cond: exp.Expr, alias: str) -> exp.Expr:
         return exp.alias_(fn("arraySort", fn("groupArrayIf", col("ts", e), cond)), alias, quoted=True)
@@ -1073,9 +1695,9 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
     ]
     if level == "account":
         preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-    if seg is not None:
-        validate(catalog, seg)
-        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+    inside = _in_series(comp, catalog, seg, unit)
+    if inside is not None:
+        preds.append(inside)
     first = exp.and_(step_is(0), exp.LTE(this=col("ts", e), expression=lit(window.end_ms)))
     per_unit = (
         sel(
@@ -1168,7 +1790,8 @@ def retention(
     buckets = buckets_for(window.from_day, window.to_day, iv, extra=periods - 1)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label, seg = s.label, s
         sizes: dict[int, int] = {}
         retained: dict[tuple[int, int], int] = {}
         if not window.empty:
@@ -1194,11 +1817,7 @@ def retention(
 
 def _retention_series(engine, catalog, start_event, return_event, periods, seg, window, buckets):
     comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
-    level = seg.level if seg is not None else "user"
-    members = None
-    if seg is not None:
-        validate(catalog, seg)
-        members = comp.members(seg)
+    level = seg.level
 
     def unit_rows(event: str, lo_ms: int, hi_ms: int, value: exp.Expr, alias: str) -> exp.Select:
         """(unit, value) of the event's rows in [lo_ms, hi_ms], the units kept to the series."""
@@ -1207,13 +1826,13 @@ def _retention_series(engine, catalog, start_event, return_event, periods, seg, 
         preds: list[exp.Expr] = [
             exp.GTE(this=col("ts", e), expression=lit(lo_ms)),
             exp.LTE(this=col("ts", e), expression=lit(hi_ms)),
+            *_event_preds(comp, event, e),
         ]
-        if event != "*":
-            preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
         if level == "account":
             preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-        if members is not None:
-            preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members.copy())))
+        inside = _in_series(comp, catalog, seg, unit)
+        if inside is not None:
+            preds.append(inside)
         return (
             sel(exp.alias_(unit.copy(), "unit", quoted=True), exp.alias_(value, alias, quoted=True))
             .from_(exp.to_table("events").as_(e))
@@ -1304,9 +1923,10 @@ def distribution(
     catalog = engine.catalog()
     stat_rows: list[tuple[Any, ...]] = []
     results: list[tuple[str, dict[int, tuple[int, int]]]] = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
-        counts = _unit_counts(comp, catalog, event, seg, window)
+        counts = _unit_counts(comp, catalog, event, s, window)
         c = col("c")
         if stats:
             # n, sum, max and, per quantile, the two order statistics numpy interpolates between.
@@ -1374,19 +1994,18 @@ def distribution(
 def _unit_counts(comp, catalog, event: str, seg, window) -> exp.Select:
     """(unit, c): each unit's events in the range (at or before as-of), units with at least one."""
     e, u = "e", "u"
-    level = seg.level if seg is not None else "user"
+    level = seg.level
     unit = col("user_key", e) if level == "user" else col("account_key", u)
     preds: list[exp.Expr] = [
         exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
         exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+        *_event_preds(comp, event, e),
     ]
-    if event != "*":
-        preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
     if level == "account":
         preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-    if seg is not None:
-        validate(catalog, seg)
-        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+    inside = _in_series(comp, catalog, seg, unit)
+    if inside is not None:
+        preds.append(inside)
     return (
         sel(
             exp.alias_(unit.copy(), "unit", quoted=True),
@@ -1410,6 +2029,8 @@ def size_over_time(
     as_of_ms: int | None,
     date_from=None,
     date_to=None,
+    vs_rest: bool = False,
+    by=None,
 ):
     """``analyze size``: each segment counted in the source at the end of each interval (or at
     as-of for the interval holding it), as :func:`seglab.core.analyses.run_size_over_time` does;
@@ -1426,14 +2047,83 @@ def size_over_time(
         raise AnalysisError("segment size over time needs at least one segment")
     window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
     buckets = buckets_for(window.from_day, window.to_day, iv)
+    from seglab.core.analyses.membership import rest_label
+    from seglab.core.segments.model import load_definition
+
+    if by is not None:
+        return _size_broken_down(engine, segments, window, buckets, vs_rest, by)
     rows = []
+    universe: dict[str, int] = {}
     for label, definition in segments:
+        counts = []
         for b, start in enumerate(buckets.starts):
             if buckets.start_ms(b) > window.as_of_ms:
                 continue
             at = min(buckets.last_ms(b), window.as_of_ms)
-            rows.append((label, start.isoformat(), ms_to_iso(at) or "", int(engine.count(definition, at))))
+            counts.append((start.isoformat(), ms_to_iso(at) or "", int(engine.count(definition, at))))
+        rows.extend((label, *c) for c in counts)
+        if vs_rest:  # the level's units not in the segment (the universe does not depend on time)
+            level = definition.level
+            if level not in universe:
+                everyone = load_definition({"level": level, "conditions": []})
+                universe[level] = engine.count(everyone, window.as_of_ms)
+            rows.extend((rest_label(label), start, at, universe[level] - n) for start, at, n in counts)
     return pd.DataFrame(rows, columns=SIZE_COLUMNS)
+
+
+def _size_broken_down(engine, segments, window, buckets, vs_rest: bool, by):
+    """``analyze size --by``, as ``run_size_over_time``: the values ranked over the members at
+    as-of (the whole universe with ``vs_rest``), then per segment (and its rest), group and
+    interval, the members with that value counted in the source."""
+    import pandas as pd
+
+    from seglab.core.analyses.breakdown import check_level
+    from seglab.core.analyses.membership import SIZE_COLUMNS, rest_label
+
+    for _label, definition in segments:
+        check_level(by, definition.level)
+    prop = _breakdown_property(engine, by)
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+    entries: dict[str, list[exp.Select]] = {}
+    for _label, definition in segments:
+        validate(catalog, definition)
+        units = comp.universe(definition.level)[0] if vs_rest else comp.members(definition)
+        entries.setdefault(definition.level, []).append(
+            sel(exp.alias_(col("key"), "k", quoted=True)).from_(units.subquery("m"))
+        )
+    groups = _rank_groups(engine, comp, entries, by, prop)
+    times = [
+        (start.isoformat(), min(buckets.last_ms(b), window.as_of_ms))
+        for b, start in enumerate(buckets.starts)
+        if buckets.start_ms(b) <= window.as_of_ms
+    ]
+    rows = []
+    for label, definition in segments:
+        names = [(label, False)] + ([(rest_label(label), True)] if vs_rest else [])
+        for name, rest in names:
+            for g in groups.labels:
+                group = _group_of(groups, g, by, prop)
+                for start, at in times:
+                    c = _Compiler(catalog, at, "clickhouse")
+                    in_group = exp.In(
+                        this=col("key"), query=exp.Subquery(this=group.units(c, definition.level))
+                    )
+                    members = c.members(definition)
+
+                    def count(units, c=c, in_group=in_group):
+                        query = (
+                            sel(exp.Count(this=exp.Star())).from_(units.subquery("m")).where(in_group.copy())
+                        )
+                        return int(engine.run(query, c.params)[0][0])
+
+                    n = count(members)
+                    if rest:  # the universe does not depend on time
+                        n = count(c.universe(definition.level)[0]) - n
+                    rows.append((name, g, start, ms_to_iso(at) or "", n))
+    frame = pd.DataFrame(rows, columns=["segment", "group", *SIZE_COLUMNS[1:]])
+    frame.attrs["groups"] = groups
+    return frame
 
 
 def overlap(
@@ -1449,19 +2139,22 @@ def overlap(
     from seglab.core.analyses.overlap import JACCARD_COLUMNS, OVERLAP_COLUMNS, REGION_SEPARATOR
     from seglab.core.errors import AnalysisError
 
-    if not 2 <= len(segments) <= 6:
+    series = source_series(segments)
+    if not 2 <= len(series) <= 6:
         raise AnalysisError("an overlap needs 2 to 6 segments")
-    if len({seg.level for _, seg in segments}) != 1:
+    if len({s.level for s in series}) != 1:
         raise AnalysisError("the segments of an overlap must all be user segments or all account segments")
-    labels = [label for label, _ in segments]
+    labels = [s.label for s in series]
     if len(set(labels)) != len(labels):
         raise AnalysisError("two series have the same label; give each segment once")
     catalog = engine.catalog()
     comp = _Compiler(catalog, engine._as_of(as_of_ms), "clickhouse")
     members = []
-    for _, seg in segments:
-        validate(catalog, seg)
-        members.append(comp.members(seg))
+    for s in series:
+        m = _members_of(comp, catalog, s)
+        if m is None:
+            raise AnalysisError(f"{s.label!r}: an overlap needs segments, not everyone")
+        members.append(m)
     union = exp.union(*[m.copy() for m in members], distinct=True) if len(members) > 1 else members[0].copy()
     flags = [
         exp.alias_(exp.In(this=col("key", "x"), query=exp.Subquery(this=m)), f"m{i}", quoted=True)
@@ -1474,7 +2167,7 @@ def overlap(
         .group_by(*[col(f"m{i}") for i in range(len(members))])
     )
     patterns = {tuple(bool(int(v)) for v in row[:-1]): int(row[-1]) for row in engine.run(query, comp.params)}
-    n = len(segments)
+    n = len(series)
     total = sum(patterns.values())
     if pairs:
         rows = []
@@ -1513,13 +2206,16 @@ def top_events(
     catalog = engine.catalog()
     universe: dict[str, int] = {}
     rows = []
-    for label, seg in series:
-        level = seg.level if seg is not None else "user"
+    series = source_series(series)
+    for s in series:
+        label, seg, level = s.label, s.definition, s.level
         if level not in universe:
             universe[level] = engine.count(
                 load_definition({"level": level, "conditions": []}), window.as_of_ms
             )
         size = universe[level] if seg is None else engine.count(seg, window.as_of_ms)
+        if s.rest:
+            size = universe[level] - size
         rest_size = 0 if seg is None else universe[level] - size
         if window.empty:
             continue
@@ -1532,10 +2228,7 @@ def top_events(
         ]
         if level == "account":
             preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-        inside: exp.Expr = exp.true()
-        if seg is not None:
-            validate(catalog, seg)
-            inside = exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg)))
+        inside: exp.Expr = _in_series(comp, catalog, s, unit) or exp.true()
         query = (
             sel(
                 col("event_key", e),
@@ -1563,7 +2256,7 @@ def top_events(
     frame = pd.DataFrame(rows, columns=TOP_EVENTS_COLUMNS)
     if frame.empty:
         return frame
-    order = {label: i for i, (label, _) in enumerate(series)}
+    order = {s.label: i for i, s in enumerate(series)}
     frame["_o"] = frame["segment"].map(order)
     frame = frame.sort_values(["_o", "share", "event"], ascending=[True, False, True], kind="stable")
     frame = frame.drop(columns="_o").reset_index(drop=True)
@@ -1597,25 +2290,25 @@ def stickiness(
     buckets = buckets_for(window.from_day, window.to_day, iv)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         counts: dict[tuple[int, int], int] = {}
         if not window.empty:
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
             e, u = "e", "u"
-            level = seg.level if seg is not None else "user"
+            level = s.level
             unit = col("user_key", e) if level == "user" else col("account_key", u)
             day = fn("intDiv", col("ts", e), lit(DAY_MS))
             preds: list[exp.Expr] = [
                 exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
                 exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                *_event_preds(comp, event, e),
             ]
-            if event != "*":
-                preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
             if level == "account":
                 preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-            if seg is not None:
-                validate(catalog, seg)
-                preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+            inside = _in_series(comp, catalog, s, unit)
+            if inside is not None:
+                preds.append(inside)
             per_unit = (
                 sel(
                     exp.alias_(_bucket_index(day.copy(), buckets.start_days), "b", quoted=True),
@@ -1684,28 +2377,25 @@ def lifecycle(
     n_b = len(buckets.starts)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         counts: dict[int, tuple[int, ...]] = {}
         if last_day >= buckets.base_day:
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
-            level = seg.level if seg is not None else "user"
-            members = None
-            if seg is not None:
-                validate(catalog, seg)
-                members = comp.members(seg)
+            level = s.level
 
-            def rows_of(lo_ms, hi_ms, select, comp=comp, level=level, members=members):
+            def rows_of(lo_ms, hi_ms, select, comp=comp, level=level, s=s):
                 e, u = "e", "u"
                 unit = col("user_key", e) if level == "user" else col("account_key", u)
                 preds = [exp.LTE(this=col("ts", e), expression=lit(hi_ms))]
                 if lo_ms is not None:
                     preds.append(exp.GTE(this=col("ts", e), expression=lit(lo_ms)))
-                if event != "*":
-                    preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
+                preds.extend(_event_preds(comp, event, e))
                 if level == "account":
                     preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-                if members is not None:
-                    preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members.copy())))
+                inside = _in_series(comp, catalog, s, unit)
+                if inside is not None:
+                    preds.append(inside)
                 day = fn("intDiv", col("ts", e), lit(DAY_MS))
                 return (
                     sel(
@@ -1754,3 +2444,437 @@ def lifecycle(
             for status, n in zip(LIFECYCLE_STATUSES, values):
                 rows.append((label, start, status, n))
     return pd.DataFrame(rows, columns=LIFECYCLE_COLUMNS)
+
+
+def _exact_sums(engine, comp, parts: list[tuple[int, exp.Select]]) -> dict[tuple[int, int], tuple[int, Any]]:
+    """Exactly rounded sums in the source, one row read back: ``parts`` are (tag, query of
+    ``i`` (a side, 0/1) and ``v`` (a non-NULL Float64)); returns (tag, side) → (count, the exact
+    sum as a Fraction). ClickHouse adds up the values' integer mantissas per binary exponent
+    (Int256); Python adds those up exactly (see :func:`segment_sums`)."""
+    from fractions import Fraction
+
+    if not parts:
+        return {}
+    bits = col("bits")
+    field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
+    mantissa = fn(
+        "bitOr",
+        fn("bitAnd", bits.copy(), lit(_MANTISSA)),
+        exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
+    )
+    signed = fn(
+        "multiIf",
+        exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
+        fn("negate", fn("toInt256", mantissa)),
+        fn("toInt256", mantissa.copy()),
+    )
+    raws = [
+        sel(
+            exp.alias_(lit(tag), "p", quoted=True),
+            exp.alias_(fn("toUInt8", col("i")), "i", quoted=True),
+            exp.alias_(fn("reinterpretAsUInt64", fn("toFloat64", col("v"))), "bits", quoted=True),
+        ).from_(q.subquery(f"q{tag}"))
+        for tag, q in parts
+    ]
+    raw = exp.union(*raws, distinct=False) if len(raws) > 1 else raws[0]
+    per = (
+        sel(
+            col("p"),
+            col("i"),
+            exp.alias_(fn("greatest", field, lit(1)), "x", quoted=True),
+            exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True),
+            exp.alias_(fn("toString", fn("sum", signed)), "t", quoted=True),
+        )
+        .from_(raw.subquery("r"))
+        .group_by(col("p"), col("i"), col("x"))
+    )
+    query = sel(fn("groupArray", fn("tuple", col("p"), col("i"), col("x"), col("n"), col("t")))).from_(
+        per.subquery("s")
+    )
+    out: dict[tuple[int, int], tuple[int, Any]] = {}
+    for p, i, x, n, t in engine.run(query, comp.params)[0][0]:
+        count, total = out.get((int(p), int(i)), (0, Fraction(0)))
+        out[(int(p), int(i))] = (count + int(n), total + Fraction(int(t)) * Fraction(2) ** (int(x) - 1075))
+    return out
+
+
+# Margin over --limit for candidates ranked in the source: its floating-point effect sizes may
+# differ from Python's in the last bit; the final ranking is Python's.
+_EFFECT_MARGIN = 20
+
+
+def _top_effects(rows: exp.Select, n_in: int, n_out: int, ties: list[exp.Expr], limit: int) -> exp.Select:
+    """``rows`` (with ``a``, ``b``: units in and out of the segment) ranked in the source by
+    |Cohen's h| (ties by ``ties``, as the result sorts them), the first ``limit`` + a margin:
+    with ``--limit`` a candidate below them can never be printed."""
+
+    def share(count: str, n: int) -> exp.Expr:
+        return exp.Div(this=fn("toFloat64", col(count)), expression=lit(n)) if n else lit(0.0)
+
+    h = exp.Sub(
+        this=exp.Mul(this=lit(2), expression=fn("asin", fn("sqrt", share("a", n_in)))),
+        expression=exp.Mul(this=lit(2), expression=fn("asin", fn("sqrt", share("b", n_out)))),
+    )
+    ordered = rows.order_by(exp.Ordered(this=fn("abs", h), desc=True), *ties)
+    return ordered.limit(lit(int(limit) + _EFFECT_MARGIN))
+
+
+def distinguish(
+    engine: ClickHouseEngine, s, as_of_ms, date_from=None, date_to=None, max_values=20, limit=None
+):
+    """``analyze distinguish`` in the source, as :func:`seglab.core.analyses.run_distinguish`: the
+    segment (or its rest) against the rest of its level's universe. Counts per property value
+    (at most ``max_values`` per property read back), exact sums for the numeric properties'
+    means and variances, and per event the units that did it: a few rows, plus one per row of
+    the result."""
+    import math
+
+    import pandas as pd
+
+    from seglab.core.analyses.common import resolve_window
+    from seglab.core.analyses.distinguish import (
+        _SAFE_COLUMN,
+        DISTINGUISH_COLUMNS,
+        finish,
+        numeric_row,
+        proportion_row,
+    )
+    from seglab.core.errors import AnalysisError
+
+    s = source_series([s])[0]
+    if s.definition is None:
+        raise AnalysisError("'what distinguishes' needs a segment: everyone has no rest to compare with")
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+    level = s.level
+    members = _members_of(comp, catalog, s)
+    universe = comp.universe(level)[0]
+    units = sel(
+        exp.alias_(col("key", "w"), "k", quoted=True),
+        exp.alias_(exp.In(this=col("key", "w"), query=exp.Subquery(this=members)), "i", quoted=True),
+    ).from_(universe.subquery("w"))
+    sizes = sel(fn("countIf", exp.EQ(this=col("i"), expression=lit(1))), exp.Count(this=exp.Star())).from_(
+        units.copy().subquery("z")
+    )
+    n_in, n_all = (int(v) for v in engine.run(sizes, comp.params)[0])
+    n_out = n_all - n_in
+    props = load_properties(engine.conn)
+    kinds = ("text", "boolean", "integer", "real")
+    usable = lambda entity: [
+        p for p in props if p.entity == entity and _SAFE_COLUMN.match(p.column) and p.type in kinds
+    ]  # fmt: skip
+    own = usable(level)
+    of_account = usable("account") if level == "user" else []
+    rows: list[tuple] = []
+    columns = [(p.name, p, col(p.column, "t")) for p in own] + [
+        (f"account.{p.name}", p, col(p.column, "a")) for p in of_account
+    ]
+    if columns:
+        table = "users" if level == "user" else "accounts"
+        values = (
+            sel(
+                col("k", "x"),
+                col("i", "x"),
+                *[exp.alias_(c, f"c{j}", quoted=True) for j, (_, _, c) in enumerate(columns)],
+            )
+            .from_(units.subquery("x"))
+            .join(
+                exp.to_table(table).as_("t"),
+                on=exp.EQ(
+                    this=col("user_key" if level == "user" else "account_key", "t"), expression=col("k", "x")
+                ),
+            )
+        )
+        if of_account:
+            values = values.join(
+                exp.to_table("accounts").as_("a"),
+                on=exp.EQ(this=col("account_key", "a"), expression=col("account_key", "t")),
+                join_type="left",
+            )
+        present = lambda j: exp.Not(this=exp.Is(this=col(f"c{j}"), expression=exp.Null()))
+        numeric = [j for j, (_, p, _) in enumerate(columns) if p.type in ("integer", "real")]
+        texts = [j for j, (_, p, _) in enumerate(columns) if p.type in ("text", "boolean")]
+        if numeric:
+            side = lambda j: (
+                sel(col("i"), exp.alias_(fn("toFloat64", col(f"c{j}")), "v", quoted=True))
+                .from_(values.copy().subquery("vals"))
+                .where(present(j))
+            )
+            sums = _exact_sums(engine, comp, [(j, side(j)) for j in numeric])
+            means = {
+                (j, i): float(sums[(j, i)][1]) / sums[(j, i)][0] if (j, i) in sums else math.nan
+                for j in numeric
+                for i in (0, 1)
+            }
+            deviations = []
+            for j in numeric:
+                m = exp.If(
+                    this=exp.EQ(this=col("i"), expression=lit(1)),
+                    true=comp.param(means[(j, 1)]),
+                    false=comp.param(means[(j, 0)]),
+                )
+                d = exp.paren(exp.Sub(this=fn("toFloat64", col(f"c{j}")), expression=m))
+                deviations.append(
+                    (
+                        j,
+                        sel(col("i"), exp.alias_(exp.Mul(this=d, expression=d.copy()), "v", quoted=True))
+                        .from_(values.copy().subquery("vals"))
+                        .where(present(j)),
+                    )
+                )
+            squares = _exact_sums(engine, comp, deviations)
+            for j in numeric:
+                stats = []
+                for i in (1, 0):
+                    n = sums.get((j, i), (0, 0))[0]
+                    var = float(squares[(j, i)][1]) / (n - 1) if n > 1 else math.nan
+                    stats.append((n, means[(j, i)], var))
+                rows.append(numeric_row(s.label, columns[j][0], stats[0], stats[1]))
+        if texts:
+
+            def text_of(j):
+                c = col(f"c{j}")
+                if columns[j][1].type != "boolean":
+                    return c
+                flag = exp.If(this=exp.NEQ(this=c, expression=lit(0)), true=lit("true"), false=lit("false"))
+                missing = exp.Is(this=c.copy(), expression=exp.Null())
+                return exp.If(this=missing, true=_null_text(), false=flag)
+
+            tagged = [
+                sel(exp.alias_(lit(j), "p", quoted=True), col("i"), exp.alias_(text_of(j), "v", quoted=True))
+                .from_(values.copy().subquery("vals"))
+                .where(present(j))
+                for j in texts
+            ]
+            everything = exp.union(*tagged, distinct=False) if len(tagged) > 1 else tagged[0]
+            stats_q = sel(
+                fn("groupArray", fn("tuple", col("p"), col("u"), col("n")))
+            ).from_(
+                sel(col("p"), exp.alias_(fn("uniqExact", col("v")), "u", quoted=True),
+                    exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
+                .from_(everything.subquery("e1"))
+                .group_by(col("p"))
+                .subquery("st")
+            )  # fmt: skip
+            stats = {int(p): (int(u), int(n)) for p, u, n in engine.run(stats_q, comp.params)[0][0]}
+            # identifier-like properties (ids, e-mails): no value is shared enough to say anything
+            kept = [j for j in texts if j in stats and not stats[j][0] > max(max_values, stats[j][1] // 2)]
+            if kept:
+                keep = exp.In(this=col("p"), expressions=[lit(j) for j in kept])
+                counts = (
+                    sel(
+                        col("p"),
+                        col("v"),
+                        exp.alias_(fn("countIf", exp.EQ(this=col("i"), expression=lit(1))), "a", quoted=True),
+                        exp.alias_(fn("countIf", exp.EQ(this=col("i"), expression=lit(0))), "b", quoted=True),
+                    )
+                    .from_(everything.copy().subquery("e2"))
+                    .where(keep)
+                    .group_by(col("p"), col("v"))
+                    .having(exp.GT(this=col("a"), expression=lit(0)))
+                    .order_by(col("p"), exp.Ordered(this=col("a"), desc=True), col("v"))
+                )
+                counts = _limit_by(counts, col("p"), exp.Limit(expression=lit(int(max_values))))
+                if limit:
+                    named = [
+                        exp.If(this=exp.EQ(this=col("p"), expression=lit(j)), true=comp.param(columns[j][0]))
+                        for j in kept
+                    ]
+                    ranked = sel(col("p"), col("v"), col("a"), col("b")).from_(counts.subquery("c"))
+                    counts = _top_effects(ranked, n_in, n_out, [exp.Case(ifs=named), col("v")], limit)
+                got: dict[int, list] = {}
+                for p, v, a, b in engine.run(counts, comp.params):
+                    got.setdefault(int(p), []).append((str(v), int(a), int(b)))
+                for j in kept:
+                    for v, a, b in sorted(got.get(j, [])):
+                        rows.append(proportion_row(s.label, "property", columns[j][0], v, a, n_in, b, n_out))
+    if not window.empty:
+        e, u = "e", "u"
+        unit = col("user_key", e) if level == "user" else col("account_key", u)
+        inside = exp.In(this=unit.copy(), query=exp.Subquery(this=_members_of(comp, catalog, s)))
+        everyone = exp.In(this=unit.copy(), query=exp.Subquery(this=comp.universe(level)[0]))
+        outside = exp.Not(this=exp.paren(inside.copy()))
+        query = (
+            sel(
+                exp.alias_(col("event_key", e), "name", quoted=True),
+                exp.alias_(fn("uniqExactIf", unit.copy(), inside), "a", quoted=True),
+                exp.alias_(fn("uniqExactIf", unit.copy(), outside), "b", quoted=True),
+            )
+            .from_(exp.to_table("events").as_(e))
+            .join(
+                exp.to_table("users").as_(u),
+                on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                join_type="left",
+            )
+            .where(
+                exp.and_(
+                    exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+                    exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                    exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
+                    everyone,
+                )
+            )
+            .group_by(col("event_key", e))
+        )
+        if limit:
+            ranked = sel(col("name"), col("a"), col("b")).from_(query.subquery("ev"))
+            query = _top_effects(ranked, n_in, n_out, [col("name")], limit)
+        for name, a, b in engine.run(query, comp.params):
+            rows.append(proportion_row(s.label, "event", name, "", int(a), n_in, int(b), n_out))
+    return finish(pd.DataFrame(rows, columns=DISTINGUISH_COLUMNS), limit)
+
+
+# -- the worksheet (``seglab report``) ---------------------------------------------------------------
+
+
+def report_breakdown(engine: ClickHouseEngine, series, max_values: int, as_of_ms: int):
+    """The worksheet's breakdown in the source: the account property with the most distinct
+    values, at most ``max_values`` (first in catalogue order on a tie), and per value label (None:
+    no value) the units of the segment and of the rest (``series``) with it; None without one."""
+    from seglab.core.analyses.breakdown import Breakdown
+    from seglab.core.analyses.distinguish import _SAFE_COLUMN
+
+    props = [p for p in load_properties(engine.conn, "account") if _SAFE_COLUMN.match(p.column)]
+    if not props:
+        return None
+    distinct = engine.run(
+        sel(*[fn("uniqExact", col(p.column)) for p in props]).from_(exp.to_table("accounts"))
+    )[0]
+    best, best_n = None, 0
+    for prop, n in zip(props, distinct):
+        if best_n < int(n) <= max_values:
+            best, best_n = prop, int(n)
+    if best is None:
+        return None
+    seg, rest = source_series(series)
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, as_of_ms, "clickhouse")
+    values = _unit_values(seg.level, Breakdown("account", best.name, max_values), best.column, best.type)
+    inside = [_in_series(comp, catalog, s, col("k")) for s in (seg, rest)]
+    query = (
+        sel(col("g"), *[fn("countIf", cond) for cond in inside])
+        .from_(values.subquery("v"))
+        .group_by(col("g"))
+    )
+    mine: dict = {}
+    theirs: dict = {}
+    for g, a, b in engine.run(query, comp.params):
+        label = None if g is None else _group_label(g, best.type)
+        if int(a):
+            mine[label] = mine.get(label, 0) + int(a)
+        if int(b):
+            theirs[label] = theirs.get(label, 0) + int(b)
+    return best.name, mine, theirs
+
+
+def intersection_counts(engine: ClickHouseEngine, definitions: list, as_of_ms: int) -> list[list[int]]:
+    """``cells[i][j]`` = the members both segments ``i`` and ``j`` hold at as-of (one row back)."""
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, as_of_ms, "clickhouse")
+    for d in definitions:
+        validate(catalog, d)
+    pairs = [(i, j) for i in range(len(definitions)) for j in range(i, len(definitions))]
+    counts = [
+        exp.Subquery(
+            this=sel(exp.Count(this=exp.Star()))
+            .from_(comp.members(definitions[i]).subquery("a"))
+            .where(exp.In(this=col("key", "a"), query=exp.Subquery(this=comp.members(definitions[j]))))
+        )
+        for i, j in pairs
+    ]
+    row = engine.run(sel(*counts), comp.params)[0] if pairs else []
+    cells = [[0] * len(definitions) for _ in definitions]
+    for (i, j), n in zip(pairs, row):
+        cells[i][j] = cells[j][i] = int(n)
+    return cells
+
+
+def key_paths(
+    engine: ClickHouseEngine, from_day: int, to_day: int, as_of_ms: int, min_new_users: int, length: int
+):
+    """The worksheet's "most common path" in the source, as ``report.keyfunnel`` computes it on a
+    local project: per user, the first ``length`` distinct events of the range (by first time,
+    ties by name), among the users who started in the range when there are ``min_new_users`` of
+    them, else every user active in it. Returns (new users counted, the number of users with a
+    path, the longest path's length, the most common longest paths with their count, each event's
+    events among those paths' events, the two most frequent events)."""
+    start_ms = from_day * DAY_MS
+    comp = _Compiler(engine.catalog(), as_of_ms, "clickhouse")
+    started = exp.Between(this=col("first_ts"), low=lit(start_ms), high=lit(as_of_ms))
+    new_users = int(
+        engine.run(sel(exp.Count(this=exp.Star())).from_(exp.to_table("users")).where(started))[0][0]
+    )
+    day = fn("intDiv", col("ts"), lit(DAY_MS))
+    # Like the roll-up user_days: a (user, event, day) counts when its first event is at most as-of.
+    days = (
+        sel(
+            col("user_key"),
+            col("event_key"),
+            exp.alias_(exp.Min(this=col("ts")), "t0", quoted=True),
+            exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True),
+        )
+        .from_(exp.to_table("events"))
+        .where(exp.Between(this=day, low=lit(from_day), high=lit(to_day)))
+        .group_by(col("user_key"), col("event_key"), day.copy())
+        .having(exp.LTE(this=col("t0"), expression=lit(as_of_ms)))
+    )
+    if new_users >= min_new_users:
+        population = sel(col("user_key")).from_(exp.to_table("users")).where(started.copy())
+        days = days.where(exp.In(this=col("user_key"), query=exp.Subquery(this=population)))
+    per_event = (
+        sel(
+            col("user_key"),
+            exp.alias_(col("event_key"), "name", quoted=True),
+            exp.alias_(exp.Min(this=col("t0")), "t", quoted=True),
+            exp.alias_(exp.Sum(this=col("n")), "n", quoted=True),
+        )
+        .from_(days.subquery("d"))
+        .group_by(col("user_key"), col("event_key"))
+    )
+    paths = _template(
+        "SELECT arraySlice(arrayMap(x -> x.2, arraySort(groupArray(tuple(t, name)))), 1, __len) AS path "
+        "FROM __per_event GROUP BY user_key",
+        {"__len": lit(length), "__per_event": per_event.subquery("pe")},
+    )
+    n_users, longest = engine.run(
+        sel(exp.Count(this=exp.Star()), fn("max", fn("length", col("path")))).from_(paths.subquery("p")),
+        comp.params,
+    )[0]
+    if not int(n_users):
+        return new_users, 0, 0, [], {}, []
+    top2 = engine.run(
+        sel(col("name"), exp.alias_(exp.Sum(this=col("n")), "total", quoted=True))
+        .from_(per_event.copy().subquery("pe2"))
+        .group_by(col("name"))
+        .order_by(exp.Ordered(this=col("total"), desc=True), col("name"))
+        .limit(lit(2)),
+        comp.params,
+    )
+    counted = (
+        sel(col("path"), exp.alias_(exp.Count(this=exp.Star()), "c", quoted=True))
+        .from_(paths.copy().subquery("p2"))
+        .where(exp.EQ(this=fn("length", col("path")), expression=lit(int(longest))))
+        .group_by(col("path"))
+    )
+    best = exp.Subquery(this=sel(fn("max", col("c"))).from_(counted.copy().subquery("m")))
+    candidates = [
+        (tuple(path), int(c))
+        for path, c in engine.run(
+            sel(col("path"), col("c"))
+            .from_(counted.subquery("k"))
+            .where(exp.EQ(this=col("c"), expression=best)),
+            comp.params,
+        )
+    ]
+    names = sorted({name for path, _c in candidates for name in path})
+    totals = {}
+    if names:
+        query = (
+            sel(col("name"), exp.Sum(this=col("n")))
+            .from_(per_event.copy().subquery("pe3"))
+            .where(exp.In(this=col("name"), expressions=[comp.param(n) for n in names]))
+            .group_by(col("name"))
+        )
+        totals = {name: int(total) for name, total in engine.run(query, comp.params)}
+    return new_users, int(n_users), int(longest), candidates, totals, [(n, int(t)) for n, t in top2]
