@@ -225,6 +225,7 @@ class MainWindow(QMainWindow):
         self.start_widget.open_dialog_requested.connect(self.open_project_dialog)
         self.start_widget.new_requested.connect(self.new_project_dialog)
         self.start_widget.demo_requested.connect(self.open_demo)
+        self.start_widget.connect_requested.connect(self.connect_dialog)
 
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
@@ -298,6 +299,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.import_action = self._action("&Import Files…", self.import_dialog, "Ctrl+I", file_menu)
         self.import_action.setIcon(icon("import"))
+        self.connect_action = self._action("&Connect to ClickHouse…", self.connect_dialog, None, file_menu)
         self.worksheet_action = self._action(
             "Export &Worksheet…", self.export_worksheet_dialog, "Ctrl+E", file_menu
         )
@@ -369,7 +371,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self, *_args) -> None:
         is_open = self.session.is_open()
         busy = self.session.busy or self._file_job_running()
-        for action in (self.new_action, self.open_action, self.demo_action):
+        for action in (self.new_action, self.open_action, self.demo_action, self.connect_action):
             action.setEnabled(not busy)
         self.import_action.setEnabled(is_open and not busy)
         self.worksheet_action.setEnabled(is_open and not busy and not self._worksheet_running())
@@ -853,6 +855,24 @@ class MainWindow(QMainWindow):
     def wait_for_file_job(self, timeout_ms: int = 60_000) -> bool:
         """Wait for Save a copy / the worksheet export to finish (tests and scripted use)."""
         return self._file_worker is None or self._file_worker.wait(timeout_ms)
+
+    # -- connected projects (docs/sources.md) ---------------------------------------------------
+    def connect_dialog(self, *, show: bool = True):
+        """File → Connect to ClickHouse…: the dialog (the new project opens when it is written)."""
+        from seglab.ui.widgets.connect_dialog import ConnectDialog
+
+        if self._refuse_when_busy() or (self.session.is_open() and not self.pages_allow_leaving()):
+            return None
+        dialog = ConnectDialog(self.settings.last_folder(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._connected(dialog.project_path))
+        if show:
+            dialog.open()
+        return dialog
+
+    def _connected(self, path: Path | None) -> None:
+        if path is not None:
+            self.open_project(path, confirmed=True)
 
     # -- import -------------------------------------------------------------------------------
     def import_dialog(self) -> None:
