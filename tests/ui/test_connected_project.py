@@ -155,3 +155,133 @@ def test_a_password_is_never_written_in_the_project(window, qtbot, chdb_folder, 
     qtbot.waitUntil(lambda: window.session.is_open(), timeout=20_000)
     window.session.close()
     assert b"s3cret-pw" not in (tmp_path / "p.seglab").read_bytes()
+
+
+# -- a connected project open in the app ------------------------------------------------------------
+
+LOGIN_US = {
+    "version": 1,
+    "level": "user",
+    "match": "all",
+    "conditions": [
+        {"type": "behavior", "event": "login", "window": {"last_days": 30}},
+        {"type": "property", "entity": "user", "property": "country", "op": "eq", "value": "US"},
+    ],
+}
+PRO = {
+    "version": 1,
+    "level": "user",
+    "match": "all",
+    "conditions": [{"type": "property", "entity": "user", "property": "plan", "op": "eq", "value": "pro"}],
+}
+
+
+def _opened(qtbot, window, path):
+    assert window.open_project(path)
+    qtbot.waitUntil(lambda: window.overview_model.snapshot is not None, timeout=20_000)
+
+
+def test_the_data_page_shows_the_source_instead_of_imports(
+    window, qtbot, connected_file, chdb_folder, message_log
+):
+    _opened(qtbot, window, connected_file)
+    page = window.overview_widget
+    assert page.source_section.isVisibleTo(page)
+    assert not page.import_section.isVisibleTo(page)
+    assert page.source_section.title_label.text() == (
+        f"Source: chdb://{chdb_folder} — read each time SegLab counts; nothing is imported"
+    )
+    assert window.overview_model.source.rows() == [
+        (
+            "Events",
+            "events",
+            "16",
+            "user id = user_id, timestamp = timestamp, event = event, account id = account_id",
+            "amount",
+        ),
+        ("Users", "users", "8", "user id = user_id, account id = account_id", "plan, country, age"),
+        ("Accounts", "accounts", "4", "account id = account_id", "tier, seats"),
+    ]
+    # The same counts as the local project of the same rows, read in the source.
+    assert page.cards["events"].value() == "16"
+    assert page.cards["users"].value() == "8"
+    assert page.cards["accounts"].value() == "4"
+    assert window.overview_model.event_names.rows() == [("create_report", 10), ("login", 5), ("signup", 1)]
+    # Import is refused on a connected project, and the button says why.
+    assert not page.import_button.isEnabled()
+    assert page.import_button.toolTip() == (
+        f"This project reads its events from chdb://{chdb_folder}; "
+        "import does not apply to a connected project"
+    )
+    assert not window.import_action.isEnabled()
+    assert window.import_files([str(chdb_folder.parent / "b2b.events.csv")]) is None
+    assert message_log.texts("error") == [
+        f"c.seglab reads its events from chdb://{chdb_folder}; import does not apply to a connected "
+        "project (nothing was changed)"
+    ]
+
+
+def _cli_count(project, definition, tmp_path) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    spec = tmp_path / "def.json"
+    spec.write_text(json.dumps(definition))
+    done = subprocess.run(
+        [sys.executable, "-m", "seglab", "segment", "count", str(project), "--def", str(spec), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_builder_counts_in_the_source_as_seglab_segment_count_does(
+    window, qtbot, connected_file, tmp_path
+):
+    from seglab.core import segments
+
+    with Project.open(connected_file) as project:
+        segments.save_segment(project.conn, "Pro users", PRO)
+    _opened(qtbot, window, connected_file)
+    window.show_page("segments")
+    page = window.page("segments")
+    qtbot.waitUntil(
+        lambda: not page.is_loading() and page.library.model.names() == ["Pro users"], timeout=20_000
+    )
+    entry = page.library.model.entry("Pro users")
+    assert (entry.size, entry.error) == (4, None)
+    # The builder's pickers: event names and frequent values from the source.
+    assert [n for n, _c in page.builder.catalogue.event_names] == ["create_report", "login", "signup"]
+
+    page.builder.open_segment(None, LOGIN_US, level="user")
+    qtbot.waitUntil(lambda: page.builder.preview is not None and not page.is_loading(), timeout=20_000)
+    preview = page.builder.preview
+    assert (preview.universe, preview.alone, preview.running) == (8, {0: 5, 1: 3}, {0: 5, 1: 3})
+    assert page.builder.total_label.text() == "3 users"
+    assert not preview.problems  # "login" is an event of the source
+    window.session.close()  # the CLI opens the chdb folder itself
+    cli = _cli_count(connected_file, LOGIN_US, tmp_path)
+    assert cli["count"] == preview.total == 3
+
+
+def test_members_are_listed_from_the_source(window, qtbot, connected_file):
+    from seglab.ui.widgets.members_widget import open_segment_members_dialog
+
+    _opened(qtbot, window, connected_file)
+    dialog = open_segment_members_dialog(window.session, PRO, "Pro users", window)
+    qtbot.addWidget(dialog)
+    members = dialog.members
+    qtbot.waitUntil(lambda: not members.is_loading() and members.row_count() == 4, timeout=20_000)
+    table = members.model.table()
+    assert table.columns == ("user_id", "account", "first seen", "last seen", "plan", "country", "age")
+    assert [r[:2] + r[4:] for r in table.rows] == [
+        ("u1", "acme", "pro", "DE", 31),
+        ("u2", "acme", "pro", "US", 44),
+        ("u4", "globex", "pro", "FR", 38),
+        ("u7", "initech", "pro", "US", 61),
+    ]
+    assert not table.profiles  # no local profile to open: double-click does nothing
+    dialog.close()

@@ -373,7 +373,8 @@ class MainWindow(QMainWindow):
         busy = self.session.busy or self._file_job_running()
         for action in (self.new_action, self.open_action, self.demo_action, self.connect_action):
             action.setEnabled(not busy)
-        self.import_action.setEnabled(is_open and not busy)
+        connected = self.session.is_connected()
+        self.import_action.setEnabled(is_open and not busy and not connected)
         self.worksheet_action.setEnabled(is_open and not busy and not self._worksheet_running())
         self.save_as_action.setEnabled(is_open and not busy)
         self.close_action.setEnabled(is_open and not busy)
@@ -384,7 +385,11 @@ class MainWindow(QMainWindow):
         self.unpin_action.setEnabled(is_open and not busy and pinned)
         for action in self.page_actions.values():
             action.setEnabled(is_open)
-        self.overview_widget.import_button.setEnabled(is_open and not busy)
+        self.overview_widget.set_connected(self.session.source["url"] if connected else None)
+        self.overview_widget.import_button.setEnabled(is_open and not busy and not connected)
+        # Commands that read the local tables only (the worksheet, people search) are not pushed down.
+        self.worksheet_action.setEnabled(self.worksheet_action.isEnabled() and not connected)
+        self.find_action.setEnabled(is_open and not connected)
 
     def show_user_guide(self):
         """Help → User guide: the guide shipped with this SegLab, rendered here (no network)."""
@@ -656,8 +661,20 @@ class MainWindow(QMainWindow):
             set_as_of(self.session, self.undo_stack, pin_ms)
             return None
         conn = self.session.project.conn
-        first = conn.execute("SELECT min(ts) FROM events").fetchone()[0]
-        dialog = PinAsOfDialog(asof.as_of_state(conn), first, self)
+        if self.session.is_connected():
+            # The events are in the source: the range is the Data page's (read there in a worker).
+            from seglab.core.timeutil import parse_as_of
+
+            snap = self.overview_model.snapshot
+            info = snap.info if snap is not None else {}
+            first = parse_as_of(info["first_event"]) if info.get("first_event") else None
+            latest = parse_as_of(info["last_event"]) if info.get("last_event") else None
+            pin = asof.get_pin(conn)
+            state = asof.AsOfState(pin if pin is not None else latest, pin is not None, latest)
+        else:
+            first = conn.execute("SELECT min(ts) FROM events").fetchone()[0]
+            state = asof.as_of_state(conn)
+        dialog = PinAsOfDialog(state, first, self)
         dialog.accepted.connect(lambda: set_as_of(self.session, self.undo_stack, dialog.pin_ms()))
         dialog.open()
         return dialog
@@ -880,7 +897,7 @@ class MainWindow(QMainWindow):
         if not self.session.is_open():
             messages.show_info(self, messages.TITLE_IMPORT, messages.NO_PROJECT_FOR_IMPORT)
             return
-        if self._refuse_when_busy():
+        if self._refuse_when_busy() or self._refuse_import_connected():
             return
         dialog = import_file_dialog(self, self.settings.last_folder())
         if dialog.exec() and dialog.selectedFiles():
@@ -891,6 +908,8 @@ class MainWindow(QMainWindow):
 
         Without an open project, offers to import them into a new one (``new_project``: its
         path, instead of asking where to save it)."""
+        if self._refuse_import_connected():
+            return None
         paths = self._importable(paths)
         if not paths:
             return None
@@ -912,6 +931,19 @@ class MainWindow(QMainWindow):
         self.settings.set_last_folder(Path(paths[0]).parent)
         dialog.open()
         return dialog
+
+    def _refuse_import_connected(self) -> bool:
+        """The contract refuses import on a connected project (docs/sources.md): say why."""
+        source = self.session.source
+        if source is None:
+            return False
+        messages.show_error(
+            self,
+            messages.TITLE_IMPORT,
+            f"{self.session.path.name} reads its events from {source['url']}; import does not apply "
+            "to a connected project (nothing was changed)",
+        )
+        return True
 
     def _importable(self, paths: list[str]) -> list[str]:
         """Leave out what must never be read as data: a SegLab project (the open one above all:

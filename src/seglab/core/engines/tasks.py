@@ -156,6 +156,58 @@ def universe_size(engine: ClickHouseEngine, level: str) -> int:
     return int(_run(engine, query)[0][0])
 
 
+class _SourceEvents(dict):
+    """Event names of the source, asked one at a time (one row read back per name): what a
+    definition's check needs ("no event named ..."), without listing every name per keystroke."""
+
+    def __init__(self, engine: ClickHouseEngine):
+        super().__init__()
+        self._engine = engine
+        self._absent: set[str] = set()
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str) or name in self._absent:
+            return False
+        if dict.__contains__(self, name):
+            return True
+        if self._engine.has_event(name):
+            self[name] = name
+            return True
+        self._absent.add(name)
+        return False
+
+    def get(self, name, default=None):
+        return name if name in self else default
+
+
+def checking_catalog(engine: ClickHouseEngine):
+    """The engine's catalogue, with the event names of its source, for a definition's problems."""
+    catalog = engine.catalog()
+    catalog.event_keys = _SourceEvents(engine)
+    return catalog
+
+
+def condition_counts(engine: ClickHouseEngine, seg: Any, as_of_ms: int | None, progress: Progress) -> list:
+    """:func:`seglab.core.segments.engine.condition_counts` in the source: each top-level
+    condition alone, and conditions 0..i combined with the segment's match (counts only)."""
+    from seglab.core.segments.engine import ConditionCount
+    from seglab.core.segments.model import SegmentDef
+
+    out = []
+    for i, cond in enumerate(seg.conditions):
+        check_cancelled(progress)
+        alone = engine.count(SegmentDef(level=seg.level, match="all", conditions=(cond,)), as_of_ms)
+        running = (
+            alone
+            if i == 0
+            else engine.count(
+                SegmentDef(level=seg.level, match=seg.match, conditions=seg.conditions[: i + 1]), as_of_ms
+            )
+        )
+        out.append(ConditionCount(i, f"conditions[{i}]", alone, running))
+    return out
+
+
 @dataclass(frozen=True)
 class SourceSummary:
     """What the Data page shows of a connected project's source."""

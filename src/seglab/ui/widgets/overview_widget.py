@@ -164,6 +164,11 @@ class DataOverviewWidget(QWidget):
         self.event_section = _section("Event names", self.event_view)
         self.property_section = _section("Properties", self.property_view)
         self.import_section = _section("Import history", self.import_view)
+        # A connected project (docs/sources.md) shows its source where a local one shows imports.
+        self.source_view = _table(model.source, 3)
+        self.source_view.setWordWrap(True)
+        self.source_section = _section("Source", self.source_view)
+        self.source_section.setVisible(False)
         # Users whose events name more than one account (or another than the users file's):
         # counted and shown, not hidden; the section is there only when there are some.
         self.conflict_view = _table(model.conflicts, 3)
@@ -177,11 +182,13 @@ class DataOverviewWidget(QWidget):
         tables = QSplitter(Qt.Orientation.Vertical)
         tables.addWidget(top)
         tables.addWidget(self.import_section)
+        tables.addWidget(self.source_section)
         tables.addWidget(self.conflict_section)
         tables.setChildrenCollapsible(False)
         tables.setStretchFactor(0, 3)
         tables.setStretchFactor(1, 1)
         tables.setStretchFactor(2, 1)
+        tables.setStretchFactor(3, 1)
 
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setObjectName("emptyState")
@@ -204,6 +211,20 @@ class DataOverviewWidget(QWidget):
     def set_project_label(self, name: str, path: str) -> None:
         self.title_label.setText(name or "Data")
         self.path_label.setText(path)
+
+    def set_connected(self, url: str | None) -> None:
+        """A connected project reads its events from ``url``: nothing to import (the contract
+        refuses import on connected projects), and the Data page shows the source instead."""
+        self.import_button.setVisible(True)
+        if url:
+            self.import_button.setEnabled(False)
+            self.import_button.setToolTip(
+                f"This project reads its events from {url}; import does not apply to a connected project"
+            )
+        else:
+            self.import_button.setToolTip("")
+        self.import_section.setVisible(not url)
+        self.source_section.setVisible(bool(url))
 
     def is_empty_state(self) -> bool:
         return self.body.currentWidget() is self.empty_label
@@ -235,11 +256,15 @@ class DataOverviewWidget(QWidget):
         self.cards["as_of"].set_value(_day_time(info["as_of"]), pinned if info["as_of"] else "no events yet")
         self.pin_button.setEnabled(bool(info["as_of"]))
         self.unpin_button.setVisible(bool(info.get("as_of_pinned")))
-        empty = not (info["events"] or info["users"] or info["accounts"] or snap.imports)
+        empty = not (info["events"] or info["users"] or info["accounts"] or snap.imports or snap.source)
         self.body.setCurrentWidget(self.empty_label if empty else self._tables)
         self.event_section.title_label.setText(f"Event names ({len(snap.event_names):,})")
         self.property_section.title_label.setText(f"Properties ({len(snap.properties):,})")
         self.import_section.title_label.setText(f"Import history ({len(snap.imports):,})")
+        if snap.source is not None:
+            self.source_section.title_label.setText(
+                f"Source: {snap.source.url} — read each time SegLab counts; nothing is imported"
+            )
         self.conflict_section.setVisible(bool(snap.conflict_count))
         shown = (
             "" if len(snap.conflicts) == snap.conflict_count else f", the first {len(snap.conflicts):,} shown"
