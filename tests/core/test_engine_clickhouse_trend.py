@@ -132,12 +132,6 @@ def test_trend_reads_back_one_row_per_bucket_at_most(rich):
             engine.close()
 
 
-def test_vs_rest_is_not_yet_on_connected_projects(rich, capsys):
-    code, _, err = run(["analyze", "trend", rich[1], "--segment", "Buyers", "--vs-rest"], capsys)
-    assert code == 2
-    assert err == "seglab: error: --vs-rest does not run on connected projects yet\n"
-
-
 FUNNEL_ARGS = [
     ["--steps", "signup,create_report,purchase", "--from", "2024-01-01"],
     [

@@ -142,22 +142,23 @@ def cmd_trend(args) -> int:
     from seglab.core.analyses import TREND_COLUMNS, TrendRequest, run_trend
 
     with open_project(args.project, readonly=True, connected_ok=True) as project:
+        event = _event(args.event, "--event")
+        by = _by(args)
+
+        def request(series, as_of, date_from, date_to):
+            return TrendRequest(
+                event=event, measure=args.measure, interval=args.interval, series=series,
+                as_of_ms=as_of, date_from=date_from, date_to=date_to, of=args.of, by=by, compare=args.compare,
+            )  # fmt: skip
+
         engine = connected_engine(project)
         if engine is not None:
-            with engine:
-                frame = _connected_trend(engine, project.conn, args)
-            _write_csv(frame, TREND_COLUMNS, args)
-            return 0
-        conn = project.conn
-        as_of, date_from, date_to, series = _resolve_common(conn, args)
-        event = _event(args.event, "--event")
-        _warn_unknown_events(conn, [event])
-        by = _by(args)
-        request = TrendRequest(
-            event=event, measure=args.measure, interval=args.interval, series=series,
-            as_of_ms=as_of, date_from=date_from, date_to=date_to, of=args.of, by=by, compare=args.compare,
-        )  # fmt: skip
-        frame = run_trend(conn, request)
+            frame = _pushed(engine, project.conn, args, [event], "trend", request)
+        else:
+            conn = project.conn
+            as_of, date_from, date_to, series = _resolve_common(conn, args)
+            _warn_unknown_events(conn, [event])
+            frame = run_trend(conn, request(series, as_of, date_from, date_to))
     columns = _group_columns(TREND_COLUMNS) if by else TREND_COLUMNS
     _write_csv(plain_values(frame, args.measure), columns, args)
     return 0
@@ -174,23 +175,25 @@ def cmd_funnel(args) -> int:
     if not args.within_days > 0:
         raise UsageError("--within-days must be a positive number of days")
     with open_project(args.project, readonly=True, connected_ok=True) as project:
+
+        def request(series, as_of, date_from, date_to):
+            return FunnelRequest(
+                steps=tuple(FunnelStep(x.event, x.where) for x in selectors), within_days=args.within_days,
+                series=series, as_of_ms=as_of, date_from=date_from, date_to=date_to,
+            )  # fmt: skip
+
         engine = connected_engine(project)
         if engine is not None:
-            from seglab.core.engines.clickhouse import funnel
-
-            with engine:
-                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, parts)
-                frame = funnel(engine, parts, args.within_days, series, as_of, date_from, date_to)
-            _write_csv(frame, FUNNEL_COLUMNS, args)
-            return 0
-        conn = project.conn
-        as_of, date_from, date_to, series = _resolve_common(conn, args)
-        _warn_unknown_events(conn, selectors)
-        request = FunnelRequest(
-            steps=tuple(FunnelStep(x.event, x.where) for x in selectors), within_days=args.within_days,
-            series=series, as_of_ms=as_of, date_from=date_from, date_to=date_to,
-        )  # fmt: skip
-        frame, columns = _run(conn, args, request, run_funnel, FUNNEL_COLUMNS, selectors[0])
+            frame = _pushed(engine, project.conn, args, selectors, "funnel", request)
+            columns = _columns(args, FUNNEL_COLUMNS)
+        else:
+            conn = project.conn
+            as_of, date_from, date_to, series = _resolve_common(conn, args)
+            _warn_unknown_events(conn, selectors)
+            frame, columns = _run(
+                conn, args, request(series, as_of, date_from, date_to), run_funnel, FUNNEL_COLUMNS,
+                selectors[0],
+            )  # fmt: skip
     _write_csv(frame, columns, args)
     return 0
 
@@ -201,29 +204,31 @@ def cmd_retention(args) -> int:
     if args.periods < 1:
         raise UsageError("--periods must be at least 1")
     with open_project(args.project, readonly=True, connected_ok=True) as project:
-        engine = connected_engine(project)
-        if engine is not None:
-            from seglab.core.engines.clickhouse import retention
-
-            with engine:
-                events = [args.start_event, args.return_event]
-                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, events)
-                frame = retention(
-                    engine, args.start_event, args.return_event, args.interval, args.periods, series,
-                    as_of, date_from, date_to,
-                )  # fmt: skip
-            _write_csv(frame, RETENTION_COLUMNS, args)
-            return 0
-        conn = project.conn
-        as_of, date_from, date_to, series = _resolve_common(conn, args)
         start = _event(args.start_event, "--start-event")
         back = _event(args.return_event, "--return-event")
-        _warn_unknown_events(conn, [start, back])
-        request = RetentionRequest(
-            start_event=start, return_event=back, interval=args.interval,
-            periods=args.periods, series=series, as_of_ms=as_of, date_from=date_from, date_to=date_to,
-        )  # fmt: skip
-        frame, columns = _run(conn, args, request, run_retention, RETENTION_COLUMNS, start)
+
+        def request(series, as_of, date_from, date_to):
+            return RetentionRequest(
+                start_event=start, return_event=back, interval=args.interval,
+                periods=args.periods, series=series, as_of_ms=as_of, date_from=date_from, date_to=date_to,
+            )  # fmt: skip
+
+        engine = connected_engine(project)
+        if engine is not None:
+            frame = _pushed(engine, project.conn, args, [start, back], "retention", request)
+            columns = _columns(args, RETENTION_COLUMNS)
+        else:
+            conn = project.conn
+            as_of, date_from, date_to, series = _resolve_common(conn, args)
+            _warn_unknown_events(conn, [start, back])
+            frame, columns = _run(
+                conn,
+                args,
+                request(series, as_of, date_from, date_to),
+                run_retention,
+                RETENTION_COLUMNS,
+                start,
+            )
     _write_csv(frame, columns, args)
     return 0
 
@@ -238,19 +243,20 @@ def cmd_distribution(args) -> int:
     )
 
     with open_project(args.project, readonly=True, connected_ok=True) as project:
+        event = _event(args.event, "--event")
         engine = connected_engine(project)
         if engine is not None:
-            from seglab.core.engines.clickhouse import distribution
-
-            with engine:
-                as_of, date_from, date_to, series = _connected_common(
-                    engine, project.conn, args, [args.event]
-                )
-                frame = distribution(engine, args.event, series, as_of, date_from, date_to, stats=args.stats)
-            _write_csv(frame, DISTRIBUTION_STATS_COLUMNS if args.stats else DISTRIBUTION_COLUMNS, args)
+            frame = _pushed(
+                engine, project.conn, args, [event], "distribution",
+                lambda *w: DistributionRequest(event, *w), stats=args.stats,
+            )  # fmt: skip
+            _write_csv(
+                frame,
+                _columns(args, DISTRIBUTION_STATS_COLUMNS if args.stats else DISTRIBUTION_COLUMNS),
+                args,
+            )
             return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
-        event = _event(args.event, "--event")
         _warn_unknown_events(project.conn, [event])
         request = DistributionRequest(event, series, as_of, date_from, date_to)
         if args.stats:
@@ -271,11 +277,9 @@ def cmd_top_events(args) -> int:
     with open_project(args.project, readonly=True, connected_ok=True) as project:
         engine = connected_engine(project)
         if engine is not None:
-            from seglab.core.engines.clickhouse import top_events
-
-            with engine:
-                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, [])
-                frame = top_events(engine, series, as_of, date_from, date_to, args.limit)
+            frame = _pushed(
+                engine, project.conn, args, [], "top_events", lambda *w: TopEventsRequest(*w, args.limit)
+            )
             _write_csv(frame, TOP_EVENTS_COLUMNS, args)
             return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
@@ -299,20 +303,16 @@ def cmd_lifecycle(args) -> int:
 def _event_by_interval(args, name: str, request_class, run, columns) -> int:
     """Stickiness and lifecycle: one event counted per interval, locally or pushed down."""
     with open_project(args.project, readonly=True, connected_ok=True) as project:
+        event = _event(args.event, "--event")
         engine = connected_engine(project)
         if engine is not None:
-            from seglab.core.engines import clickhouse
-
-            with engine:
-                as_of, date_from, date_to, series = _connected_common(
-                    engine, project.conn, args, [args.event]
-                )
-                pushed = getattr(clickhouse, name)
-                frame = pushed(engine, args.event, args.interval, series, as_of, date_from, date_to)
-            _write_csv(frame, columns, args)
+            frame = _pushed(
+                engine, project.conn, args, [event], name,
+                lambda *w: request_class(event, args.interval, *w),
+            )  # fmt: skip
+            _write_csv(frame, _columns(args, columns), args)
             return 0
         as_of, date_from, date_to, series = _resolve_common(project.conn, args)
-        event = _event(args.event, "--event")
         _warn_unknown_events(project.conn, [event])
         request = request_class(event, args.interval, series, as_of, date_from, date_to)
         frame, out_columns = _run(project.conn, args, request, run, columns, event)
@@ -334,11 +334,10 @@ def cmd_overlap(args) -> int:
     with open_project(args.project, readonly=True, connected_ok=True) as project:
         engine = connected_engine(project)
         if engine is not None:
-            from seglab.core.engines.clickhouse import overlap
-
-            with engine:
-                as_of, _f, _t, series = _connected_common(engine, project.conn, args, [])
-                frame = overlap(engine, series, as_of, args.pairs)
+            frame = _pushed(
+                engine, project.conn, args, [], "overlap",
+                lambda s, as_of, *w: OverlapRequest(s, as_of), pairs=args.pairs,
+            )  # fmt: skip
             _write_csv(frame, JACCARD_COLUMNS if args.pairs else OVERLAP_COLUMNS, args)
             return 0
         _as_of, _f, _t, series = _resolve_common(project.conn, args)
@@ -381,23 +380,21 @@ def cmd_size(args) -> int:
     if not args.segment:
         raise UsageError("size needs at least one --segment")
     with open_project(args.project, readonly=True, connected_ok=True) as project:
+        conn = project.conn
+        by = _by(args)
+
+        def request(series, as_of, date_from, date_to):
+            segments = tuple((name, _get_saved(conn, name).definition) for name in args.segment)
+            return SizeOverTimeRequest(
+                segments, args.interval, as_of, date_from, date_to, vs_rest=args.vs_rest, by=by
+            )
+
         engine = connected_engine(project)
         if engine is not None:
-            from seglab.core.engines.clickhouse import size_over_time
-
-            with engine:
-                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, [])
-                frame = size_over_time(engine, series, args.interval, as_of, date_from, date_to)
-            _write_csv(frame, SIZE_COLUMNS, args)
-            return 0
-        conn = project.conn
-        as_of, date_from, date_to, _series = _resolve_common(conn, args, with_rest=False)
-        segments = tuple((name, _get_saved(conn, name).definition) for name in args.segment)
-        by = _by(args)
-        request = SizeOverTimeRequest(
-            segments, args.interval, as_of, date_from, date_to, vs_rest=args.vs_rest, by=by
-        )
-        frame = run_size_over_time(conn, request)
+            frame = _pushed(engine, conn, args, [], "segment_size", request, with_rest=False)
+        else:
+            as_of, date_from, date_to, _series = _resolve_common(conn, args, with_rest=False)
+            frame = run_size_over_time(conn, request(_series, as_of, date_from, date_to))
     _write_csv(frame, _group_columns(SIZE_COLUMNS) if by else SIZE_COLUMNS, args)
     return 0
 
@@ -405,53 +402,59 @@ def cmd_size(args) -> int:
 # -- shared plumbing -----------------------------------------------------------------
 
 
-def _connected_trend(engine, conn, args):
-    """``analyze trend`` pushed down to a connected project's source (docs/sources.md)."""
-    from seglab.core.engines.clickhouse import trend
+def _pushed(engine, conn, args, events, kind: str, request, with_rest: bool = True, **options):
+    """A connected project's analysis: ``request(series, as_of, from, to)`` run in its source by
+    the one entry point the charts use too (``seglab.core.engines.analyses.run_analysis``)."""
+    from seglab.core.engines.analyses import run_analysis
 
-    as_of, date_from, date_to, series = _connected_common(engine, conn, args, [args.event])
-    return trend(engine, args.event, args.measure, args.interval, series, as_of, date_from, date_to)
+    with engine:
+        as_of, date_from, date_to, series = _connected_common(engine, conn, args, events, with_rest)
+        by = None if kind in ("trend", "segment_size") else _by(args)
+        return run_analysis(engine, kind, request(series, as_of, date_from, date_to), by=by, **options)
 
 
-def _connected_common(engine, conn, args, events: list[str]):
-    """(as_of, from, to, [(label, definition or None)]) of a pushed-down analysis; the segments
-    run inside its queries. Options the push-down does not have yet are refused, never ignored."""
+def _columns(args, columns: list[str]) -> list[str]:
+    return _group_columns(columns) if getattr(args, "by", None) else columns
+
+
+def _connected_common(engine, conn, args, events, with_rest: bool = True):
+    """(as_of, from, to, series) of a pushed-down analysis, as :func:`_resolve_common` gives them
+    for a local project: the series are SourceSeries (the segments run inside its queries)."""
+    from seglab.core.analyses import EVERYONE
+    from seglab.core.analyses.filters import selector_of
+    from seglab.core.analyses.membership import rest_label
+    from seglab.core.engines.clickhouse import SourceSeries
     from seglab.core.errors import UserError
     from seglab.core.timeutil import parse_date
 
-    if args.vs_rest:
-        raise UsageError("--vs-rest does not run on connected projects yet")
-    for option in ("by", "compare", "of"):
-        if getattr(args, option, None):
-            raise UsageError(f"--{option} does not run on connected projects yet")
-    if getattr(args, "unit", None) not in (None, "user"):
-        raise UsageError("--unit does not run on connected projects yet")
+    as_of = engine.as_of(as_of_arg(args.as_of))
+    if as_of is None:
+        raise UserError(f"{args.project}: the project has no events, so there is nothing to analyze")
     date_from = parse_date(args.date_from, "--from") if args.date_from else None
     date_to = parse_date(args.date_to, "--to") if args.date_to else None
     if date_from and date_to and date_from > date_to:
         raise UsageError(f"--from {date_from.isoformat()} is after --to {date_to.isoformat()}")
-    series = []
+    series: list = []
     for name in args.segment:
-        if any(name == label for label, _ in series):
+        if any(name == s.label for s in series):
             raise UsageError(f"--segment {name!r} is given twice")
         saved = _get_saved(conn, name)
         if saved is None:
             raise UserError(f"no saved segment named {name!r} (see: seglab segment list)")
-        series.append((name, saved.definition))
+        series.append(SourceSeries(name, saved.level, saved.definition))
     if not series:
-        from seglab.core.analyses import EVERYONE
-
-        series = [(EVERYONE, None)]
-    as_of = engine.as_of(as_of_arg(args.as_of))
-    if as_of is None:
-        raise UserError(f"{args.project}: the project has no events, so there is nothing to analyze")
-    for name in dict.fromkeys(events):
-        if "[" in name:
-            raise UsageError(f"event filters ({name}) do not run on connected projects yet")
+        series = [SourceSeries(EVERYONE, getattr(args, "unit", None) or "user")]
+    if with_rest and getattr(args, "vs_rest", False):
+        if not args.segment:
+            raise UsageError("--vs-rest needs at least one --segment")
+        series = [
+            x for s in series for x in (s, SourceSeries(rest_label(s.label), s.level, s.definition, True))
+        ]
+    for name in dict.fromkeys(selector_of(e).event for e in events):
         if name != "*" and not engine.has_event(name):
             print(f"seglab: warning: no event named {name!r} in this project; it counts as never done",
                   file=sys.stderr)  # fmt: skip
-    return as_of, date_from, date_to, series
+    return as_of, date_from, date_to, tuple(series)
 
 
 def _resolve_common(conn, args, with_rest: bool = True):

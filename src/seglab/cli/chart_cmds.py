@@ -48,7 +48,7 @@ def register(sub) -> None:
 def cmd_list(args) -> int:
     from seglab.core.charts import list_charts, load_chart
 
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
         items = []
         for saved in list_charts(project.conn):
             spec = load_chart(project.conn, saved.name)
@@ -72,7 +72,7 @@ def cmd_run(args) -> int:
     from seglab.cli.analyze_cmds import _write_csv, plain_values
     from seglab.core.charts import load_chart, run_chart
 
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
         spec = load_chart(project.conn, args.name)
         frame = run_chart(project.conn, spec)
     if spec.kind == "trend":

@@ -19,6 +19,7 @@ REGION_SEPARATOR = " & "
 @dataclass(frozen=True)
 class OverlapRequest:
     series: tuple[SeriesSpec, ...]
+    as_of_ms: int | None = None  # when the members are taken: a connected project's (local keys are)
 
 
 def _sets(request: OverlapRequest) -> list[tuple[str, frozenset[int]]]:

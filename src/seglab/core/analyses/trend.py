@@ -375,8 +375,16 @@ def _measure(part: pd.DataFrame, measure: str, n_b: int) -> list:
     if not len(valued):
         return out
     grouped = valued.groupby("b")["value"]
-    how = {"sum": grouped.sum, "avg": grouped.mean, "min": grouped.min, "max": grouped.max,
-           "median": grouped.median}[measure]()  # fmt: skip
+    if measure in ("sum", "avg"):
+        # Exactly rounded sums (math.fsum, whatever the row order): a connected project's sum,
+        # computed in ClickHouse in another order, is the same number (docs/analyses.md).
+        import math
+
+        for b, values in grouped:
+            total = math.fsum(values.astype("float64").tolist())
+            out[int(b)] = total if measure == "sum" else total / len(values)
+        return out
+    how = {"min": grouped.min, "max": grouped.max, "median": grouped.median}[measure]()
     for b, v in how.items():
         out[int(b)] = float(v)
     return out

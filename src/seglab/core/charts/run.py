@@ -51,8 +51,15 @@ def run_chart(conn: sqlite3.Connection, spec: ChartSpec, progress: Progress = NU
 
     ``frame.attrs`` carries what the chart needs besides the numbers: ``as_of_ms``,
     ``kind`` and ``series`` (``[(label, level, role, segment_id), ...]``); distribution
-    adds ``stats`` (median, p90 ... per series) and overlap ``jaccard`` (pairs).
+    adds ``stats`` (median, p90 ... per series) and overlap ``jaccard`` (pairs). On a connected
+    project (docs/sources.md) it runs in the source: ``seglab.core.engines.analyses``.
     """
+    from seglab.core.engines.base import source_of
+
+    if source_of(conn) is not None:  # a connected project: pushed down to its source
+        from seglab.core.engines.analyses import run_chart_connected
+
+        return run_chart_connected(conn, spec, progress)
     as_of_ms = resolve_chart_as_of(conn, spec)
     if as_of_ms is None:
         raise ChartError("the project has no events yet; import events to draw charts")

@@ -17,11 +17,17 @@ nodes.
 from __future__ import annotations
 
 import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlglot import exp
 
+from seglab.core.analyses.breakdown import Groups
 from seglab.core.engines.source import Client, SourceError, SourceURL, open_client, parse_url
+from seglab.core.errors import Cancelled
+from seglab.core.progress import NULL_PROGRESS, Progress, check_cancelled
 from seglab.core.project import PropertyInfo, load_properties
 from seglab.core.segments.compiler import _Compiler, _plain
 from seglab.core.segments.model import SegmentDef
@@ -603,6 +609,9 @@ class ClickHouseEngine:
         self.url = parse_url(source["url"])
         self.views = ViewLayer(source, load_properties(conn), self.url.database)
         self._bounds: tuple[int | None, int | None] | None = None
+        self.progress: Progress = NULL_PROGRESS  # checked before each query (see watching)
+        self._cancel = threading.Event()
+        self._depth = 0  # nested watching blocks
 
     @classmethod
     def open(cls, conn: sqlite3.Connection, source: dict) -> ClickHouseEngine:
@@ -619,9 +628,63 @@ class ClickHouseEngine:
         self.close()
 
     # -- running --------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop the work running on this engine, from any thread: the running query is killed in
+        the source and, inside a :meth:`watching` block (every analysis), the next one does not
+        start; the work raises :class:`~seglab.core.errors.Cancelled`, and the engine stays
+        usable. With nothing running it does nothing."""
+        if self._depth:  # inside run_analysis & co: the next query does not start either
+            self._cancel.set()
+        self.client.cancel()
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            self._cancel.clear()
+            raise Cancelled("cancelled")
+        check_cancelled(self.progress)
+
+    @contextmanager
+    def watching(self, progress: Progress):
+        """Run the block's queries under ``progress``: none starts once it is cancelled, and a
+        watcher cancels the running one (:meth:`cancel`) within ~0.1 s of it being cancelled."""
+        previous = self.progress
+        self.progress = progress
+        self._depth += 1
+        if self._depth == 1:  # a cancel of earlier work does not stop this one
+            self._cancel.clear()
+        done = threading.Event()
+        watcher = None
+        if progress is not NULL_PROGRESS and progress is not previous:
+
+            def watch() -> None:
+                while not done.wait(0.05):
+                    if progress.is_cancelled():
+                        self.client.cancel()
+                        # A query that started after the kill is killed too.
+                        while not done.wait(0.05):
+                            self.client.cancel()
+                        return
+
+            watcher = threading.Thread(target=watch, name="seglab-cancel-watch", daemon=True)
+            watcher.start()
+        try:
+            yield self
+        finally:
+            done.set()
+            if watcher is not None:
+                watcher.join()
+            self.progress = previous
+            self._depth -= 1
+
     def run(self, query: exp.Expr, params: dict[str, Any] | None = None) -> list[list[Any]]:
         params = params or {}
-        return self.client.query(self.views.sql(_plain(query), params, self._materialize), params)
+        sql = self.views.sql(_plain(query), params, self._materialize)
+        self._check_cancel()
+        try:
+            return self.client.query(sql, params)
+        except Cancelled:
+            self._cancel.clear()
+            raise
 
     def _materialize(self, name: str) -> None:
         """``users`` or ``accounts`` as a temporary table of this session (the source is
@@ -630,7 +693,12 @@ class ClickHouseEngine:
             return
         select = self.views.sql(sel(exp.Star()).from_(exp.to_table(name)), {}, self._materialize, (name,))
         table = exp.to_identifier(PREFIX + name).sql(dialect="clickhouse")
-        self.client.execute(f"CREATE TEMPORARY TABLE {table} ENGINE = Memory AS {select}")
+        self._check_cancel()
+        try:
+            self.client.execute(f"CREATE TEMPORARY TABLE {table} ENGINE = Memory AS {select}")
+        except Cancelled:
+            self._cancel.clear()
+            raise
         self.views.materialized.add(name)
 
     def bounds(self) -> tuple[int | None, int | None]:
@@ -880,7 +948,290 @@ def segment_sums(
     return out
 
 
-__all__ = ["ClickHouseEngine", "SourceError", "SourceURL", "ViewLayer", "render"]
+__all__ = ["ClickHouseEngine", "SourceError", "SourceSeries", "SourceURL", "ViewLayer", "render"]
+
+
+@dataclass(frozen=True)
+class SourceSeries:
+    """One series of a pushed-down analysis: its label and level, and who is in it: everyone at
+    ``level`` (no definition), a saved segment's members (its definition, run as a subquery), or,
+    with ``rest``, the level's units that are NOT its members (``--vs-rest``, "not NAME")."""
+
+    label: str
+    level: str = "user"
+    definition: SegmentDef | None = None
+    rest: bool = False
+    group: Any = None  # a breakdown group (_Group): only the units with that value
+
+
+@dataclass(frozen=True)
+class SourceGroups(Groups):
+    """A breakdown's groups with the group key of each kept label (for the previous period)."""
+
+    keys: tuple = ()
+
+
+def source_series(series) -> list[SourceSeries]:
+    """:class:`SourceSeries` from them or from ``(label, definition or None)`` pairs."""
+    out = []
+    for s in series:
+        if isinstance(s, SourceSeries):
+            out.append(s)
+        else:
+            label, seg = s
+            out.append(SourceSeries(label, seg.level if seg is not None else "user", seg))
+    return out
+
+
+def _members_of(comp, catalog, s: SourceSeries) -> exp.Select | None:
+    """The series' unit keys as a subquery (``key``), None for everyone."""
+    if s.definition is None:
+        return None
+    validate(catalog, s.definition)
+    members = comp.members(s.definition)
+    if not s.rest:
+        return members
+    universe, key, _alias = comp.universe(s.level)
+    return universe.where(exp.Not(this=exp.paren(exp.In(this=key, query=exp.Subquery(this=members)))))
+
+
+def _in_series(comp, catalog, s: SourceSeries, unit: exp.Expr) -> exp.Expr | None:
+    """``unit IN (the series' members)`` (and in its breakdown group); None for everyone."""
+    preds = []
+    members = _members_of(comp, catalog, s)
+    if members is not None:
+        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members)))
+    if s.group is not None:
+        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=s.group.units(comp, s.level))))
+    return exp.and_(*preds) if preds else None
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One group of a breakdown: the units whose value (its group key) is ``key`` (``which`` =
+    'kept'), is another value (``'other'``: none of ``kept``), or is missing (``'none'``)."""
+
+    by: Any  # the Breakdown
+    column: str  # the property's column (p<N>)
+    ptype: str
+    which: str
+    key: Any = None
+    kept: tuple = ()
+
+    def units(self, comp, level: str) -> exp.Select:
+        values = _unit_values(level, self.by, self.column, self.ptype)
+        g = col("g")
+        if self.which == "kept":
+            pred: exp.Expr = exp.EQ(this=g, expression=comp.param(self.key))
+        elif self.which == "none":
+            pred = exp.Is(this=g, expression=exp.Null())
+        else:
+            pred = exp.Not(this=exp.Is(this=g, expression=exp.Null()))
+            if self.kept:
+                pred = exp.and_(
+                    pred, exp.Not(this=exp.In(this=g.copy(), expressions=[comp.param(k) for k in self.kept]))
+                )
+        return sel(col("k")).from_(values.subquery("gv")).where(pred)
+
+
+def _group_key(value: exp.Expr, ptype: str) -> exp.Expr:
+    """The value a breakdown groups by: a datetime's UTC month (YYYYMM), a boolean's 0/1."""
+    if ptype == "datetime":
+        return fn("toYYYYMM", fn("fromUnixTimestamp64Milli", value, lit("UTC")))
+    if ptype == "boolean":
+        return exp.If(
+            this=exp.Is(this=value.copy(), expression=exp.Null()),
+            true=exp.Null(),
+            false=exp.NEQ(this=value, expression=lit(0)),
+        )
+    return value
+
+
+def _group_label(key: Any, ptype: str) -> str:
+    from seglab.core.analyses.breakdown import number_text
+
+    if ptype == "datetime":
+        return f"{int(key) // 100:04d}-{int(key) % 100:02d}"
+    if ptype == "boolean":
+        return "true" if int(key) else "false"
+    if ptype in ("integer", "real"):
+        return number_text(key)
+    return str(key)
+
+
+def _unit_values(level: str, by, column: str, ptype: str) -> exp.Select:
+    """(k, g): every unit of ``level`` and its group key (NULL: no value) for the breakdown."""
+    if level == "user" and by.entity == "user":
+        return sel(
+            exp.alias_(col("user_key"), "k", quoted=True),
+            exp.alias_(_group_key(col(column), ptype), "g", quoted=True),
+        ).from_(exp.to_table("users"))
+    if level == "user":
+        return (
+            sel(
+                exp.alias_(col("user_key", "gu"), "k", quoted=True),
+                exp.alias_(_group_key(col(column, "ga"), ptype), "g", quoted=True),
+            )
+            .from_(exp.to_table("users").as_("gu"))
+            .join(
+                exp.to_table("accounts").as_("ga"),
+                on=exp.EQ(this=col("account_key", "ga"), expression=col("account_key", "gu")),
+                join_type="left",
+            )
+        )
+    return sel(
+        exp.alias_(col("account_key"), "k", quoted=True),
+        exp.alias_(_group_key(col(column), ptype), "g", quoted=True),
+    ).from_(exp.to_table("accounts"))
+
+
+def broken_down(engine, series, by, event, as_of_ms, date_from, date_to, groups=None, rank_level=None):
+    """Each series split by ``by`` (a user or account property) into one series per group, the
+    groups ranked as a local project ranks them (``analyses.breakdown.run_broken_down``): by the
+    units of the series that did ``event`` in the range, up to as-of; the ``limit`` values with
+    the most units (ties: smaller first), then ``(other)`` and ``(none)``. Reads back at most
+    ``limit`` + 2 rows. Returns (the expanded series, the groups)."""
+    from seglab.core.analyses.breakdown import GROUP_SEP, NONE, OTHER, check_level
+    from seglab.core.analyses.common import resolve_window
+    from seglab.core.errors import AnalysisError
+
+    if by.entity == "event":
+        raise AnalysisError(f"--by {by.text}: only a trend can be broken down by an event property")
+    series = source_series(series)
+    for s in series:
+        check_level(by, s.level)
+    props = {p.name: p for p in load_properties(engine.conn) if p.entity == by.entity}
+    prop = props.get(by.property)
+    if prop is None:
+        names = ", ".join(sorted(props)[:12]) or "none"
+        raise AnalysisError(f"--by {by.text}: no {by.entity} property named {by.property!r} (known: {names})")
+    if groups is None:
+        window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+        catalog = engine.catalog()
+        comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+        e, u = "e", "u"
+        entries: dict[str, list[exp.Select]] = {}
+        for s in series:
+            level = rank_level or s.level
+            unit = col("user_key", e) if level == "user" else col("account_key", u)
+            own = col("user_key", e) if s.level == "user" else col("account_key", u)
+            preds = [
+                exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+                exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
+                *_event_preds(comp, event, e),
+            ]
+            inside = _in_series(comp, catalog, s, own)
+            if inside is not None:
+                preds.append(inside)
+            entries.setdefault(level, []).append(
+                sel(exp.alias_(unit, "k", quoted=True))
+                .from_(exp.to_table("events").as_(e))
+                .join(
+                    exp.to_table("users").as_(u),
+                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                    join_type="left",
+                )
+                .where(exp.and_(*preds))
+            )
+        parts = []
+        for level, queries in entries.items():
+            union = exp.union(*queries, distinct=True) if len(queries) > 1 else queries[0].distinct()
+            parts.append(
+                sel(col("g", "v"))
+                .from_(union.subquery("c"))
+                .join(
+                    _unit_values(level, by, prop.column, prop.type).subquery("v"),
+                    on=exp.EQ(this=col("k", "v"), expression=col("k", "c")),
+                )
+            )
+        everyone = exp.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+        ranked = (
+            sel(col("g"), exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
+            .from_(everyone.subquery("a"))
+            .where(exp.Not(this=exp.Is(this=col("g"), expression=exp.Null())))
+            .group_by(col("g"))
+            .order_by(exp.Ordered(this=col("n"), desc=True), col("g"))
+            .limit(lit(by.limit + 1))
+        )
+        top = engine.run(ranked, comp.params)
+        missing = sel(fn("countIf", exp.Is(this=col("g"), expression=exp.Null()))).from_(
+            everyone.copy().subquery("a")
+        )
+        has_none = bool(int(engine.run(missing, comp.params)[0][0])) if parts else False
+        keys = tuple(row[0] for row in top[: by.limit])
+        labels = [_group_label(k, prop.type) for k in keys]
+        if len(top) > by.limit:
+            labels.append(OTHER)
+        if has_none:
+            labels.append(NONE)
+        groups = SourceGroups(tuple(labels), tuple(labels[: len(keys)]), keys)
+    kept_keys = dict(zip(groups.kept, groups.keys))
+    expanded = []
+    for s in series:
+        for label in groups.labels:
+            if label == OTHER:
+                group = _Group(by, prop.column, prop.type, "other", kept=groups.keys)
+            elif label == NONE:
+                group = _Group(by, prop.column, prop.type, "none")
+            else:
+                group = _Group(by, prop.column, prop.type, "kept", key=kept_keys[label])
+            expanded.append(
+                SourceSeries(f"{s.label}{GROUP_SEP}{label}", s.level, s.definition, s.rest, group)
+            )
+    return expanded, groups
+
+
+def run_broken_down(run, series, expanded, groups):
+    """``run(series)`` over the expanded series, the labels split back into ``segment`` and a
+    ``group`` column after it (as ``analyses.breakdown.run_broken_down`` does locally)."""
+    import pandas as pd
+
+    from seglab.core.analyses.breakdown import split_labels
+
+    if not expanded:  # nobody to count: no rows
+        frame = run(series).iloc[0:0].copy()
+        frame.insert(1, "group", pd.Series([], dtype=object))
+    else:
+        frame = split_labels(run(expanded))
+    frame.attrs["groups"] = groups
+    return frame
+
+
+def _event_preds(comp, event, table: str = "e") -> list[exp.Expr]:
+    """An event selector (``purchase[amount>=100]`` or its parsed form) as predicates on an events
+    row: its name and each filter built by the segment compiler's operator table, checked with
+    the same sentences as a local project's filters (``analyses.filters.compile_filters``)."""
+    from seglab.core.analyses.filters import selector_of
+    from seglab.core.errors import AnalysisError, SegmentError
+    from seglab.core.segments.operators import OPERATORS
+
+    selector = selector_of(event)
+    preds: list[exp.Expr] = []
+    if selector.event != "*":
+        preds.append(exp.EQ(this=col("event_key", table), expression=comp.param(selector.event)))
+    where = f"event {selector.event!r} filter"
+    catalogue = {name: p for (entity, name), p in comp.catalog.properties.items() if entity == "event"}
+    for i, f in enumerate(selector.where):
+        here = f"{where}[{i}]"
+        prop = catalogue.get(f.property)
+        if prop is None:
+            known = ", ".join(sorted(catalogue)[:12]) or "none"
+            raise AnalysisError(f"{here}: no event property named {f.property!r} (known: {known})")
+        spec = OPERATORS.get(f.op)
+        if spec is None:
+            raise AnalysisError(f"{here}: unknown operator {f.op!r}")
+        if prop.type not in spec.types:
+            raise AnalysisError(
+                f"{here}: operator {f.op!r} does not apply to the {prop.type} property {prop.name!r}"
+            )
+        if spec.arity in ("list", "pair") and not isinstance(f.value, (list, tuple)):
+            raise AnalysisError(f"{here}: {f.op} needs a list of values")
+        try:
+            preds.append(comp.filter_pred("event", f, table, here))
+        except SegmentError as exc:
+            raise AnalysisError(f"{here}: {exc.reason}") from None
+    return preds
 
 
 def _bucket_index(day: exp.Expr, start_days: list[int]) -> exp.Expr:
@@ -896,35 +1247,112 @@ def _bucket_index(day: exp.Expr, start_days: list[int]) -> exp.Expr:
 
 def trend(
     engine: ClickHouseEngine,
-    event: str,
+    event,
     measure: str,
     interval: str,
-    series: list[tuple[str, SegmentDef | None]],
+    series,
     as_of_ms: int | None,
     date_from=None,
     date_to=None,
+    *,
+    of: str | None = None,
+    by=None,
+    compare: str | None = None,
+    progress: Progress = NULL_PROGRESS,
 ):
     """``analyze trend`` in the source: one grouped query per series, the segment a subquery of it.
 
     Same rows as :func:`seglab.core.analyses.run_trend` on a local project of the same rows:
-    events whose UTC day is in the range and whose time is at most as-of, per calendar bucket."""
-    import pandas as pd
+    events whose UTC day is in the range and whose time is at most as-of, per calendar bucket;
+    a value measure (``of``) over the events with a value; ``compare="previous"`` adds each
+    series one range earlier; ``by`` breaks each series down by a user or account property."""
+    import datetime as dt
 
-    from seglab.core.analyses.common import buckets_for, check_interval, resolve_window, safe_rate
-    from seglab.core.analyses.trend import MEASURES, TREND_COLUMNS
+    from seglab.core.analyses.common import check_interval, resolve_window
+    from seglab.core.analyses.trend import MEASURES, VALUE_MEASURES, _merge_previous
     from seglab.core.errors import AnalysisError
 
     if measure not in MEASURES:
         raise AnalysisError(f"measure {measure!r} is not one of {', '.join(MEASURES)}")
+    if measure in VALUE_MEASURES and not of:
+        raise AnalysisError(f"--measure {measure} needs --of PROPERTY (a numeric event property)")
+    if of and measure not in VALUE_MEASURES:
+        raise AnalysisError("--of goes with --measure sum, avg, min, max or median")
+    if compare not in (None, "previous"):
+        raise AnalysisError(f"--compare {compare!r}: the only comparison is 'previous'")
     check_interval(interval)
+    if by is not None and by.entity == "event":
+        raise AnalysisError(
+            f"--by {by.text}: a breakdown by an event property does not run on connected projects yet"
+        )
+    series = source_series(series)
+    value_prop = None
+    if measure in VALUE_MEASURES:
+        props = {p.name: p for p in load_properties(engine.conn) if p.entity == "event"}
+        value_prop = props.get(of or "")
+        if value_prop is None:
+            raise AnalysisError(f"--of {of!r}: no event property of that name")
+        if value_prop.type not in ("integer", "real"):
+            raise AnalysisError(
+                f"--of {of!r} is a {value_prop.type} property; a value measure needs a number"
+            )
+
+    def once(date_from, date_to, groups=None):
+        if by is not None:
+            rank_level = "account" if measure == "accounts" else None
+            if rank_level:
+                from seglab.core.analyses.breakdown import check_level
+
+                check_level(by, "account")
+            expanded, groups = broken_down(
+                engine, series, by, event, as_of_ms, date_from, date_to, groups, rank_level
+            )
+
+        def run(run_series):
+            return _trend_once(
+                engine,
+                event,
+                measure,
+                interval,
+                run_series,
+                as_of_ms,
+                date_from,
+                date_to,
+                value_prop,
+                progress,
+            )
+
+        if by is None:
+            return run(series)
+        return run_broken_down(run, series, expanded, groups)
+
+    if compare != "previous":
+        return once(date_from, date_to)
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    current = once(window.from_date, window.to_date)
+    days = window.to_day - window.from_day + 1
+    prev_to = window.from_date - dt.timedelta(days=1)
+    prev_from = prev_to - dt.timedelta(days=days - 1)
+    previous = once(prev_from, prev_to, current.attrs.get("groups"))
+    return _merge_previous(current, previous)
+
+
+def _trend_once(engine, event, measure, interval, series, as_of_ms, date_from, date_to, value_prop, progress):
+    import pandas as pd
+
+    from seglab.core.analyses.common import buckets_for, resolve_window, safe_rate
+    from seglab.core.analyses.trend import TREND_COLUMNS, VALUE_MEASURES
+
     iv = cast("Interval", interval)
     as_of = engine.as_of(as_of_ms)
     window = resolve_window(as_of, date_from, date_to)
     buckets = buckets_for(window.from_day, window.to_day, iv)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
-        values: dict[int, float] = {}
+    for i, s in enumerate(series):
+        progress.report(i, len(series), f"trend: {s.label}")
+        label = s.label
+        values: dict[int, Any] = {}
         if not window.empty:
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
             e, u = "e", "u"
@@ -932,22 +1360,14 @@ def trend(
             preds: list[exp.Expr] = [
                 exp.GTE(this=col("ts", e), expression=lit(window.from_day * DAY_MS)),
                 exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                *_event_preds(comp, event, e),
             ]
-            if event != "*":
-                preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
-            level = seg.level if seg is not None else "user"
-            if seg is not None:
-                validate(catalog, seg)
-                members = exp.Subquery(this=comp.members(seg))
-                unit = col("user_key", e) if level == "user" else col("account_key", u)
-                preds.append(exp.In(this=unit, query=members))
-            query = (
-                sel(
-                    exp.alias_(_bucket_index(day, buckets.start_days), "b", quoted=True),
-                    exp.Count(this=exp.Star()),
-                    fn("uniqExact", col("user_key", e)),
-                    fn("uniqExact", col("account_key", u)),
-                )
+            unit = col("user_key", e) if s.level == "user" else col("account_key", u)
+            inside = _in_series(comp, catalog, s, unit)
+            if inside is not None:
+                preds.append(inside)
+            events = (
+                sel()
                 .from_(exp.to_table("events").as_(e))
                 .join(
                     exp.to_table("users").as_(u),
@@ -955,20 +1375,118 @@ def trend(
                     join_type="left",
                 )
                 .where(exp.and_(*preds))
-                .group_by(col("b"))
             )
-            for b, n, users, accounts in engine.run(query, comp.params):
-                values[int(b)] = {
-                    "count": int(n),
-                    "users": int(users),
-                    "accounts": int(accounts),
-                    "per_user": safe_rate(int(n), int(users)),
-                }[measure]
+            bucket = exp.alias_(_bucket_index(day, buckets.start_days), "b", quoted=True)
+            if measure in VALUE_MEASURES:
+                values = _value_measure(
+                    engine, comp, events, bucket, col(value_prop.column, e), value_prop.type, measure
+                )
+            else:
+                query = events.select(
+                    bucket,
+                    exp.Count(this=exp.Star()),
+                    fn("uniqExact", col("user_key", e)),
+                    fn("uniqExact", col("account_key", u)),
+                ).group_by(col("b"))
+                for b, n, users, accounts in engine.run(query, comp.params):
+                    values[int(b)] = {
+                        "count": int(n),
+                        "users": int(users),
+                        "accounts": int(accounts),
+                        "per_user": safe_rate(int(n), int(users)),
+                    }[measure]
+        empty = (
+            0
+            if measure in ("count", "users", "accounts", "sum")
+            else (0.0 if measure == "per_user" else None)
+        )
         for b, start in enumerate(buckets.starts):
-            rows.append((label, start.isoformat(), values.get(b, 0)))
+            rows.append((label, start.isoformat(), values.get(b, empty)))
+    progress.report(len(series), len(series), "trend: done")
     frame = pd.DataFrame(rows, columns=TREND_COLUMNS)
-    frame["value"] = frame["value"].astype("float64" if measure == "per_user" else "int64")
+    frame["value"] = frame["value"].astype(
+        "int64" if measure in ("count", "users", "accounts") else "float64"
+    )
     return frame
+
+
+def _value_measure(
+    engine, comp, events: exp.Select, bucket, value: exp.Expr, ptype: str, measure: str
+) -> dict:
+    """Per bucket, sum/avg/min/max/median of the events' values (events without one left out),
+    as pandas gives them locally: sums exact (correctly rounded), medians from the two middle
+    values, averages the sum over the count. One row per bucket read back."""
+    from fractions import Fraction
+
+    valued = events.copy().where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
+    v = fn("assumeNotNull", value.copy())
+    real = ptype == "real"
+    number = fn("toFloat64", v.copy())
+    sorted_values = fn("arraySort", fn("groupArray", number.copy()))
+    out: dict[int, Any] = {}
+    if measure in ("min", "max", "median"):
+        if measure == "median":
+            picks = [
+                _template("arrayElement(__s, intDiv(length(__s) + 1, 2))", {"__s": col("s")}),
+                _template("arrayElement(__s, intDiv(length(__s), 2) + 1)", {"__s": col("s")}),
+            ]
+            inner = valued.select(bucket, exp.alias_(sorted_values, "s", quoted=True)).group_by(col("b"))
+            query = sel(col("b"), *picks).from_(inner.subquery("m"))
+            for b, lo, hi in engine.run(query, comp.params):
+                lo, hi = float(lo), float(hi)
+                out[int(b)] = lo if lo == hi else (lo + hi) / 2
+            return out
+        agg = exp.Min(this=number) if measure == "min" else exp.Max(this=number)
+        for b, x in engine.run(valued.select(bucket, agg).group_by(col("b")), comp.params):
+            out[int(b)] = float(x)
+        return out
+    counts: dict[int, int] = {}
+    sums: dict[int, Fraction] = {}
+    if not real:
+        query = valued.select(
+            bucket, exp.Count(this=exp.Star()), fn("toString", fn("sum", fn("toInt256", v)))
+        ).group_by(col("b"))
+        for b, n, total in engine.run(query, comp.params):
+            counts[int(b)], sums[int(b)] = int(n), Fraction(int(total))
+    else:
+        bits = col("bits")
+        field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
+        mantissa = fn(
+            "bitOr",
+            fn("bitAnd", bits.copy(), lit(_MANTISSA)),
+            exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
+        )
+        signed = fn(
+            "multiIf",
+            exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
+            fn("negate", fn("toInt256", mantissa)),
+            fn("toInt256", mantissa.copy()),
+        )
+        raw = valued.select(bucket, exp.alias_(fn("reinterpretAsUInt64", number), "bits", quoted=True))
+        per_exponent = (
+            sel(
+                col("b"),
+                exp.alias_(fn("greatest", field, lit(1)), "x", quoted=True),
+                exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True),
+                exp.alias_(fn("toString", fn("sum", signed)), "t", quoted=True),
+            )
+            .from_(raw.subquery("r"))
+            .group_by(col("b"), col("x"))
+        )
+        query = (
+            sel(col("b"), exp.Sum(this=col("n")), fn("groupArray", fn("tuple", col("x"), col("t"))))
+            .from_(per_exponent.subquery("p"))
+            .group_by(col("b"))
+        )
+        for b, n, pairs in engine.run(query, comp.params):
+            counts[int(b)] = int(n)
+            # A Float64 is mantissa * 2**(exponent field - 1075) (a subnormal's field counts as 1).
+            sums[int(b)] = sum(
+                (Fraction(int(t)) * Fraction(2) ** (int(x) - 1075) for x, t in pairs), Fraction(0)
+            )
+    for b, total in sums.items():
+        out[b] = float(total) if measure == "sum" else float(total) / counts[b]
+    return out
 
 
 # Per unit: from each step-1 time s, each later step at its earliest time strictly after the
@@ -998,6 +1516,7 @@ def funnel(
     import pandas as pd
 
     from seglab.core.analyses.common import resolve_window, safe_rate
+    from seglab.core.analyses.filters import format_event, selector_of
     from seglab.core.analyses.funnel import FUNNEL_COLUMNS, MAX_STEPS
     from seglab.core.errors import AnalysisError
 
@@ -1011,14 +1530,17 @@ def funnel(
     window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         entered, medians = [0] * n, [None] * n
         if not window.empty:
-            entered, medians = _funnel_series(engine, catalog, steps, within_days, seg, window)
+            entered, medians = _funnel_series(engine, catalog, steps, within_days, s, window)
         for k, step in enumerate(steps):
             prev = entered[k - 1] if k else entered[0]
             from_start, from_prev = safe_rate(entered[k], entered[0]), safe_rate(entered[k], prev)
-            rows.append((label, k + 1, step, entered[k], from_start, from_prev, medians[k]))
+            rows.append(
+                (label, k + 1, format_event(selector_of(step)), entered[k], from_start, from_prev, medians[k])
+            )
     frame = pd.DataFrame(rows, columns=FUNNEL_COLUMNS)
     frame["step"] = frame["step"].astype("int64")
     frame["entered"] = frame["entered"].astype("int64")
@@ -1056,13 +1578,14 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
     upper = min(window.end_ms + window_ms, window.as_of_ms)
     comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
     e, u = "e", "u"
-    level = seg.level if seg is not None else "user"
+    level = seg.level
     unit = col("user_key", e) if level == "user" else col("account_key", u)
+    step_preds = [_event_preds(comp, step, e) for step in steps]
 
     def step_is(j: int) -> exp.Expr:
-        if steps[j] == "*":
+        if not step_preds[j]:
             return exp.true()
-        return exp.EQ(this=col("event_key", e), expression=comp.param(steps[j]))
+        return exp.and_(*[p.copy() for p in step_preds[j]])
 
     def sorted_times(cond: exp.Expr, alias: str) -> exp.Expr:
         return exp.alias_(fn("arraySort", fn("groupArrayIf", col("ts", e), cond)), alias, quoted=True)
@@ -1073,9 +1596,9 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
     ]
     if level == "account":
         preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-    if seg is not None:
-        validate(catalog, seg)
-        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+    inside = _in_series(comp, catalog, seg, unit)
+    if inside is not None:
+        preds.append(inside)
     first = exp.and_(step_is(0), exp.LTE(this=col("ts", e), expression=lit(window.end_ms)))
     per_unit = (
         sel(
@@ -1168,7 +1691,8 @@ def retention(
     buckets = buckets_for(window.from_day, window.to_day, iv, extra=periods - 1)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label, seg = s.label, s
         sizes: dict[int, int] = {}
         retained: dict[tuple[int, int], int] = {}
         if not window.empty:
@@ -1194,11 +1718,7 @@ def retention(
 
 def _retention_series(engine, catalog, start_event, return_event, periods, seg, window, buckets):
     comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
-    level = seg.level if seg is not None else "user"
-    members = None
-    if seg is not None:
-        validate(catalog, seg)
-        members = comp.members(seg)
+    level = seg.level
 
     def unit_rows(event: str, lo_ms: int, hi_ms: int, value: exp.Expr, alias: str) -> exp.Select:
         """(unit, value) of the event's rows in [lo_ms, hi_ms], the units kept to the series."""
@@ -1207,13 +1727,13 @@ def _retention_series(engine, catalog, start_event, return_event, periods, seg, 
         preds: list[exp.Expr] = [
             exp.GTE(this=col("ts", e), expression=lit(lo_ms)),
             exp.LTE(this=col("ts", e), expression=lit(hi_ms)),
+            *_event_preds(comp, event, e),
         ]
-        if event != "*":
-            preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
         if level == "account":
             preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-        if members is not None:
-            preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members.copy())))
+        inside = _in_series(comp, catalog, seg, unit)
+        if inside is not None:
+            preds.append(inside)
         return (
             sel(exp.alias_(unit.copy(), "unit", quoted=True), exp.alias_(value, alias, quoted=True))
             .from_(exp.to_table("events").as_(e))
@@ -1304,9 +1824,10 @@ def distribution(
     catalog = engine.catalog()
     stat_rows: list[tuple[Any, ...]] = []
     results: list[tuple[str, dict[int, tuple[int, int]]]] = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
-        counts = _unit_counts(comp, catalog, event, seg, window)
+        counts = _unit_counts(comp, catalog, event, s, window)
         c = col("c")
         if stats:
             # n, sum, max and, per quantile, the two order statistics numpy interpolates between.
@@ -1374,19 +1895,18 @@ def distribution(
 def _unit_counts(comp, catalog, event: str, seg, window) -> exp.Select:
     """(unit, c): each unit's events in the range (at or before as-of), units with at least one."""
     e, u = "e", "u"
-    level = seg.level if seg is not None else "user"
+    level = seg.level
     unit = col("user_key", e) if level == "user" else col("account_key", u)
     preds: list[exp.Expr] = [
         exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
         exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+        *_event_preds(comp, event, e),
     ]
-    if event != "*":
-        preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
     if level == "account":
         preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-    if seg is not None:
-        validate(catalog, seg)
-        preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+    inside = _in_series(comp, catalog, seg, unit)
+    if inside is not None:
+        preds.append(inside)
     return (
         sel(
             exp.alias_(unit.copy(), "unit", quoted=True),
@@ -1410,6 +1930,7 @@ def size_over_time(
     as_of_ms: int | None,
     date_from=None,
     date_to=None,
+    vs_rest: bool = False,
 ):
     """``analyze size``: each segment counted in the source at the end of each interval (or at
     as-of for the interval holding it), as :func:`seglab.core.analyses.run_size_over_time` does;
@@ -1426,13 +1947,25 @@ def size_over_time(
         raise AnalysisError("segment size over time needs at least one segment")
     window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
     buckets = buckets_for(window.from_day, window.to_day, iv)
+    from seglab.core.analyses.membership import rest_label
+    from seglab.core.segments.model import load_definition
+
     rows = []
+    universe: dict[str, int] = {}
     for label, definition in segments:
+        counts = []
         for b, start in enumerate(buckets.starts):
             if buckets.start_ms(b) > window.as_of_ms:
                 continue
             at = min(buckets.last_ms(b), window.as_of_ms)
-            rows.append((label, start.isoformat(), ms_to_iso(at) or "", int(engine.count(definition, at))))
+            counts.append((start.isoformat(), ms_to_iso(at) or "", int(engine.count(definition, at))))
+        rows.extend((label, *c) for c in counts)
+        if vs_rest:  # the level's units not in the segment (the universe does not depend on time)
+            level = definition.level
+            if level not in universe:
+                everyone = load_definition({"level": level, "conditions": []})
+                universe[level] = engine.count(everyone, window.as_of_ms)
+            rows.extend((rest_label(label), start, at, universe[level] - n) for start, at, n in counts)
     return pd.DataFrame(rows, columns=SIZE_COLUMNS)
 
 
@@ -1449,19 +1982,22 @@ def overlap(
     from seglab.core.analyses.overlap import JACCARD_COLUMNS, OVERLAP_COLUMNS, REGION_SEPARATOR
     from seglab.core.errors import AnalysisError
 
-    if not 2 <= len(segments) <= 6:
+    series = source_series(segments)
+    if not 2 <= len(series) <= 6:
         raise AnalysisError("an overlap needs 2 to 6 segments")
-    if len({seg.level for _, seg in segments}) != 1:
+    if len({s.level for s in series}) != 1:
         raise AnalysisError("the segments of an overlap must all be user segments or all account segments")
-    labels = [label for label, _ in segments]
+    labels = [s.label for s in series]
     if len(set(labels)) != len(labels):
         raise AnalysisError("two series have the same label; give each segment once")
     catalog = engine.catalog()
     comp = _Compiler(catalog, engine._as_of(as_of_ms), "clickhouse")
     members = []
-    for _, seg in segments:
-        validate(catalog, seg)
-        members.append(comp.members(seg))
+    for s in series:
+        m = _members_of(comp, catalog, s)
+        if m is None:
+            raise AnalysisError(f"{s.label!r}: an overlap needs segments, not everyone")
+        members.append(m)
     union = exp.union(*[m.copy() for m in members], distinct=True) if len(members) > 1 else members[0].copy()
     flags = [
         exp.alias_(exp.In(this=col("key", "x"), query=exp.Subquery(this=m)), f"m{i}", quoted=True)
@@ -1474,7 +2010,7 @@ def overlap(
         .group_by(*[col(f"m{i}") for i in range(len(members))])
     )
     patterns = {tuple(bool(int(v)) for v in row[:-1]): int(row[-1]) for row in engine.run(query, comp.params)}
-    n = len(segments)
+    n = len(series)
     total = sum(patterns.values())
     if pairs:
         rows = []
@@ -1513,13 +2049,16 @@ def top_events(
     catalog = engine.catalog()
     universe: dict[str, int] = {}
     rows = []
-    for label, seg in series:
-        level = seg.level if seg is not None else "user"
+    series = source_series(series)
+    for s in series:
+        label, seg, level = s.label, s.definition, s.level
         if level not in universe:
             universe[level] = engine.count(
                 load_definition({"level": level, "conditions": []}), window.as_of_ms
             )
         size = universe[level] if seg is None else engine.count(seg, window.as_of_ms)
+        if s.rest:
+            size = universe[level] - size
         rest_size = 0 if seg is None else universe[level] - size
         if window.empty:
             continue
@@ -1532,10 +2071,7 @@ def top_events(
         ]
         if level == "account":
             preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-        inside: exp.Expr = exp.true()
-        if seg is not None:
-            validate(catalog, seg)
-            inside = exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg)))
+        inside: exp.Expr = _in_series(comp, catalog, s, unit) or exp.true()
         query = (
             sel(
                 col("event_key", e),
@@ -1563,7 +2099,7 @@ def top_events(
     frame = pd.DataFrame(rows, columns=TOP_EVENTS_COLUMNS)
     if frame.empty:
         return frame
-    order = {label: i for i, (label, _) in enumerate(series)}
+    order = {s.label: i for i, s in enumerate(series)}
     frame["_o"] = frame["segment"].map(order)
     frame = frame.sort_values(["_o", "share", "event"], ascending=[True, False, True], kind="stable")
     frame = frame.drop(columns="_o").reset_index(drop=True)
@@ -1597,25 +2133,25 @@ def stickiness(
     buckets = buckets_for(window.from_day, window.to_day, iv)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         counts: dict[tuple[int, int], int] = {}
         if not window.empty:
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
             e, u = "e", "u"
-            level = seg.level if seg is not None else "user"
+            level = s.level
             unit = col("user_key", e) if level == "user" else col("account_key", u)
             day = fn("intDiv", col("ts", e), lit(DAY_MS))
             preds: list[exp.Expr] = [
                 exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
                 exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                *_event_preds(comp, event, e),
             ]
-            if event != "*":
-                preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
             if level == "account":
                 preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-            if seg is not None:
-                validate(catalog, seg)
-                preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=comp.members(seg))))
+            inside = _in_series(comp, catalog, s, unit)
+            if inside is not None:
+                preds.append(inside)
             per_unit = (
                 sel(
                     exp.alias_(_bucket_index(day.copy(), buckets.start_days), "b", quoted=True),
@@ -1684,28 +2220,25 @@ def lifecycle(
     n_b = len(buckets.starts)
     catalog = engine.catalog()
     rows = []
-    for label, seg in series:
+    for s in source_series(series):
+        label = s.label
         counts: dict[int, tuple[int, ...]] = {}
         if last_day >= buckets.base_day:
             comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
-            level = seg.level if seg is not None else "user"
-            members = None
-            if seg is not None:
-                validate(catalog, seg)
-                members = comp.members(seg)
+            level = s.level
 
-            def rows_of(lo_ms, hi_ms, select, comp=comp, level=level, members=members):
+            def rows_of(lo_ms, hi_ms, select, comp=comp, level=level, s=s):
                 e, u = "e", "u"
                 unit = col("user_key", e) if level == "user" else col("account_key", u)
                 preds = [exp.LTE(this=col("ts", e), expression=lit(hi_ms))]
                 if lo_ms is not None:
                     preds.append(exp.GTE(this=col("ts", e), expression=lit(lo_ms)))
-                if event != "*":
-                    preds.append(exp.EQ(this=col("event_key", e), expression=comp.param(event)))
+                preds.extend(_event_preds(comp, event, e))
                 if level == "account":
                     preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
-                if members is not None:
-                    preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members.copy())))
+                inside = _in_series(comp, catalog, s, unit)
+                if inside is not None:
+                    preds.append(inside)
                 day = fn("intDiv", col("ts", e), lit(DAY_MS))
                 return (
                     sel(

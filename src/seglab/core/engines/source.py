@@ -11,12 +11,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from seglab.core.errors import UserError
+from seglab.core.errors import Cancelled, UserError
 
 if TYPE_CHECKING:
     from chdb.session import Session
@@ -137,7 +139,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 class Client:
-    """One open source: runs SELECTs with :data:`SETTINGS` and counts the rows read back."""
+    """One open source: runs SELECTs with :data:`SETTINGS` and counts the rows read back.
+
+    Each statement gets its own id (``seglab-<hex>``); :meth:`cancel`, from any thread, kills
+    the one running (``KILL QUERY`` on a second connection), which then raises
+    :class:`~seglab.core.errors.Cancelled`. The client stays usable."""
 
     kind = ""
 
@@ -145,22 +151,59 @@ class Client:
         self.src = src
         self.rows_read_back = 0
         self.queries = 0
+        self._lock = threading.Lock()
+        self._running: str | None = None  # the id of the statement running now
+        self._killed: set[str] = set()
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
-        rows = self._query(sql, params or {})
+        rows = self._tracked(lambda qid: self._query(sql, params or {}, qid))
         self.rows_read_back += len(rows)
         self.queries += 1
         return rows
 
-    def _query(self, sql: str, params: dict[str, Any]) -> list[list[Any]]:  # pragma: no cover
+    def _query(self, sql: str, params: dict[str, Any], qid: str) -> list[list[Any]]:  # pragma: no cover
         raise NotImplementedError
 
     def execute(self, sql: str) -> None:
         """A statement without a result (a temporary table of this session)."""
-        self._execute(sql)
+        self._tracked(lambda qid: self._execute(sql, qid))
         self.queries += 1
 
-    def _execute(self, sql: str) -> None:  # pragma: no cover
+    def _execute(self, sql: str, qid: str) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _tracked(self, run):
+        qid = f"seglab-{uuid.uuid4().hex}"
+        with self._lock:
+            self._running = qid
+        try:
+            result = run(qid)
+        except Exception:
+            if qid in self._killed:
+                raise Cancelled("cancelled") from None
+            raise
+        else:
+            # A killed statement may still end normally, with a partial result: never used.
+            if qid in self._killed:
+                raise Cancelled("cancelled")
+            return result
+        finally:
+            # A kill that lost the race with the end of the statement changes nothing.
+            with self._lock:
+                self._running = None
+                self._killed.discard(qid)
+
+    def cancel(self) -> bool:
+        """Kill the statement running now (thread-safe); False when none is running."""
+        with self._lock:
+            qid = self._running
+            if qid is None:
+                return False
+            self._killed.add(qid)
+        self._kill(qid)
+        return True
+
+    def _kill(self, qid: str) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def close(self) -> None:  # pragma: no cover
@@ -213,29 +256,62 @@ class ChdbClient(Client):
             raise SourceError(f"{self.src.url}: the source is closed")
         return self._session
 
-    def _query(self, sql, params):
+    def _query(self, sql, params, qid):
         session = self._live()
         try:
-            result = session.query(sql + self._settings, "JSONCompact", params=params or None)
+            result = session.query(_tagged(sql, qid) + self._settings, "JSONCompact", params=params or None)
         except Exception as exc:
             raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
         raw = result.bytes()
         if not raw:
             return []
-        return json.loads(raw)["data"]
+        # After a killed statement chdb may hand out its partial output first: the result is the
+        # last document (strings inside one escape newlines, so the marker cannot occur in data).
+        start = raw.rfind(b'{\n\t"meta":')
+        try:
+            return json.loads(raw[max(start, 0) :])["data"]
+        except (ValueError, KeyError):
+            raise SourceError(f"{self.src.url}: the source sent a result SegLab cannot read") from None
 
-    def _execute(self, sql):
+    def _execute(self, sql, qid):
         session = self._live()
         try:
-            session.query(sql + self._settings)
+            session.query(_tagged(sql, qid) + self._settings)
         except Exception as exc:
             raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
+
+    def _kill(self, qid: str) -> None:
+        # chdb has no interruption call for a running query (chdb-io/chdb-core#74); a second
+        # connection to the same folder runs beside it and KILL QUERY stops it within ~0.1 s.
+        # chdb has no query ids of ours: each statement starts with a comment naming its id.
+        import chdb
+
+        killer = chdb.connect(self.src.path)
+        try:
+            killer.query(
+                "KILL QUERY WHERE startsWith(query, {tag:String}) ASYNC",
+                "JSONCompact",
+                params={"tag": _tag(qid)},
+            )
+        except Exception:  # the statement ended meanwhile: nothing to stop
+            pass
+        finally:
+            killer.close()
 
     def close(self) -> None:
         session = getattr(self, "_session", None)
         if session is not None:
             session.close()
             self._session = None
+
+
+def _tag(qid: str) -> str:
+    return f"/* {qid} */"
+
+
+def _tagged(sql: str, qid: str) -> str:
+    """The statement starting with its id (``qid`` is ``seglab-<hex>``, never user text)."""
+    return f"{_tag(qid)} {sql}"
 
 
 def _quote(value: str) -> str:
@@ -295,20 +371,39 @@ class ClickHouseClient(Client):
             raise SourceError(f"{self.src.url}: the source is closed")
         return self._client
 
-    def _query(self, sql, params):
+    def _query(self, sql, params, qid):
         client = self._live()
         try:
-            result = client.query(sql, parameters=params or None, settings=dict(SETTINGS))
+            result = client.query(
+                sql, parameters=params or None, settings=dict(SETTINGS), transport_settings={"query_id": qid}
+            )
         except Exception as exc:
             raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
         return [list(row) for row in result.result_rows]
 
-    def _execute(self, sql):
+    def _execute(self, sql, qid):
         client = self._live()
         try:
-            client.command(sql, settings=dict(SETTINGS))
+            client.command(sql, settings=dict(SETTINGS), transport_settings={"query_id": qid})
         except Exception as exc:
             raise SourceError(f"{self.src.url}: the source refused a query: {_first_line(exc)}") from None
+
+    def _kill(self, qid: str) -> None:
+        # The first client is busy with the statement: a second one sends the KILL (a user may
+        # always kill its own queries, readonly=2 included).
+        import clickhouse_connect
+
+        try:
+            killer = clickhouse_connect.get_client(
+                host=self.src.host, port=self.src.port, username=self.src.user,
+                password=password_for(self.src) or "", database=self.src.database, secure=self.src.secure,
+            )  # fmt: skip
+            try:
+                killer.command("KILL QUERY WHERE query_id = {q:String} ASYNC", parameters={"q": qid})
+            finally:
+                killer.close()
+        except Exception:  # unreachable, or the statement ended meanwhile: nothing to stop
+            pass
 
     def close(self) -> None:
         client = getattr(self, "_client", None)
