@@ -285,3 +285,30 @@ def test_members_are_listed_from_the_source(window, qtbot, connected_file):
     ]
     assert not table.profiles  # no local profile to open: double-click does nothing
     dialog.close()
+
+
+def test_a_chart_runs_in_the_source_and_holds_the_local_numbers(window, qtbot, connected_file, tmp_path):
+    import pandas as pd
+
+    from seglab.core import segments
+    from seglab.core.charts import ChartSpec, run_chart
+
+    for path in (connected_file, tmp_path / "b2b.seglab"):
+        with Project.open(path) as project:
+            segments.save_segment(project.conn, "Pro users", PRO)
+    spec = ChartSpec(
+        segments=("Pro users",), vs_rest=True, interval="week", last_days=None, date_from="2024-03-01"
+    ).with_options(event="create_report", measure="users")
+    with Project.open(tmp_path / "b2b.seglab", readonly=True) as project:
+        local = run_chart(project.conn, spec)
+
+    _opened(qtbot, window, connected_file)
+    window.show_page("charts")
+    page = window.page("charts")
+    qtbot.waitUntil(lambda: not page.catalog_worker.is_busy() and not page.worker.is_busy(), timeout=20_000)
+    assert page.model.catalog.events[:2] == ("create_report", "login")  # from the source, most frequent first
+    with qtbot.waitSignal(page.result_shown, timeout=20_000) as shown:
+        page.model.set_spec(spec)
+    frame = shown.args[0]
+    pd.testing.assert_frame_equal(frame.reset_index(drop=True), local.reset_index(drop=True))
+    assert frame.attrs["series"] == local.attrs["series"]
