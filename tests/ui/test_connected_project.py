@@ -312,3 +312,144 @@ def test_a_chart_runs_in_the_source_and_holds_the_local_numbers(window, qtbot, c
     frame = shown.args[0]
     pd.testing.assert_frame_equal(frame.reset_index(drop=True), local.reset_index(drop=True))
     assert frame.attrs["series"] == local.attrs["series"]
+
+
+# -- one chdb folder, several windows and processes ----------------------------------------------------
+
+HOLD = """
+import sys, time
+from chdb import session
+s = session.Session(sys.argv[1])
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_folder_held_by_another_process_gives_the_in_use_sentence(
+    window, qtbot, connected_file, chdb_folder
+):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(chdb_folder)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        assert window.open_project(connected_file)  # the project file opens; its source cannot
+        page = window.overview_widget
+        qtbot.waitUntil(lambda: not window.overview_model.is_loading(), timeout=20_000)
+        assert page.status_label.text() == (
+            f"Could not read the project: chdb://{chdb_folder}: the chdb data folder is in use by "
+            "another process; close it and try again"
+        )
+        assert page.refresh_button.isVisibleTo(page)
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    page.refresh_button.click()  # the other process is gone: the source reads
+    qtbot.waitUntil(lambda: window.overview_model.snapshot is not None, timeout=20_000)
+    assert page.status_label.text() == ""
+    assert page.cards["events"].value() == "16"
+
+
+def test_two_windows_on_the_same_folder_take_turns(qtbot, connected_file, chdb_folder, tmp_path):
+    second = tmp_path / "second.seglab"
+    connect_to_existing(None, chdb_folder, second)
+    windows = []
+    for path in (connected_file, second):
+        win = MainWindow(AppSettings())
+        qtbot.addWidget(win)
+        windows.append(win)
+        assert win.open_project(path)
+    for win in windows:
+        win.show_page("segments")
+    qtbot.waitUntil(
+        lambda: all(
+            w.overview_model.snapshot is not None and not w.page("segments").is_loading() for w in windows
+        ),
+        timeout=30_000,
+    )
+    for win in windows:
+        assert win.overview_widget.cards["users"].value() == "8"
+        assert win.overview_widget.status_label.text() == ""
+        win.close()
+
+
+# -- long queries: progress and Cancel ---------------------------------------------------------------
+
+# Billions of generated events (a view over numbers()): every count runs for minutes.
+HUGE = (
+    "CREATE VIEW events AS SELECT toString(number % 1000003) AS user_id, "
+    "if(number % 3 = 0, 'login', 'purchase') AS event, "
+    "toDateTime64('2024-01-01 00:00:00', 3, 'UTC') + toIntervalMillisecond(number % 7776000000) AS timestamp "
+    "FROM numbers(5000000000)"
+)
+
+
+@pytest.fixture
+def huge(tmp_path):
+    from chdb import session
+
+    from seglab.core.engines.connect import connect_project
+
+    s = session.Session(str(tmp_path / "huge"))
+    try:
+        s.query(HUGE)
+    finally:
+        s.close()
+    project = tmp_path / "huge.seglab"
+    connect_project(project, f"chdb://{tmp_path / 'huge'}", {"events": "events"}, [])
+    return project
+
+
+def test_cancel_stops_a_long_read_of_the_source(window, qtbot, huge):
+    import time
+
+    assert window.open_project(huge)
+    page = window.overview_widget
+    assert window.overview_model.is_loading()
+    assert page.status_label.text() == "Reading the source…"
+    assert page.cancel_button.isVisibleTo(page)
+    qtbot.wait(1500)  # the count is running in the source
+    assert window.overview_model.is_loading()
+    started = time.monotonic()
+    page.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.overview_model.is_loading(), timeout=15_000)
+    assert time.monotonic() - started < 10
+    assert page.status_label.text() == "Cancelled: the counts were not read (Refresh reads them)"
+    assert window.overview_model.snapshot is None
+    assert not page.cancel_button.isVisibleTo(page)
+
+
+def test_cancel_stops_a_long_chart_in_the_source(window, qtbot, huge):
+    import time
+
+    from seglab.core.charts import ChartSpec
+
+    assert window.open_project(huge)
+    window.overview_model.cancel()
+    qtbot.waitUntil(lambda: not window.overview_model.is_loading(), timeout=15_000)
+    window.show_page("charts")
+    charts = window.page("charts")
+    charts.catalog_worker.cancel()
+    qtbot.waitUntil(lambda: not charts.catalog_worker.is_busy(), timeout=15_000)
+    spec = ChartSpec(
+        interval="week",
+        last_days=None,
+        date_from="2024-01-01",
+        date_to="2024-03-31",
+        as_of="2024-04-01T00:00:00Z",
+    )
+    charts.model.set_spec(spec.with_options(event="login", measure="users"))
+    qtbot.waitUntil(
+        lambda: charts.worker.is_busy() and charts.cancel_button.isVisibleTo(charts), timeout=15_000
+    )
+    qtbot.wait(1500)
+    assert charts.worker.is_busy()
+    started = time.monotonic()
+    with qtbot.waitSignal(charts.worker.cancelled, timeout=15_000):
+        charts.cancel_button.click()
+    assert time.monotonic() - started < 10
+    assert not charts.worker.is_busy()

@@ -39,13 +39,18 @@ _SOURCE_LOCK = threading.RLock()
 def source_client(url: str, progress: Progress = NULL_PROGRESS) -> Iterator[Client]:
     """An open client of ``url`` for one task (serialised with every other task in the process)."""
     src = parse_url(url)
-    with _SOURCE_LOCK:
-        check_cancelled(progress)  # waited behind another task that outlived its cancel
+    # A task waiting behind another one stops waiting as soon as it is cancelled.
+    while not _SOURCE_LOCK.acquire(timeout=0.05):
+        check_cancelled(progress)
+    try:
+        check_cancelled(progress)
         client = open_client(src)
         try:
             yield client
         finally:
             client.close()
+    finally:
+        _SOURCE_LOCK.release()
 
 
 @contextmanager
@@ -82,7 +87,8 @@ def task_engine(
 
         with source_client(source["url"], progress) as client:
             engine = ClickHouseEngine(conn, source, client)
-            with cancel_on(progress, engine):
+            # No query starts once the task is cancelled, and the running one is killed.
+            with engine.watching(progress), cancel_on(progress, engine):
                 yield conn, engine
     finally:
         conn.close()

@@ -129,6 +129,7 @@ class DataOverviewModel(QObject):
     snapshot_changed = Signal()
     loading_changed = Signal(bool)
     load_failed = Signal(str)
+    load_cancelled = Signal()
 
     def __init__(self, session: ProjectSession, parent: QObject | None = None):
         super().__init__(parent)
@@ -142,6 +143,7 @@ class DataOverviewModel(QObject):
         self._worker = Worker(self)
         self._worker.succeeded.connect(self._apply)
         self._worker.failed.connect(lambda exc: self.load_failed.emit(str(exc)))
+        self._worker.cancelled.connect(self.load_cancelled)
         self._worker.finished.connect(lambda: self.loading_changed.emit(False))
         session.project_opened.connect(self.refresh)
         session.data_changed.connect(self.refresh)
@@ -164,6 +166,10 @@ class DataOverviewModel(QObject):
             return
         self._worker.start(load_overview, path)
         self.loading_changed.emit(True)
+
+    def cancel(self) -> None:
+        """Stop reading (a connected project's source kills the running query)."""
+        self._worker.cancel()
 
     def clear(self) -> None:
         self._worker.cancel()

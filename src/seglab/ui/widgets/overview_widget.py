@@ -119,6 +119,20 @@ class DataOverviewWidget(QWidget):
         self.status_label = QLabel("")
         self.status_label.setObjectName("hint")
         head.addWidget(self.status_label, 0, Qt.AlignmentFlag.AlignBottom)
+        # A connected project's counts are read in its source, which can take a while: Cancel
+        # stops the query there; Refresh reads the source again (it may have new events).
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop reading the source")
+        self.cancel_button.clicked.connect(model.cancel)
+        self.cancel_button.setVisible(False)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Read the counts in the source again")
+        self.refresh_button.clicked.connect(model.refresh)
+        self.refresh_button.setVisible(False)
+        head.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignBottom)
+        head.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self._connected = False
+        self._problem = ""
         self.import_button = QPushButton(icon("import"), "Import Files…")
         self.import_button.clicked.connect(self.import_requested)
         head.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignBottom)
@@ -203,8 +217,9 @@ class DataOverviewWidget(QWidget):
 
         model.snapshot_changed.connect(self._update)
         model.loading_changed.connect(self._loading)
-        model.load_failed.connect(
-            lambda text: self.status_label.setText(f"Could not read the project: {text}")
+        model.load_failed.connect(lambda text: self._show_problem(f"Could not read the project: {text}"))
+        model.load_cancelled.connect(
+            lambda: self._show_problem("Cancelled: the counts were not read (Refresh reads them)")
         )
         self._update()
 
@@ -225,12 +240,24 @@ class DataOverviewWidget(QWidget):
             self.import_button.setToolTip("")
         self.import_section.setVisible(not url)
         self.source_section.setVisible(bool(url))
+        if self._connected != bool(url):
+            self._connected = bool(url)
+            self._loading(self.model.is_loading())
 
     def is_empty_state(self) -> bool:
         return self.body.currentWidget() is self.empty_label
 
+    def _show_problem(self, text: str) -> None:
+        self._problem = text
+        self.status_label.setText(text)
+
     def _loading(self, loading: bool) -> None:
-        self.status_label.setText("Reading the project…" if loading else "")
+        if loading:
+            self._problem = ""
+        reading = "Reading the source…" if self._connected else "Reading the project…"
+        self.status_label.setText(reading if loading else self._problem)
+        self.cancel_button.setVisible(loading and self._connected)
+        self.refresh_button.setVisible(not loading and self._connected)
 
     def _update(self) -> None:
         snap = self.model.snapshot
