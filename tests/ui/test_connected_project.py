@@ -354,11 +354,13 @@ def test_a_folder_held_by_another_process_gives_the_in_use_sentence(
     assert page.cards["events"].value() == "16"
 
 
-def test_two_windows_on_the_same_folder_take_turns(qtbot, connected_file, chdb_folder, tmp_path):
-    second = tmp_path / "second.seglab"
-    connect_to_existing(None, chdb_folder, second)
+def test_windows_on_one_folder_and_on_two_folders_take_turns(qtbot, connected_file, chdb_folder, tmp_path):
+    second = connect_to_existing(None, chdb_folder, tmp_path / "second.seglab")
+    with Project.open(tmp_path / "b2b.seglab", readonly=True) as project:
+        to_chdb(project.conn, tmp_path / "ch2")  # another folder: chdb serves one per process at a time
+    third = connect_to_existing(None, tmp_path / "ch2", tmp_path / "third.seglab")
     windows = []
-    for path in (connected_file, second):
+    for path in (connected_file, second, third):
         win = MainWindow(AppSettings())
         qtbot.addWidget(win)
         windows.append(win)
