@@ -470,7 +470,7 @@ def _connected_member_table(path, seg: Any, as_of_ms: int | None, progress: Prog
     with task_engine(path, progress) as (_conn, engine):
         ids = engine.member_ids(seg, as_of_ms)
         check_cancelled(progress)
-        columns, types, rows = tasks.member_rows(engine, seg.level, ids, progress)  # type: ignore[arg-type]
+        columns, types, rows = tasks.member_rows(engine, seg.level, ids, progress)
     return MemberTable(seg.level, columns, types, tuple(range(len(rows))), rows, profiles=False)
 
 
