@@ -455,3 +455,29 @@ def test_cancel_stops_a_long_chart_in_the_source(window, qtbot, huge):
         charts.cancel_button.click()
     assert time.monotonic() - started < 10
     assert not charts.worker.is_busy()
+
+
+def test_saving_from_the_builder_and_pinning_the_as_of(window, qtbot, connected_file, message_log):
+    from seglab.core import segments
+
+    _opened(qtbot, window, connected_file)
+    window.show_page("segments")
+    page = window.page("segments")
+    qtbot.waitUntil(lambda: not page.is_loading(), timeout=20_000)
+    assert [v for v in page.builder.catalogue.top_values[("user", "plan")]] == ["free", "pro"]
+    assert page.builder.catalogue.date_range == ("2023-12-01", "2024-03-31")
+    page.builder.open_segment(None, LOGIN_US, level="user")
+    qtbot.keyClicks(page.builder.name_edit, "US logins")
+    qtbot.waitUntil(lambda: page.builder.preview is not None and not page.is_loading(), timeout=20_000)
+    assert page.builder.save(), message_log
+    qtbot.waitUntil(
+        lambda: "US logins" in page.library.model.names() and not page.is_loading(), timeout=20_000
+    )
+    assert page.library.model.entry("US logins").size == 3
+    with Project.open(connected_file, readonly=True) as project:
+        assert segments.get_saved(project.conn, "US logins").level == "user"
+
+    dialog = window.pin_as_of_dialog()  # the range comes from the source, read by the Data page
+    assert dialog.date_edit.minimumDate().toString("yyyy-MM-dd") == "2023-12-01"
+    assert dialog.date_edit.maximumDate().toString("yyyy-MM-dd") == "2024-03-31"
+    dialog.close()

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from seglab.core.engines.clickhouse import ClickHouseEngine
     from seglab.core.project import PropertyInfo
 
+EVENT_SAMPLE = 200_000  # event rows the frequent values of an event property are taken from
+
 # One lock for every source: chdb's embedded server admits one folder per process, and a
 # server session (temporary tables) admits one query at a time.
 _SOURCE_LOCK = threading.RLock()
@@ -128,9 +130,15 @@ def top_values(engine: ClickHouseEngine, prop: PropertyInfo, limit: int = 30) ->
     """The most frequent values of a text property (the builder's completion), most frequent first."""
     table = {"user": "users", "account": "accounts", "event": "events"}[prop.entity]
     column = _col(prop.column)
+    source: exp.Expr = exp.to_table(table)
+    if prop.entity == "event":  # a sample, as on a local project: a full scan per keystroke is too slow
+        sample = (
+            exp.select(column.copy()).from_(exp.to_table("events")).limit(exp.Literal.number(EVENT_SAMPLE))
+        )
+        source = sample.subquery("s")
     query = (
         exp.select(column, exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
-        .from_(exp.to_table(table))
+        .from_(source)
         .where(exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())))
         .group_by(column.copy())
         .order_by(exp.Ordered(this=_col("n"), desc=True), column.copy())
