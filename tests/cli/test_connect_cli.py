@@ -161,9 +161,9 @@ def test_import_and_unsupported_commands_are_refused(tmp_path, source, capsys):
         "connected project (nothing was changed)\n"
     )
     assert project.read_bytes() == before
-    code, _, err = run(["report", project, "--out", tmp_path / "w.html"], capsys)
+    code, _, err = run(["find", project, "u1"], capsys)
     assert code == 2
-    assert "'report' does not run on connected projects yet" in err
+    assert "'find' does not run on connected projects yet" in err
     assert "Traceback" not in err
 
 

@@ -16,6 +16,7 @@ from seglab.cli import main
 from seglab.core.charts import load_chart, run_chart, save_chart
 from seglab.core.charts.spec import ChartSpec
 from seglab.core.project import Project
+from seglab.core.segments import save_segment
 
 
 def run(args, capsys):
@@ -68,6 +69,9 @@ CHARTS = {
     "stickiness": ChartSpec(kind="stickiness", interval="week", last_days=None, date_from="2024-02-01"),
     "lifecycle": ChartSpec(kind="lifecycle", segments=("Big accounts",), interval="week", last_days=30),
     "overlap": ChartSpec(kind="overlap", segments=("Buyers", "Logged in lately", "Pro or free")),
+    "distinguishes": ChartSpec(
+        kind="distinguishes", segments=("Buyers",), last_days=None, date_from="2024-01-01"
+    ),
     "size vs rest": ChartSpec(
         kind="segment_size",
         segments=("Buyers",),
@@ -115,6 +119,7 @@ F = ["--from", "2024-01-01"]
 T = ["analyze", "trend"]
 M = ["--interval", "month"]
 MARCH = ["--from", "2024-03-01"]
+SIZE = ["analyze", "size"]
 ANALYZE = [
     ["analyze", "trend", "--segment", "Buyers", "--vs-rest", "--interval", "week", *F],
     ["analyze", "funnel", "--steps", "login,purchase", "--segment", "Buyers", "--vs-rest", *F],
@@ -134,6 +139,11 @@ ANALYZE = [
     [*T, "--by", "user.plan", "--measure", "users", *M, *F],
     [*T, "--by", "account.tier", "--by-limit", "1", "--measure", "accounts", *M, *F],
     [*T, "--by", "user.plan", "--compare", "previous", "--segment", "Buyers", *MARCH],
+    [*T, "--by", "event.amount", "--event", "purchase", *M, *F],
+    [*T, "--by", "event.amount", "--by-limit", "1", "--measure", "accounts", "--segment", "Big accounts", *F],
+    [*T, "--by", "event.amount", "--measure", "max", "--of", "amount", "--compare", "previous", *MARCH],
+    [*SIZE, "--segment", "Buyers", "--by", "user.plan", "--by-limit", "2", *M, *F],
+    [*SIZE, "--segment", "Big accounts", "--vs-rest", "--by", "account.tier", *M, *F],
     ["analyze", "funnel", "--steps", "signup,create_report", "--by", "account.tier", *F],
     ["analyze", "retention", "--by", "user.plan", "--by-limit", "1", "--segment", "Buyers", *F],
     ["analyze", "distribution", "--by", "account.seats", "--unit", "account", *F],
@@ -142,6 +152,10 @@ ANALYZE = [
     ["analyze", "stickiness", "--by", "user.beta", *F],
     ["analyze", "lifecycle", "--by", "user.signup_date", "--interval", "month", *F],
     ["analyze", "lifecycle", "--by", "account.tier", "--segment", "Big accounts", "--vs-rest", *F],
+    # what distinguishes a segment
+    ["analyze", "distinguish", "--segment", "Buyers", *F],
+    ["analyze", "distinguish", "--segment", "Big accounts", "--segment", "Logged in lately", "--vs-rest", *F],
+    ["analyze", "distinguish", "--segment", "Pro or free", "--limit", "4", "--max-values", "2", *MARCH],
     # event filters, compiled by the segment compiler's operator table
     ["analyze", "trend", "--event", "purchase[amount>=50]", "--measure", "users", *F],
     ["analyze", "trend", "--event", "purchase[amount!=40]", "--interval", "month", *F],
@@ -196,11 +210,22 @@ def reals(tmp_path_factory):
         }
         for _ in range(400)
     ]
-    users = [{"user_id": f"u{i}", "tier": rng.choice(["a", "b", "c", ""])} for i in range(25)]
+    scores = [0.1, 1e-9, 123.456, 2.5, None, 1e10, -3.75, 7.0]
+    users = [
+        {"user_id": f"u{i}", "tier": rng.choice(["a", "b", "c", ""]), "score": rng.choice(scores)}
+        for i in range(25)
+    ]
     tmp = tmp_path_factory.mktemp("reals")
     local = build_project(tmp / "local.seglab", events=events, users=users)
     with Project.open(local) as project:
         connect_to(project.conn, tmp / "ch", tmp / "connected.seglab")
+    tiers = {
+        "level": "user",
+        "conditions": [{"type": "property", "property": "tier", "op": "in", "value": ["a", "b"]}],
+    }
+    for path in (local, tmp / "connected.seglab"):
+        with Project.open(path) as project:
+            save_segment(project.conn, "Tier a or b", tiers)
     return local, tmp / "connected.seglab"
 
 
@@ -219,3 +244,8 @@ def test_value_measure_broken_down_and_compared(reals, capsys):
     args = [*T, "--measure", "sum", "--of", "price", "--by", "user.tier", "--compare", "previous", *MARCH]
     out = same_output(reals, args, capsys)
     assert "(none)" in out and "(previous period)" in out
+
+
+def test_distinguish_numeric_properties_with_reals_are_the_local_numbers(reals, capsys):
+    out = same_output(reals, ["analyze", "distinguish", "--segment", "Tier a or b", "--vs-rest", *F], capsys)
+    assert "numeric,score" in out and "numeric,score,,," not in out

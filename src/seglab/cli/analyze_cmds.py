@@ -359,16 +359,32 @@ def cmd_distinguish(args) -> int:
         raise UsageError("distinguish needs at least one --segment")
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    with open_project(args.project, readonly=True) as project:
-        as_of, date_from, date_to, series = _resolve_common(project.conn, args)
-        frames = [
-            run_distinguish(
-                project.conn,
-                DistinguishRequest(s, as_of, date_from, date_to, args.max_values, args.limit),
-            )
-            for s in series
-            if s.keys is not None
-        ]
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is not None:
+            from seglab.core.engines.analyses import run_analysis
+
+            with engine:
+                as_of, date_from, date_to, series = _connected_common(engine, project.conn, args, [])
+                frames = [
+                    run_analysis(
+                        engine,
+                        "distinguish",
+                        DistinguishRequest(s, as_of, date_from, date_to, args.max_values, args.limit),
+                    )
+                    for s in series
+                    if s.definition is not None
+                ]
+        else:
+            as_of, date_from, date_to, series = _resolve_common(project.conn, args)
+            frames = [
+                run_distinguish(
+                    project.conn,
+                    DistinguishRequest(s, as_of, date_from, date_to, args.max_values, args.limit),
+                )
+                for s in series
+                if s.keys is not None
+            ]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=DISTINGUISH_COLUMNS)
     _write_csv(frame, DISTINGUISH_COLUMNS, args)
     return 0

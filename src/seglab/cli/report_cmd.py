@@ -36,7 +36,7 @@ def cmd_report(args) -> int:
     out = Path(args.out)  # checked by the safe-output rules before this runs (cli.common)
     as_of = as_of_arg(args.as_of)
     progress = _TerminalProgress()
-    with open_project(args.project, readonly=True) as project:
+    with open_project(args.project, readonly=True, connected_ok=True) as project:
         try:
             write_report(out, project, args.segment or None, as_of, progress)
         finally:

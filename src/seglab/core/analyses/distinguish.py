@@ -55,15 +55,33 @@ def two_proportion_p(a: int, n1: int, b: int, n2: int) -> float:
     return math.erfc(abs(z) / math.sqrt(2))
 
 
-def mean_difference(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def moments(values) -> tuple[int, float, float]:
+    """(n, mean, sample variance) with exactly rounded sums (``math.fsum``): the same numbers
+    whatever the order of the values, so a connected project's (sums computed in ClickHouse)
+    are identical. The variance sums the squared deviations from that mean, each rounded."""
+    x = [float(v) for v in values]
+    n = len(x)
+    if not n:
+        return 0, float("nan"), float("nan")
+    mean = math.fsum(x) / n
+    var = math.fsum((v - mean) * (v - mean) for v in x) / (n - 1) if n > 1 else float("nan")
+    return n, mean, var
+
+
+def mean_difference(x, y) -> tuple[float, float]:
     """(Cohen's d, two-sided p of Welch's test, normal approximation)."""
-    if x.size < 2 or y.size < 2:
+    return mean_difference_of(moments(x), moments(y))
+
+
+def mean_difference_of(mx: tuple[int, float, float], my: tuple[int, float, float]) -> tuple[float, float]:
+    """:func:`mean_difference` from each side's :func:`moments`."""
+    (nx, ax, vx), (ny, ay, vy) = mx, my
+    if nx < 2 or ny < 2:
         return float("nan"), float("nan")
-    vx, vy = x.var(ddof=1), y.var(ddof=1)
-    pooled = math.sqrt(((x.size - 1) * vx + (y.size - 1) * vy) / (x.size + y.size - 2))
-    diff = float(x.mean() - y.mean())
+    pooled = math.sqrt(((nx - 1) * vx + (ny - 1) * vy) / (nx + ny - 2))
+    diff = ax - ay
     d = diff / pooled if pooled > 0 else 0.0
-    se = math.sqrt(vx / x.size + vy / y.size)
+    se = math.sqrt(vx / nx + vy / ny)
     p = math.erfc(abs(diff / se) / math.sqrt(2)) if se > 0 else 1.0
     return d, p
 
@@ -89,8 +107,19 @@ def run_distinguish(conn, request: DistinguishRequest, progress: Progress = NULL
         for key in np.unique(everyone[:, 1]):
             this = everyone[:, 1] == key
             a, b = int((this & in_seg).sum()), int((this & ~in_seg).sum())
-            rows.append(_proportion_row(series.label, "event", names[int(key)], "", a, n_in, b, n_out))
-    frame = pd.DataFrame(rows, columns=DISTINGUISH_COLUMNS)
+            rows.append(proportion_row(series.label, "event", names[int(key)], "", a, n_in, b, n_out))
+    return finish(pd.DataFrame(rows, columns=DISTINGUISH_COLUMNS), request.limit)
+
+
+def numeric_row(label, name, sx, sy) -> tuple:
+    """A numeric property's row from each side's :func:`moments`."""
+    d, pval = mean_difference_of(sx, sy)
+    mx, my = sx[1], sy[1]
+    return (label, "numeric", name, "", mx, my, mx - my, d, pval)
+
+
+def finish(frame: pd.DataFrame, limit: int | None) -> pd.DataFrame:
+    """The rows by decreasing |effect size| (then kind, name, value), at most ``limit``."""
     if frame.empty:
         return frame
     frame = frame.assign(_abs=frame["effect_size"].abs()).sort_values(
@@ -100,10 +129,10 @@ def run_distinguish(conn, request: DistinguishRequest, progress: Progress = NULL
         na_position="last",
     )
     frame = frame.drop(columns="_abs").reset_index(drop=True)
-    return frame.head(request.limit) if request.limit else frame
+    return frame.head(limit) if limit else frame
 
 
-def _proportion_row(label, kind, name, value, a, n_in, b, n_out) -> tuple:
+def proportion_row(label, kind, name, value, a, n_in, b, n_out) -> tuple:
     p1 = a / n_in if n_in else 0.0
     p2 = b / n_out if n_out else 0.0
     return (label, kind, name, value, p1, p2, p1 - p2, cohen_h(p1, p2), two_proportion_p(a, n_in, b, n_out))
@@ -137,13 +166,10 @@ def _property_rows(engine: Engine, series: SeriesSpec, universe, members, max_va
         col = frame[f"c{i}"]
         if p.type in ("integer", "real"):
             values = pd.to_numeric(col, errors="coerce")
-            # Sorted so floating-point sums do not depend on the order rows came back in.
-            x = np.sort(values[inside].dropna().to_numpy(dtype=float))
-            y = np.sort(values[~inside].dropna().to_numpy(dtype=float))
-            d, pval = mean_difference(x, y)
-            mx = float(x.mean()) if x.size else float("nan")
-            my = float(y.mean()) if y.size else float("nan")
-            rows.append((series.label, "numeric", name, "", mx, my, mx - my, d, pval))
+            # Exact sums: the numbers do not depend on the order rows came back in.
+            sx = moments(values[inside].dropna().to_numpy(dtype=float).tolist())
+            sy = moments(values[~inside].dropna().to_numpy(dtype=float).tolist())
+            rows.append(numeric_row(series.label, name, sx, sy))
             continue
         text = _as_text(col, p.type)
         known = text.dropna()
@@ -155,7 +181,7 @@ def _property_rows(engine: Engine, series: SeriesSpec, universe, members, max_va
         ranked = sorted(counts_in.items(), key=lambda kv: (-kv[1], kv[0]))[:max_values]
         for value in sorted(v for v, _n in ranked):
             a, b = int(counts_in[value]), int(counts_out.get(value, 0))
-            rows.append(_proportion_row(series.label, "property", name, value, a, n_in, b, n_out))
+            rows.append(proportion_row(series.label, "property", name, value, a, n_in, b, n_out))
     return rows
 
 

@@ -172,14 +172,19 @@ def _overlap(engine, request, by, stats, pairs, progress):
 def _segment_size(engine, request, by, stats, pairs, progress):
     from seglab.core.engines import clickhouse
 
-    _no_by(by or request.by, "segment sizes")
     return clickhouse.size_over_time(
-        engine, list(request.segments), request.interval, *_window(request), vs_rest=request.vs_rest
-    )
+        engine, list(request.segments), request.interval, *_window(request), vs_rest=request.vs_rest,
+        by=request.by or by,
+    )  # fmt: skip
 
 
 def _distinguishes(engine, request, by, stats, pairs, progress):
-    raise AnalysisError("'what distinguishes a segment' does not run on connected projects yet")
+    from seglab.core.engines import clickhouse
+
+    _no_by(by, "'what distinguishes'")
+    return clickhouse.distinguish(
+        engine, request.series, *_window(request), max_values=request.max_values, limit=request.limit
+    )
 
 
 _DISPATCH = {

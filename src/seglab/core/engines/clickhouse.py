@@ -1001,7 +1001,7 @@ def _in_series(comp, catalog, s: SourceSeries, unit: exp.Expr) -> exp.Expr | Non
     members = _members_of(comp, catalog, s)
     if members is not None:
         preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=members)))
-    if s.group is not None:
+    if s.group is not None and s.group.by.entity != "event":  # an event group filters events instead
         preds.append(exp.In(this=unit.copy(), query=exp.Subquery(this=s.group.units(comp, s.level))))
     return exp.and_(*preds) if preds else None
 
@@ -1020,7 +1020,10 @@ class _Group:
 
     def units(self, comp, level: str) -> exp.Select:
         values = _unit_values(level, self.by, self.column, self.ptype)
-        g = col("g")
+        return sel(col("k")).from_(values.subquery("gv")).where(self.test(comp, col("g")))
+
+    def test(self, comp, g: exp.Expr) -> exp.Expr:
+        """Whether group key ``g`` is in this group."""
         if self.which == "kept":
             pred: exp.Expr = exp.EQ(this=g, expression=comp.param(self.key))
         elif self.which == "none":
@@ -1031,7 +1034,7 @@ class _Group:
                 pred = exp.and_(
                     pred, exp.Not(this=exp.In(this=g.copy(), expressions=[comp.param(k) for k in self.kept]))
                 )
-        return sel(col("k")).from_(values.subquery("gv")).where(pred)
+        return pred
 
 
 def _group_key(value: exp.Expr, ptype: str) -> exp.Expr:
@@ -1085,13 +1088,147 @@ def _unit_values(level: str, by, column: str, ptype: str) -> exp.Select:
     ).from_(exp.to_table("accounts"))
 
 
+def _rank_groups(engine, comp, entries: dict[str, list[exp.Select]], by, prop) -> SourceGroups:
+    """The breakdown's groups, ranked over the units ``entries`` give per level (queries of
+    ``k``): the ``limit`` values with the most units (ties: smaller first), ``(other)`` when
+    another value has units, ``(none)`` when a unit has none. Reads back ``limit`` + 2 rows."""
+
+    parts = []
+    for level, queries in entries.items():
+        union = exp.union(*queries, distinct=True) if len(queries) > 1 else queries[0].distinct()
+        parts.append(
+            sel(col("g", "v"))
+            .from_(union.subquery("c"))
+            .join(
+                _unit_values(level, by, prop.column, prop.type).subquery("v"),
+                on=exp.EQ(this=col("k", "v"), expression=col("k", "c")),
+            )
+        )
+    return _rank_values(engine, comp, {"": parts}, by, prop)
+
+
+def _rank_values(engine, comp, entries: dict[str, list[exp.Select]], by, prop) -> SourceGroups:
+    """The groups ranked over rows of group keys ``g`` (one per counted unit)."""
+    from seglab.core.analyses.breakdown import NONE, OTHER
+
+    parts = [q for queries in entries.values() for q in queries]
+    if not parts:
+        return SourceGroups((), (), ())
+    everyone = exp.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    ranked = (
+        sel(col("g"), exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
+        .from_(everyone.subquery("a"))
+        .where(exp.Not(this=exp.Is(this=col("g"), expression=exp.Null())))
+        .group_by(col("g"))
+        .order_by(exp.Ordered(this=col("n"), desc=True), col("g"))
+        .limit(lit(by.limit + 1))
+    )
+    top = engine.run(ranked, comp.params)
+    missing = sel(fn("countIf", exp.Is(this=col("g"), expression=exp.Null()))).from_(
+        everyone.copy().subquery("a")
+    )
+    has_none = bool(int(engine.run(missing, comp.params)[0][0]))
+    keys = tuple(row[0] for row in top[: by.limit])
+    labels = [_group_label(k, prop.type) for k in keys]
+    if len(top) > by.limit:
+        labels.append(OTHER)
+    if has_none:
+        labels.append(NONE)
+    return SourceGroups(tuple(labels), tuple(labels[: len(keys)]), keys)
+
+
+def _group_of(groups: SourceGroups, label: str, by, prop) -> _Group:
+    from seglab.core.analyses.breakdown import NONE, OTHER
+
+    if label == OTHER:
+        return _Group(by, prop.column, prop.type, "other", kept=groups.keys)
+    if label == NONE:
+        return _Group(by, prop.column, prop.type, "none")
+    return _Group(by, prop.column, prop.type, "kept", key=dict(zip(groups.kept, groups.keys))[label])
+
+
+def _breakdown_property(engine, by):
+    from seglab.core.errors import AnalysisError
+
+    props = {p.name: p for p in load_properties(engine.conn) if p.entity == by.entity}
+    prop = props.get(by.property)
+    if prop is None:
+        names = ", ".join(sorted(props)[:12]) or "none"
+        raise AnalysisError(f"--by {by.text}: no {by.entity} property named {by.property!r} (known: {names})")
+    return prop
+
+
+def _event_broken_down(engine, series, by, event, measure, as_of_ms, date_from, date_to, groups=None):
+    """A trend's series split by an event property (each event counted under its own value), the
+    values ranked as ``trend._event_groups`` ranks them: by the distinct units (accounts for the
+    accounts measure and account series) with a matching event of that value."""
+    from seglab.core.analyses.breakdown import GROUP_SEP
+    from seglab.core.analyses.common import resolve_window
+    from seglab.core.errors import AnalysisError
+
+    props = {p.name: p for p in load_properties(engine.conn) if p.entity == "event"}
+    prop = props.get(by.property)
+    if prop is None:
+        names = ", ".join(sorted(props)[:12]) or "none"
+        raise AnalysisError(f"--by {by.text}: no event property named {by.property!r} (known: {names})")
+    series = source_series(series)
+    if groups is None:
+        window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+        catalog = engine.catalog()
+        comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+        e, u = "e", "u"
+        pairs = []
+        for s in series:
+            by_account = measure == "accounts" or s.level == "account"
+            unit = col("account_key", u) if by_account else col("user_key", e)
+            own = col("user_key", e) if s.level == "user" else col("account_key", u)
+            preds = [
+                exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+                exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                *_event_preds(comp, event, e),
+            ]
+            if by_account:
+                preds.append(exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())))
+            inside = _in_series(comp, catalog, s, own)
+            if inside is not None:
+                preds.append(inside)
+            pairs.append(
+                sel(
+                    exp.alias_(lit("a" if by_account else "u"), "kind", quoted=True),
+                    exp.alias_(unit, "unit", quoted=True),
+                    exp.alias_(_group_key(col(prop.column, e), prop.type), "g", quoted=True),
+                )
+                .from_(exp.to_table("events").as_(e))
+                .join(
+                    exp.to_table("users").as_(u),
+                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                    join_type="left",
+                )
+                .where(exp.and_(*preds))
+            )
+        if window.empty:
+            groups = SourceGroups((), (), ())
+        else:
+            seen = exp.union(*pairs, distinct=True) if len(pairs) > 1 else pairs[0].distinct()
+            entries = {"event": [sel(col("g")).from_(seen.subquery("p"))]}
+            groups = _rank_values(engine, comp, entries, by, prop)
+    expanded = [
+        SourceSeries(
+            f"{s.label}{GROUP_SEP}{label}", s.level, s.definition, s.rest, _group_of(groups, label, by, prop)
+        )
+        for s in series
+        for label in groups.labels
+    ]
+    return expanded, groups
+
+
 def broken_down(engine, series, by, event, as_of_ms, date_from, date_to, groups=None, rank_level=None):
     """Each series split by ``by`` (a user or account property) into one series per group, the
     groups ranked as a local project ranks them (``analyses.breakdown.run_broken_down``): by the
     units of the series that did ``event`` in the range, up to as-of; the ``limit`` values with
     the most units (ties: smaller first), then ``(other)`` and ``(none)``. Reads back at most
     ``limit`` + 2 rows. Returns (the expanded series, the groups)."""
-    from seglab.core.analyses.breakdown import GROUP_SEP, NONE, OTHER, check_level
+    from seglab.core.analyses.breakdown import GROUP_SEP, check_level
     from seglab.core.analyses.common import resolve_window
     from seglab.core.errors import AnalysisError
 
@@ -1100,11 +1237,7 @@ def broken_down(engine, series, by, event, as_of_ms, date_from, date_to, groups=
     series = source_series(series)
     for s in series:
         check_level(by, s.level)
-    props = {p.name: p for p in load_properties(engine.conn) if p.entity == by.entity}
-    prop = props.get(by.property)
-    if prop is None:
-        names = ", ".join(sorted(props)[:12]) or "none"
-        raise AnalysisError(f"--by {by.text}: no {by.entity} property named {by.property!r} (known: {names})")
+    prop = _breakdown_property(engine, by)
     if groups is None:
         window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
         catalog = engine.catalog()
@@ -1134,51 +1267,14 @@ def broken_down(engine, series, by, event, as_of_ms, date_from, date_to, groups=
                 )
                 .where(exp.and_(*preds))
             )
-        parts = []
-        for level, queries in entries.items():
-            union = exp.union(*queries, distinct=True) if len(queries) > 1 else queries[0].distinct()
-            parts.append(
-                sel(col("g", "v"))
-                .from_(union.subquery("c"))
-                .join(
-                    _unit_values(level, by, prop.column, prop.type).subquery("v"),
-                    on=exp.EQ(this=col("k", "v"), expression=col("k", "c")),
-                )
-            )
-        everyone = exp.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-        ranked = (
-            sel(col("g"), exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
-            .from_(everyone.subquery("a"))
-            .where(exp.Not(this=exp.Is(this=col("g"), expression=exp.Null())))
-            .group_by(col("g"))
-            .order_by(exp.Ordered(this=col("n"), desc=True), col("g"))
-            .limit(lit(by.limit + 1))
+        groups = _rank_groups(engine, comp, entries, by, prop)
+    expanded = [
+        SourceSeries(
+            f"{s.label}{GROUP_SEP}{label}", s.level, s.definition, s.rest, _group_of(groups, label, by, prop)
         )
-        top = engine.run(ranked, comp.params)
-        missing = sel(fn("countIf", exp.Is(this=col("g"), expression=exp.Null()))).from_(
-            everyone.copy().subquery("a")
-        )
-        has_none = bool(int(engine.run(missing, comp.params)[0][0])) if parts else False
-        keys = tuple(row[0] for row in top[: by.limit])
-        labels = [_group_label(k, prop.type) for k in keys]
-        if len(top) > by.limit:
-            labels.append(OTHER)
-        if has_none:
-            labels.append(NONE)
-        groups = SourceGroups(tuple(labels), tuple(labels[: len(keys)]), keys)
-    kept_keys = dict(zip(groups.kept, groups.keys))
-    expanded = []
-    for s in series:
-        for label in groups.labels:
-            if label == OTHER:
-                group = _Group(by, prop.column, prop.type, "other", kept=groups.keys)
-            elif label == NONE:
-                group = _Group(by, prop.column, prop.type, "none")
-            else:
-                group = _Group(by, prop.column, prop.type, "kept", key=kept_keys[label])
-            expanded.append(
-                SourceSeries(f"{s.label}{GROUP_SEP}{label}", s.level, s.definition, s.rest, group)
-            )
+        for s in series
+        for label in groups.labels
+    ]
     return expanded, groups
 
 
@@ -1281,10 +1377,6 @@ def trend(
     if compare not in (None, "previous"):
         raise AnalysisError(f"--compare {compare!r}: the only comparison is 'previous'")
     check_interval(interval)
-    if by is not None and by.entity == "event":
-        raise AnalysisError(
-            f"--by {by.text}: a breakdown by an event property does not run on connected projects yet"
-        )
     series = source_series(series)
     value_prop = None
     if measure in VALUE_MEASURES:
@@ -1300,13 +1392,18 @@ def trend(
     def once(date_from, date_to, groups=None):
         if by is not None:
             rank_level = "account" if measure == "accounts" else None
-            if rank_level:
+            if rank_level and by.entity != "event":
                 from seglab.core.analyses.breakdown import check_level
 
                 check_level(by, "account")
-            expanded, groups = broken_down(
-                engine, series, by, event, as_of_ms, date_from, date_to, groups, rank_level
-            )
+            if by.entity == "event":
+                expanded, groups = _event_broken_down(
+                    engine, series, by, event, measure, as_of_ms, date_from, date_to, groups
+                )
+            else:
+                expanded, groups = broken_down(
+                    engine, series, by, event, as_of_ms, date_from, date_to, groups, rank_level
+                )
 
         def run(run_series):
             return _trend_once(
@@ -1366,6 +1463,8 @@ def _trend_once(engine, event, measure, interval, series, as_of_ms, date_from, d
             inside = _in_series(comp, catalog, s, unit)
             if inside is not None:
                 preds.append(inside)
+            if s.group is not None and s.group.by.entity == "event":
+                preds.append(s.group.test(comp, _group_key(col(s.group.column, e), s.group.ptype)))
             events = (
                 sel()
                 .from_(exp.to_table("events").as_(e))
@@ -1931,6 +2030,7 @@ def size_over_time(
     date_from=None,
     date_to=None,
     vs_rest: bool = False,
+    by=None,
 ):
     """``analyze size``: each segment counted in the source at the end of each interval (or at
     as-of for the interval holding it), as :func:`seglab.core.analyses.run_size_over_time` does;
@@ -1950,6 +2050,8 @@ def size_over_time(
     from seglab.core.analyses.membership import rest_label
     from seglab.core.segments.model import load_definition
 
+    if by is not None:
+        return _size_broken_down(engine, segments, window, buckets, vs_rest, by)
     rows = []
     universe: dict[str, int] = {}
     for label, definition in segments:
@@ -1967,6 +2069,61 @@ def size_over_time(
                 universe[level] = engine.count(everyone, window.as_of_ms)
             rows.extend((rest_label(label), start, at, universe[level] - n) for start, at, n in counts)
     return pd.DataFrame(rows, columns=SIZE_COLUMNS)
+
+
+def _size_broken_down(engine, segments, window, buckets, vs_rest: bool, by):
+    """``analyze size --by``, as ``run_size_over_time``: the values ranked over the members at
+    as-of (the whole universe with ``vs_rest``), then per segment (and its rest), group and
+    interval, the members with that value counted in the source."""
+    import pandas as pd
+
+    from seglab.core.analyses.breakdown import check_level
+    from seglab.core.analyses.membership import SIZE_COLUMNS, rest_label
+
+    for _label, definition in segments:
+        check_level(by, definition.level)
+    prop = _breakdown_property(engine, by)
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+    entries: dict[str, list[exp.Select]] = {}
+    for _label, definition in segments:
+        validate(catalog, definition)
+        units = comp.universe(definition.level)[0] if vs_rest else comp.members(definition)
+        entries.setdefault(definition.level, []).append(
+            sel(exp.alias_(col("key"), "k", quoted=True)).from_(units.subquery("m"))
+        )
+    groups = _rank_groups(engine, comp, entries, by, prop)
+    times = [
+        (start.isoformat(), min(buckets.last_ms(b), window.as_of_ms))
+        for b, start in enumerate(buckets.starts)
+        if buckets.start_ms(b) <= window.as_of_ms
+    ]
+    rows = []
+    for label, definition in segments:
+        names = [(label, False)] + ([(rest_label(label), True)] if vs_rest else [])
+        for name, rest in names:
+            for g in groups.labels:
+                group = _group_of(groups, g, by, prop)
+                for start, at in times:
+                    c = _Compiler(catalog, at, "clickhouse")
+                    in_group = exp.In(
+                        this=col("key"), query=exp.Subquery(this=group.units(c, definition.level))
+                    )
+                    members = c.members(definition)
+
+                    def count(units, c=c, in_group=in_group):
+                        query = (
+                            sel(exp.Count(this=exp.Star())).from_(units.subquery("m")).where(in_group.copy())
+                        )
+                        return int(engine.run(query, c.params)[0][0])
+
+                    n = count(members)
+                    if rest:  # the universe does not depend on time
+                        n = count(c.universe(definition.level)[0]) - n
+                    rows.append((name, g, start, ms_to_iso(at) or "", n))
+    frame = pd.DataFrame(rows, columns=["segment", "group", *SIZE_COLUMNS[1:]])
+    frame.attrs["groups"] = groups
+    return frame
 
 
 def overlap(
@@ -2287,3 +2444,437 @@ def lifecycle(
             for status, n in zip(LIFECYCLE_STATUSES, values):
                 rows.append((label, start, status, n))
     return pd.DataFrame(rows, columns=LIFECYCLE_COLUMNS)
+
+
+def _exact_sums(engine, comp, parts: list[tuple[int, exp.Select]]) -> dict[tuple[int, int], tuple[int, Any]]:
+    """Exactly rounded sums in the source, one row read back: ``parts`` are (tag, query of
+    ``i`` (a side, 0/1) and ``v`` (a non-NULL Float64)); returns (tag, side) → (count, the exact
+    sum as a Fraction). ClickHouse adds up the values' integer mantissas per binary exponent
+    (Int256); Python adds those up exactly (see :func:`segment_sums`)."""
+    from fractions import Fraction
+
+    if not parts:
+        return {}
+    bits = col("bits")
+    field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
+    mantissa = fn(
+        "bitOr",
+        fn("bitAnd", bits.copy(), lit(_MANTISSA)),
+        exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
+    )
+    signed = fn(
+        "multiIf",
+        exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
+        fn("negate", fn("toInt256", mantissa)),
+        fn("toInt256", mantissa.copy()),
+    )
+    raws = [
+        sel(
+            exp.alias_(lit(tag), "p", quoted=True),
+            exp.alias_(fn("toUInt8", col("i")), "i", quoted=True),
+            exp.alias_(fn("reinterpretAsUInt64", fn("toFloat64", col("v"))), "bits", quoted=True),
+        ).from_(q.subquery(f"q{tag}"))
+        for tag, q in parts
+    ]
+    raw = exp.union(*raws, distinct=False) if len(raws) > 1 else raws[0]
+    per = (
+        sel(
+            col("p"),
+            col("i"),
+            exp.alias_(fn("greatest", field, lit(1)), "x", quoted=True),
+            exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True),
+            exp.alias_(fn("toString", fn("sum", signed)), "t", quoted=True),
+        )
+        .from_(raw.subquery("r"))
+        .group_by(col("p"), col("i"), col("x"))
+    )
+    query = sel(fn("groupArray", fn("tuple", col("p"), col("i"), col("x"), col("n"), col("t")))).from_(
+        per.subquery("s")
+    )
+    out: dict[tuple[int, int], tuple[int, Any]] = {}
+    for p, i, x, n, t in engine.run(query, comp.params)[0][0]:
+        count, total = out.get((int(p), int(i)), (0, Fraction(0)))
+        out[(int(p), int(i))] = (count + int(n), total + Fraction(int(t)) * Fraction(2) ** (int(x) - 1075))
+    return out
+
+
+# Margin over --limit for candidates ranked in the source: its floating-point effect sizes may
+# differ from Python's in the last bit; the final ranking is Python's.
+_EFFECT_MARGIN = 20
+
+
+def _top_effects(rows: exp.Select, n_in: int, n_out: int, ties: list[exp.Expr], limit: int) -> exp.Select:
+    """``rows`` (with ``a``, ``b``: units in and out of the segment) ranked in the source by
+    |Cohen's h| (ties by ``ties``, as the result sorts them), the first ``limit`` + a margin:
+    with ``--limit`` a candidate below them can never be printed."""
+
+    def share(count: str, n: int) -> exp.Expr:
+        return exp.Div(this=fn("toFloat64", col(count)), expression=lit(n)) if n else lit(0.0)
+
+    h = exp.Sub(
+        this=exp.Mul(this=lit(2), expression=fn("asin", fn("sqrt", share("a", n_in)))),
+        expression=exp.Mul(this=lit(2), expression=fn("asin", fn("sqrt", share("b", n_out)))),
+    )
+    ordered = rows.order_by(exp.Ordered(this=fn("abs", h), desc=True), *ties)
+    return ordered.limit(lit(int(limit) + _EFFECT_MARGIN))
+
+
+def distinguish(
+    engine: ClickHouseEngine, s, as_of_ms, date_from=None, date_to=None, max_values=20, limit=None
+):
+    """``analyze distinguish`` in the source, as :func:`seglab.core.analyses.run_distinguish`: the
+    segment (or its rest) against the rest of its level's universe. Counts per property value
+    (at most ``max_values`` per property read back), exact sums for the numeric properties'
+    means and variances, and per event the units that did it: a few rows, plus one per row of
+    the result."""
+    import math
+
+    import pandas as pd
+
+    from seglab.core.analyses.common import resolve_window
+    from seglab.core.analyses.distinguish import (
+        _SAFE_COLUMN,
+        DISTINGUISH_COLUMNS,
+        finish,
+        numeric_row,
+        proportion_row,
+    )
+    from seglab.core.errors import AnalysisError
+
+    s = source_series([s])[0]
+    if s.definition is None:
+        raise AnalysisError("'what distinguishes' needs a segment: everyone has no rest to compare with")
+    window = resolve_window(engine.as_of(as_of_ms), date_from, date_to)
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+    level = s.level
+    members = _members_of(comp, catalog, s)
+    universe = comp.universe(level)[0]
+    units = sel(
+        exp.alias_(col("key", "w"), "k", quoted=True),
+        exp.alias_(exp.In(this=col("key", "w"), query=exp.Subquery(this=members)), "i", quoted=True),
+    ).from_(universe.subquery("w"))
+    sizes = sel(fn("countIf", exp.EQ(this=col("i"), expression=lit(1))), exp.Count(this=exp.Star())).from_(
+        units.copy().subquery("z")
+    )
+    n_in, n_all = (int(v) for v in engine.run(sizes, comp.params)[0])
+    n_out = n_all - n_in
+    props = load_properties(engine.conn)
+    kinds = ("text", "boolean", "integer", "real")
+    usable = lambda entity: [
+        p for p in props if p.entity == entity and _SAFE_COLUMN.match(p.column) and p.type in kinds
+    ]  # fmt: skip
+    own = usable(level)
+    of_account = usable("account") if level == "user" else []
+    rows: list[tuple] = []
+    columns = [(p.name, p, col(p.column, "t")) for p in own] + [
+        (f"account.{p.name}", p, col(p.column, "a")) for p in of_account
+    ]
+    if columns:
+        table = "users" if level == "user" else "accounts"
+        values = (
+            sel(
+                col("k", "x"),
+                col("i", "x"),
+                *[exp.alias_(c, f"c{j}", quoted=True) for j, (_, _, c) in enumerate(columns)],
+            )
+            .from_(units.subquery("x"))
+            .join(
+                exp.to_table(table).as_("t"),
+                on=exp.EQ(
+                    this=col("user_key" if level == "user" else "account_key", "t"), expression=col("k", "x")
+                ),
+            )
+        )
+        if of_account:
+            values = values.join(
+                exp.to_table("accounts").as_("a"),
+                on=exp.EQ(this=col("account_key", "a"), expression=col("account_key", "t")),
+                join_type="left",
+            )
+        present = lambda j: exp.Not(this=exp.Is(this=col(f"c{j}"), expression=exp.Null()))
+        numeric = [j for j, (_, p, _) in enumerate(columns) if p.type in ("integer", "real")]
+        texts = [j for j, (_, p, _) in enumerate(columns) if p.type in ("text", "boolean")]
+        if numeric:
+            side = lambda j: (
+                sel(col("i"), exp.alias_(fn("toFloat64", col(f"c{j}")), "v", quoted=True))
+                .from_(values.copy().subquery("vals"))
+                .where(present(j))
+            )
+            sums = _exact_sums(engine, comp, [(j, side(j)) for j in numeric])
+            means = {
+                (j, i): float(sums[(j, i)][1]) / sums[(j, i)][0] if (j, i) in sums else math.nan
+                for j in numeric
+                for i in (0, 1)
+            }
+            deviations = []
+            for j in numeric:
+                m = exp.If(
+                    this=exp.EQ(this=col("i"), expression=lit(1)),
+                    true=comp.param(means[(j, 1)]),
+                    false=comp.param(means[(j, 0)]),
+                )
+                d = exp.paren(exp.Sub(this=fn("toFloat64", col(f"c{j}")), expression=m))
+                deviations.append(
+                    (
+                        j,
+                        sel(col("i"), exp.alias_(exp.Mul(this=d, expression=d.copy()), "v", quoted=True))
+                        .from_(values.copy().subquery("vals"))
+                        .where(present(j)),
+                    )
+                )
+            squares = _exact_sums(engine, comp, deviations)
+            for j in numeric:
+                stats = []
+                for i in (1, 0):
+                    n = sums.get((j, i), (0, 0))[0]
+                    var = float(squares[(j, i)][1]) / (n - 1) if n > 1 else math.nan
+                    stats.append((n, means[(j, i)], var))
+                rows.append(numeric_row(s.label, columns[j][0], stats[0], stats[1]))
+        if texts:
+
+            def text_of(j):
+                c = col(f"c{j}")
+                if columns[j][1].type != "boolean":
+                    return c
+                flag = exp.If(this=exp.NEQ(this=c, expression=lit(0)), true=lit("true"), false=lit("false"))
+                missing = exp.Is(this=c.copy(), expression=exp.Null())
+                return exp.If(this=missing, true=_null_text(), false=flag)
+
+            tagged = [
+                sel(exp.alias_(lit(j), "p", quoted=True), col("i"), exp.alias_(text_of(j), "v", quoted=True))
+                .from_(values.copy().subquery("vals"))
+                .where(present(j))
+                for j in texts
+            ]
+            everything = exp.union(*tagged, distinct=False) if len(tagged) > 1 else tagged[0]
+            stats_q = sel(
+                fn("groupArray", fn("tuple", col("p"), col("u"), col("n")))
+            ).from_(
+                sel(col("p"), exp.alias_(fn("uniqExact", col("v")), "u", quoted=True),
+                    exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
+                .from_(everything.subquery("e1"))
+                .group_by(col("p"))
+                .subquery("st")
+            )  # fmt: skip
+            stats = {int(p): (int(u), int(n)) for p, u, n in engine.run(stats_q, comp.params)[0][0]}
+            # identifier-like properties (ids, e-mails): no value is shared enough to say anything
+            kept = [j for j in texts if j in stats and not stats[j][0] > max(max_values, stats[j][1] // 2)]
+            if kept:
+                keep = exp.In(this=col("p"), expressions=[lit(j) for j in kept])
+                counts = (
+                    sel(
+                        col("p"),
+                        col("v"),
+                        exp.alias_(fn("countIf", exp.EQ(this=col("i"), expression=lit(1))), "a", quoted=True),
+                        exp.alias_(fn("countIf", exp.EQ(this=col("i"), expression=lit(0))), "b", quoted=True),
+                    )
+                    .from_(everything.copy().subquery("e2"))
+                    .where(keep)
+                    .group_by(col("p"), col("v"))
+                    .having(exp.GT(this=col("a"), expression=lit(0)))
+                    .order_by(col("p"), exp.Ordered(this=col("a"), desc=True), col("v"))
+                )
+                counts = _limit_by(counts, col("p"), exp.Limit(expression=lit(int(max_values))))
+                if limit:
+                    named = [
+                        exp.If(this=exp.EQ(this=col("p"), expression=lit(j)), true=comp.param(columns[j][0]))
+                        for j in kept
+                    ]
+                    ranked = sel(col("p"), col("v"), col("a"), col("b")).from_(counts.subquery("c"))
+                    counts = _top_effects(ranked, n_in, n_out, [exp.Case(ifs=named), col("v")], limit)
+                got: dict[int, list] = {}
+                for p, v, a, b in engine.run(counts, comp.params):
+                    got.setdefault(int(p), []).append((str(v), int(a), int(b)))
+                for j in kept:
+                    for v, a, b in sorted(got.get(j, [])):
+                        rows.append(proportion_row(s.label, "property", columns[j][0], v, a, n_in, b, n_out))
+    if not window.empty:
+        e, u = "e", "u"
+        unit = col("user_key", e) if level == "user" else col("account_key", u)
+        inside = exp.In(this=unit.copy(), query=exp.Subquery(this=_members_of(comp, catalog, s)))
+        everyone = exp.In(this=unit.copy(), query=exp.Subquery(this=comp.universe(level)[0]))
+        outside = exp.Not(this=exp.paren(inside.copy()))
+        query = (
+            sel(
+                exp.alias_(col("event_key", e), "name", quoted=True),
+                exp.alias_(fn("uniqExactIf", unit.copy(), inside), "a", quoted=True),
+                exp.alias_(fn("uniqExactIf", unit.copy(), outside), "b", quoted=True),
+            )
+            .from_(exp.to_table("events").as_(e))
+            .join(
+                exp.to_table("users").as_(u),
+                on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                join_type="left",
+            )
+            .where(
+                exp.and_(
+                    exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
+                    exp.LTE(this=col("ts", e), expression=lit(window.end_ms)),
+                    exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
+                    everyone,
+                )
+            )
+            .group_by(col("event_key", e))
+        )
+        if limit:
+            ranked = sel(col("name"), col("a"), col("b")).from_(query.subquery("ev"))
+            query = _top_effects(ranked, n_in, n_out, [col("name")], limit)
+        for name, a, b in engine.run(query, comp.params):
+            rows.append(proportion_row(s.label, "event", name, "", int(a), n_in, int(b), n_out))
+    return finish(pd.DataFrame(rows, columns=DISTINGUISH_COLUMNS), limit)
+
+
+# -- the worksheet (``seglab report``) ---------------------------------------------------------------
+
+
+def report_breakdown(engine: ClickHouseEngine, series, max_values: int, as_of_ms: int):
+    """The worksheet's breakdown in the source: the account property with the most distinct
+    values, at most ``max_values`` (first in catalogue order on a tie), and per value label (None:
+    no value) the units of the segment and of the rest (``series``) with it; None without one."""
+    from seglab.core.analyses.breakdown import Breakdown
+    from seglab.core.analyses.distinguish import _SAFE_COLUMN
+
+    props = [p for p in load_properties(engine.conn, "account") if _SAFE_COLUMN.match(p.column)]
+    if not props:
+        return None
+    distinct = engine.run(
+        sel(*[fn("uniqExact", col(p.column)) for p in props]).from_(exp.to_table("accounts"))
+    )[0]
+    best, best_n = None, 0
+    for prop, n in zip(props, distinct):
+        if best_n < int(n) <= max_values:
+            best, best_n = prop, int(n)
+    if best is None:
+        return None
+    seg, rest = source_series(series)
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, as_of_ms, "clickhouse")
+    values = _unit_values(seg.level, Breakdown("account", best.name, max_values), best.column, best.type)
+    inside = [_in_series(comp, catalog, s, col("k")) for s in (seg, rest)]
+    query = (
+        sel(col("g"), *[fn("countIf", cond) for cond in inside])
+        .from_(values.subquery("v"))
+        .group_by(col("g"))
+    )
+    mine: dict = {}
+    theirs: dict = {}
+    for g, a, b in engine.run(query, comp.params):
+        label = None if g is None else _group_label(g, best.type)
+        if int(a):
+            mine[label] = mine.get(label, 0) + int(a)
+        if int(b):
+            theirs[label] = theirs.get(label, 0) + int(b)
+    return best.name, mine, theirs
+
+
+def intersection_counts(engine: ClickHouseEngine, definitions: list, as_of_ms: int) -> list[list[int]]:
+    """``cells[i][j]`` = the members both segments ``i`` and ``j`` hold at as-of (one row back)."""
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, as_of_ms, "clickhouse")
+    for d in definitions:
+        validate(catalog, d)
+    pairs = [(i, j) for i in range(len(definitions)) for j in range(i, len(definitions))]
+    counts = [
+        exp.Subquery(
+            this=sel(exp.Count(this=exp.Star()))
+            .from_(comp.members(definitions[i]).subquery("a"))
+            .where(exp.In(this=col("key", "a"), query=exp.Subquery(this=comp.members(definitions[j]))))
+        )
+        for i, j in pairs
+    ]
+    row = engine.run(sel(*counts), comp.params)[0] if pairs else []
+    cells = [[0] * len(definitions) for _ in definitions]
+    for (i, j), n in zip(pairs, row):
+        cells[i][j] = cells[j][i] = int(n)
+    return cells
+
+
+def key_paths(
+    engine: ClickHouseEngine, from_day: int, to_day: int, as_of_ms: int, min_new_users: int, length: int
+):
+    """The worksheet's "most common path" in the source, as ``report.keyfunnel`` computes it on a
+    local project: per user, the first ``length`` distinct events of the range (by first time,
+    ties by name), among the users who started in the range when there are ``min_new_users`` of
+    them, else every user active in it. Returns (new users counted, the number of users with a
+    path, the longest path's length, the most common longest paths with their count, each event's
+    events among those paths' events, the two most frequent events)."""
+    start_ms = from_day * DAY_MS
+    comp = _Compiler(engine.catalog(), as_of_ms, "clickhouse")
+    started = exp.Between(this=col("first_ts"), low=lit(start_ms), high=lit(as_of_ms))
+    new_users = int(
+        engine.run(sel(exp.Count(this=exp.Star())).from_(exp.to_table("users")).where(started))[0][0]
+    )
+    day = fn("intDiv", col("ts"), lit(DAY_MS))
+    # Like the roll-up user_days: a (user, event, day) counts when its first event is at most as-of.
+    days = (
+        sel(
+            col("user_key"),
+            col("event_key"),
+            exp.alias_(exp.Min(this=col("ts")), "t0", quoted=True),
+            exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True),
+        )
+        .from_(exp.to_table("events"))
+        .where(exp.Between(this=day, low=lit(from_day), high=lit(to_day)))
+        .group_by(col("user_key"), col("event_key"), day.copy())
+        .having(exp.LTE(this=col("t0"), expression=lit(as_of_ms)))
+    )
+    if new_users >= min_new_users:
+        population = sel(col("user_key")).from_(exp.to_table("users")).where(started.copy())
+        days = days.where(exp.In(this=col("user_key"), query=exp.Subquery(this=population)))
+    per_event = (
+        sel(
+            col("user_key"),
+            exp.alias_(col("event_key"), "name", quoted=True),
+            exp.alias_(exp.Min(this=col("t0")), "t", quoted=True),
+            exp.alias_(exp.Sum(this=col("n")), "n", quoted=True),
+        )
+        .from_(days.subquery("d"))
+        .group_by(col("user_key"), col("event_key"))
+    )
+    paths = _template(
+        "SELECT arraySlice(arrayMap(x -> x.2, arraySort(groupArray(tuple(t, name)))), 1, __len) AS path "
+        "FROM __per_event GROUP BY user_key",
+        {"__len": lit(length), "__per_event": per_event.subquery("pe")},
+    )
+    n_users, longest = engine.run(
+        sel(exp.Count(this=exp.Star()), fn("max", fn("length", col("path")))).from_(paths.subquery("p")),
+        comp.params,
+    )[0]
+    if not int(n_users):
+        return new_users, 0, 0, [], {}, []
+    top2 = engine.run(
+        sel(col("name"), exp.alias_(exp.Sum(this=col("n")), "total", quoted=True))
+        .from_(per_event.copy().subquery("pe2"))
+        .group_by(col("name"))
+        .order_by(exp.Ordered(this=col("total"), desc=True), col("name"))
+        .limit(lit(2)),
+        comp.params,
+    )
+    counted = (
+        sel(col("path"), exp.alias_(exp.Count(this=exp.Star()), "c", quoted=True))
+        .from_(paths.copy().subquery("p2"))
+        .where(exp.EQ(this=fn("length", col("path")), expression=lit(int(longest))))
+        .group_by(col("path"))
+    )
+    best = exp.Subquery(this=sel(fn("max", col("c"))).from_(counted.copy().subquery("m")))
+    candidates = [
+        (tuple(path), int(c))
+        for path, c in engine.run(
+            sel(col("path"), col("c"))
+            .from_(counted.subquery("k"))
+            .where(exp.EQ(this=col("c"), expression=best)),
+            comp.params,
+        )
+    ]
+    names = sorted({name for path, _c in candidates for name in path})
+    totals = {}
+    if names:
+        query = (
+            sel(col("name"), exp.Sum(this=col("n")))
+            .from_(per_event.copy().subquery("pe3"))
+            .where(exp.In(this=col("name"), expressions=[comp.param(n) for n in names]))
+            .group_by(col("name"))
+        )
+        totals = {name: int(total) for name, total in engine.run(query, comp.params)}
+    return new_users, int(n_users), int(longest), candidates, totals, [(n, int(t)) for n, t in top2]

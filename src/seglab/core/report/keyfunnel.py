@@ -160,10 +160,12 @@ def choose_key_funnel(
     else:
         population = "users active in the range"
         user_filter = ""
+    # Ties in time by event name (not by import order), as a connected project orders them.
     rows = conn.execute(
         "SELECT d.user_key, d.event_key, MIN(d.first_ts) AS t, SUM(d.n) FROM user_days d"
+        " JOIN event_names en ON en.event_key = d.event_key"
         f" WHERE d.day BETWEEN ? AND ? AND d.first_ts <= ?{user_filter}"
-        " GROUP BY d.user_key, d.event_key ORDER BY d.user_key, t, d.event_key",
+        " GROUP BY d.user_key, d.event_key ORDER BY d.user_key, t, en.name",
         params,
     ).fetchall()
     if not rows:
@@ -198,4 +200,48 @@ def choose_key_funnel(
         steps,
         f"the most common path: the first {len(steps)} distinct events of {users:,} "
         f"of the {sum(paths.values()):,} {population}",
+    )
+
+
+class _EventsInSource:
+    """``name in known`` asks the source (each name once)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._seen: dict[str, bool] = {}
+
+    def __contains__(self, name) -> bool:
+        if name not in self._seen:
+            self._seen[name] = bool(self.engine.has_event(str(name)))
+        return self._seen[name]
+
+
+def choose_key_funnel_in_source(
+    engine, from_day: int, to_day: int, as_of_ms: int, segments: Sequence[str] = ()
+) -> KeyFunnel | None:
+    """:func:`choose_key_funnel` on a connected project: the same rules, the paths counted in the
+    source (``engines.clickhouse.key_paths``), so the same funnel as the local project's."""
+    from seglab.core.engines.clickhouse import key_paths
+
+    known = _EventsInSource(engine)
+    chosen = _saved_funnel(engine.conn, known) or _segment_sequence(engine.conn, list(segments), known)
+    if chosen is not None:
+        return chosen
+    new_users, n_users, longest, candidates, totals, top2 = key_paths(
+        engine, from_day, to_day, as_of_ms, MIN_NEW_USERS, PATH_LENGTH
+    )
+    if not n_users:
+        return None
+    population = (
+        "users who started in the range" if new_users >= MIN_NEW_USERS else "users active in the range"
+    )
+    if longest < 2:
+        if len(top2) < 2:
+            return None
+        return KeyFunnel(tuple(name for name, _n in top2), "the two most frequent events (no longer path)")
+    best, users = min(candidates, key=lambda pc: (-pc[1], -sum(totals.get(k, 0) for k in pc[0]), list(pc[0])))
+    return KeyFunnel(
+        tuple(best),
+        f"the most common path: the first {len(best)} distinct events of {users:,} "
+        f"of the {n_users:,} {population}",
     )

@@ -248,7 +248,124 @@ def gather(
     progress: Progress = NULL_PROGRESS,
     project_name: str | None = None,
 ) -> Worksheet:
-    info = project_info(conn)
+    """The worksheet's numbers; on a connected project (docs/sources.md) every analysis runs in
+    its source (:class:`_Connected`), the same numbers as the local project of the same rows."""
+    from seglab.core.engines.base import source_of
+
+    source = source_of(conn)
+    if source is None:
+        return _gather(conn, _Local(conn), segments, as_of_ms, progress, project_name)
+    from seglab.core.engines.clickhouse import ClickHouseEngine
+
+    with ClickHouseEngine.open(conn, source) as engine, engine.watching(progress):
+        return _gather(conn, _Connected(engine), segments, as_of_ms, progress, project_name)
+
+
+class _Local:
+    """A local project's numbers: the analyses on its SQLite tables."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def info(self) -> dict:
+        return project_info(self.conn)
+
+    def as_of(self, as_of_ms: int | None) -> int | None:
+        return resolve_as_of(self.conn, as_of_ms)
+
+    def key_funnel(self, from_day: int, to_day: int, as_of_ms: int, chosen) -> KeyFunnel | None:
+        return choose_key_funnel(self.conn, from_day, to_day, as_of_ms, chosen)
+
+    def members(self, seg, as_of_ms: int | None):
+        """(the members, their number, the rest's number, the analysis series: segment, rest)."""
+        keys = SEGMENTS.members(self.conn, seg, as_of_ms) if as_of_ms is not None else set()
+        series = _series(self.conn, seg.level, keys)
+        return keys, len(keys), len(series[1].keys), series
+
+    def run(self, kind: str, request):
+        from seglab.core import analyses
+
+        runner = {
+            "segment_size": analyses.run_size_over_time,
+            "trend": analyses.run_trend,
+            "funnel": analyses.run_funnel,
+            "retention": analyses.run_retention,
+            "distinguishes": analyses.run_distinguish,
+        }[kind]
+        return runner(self.conn, request)
+
+    def breakdown(self, series) -> BreakdownData | None:
+        return _breakdown(self.conn, series)
+
+    def overlaps(self, members: dict) -> list[OverlapMatrix]:
+        return _overlaps({n: (level, keys) for n, (level, keys, _seg) in members.items()})
+
+
+class _Connected:
+    """A connected project's numbers: each analysis through the one entry point of the charts and
+    the command line (``engines.analyses.run_analysis``), the segments subqueries."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._universe: dict[str, int] = {}
+        self._as_of: int | None = None
+
+    def info(self) -> dict:
+        return self.engine.info()
+
+    def as_of(self, as_of_ms: int | None) -> int | None:
+        self._as_of = self.engine.as_of(as_of_ms)
+        return self._as_of
+
+    def key_funnel(self, from_day: int, to_day: int, as_of_ms: int, chosen) -> KeyFunnel | None:
+        from seglab.core.report.keyfunnel import choose_key_funnel_in_source
+
+        return choose_key_funnel_in_source(self.engine, from_day, to_day, as_of_ms, chosen)
+
+    def members(self, seg, as_of_ms: int | None):
+        from seglab.core.engines.clickhouse import SourceSeries
+        from seglab.core.segments.model import load_definition
+
+        level = seg.level
+        if level not in self._universe:
+            everyone = load_definition({"level": level, "conditions": []})
+            self._universe[level] = self.engine.count(everyone, as_of_ms)
+        size = self.engine.count(seg.definition, as_of_ms) if as_of_ms is not None else 0
+        series = (
+            SourceSeries(SEGMENT_LABEL, level, seg.definition),
+            SourceSeries(REST_LABEL, level, seg.definition, rest=True),
+        )
+        return None, size, self._universe[level] - size, series
+
+    def run(self, kind: str, request):
+        from seglab.core.engines.analyses import run_analysis
+
+        return run_analysis(self.engine, kind, request)
+
+    def breakdown(self, series) -> BreakdownData | None:
+        from seglab.core.engines.clickhouse import report_breakdown
+
+        found = report_breakdown(self.engine, series, BREAKDOWN_MAX_VALUES, self._as_of)
+        if found is None:
+            return None
+        name, mine, theirs = found
+        return _breakdown_rows(name, series[0].level, mine, theirs)
+
+    def overlaps(self, members: dict) -> list[OverlapMatrix]:
+        from seglab.core.engines.clickhouse import intersection_counts
+
+        out = []
+        for level in ("user", "account"):
+            names = [n for n, (lvl, _k, _s) in members.items() if lvl == level]
+            if len(names) < 2:
+                continue
+            cells = intersection_counts(self.engine, [members[n][2].definition for n in names], self._as_of)
+            out.append(OverlapMatrix(level, names, [cells[i][i] for i in range(len(names))], cells))
+        return out
+
+
+def _gather(conn, backend, segments, as_of_ms, progress, project_name) -> Worksheet:
+    info = backend.info()
     saved = saved_segment_names(conn)
     if segments:
         chosen = list(dict.fromkeys(segments))
@@ -258,7 +375,7 @@ def gather(
             raise UserError(f"no saved segment named {missing[0]!r} (saved segments: {known})")
     else:
         chosen = saved
-    resolved = resolve_as_of(conn, as_of_ms)
+    resolved = backend.as_of(as_of_ms)
     if as_of_ms is not None:
         source = "given"
     elif info.get("as_of_pinned"):
@@ -291,25 +408,24 @@ def gather(
         )
     key = None
     if rng is not None and resolved is not None:
-        key = choose_key_funnel(conn, _day(rng[0]), _day(rng[1]), resolved, chosen)
+        key = backend.key_funnel(_day(rng[0]), _day(rng[1]), resolved, chosen)
     worksheet.key_funnel = key
-    members: dict[str, tuple[str, set[int]]] = {}
+    members: dict[str, tuple] = {}
     total = max(len(chosen), 1)
     for i, seg_name in enumerate(chosen):
         check_cancelled(progress)
         progress.report(i, total, f"worksheet: {seg_name}")
         try:
             seg = SEGMENTS.get(conn, seg_name)
-            keys = SEGMENTS.members(conn, seg, resolved) if resolved is not None else set()
+            keys, size, rest_size, series = backend.members(seg, resolved)
         except UserError as exc:
             # e.g. a saved definition naming a property no longer imported, or a deleted segment:
             # said in the worksheet; the other segments are still there.
             worksheet.notes.append(f"The segment “{seg_name}” cannot be evaluated and is left out: {exc}")
             continue
         level = seg.level
-        members[seg_name] = (level, keys)
-        series = _series(conn, level, keys)
-        universe = len(keys) + len(series[1].keys)
+        members[seg_name] = (level, keys, seg)
+        universe = size + rest_size
         section = SegmentSection(
             colour=color_of_saved(conn, seg_name),
             anchor=_anchor(i),
@@ -317,16 +433,16 @@ def gather(
             level=level,
             description=SEGMENTS.describe(seg),
             definition_json=SEGMENTS.definition_json(seg),
-            size=len(keys),
+            size=size,
             universe=universe,
-            share=len(keys) / universe if universe else 0.0,
-            rest_size=len(series[1].keys),
+            share=size / universe if universe else 0.0,
+            rest_size=rest_size,
         )
         if resolved is not None and rng is not None:
-            _fill_section(conn, section, seg, series, resolved, rng, key, progress)
+            _fill_section(backend, section, seg, series, resolved, rng, key, progress)
         worksheet.sections.append(section)
     progress.report(total, total, "worksheet: overlap")
-    worksheet.overlaps = _overlaps(members)
+    worksheet.overlaps = backend.overlaps(members)
     return worksheet
 
 
@@ -354,14 +470,15 @@ def _series(conn, level: Literal["user", "account"], keys: set[int]):
     return seg, complement_series(conn, seg, REST_LABEL)
 
 
-def _fill_section(conn, section: SegmentSection, seg, series, as_of_ms, rng, key, progress) -> None:
+def _fill_section(backend, section: SegmentSection, seg, series, as_of_ms, rng, key, progress) -> None:
+    run = backend.run
     steps = [
-        ("size_over_time", lambda: _size_over_time(conn, seg, as_of_ms, rng)),
-        ("activity", lambda: _activity(conn, series, as_of_ms, rng, section)),
-        ("funnel", lambda: _funnel(conn, series, as_of_ms, rng, key)),
-        ("retention", lambda: _retention(conn, series, as_of_ms, rng)),
-        ("distinctions", lambda: _distinctions(conn, series[0], as_of_ms, rng)),
-        ("breakdown", lambda: _breakdown(conn, series)),
+        ("size_over_time", lambda: _size_over_time(run, seg, as_of_ms, rng)),
+        ("activity", lambda: _activity(run, series, as_of_ms, rng, section)),
+        ("funnel", lambda: _funnel(run, series, as_of_ms, rng, key)),
+        ("retention", lambda: _retention(run, series, as_of_ms, rng)),
+        ("distinctions", lambda: _distinctions(run, series[0], as_of_ms, rng)),
+        ("breakdown", lambda: backend.breakdown(series)),
     ]
     for attr, fn in steps:
         check_cancelled(progress)
@@ -382,12 +499,12 @@ def _fill_section(conn, section: SegmentSection, seg, series, as_of_ms, rng, key
 # -- the parts of a section --------------------------------------------------------------------
 
 
-def _size_over_time(conn, seg, as_of_ms: int, rng) -> SeriesPoints | None:
+def _size_over_time(run, seg, as_of_ms: int, rng) -> SeriesPoints | None:
     """Membership re-evaluated at the end of every week of the range (the last point at as-of)."""
-    from seglab.core.analyses import SizeOverTimeRequest, run_size_over_time
+    from seglab.core.analyses import SizeOverTimeRequest
 
-    frame = run_size_over_time(
-        conn,
+    frame = run(
+        "segment_size",
         SizeOverTimeRequest(
             segments=((SEGMENT_LABEL, seg.definition),),
             interval="week",
@@ -401,13 +518,13 @@ def _size_over_time(conn, seg, as_of_ms: int, rng) -> SeriesPoints | None:
     return SeriesPoints([str(x) for x in frame["period_start"]], [int(v) for v in frame["size"]], [])
 
 
-def _activity(conn, series, as_of_ms: int, rng, section: SegmentSection) -> SeriesPoints | None:
+def _activity(run, series, as_of_ms: int, rng, section: SegmentSection) -> SeriesPoints | None:
     """Weekly active share: units with any event that week ÷ the group's size at as-of."""
-    from seglab.core.analyses.trend import TrendRequest, run_trend
+    from seglab.core.analyses.trend import TrendRequest
 
     measure: Literal["users", "accounts"] = "users" if section.level == "user" else "accounts"
-    frame = run_trend(
-        conn,
+    frame = run(
+        "trend",
         TrendRequest(
             event="*",
             measure=measure,
@@ -436,13 +553,13 @@ def _activity(conn, series, as_of_ms: int, rng, section: SegmentSection) -> Seri
     )
 
 
-def _funnel(conn, series, as_of_ms: int, rng, key: KeyFunnel | None) -> FunnelData | None:
+def _funnel(run, series, as_of_ms: int, rng, key: KeyFunnel | None) -> FunnelData | None:
     if key is None:
         return None
-    from seglab.core.analyses.funnel import FunnelRequest, run_funnel
+    from seglab.core.analyses.funnel import FunnelRequest
 
-    frame = run_funnel(
-        conn,
+    frame = run(
+        "funnel",
         FunnelRequest(
             steps=key.funnel_steps(),
             within_days=key.within_days,
@@ -483,11 +600,11 @@ def _none_if_nan(value) -> float | None:
     return None if pd.isna(v) else v
 
 
-def _retention(conn, series, as_of_ms: int, rng) -> RetentionData | None:
-    from seglab.core.analyses.retention import RetentionRequest, run_retention
+def _retention(run, series, as_of_ms: int, rng) -> RetentionData | None:
+    from seglab.core.analyses.retention import RetentionRequest
 
-    frame = run_retention(
-        conn,
+    frame = run(
+        "retention",
         RetentionRequest(
             start_event="*",
             return_event="*",
@@ -529,13 +646,14 @@ def _retention(conn, series, as_of_ms: int, rng) -> RetentionData | None:
     return RetentionData(periods, curve(SEGMENT_LABEL), curve(REST_LABEL), cohorts)
 
 
-def _distinctions(conn, series, as_of_ms: int, rng) -> list[Trait] | None:
+def _distinctions(run, series, as_of_ms: int, rng) -> list[Trait] | None:
     """The property values and events most over-represented in the segment (the analyses' ranking)."""
-    from seglab.core.analyses import DistinguishRequest, run_distinguish
+    from seglab.core.analyses import DistinguishRequest
     from seglab.core.report.distinguish import traits_from_frame
 
-    frame = run_distinguish(
-        conn, DistinguishRequest(series=series, as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1])
+    frame = run(
+        "distinguishes",
+        DistinguishRequest(series=series, as_of_ms=as_of_ms, date_from=rng[0], date_to=rng[1]),
     )
     return traits_from_frame(frame, TOP_ITEMS // 2) or None
 
@@ -561,7 +679,7 @@ def _breakdown(conn, series) -> BreakdownData | None:
     """The segment's units (users: by their account's value) per value of :func:`breakdown_property`."""
     import numpy as np
 
-    from seglab.core.analyses.breakdown import NONE, Breakdown, groups_from_counts, unit_values
+    from seglab.core.analyses.breakdown import Breakdown, unit_values
     from seglab.core.analyses.common import Engine
 
     name = breakdown_property(conn)
@@ -578,7 +696,13 @@ def _breakdown(conn, series) -> BreakdownData | None:
                 out[label] = out.get(label, 0) + 1
         return out
 
-    mine, theirs = counts(seg), counts(rest)
+    return _breakdown_rows(name, seg.level, counts(seg), counts(rest))
+
+
+def _breakdown_rows(name: str, level: str, mine: dict, theirs: dict) -> BreakdownData | None:
+    """The breakdown from each group's units per value label (None: no value)."""
+    from seglab.core.analyses.breakdown import NONE, groups_from_counts
+
     if not mine:
         return None
     groups = groups_from_counts(mine, BREAKDOWN_MAX_VALUES, "text")
@@ -588,7 +712,7 @@ def _breakdown(conn, series) -> BreakdownData | None:
         label = None if g == NONE else g
         a, b = mine.get(label, 0), theirs.get(label, 0)
         rows.append((g, a, a / n_mine if n_mine else 0.0, b / n_rest if n_rest else 0.0))
-    return BreakdownData(name, seg.level, rows)
+    return BreakdownData(name, level, rows)
 
 
 def _overlaps(members: dict[str, tuple[str, set[int]]]) -> list[OverlapMatrix]:
