@@ -481,3 +481,20 @@ def test_saving_from_the_builder_and_pinning_the_as_of(window, qtbot, connected_
     assert dialog.date_edit.minimumDate().toString("yyyy-MM-dd") == "2023-12-01"
     assert dialog.date_edit.maximumDate().toString("yyyy-MM-dd") == "2024-03-31"
     dialog.close()
+
+
+def test_the_worksheet_of_a_connected_project_is_written_from_the_source(
+    window, qtbot, connected_file, tmp_path
+):
+    from seglab.core import segments
+
+    with Project.open(connected_file) as project:
+        segments.save_segment(project.conn, "Pro users", PRO)
+    _opened(qtbot, window, connected_file)
+    assert window.worksheet_action.isEnabled()
+    out = tmp_path / "worksheet.html"
+    assert window.export_worksheet(out)
+    assert window.wait_for_worksheet(60_000)
+    qtbot.waitUntil(lambda: out.exists() and not window._worksheet_running(), timeout=20_000)
+    html = out.read_text(encoding="utf-8")
+    assert "Pro users" in html

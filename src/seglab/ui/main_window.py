@@ -142,10 +142,15 @@ def save_copy_task(path: Path, source: Path, progress=None) -> Path:
 
 def write_worksheet_task(project_path: Path, out_path: Path, progress=None) -> Path:
     """Worker function: the segmentation worksheet of every saved segment, as one HTML file."""
+    from seglab.core.engines.tasks import is_connected, source_turn
     from seglab.core.progress import NULL_PROGRESS
     from seglab.core.report import write_report
 
-    return write_report(out_path, project_path, progress=progress or NULL_PROGRESS)
+    progress = progress or NULL_PROGRESS
+    if is_connected(project_path):  # its analyses run in the source: in turn with the other tasks
+        with source_turn(progress):
+            return write_report(out_path, project_path, progress=progress)
+    return write_report(out_path, project_path, progress=progress)
 
 
 def build_demo_task(path: Path, request=None, progress=None) -> Path:
@@ -387,8 +392,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(is_open)
         self.overview_widget.set_connected(self.session.source["url"] if connected else None)
         self.overview_widget.import_button.setEnabled(is_open and not busy and not connected)
-        # Commands that read the local tables only (the worksheet, people search) are not pushed down.
-        self.worksheet_action.setEnabled(self.worksheet_action.isEnabled() and not connected)
+        # People search reads the project's own search index, which a connected project has not.
         self.find_action.setEnabled(is_open and not connected)
 
     def show_user_guide(self):

@@ -38,21 +38,28 @@ _SOURCE_LOCK = threading.RLock()
 
 
 @contextmanager
-def source_client(url: str, progress: Progress = NULL_PROGRESS) -> Iterator[Client]:
-    """An open client of ``url`` for one task (serialised with every other task in the process)."""
-    src = parse_url(url)
-    # A task waiting behind another one stops waiting as soon as it is cancelled.
+def source_turn(progress: Progress = NULL_PROGRESS) -> Iterator[None]:
+    """This thread's turn on the sources of the process, for work that opens its source itself
+    (the worksheet). A task waiting behind another one stops waiting as soon as it is cancelled."""
     while not _SOURCE_LOCK.acquire(timeout=0.05):
         check_cancelled(progress)
     try:
         check_cancelled(progress)
+        yield
+    finally:
+        _SOURCE_LOCK.release()
+
+
+@contextmanager
+def source_client(url: str, progress: Progress = NULL_PROGRESS) -> Iterator[Client]:
+    """An open client of ``url`` for one task (serialised with every other task in the process)."""
+    src = parse_url(url)
+    with source_turn(progress):
         client = open_client(src)
         try:
             yield client
         finally:
             client.close()
-    finally:
-        _SOURCE_LOCK.release()
 
 
 @contextmanager
@@ -403,6 +410,7 @@ __all__ = [
     "probe_source",
     "source_client",
     "source_summary",
+    "source_turn",
     "task_engine",
     "top_values",
     "universe_size",
