@@ -380,6 +380,12 @@ class MainWindow(QMainWindow):
             action.setEnabled(not busy)
         connected = self.session.is_connected()
         self.import_action.setEnabled(is_open and not busy and not connected)
+        self.import_action.setStatusTip(
+            f"This project reads its events from {self.session.source['url']}; import does not apply "
+            "to a connected project"
+            if connected
+            else ""
+        )
         self.worksheet_action.setEnabled(is_open and not busy and not self._worksheet_running())
         self.save_as_action.setEnabled(is_open and not busy)
         self.close_action.setEnabled(is_open and not busy)
