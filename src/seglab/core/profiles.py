@@ -40,6 +40,7 @@ class MemberTable:
     types: tuple[str, ...]
     keys: tuple[int, ...]
     rows: list[tuple] = field(repr=False)
+    profiles: bool = True  # False: a connected project's members (no local profile to open)
 
     def export_rows(self) -> Iterable[tuple]:
         """Rows for CSV: datetimes as ISO 8601, everything else as is."""
@@ -390,7 +391,38 @@ def builder_catalogue(conn: sqlite3.Connection, progress: Progress = NULL_PROGRE
     return BuilderCatalogue(props, tuple(event_name_counts(conn)), values, days)
 
 
+def connected_builder_catalogue(
+    conn: sqlite3.Connection, engine: Any, progress: Progress
+) -> BuilderCatalogue:
+    """:func:`builder_catalogue` of a connected project: event names, frequent values and the
+    date range read in its source (one row per name or value read back)."""
+    from seglab.core.engines import tasks
+
+    props = tuple(load_properties(conn))
+    values: dict[tuple[str, str], tuple[str, ...]] = {}
+    for i, p in enumerate(props):
+        check_cancelled(progress)
+        if p.type == "text":
+            values[(p.entity, p.name)] = tasks.top_values(engine, p)
+        progress.report(i + 1, len(props), "Reading properties")
+    first, last = engine.bounds()
+    days = (ms_to_iso(first)[:10], ms_to_iso(last)[:10]) if first is not None else None
+    return BuilderCatalogue(props, tuple(tasks.event_name_counts(engine)), values, days)
+
+
 # -- task functions: f(path, request, progress), for the UI's worker --------------------------
+
+
+def is_connected(path) -> bool:
+    from seglab.core.engines.tasks import is_connected as connected
+
+    return connected(path)
+
+
+def task_engine(path, progress: Progress):
+    from seglab.core.engines.tasks import task_engine as engine_for
+
+    return engine_for(path, progress)
 
 
 def _reader(path) -> sqlite3.Connection:
@@ -419,6 +451,8 @@ def load_segment_member_table(
 
     definition, as_of_ms = request
     seg = segments.load_definition(definition)
+    if is_connected(path):
+        return _connected_member_table(path, seg, as_of_ms, progress)
     conn = _reader(path)
     try:
         install_interrupt(conn, progress)
@@ -426,6 +460,18 @@ def load_segment_member_table(
         return member_table(conn, seg.level, keys, progress)
     finally:
         conn.close()
+
+
+def _connected_member_table(path, seg: Any, as_of_ms: int | None, progress: Progress) -> MemberTable:
+    """The members of a connected project's segment, with their properties, read in its source.
+    Its rows have no local keys: ``keys`` are row numbers and ``profiles`` is False."""
+    from seglab.core.engines import tasks
+
+    with task_engine(path, progress) as (_conn, engine):
+        ids = engine.member_ids(seg, as_of_ms)
+        check_cancelled(progress)
+        columns, types, rows = tasks.member_rows(engine, seg.level, ids, progress)
+    return MemberTable(seg.level, columns, types, tuple(range(len(rows))), rows, profiles=False)
 
 
 def load_user_profile(
@@ -449,6 +495,9 @@ def load_account_profile(
 
 
 def load_builder_catalogue(path, request: Any = None, progress: Progress = NULL_PROGRESS) -> BuilderCatalogue:
+    if is_connected(path):
+        with task_engine(path, progress) as (conn, engine):
+            return connected_builder_catalogue(conn, engine, progress)
     conn = _reader(path)
     try:
         return builder_catalogue(conn, progress)
@@ -526,11 +575,13 @@ def preview(
     as_of_ms: int | None = None,
     name: str | None = None,
     progress: Progress = NULL_PROGRESS,
+    engine: Any = None,
 ) -> PreviewResult:
     """Problems, per-condition counts, running totals and the total of a (possibly unfinished) draft.
 
     Each top-level condition is loaded and checked on its own, so one unfinished row
-    does not hide the counts of the others.
+    does not hide the counts of the others. ``engine``: a connected project's
+    ClickHouse engine (the counts run in its source), None for a local project.
     """
     from seglab.core import segments
     from seglab.core.errors import SegmentError
@@ -539,7 +590,12 @@ def preview(
     if level not in LEVELS:
         level = "user"
     match = definition.get("match", "all")
-    universe = segments.universe_size(conn, level)
+    if engine is not None:
+        from seglab.core.engines import tasks
+
+        universe = tasks.universe_size(engine, level)
+    else:
+        universe = segments.universe_size(conn, level)
     found: list[tuple[str, str, str]] = []
     # The whole definition first: top-level shape errors (level, match, version).
     top = {k: v for k, v in definition.items() if k != "conditions"}
@@ -547,7 +603,7 @@ def preview(
         segments.load_definition({**top, "conditions": []})
     except SegmentError as exc:
         return PreviewResult(level, universe, None, {}, {}, ((exc.path, exc.reason, "error"),), None)
-    catalog = segments.Catalog.from_conn(conn)
+    catalog = tasks.checking_catalog(engine) if engine is not None else segments.Catalog.from_conn(conn)
     valid: list[tuple[int, Any]] = []
     for i, cond in enumerate(definition.get("conditions", [])):
         check_cancelled(progress)
@@ -570,14 +626,18 @@ def preview(
     running: dict[int, int] = {}
     if valid:
         seg = segments.SegmentDef(level=level, match=match, conditions=tuple(c for _, c in valid))
-        for (i, _), cc in zip(valid, segments.condition_counts(conn, seg, as_of_ms)):
+        if engine is not None:
+            counts = tasks.condition_counts(engine, seg, as_of_ms, progress)
+        else:
+            counts = segments.condition_counts(conn, seg, as_of_ms)
+        for (i, _), cc in zip(valid, counts):
             alone[i] = cc.alone
             running[i] = cc.running
             check_cancelled(progress)
     nested: dict[str, tuple[str, int]] = {}
     conditions = definition.get("conditions", [])
     for i, _cond in valid:
-        _count_nested(conn, conditions[i], f"conditions[{i}]", level, as_of_ms, nested, progress)
+        _count_nested(conn, conditions[i], f"conditions[{i}]", level, as_of_ms, nested, progress, engine)
     errors = any(p[2] == "error" for p in found)
     total = description = None
     if not errors:
@@ -588,7 +648,9 @@ def preview(
     return PreviewResult(level, universe, total, alone, running, tuple(found), description, nested)
 
 
-def _count_nested(conn, cond: dict, path: str, level: str, as_of_ms, out: dict, progress: Progress) -> None:
+def _count_nested(
+    conn, cond: dict, path: str, level: str, as_of_ms, out: dict, progress: Progress, engine: Any = None
+) -> None:
     """Count each condition inside a group or a users condition on its own (for the builder's rows)."""
     from seglab.core import segments
 
@@ -603,13 +665,17 @@ def _count_nested(conn, cond: dict, path: str, level: str, as_of_ms, out: dict, 
         check_cancelled(progress)
         p = f"{child_path}[{j}]"
         seg = segments.load_definition({"version": 1, "level": child_level, "conditions": [child]})
-        out[p] = (child_level, segments.count(conn, seg, as_of_ms))
-        _count_nested(conn, child, p, child_level, as_of_ms, out, progress)
+        n = engine.count(seg, as_of_ms) if engine is not None else segments.count(conn, seg, as_of_ms)
+        out[p] = (child_level, n)
+        _count_nested(conn, child, p, child_level, as_of_ms, out, progress, engine)
 
 
 def load_preview(path, request: tuple, progress: Progress = NULL_PROGRESS) -> PreviewResult:
     """Worker task: ``request`` = ``(definition, as_of_ms, name)``."""
     definition, as_of_ms, name = request
+    if is_connected(path):
+        with task_engine(path, progress) as (conn, engine):
+            return preview(conn, definition, as_of_ms, name, progress, engine)
     conn = _reader(path)
     try:
         install_interrupt(conn, progress)
@@ -636,8 +702,13 @@ class LibraryEntry:
 
 
 def library_entries(
-    conn: sqlite3.Connection, progress: Progress = NULL_PROGRESS, *, with_sizes: bool = True
+    conn: sqlite3.Connection,
+    progress: Progress = NULL_PROGRESS,
+    *,
+    with_sizes: bool = True,
+    engine: Any = None,
 ) -> list[LibraryEntry]:
+    """``engine``: a connected project's engine, which counts each segment in its source."""
     from seglab.core import segments
     from seglab.core.errors import SegLabError
 
@@ -650,7 +721,9 @@ def library_entries(
             error = s.problem
         elif with_sizes:
             try:
-                size = segments.count(conn, s.definition)
+                size = (
+                    engine.count(s.definition) if engine is not None else segments.count(conn, s.definition)
+                )
             except SegLabError as exc:
                 error = str(exc)
         try:
@@ -667,6 +740,9 @@ def library_entries(
 
 def load_library(path, request: Any = None, progress: Progress = NULL_PROGRESS) -> list[LibraryEntry]:
     """Worker task: every saved segment with its size and description."""
+    if is_connected(path):
+        with task_engine(path, progress) as (conn, engine):
+            return library_entries(conn, progress, engine=engine)
     conn = _reader(path)
     try:
         install_interrupt(conn, progress)

@@ -36,9 +36,29 @@ class CancelToken:
     def __init__(self, callback=None):
         self._event = threading.Event()
         self._callback = callback
+        self._on_cancel: list = []
+        self._lock = threading.Lock()
 
     def cancel(self) -> None:
         self._event.set()
+        with self._lock:
+            hooks = list(self._on_cancel)
+        for hook in hooks:  # e.g. a connected project's engine.cancel(): stops the running query
+            hook()
+
+    def add_cancel_callback(self, hook):
+        """Call ``hook()`` (from the cancelling thread) when cancelled; returns a remover."""
+        with self._lock:
+            self._on_cancel.append(hook)
+        if self.is_cancelled():
+            hook()
+
+        def remove() -> None:
+            with self._lock:
+                if hook in self._on_cancel:
+                    self._on_cancel.remove(hook)
+
+        return remove
 
     def is_cancelled(self) -> bool:
         return self._event.is_set()

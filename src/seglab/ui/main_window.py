@@ -142,10 +142,15 @@ def save_copy_task(path: Path, source: Path, progress=None) -> Path:
 
 def write_worksheet_task(project_path: Path, out_path: Path, progress=None) -> Path:
     """Worker function: the segmentation worksheet of every saved segment, as one HTML file."""
+    from seglab.core.engines.tasks import is_connected, source_turn
     from seglab.core.progress import NULL_PROGRESS
     from seglab.core.report import write_report
 
-    return write_report(out_path, project_path, progress=progress or NULL_PROGRESS)
+    progress = progress or NULL_PROGRESS
+    if is_connected(project_path):  # its analyses run in the source: in turn with the other tasks
+        with source_turn(progress):
+            return write_report(out_path, project_path, progress=progress)
+    return write_report(out_path, project_path, progress=progress)
 
 
 def build_demo_task(path: Path, request=None, progress=None) -> Path:
@@ -225,6 +230,7 @@ class MainWindow(QMainWindow):
         self.start_widget.open_dialog_requested.connect(self.open_project_dialog)
         self.start_widget.new_requested.connect(self.new_project_dialog)
         self.start_widget.demo_requested.connect(self.open_demo)
+        self.start_widget.connect_requested.connect(self.connect_dialog)
 
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
@@ -298,6 +304,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.import_action = self._action("&Import Files…", self.import_dialog, "Ctrl+I", file_menu)
         self.import_action.setIcon(icon("import"))
+        self.connect_action = self._action("&Connect to ClickHouse…", self.connect_dialog, None, file_menu)
         self.worksheet_action = self._action(
             "Export &Worksheet…", self.export_worksheet_dialog, "Ctrl+E", file_menu
         )
@@ -369,9 +376,16 @@ class MainWindow(QMainWindow):
     def _update_actions(self, *_args) -> None:
         is_open = self.session.is_open()
         busy = self.session.busy or self._file_job_running()
-        for action in (self.new_action, self.open_action, self.demo_action):
+        for action in (self.new_action, self.open_action, self.demo_action, self.connect_action):
             action.setEnabled(not busy)
-        self.import_action.setEnabled(is_open and not busy)
+        connected = self.session.is_connected()
+        self.import_action.setEnabled(is_open and not busy and not connected)
+        self.import_action.setStatusTip(
+            f"This project reads its events from {self.session.source['url']}; import does not apply "
+            "to a connected project"
+            if connected
+            else ""
+        )
         self.worksheet_action.setEnabled(is_open and not busy and not self._worksheet_running())
         self.save_as_action.setEnabled(is_open and not busy)
         self.close_action.setEnabled(is_open and not busy)
@@ -382,7 +396,10 @@ class MainWindow(QMainWindow):
         self.unpin_action.setEnabled(is_open and not busy and pinned)
         for action in self.page_actions.values():
             action.setEnabled(is_open)
-        self.overview_widget.import_button.setEnabled(is_open and not busy)
+        self.overview_widget.set_connected(self.session.source["url"] if connected else None)
+        self.overview_widget.import_button.setEnabled(is_open and not busy and not connected)
+        # People search reads the project's own search index, which a connected project has not.
+        self.find_action.setEnabled(is_open and not connected)
 
     def show_user_guide(self):
         """Help → User guide: the guide shipped with this SegLab, rendered here (no network)."""
@@ -654,8 +671,20 @@ class MainWindow(QMainWindow):
             set_as_of(self.session, self.undo_stack, pin_ms)
             return None
         conn = self.session.project.conn
-        first = conn.execute("SELECT min(ts) FROM events").fetchone()[0]
-        dialog = PinAsOfDialog(asof.as_of_state(conn), first, self)
+        if self.session.is_connected():
+            # The events are in the source: the range is the Data page's (read there in a worker).
+            from seglab.core.timeutil import parse_as_of
+
+            snap = self.overview_model.snapshot
+            info = snap.info if snap is not None else {}
+            first = parse_as_of(info["first_event"]) if info.get("first_event") else None
+            latest = parse_as_of(info["last_event"]) if info.get("last_event") else None
+            pin = asof.get_pin(conn)
+            state = asof.AsOfState(pin if pin is not None else latest, pin is not None, latest)
+        else:
+            first = conn.execute("SELECT min(ts) FROM events").fetchone()[0]
+            state = asof.as_of_state(conn)
+        dialog = PinAsOfDialog(state, first, self)
         dialog.accepted.connect(lambda: set_as_of(self.session, self.undo_stack, dialog.pin_ms()))
         dialog.open()
         return dialog
@@ -854,13 +883,31 @@ class MainWindow(QMainWindow):
         """Wait for Save a copy / the worksheet export to finish (tests and scripted use)."""
         return self._file_worker is None or self._file_worker.wait(timeout_ms)
 
+    # -- connected projects (docs/sources.md) ---------------------------------------------------
+    def connect_dialog(self, *, show: bool = True):
+        """File → Connect to ClickHouse…: the dialog (the new project opens when it is written)."""
+        from seglab.ui.widgets.connect_dialog import ConnectDialog
+
+        if self._refuse_when_busy() or (self.session.is_open() and not self.pages_allow_leaving()):
+            return None
+        dialog = ConnectDialog(self.settings.last_folder(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._connected(dialog.project_path))
+        if show:
+            dialog.open()
+        return dialog
+
+    def _connected(self, path: Path | None) -> None:
+        if path is not None:
+            self.open_project(path, confirmed=True)
+
     # -- import -------------------------------------------------------------------------------
     def import_dialog(self) -> None:
         """File → Import…: choose CSV files, then the import wizard."""
         if not self.session.is_open():
             messages.show_info(self, messages.TITLE_IMPORT, messages.NO_PROJECT_FOR_IMPORT)
             return
-        if self._refuse_when_busy():
+        if self._refuse_when_busy() or self._refuse_import_connected():
             return
         dialog = import_file_dialog(self, self.settings.last_folder())
         if dialog.exec() and dialog.selectedFiles():
@@ -871,6 +918,8 @@ class MainWindow(QMainWindow):
 
         Without an open project, offers to import them into a new one (``new_project``: its
         path, instead of asking where to save it)."""
+        if self._refuse_import_connected():
+            return None
         paths = self._importable(paths)
         if not paths:
             return None
@@ -892,6 +941,19 @@ class MainWindow(QMainWindow):
         self.settings.set_last_folder(Path(paths[0]).parent)
         dialog.open()
         return dialog
+
+    def _refuse_import_connected(self) -> bool:
+        """The contract refuses import on a connected project (docs/sources.md): say why."""
+        source = self.session.source
+        if source is None:
+            return False
+        messages.show_error(
+            self,
+            messages.TITLE_IMPORT,
+            f"{self.session.path.name} reads its events from {source['url']}; import does not apply "
+            "to a connected project (nothing was changed)",
+        )
+        return True
 
     def _importable(self, paths: list[str]) -> list[str]:
         """Leave out what must never be read as data: a SegLab project (the open one above all:

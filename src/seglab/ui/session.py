@@ -20,6 +20,8 @@ from PySide6.QtCore import QObject, Signal
 
 from seglab.core.project import Project
 
+_UNREAD = object()
+
 
 class ProjectSession(QObject):
     project_opened = Signal(object)  # Path
@@ -31,6 +33,7 @@ class ProjectSession(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._project: Project | None = None
+        self._source: object = _UNREAD
         self._busy = False
 
     @property
@@ -48,6 +51,22 @@ class ProjectSession(QObject):
     def is_open(self) -> bool:
         return self._project is not None
 
+    @property
+    def source(self) -> dict | None:
+        """A connected project's source (docs/sources.md: URL without secrets, tables, mapping);
+        None for a local project. Its events are read in the source by each worker task
+        (seglab.core.engines.tasks), never imported."""
+        if self._project is None:
+            return None
+        if self._source is _UNREAD:
+            from seglab.core.engines.base import source_of
+
+            self._source = source_of(self._project.conn)
+        return self._source  # type: ignore[return-value]
+
+    def is_connected(self) -> bool:
+        return self.source is not None
+
     # -- lifecycle ------------------------------------------------------------
     def open(self, path: str | os.PathLike) -> Project:
         """Open ``path`` writable, closing the current project first only if that succeeds.
@@ -59,7 +78,6 @@ class ProjectSession(QObject):
         if self._project is not None and _same(self._project.path, path):
             return self._project
         project = Project.open(path)  # raises before we touch the current project
-        _refuse_connected(project)
         self._replace(project)
         return project
 
@@ -72,12 +90,14 @@ class ProjectSession(QObject):
         if self._project is None:
             return
         project, self._project = self._project, None
+        self._source = _UNREAD
         project.close()
         self.project_closed.emit()
 
     def _replace(self, project: Project) -> None:
         self.close()
         self._project = project
+        self._source = _UNREAD
         self.project_opened.emit(project.path)
 
     # -- changes ----------------------------------------------------------------
@@ -102,18 +122,3 @@ def _same(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except OSError:
         return False
-
-
-def _refuse_connected(project: Project) -> None:
-    """A connected project (docs/sources.md) runs on the command line only, for now."""
-    from seglab.core.engines.base import source_of
-    from seglab.core.errors import ProjectError
-
-    source = source_of(project.conn)
-    if source is None:
-        return
-    project.close()
-    raise ProjectError(
-        f"{project.path.name} reads its events from {source['url']}; the desktop app does not open "
-        "connected projects yet (use the seglab command: info, segment count/members/list, analyze trend)"
-    )

@@ -221,8 +221,20 @@ def segment_summary(
 
 
 def segment_summary_file(path, request: tuple[str, tuple[str, ...]], progress: Progress = NULL_PROGRESS):
-    """:func:`segment_summary` of ``request = (name, properties)`` on its own read-only connection."""
+    """:func:`segment_summary` of ``request = (name, properties)`` on its own read-only connection
+    (on a connected project, counted and summed in its source: docs/sources.md)."""
+    from seglab.core.engines.tasks import is_connected, task_engine
     from seglab.core.storage.connection import connect
+
+    if is_connected(path):
+        from seglab.core.engines.clickhouse import segment_sums as pushed_sums
+        from seglab.core.segments import get_saved
+
+        with task_engine(path, progress) as (conn, engine):
+            saved = get_saved(conn, request[0])
+            size = engine.count(saved.definition)
+            sums = pushed_sums(engine, saved.definition, None, list(request[1]))  # type: ignore[arg-type]
+        return SegmentSummary(request[0], saved.level, size, sums)
 
     conn = connect(path, readonly=True)
     try:

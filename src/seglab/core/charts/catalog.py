@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,16 @@ def chart_catalog(conn: sqlite3.Connection) -> ChartCatalog:
 
 
 def chart_catalog_file(path: Path, _request: Any = None, progress: Progress = NULL_PROGRESS) -> ChartCatalog:
+    from seglab.core.engines.tasks import is_connected, task_engine
     from seglab.core.storage.connection import connected
+
+    if is_connected(path):  # event names and the as-of time come from the source
+        from seglab.core.engines import tasks
+
+        with task_engine(path, progress) as (conn, engine):
+            local = chart_catalog(conn)
+            events = tuple(name for name, _n in tasks.event_name_counts(engine))  # type: ignore[arg-type]
+            return replace(local, events=events, as_of_ms=engine.as_of())
 
     with connected(path, readonly=True) as conn:
         return chart_catalog(conn)

@@ -124,7 +124,14 @@ def in_group(conn, spec: ChartSpec, s: ResolvedSeries, by, group: str) -> Resolv
 
 
 def slice_members_file(path: Path, req: SliceRequest, progress: Progress = NULL_PROGRESS) -> SliceMembers:
+    from seglab.core.engines.tasks import is_connected
     from seglab.core.storage.connection import connected
+
+    if is_connected(path):
+        raise ChartError(
+            "the people behind a point are not listed on a connected project yet "
+            "(save the series' segment and use Show members on the Segments page)"
+        )
 
     with connected(path, readonly=True) as conn:
         install_interrupt(conn, progress)

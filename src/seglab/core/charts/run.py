@@ -73,8 +73,16 @@ def run_chart(conn: sqlite3.Connection, spec: ChartSpec, progress: Progress = NU
 
 
 def run_chart_file(path: Path, spec: ChartSpec, progress: Progress = NULL_PROGRESS) -> pd.DataFrame:
-    """:func:`run_chart` on its own read-only connection (for a worker thread)."""
+    """:func:`run_chart` on its own read-only connection (for a worker thread); a connected
+    project's source is opened for the task like every other app task (engines.tasks)."""
+    from seglab.core.engines.tasks import is_connected, task_engine
     from seglab.core.storage.connection import connected
+
+    if is_connected(path):
+        from seglab.core.engines.analyses import chart_frame
+
+        with task_engine(path, progress) as (_conn, engine):
+            return chart_frame(engine, spec, progress)  # type: ignore[arg-type]
 
     with connected(path, readonly=True) as conn:
         install_interrupt(conn, progress)

@@ -6,6 +6,7 @@ the property catalogue; no event, user or account rows (docs/sources.md).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -152,8 +153,13 @@ def connect_project(
     url: str,
     tables: Mapping[str, str | None],
     maps: Sequence[str] = (),
+    *,
+    client: Client | None = None,
 ) -> dict:
-    """Check the source and write PROJECT; returns the contract's JSON (``--json``)."""
+    """Check the source and write PROJECT; returns the contract's JSON (``--json``).
+
+    ``client``: an open client of ``url`` to use (and leave open), for a caller that holds
+    one (the desktop app serialises its sources: seglab.core.engines.tasks)."""
     from seglab.core.project import Project
 
     path = Path(project)
@@ -167,7 +173,10 @@ def connect_project(
     out: dict = {"project": str(path), "source": {"kind": src.kind, "url": src.url}}
     stored = dict(out["source"], columns={}, keys={})
     catalogue: list[tuple[str, str, str]] = []  # (entity, name, type)
-    with open_client(src) as client:
+    held: contextlib.AbstractContextManager[Client] = (
+        open_client(src) if client is None else contextlib.nullcontext(client)
+    )
+    with held as client:
         for kind in KINDS:
             table = tables.get(kind)
             if not table:

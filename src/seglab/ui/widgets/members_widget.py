@@ -258,6 +258,9 @@ class MembersListWidget(QWidget):
         level = self.model.level
         if level is None or not index.isValid():
             return
+        table = self.model.table()
+        if table is not None and not table.profiles:
+            return  # a connected project's member: its events are in the source, no local profile
         key = self.model.key_at(index.row())
         self.member_activated.emit(level, key)
         if self._open_profiles:

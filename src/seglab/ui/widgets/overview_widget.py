@@ -119,6 +119,20 @@ class DataOverviewWidget(QWidget):
         self.status_label = QLabel("")
         self.status_label.setObjectName("hint")
         head.addWidget(self.status_label, 0, Qt.AlignmentFlag.AlignBottom)
+        # A connected project's counts are read in its source, which can take a while: Cancel
+        # stops the query there; Refresh reads the source again (it may have new events).
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop reading the source")
+        self.cancel_button.clicked.connect(model.cancel)
+        self.cancel_button.setVisible(False)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Read the counts in the source again")
+        self.refresh_button.clicked.connect(model.refresh)
+        self.refresh_button.setVisible(False)
+        head.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignBottom)
+        head.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self._connected = False
+        self._problem = ""
         self.import_button = QPushButton(icon("import"), "Import Files…")
         self.import_button.clicked.connect(self.import_requested)
         head.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignBottom)
@@ -164,6 +178,11 @@ class DataOverviewWidget(QWidget):
         self.event_section = _section("Event names", self.event_view)
         self.property_section = _section("Properties", self.property_view)
         self.import_section = _section("Import history", self.import_view)
+        # A connected project (docs/sources.md) shows its source where a local one shows imports.
+        self.source_view = _table(model.source, 3)
+        self.source_view.setWordWrap(True)
+        self.source_section = _section("Source", self.source_view)
+        self.source_section.setVisible(False)
         # Users whose events name more than one account (or another than the users file's):
         # counted and shown, not hidden; the section is there only when there are some.
         self.conflict_view = _table(model.conflicts, 3)
@@ -177,11 +196,13 @@ class DataOverviewWidget(QWidget):
         tables = QSplitter(Qt.Orientation.Vertical)
         tables.addWidget(top)
         tables.addWidget(self.import_section)
+        tables.addWidget(self.source_section)
         tables.addWidget(self.conflict_section)
         tables.setChildrenCollapsible(False)
         tables.setStretchFactor(0, 3)
         tables.setStretchFactor(1, 1)
         tables.setStretchFactor(2, 1)
+        tables.setStretchFactor(3, 1)
 
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setObjectName("emptyState")
@@ -196,8 +217,9 @@ class DataOverviewWidget(QWidget):
 
         model.snapshot_changed.connect(self._update)
         model.loading_changed.connect(self._loading)
-        model.load_failed.connect(
-            lambda text: self.status_label.setText(f"Could not read the project: {text}")
+        model.load_failed.connect(lambda text: self._show_problem(f"Could not read the project: {text}"))
+        model.load_cancelled.connect(
+            lambda: self._show_problem("Cancelled: the counts were not read (Refresh reads them)")
         )
         self._update()
 
@@ -205,11 +227,37 @@ class DataOverviewWidget(QWidget):
         self.title_label.setText(name or "Data")
         self.path_label.setText(path)
 
+    def set_connected(self, url: str | None) -> None:
+        """A connected project reads its events from ``url``: nothing to import (the contract
+        refuses import on connected projects), and the Data page shows the source instead."""
+        self.import_button.setVisible(True)
+        if url:
+            self.import_button.setEnabled(False)
+            self.import_button.setToolTip(
+                f"This project reads its events from {url}; import does not apply to a connected project"
+            )
+        else:
+            self.import_button.setToolTip("")
+        self.import_section.setVisible(not url)
+        self.source_section.setVisible(bool(url))
+        if self._connected != bool(url):
+            self._connected = bool(url)
+            self._loading(self.model.is_loading())
+
     def is_empty_state(self) -> bool:
         return self.body.currentWidget() is self.empty_label
 
+    def _show_problem(self, text: str) -> None:
+        self._problem = text
+        self.status_label.setText(text)
+
     def _loading(self, loading: bool) -> None:
-        self.status_label.setText("Reading the project…" if loading else "")
+        if loading:
+            self._problem = ""
+        reading = "Reading the source…" if self._connected else "Reading the project…"
+        self.status_label.setText(reading if loading else self._problem)
+        self.cancel_button.setVisible(loading and self._connected)
+        self.refresh_button.setVisible(not loading and self._connected)
 
     def _update(self) -> None:
         snap = self.model.snapshot
@@ -235,11 +283,15 @@ class DataOverviewWidget(QWidget):
         self.cards["as_of"].set_value(_day_time(info["as_of"]), pinned if info["as_of"] else "no events yet")
         self.pin_button.setEnabled(bool(info["as_of"]))
         self.unpin_button.setVisible(bool(info.get("as_of_pinned")))
-        empty = not (info["events"] or info["users"] or info["accounts"] or snap.imports)
+        empty = not (info["events"] or info["users"] or info["accounts"] or snap.imports or snap.source)
         self.body.setCurrentWidget(self.empty_label if empty else self._tables)
         self.event_section.title_label.setText(f"Event names ({len(snap.event_names):,})")
         self.property_section.title_label.setText(f"Properties ({len(snap.properties):,})")
         self.import_section.title_label.setText(f"Import history ({len(snap.imports):,})")
+        if snap.source is not None:
+            self.source_section.title_label.setText(
+                f"Source: {snap.source.url} — read each time SegLab counts; nothing is imported"
+            )
         self.conflict_section.setVisible(bool(snap.conflict_count))
         shown = (
             "" if len(snap.conflicts) == snap.conflict_count else f", the first {len(snap.conflicts):,} shown"

@@ -108,6 +108,14 @@ class SegmentsPageWidget(QWidget):
 
     # -- project -------------------------------------------------------------------------------------
     def _on_project_opened(self, _path=None) -> None:
+        # People search reads the project's own search index; a connected project has none.
+        connected = self.session.is_connected()
+        self.people_field.setEnabled(not connected)
+        self.people_field.setToolTip(
+            "Finding people is not available on a connected project (its users are in the source)"
+            if connected
+            else ""
+        )
         self.history.show_segment(None)
         self.builder.open_segment(None, level="user")
         self.builder.reload_catalogue()

@@ -44,6 +44,7 @@ class StartWidget(QWidget):
     open_dialog_requested = Signal()
     new_requested = Signal()
     demo_requested = Signal()
+    connect_requested = Signal()  # "Connect to ClickHouse…"
 
     def __init__(self, settings: AppSettings, parent: QWidget | None = None):
         super().__init__(parent)
@@ -67,12 +68,17 @@ class StartWidget(QWidget):
         self.demo_button.setDefault(True)
         self.new_button = QPushButton("New project…")
         self.open_button = QPushButton("Open project…")
-        for button in (self.demo_button, self.new_button, self.open_button):
+        self.connect_button = QPushButton("Connect to ClickHouse…")
+        self.connect_button.setToolTip(
+            "A project that reads its events from a ClickHouse server or chdb folder (nothing imported)"
+        )
+        for button in (self.demo_button, self.new_button, self.open_button, self.connect_button):
             button.setMinimumHeight(32)
             button.setMinimumWidth(220)
         self.demo_button.clicked.connect(self.demo_requested)
         self.new_button.clicked.connect(self.new_requested)
         self.open_button.clicked.connect(self.open_dialog_requested)
+        self.connect_button.clicked.connect(self.connect_requested)
         left.addWidget(logo)
         left.addSpacing(6)
         left.addWidget(title)
@@ -81,6 +87,7 @@ class StartWidget(QWidget):
         left.addWidget(self.demo_button)
         left.addWidget(self.new_button)
         left.addWidget(self.open_button)
+        left.addWidget(self.connect_button)
         left.addStretch(1)
         hint = QLabel("Tip: drop CSV files on this window to import them into a new project.")
         hint.setObjectName("hint")
