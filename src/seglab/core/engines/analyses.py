@@ -221,7 +221,7 @@ def chart_series(conn: sqlite3.Connection, spec: ChartSpec) -> tuple[tuple, tupl
     if missing:
         raise MissingSegmentError(missing)
     if not spec.segments:
-        resolved = (ResolvedSeries(EVERYONE_LABEL, spec.unit, None, "everyone"),)
+        resolved: tuple[ResolvedSeries, ...] = (ResolvedSeries(EVERYONE_LABEL, spec.unit, None, "everyone"),)
     else:
         out = []
         for name in dict.fromkeys(spec.segments):

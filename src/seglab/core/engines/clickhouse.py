@@ -1654,6 +1654,11 @@ _MEDIAN = (
 )
 
 
+def _query_template(text: str, names: dict[str, exp.Expr]) -> exp.Query:
+    """:func:`_template` of a whole ``SELECT``."""
+    return cast(exp.Query, _template(text, names))
+
+
 def _template(text: str, names: dict[str, exp.Expr]) -> exp.Expr:
     """A fixed ClickHouse SQL text with its ``__name`` placeholders replaced by sqlglot nodes."""
     import sqlglot
@@ -2052,7 +2057,7 @@ def size_over_time(
 
     if by is not None:
         return _size_broken_down(engine, segments, window, buckets, vs_rest, by)
-    rows = []
+    rows: list[tuple] = []
     universe: dict[str, int] = {}
     for label, definition in segments:
         counts = []
@@ -2187,7 +2192,7 @@ def overlap(
 
 def top_events(
     engine: ClickHouseEngine,
-    series: list[tuple[str, SegmentDef | None]],
+    series: list,
     as_of_ms: int | None,
     date_from=None,
     date_to=None,
@@ -2206,8 +2211,8 @@ def top_events(
     catalog = engine.catalog()
     universe: dict[str, int] = {}
     rows = []
-    series = source_series(series)
-    for s in series:
+    resolved = source_series(series)
+    for s in resolved:
         label, seg, level = s.label, s.definition, s.level
         if level not in universe:
             universe[level] = engine.count(
@@ -2256,7 +2261,7 @@ def top_events(
     frame = pd.DataFrame(rows, columns=TOP_EVENTS_COLUMNS)
     if frame.empty:
         return frame
-    order = {s.label: i for i, s in enumerate(series)}
+    order = {s.label: i for i, s in enumerate(resolved)}
     frame["_o"] = frame["segment"].map(order)
     frame = frame.sort_values(["_o", "share", "event"], ascending=[True, False, True], kind="stable")
     frame = frame.drop(columns="_o").reset_index(drop=True)
@@ -2657,9 +2662,9 @@ def distinguish(
                 .group_by(col("p"))
                 .subquery("st")
             )  # fmt: skip
-            stats = {int(p): (int(u), int(n)) for p, u, n in engine.run(stats_q, comp.params)[0][0]}
+            shares = {int(p): (int(u), int(n)) for p, u, n in engine.run(stats_q, comp.params)[0][0]}
             # identifier-like properties (ids, e-mails): no value is shared enough to say anything
-            kept = [j for j in texts if j in stats and not stats[j][0] > max(max_values, stats[j][1] // 2)]
+            kept = [j for j in texts if j in shares and not shares[j][0] > max(max_values, shares[j][1] // 2)]
             if kept:
                 keep = exp.In(this=col("p"), expressions=[lit(j) for j in kept])
                 counts = (
@@ -2728,7 +2733,7 @@ def distinguish(
 # -- the worksheet (``seglab report``) ---------------------------------------------------------------
 
 
-def report_breakdown(engine: ClickHouseEngine, series, max_values: int, as_of_ms: int):
+def report_breakdown(engine: ClickHouseEngine, series, max_values: int, as_of_ms: int | None):
     """The worksheet's breakdown in the source: the account property with the most distinct
     values, at most ``max_values`` (first in catalogue order on a tie), and per value label (None:
     no value) the units of the segment and of the rest (``series``) with it; None without one."""
@@ -2749,11 +2754,11 @@ def report_breakdown(engine: ClickHouseEngine, series, max_values: int, as_of_ms
         return None
     seg, rest = source_series(series)
     catalog = engine.catalog()
-    comp = _Compiler(catalog, as_of_ms, "clickhouse")
+    comp = _Compiler(catalog, engine._as_of(as_of_ms), "clickhouse")
     values = _unit_values(seg.level, Breakdown("account", best.name, max_values), best.column, best.type)
     inside = [_in_series(comp, catalog, s, col("k")) for s in (seg, rest)]
     query = (
-        sel(col("g"), *[fn("countIf", cond) for cond in inside])
+        sel(col("g"), *[fn("countIf", cond or exp.true()) for cond in inside])
         .from_(values.subquery("v"))
         .group_by(col("g"))
     )
@@ -2768,10 +2773,10 @@ def report_breakdown(engine: ClickHouseEngine, series, max_values: int, as_of_ms
     return best.name, mine, theirs
 
 
-def intersection_counts(engine: ClickHouseEngine, definitions: list, as_of_ms: int) -> list[list[int]]:
+def intersection_counts(engine: ClickHouseEngine, definitions: list, as_of_ms: int | None) -> list[list[int]]:
     """``cells[i][j]`` = the members both segments ``i`` and ``j`` hold at as-of (one row back)."""
     catalog = engine.catalog()
-    comp = _Compiler(catalog, as_of_ms, "clickhouse")
+    comp = _Compiler(catalog, engine._as_of(as_of_ms), "clickhouse")
     for d in definitions:
         validate(catalog, d)
     pairs = [(i, j) for i in range(len(definitions)) for j in range(i, len(definitions))]
@@ -2832,7 +2837,7 @@ def key_paths(
         .from_(days.subquery("d"))
         .group_by(col("user_key"), col("event_key"))
     )
-    paths = _template(
+    paths = _query_template(
         "SELECT arraySlice(arrayMap(x -> x.2, arraySort(groupArray(tuple(t, name)))), 1, __len) AS path "
         "FROM __per_event GROUP BY user_key",
         {"__len": lit(length), "__per_event": per_event.subquery("pe")},

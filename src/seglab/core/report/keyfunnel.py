@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 PATH_LENGTH = 3
@@ -63,7 +63,7 @@ def _freeze_value(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-def _saved_funnel(conn: sqlite3.Connection, known: set[str]) -> KeyFunnel | None:
+def _saved_funnel(conn: sqlite3.Connection, known: Container[str]) -> KeyFunnel | None:
     try:
         rows = conn.execute(
             "SELECT name, options FROM charts WHERE kind = 'funnel' ORDER BY updated DESC, chart_id DESC"
@@ -120,7 +120,7 @@ def _sequences(conditions):
             yield from _sequences(cond.match.conditions)
 
 
-def _segment_sequence(conn: sqlite3.Connection, prefer: list[str], known: set[str]) -> KeyFunnel | None:
+def _segment_sequence(conn: sqlite3.Connection, prefer: list[str], known: Container[str]) -> KeyFunnel | None:
     from seglab.core.segments import list_saved
 
     saved = {s.name: s for s in list_saved(conn)}

@@ -285,7 +285,7 @@ class _Local:
     def run(self, kind: str, request):
         from seglab.core import analyses
 
-        runner = {
+        runner: Any = {
             "segment_size": analyses.run_size_over_time,
             "trend": analyses.run_trend,
             "funnel": analyses.run_funnel,
