@@ -160,9 +160,12 @@ def build_local(base: Path, n: int) -> dict:
 
 
 def _median(fn, repeat: int) -> tuple[float, int, object]:
-    """(median ms, runs, last value) after one untimed run; 5 runs when a run takes under 1 s."""
+    """(median ms, runs, last value) after one untimed run; 5 runs when a run takes under 1 s.
+    ``repeat=0``: the one run only (the results without the timing)."""
     t = time.perf_counter()
     value = fn()
+    if repeat == 0:
+        return (time.perf_counter() - t) * 1000, 1, value
     runs = repeat if time.perf_counter() - t >= 1.0 else max(repeat, 5)
     times = []
     for _ in range(runs):
@@ -208,7 +211,7 @@ def time_engine(project: Path, kind: str, repeat: int) -> dict:
 
             as_of = engine.as_of()
             engine.close()
-            ms, runs, _ = _median(first_count, 3)
+            ms, runs, _ = _median(first_count, min(repeat, 3))
             result["first_count"] = {"ms": ms, "runs": runs}
             engine = open_engine(p.conn)
 
