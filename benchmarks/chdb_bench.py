@@ -2,6 +2,7 @@
 
     python benchmarks/chdb_bench.py [--chdb 5000000 50000000] [--local 1000000 5000000]
                                     [--dir /tmp/seglab-chdb-bench] [--repeat 3]
+                                    [--budget 600] [--max-rss 6000] [--reuse]
 
 For each ``--chdb`` size the benchmark generator (benchmarks/datagen.py) writes its rows straight
 to Parquet (one row group per chunk of days; no local project is built), ClickHouse loads them into
@@ -21,21 +22,27 @@ Then, each engine in its own process (so its peak RSS is its own):
   point (``seglab.cli.main``, CSV written to a file): the whole command but the interpreter start.
 
 Each figure is a median of ``--repeat`` runs (5 when a run takes under a second) after one
-untimed run. Printed: the tables, the growth from the smallest to the largest size of each
-engine, peak RSS and disk sizes, and whether the chdb and local results of the same size are
-identical (counts, and the CSV each analysis writes, byte for byte).
+untimed run; a first run of 30 s or more is the figure by itself (marked ¹). An analysis still
+running after ``--budget`` seconds, or past ``--max-rss`` MB of memory, is stopped (the shared
+machine comes first) and printed as such. Printed: the tables, the growth from the smallest to
+the largest size of each engine, peak RSS and disk sizes, and whether the chdb and local results
+of the same size are identical (counts, and the CSV each analysis writes, byte for byte). Each
+engine's timings are saved beside its data; ``--reuse`` takes them instead of timing again
+(to finish a run that was interrupted).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -159,14 +166,21 @@ def build_local(base: Path, n: int) -> dict:
 # -- timing (each engine in a child process) -------------------------------------------------
 
 
+SINGLE_RUN_S = 30.0
+
+
 def _median(fn, repeat: int) -> tuple[float, int, object]:
-    """(median ms, runs, last value) after one untimed run; 5 runs when a run takes under 1 s.
-    ``repeat=0``: the one run only (the results without the timing)."""
+    """(median ms, runs, last value) after one untimed run; 5 runs when a run takes under 1 s,
+    the first run alone when it takes :data:`SINGLE_RUN_S` or more. ``repeat=0``: the one run
+    only (the results without the timing)."""
     t = time.perf_counter()
     value = fn()
-    if repeat == 0:
-        return (time.perf_counter() - t) * 1000, 1, value
-    runs = repeat if time.perf_counter() - t >= 1.0 else max(repeat, 5)
+    first = time.perf_counter() - t
+    if repeat == 0 or first >= SINGLE_RUN_S:
+        # A run this long is its own figure: a warm cache is a small part of it, and repeating
+        # it would hold the shared machine for many minutes.
+        return first * 1000, 1, value
+    runs = repeat if first >= 1.0 else max(repeat, 5)
     times = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -184,7 +198,33 @@ def _cli(project: Path, args: list[str], out: Path) -> str:
     return out.read_text(encoding="utf-8")
 
 
-def time_engine(project: Path, kind: str, repeat: int) -> dict:
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _guard(done, result: dict, labels: list[str], budget_s: float, max_rss_mb: float) -> None:
+    """Stop the process when the running analysis passes its time or memory budget, reporting
+    what was measured (the parent prints the rest as stopped; ClickHouse's query ends with us)."""
+    start = time.perf_counter()
+    while not done.wait(0.25):
+        took, rss = time.perf_counter() - start, _rss_mb()
+        if took < budget_s and rss < max_rss_mb:
+            continue
+        why = f"over {budget_s:g} s" if took >= budget_s else f"over {max_rss_mb:,.0f} MB of memory"
+        for label in labels:
+            result["analyses"].setdefault(
+                label, {"ms": float("nan"), "runs": 0, "csv": "", "rows": -1, "stopped": why}
+            )
+        json.dump(result, sys.stdout)
+        sys.stdout.flush()
+        print(f"  {labels[0]}: stopped, {why}", file=sys.stderr, flush=True)
+        os._exit(0)
+
+
+def time_engine(
+    project: Path, kind: str, repeat: int, budget_s: float = 600.0, max_rss_mb: float = 6000.0
+) -> dict:
     from seglab.core.engines.base import open_engine
     from seglab.core.project import Project
     from seglab.core.segments import count, load_definition
@@ -214,6 +254,8 @@ def time_engine(project: Path, kind: str, repeat: int) -> dict:
             ms, runs, _ = _median(first_count, min(repeat, 3))
             result["first_count"] = {"ms": ms, "runs": runs}
             engine = open_engine(p.conn)
+            # The session's users and accounts tables, built once per command (timed above).
+            engine.count(load_definition({"level": "account", "conditions": []}), as_of)
 
             def counter(seg):
                 return lambda: engine.count(seg, as_of)
@@ -227,10 +269,24 @@ def time_engine(project: Path, kind: str, repeat: int) -> dict:
         finally:
             if kind != "local":
                 engine.close()
+
+    # The funnels last: on a large source they are the slow ones, and may be stopped.
+    order = sorted(ANALYSES, key=lambda a: a[1][0] == "funnel")
     with tempfile.TemporaryDirectory() as tmp:
-        for label, args in ANALYSES:
+        for i, (label, args) in enumerate(order):
             out = Path(tmp) / "out.csv"
-            ms, runs, text = _median(lambda args=args, out=out: _cli(project, args, out), repeat)
+            done = threading.Event()
+            guard = threading.Thread(
+                target=_guard,
+                args=(done, result, [x for x, _ in order[i:]], budget_s, max_rss_mb),
+                daemon=True,
+            )
+            guard.start()
+            try:
+                ms, runs, text = _median(lambda args=args, out=out: _cli(project, args, out), repeat)
+            finally:
+                done.set()
+                guard.join()
             result["analyses"][label] = {"ms": ms, "runs": runs, "csv": text, "rows": text.count("\n") - 1}
             print(f"  {label}: {ms:.0f} ms", file=sys.stderr, flush=True)
     return result
@@ -270,8 +326,10 @@ def same(a: dict, b: dict) -> list[str]:
         if x != y:
             diffs.append(f"count {name}: {x} != {y}")
     for label, _ in ANALYSES:
-        x, y = a["analyses"][label]["csv"], b["analyses"][label]["csv"]
-        if x != y:
+        x, y = a["analyses"][label], b["analyses"][label]
+        if not (x["runs"] and y["runs"]):
+            diffs.append(f"{label}: not compared (stopped)")
+        elif x["csv"] != y["csv"]:
             diffs.append(f"{label}: the CSVs differ")
     return diffs
 
@@ -283,8 +341,10 @@ def report(sizes_ch: list[int], sizes_local: list[int], res: dict, rss: dict) ->
     def growth(kind, sizes, key, label):
         if len(sizes) < 2:
             return ""
-        lo, hi = res[(kind, sizes[0])][key][label]["ms"], res[(kind, sizes[-1])][key][label]["ms"]
-        return f"{hi / max(lo, 0.001):.1f}x"
+        lo, hi = res[(kind, sizes[0])][key][label], res[(kind, sizes[-1])][key][label]
+        if not (lo["runs"] and hi["runs"]):
+            return "-"
+        return f"{hi['ms'] / max(lo['ms'], 0.001):.1f}x"
 
     head = "| | " + " | ".join(c for c, _ in cols) + " | SQLite growth | chdb growth |"
     for key, title, unit in (
@@ -297,14 +357,17 @@ def report(sizes_ch: list[int], sizes_local: list[int], res: dict, rss: dict) ->
         for label in cols[0][1][key]:
             vals = []
             for _, r in cols:
-                ms = r[key][label]["ms"]
-                vals.append(f"{ms:.1f}" if unit == "ms" else f"{ms / 1000:.2f}")
+                ms, runs = r[key][label]["ms"], r[key][label]["runs"]
+                text = f"{ms:.1f}" if unit == "ms" else f"{ms / 1000:.2f}"
+                vals.append(f"stopped ({r[key][label]['stopped']})" if not runs else text + "¹" * (runs == 1))
             print(
                 f"| {label} | "
                 + " | ".join(vals)
                 + f" | {growth('local', sizes_local, key, label)} | {growth('chdb', sizes_ch, key, label)} |"
             )
-        meds = [statistics.median(v["ms"] for v in r[key].values()) for _, r in cols]
+        meds = [
+            statistics.median([v["ms"] for v in r[key].values() if v["runs"]] or [math.nan]) for _, r in cols
+        ]
         print(
             "| **median** | "
             + " | ".join(f"{m:.1f}" if unit == "ms" else f"{m / 1000:.2f}" for m in meds)
@@ -327,29 +390,46 @@ def main() -> int:
     parser.add_argument("--local", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--dir", default="/tmp/seglab-chdb-bench")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--phase", choices=["build-chdb", "build-local", "time-chdb", "time-local"])
+    parser.add_argument(
+        "--budget", type=float, default=600, metavar="S", help="stop an analysis after S seconds (600)"
+    )
+    parser.add_argument(
+        "--max-rss", type=float, default=6000, metavar="MB", help="stop an analysis past MB of memory (6000)"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the timings a previous run saved (after an interruption)"
+    )
+    parser.add_argument(
+        "--phase", choices=["parquet", "build-chdb", "build-local", "time-chdb", "time-local"]
+    )
     parser.add_argument("--n", type=int)
     args = parser.parse_args()
     base = Path(args.dir)
     if args.phase:
-        if args.phase == "build-chdb":
+        if args.phase == "parquet":
+            t = time.perf_counter()
+            datagen.generate_parquet(base / str(args.n) / "parquet", args.n)
+            out = {"parquet_s": time.perf_counter() - t}
+        elif args.phase == "build-chdb":
             out = build_chdb(base, args.n)
         elif args.phase == "build-local":
             out = build_local(base, args.n)
         else:
             kind = args.phase.removeprefix("time-")
             name = "connected.seglab" if kind == "chdb" else "segments.seglab"
-            out = time_engine(base / str(args.n) / name, kind, args.repeat)
+            out = time_engine(base / str(args.n) / name, kind, args.repeat, args.budget, args.max_rss)
         json.dump(out, sys.stdout)
         return 0
     common = ["--dir", str(base), "--repeat", str(args.repeat)]
     rss: dict[str, str] = {}
     for n in args.chdb:
+        if not (base / str(n) / "parquet" / "datagen.json").exists():
+            out, wall, peak = child(["--phase", "parquet", "--n", str(n), *common])
+            rss[f"chdb {n:,} Parquet"] = f"written in {wall:.0f} s, peak RSS {peak} MB"
         out, wall, peak = child(["--phase", "build-chdb", "--n", str(n), *common])
         if "load_s" in out:
             rss[f"chdb {n:,} build"] = (
-                f"Parquet {out['parquet_s']:.0f} s, load {out['load_s']:.0f} s, "
-                f"OPTIMIZE {out['optimize_s']:.0f} s "
+                f"load {out['load_s']:.0f} s, OPTIMIZE {out['optimize_s']:.0f} s "
                 f"({out['rows']:,} rows, {out['parts']} parts); wall {wall:.0f} s, peak RSS {peak} MB"
             )
         folder = base / str(n)
@@ -362,12 +442,23 @@ def main() -> int:
     res: dict = {}
     for kind, sizes in (("local", args.local), ("chdb", args.chdb)):
         for n in sizes:
+            saved = base / str(n) / f"timing-{kind}.json"
+            if args.reuse and saved.exists():
+                res[(kind, n)] = json.loads(saved.read_text())
+                print(f"reusing {saved}", file=sys.stderr)
+                continue
             print(f"timing {kind} {n:,}", file=sys.stderr, flush=True)
-            out, wall, peak = child(["--phase", f"time-{kind}", "--n", str(n), *common])
+            out, wall, peak = child(
+                ["--phase", f"time-{kind}", "--n", str(n), "--budget", str(args.budget),
+                 "--max-rss", str(args.max_rss), *common]
+            )  # fmt: skip
+            out["peak_rss_mb"], out["wall_s"] = peak, wall
+            saved.write_text(json.dumps(out))
             res[(kind, n)] = out
-            rss[f"{'SQLite' if kind == 'local' else 'chdb'} {n:,} timing run"] = (
-                f"peak RSS {peak} MB, wall {wall:.0f} s"
-            )
+    for (kind, n), out in res.items():
+        rss[f"{'SQLite' if kind == 'local' else 'chdb'} {n:,} timing run"] = (
+            f"peak RSS {out['peak_rss_mb']} MB, wall {out['wall_s']:.0f} s"
+        )
     report(args.chdb, args.local, res, rss)
     status = 0
     for n in sorted(set(args.chdb) & set(args.local)):
