@@ -1588,14 +1588,7 @@ def _value_measure(
     return out
 
 
-# Per unit: from each step-1 time s, each later step at its earliest time strictly after the
-# previous one and within W of s (0: not reached, and nothing after it); the chain reaching
-# furthest, the earliest such. __steps holds the sorted times of steps 2..n.
-_FUNNEL_CHOSEN = (
-    "SELECT arraySort(c -> (-arrayCount(x -> x <> 0, c), c[1]), arrayMap(s -> arrayFold((acc, j) -> "
-    "arrayPushBack(acc, if(acc[-1] = 0, 0, arrayFirst(x -> x > acc[-1] AND x <= s + __w, __steps[j]))), "
-    "__later, [s]), s1s))[1] AS chosen FROM __per_unit"
-)
+_UNREACHED = 9_223_372_036_854_775_807  # a funnel step not reached: no event is later
 
 
 def funnel(
@@ -1691,9 +1684,6 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
             return exp.true()
         return exp.and_(*[p.copy() for p in step_preds[j]])
 
-    def sorted_times(cond: exp.Expr, alias: str) -> exp.Expr:
-        return exp.alias_(fn("arraySort", fn("groupArrayIf", col("ts", e), cond)), alias, quoted=True)
-
     preds = [
         exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
         exp.LTE(this=col("ts", e), expression=lit(upper)),
@@ -1704,31 +1694,82 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
     if inside is not None:
         preds.append(inside)
     first = exp.and_(step_is(0), exp.LTE(this=col("ts", e), expression=lit(window.end_ms)))
-    per_unit = (
-        sel(
-            exp.alias_(unit.copy(), "unit", quoted=True),
-            sorted_times(first, "s1s"),
-            *[sorted_times(step_is(j), f"t{j + 1}s") for j in range(1, n)],
+
+    def step_rows(cond: exp.Expr, where: list[exp.Expr]) -> exp.Select:
+        return (
+            sel(exp.alias_(unit.copy(), "unit", quoted=True), exp.alias_(col("ts", e), "ts", quoted=True))
+            .from_(exp.to_table("events").as_(e))
+            .join(
+                exp.to_table("users").as_(u),
+                on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+                join_type="left",
+            )
+            .where(exp.and_(*[p.copy() for p in where], cond))
         )
-        .from_(exp.to_table("events").as_(e))
-        .join(
-            exp.to_table("users").as_(u),
-            on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-            join_type="left",
-        )
-        .where(exp.and_(*preds))
-        .group_by(col("unit"))
-        .having(exp.GT(this=fn("length", col("s1s")), expression=lit(0)))
+
+    # One row per step-1 event; each later step joined as of the previous step's time: its first
+    # event strictly after it (ASOF), kept when within W of the start, else _UNREACHED, which no
+    # later event follows. Memory and time grow with the events, not with their square per unit.
+    # Later steps need only the time range: the join on the unit keeps the series' units.
+    chain = sel(col("unit"), exp.alias_(col("ts"), "k1", quoted=True)).from_(
+        step_rows(first, preds).subquery("c1")
     )
-    later = [col(f"t{j + 1}s") for j in range(1, n)]
-    chosen = _template(
-        _FUNNEL_CHOSEN,
-        {
-            "__w": lit(window_ms),
-            "__later": fn("range", lit(1), lit(n)),
-            "__steps": exp.Array(expressions=later) if later else fn("array", fn("emptyArrayInt64")),
-            "__per_unit": per_unit.subquery("p"),
-        },
+    for j in range(1, n):
+        k, prev = f"k{j + 1}", col(f"k{j}", "l")
+        got = col("ts", "r")
+        inside = exp.and_(
+            exp.Not(this=exp.Is(this=got.copy(), expression=exp.Null())),
+            exp.LTE(this=got.copy(), expression=exp.Add(this=col("k1", "l"), expression=lit(window_ms))),
+        )
+        reached = exp.If(this=inside, true=fn("assumeNotNull", got.copy()), false=lit(_UNREACHED))
+        chain = (
+            sel(
+                col("unit", "l"),
+                *[col(f"k{i + 1}", "l") for i in range(j)],
+                exp.alias_(reached, k, quoted=True),
+            )
+            .from_(chain.subquery("l"))
+            .join(
+                step_rows(step_is(j), preds[:2]).subquery("r"),
+                on=exp.and_(
+                    exp.EQ(this=col("unit", "l"), expression=col("unit", "r")),
+                    exp.GT(this=col("ts", "r"), expression=prev),
+                ),
+                join_type="LEFT ASOF",
+                dialect="clickhouse",
+            )
+        )
+    times = [
+        col("k1"),
+        *[
+            exp.If(
+                this=exp.EQ(this=col(f"k{j + 1}"), expression=lit(_UNREACHED)),
+                true=lit(0),
+                false=col(f"k{j + 1}"),
+            )
+            for j in range(1, n)
+        ],
+    ]
+    reach: exp.Expr = lit(1)
+    for j in range(1, n):
+        reach = exp.Add(
+            this=reach, expression=fn("toInt64", exp.NEQ(this=col(f"k{j + 1}"), expression=lit(_UNREACHED)))
+        )
+    # Per unit, the chain reaching furthest, the earliest such (0: a step not reached).
+    chosen = (
+        sel(
+            exp.alias_(
+                fn(
+                    "argMin",
+                    exp.Array(expressions=times),
+                    exp.Tuple(expressions=[exp.Neg(this=exp.Paren(this=reach)), col("k1")]),
+                ),
+                "chosen",
+                quoted=True,
+            )
+        )
+        .from_(chain.subquery("ch"))
+        .group_by(col("unit"))
     )
     best = _template("arrayCount(x -> x <> 0, chosen)", {})
     reached = [fn("countIf", exp.GTE(this=best.copy(), expression=lit(k))) for k in range(1, n + 1)]
