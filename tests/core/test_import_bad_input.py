@@ -119,9 +119,9 @@ def _rewrite_same_size(path: Path) -> None:
 
 @pytest.mark.parametrize("change", [_append, _rewrite_same_size])
 def test_a_file_changed_during_the_import_is_refused(project, tmp_path, change, monkeypatch):
-    from seglab.core.importing import importer
+    from seglab.core.importing import csvrows
 
-    monkeypatch.setattr(importer, "READ_CHUNK", 4096)  # several chunks, so rows are reported midway
+    monkeypatch.setattr(csvrows, "READ_CHUNK", 4096)  # several chunks, so rows are reported midway
     path = tmp_path / "events.csv"
     path.write_bytes(_events_csv(2000))
     before = _snapshot(project)
@@ -263,8 +263,8 @@ def test_a_full_tmpdir_during_the_import(tmp_path):
     small = tmp_path / "tmp"
     small.mkdir()
     script = (
-        "import sys; from seglab.core.importing import importer; "
-        "importer._EventBatcher.DAYS_FLUSH_ROWS = 500; "  # spill the roll-up runs early
+        "import sys; from seglab.core.importing.events import EventBatcher; "
+        "EventBatcher.DAYS_FLUSH_ROWS = 500; "  # spill the roll-up runs early
         "from seglab.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     command = (
@@ -350,7 +350,7 @@ def test_bad_bytes_are_rejected_when_utf8_is_given_too(project, tmp_path, encodi
 
 
 def test_bad_byte_offsets_across_read_boundaries(project, tmp_path):
-    from seglab.core.importing.importer import _utf8_damage
+    from seglab.core.importing.filecheck import utf8_damage
 
     rows = [f"u{i % 50},é{i},2024-01-{1 + i % 28:02d}T10:00:00Z,café—ü" for i in range(4000)]
     data = ("user_id,event,timestamp,city\n" + "\n".join(rows) + "\n").encode()
@@ -366,7 +366,7 @@ def test_bad_byte_offsets_across_read_boundaries(project, tmp_path):
         damaged[p] = 0xFF
     path = tmp_path / "events.csv"
     path.write_bytes(bytes(damaged))
-    mostly, bad = _utf8_damage(path)
+    mostly, bad = utf8_damage(path)
     assert mostly
     assert [offset for _line, offset in bad] == [p + 1 for p in bad_at]
     assert [line for line, _ in bad] == [bytes(damaged).count(b"\n", 0, p) + 1 for p in bad_at]

@@ -62,9 +62,9 @@ def test_import_file_report_json_keys(project, tmp_path):
 def test_user_active_days_is_user_days_over_all_events(project, tmp_path, monkeypatch):
     """The any-event roll-up equals user_days summed per (user, day), across imports that add
     events to days already rolled up and across several flushes inside one import."""
-    from seglab.core.importing import importer
+    from seglab.core.importing.events import EventBatcher
 
-    monkeypatch.setattr(importer._EventBatcher, "DAYS_FLUSH_ROWS", 3)
+    monkeypatch.setattr(EventBatcher, "DAYS_FLUSH_ROWS", 3)
     first = tmp_path / "a.csv"
     first.write_text(
         "user_id,event,timestamp\n"
@@ -113,13 +113,13 @@ def test_rows_go_in_whatever_the_statement_length(project, tmp_path, monkeypatch
     """Rows are written in statements as long as the parameter limit allows, the rest in a few
     fixed shorter lengths, and the roll-ups go through runs on disk merged back by user range:
     with small limits every path is used, and nothing is lost or doubled."""
-    from seglab.core.importing import importer
+    from seglab.core.importing import csvrows, events
 
-    monkeypatch.setattr(importer, "_max_params", lambda conn: 300)  # 42 event rows, 50 roll-up rows
+    monkeypatch.setattr(events, "max_params", lambda conn: 300)  # 42 event rows, 50 roll-up rows
     # Roll-ups spilled in runs of ~200 rows and merged back ~150 rows at a time.
-    monkeypatch.setattr(importer._EventBatcher, "DAYS_FLUSH_ROWS", 200)
-    monkeypatch.setattr(importer._EventBatcher, "MERGE_ROWS", 150)
-    monkeypatch.setattr(importer, "READ_CHUNK", 8192)  # ~200 rows per batch: several runs per import
+    monkeypatch.setattr(events.EventBatcher, "DAYS_FLUSH_ROWS", 200)
+    monkeypatch.setattr(events.EventBatcher, "MERGE_ROWS", 150)
+    monkeypatch.setattr(csvrows, "READ_CHUNK", 8192)  # ~200 rows per batch: several runs per import
     lines = ["user_id,event,timestamp,plan,amount"]
     for i in range(1337):
         lines.append(f"u{i % 97},e{i % 5},2024-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z,p{i % 3},{i}")
@@ -153,17 +153,17 @@ def test_grouping_order_matches_lexsort():
     """The packed one-key sort groups like lexsort, and falls back to it for keys too wide to pack."""
     import numpy as np
 
-    from seglab.core.importing.importer import _grouped
+    from seglab.core.importing.rollups import grouped
 
     rng = np.random.default_rng(7)
     narrow = (rng.integers(0, 50, 5000), rng.integers(-3, 4, 5000), rng.integers(19000, 19400, 5000))
     wide = (rng.integers(0, 2**40, 5000), rng.integers(0, 2**30, 5000))
     for keys in (narrow, wide, (rng.integers(0, 5, 3),)):
-        order, starts = _grouped(np, keys)
+        order, starts = grouped(keys)
         expected = np.lexsort(tuple(reversed(keys)))
         for key in keys:
             assert (key[order] == key[expected]).all()
         rows = list(zip(*(key[order].tolist() for key in keys)))
         assert starts.tolist() == [i for i in range(len(rows)) if i == 0 or rows[i] != rows[i - 1]]
-    empty = _grouped(np, (np.zeros(0, dtype=np.int64),))
+    empty = grouped((np.zeros(0, dtype=np.int64),))
     assert len(empty[0]) == 0 and len(empty[1]) == 0
