@@ -6,11 +6,12 @@ module, until that code imports from the new homes. Nothing inside the package i
 loads numpy, which the package itself loads only when an events import runs).
 
 Renamed on the way: ``_KindRunner._report`` is ``KindRunner.report``; the runner's
-``account_keys``/``next_account``/``new_accounts`` are ``runner.accounts`` (:class:`.keys.AccountKeys`);
-``link_ak``/``link_ts`` are the batcher's ``links`` (:class:`.rollups.LatestAccounts`); the batcher's
-``user_keys``/``event_keys`` dicts are ``users``/``names`` (:class:`.keys.KeyMap`). Patching a
-constant here (``READ_CHUNK``, ``TYPE_SAMPLE_ROWS``, ``_max_params``) changes nothing: patch it
-in its module (``csvrows``, ``catalogue``, ``events``).
+``account_key()``, ``flush_accounts()`` and ``account_keys`` are ``runner.accounts.key()``,
+``.flush()`` and ``.known`` (:class:`.keys.AccountKeys`); ``link_ak``/``link_ts`` are the
+batcher's ``links`` (:class:`.rollups.LatestAccounts`); the batcher's ``user_keys`` and
+``event_keys`` dicts are ``users`` and ``names`` (:class:`.keys.KeyMap`). Patching a constant
+here (``READ_CHUNK``, ``TYPE_SAMPLE_ROWS``, ``_max_params``) changes nothing: patch it in its
+module (``csvrows``, ``catalogue``, ``events``).
 """
 
 from __future__ import annotations

@@ -516,12 +516,6 @@ class KindRunner:
             return f"not valid UTF-8 at byte {self.bad_utf8[i][1]:,}"
         return "not valid UTF-8"
 
-    def account_key(self, text: str) -> int | None:
-        return self.accounts.key(text)
-
-    def flush_accounts(self) -> None:
-        self.accounts.flush()
-
     def run(self, text, delimiter: str) -> None:
         """Every row of ``text``: CSV text, or the rows of a JSON lines or Parquet file."""
         records = isinstance(text, RecordRows)
