@@ -65,6 +65,89 @@ def test_one_bad_byte_rejects_only_its_row(project, tmp_path, where):
     assert report.reject_reasons == {"not valid UTF-8": 1}
 
 
+def _bad_byte_rows() -> list[dict]:
+    return [
+        {
+            "user_id": f"josé{i % 5}",
+            "event": "open",
+            "timestamp": f"2024-01-{1 + i % 28:02d}T10:00:00Z",
+            "city": f"café—ü{i}",
+        }
+        for i in range(60)
+    ]
+
+
+def _zstd(data: bytes) -> bytes:
+    import pyarrow as pa
+
+    out = pa.BufferOutputStream()
+    with pa.CompressedOutputStream(out, "zstd") as fh:
+        fh.write(data)
+    return out.getvalue().to_pybytes()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "csv.gz", "csv.zst", "jsonl", "jsonl.gz", "ndjson.zst"])
+def test_one_bad_byte_keeps_every_good_row_verbatim_in_every_text_format(project, tmp_path, suffix):
+    """Compressed or not, CSV or JSON lines: the row with the invalid byte is rejected with the
+    byte's offset in the content, every other row is stored exactly as written (no code page
+    guessed from the one byte), and the wizard's preview reads the file as UTF-8 too."""
+    import gzip
+    import json
+
+    from seglab.core.importing import sniff_file
+
+    rows = _bad_byte_rows()
+    if suffix.startswith("csv"):
+        header = "user_id,event,timestamp,city\n"
+        text = header + "".join(",".join(r.values()) + "\n" for r in rows)
+        bad_line = 1 + 33  # the header, then row 33
+    else:
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        bad_line = 33
+    content = text.encode().replace("café—ü32".encode(), b"caf\xe9\xff32", 1)
+    data = {"gz": gzip.compress, "zst": _zstd}.get(suffix.rsplit(".", 1)[-1], bytes)(content)
+    path = tmp_path / f"events.{suffix}"
+    path.write_bytes(data)
+
+    preview = sniff_file(path)
+    assert preview.encoding == "utf-8" and "café—ü0" in preview.sample_rows[0]
+    report = import_file(project, path, rejects_dir=tmp_path)
+    assert (report.rows_imported, report.rows_rejected) == (59, 1)
+    assert report.reject_reasons == {"not valid UTF-8": 1}
+    city = project.conn.execute("SELECT column_name FROM properties WHERE name = 'city'").fetchone()[0]
+    stored = project.conn.execute(
+        f"SELECT u.user_id, n.name, strftime('%Y-%m-%dT%H:%M:%SZ', e.ts / 1000, 'unixepoch'), e.{city} "
+        "FROM events e JOIN users u USING (user_key) JOIN event_names n USING (event_key) ORDER BY e.rowid"
+    ).fetchall()
+    assert stored == [tuple(r.values()) for i, r in enumerate(rows) if i != 32]
+    (reject,) = _rejects(tmp_path / f"events.{suffix}.rejects.csv")
+    assert reject["line"] == str(bad_line)
+    offset = content.index(b"\xe9\xff") + 1
+    assert reject["reason"] == f"not valid UTF-8 at byte {offset:,}"
+
+
+def test_a_bad_byte_in_a_json_lines_key_rejects_the_line(project, tmp_path):
+    """The scan of the keys cannot read the line; the import pass rejects it whole rather than
+    importing the row without the property whose name is broken."""
+    path = tmp_path / "users.jsonl"
+    data = (
+        '{"user_id": "zoë", "plan": "pro"}\n'.encode()
+        + b'{"user_id": "sam", "pl\xffan": "free"}\n'
+        + '{"user_id": "maël", "plan": "trial"}\n'.encode()
+    )
+    path.write_bytes(data)
+    report = import_file(project, path, rejects_dir=tmp_path)
+    assert (report.kind, report.rows_imported, report.rows_rejected) == ("users", 2, 1)
+    assert report.reject_reasons == {"not valid UTF-8": 1}
+    assert project.conn.execute("SELECT user_id, p1 FROM users ORDER BY user_key").fetchall() == [
+        ("zoë", "pro"),
+        ("maël", "trial"),
+    ]
+    (reject,) = _rejects(tmp_path / "users.jsonl.rejects.csv")
+    offset = data.index(b"\xff") + 1
+    assert (reject["line"], reject["reason"]) == ("2", f"not valid UTF-8 at byte {offset}")
+
+
 def test_bad_bytes_in_a_users_file(project, tmp_path):
     data = "user_id,plan\nzoë,pro\nmaël,free\nsam,te\udcffam\nlou,pro\n".encode("utf-8", "surrogateescape")
     path = tmp_path / "users.csv"

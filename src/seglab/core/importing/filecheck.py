@@ -3,7 +3,9 @@ that is not valid UTF-8 throughout has its bad bytes, and whether it changed whi
 
 from __future__ import annotations
 
+import bisect
 import codecs
+import contextlib
 import hashlib
 import io
 import re
@@ -18,16 +20,19 @@ SCAN_SHARE = 0.1  # the content check's share of the progress bar; reading and w
 BAD_BYTE = re.compile("[\udc80-\udcff]")
 
 
-def utf8_damage(path: Path, give_up: int = 100) -> tuple[bool, list[tuple[int, int]]]:
-    """Whether a file that is not valid UTF-8 throughout still is UTF-8 as a whole (it has at
+def utf8_damage(content, give_up: int = 100) -> tuple[bool, list[tuple[int, int]]]:
+    """Whether content that is not valid UTF-8 throughout still is UTF-8 as a whole (it has at
     least as many valid multi-byte characters as invalid byte sequences), and the (line, byte
-    offset from 1) of each invalid sequence. Stops counting once it is clearly another encoding."""
+    offset from 1) of each invalid sequence. Stops counting once it is clearly another encoding.
+
+    ``content``: a file's path, or a binary stream (a compressed file's decompressed content)."""
     bad: list[tuple[int, int]] = []
     multibyte = 0
     lines = 0  # line ends before the current piece
     base = 0  # file offset of the current piece
     tail = b""
-    with open(path, "rb") as fh:
+    opened = open(content, "rb") if isinstance(content, (str, Path)) else contextlib.nullcontext(content)
+    with opened as fh:
         while True:
             chunk = fh.read(64 * 1024)
             piece = tail + chunk
@@ -57,6 +62,15 @@ def utf8_damage(path: Path, give_up: int = 100) -> tuple[bool, list[tuple[int, i
             if not chunk:
                 break
     return len(bad) <= multibyte, bad
+
+
+def utf8_reason(bad_utf8: list[tuple[int, int]], first: int, last: int) -> str:
+    """The reject reason of the record on lines ``first..last`` holding invalid UTF-8
+    (``bad_utf8``: what :func:`utf8_damage` found, in order)."""
+    i = bisect.bisect_left(bad_utf8, (first, 0))
+    if i < len(bad_utf8) and bad_utf8[i][0] <= last:
+        return f"not valid UTF-8 at byte {bad_utf8[i][1]:,}"
+    return "not valid UTF-8"
 
 
 class HashingReader(io.RawIOBase):

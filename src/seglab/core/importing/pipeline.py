@@ -14,7 +14,6 @@ its line numbers and a reason, never padded, shifted or guessed.
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import contextlib
 import csv
@@ -37,7 +36,15 @@ from seglab.core.importing.entities import (
     refresh_after_import,
     write_event_links,
 )
-from seglab.core.importing.filecheck import SCAN_SHARE, codec_name, file_stat, scan, unchanged, utf8_damage
+from seglab.core.importing.filecheck import (
+    SCAN_SHARE,
+    codec_name,
+    file_stat,
+    scan,
+    unchanged,
+    utf8_damage,
+    utf8_reason,
+)
 from seglab.core.importing.keys import AccountKeys
 from seglab.core.importing.mapping import ColumnMapping, normalise, resolve_mapping
 from seglab.core.importing.readers import RecordRows, Source, shape_of, source_for, type_hints
@@ -239,15 +246,25 @@ def _refuse_duplicate(conn, file: _File) -> None:
 
 
 def _encoding(file: _File, encoding: str | None) -> str | None:
-    """The encoding to read a CSV file that is not valid UTF-8 throughout with (else ``encoding``).
+    """The encoding to read a file that is not valid UTF-8 throughout with (else ``encoding``).
 
     One bad byte does not make a UTF-8 file a legacy code page (every "é" would be garbled):
-    only its rows are rejected (``file.bad_utf8`` says where they are). A file that is not UTF-8
-    as a whole is decoded with the encoding detected (or given)."""
+    only its rows are rejected (``file.bad_utf8`` says where they are), compressed or not. A CSV
+    file that is not UTF-8 as a whole is decoded with the encoding detected (or given); JSON lines
+    are UTF-8 by definition, and Parquet stores UTF-8."""
     utf8_asked = encoding is None or codec_name(encoding) in ("utf-8", "utf-8-sig")
-    if file.source is not None or file.utf8_ok or not utf8_asked:
+    kind = file.source.fmt.kind if file.source is not None else "csv"
+    if file.utf8_ok or not utf8_asked or kind == "parquet":
         return encoding
-    mostly_utf8, file.bad_utf8 = utf8_damage(file.path)
+    if file.source is None:
+        mostly_utf8, file.bad_utf8 = utf8_damage(file.path)
+    else:
+        with file.source.open_content() as content:
+            mostly_utf8, file.bad_utf8 = utf8_damage(content)
+    if kind == "jsonl":
+        if not mostly_utf8:
+            file.bad_utf8 = []  # read as before: undecodable bytes become replacement characters
+        return encoding
     if encoding is None and file.head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     elif encoding is None:
@@ -356,7 +373,9 @@ def _read_rows(conn, file: _File, sniff: FileSniff, plan: _Plan, rejects, state,
                 open_csv(file.path, sniff.encoding, bool(file.bad_utf8))
             )
         else:
-            raw, text = opened.enter_context(file.source.open_rows(sniff.encoding, BATCH_ROWS))
+            raw, text = opened.enter_context(
+                file.source.open_rows(sniff.encoding, BATCH_ROWS, bad_utf8=file.bad_utf8)
+            )
         runner = KindRunner(
             conn,
             plan.cmap,
@@ -511,10 +530,7 @@ class KindRunner:
 
     def utf8_reason(self, first: int, last: int) -> str:
         """The reject reason of the record on lines ``first..last`` holding invalid UTF-8."""
-        i = bisect.bisect_left(self.bad_utf8, (first, 0))
-        if i < len(self.bad_utf8) and self.bad_utf8[i][0] <= last:
-            return f"not valid UTF-8 at byte {self.bad_utf8[i][1]:,}"
-        return "not valid UTF-8"
+        return utf8_reason(self.bad_utf8, first, last)
 
     def run(self, text, delimiter: str) -> None:
         """Every row of ``text``: CSV text, or the rows of a JSON lines or Parquet file."""

@@ -29,6 +29,12 @@ def csv_reason(exc: csv.Error) -> str:
     return f"unreadable row ({text})"
 
 
+def category_of(reason: str) -> str:
+    """What a reason counts under in the report: ``"bad timestamp 'x': ..."`` → ``bad timestamp 'x'``,
+    ``"not valid UTF-8 at byte 930"`` → ``not valid UTF-8``."""
+    return "not valid UTF-8" if reason.startswith("not valid UTF-8") else reason.split(":")[0]
+
+
 class Rejects:
     """Rejected rows: kept as (first line, last line, reason) in a spool file, then
     written with their raw text once the import pass is over."""
@@ -42,7 +48,7 @@ class Rejects:
 
     def add(self, first: int, last: int, reason: str, category: str | None = None) -> None:
         self.count += 1
-        self.reasons[category or reason.split(":")[0]] += 1
+        self.reasons[category or category_of(reason)] += 1
         self._pending.append((first, last, reason))
 
     def flush(self) -> None:
