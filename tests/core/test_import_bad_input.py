@@ -238,18 +238,40 @@ def test_a_file_deleted_during_the_hash_scan(project, tmp_path):
 # -- too many columns, absurd headers, an encoding that cannot read the file -------------------------
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl.gz", "parquet"])
 @pytest.mark.parametrize("kind", ["events", "users"])
-def test_2100_columns_are_refused_naming_the_limit(project, tmp_path, kind):
+def test_2100_columns_are_refused_naming_the_limit(project, tmp_path, kind, fmt):
+    """Written by hand (CSV, gzip JSON lines) or by pyarrow (Parquet): one sentence, nothing
+    changed, and the same sentence from `seglab import` (exit 2, no traceback)."""
+    import gzip
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     fixed = ["user_id", "event", "timestamp"] if kind == "events" else ["user_id"]
     cells = ["u1", "open", "2024-01-01T00:00:00Z"] if kind == "events" else ["u1"]
-    path = tmp_path / f"{kind}.csv"
-    path.write_text(
-        ",".join(fixed + [f"c{i}" for i in range(2100)]) + "\n" + ",".join(cells + ["1"] * 2100) + "\n"
-    )
+    names, values = fixed + [f"c{i}" for i in range(2100)], cells + ["1"] * 2100
+    path = tmp_path / f"{kind}.{fmt}"
+    if fmt == "csv":
+        path.write_text(",".join(names) + "\n" + ",".join(values) + "\n")
+    elif fmt == "jsonl.gz":
+        path.write_bytes(gzip.compress(json.dumps(dict(zip(names, values))).encode() + b"\n"))
+    else:
+        pq.write_table(pa.table({n: [v] for n, v in zip(names, values)}), path)
     before = _snapshot(project)
-    with pytest.raises(ImportFileError, match=r"2,100 new property columns .* at most 1,980 .*2,000 columns"):
+    sentence = r"2,100 new property columns .* at most 1,980 .*2,000 columns"
+    with pytest.raises(ImportFileError, match=sentence):
         import_file(project, path, kind=kind)
     assert _snapshot(project) == before
+    project.close()
+    out = subprocess.run(
+        [sys.executable, "-m", "seglab", "import", str(project.path), str(path), "--kind", kind],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert out.stderr.startswith("seglab: error: ") and "at most 1,980" in out.stderr
 
 
 def test_the_column_limit_counts_the_properties_already_there(project, tmp_path):

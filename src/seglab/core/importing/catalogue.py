@@ -69,16 +69,31 @@ def plan_properties(
     return props
 
 
+def too_wide(name: str, entity: str, new: int, have: int | None = None) -> str | None:
+    """The sentence refusing ``new`` property columns beside the ``have`` a project holds (None:
+    not known, as in the wizard's preview), or None when they fit."""
+    total = new + (have or 0)
+    if not new or total <= MAX_PROPERTIES:
+        return None
+    why = "(SQLite allows 2,000 columns in a table); import the file with fewer columns"
+    if have is None:
+        return (
+            f"{name}: {new:,} property columns, but a project holds at most {MAX_PROPERTIES:,} "
+            f"{entity} properties {why}"
+        )
+    return (
+        f"{name}: {new:,} new property columns would give the project {total:,} {entity} "
+        f"properties, but it holds at most {MAX_PROPERTIES:,} {why}"
+    )
+
+
 def check_room(conn: sqlite3.Connection, entity: str, props: Sequence[Prop], name: str) -> None:
     """Refuse a file whose new property columns would not fit in the project's table."""
     new = sum(p.new for p in props)
     have = conn.execute("SELECT count(*) FROM properties WHERE entity = ?", (entity,)).fetchone()[0]
-    if new and have + new > MAX_PROPERTIES:
-        raise ImportFileError(
-            f"{name}: {new:,} new property columns would give the project {have + new:,} {entity} "
-            f"properties, but it holds at most {MAX_PROPERTIES:,} (SQLite allows 2,000 columns in a "
-            "table); import the file with fewer columns"
-        )
+    problem = too_wide(name, entity, new, have)
+    if problem:
+        raise ImportFileError(problem)
 
 
 def apply_properties(conn, entity: str, props: list[Prop]) -> None:
