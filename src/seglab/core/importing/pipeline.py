@@ -462,12 +462,12 @@ def _write_rejects(rejects: Rejects, file: _File, sniff, target: Path, state) ->
 def _report(
     file: _File, sniff, plan: _Plan, state, rejects, written, committed, import_id, started
 ) -> ImportReport:
-    kept = committed  # a rolled-back (--strict) import imported nothing and linked no one
+    # A rolled-back (--strict) import imported nothing and linked no one.
     return ImportReport(
         file=str(file.path),
         kind=plan.cmap.kind,
         rows_read=state.rows_read,
-        rows_imported=state.rows_imported if kept else 0,
+        rows_imported=state.rows_imported if committed else 0,
         rows_rejected=rejects.count,
         rejects_file=str(written) if written else None,
         seconds=time.perf_counter() - started,
@@ -478,11 +478,11 @@ def _report(
         properties=tuple((p.name, p.type) for p in plan.props),
         format=file.format,
         shape=plan.shape.label if plan.shape else None,
-        duplicates_skipped=state.duplicates if kept else 0,
-        new_users=state.new_users if kept else 0,
-        new_accounts=state.new_accounts if kept else 0,
-        account_conflicts=len(state.conflicts) if kept else 0,
-        account_conflicts_from_file=state.conflicts_from_file if kept else 0,
+        duplicates_skipped=state.duplicates if committed else 0,
+        new_users=state.new_users if committed else 0,
+        new_accounts=state.new_accounts if committed else 0,
+        account_conflicts=len(state.conflicts) if committed else 0,
+        account_conflicts_from_file=state.conflicts_from_file if committed else 0,
         reject_reasons=dict(rejects.reasons),
         import_id=import_id,
     )
