@@ -167,3 +167,28 @@ def test_grouping_order_matches_lexsort():
         assert starts.tolist() == [i for i in range(len(rows)) if i == 0 or rows[i] != rows[i - 1]]
     empty = grouped((np.zeros(0, dtype=np.int64),))
     assert len(empty[0]) == 0 and len(empty[1]) == 0
+
+
+def test_the_former_importer_module_still_names_what_other_code_imports():
+    """Until code written against the single module moves to the package's modules, the names it
+    imports from seglab.core.importing.importer resolve to the same objects."""
+    import numpy as np
+
+    from seglab.core.importing import catalogue, events, importer, pipeline, rejects, rollups, transaction
+
+    assert importer._EventBatcher is events.EventBatcher and importer._KindRunner is pipeline.KindRunner
+    assert importer._Prop is catalogue.Prop and importer._Rejects is rejects.Rejects
+    assert importer._Runs is rollups.Runs and importer._plan_properties is catalogue.plan_properties
+    assert importer._apply_properties is catalogue.apply_properties
+    assert importer._widen_column is catalogue.widen_column
+    assert importer._import_pragmas is transaction.import_pragmas
+    assert importer._restore_pragmas is transaction.restore_pragmas
+    assert importer._rollback is transaction.rollback
+    assert importer.import_file is pipeline.import_file and importer._import_file is pipeline._import_file
+    assert importer.ImportReport.__module__ == "seglab.core.importing.report"
+    # The group-bys keep their old signature there (numpy first).
+    keys = (np.array([2, 1, 2]), np.array([5, 5, 5]))
+    ones = np.ones(3, dtype=np.int64)
+    times = np.array([30, 10, 20])
+    got = importer._group_sums(np, keys, ones, times, times)
+    assert [a.tolist() for a in got] == [[1, 2], [5, 5], [1, 2], [10, 20], [10, 30]]
