@@ -83,10 +83,24 @@ class EntityWriter:
         self.r = runner
         self.conn = runner.conn
         self.kind = kind = runner.cmap.kind
+        self.entity = "user" if kind == "users" else "account"
         self.props = runner.props
         self.batch: list[list] = []
-        id_col = "user_id" if kind == "users" else "account_id"
-        cols = [id_col, *(p.column for p in self.props)]
+        fields = runner.cmap.fields
+        self.id_field = "user_id" if kind == "users" else "account_id"
+        self.iid = fields[self.id_field]
+        self.ia = fields.get("account_id") if kind == "users" else None
+        self.iemail = runner.email_column if kind == "users" and self.ia is None else None
+        self.links: dict[str, int] = {}  # users: user id -> account key, to see a user move
+        self.known: set[str] = set()  # users: the ids the project has
+        if kind == "users":
+            self.links = dict(
+                self.conn.execute("SELECT user_id, account_key FROM users WHERE account_key IS NOT NULL")
+            )
+            self.known = set(self.links) | {
+                u for (u,) in self.conn.execute("SELECT user_id FROM users WHERE account_key IS NULL")
+            }
+        cols = [self.id_field, *(p.column for p in self.props)]
         updates = [f"{p.column} = coalesce(excluded.{p.column}, {p.column})" for p in self.props]
         if kind == "users":
             cols += ["account_key", "account_from_file"]
@@ -102,7 +116,7 @@ class EntityWriter:
         # Column names are our own (p<N>, fixed names); file text only goes in as bound values.
         self.sql = (
             f"INSERT INTO {TABLE[kind]}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-            f"ON CONFLICT({id_col}) DO UPDATE SET {', '.join(updates)}"
+            f"ON CONFLICT({self.id_field}) DO UPDATE SET {', '.join(updates)}"
         )
 
     def flush(self) -> None:
@@ -117,108 +131,81 @@ class EntityWriter:
         """Every row of ``reader`` (a ``csv.reader`` or :class:`~.readers.RecordRows`), the last
         line before the first row being ``prev_line``."""
         r = self.r
-        conn = self.conn
-        kind = self.kind
-        fields = r.cmap.fields
-        ncols = r.ncols
-        rejects = r.rejects
-        state = r.state
-        props = self.props
-        check_nul = r.check_nul
-        accounts = r.accounts
-        id_field = "user_id" if kind == "users" else "account_id"
-        iid = fields[id_field]
-        ia = fields.get("account_id") if kind == "users" else None
-        iemail = r.email_column if kind == "users" and ia is None else None
-        entity = "user" if kind == "users" else "account"
-        if kind == "users":
-            existing_links = dict(
-                conn.execute("SELECT user_id, account_key FROM users WHERE account_key IS NOT NULL")
-            )
-            known_users = set(existing_links) | {
-                u for (u,) in conn.execute("SELECT user_id FROM users WHERE account_key IS NULL")
-            }
-        else:
-            known_users = set(accounts.known)
-            existing_links = {}
-        batch = self.batch
         line = prev_line
         while True:
             try:
                 for row in reader:
-                    if len(row) != ncols:
-                        if not row:
-                            line = reader.line_num
-                            continue
-                        state.rows_read += 1
-                        rejects.add(
-                            line + 1,
-                            reader.line_num,
-                            f"wrong number of fields: {len(row)} instead of {ncols}",
-                        )
-                        line = reader.line_num
-                        continue
-                    state.rows_read += 1
-                    if check_nul and "\x00" in "".join(row):
-                        rejects.add(line + 1, reader.line_num, "NUL byte in the row")
-                        line = reader.line_num
-                        continue
-                    if r.bad_utf8 and BAD_BYTE.search("".join(row)):
-                        why = r.utf8_reason(line + 1, reader.line_num)
-                        rejects.add(line + 1, reader.line_num, why, "not valid UTF-8")
-                        line = reader.line_num
-                        continue
-                    ident = row[iid].strip()
-                    if not ident:
-                        rejects.add(line + 1, reader.line_num, f"no {id_field.replace('_', ' ')}")
-                        line = reader.line_num
-                        continue
-                    if kind == "accounts":
-                        # Registers the id (from_file = 0 for now; the upsert sets it to 1).
-                        if ident not in accounts.known:
-                            accounts.key(ident)
-                            accounts.flush()
-                    elif ident not in known_users:
-                        known_users.add(ident)
-                        state.new_users += 1
-                    record: list = [ident]
-                    for prop in props:
-                        text = row[prop.index]
-                        if text:
-                            try:
-                                record.append(prop.convert(text))
-                            except ValueError:
-                                record.append(convert_cell(conn, entity, prop, text, self.flush))
-                        else:
-                            record.append(None)
-                    if kind == "users":
-                        ak = None
-                        if ia is not None and row[ia].strip():
-                            ak = accounts.key(row[ia])
-                            old = existing_links.get(ident)
-                            if old is not None and old != ak:
-                                state.conflicts.add(ident)
-                            existing_links[ident] = ak
-                            record += [ak, 1]
-                        elif iemail is not None:
-                            domain = email_domain(row[iemail])
-                            ak = accounts.key(domain) if domain else None
-                            record += [ak, 0]
-                        else:
-                            record += [None, 0]
-                    else:
-                        record.append(1)
-                    batch.append(record)
+                    if row:  # blank lines are no rows
+                        self._row(row, line + 1, reader.line_num)
                     line = reader.line_num
-                    if len(batch) >= BATCH_ROWS:
-                        self.flush()
-                        r.report()
                 break
             except csv.Error as exc:
-                state.rows_read += 1
-                rejects.add(line + 1, max(line + 1, reader.line_num), csv_reason(exc))
+                r.state.rows_read += 1
+                r.rejects.add(line + 1, max(line + 1, reader.line_num), csv_reason(exc))
                 line = reader.line_num
         self.flush()
+
+    def _row(self, row: list, first: int, last: int) -> None:
+        """The row on lines ``first..last``: rejected with its reason, or added to the batch."""
+        r = self.r
+        r.state.rows_read += 1
+        problem = self._problem(row, first, last)
+        if problem:
+            r.rejects.add(first, last, *problem)
+            return
+        ident = row[self.iid].strip()
+        if self.kind == "accounts":
+            # Registers the id (from_file = 0 for now; the upsert sets it to 1).
+            if ident not in r.accounts.known:
+                r.accounts.key(ident)
+                r.accounts.flush()
+        elif ident not in self.known:
+            self.known.add(ident)
+            r.state.new_users += 1
+        record: list = [ident]
+        for prop in self.props:
+            text = row[prop.index]
+            if text:
+                try:
+                    record.append(prop.convert(text))
+                except ValueError:
+                    record.append(convert_cell(self.conn, self.entity, prop, text, self.flush))
+            else:
+                record.append(None)
+        record += self._account(row, ident) if self.kind == "users" else [1]  # accounts: from_file
+        self.batch.append(record)
+        if len(self.batch) >= BATCH_ROWS:
+            self.flush()
+            r.report()
+
+    def _problem(self, row: list, first: int, last: int) -> tuple[str, str | None] | None:
+        """(reason, category) of a row that cannot be imported; None for a good one."""
+        r = self.r
+        if len(row) != r.ncols:
+            return f"wrong number of fields: {len(row)} instead of {r.ncols}", None
+        if r.check_nul and "\x00" in "".join(row):
+            return "NUL byte in the row", None
+        if r.bad_utf8 and BAD_BYTE.search("".join(row)):
+            return r.utf8_reason(first, last), "not valid UTF-8"
+        if not row[self.iid].strip():
+            return f"no {self.id_field.replace('_', ' ')}", None
+        return None
+
+    def _account(self, row: list, ident: str) -> list:
+        """A users row's (account key, from the file): the account it names, or the one its email's
+        domain names (never replacing a named one), or none."""
+        accounts = self.r.accounts
+        if self.ia is not None and row[self.ia].strip():
+            ak = accounts.key(row[self.ia])
+            old = self.links.get(ident)
+            if old is not None and old != ak:
+                self.r.state.conflicts.add(ident)
+            self.links[ident] = ak
+            return [ak, 1]
+        if self.iemail is not None:
+            domain = email_domain(row[self.iemail])
+            return [accounts.key(domain) if domain else None, 0]
+        return [None, 0]
 
 
 def write_event_links(conn: sqlite3.Connection, state, links: dict[int, tuple[int, int]]) -> None:
