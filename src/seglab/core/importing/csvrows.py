@@ -34,7 +34,7 @@ READ_CHUNK = 2 * 1024 * 1024
 @contextlib.contextmanager
 def open_csv(
     path: Path, encoding: str, keep_bad_bytes: bool
-) -> Iterator[tuple[HashingReader, io.BufferedReader, io.TextIOWrapper]]:
+) -> Iterator[tuple[HashingReader, io.BufferedIOBase, io.TextIOWrapper]]:
     """The file as (its hashing reader, the buffered bytes, the decoded text). ``keep_bad_bytes``:
     invalid bytes of a UTF-8 file stay visible (surrogate escapes) so that their rows are
     rejected; otherwise they read as replacement characters."""

@@ -91,7 +91,7 @@ class EntityWriter:
         self.iid = fields[self.id_field]
         self.ia = fields.get("account_id") if kind == "users" else None
         self.iemail = runner.email_column if kind == "users" and self.ia is None else None
-        self.links: dict[str, int] = {}  # users: user id -> account key, to see a user move
+        self.links: dict[str, int | None] = {}  # users: user id -> account key, to see a user move
         self.known: set[str] = set()  # users: the ids the project has
         if kind == "users":
             self.links = dict(

@@ -24,6 +24,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seglab.core.errors import Cancelled, ImportFileError, UserError
 from seglab.core.importing import catalogue
@@ -64,6 +65,9 @@ from seglab.core.importing.timestamps import TimestampParser, looks_ambiguous
 from seglab.core.importing.transaction import connection_and_dir, import_transaction
 from seglab.core.progress import NULL_PROGRESS, Progress
 from seglab.core.timeutil import utc_now_iso
+
+if TYPE_CHECKING:
+    from seglab.core.importing.events import EventBatcher
 
 ENTITY = {"events": "event", "users": "user", "accounts": "account"}
 
@@ -526,7 +530,7 @@ class KindRunner:
         self.ncols = len(cmap.columns)
         self.started = time.perf_counter()
         self.accounts = AccountKeys(conn, state)
-        self.events = None  # the EventBatcher of an events file, once it runs
+        self.events: EventBatcher | None = None  # an events file's batcher, once it runs
 
     def utf8_reason(self, first: int, last: int) -> str:
         """The reject reason of the record on lines ``first..last`` holding invalid UTF-8."""
@@ -580,6 +584,7 @@ class KindRunner:
         """After the rows, in the same transaction: links, conflicts, times, search, statistics."""
         kind = self.cmap.kind
         if kind == "events":
+            assert self.events is not None
             write_event_links(self.conn, self.state, self.events.links.latest())
         elif kind == "users":
             note_users_file_conflicts(self.conn, self.state)
