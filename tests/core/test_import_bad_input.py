@@ -259,6 +259,12 @@ def test_2100_columns_are_refused_naming_the_limit(project, tmp_path, kind, fmt)
         path.write_bytes(gzip.compress(json.dumps(dict(zip(names, values))).encode() + b"\n"))
     else:
         pq.write_table(pa.table({n: [v] for n, v in zip(names, values)}), path)
+    from seglab.core.importing import preview
+
+    assert preview(path, kind=kind).problem == (
+        f"{kind}.{fmt}: 2,100 property columns, but a project holds at most 1,980 {kind[:-1]} properties "
+        "(SQLite allows 2,000 columns in a table); import the file with fewer columns"
+    )
     before = _snapshot(project)
     sentence = r"2,100 new property columns .* at most 1,980 .*2,000 columns"
     with pytest.raises(ImportFileError, match=sentence):

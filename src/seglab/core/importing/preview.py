@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seglab.core.errors import ImportFileError
-from seglab.core.importing.catalogue import TYPE_SAMPLE_ROWS
+from seglab.core.importing.catalogue import TYPE_SAMPLE_ROWS, too_wide
 from seglab.core.importing.mapping import ColumnMapping, property_names, resolve_mapping
 from seglab.core.importing.readers import shape_of, type_hints
 from seglab.core.importing.shapes import shaped_mapping
@@ -22,7 +22,9 @@ class ImportPreview:
     """What the import wizard shows before importing one file (nothing is written).
 
     ``mapping`` is ``None`` when the kind or a needed column cannot be found;
-    ``problem`` then says why, in one sentence. ``property_types`` are the inferred
+    ``problem`` then says why, in one sentence (with a mapping: what stops the import as
+    it stands, e.g. more property columns than a project holds, or day/month dates
+    without a format). ``property_types`` are the inferred
     types (name → type) and ``warnings`` sentences about rows of the sample that
     would be rejected ("12 of 1,000 sampled rows have unreadable timestamps ...").
     """
@@ -89,8 +91,9 @@ def preview(
     warnings = tuple(
         f"{n:,} of {total:,} sampled rows {what}; they will be rejected" for what, n in counts.most_common()
     )
-    problem = None
-    if cmap.kind == "events" and date_format is None:
+    entity = {"events": "event", "users": "user", "accounts": "account"}[cmap.kind]
+    problem = too_wide(path.name, entity, len(types))
+    if problem is None and cmap.kind == "events" and date_format is None:
         ts_index = cmap.fields["timestamp"]
         filled = [r[ts_index] for r in sample if ts_index < len(r) and r[ts_index].strip()]
         if filled and sum(1 for v in filled if looks_ambiguous(v)) * 2 >= len(filled):
