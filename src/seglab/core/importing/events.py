@@ -153,15 +153,18 @@ class EventBatcher:
                 write_rows(conn, head, "", 2, list(itertools.chain.from_iterable(pairs)), self.max_params)
         state.new_users += len(new_users)
         r.accounts.flush()
-        write_rows(
-            conn, self.head, "", self.width, list(itertools.chain.from_iterable(zip(*out))), self.max_params
-        )
+        self._write_events(out)
         state.rows_imported += n
 
         ts_a = np.array(tss, dtype=np.int64)
         if aks is not None:
             state.conflicts.update(self.links.add(uks, aks, ts_a))
         self.days.add(np.array(uks, dtype=np.int64), np.array(eks, dtype=np.int64), ts_a)
+
+    def _write_events(self, out: list) -> None:
+        """Insert a batch of typed event columns (``out``: ts, keys, insert ids, properties)."""
+        flat = list(itertools.chain.from_iterable(zip(*out)))
+        write_rows(self.conn, self.head, "", self.width, flat, self.max_params)
 
     def _sparse_indexes(self, values: list, n: int) -> None:
         """Give a numeric property its partial index (``storage.schema.sparse_property_index_sql``)
