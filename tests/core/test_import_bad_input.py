@@ -65,6 +65,89 @@ def test_one_bad_byte_rejects_only_its_row(project, tmp_path, where):
     assert report.reject_reasons == {"not valid UTF-8": 1}
 
 
+def _bad_byte_rows() -> list[dict]:
+    return [
+        {
+            "user_id": f"josé{i % 5}",
+            "event": "open",
+            "timestamp": f"2024-01-{1 + i % 28:02d}T10:00:00Z",
+            "city": f"café—ü{i}",
+        }
+        for i in range(60)
+    ]
+
+
+def _zstd(data: bytes) -> bytes:
+    import pyarrow as pa
+
+    out = pa.BufferOutputStream()
+    with pa.CompressedOutputStream(out, "zstd") as fh:
+        fh.write(data)
+    return out.getvalue().to_pybytes()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "csv.gz", "csv.zst", "jsonl", "jsonl.gz", "ndjson.zst"])
+def test_one_bad_byte_keeps_every_good_row_verbatim_in_every_text_format(project, tmp_path, suffix):
+    """Compressed or not, CSV or JSON lines: the row with the invalid byte is rejected with the
+    byte's offset in the content, every other row is stored exactly as written (no code page
+    guessed from the one byte), and the wizard's preview reads the file as UTF-8 too."""
+    import gzip
+    import json
+
+    from seglab.core.importing import sniff_file
+
+    rows = _bad_byte_rows()
+    if suffix.startswith("csv"):
+        header = "user_id,event,timestamp,city\n"
+        text = header + "".join(",".join(r.values()) + "\n" for r in rows)
+        bad_line = 1 + 33  # the header, then row 33
+    else:
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        bad_line = 33
+    content = text.encode().replace("café—ü32".encode(), b"caf\xe9\xff32", 1)
+    data = {"gz": gzip.compress, "zst": _zstd}.get(suffix.rsplit(".", 1)[-1], bytes)(content)
+    path = tmp_path / f"events.{suffix}"
+    path.write_bytes(data)
+
+    preview = sniff_file(path)
+    assert preview.encoding == "utf-8" and "café—ü0" in preview.sample_rows[0]
+    report = import_file(project, path, rejects_dir=tmp_path)
+    assert (report.rows_imported, report.rows_rejected) == (59, 1)
+    assert report.reject_reasons == {"not valid UTF-8": 1}
+    city = project.conn.execute("SELECT column_name FROM properties WHERE name = 'city'").fetchone()[0]
+    stored = project.conn.execute(
+        f"SELECT u.user_id, n.name, strftime('%Y-%m-%dT%H:%M:%SZ', e.ts / 1000, 'unixepoch'), e.{city} "
+        "FROM events e JOIN users u USING (user_key) JOIN event_names n USING (event_key) ORDER BY e.rowid"
+    ).fetchall()
+    assert stored == [tuple(r.values()) for i, r in enumerate(rows) if i != 32]
+    (reject,) = _rejects(tmp_path / f"events.{suffix}.rejects.csv")
+    assert reject["line"] == str(bad_line)
+    offset = content.index(b"\xe9\xff") + 1
+    assert reject["reason"] == f"not valid UTF-8 at byte {offset:,}"
+
+
+def test_a_bad_byte_in_a_json_lines_key_rejects_the_line(project, tmp_path):
+    """The scan of the keys cannot read the line; the import pass rejects it whole rather than
+    importing the row without the property whose name is broken."""
+    path = tmp_path / "users.jsonl"
+    data = (
+        '{"user_id": "zoë", "plan": "pro"}\n'.encode()
+        + b'{"user_id": "sam", "pl\xffan": "free"}\n'
+        + '{"user_id": "maël", "plan": "trial"}\n'.encode()
+    )
+    path.write_bytes(data)
+    report = import_file(project, path, rejects_dir=tmp_path)
+    assert (report.kind, report.rows_imported, report.rows_rejected) == ("users", 2, 1)
+    assert report.reject_reasons == {"not valid UTF-8": 1}
+    assert project.conn.execute("SELECT user_id, p1 FROM users ORDER BY user_key").fetchall() == [
+        ("zoë", "pro"),
+        ("maël", "trial"),
+    ]
+    (reject,) = _rejects(tmp_path / "users.jsonl.rejects.csv")
+    offset = data.index(b"\xff") + 1
+    assert (reject["line"], reject["reason"]) == ("2", f"not valid UTF-8 at byte {offset}")
+
+
 def test_bad_bytes_in_a_users_file(project, tmp_path):
     data = "user_id,plan\nzoë,pro\nmaël,free\nsam,te\udcffam\nlou,pro\n".encode("utf-8", "surrogateescape")
     path = tmp_path / "users.csv"
@@ -119,9 +202,9 @@ def _rewrite_same_size(path: Path) -> None:
 
 @pytest.mark.parametrize("change", [_append, _rewrite_same_size])
 def test_a_file_changed_during_the_import_is_refused(project, tmp_path, change, monkeypatch):
-    from seglab.core.importing import importer
+    from seglab.core.importing import csvrows
 
-    monkeypatch.setattr(importer, "READ_CHUNK", 4096)  # several chunks, so rows are reported midway
+    monkeypatch.setattr(csvrows, "READ_CHUNK", 4096)  # several chunks, so rows are reported midway
     path = tmp_path / "events.csv"
     path.write_bytes(_events_csv(2000))
     before = _snapshot(project)
@@ -155,18 +238,46 @@ def test_a_file_deleted_during_the_hash_scan(project, tmp_path):
 # -- too many columns, absurd headers, an encoding that cannot read the file -------------------------
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl.gz", "parquet"])
 @pytest.mark.parametrize("kind", ["events", "users"])
-def test_2100_columns_are_refused_naming_the_limit(project, tmp_path, kind):
+def test_2100_columns_are_refused_naming_the_limit(project, tmp_path, kind, fmt):
+    """Written by hand (CSV, gzip JSON lines) or by pyarrow (Parquet): one sentence, nothing
+    changed, and the same sentence from `seglab import` (exit 2, no traceback)."""
+    import gzip
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     fixed = ["user_id", "event", "timestamp"] if kind == "events" else ["user_id"]
     cells = ["u1", "open", "2024-01-01T00:00:00Z"] if kind == "events" else ["u1"]
-    path = tmp_path / f"{kind}.csv"
-    path.write_text(
-        ",".join(fixed + [f"c{i}" for i in range(2100)]) + "\n" + ",".join(cells + ["1"] * 2100) + "\n"
+    names, values = fixed + [f"c{i}" for i in range(2100)], cells + ["1"] * 2100
+    path = tmp_path / f"{kind}.{fmt}"
+    if fmt == "csv":
+        path.write_text(",".join(names) + "\n" + ",".join(values) + "\n")
+    elif fmt == "jsonl.gz":
+        path.write_bytes(gzip.compress(json.dumps(dict(zip(names, values))).encode() + b"\n"))
+    else:
+        pq.write_table(pa.table({n: [v] for n, v in zip(names, values)}), path)
+    from seglab.core.importing import preview
+
+    assert preview(path, kind=kind).problem == (
+        f"{kind}.{fmt}: 2,100 property columns, but a project holds at most 1,980 {kind[:-1]} properties "
+        "(SQLite allows 2,000 columns in a table); import the file with fewer columns"
     )
     before = _snapshot(project)
-    with pytest.raises(ImportFileError, match=r"2,100 new property columns .* at most 1,980 .*2,000 columns"):
+    sentence = r"2,100 new property columns .* at most 1,980 .*2,000 columns"
+    with pytest.raises(ImportFileError, match=sentence):
         import_file(project, path, kind=kind)
     assert _snapshot(project) == before
+    project.close()
+    out = subprocess.run(
+        [sys.executable, "-m", "seglab", "import", str(project.path), str(path), "--kind", kind],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert out.stderr.startswith("seglab: error: ") and "at most 1,980" in out.stderr
 
 
 def test_the_column_limit_counts_the_properties_already_there(project, tmp_path):
@@ -263,8 +374,8 @@ def test_a_full_tmpdir_during_the_import(tmp_path):
     small = tmp_path / "tmp"
     small.mkdir()
     script = (
-        "import sys; from seglab.core.importing import importer; "
-        "importer._EventBatcher.DAYS_FLUSH_ROWS = 500; "  # spill the roll-up runs early
+        "import sys; from seglab.core.importing.events import EventBatcher; "
+        "EventBatcher.DAYS_FLUSH_ROWS = 500; "  # spill the roll-up runs early
         "from seglab.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     command = (
@@ -350,7 +461,7 @@ def test_bad_bytes_are_rejected_when_utf8_is_given_too(project, tmp_path, encodi
 
 
 def test_bad_byte_offsets_across_read_boundaries(project, tmp_path):
-    from seglab.core.importing.importer import _utf8_damage
+    from seglab.core.importing.filecheck import utf8_damage
 
     rows = [f"u{i % 50},é{i},2024-01-{1 + i % 28:02d}T10:00:00Z,café—ü" for i in range(4000)]
     data = ("user_id,event,timestamp,city\n" + "\n".join(rows) + "\n").encode()
@@ -366,7 +477,7 @@ def test_bad_byte_offsets_across_read_boundaries(project, tmp_path):
         damaged[p] = 0xFF
     path = tmp_path / "events.csv"
     path.write_bytes(bytes(damaged))
-    mostly, bad = _utf8_damage(path)
+    mostly, bad = utf8_damage(path)
     assert mostly
     assert [offset for _line, offset in bad] == [p + 1 for p in bad_at]
     assert [line for line, _ in bad] == [bytes(damaged).count(b"\n", 0, p) + 1 for p in bad_at]

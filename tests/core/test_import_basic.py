@@ -62,9 +62,9 @@ def test_import_file_report_json_keys(project, tmp_path):
 def test_user_active_days_is_user_days_over_all_events(project, tmp_path, monkeypatch):
     """The any-event roll-up equals user_days summed per (user, day), across imports that add
     events to days already rolled up and across several flushes inside one import."""
-    from seglab.core.importing import importer
+    from seglab.core.importing.events import EventBatcher
 
-    monkeypatch.setattr(importer._EventBatcher, "DAYS_FLUSH_ROWS", 3)
+    monkeypatch.setattr(EventBatcher, "DAYS_FLUSH_ROWS", 3)
     first = tmp_path / "a.csv"
     first.write_text(
         "user_id,event,timestamp\n"
@@ -113,13 +113,13 @@ def test_rows_go_in_whatever_the_statement_length(project, tmp_path, monkeypatch
     """Rows are written in statements as long as the parameter limit allows, the rest in a few
     fixed shorter lengths, and the roll-ups go through runs on disk merged back by user range:
     with small limits every path is used, and nothing is lost or doubled."""
-    from seglab.core.importing import importer
+    from seglab.core.importing import csvrows, events
 
-    monkeypatch.setattr(importer, "_max_params", lambda conn: 300)  # 42 event rows, 50 roll-up rows
+    monkeypatch.setattr(events, "max_params", lambda conn: 300)  # 42 event rows, 50 roll-up rows
     # Roll-ups spilled in runs of ~200 rows and merged back ~150 rows at a time.
-    monkeypatch.setattr(importer._EventBatcher, "DAYS_FLUSH_ROWS", 200)
-    monkeypatch.setattr(importer._EventBatcher, "MERGE_ROWS", 150)
-    monkeypatch.setattr(importer, "READ_CHUNK", 8192)  # ~200 rows per batch: several runs per import
+    monkeypatch.setattr(events.EventBatcher, "DAYS_FLUSH_ROWS", 200)
+    monkeypatch.setattr(events.EventBatcher, "MERGE_ROWS", 150)
+    monkeypatch.setattr(csvrows, "READ_CHUNK", 8192)  # ~200 rows per batch: several runs per import
     lines = ["user_id,event,timestamp,plan,amount"]
     for i in range(1337):
         lines.append(f"u{i % 97},e{i % 5},2024-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z,p{i % 3},{i}")
@@ -153,17 +153,42 @@ def test_grouping_order_matches_lexsort():
     """The packed one-key sort groups like lexsort, and falls back to it for keys too wide to pack."""
     import numpy as np
 
-    from seglab.core.importing.importer import _grouped
+    from seglab.core.importing.rollups import grouped
 
     rng = np.random.default_rng(7)
     narrow = (rng.integers(0, 50, 5000), rng.integers(-3, 4, 5000), rng.integers(19000, 19400, 5000))
     wide = (rng.integers(0, 2**40, 5000), rng.integers(0, 2**30, 5000))
     for keys in (narrow, wide, (rng.integers(0, 5, 3),)):
-        order, starts = _grouped(np, keys)
+        order, starts = grouped(keys)
         expected = np.lexsort(tuple(reversed(keys)))
         for key in keys:
             assert (key[order] == key[expected]).all()
         rows = list(zip(*(key[order].tolist() for key in keys)))
         assert starts.tolist() == [i for i in range(len(rows)) if i == 0 or rows[i] != rows[i - 1]]
-    empty = _grouped(np, (np.zeros(0, dtype=np.int64),))
+    empty = grouped((np.zeros(0, dtype=np.int64),))
     assert len(empty[0]) == 0 and len(empty[1]) == 0
+
+
+def test_the_former_importer_module_still_names_what_other_code_imports():
+    """Until code written against the single module moves to the package's modules, the names it
+    imports from seglab.core.importing.importer resolve to the same objects."""
+    import numpy as np
+
+    from seglab.core.importing import catalogue, events, importer, pipeline, rejects, rollups, transaction
+
+    assert importer._EventBatcher is events.EventBatcher and importer._KindRunner is pipeline.KindRunner
+    assert importer._Prop is catalogue.Prop and importer._Rejects is rejects.Rejects
+    assert importer._Runs is rollups.Runs and importer._plan_properties is catalogue.plan_properties
+    assert importer._apply_properties is catalogue.apply_properties
+    assert importer._widen_column is catalogue.widen_column
+    assert importer._import_pragmas is transaction.import_pragmas
+    assert importer._restore_pragmas is transaction.restore_pragmas
+    assert importer._rollback is transaction.rollback
+    assert importer.import_file is pipeline.import_file and importer._import_file is pipeline._import_file
+    assert importer.ImportReport.__module__ == "seglab.core.importing.report"
+    # The group-bys keep their old signature there (numpy first).
+    keys = (np.array([2, 1, 2]), np.array([5, 5, 5]))
+    ones = np.ones(3, dtype=np.int64)
+    times = np.array([30, 10, 20])
+    got = importer._group_sums(np, keys, ones, times, times)
+    assert [a.tolist() for a in got] == [[1, 2], [5, 5], [1, 2], [10, 20], [10, 30]]

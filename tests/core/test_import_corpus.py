@@ -15,8 +15,7 @@ import zipfile
 import pytest
 
 from seglab.core.errors import Cancelled, ImportFileError
-from seglab.core.importing import import_file, sniff_file
-from seglab.core.importing.importer import account_link_conflicts
+from seglab.core.importing import account_link_conflicts, import_file, sniff_file
 from seglab.core.project import Project
 
 HEADER = "user_id,event,timestamp\n"
@@ -374,9 +373,9 @@ def test_type_inference(project, tmp_path):
 
 
 def test_widening_later_in_the_file_converts_stored_values(project, tmp_path, monkeypatch):
-    from seglab.core.importing import importer
+    from seglab.core.importing import catalogue
 
-    monkeypatch.setattr(importer, "TYPE_SAMPLE_ROWS", 5)
+    monkeypatch.setattr(catalogue, "TYPE_SAMPLE_ROWS", 5)
     lines = [f"u{i},a,2024-01-01,{i},{i},true" for i in range(30)]
     lines.append("u99,a,2024-01-02,2.5,n/a,maybe")
     body = "user_id,event,timestamp,num,code,flag\n" + "\n".join(lines) + "\n"
@@ -502,7 +501,7 @@ def test_sparse_numeric_properties_get_a_partial_index(project, tmp_path):
 
 
 def test_a_numeric_property_first_seen_after_the_first_batch_is_judged_then(project, tmp_path):
-    from seglab.core.importing.importer import BATCH_ROWS
+    from seglab.core.importing.csvrows import BATCH_ROWS
 
     lines = ["user_id,event,timestamp,amount"]
     for i in range(BATCH_ROWS + 500):

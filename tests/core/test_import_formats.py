@@ -401,6 +401,81 @@ def test_parquet_accounts_file(project, tmp_path):
     assert dict(report.properties) == {"mrr": "real", "since": "datetime"}
 
 
+def test_a_parquet_file_written_by_duckdb_gives_the_csv_tables(tmp_path):
+    """Another writer than pyarrow (DuckDB: timestamptz as UTC microseconds, DECIMAL, a STRUCT):
+    the same tables as the hand-written CSV of the same rows."""
+    import duckdb
+
+    duck = duckdb.connect()
+    try:
+        duck.execute(
+            "COPY (SELECT 'u' || (i % 7) AS user_id, "
+            "CASE WHEN i % 3 = 0 THEN 'open' ELSE 'buy' END AS event, "
+            "TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_minutes(i * 37) AS timestamp, i * 1.5 AS amount, "
+            "{'plan': CASE WHEN i % 2 = 0 THEN 'pro' END, 'seats': i} AS props FROM range(300) t(i)) "
+            f"TO '{tmp_path / 'duck.parquet'}' (FORMAT parquet, ROW_GROUP_SIZE 128)"
+        )
+    finally:
+        duck.close()
+    start = dt.datetime(2024, 1, 1, tzinfo=UTC)
+    lines = ["user_id,event,timestamp,amount,props.plan,props.seats"]
+    for i in range(300):
+        ts = (start + dt.timedelta(minutes=37 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = "open" if i % 3 == 0 else "buy"
+        lines.append(f"u{i % 7},{event},{ts},{i * 1.5},{'pro' if i % 2 == 0 else ''},{i}")
+    (tmp_path / "same.csv").write_text("\n".join(lines) + "\n")
+    expected, _ = _import_snapshot(tmp_path, "csv", tmp_path / "same.csv")
+    got, report = _import_snapshot(tmp_path, "duck", tmp_path / "duck.parquet")
+    assert (report.format, report.rows_imported, report.rows_rejected) == ("Parquet", 300, 0)
+    assert dict(report.properties) == {"amount": "real", "props.plan": "text", "props.seats": "integer"}
+    assert got == expected
+
+
+def test_mixpanel_and_amplitude_shapes_in_parquet_made_by_pyarrow(project, tmp_path):
+    """The export shapes are recognised from Parquet structs as from JSON objects."""
+    mixpanel = pa.table(
+        {
+            "event": ["Signed Up", "Purchase"],
+            "properties": pa.array(
+                [
+                    {"time": 1602611311, "distinct_id": "user123", "$insert_id": "a1", "Amount": None},
+                    {"time": 1602787121, "distinct_id": "user123", "$insert_id": "a2", "Amount": 5.0},
+                ],
+                pa.struct(
+                    [
+                        ("time", pa.int64()),
+                        ("distinct_id", pa.string()),
+                        ("$insert_id", pa.string()),
+                        ("Amount", pa.float64()),
+                    ]
+                ),
+            ),
+        }
+    )
+    pq.write_table(mixpanel, tmp_path / "mixpanel.parquet")
+    report = import_file(project, tmp_path / "mixpanel.parquet")
+    assert (report.shape, report.rows_imported) == ("Mixpanel export", 2)
+    assert report.mapping["user_id"] == "properties.distinct_id"
+    assert dict(report.properties) == {"properties.Amount": "real"}
+    amplitude = pa.table(
+        {
+            "user_id": ["b1", "b2"],
+            "event_type": ["open", "buy"],
+            "event_time": ["2024-01-01 10:00:00.123000", "2024-01-02 10:00:00.000000"],
+            "event_properties": pa.array([{"plan": "pro"}, {"plan": "free"}]),
+            "groups": pa.array([{"company": ["acme"]}, {"company": []}]),
+        }
+    )
+    pq.write_table(amplitude, tmp_path / "amplitude.parquet")
+    report = import_file(project, tmp_path / "amplitude.parquet")
+    assert (report.shape, report.rows_imported) == ("Amplitude export", 2)
+    assert project.conn.execute(
+        "SELECT u.user_id, n.name, e.ts, a.account_id FROM events e JOIN users u USING (user_key) "
+        "JOIN event_names n USING (event_key) LEFT JOIN accounts a ON a.account_key = e.account_key "
+        "WHERE n.name IN ('open', 'buy') ORDER BY e.ts"
+    ).fetchall() == [("b1", "open", 1704103200123, "acme"), ("b2", "buy", 1704189600000, None)]
+
+
 # -- damaged files, duplicates ----------------------------------------------------------------------
 
 

@@ -129,3 +129,112 @@ def test_the_file_picker_and_drop_filter_offer_every_format():
     for suffix in (".parquet", ".jsonl", ".ndjson", ".json", ".gz", ".zst"):
         assert suffix in main_window.DROP_SUFFIXES
         assert f"*{suffix}" in main_window.CSV_FILTER
+
+
+AMPLITUDE = (
+    '{"$insert_id":"x1","event_type":"open","event_time":"2024-03-01 10:00:00.250000","user_id":"b1",'
+    '"event_properties":{"plan":"pro"},"user_properties":{},"groups":{"company":["acme"]}}\n'
+    '{"$insert_id":"x2","event_type":"buy","event_time":"2024-03-02 11:30:00.000000","user_id":"b2",'
+    '"event_properties":{"plan":"free"},"user_properties":{},"groups":{}}\n'
+)
+
+
+def test_dropped_gzip_csv_zstd_json_lines_and_parquet_events(window, qtbot, tmp_path):
+    """The three kinds of file a person drags out of an export folder, each recognised on the real
+    window; the wizard names the Amplitude shape and shows Parquet's parsed times beside the raw."""
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    gz = folder / "web.csv.gz"  # by hand
+    gz.write_bytes(gzip.compress(b"user_id,event,timestamp\nw1,visit,2024-03-03T08:00:00Z\n"))
+    zst = folder / "amplitude.jsonl.zst"  # compressed by pyarrow
+    with pa.CompressedOutputStream(str(zst), "zstd") as out:
+        out.write(AMPLITUDE.encode())
+    parquet = folder / "app.parquet"  # written by pyarrow, a real timestamp column
+    pq.write_table(
+        pa.table(
+            {
+                "user_id": ["p1", "p2"],
+                "event": ["launch", "launch"],
+                "ts": pa.array([1709460000000, 1709550000500], pa.timestamp("ms", tz="UTC")),
+                "device": pa.array([{"os": "ios"}, {"os": "android"}], pa.struct([("os", pa.string())])),
+            }
+        ),
+        parquet,
+    )
+    _drop_on(window.centralWidget(), [gz, zst, parquet])
+    dialog = window.current_import_dialog
+    assert isinstance(dialog, ImportDialog)
+    plans = {p.name: p for p in dialog.model.plans}
+    assert {n: (p.detected_kind, p.error) for n, p in plans.items()} == {
+        "web.csv.gz": ("events", None),
+        "amplitude.jsonl.zst": ("events", None),
+        "app.parquet": ("events", None),
+    }
+    rows = {dialog.file_list.item(i).text().split("\n")[0]: i for i in range(dialog.file_list.count())}
+    texts = {name: dialog.file_list.item(i).text() for name, i in rows.items()}
+    assert "CSV (gzip)" in texts["web.csv.gz"]
+    assert (
+        "JSON lines (zstd)" in texts["amplitude.jsonl.zst"]
+        and "Amplitude export" in texts["amplitude.jsonl.zst"]
+    )
+    assert "Parquet" in texts["app.parquet"]
+
+    dialog.file_list.setCurrentRow(rows["amplitude.jsonl.zst"])
+    assert dialog.format_label.text().startswith(
+        "JSON lines (zstd) — Amplitude export recognised: user id = "
+    )
+    assert dialog.field_combo("event").currentText() == "event_type"
+    assert dialog.field_combo("timestamp").currentText() == "event_time"
+
+    def parsed_beside(column: str) -> tuple[list, list]:
+        model = dialog.preview_model
+        headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+        at = headers.index(f"{column}\n[timestamp]")
+        assert headers[at + 1] == "read as (UTC)"
+        raw = [model.data(model.index(r, at)) for r in range(model.rowCount())]
+        return raw, [model.data(model.index(r, at + 1)) for r in range(model.rowCount())]
+
+    assert parsed_beside("event_time") == (
+        ["2024-03-01 10:00:00.250000", "2024-03-02 11:30:00.000000"],
+        ["2024-03-01 10:00:00.250", "2024-03-02 11:30:00"],
+    )
+    dialog.file_list.setCurrentRow(rows["app.parquet"])
+    assert dialog.format_label.text() == "Parquet"
+    assert parsed_beside("ts") == (
+        ["2024-03-03T10:00:00.000Z", "2024-03-04T11:00:00.500Z"],
+        ["2024-03-03 10:00:00", "2024-03-04 11:00:00.500"],
+    )
+
+    with qtbot.waitSignal(dialog.worker.finished, timeout=30_000):
+        assert dialog.start_import()
+    assert {o.path.name: (o.error, o.report.rows_imported) for o in dialog.outcomes} == {
+        "web.csv.gz": (None, 1),
+        "amplitude.jsonl.zst": (None, 2),
+        "app.parquet": (None, 2),
+    }
+    conn = sqlite3.connect(str(window.session.path))
+    try:
+        assert conn.execute("SELECT name FROM properties WHERE entity = 'event' ORDER BY 1").fetchall() == [
+            ("device.os",),
+            ("event_properties.plan",),
+        ]
+    finally:
+        conn.close()
+    dialog.accept()
+
+
+def test_a_2100_column_file_gets_its_sentence_in_the_wizard(window, qtbot, tmp_path):
+    path = tmp_path / "wide.csv"
+    names = ["user_id", "event", "timestamp", *(f"c{i}" for i in range(2100))]
+    path.write_text(",".join(names) + "\n" + ",".join(["u1", "open", "2024-01-01", *["1"] * 2100]) + "\n")
+    _drop_on(window.centralWidget(), [path])
+    dialog = window.current_import_dialog
+    dialog.file_list.setCurrentRow(0)
+    (plan,) = dialog.model.plans
+    assert plan.error == (
+        "wide.csv: 2,100 property columns, but a project holds at most 1,980 event properties "
+        "(SQLite allows 2,000 columns in a table); import the file with fewer columns"
+    )
+    assert dialog.error_label.isVisibleTo(dialog) and dialog.error_label.text() == plan.error
+    assert not dialog.import_button.isEnabled()
+    dialog.reject()

@@ -1,4 +1,6 @@
-"""Importing CSV exports (events, users, accounts) into a project.
+"""Importing exports (events, users, accounts; CSV, JSON lines, Parquet, compressed) into a project.
+
+The modules, one job each, are described in docs/architecture.md ("Importing").
 
 Public API (Qt-free; the import wizard and ``seglab import`` both use it):
 
@@ -11,15 +13,11 @@ Public API (Qt-free; the import wizard and ``seglab import`` both use it):
 * :func:`import_order` — sort files so accounts come before users before events.
 """
 
-from seglab.core.importing.importer import (
-    ImportPreview,
-    ImportReport,
-    account_conflict_list,
-    account_link_conflicts,
-    import_file,
-    preview,
-)
+from seglab.core.importing.entities import account_conflict_list, account_link_conflicts
 from seglab.core.importing.mapping import FIELDS, KINDS, ColumnMapping, guess_fields, resolve_mapping
+from seglab.core.importing.pipeline import import_file
+from seglab.core.importing.preview import ImportPreview, preview
+from seglab.core.importing.report import ImportReport
 from seglab.core.importing.sniff import FileSniff, sniff_file
 from seglab.core.importing.timestamps import TimestampError, TimestampParser
 from seglab.core.importing.types import infer_type

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from seglab.core.errors import Cancelled, ImportFileError
+from seglab.core.importing.filecheck import BAD_BYTE, utf8_reason
 from seglab.core.importing.shapes import Shape, detect_shape
 from seglab.core.importing.sniff import SAMPLE_BYTES, FileSniff, describe_binary, sniff_text
 
@@ -382,6 +383,10 @@ class Source:
         return self.fmt.kind in ("jsonl", "parquet")
 
     # -- opening
+    def open_content(self):
+        """The content as a binary stream (decompressed), from its start."""
+        return self._open_binary()
+
     def _open_binary(self):
         if self.fmt.compression:
             stream = _Decompressed(self.path, self.fmt.compression)
@@ -531,7 +536,9 @@ class Source:
                 "convert it first, e.g. with: jq -c '.[]' FILE > FILE.jsonl"
             )
         self.encoding = encoding or ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8")
-        text = head.decode(self.encoding, errors="replace")
+        # Invalid bytes stay visible, so that their lines are left out of the columns as the scan
+        # leaves them (the import rejects those lines).
+        text = head.decode(self.encoding, errors="surrogateescape")
         lines = text.splitlines()
         if not complete and lines:
             lines.pop()  # probably cut
@@ -541,6 +548,9 @@ class Source:
         flats: list[dict | None] = []  # None: a line that is not a JSON object
         for line in lines:
             if not line.strip():
+                continue
+            if BAD_BYTE.search(line):
+                flats.append(None)
                 continue
             try:
                 obj = json.loads(line)
@@ -619,45 +629,55 @@ class Source:
 
     # -- the rows
     @contextlib.contextmanager
-    def open_rows(self, encoding: str, batch_rows: int):
+    def open_rows(self, encoding: str, batch_rows: int, bad_utf8: list[tuple[int, int]] | None = None):
         """``(position, data)`` for the importer: ``position.tell()`` in the file's bytes (progress);
-        ``data`` a text stream (compressed CSV) or :class:`RecordRows`."""
+        ``data`` a text stream (compressed CSV) or :class:`RecordRows`. ``bad_utf8``: where
+        a mostly UTF-8 content has invalid bytes (``filecheck.utf8_damage``): they stay visible
+        (surrogate escapes), so that their rows are rejected instead of stored with a
+        replacement character."""
         if self.fmt.kind == "parquet":
             yield _Position(lambda: self._parquet_done), RecordRows(self, self._parquet_batches(batch_rows))
             return
+        errors = "surrogateescape" if bad_utf8 else "replace"
         with self._open_binary() as binary:
-            text = io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline="")
+            text = io.TextIOWrapper(binary, encoding=encoding, errors=errors, newline="")
             position = _Position(self._tell)
             if self.fmt.kind == "csv":
                 yield position, text
             else:
-                yield position, RecordRows(self, self._json_batches(text, batch_rows))
+                yield position, RecordRows(self, self._json_batches(text, batch_rows, bad_utf8 or []))
 
-    def _json_batches(self, text, batch_rows: int) -> Iterator[RecordBatch]:
+    def _json_batches(self, text, batch_rows: int, bad_utf8: list[tuple[int, int]]) -> Iterator[RecordBatch]:
+        """Batches of parsed lines. A line holding invalid UTF-8 is rejected whole (its keys may
+        be what is broken), with the byte's offset."""
         columns = self.columns
         unwrap = [c for c in columns if self.shape and c in self.shape.unwrap]
         line_no = 0
         start = 0
         lines: list[str] = []
         numbers: list[int] = []
+        broken: list[tuple[int, str]] = []
         for line in text:
             line_no += 1
             if not line.strip():
                 continue
+            if bad_utf8 and BAD_BYTE.search(line):
+                broken.append((line_no, utf8_reason(bad_utf8, line_no, line_no)))
+                continue
             lines.append(line)
             numbers.append(line_no)
             if len(lines) >= batch_rows:
-                yield self._json_batch(lines, numbers, start, columns, unwrap)
+                yield self._json_batch(lines, numbers, start, columns, unwrap, broken)
                 start = line_no
-                lines, numbers = [], []
-        if lines:
-            yield self._json_batch(lines, numbers, start, columns, unwrap)
+                lines, numbers, broken = [], [], []
+        if lines or broken:
+            yield self._json_batch(lines, numbers, start, columns, unwrap, broken)
 
     @staticmethod
-    def _json_batch(lines, numbers, start, columns, unwrap) -> RecordBatch:
+    def _json_batch(lines, numbers, start, columns, unwrap, broken) -> RecordBatch:
         flats: list[dict] = []
         ends: list[int] = []
-        bad: list[tuple[int, str]] = []
+        bad: list[tuple[int, str]] = list(broken)
         values = _parse_many(lines, "[", ",", "]")
         for i, line in enumerate(lines):
             if values is None:
@@ -678,6 +698,7 @@ class Source:
             if column in unwrap:
                 values = list(map(_unwrapped, values))
             cols.append([v if type(v) is str else _cell(v) for v in values])
+        bad.sort()
         return RecordBatch(cols, ends, bad, start)
 
     _parquet_done = 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seglab.core.errors import ImportFileError
+from seglab.core.importing.filecheck import utf8_damage
 
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -125,7 +126,10 @@ def detect_encoding(head: bytes, full_scan_ok: bool | None = None) -> str:
         if full_scan_ok is not False:
             return "utf-8"
     except UnicodeDecodeError:
-        pass
+        # A stray invalid byte in UTF-8 text: still UTF-8 (the import rejects only its row), as
+        # the importer decides from the whole file (filecheck.utf8_damage).
+        if full_scan_ok is None and _mostly_utf8(head):
+            return "utf-8"
     try:
         from charset_normalizer import from_bytes
 
@@ -143,6 +147,11 @@ def detect_encoding(head: bytes, full_scan_ok: bool | None = None) -> str:
         return "cp1252"
     except UnicodeDecodeError:
         return guess or "latin-1"
+
+
+def _mostly_utf8(head: bytes) -> bool:
+    whole_lines = head[: head.rfind(b"\n") + 1] or head  # the sample's last line may be cut short
+    return utf8_damage(io.BytesIO(whole_lines))[0]
 
 
 _COMMON_ENCODINGS = frozenset(

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 
 from seglab.core.errors import Cancelled, ImportFileError, UserError
 from seglab.core.importing import KINDS, ColumnMapping, FileSniff, ImportReport, resolve_mapping, sniff_file
+from seglab.core.importing.catalogue import too_wide
 from seglab.core.importing.mapping import property_names
 from seglab.core.importing.readers import format_label, shape_of, type_hints
 from seglab.core.importing.shapes import shaped_mapping
@@ -165,6 +166,10 @@ def refresh_plan(plan: FilePlan) -> None:
         values = [r[index] for r in sniff.sample_rows if index < len(r)]
         plan.properties.append((name, hints.get(name) or infer_type(values) or "text"))
     plan.types = {n: t for n, t in plan.types.items() if n in dict(plan.properties)}
+    entity = {"events": "event", "users": "user", "accounts": "account"}[plan.mapping.kind]
+    plan.error = too_wide(plan.name, entity, len(plan.properties))
+    if plan.error:
+        return
     _row_warnings(plan)
 
 
