@@ -443,6 +443,23 @@ def load_member_table(
         conn.close()
 
 
+def load_id_member_table(
+    path, request: tuple[str, Sequence[str]], progress: Progress = NULL_PROGRESS
+) -> MemberTable:
+    """``request`` is ``(level, ids)``: the people a connected project's drill-down listed (by
+    text id; they have no local keys), with their properties, read in its source, in ``ids``
+    order. ``keys`` are row numbers and ``profiles`` is False, as for a segment's members."""
+    from seglab.core.engines import tasks
+    from seglab.core.engines.base import source_of
+
+    level, ids = request
+    with task_engine(path, progress) as (conn, engine):
+        if source_of(conn) is None:  # a local project: its keys for the ids
+            return member_table(conn, level, keys_for_ids(conn, level, list(ids)), progress)
+        columns, types, rows = tasks.member_rows(engine, level, list(ids), progress)  # type: ignore[arg-type]
+    return MemberTable(level, columns, types, tuple(range(len(rows))), rows, profiles=False)
+
+
 def load_segment_member_table(
     path, request: tuple[dict, int | None], progress: Progress = NULL_PROGRESS
 ) -> MemberTable:
