@@ -36,10 +36,22 @@ from seglab.core.progress import NULL_PROGRESS, Progress
 from seglab.core.timeutil import DAY_MS
 
 if TYPE_CHECKING:
+    from seglab.core.analyses.common import Interval
     from seglab.core.charts.drill import SliceRequest
 
-# In priority order; the other kinds say so (ChartError) instead of reading local tables.
-KINDS = ("trend", "funnel", "retention", "segment_size", "distribution", "overlap")
+# Every kind; a kind left out would say so (ChartError) instead of reading local tables.
+KINDS = (
+    "trend",
+    "funnel",
+    "retention",
+    "segment_size",
+    "distribution",
+    "overlap",
+    "top_events",
+    "stickiness",
+    "lifecycle",
+    "distinguishes",
+)
 
 
 def slice_ids(
@@ -88,6 +100,10 @@ def _slice(engine: ClickHouseEngine, req: SliceRequest, as_of_ms: int) -> SliceM
         "retention": _retention,
         "segment_size": _size,
         "distribution": _distribution,
+        "top_events": _top_events,
+        "stickiness": _stickiness,
+        "lifecycle": _lifecycle,
+        "distinguishes": _distinguishes,
     }[spec.kind]
     return run(engine, spec, chosen, window, req)
 
@@ -110,7 +126,11 @@ def _in_group(engine, spec, s: SourceSeries, group: str, as_of_ms, date_from, da
         "funnel": (spec.option("steps") or ["*"])[0],
         "retention": spec.option("start_event", "*"),
         "distribution": spec.option("event", "*"),
-    }[spec.kind]
+        "stickiness": spec.option("event", "*"),
+        "lifecycle": spec.option("event", "*"),
+    }.get(spec.kind)
+    if event is None:
+        raise ChartError(f"a {spec.title} chart is not broken down")
     if spec.kind == "funnel":
         from seglab.core.charts.steps import funnel_steps
 
@@ -373,6 +393,147 @@ def _overlap(engine, series: tuple[SourceSeries, ...], window, region: str) -> S
     only = "only " if len(names) < len(by_label) else ""
     title = f"{unit_word(level).capitalize()} in {only}{' and '.join(names)}"
     return _members(level, ids, title)
+
+
+def _doers(engine, s: SourceSeries, window, event: str) -> tuple[str, ...]:
+    """The series' units with an ``event`` in the range (at or before as-of)."""
+    if window.empty:
+        return ()
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+    unit, rows = _events(comp, catalog, s, s.level, event, window.start_ms, window.end_ms)
+    return _ids(engine, rows.select(exp.alias_(unit, "unit", quoted=True)).distinct(), comp.params)
+
+
+def _top_events(engine, spec, s: SourceSeries, window, req) -> SliceMembers:
+    event = str(req.get("event"))
+    return _members(
+        s.level, _doers(engine, s, window, event), f"{s.label}: {unit_word(s.level)} who did {event}"
+    )
+
+
+def _stickiness(engine, spec, s: SourceSeries, window, req) -> SliceMembers:
+    """Units active on exactly ``days`` days of one interval (or of some interval of the range)."""
+    from seglab.core.analyses.common import buckets_for, date_to_day, next_bucket
+
+    interval = cast("Interval", "week" if spec.interval == "day" else spec.interval)
+    days = int(req.get("days"))
+    last_day = min(window.to_day, window.as_of_ms // DAY_MS)
+    one = req.get("period_start") is not None
+    buckets = buckets_for(window.from_day, window.to_day, interval)
+    lo, hi = window.from_day, last_day
+    if one:
+        start = dt.date.fromisoformat(str(req.get("period_start"))[:10])
+        lo = max(date_to_day(start), window.from_day)
+        hi = min(date_to_day(next_bucket(start, interval)) - 1, last_day)
+    ids: tuple[str, ...] = ()
+    if hi >= lo:
+        catalog = engine.catalog()
+        comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+        upper = min(hi * DAY_MS + DAY_MS - 1, window.as_of_ms)
+        unit, rows = _events(comp, catalog, s, s.level, spec.option("event", "*"), lo * DAY_MS, upper)
+        day = fn("intDiv", col("ts", "e"), lit(DAY_MS))
+        per_bucket = (
+            rows.select(
+                exp.alias_(unit, "unit", quoted=True),
+                exp.alias_(_bucket_index(day.copy(), buckets.start_days), "b", quoted=True),
+            )
+            .group_by(col("unit"), col("b"))
+            .having(exp.EQ(this=fn("uniqExact", day), expression=lit(days)))
+        )
+        ids = _ids(engine, sel(col("unit")).from_(per_bucket.subquery("p")).distinct(), comp.params)
+    word = "day" if days == 1 else "days"
+    where = (
+        f"in {period_label(str(req.get('period_start')), interval)}"
+        if one
+        else f"in some {interval} of the range"
+    )
+    return _members(s.level, ids, f"{_label(s)[0]}: {unit_word(s.level)} active {days} {word} {where}")
+
+
+# Per unit: active in the interval, active in the one before, and the first active day (ever, up to
+# as-of), as lifecycle's statuses need them (docs/analyses.md, lifecycle).
+_LIFECYCLE = (
+    "SELECT unit, max(d BETWEEN __now_lo AND __now_hi) AS now, "
+    "max(d BETWEEN __before_lo AND __before_hi) AS before, min(d) AS first FROM __rows GROUP BY unit"
+)
+_STATUS = {
+    "new": "now = 1 AND first >= __now_lo",
+    "returning": "now = 1 AND before = 1 AND first < __now_lo",
+    "resurrecting": "now = 1 AND before = 0 AND first < __now_lo",
+    "dormant": "before = 1 AND now = 0",
+}
+
+
+def _lifecycle(engine, spec, s: SourceSeries, window, req) -> SliceMembers:
+    from seglab.core.analyses.common import bucket_start, date_to_day, next_bucket
+
+    interval = spec.interval
+    status = str(req.get("status"))
+    if status not in _STATUS:
+        raise ChartError(f"unknown lifecycle status {status!r}")
+    start = dt.date.fromisoformat(str(req.get("period_start"))[:10])
+    prev = bucket_start(start - dt.timedelta(days=1), interval)
+    last_day = min(window.to_day, window.as_of_ms // DAY_MS)
+    now_lo, now_hi = date_to_day(start), min(date_to_day(next_bucket(start, interval)) - 1, last_day)
+    before_lo, before_hi = date_to_day(prev), date_to_day(start) - 1
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+    unit, rows = _events(comp, catalog, s, s.level, spec.option("event", "*"), 0, window.as_of_ms)
+    # The time column's own lower bound (no event before 1970 counts locally either).
+    rows = rows.select(
+        exp.alias_(unit, "unit", quoted=True),
+        exp.alias_(fn("intDiv", col("ts", "e"), lit(DAY_MS)), "d", quoted=True),
+    )
+    days = {
+        "__now_lo": lit(now_lo),
+        "__now_hi": lit(now_hi),
+        "__before_lo": lit(before_lo),
+        "__before_hi": lit(before_hi),
+    }
+    per_unit = _template(_LIFECYCLE, {**days, "__rows": rows.subquery("r")})
+    query = (
+        sel(col("unit"))
+        .from_(cast("exp.Select", per_unit).subquery("l"))
+        .where(_template(_STATUS[status], days))
+    )
+    ids = _ids(engine, query, comp.params)
+    label = period_label(start.isoformat(), interval)
+    return _members(s.level, ids, f"{_label(s)[0]}: {status} {unit_word(s.level)} in {label}")
+
+
+def _distinguishes(engine, spec, s: SourceSeries, window, req) -> SliceMembers:
+    """The segment's units behind one row of "what distinguishes": with the value, or the event."""
+    from seglab.core.project import load_properties
+
+    kind, name, value = str(req.get("kind")), str(req.get("name")), req.get("value")
+    if kind == "event":
+        return _members(
+            s.level, _doers(engine, s, window, name), f"{s.label}: {unit_word(s.level)} who did {name}"
+        )
+    entity = "user" if s.level == "user" else "account"
+    prop = next((p for p in load_properties(engine.conn, entity) if p.name == name), None)
+    if prop is None:
+        raise ChartError(f"no {entity} property named “{name}”")
+    catalog = engine.catalog()
+    comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
+    members = _members_of(comp, catalog, s)
+    key = "user_key" if entity == "user" else "account_key"
+    column = col(prop.column, "t")
+    preds: list[exp.Expr] = [exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null()))]
+    if members is not None:
+        preds.append(exp.In(this=col(key, "t"), query=exp.Subquery(this=members)))
+    if kind == "numeric":
+        title = f"{s.label}: {unit_word(s.level)} with a {name}"
+    else:
+        if prop.type == "boolean":
+            preds.append(exp.EQ(this=fn("toUInt8", column), expression=lit(1 if str(value) == "true" else 0)))
+        else:
+            preds.append(exp.EQ(this=fn("toString", column), expression=comp.param(str(value))))
+        title = f"{s.label}: {unit_word(s.level)} whose {name} is {value}"
+    table = "users" if entity == "user" else "accounts"
+    query = sel(col(key, "t")).from_(exp.to_table(table).as_("t")).where(exp.and_(*preds))
+    return _members(s.level, _ids(engine, query, comp.params), title)
 
 
 def _label(s: SourceSeries) -> tuple[str, Any]:
