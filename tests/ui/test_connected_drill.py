@@ -65,6 +65,13 @@ def test_clicking_a_point_lists_the_local_people_from_the_source(
     assert tuple(members.ids()) == want
     assert members.model.table().columns[:2] == ("user_id", "account")
     assert not members.model.table().profiles
+    # Double-clicking a person opens their profile, read in the source by id.
+    members.view.doubleClicked.emit(members.model.index(0, 0))
+    profile = members._profile_dialogs[-1]
+    qtbot.waitUntil(lambda: getattr(profile, "profile", None) is not None, timeout=20_000)
+    assert profile.profile.user_id == want[0]
+    assert profile.windowTitle().startswith(f"User {want[0]}")
+    assert profile.timeline_model.rowCount() == profile.profile.total_events > 0
     dialog.close()
 
     # A funnel bar too, through the same task path (the source's lock).

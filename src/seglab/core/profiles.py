@@ -491,9 +491,94 @@ def _connected_member_table(path, seg: Any, as_of_ms: int | None, progress: Prog
     return MemberTable(seg.level, columns, types, tuple(range(len(rows))), rows, profiles=False)
 
 
+def connected_user_profile(engine, user_id: str, limit: int = 20_000, progress: Progress = NULL_PROGRESS):
+    """:func:`user_profile` and :func:`timeline` of a connected project's user ``user_id`` (it has
+    no local key: ``key`` is 0 and ``account_key`` None), read in its source: the same figures,
+    properties, counts and events as a local project of the same rows gives."""
+    from sqlglot import exp
+
+    from seglab.core.engines.clickhouse import col, lit, sel
+    from seglab.core.search import _LABELS
+
+    props = load_properties(engine.conn, "user")
+    row = engine.run(
+        sel(
+            col("user_id"),
+            col("account_key"),
+            col("first_ts"),
+            col("last_ts"),
+            *[col(p.column) for p in props],
+        )
+        .from_(exp.to_table("users"))
+        .where(exp.EQ(this=col("user_key"), expression=lit(str(user_id))))
+    )
+    if not row:
+        raise LookupError(f"no user with id {user_id}")
+    uid, account, first, last, *values = row[0]
+    properties = tuple(PropertyValue(p.name, p.type, _convert(v, p.type)) for p, v in zip(props, values))
+    mine = exp.EQ(this=col("user_key"), expression=lit(str(user_id)))
+    counts = tuple(
+        (str(name), int(n))
+        for name, n in engine.run(
+            sel(col("event_key"), exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
+            .from_(exp.to_table("events"))
+            .where(mine.copy())
+            .group_by(col("event_key"))
+        )
+    )
+    counts = tuple(sorted(counts, key=lambda c: (-c[1], c[0])))
+    check_cancelled(progress)
+    ev_props = load_properties(engine.conn, "event")
+    rows = []
+    for r in engine.run(
+        sel(col("ts"), col("user_key"), col("event_key"), *[col(p.column) for p in ev_props])
+        .from_(exp.to_table("events"))
+        .where(mine.copy())
+        .order_by(exp.Ordered(this=col("ts"), desc=True))
+        .limit(int(limit))
+    ):
+        values_ = {p.name: _convert(v, p.type) for p, v in zip(ev_props, r[3:]) if v is not None}
+        rows.append((int(r[0]), str(r[1]), str(r[2]), values_))
+
+    def label(values: dict) -> str | None:
+        folded = {k.casefold(): v for k, v in values.items() if isinstance(v, str) and v != ""}
+        return next((folded[n] for n in _LABELS if n in folded), None)
+
+    account_name = None
+    if account is not None:
+        a_props = [p for p in load_properties(engine.conn, "account") if p.type == "text"]
+        if a_props:
+            got = engine.run(
+                sel(*[col(p.column) for p in a_props])
+                .from_(exp.to_table("accounts"))
+                .where(exp.EQ(this=col("account_key"), expression=lit(str(account))))
+            )
+            if got:
+                account_name = label({p.name: v for p, v in zip(a_props, got[0])})
+    total = sum(n for _, n in counts)
+    profile = UserProfile(
+        key=0,
+        user_id=str(uid),
+        account_key=None,
+        account_id=None if account is None else str(account),
+        properties=properties,
+        first_seen=first,
+        last_seen=last,
+        event_counts=counts,
+        total_events=total,
+        name=label({p.name: p.value for p in properties if p.type == "text"}),
+        account_name=account_name,
+    )
+    return profile, Timeline(total=total, rows=rows)
+
+
 def load_user_profile(
-    path, user_key: int, progress: Progress = NULL_PROGRESS
+    path, user_key: int | str, progress: Progress = NULL_PROGRESS
 ) -> tuple[UserProfile, Timeline]:
+    """``user_key``: a local project's key, or on a connected project the user's text id."""
+    if is_connected(path):
+        with task_engine(path, progress) as (_conn, engine):
+            return connected_user_profile(engine, str(user_key), progress=progress)
     conn = _reader(path)
     try:
         return user_profile(conn, user_key), timeline(conn, user_key=user_key, progress=progress)

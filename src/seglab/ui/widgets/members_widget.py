@@ -270,14 +270,19 @@ class MembersListWidget(QWidget):
             return
         table = self.model.table()
         if table is not None and not table.profiles:
-            return  # a connected project's member: its events are in the source, no local profile
+            # A connected project's member has no local key: a user's profile is read in the source
+            # by id (its keys are row numbers); an account's profile is not available there yet.
+            if level == "user" and self._open_profiles:
+                self.open_profile(level, self.model.row_values(index.row())[0])
+            return
         key = self.model.key_at(index.row())
         self.member_activated.emit(level, key)
         if self._open_profiles:
             self.open_profile(level, key)
 
-    def open_profile(self, level: str, key: int) -> QDialog:
-        """Open the user or account profile (non-modal) and return the dialog."""
+    def open_profile(self, level: str, key: int | str) -> QDialog:
+        """Open the user or account profile (non-modal) and return the dialog (``key``: on a
+        connected project, the user's text id)."""
         from seglab.ui.widgets.profile_dialogs import AccountProfileDialog, UserProfileDialog
 
         cls = UserProfileDialog if level == "user" else AccountProfileDialog
