@@ -31,10 +31,32 @@ def test_every_user_profile_is_the_local_one(rich):  # noqa: F811
         assert sorted(map(repr, got_events.rows)) == sorted(map(repr, want_events.rows)), uid
 
 
-def test_an_unknown_user_is_a_clear_error(rich):  # noqa: F811
+def test_every_account_profile_is_the_local_one(rich):  # noqa: F811
+    local, connected = rich
+    with Project.open(local, readonly=True) as project:
+        accounts = project.conn.execute("SELECT account_key, account_id FROM accounts").fetchall()
+        ids = dict(project.conn.execute("SELECT user_key, user_id FROM users"))
+    assert len(accounts) > 1
+    active = 0
+    for key, aid in accounts:
+        want, want_events = profiles.load_account_profile(local, key)
+        got, got_events = profiles.load_account_profile(connected, aid)
+        users = tuple(dataclasses.replace(u, key=ids[u.key]) for u in want.users)  # the user's id there
+        assert got == dataclasses.replace(want, key=0, users=users), aid
+        assert got_events.total == want_events.total
+        assert [r[0] for r in got_events.rows] == sorted((r[0] for r in got_events.rows), reverse=True)
+        assert sorted(map(repr, got_events.rows)) == sorted(map(repr, want_events.rows)), aid
+        active += got.health.active_users_30d
+
+    assert active, "some account was active in its last 30 days"
+
+
+def test_an_unknown_user_or_account_is_a_clear_error(rich):  # noqa: F811
     _local, connected = rich
     with pytest.raises(LookupError, match="no user with id nobody"):
         profiles.load_user_profile(connected, "nobody")
+    with pytest.raises(LookupError, match="no account with id nobody"):
+        profiles.load_account_profile(connected, "nobody")
 
 
 def test_the_names_shown_are_the_local_ones(tmp_path):

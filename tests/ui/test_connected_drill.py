@@ -85,3 +85,34 @@ def test_clicking_a_point_lists_the_local_people_from_the_source(
     with qtbot.waitSignal(page.drill_requested, timeout=20_000) as blocker:
         page.charts["funnel"].slice_clicked.emit({"segment": "everyone", "step": 2, "mode": "reached"})
     assert blocker.args[1] == want
+
+
+def test_an_accounts_profile_and_its_users_open_from_the_source(
+    window,  # noqa: F811
+    qtbot,
+    connected_file,  # noqa: F811
+    tmp_path,
+):
+    from seglab.core import profiles
+    from seglab.ui.widgets.members_widget import open_members_dialog
+
+    with Project.open(tmp_path / "b2b.seglab", readonly=True) as project:
+        key = project.conn.execute("SELECT account_key FROM accounts WHERE account_id = 'acme'").fetchone()[0]
+    want, _ = profiles.load_account_profile(tmp_path / "b2b.seglab", key)
+    _opened(qtbot, window, connected_file)
+    dialog = open_members_dialog(window.session, "account", (), "Acme", window, ids=("acme",))
+    qtbot.addWidget(dialog)
+    members = dialog.members
+    qtbot.waitUntil(lambda: not members.is_loading() and members.row_count() == 1, timeout=20_000)
+    members.view.doubleClicked.emit(members.model.index(0, 0))
+    account = members._profile_dialogs[-1]
+    qtbot.waitUntil(lambda: getattr(account, "profile", None) is not None, timeout=20_000)
+    assert account.windowTitle().startswith("Account acme")
+    assert account.users_model.rowCount() == len(want.users) > 0
+    assert account.profile.health == want.health
+    account.users_view.doubleClicked.emit(account.users_model.index(0, 0))
+    user = account._user_dialogs[-1]
+    qtbot.waitUntil(lambda: getattr(user, "profile", None) is not None, timeout=20_000)
+    assert user.profile.user_id == want.users[0].user_id
+    assert user.profile.account_id == "acme"
+    dialog.close()

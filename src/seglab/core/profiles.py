@@ -498,7 +498,6 @@ def connected_user_profile(engine, user_id: str, limit: int = 20_000, progress: 
     from sqlglot import exp
 
     from seglab.core.engines.clickhouse import col, lit, sel
-    from seglab.core.search import _LABELS
 
     props = load_properties(engine.conn, "user")
     row = engine.run(
@@ -540,10 +539,6 @@ def connected_user_profile(engine, user_id: str, limit: int = 20_000, progress: 
         values_ = {p.name: _convert(v, p.type) for p, v in zip(ev_props, r[3:]) if v is not None}
         rows.append((int(r[0]), str(r[1]), str(r[2]), values_))
 
-    def label(values: dict) -> str | None:
-        folded = {k.casefold(): v for k, v in values.items() if isinstance(v, str) and v != ""}
-        return next((folded[n] for n in _LABELS if n in folded), None)
-
     account_name = None
     if account is not None:
         a_props = [p for p in load_properties(engine.conn, "account") if p.type == "text"]
@@ -554,7 +549,7 @@ def connected_user_profile(engine, user_id: str, limit: int = 20_000, progress: 
                 .where(exp.EQ(this=col("account_key"), expression=lit(str(account))))
             )
             if got:
-                account_name = label({p.name: v for p, v in zip(a_props, got[0])})
+                account_name = _label({p.name: v for p, v in zip(a_props, got[0])})
     total = sum(n for _, n in counts)
     profile = UserProfile(
         key=0,
@@ -566,7 +561,7 @@ def connected_user_profile(engine, user_id: str, limit: int = 20_000, progress: 
         last_seen=last,
         event_counts=counts,
         total_events=total,
-        name=label({p.name: p.value for p in properties if p.type == "text"}),
+        name=_label({p.name: p.value for p in properties if p.type == "text"}),
         account_name=account_name,
     )
     return profile, Timeline(total=total, rows=rows)
@@ -586,9 +581,114 @@ def load_user_profile(
         conn.close()
 
 
-def load_account_profile(
-    path, account_key: int, progress: Progress = NULL_PROGRESS
+_ACCOUNT_USERS = (
+    "SELECT u.user_id, count(e.ts) AS n, countIf(e.ts > __lo30 AND e.ts <= __t) AS n30, u.last_ts "
+    "FROM users AS u LEFT JOIN events AS e ON e.user_key = u.user_key WHERE u.account_key = __a "
+    "GROUP BY u.user_id, u.last_ts"
+)
+_ACCOUNT_HEALTH = (
+    "SELECT uniqExactIf(e.user_key, e.ts > __lo7 AND e.ts <= __t), "
+    "uniqExactIf(e.user_key, e.ts > __lo30 AND e.ts <= __t), countIf(e.ts > __lo30 AND e.ts <= __t), "
+    "maxIf(e.ts, e.ts <= __t), countIf(e.ts <= __t) "
+    "FROM events AS e INNER JOIN users AS u ON u.user_key = e.user_key WHERE u.account_key = __a"
+)
+_ACCOUNT_COUNTS = (
+    "SELECT e.event_key, count() FROM events AS e INNER JOIN users AS u ON u.user_key = e.user_key "
+    "WHERE u.account_key = __a GROUP BY e.event_key"
+)
+
+
+def connected_account_profile(
+    engine, account_id: str, limit: int = 20_000, progress: Progress = NULL_PROGRESS
 ) -> tuple[AccountProfile, Timeline]:
+    """:func:`account_profile` and :func:`timeline` of a connected project's account, read in its
+    source. It has no local keys: ``key`` is 0 and each user's ``key`` is the user's text id (what
+    :func:`load_user_profile` takes on a connected project)."""
+    from sqlglot import exp
+
+    from seglab.core.engines.clickhouse import _template, col, lit, sel
+
+    a = lit(str(account_id))
+    props = load_properties(engine.conn, "account")
+    found = engine.run(
+        sel(col("account_id"), *[col(p.column) for p in props])
+        .from_(exp.to_table("accounts"))
+        .where(exp.EQ(this=col("account_key"), expression=a.copy()))
+    )
+    if not found:
+        raise LookupError(f"no account with id {account_id}")
+    properties = tuple(
+        PropertyValue(p.name, p.type, _convert(v, p.type)) for p, v in zip(props, found[0][1:])
+    )
+    as_of = engine.as_of(None)
+    t = as_of if as_of is not None else 0
+    names = {"__a": a, "__t": lit(t), "__lo7": lit(t - 7 * DAY_MS), "__lo30": lit(t - 30 * DAY_MS)}
+    users = [
+        AccountUser(str(uid), str(uid), int(n), int(n30), last)
+        for uid, n, n30, last in engine.run(_template(_ACCOUNT_USERS, names))
+    ]
+    # As a local project orders them: the latest seen first, never seen last, then by id.
+    users.sort(key=lambda u: (u.last_seen is None, -(u.last_seen or 0), u.user_id))
+    a7, a30, e30, last, before = engine.run(_template(_ACCOUNT_HEALTH, names))[0]
+    counts = sorted(
+        ((str(name), int(n)) for name, n in engine.run(_template(_ACCOUNT_COUNTS, names))),
+        key=lambda c: (-c[1], c[0]),
+    )
+    check_cancelled(progress)
+    health = AccountHealth(
+        as_of=as_of,
+        active_users_7d=int(a7),
+        active_users_30d=int(a30),
+        events_30d=int(e30),
+        events_per_active_user_30d=(int(e30) / int(a30)) if a30 else None,
+        last_activity=int(last) if int(before) else None,  # maxIf of no rows is 0, not NULL
+    )
+    ev_props = load_properties(engine.conn, "event")
+    mine = exp.In(
+        this=col("user_key"),
+        query=exp.Subquery(
+            this=sel(col("user_key"))
+            .from_(exp.to_table("users"))
+            .where(exp.EQ(this=col("account_key"), expression=a.copy()))
+        ),
+    )
+    rows = []
+    for r in engine.run(
+        sel(col("ts"), col("user_key"), col("event_key"), *[col(p.column) for p in ev_props])
+        .from_(exp.to_table("events"))
+        .where(mine)
+        .order_by(exp.Ordered(this=col("ts"), desc=True))
+        .limit(int(limit))
+    ):
+        values = {p.name: _convert(v, p.type) for p, v in zip(ev_props, r[3:]) if v is not None}
+        rows.append((int(r[0]), str(r[1]), str(r[2]), values))
+    profile = AccountProfile(
+        key=0,
+        account_id=str(found[0][0]),
+        properties=properties,
+        users=tuple(users),  # type: ignore[arg-type]
+        health=health,
+        event_counts=tuple(counts),
+        name=_label({p.name: p.value for p in properties if p.type == "text"}),
+    )
+    return profile, Timeline(total=sum(n for _, n in counts), rows=rows)
+
+
+def _label(values: dict) -> str | None:
+    """The name shown beside an id (``search.display_name``'s rule) from text property values."""
+    from seglab.core.search import _LABELS
+
+    folded = {k.casefold(): v for k, v in values.items() if isinstance(v, str) and v != ""}
+    return next((folded[n] for n in _LABELS if n in folded), None)
+
+
+def load_account_profile(
+    path, account_key: int | str, progress: Progress = NULL_PROGRESS
+) -> tuple[AccountProfile, Timeline]:
+    """``account_key``: a local project's key, or on a connected project the account's text id."""
+    if is_connected(path):
+        with task_engine(path, progress) as (_conn, engine):
+            return connected_account_profile(engine, str(account_key), progress=progress)
     conn = _reader(path)
     try:
         return account_profile(conn, account_key), timeline(conn, account_key=account_key, progress=progress)

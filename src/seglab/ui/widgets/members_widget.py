@@ -270,9 +270,9 @@ class MembersListWidget(QWidget):
             return
         table = self.model.table()
         if table is not None and not table.profiles:
-            # A connected project's member has no local key: a user's profile is read in the source
-            # by id (its keys are row numbers); an account's profile is not available there yet.
-            if level == "user" and self._open_profiles:
+            # A connected project's member has no local key (its keys are row numbers): the
+            # profile is read in the source by id.
+            if self._open_profiles:
                 self.open_profile(level, self.model.row_values(index.row())[0])
             return
         key = self.model.key_at(index.row())
