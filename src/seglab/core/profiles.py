@@ -156,7 +156,7 @@ class UserProfile:
 
 @dataclass(frozen=True)
 class AccountUser:
-    key: int
+    key: int | str  # a connected project's user: the text id (it has no local key)
     user_id: str
     events: int
     events_30d: int
@@ -456,7 +456,7 @@ def load_id_member_table(
     with task_engine(path, progress) as (conn, engine):
         if source_of(conn) is None:  # a local project: its keys for the ids
             return member_table(conn, level, keys_for_ids(conn, level, list(ids)), progress)
-        columns, types, rows = tasks.member_rows(engine, level, list(ids), progress)  # type: ignore[arg-type]
+        columns, types, rows = tasks.member_rows(engine, level, list(ids), progress)
     return MemberTable(level, columns, types, tuple(range(len(rows))), rows, profiles=False)
 
 
@@ -576,7 +576,8 @@ def load_user_profile(
             return connected_user_profile(engine, str(user_key), progress=progress)
     conn = _reader(path)
     try:
-        return user_profile(conn, user_key), timeline(conn, user_key=user_key, progress=progress)
+        key = int(user_key)
+        return user_profile(conn, key), timeline(conn, user_key=key, progress=progress)
     finally:
         conn.close()
 
@@ -666,7 +667,7 @@ def connected_account_profile(
         key=0,
         account_id=str(found[0][0]),
         properties=properties,
-        users=tuple(users),  # type: ignore[arg-type]
+        users=tuple(users),
         health=health,
         event_counts=tuple(counts),
         name=_label({p.name: p.value for p in properties if p.type == "text"}),
@@ -691,7 +692,8 @@ def load_account_profile(
             return connected_account_profile(engine, str(account_key), progress=progress)
     conn = _reader(path)
     try:
-        return account_profile(conn, account_key), timeline(conn, account_key=account_key, progress=progress)
+        key = int(account_key)
+        return account_profile(conn, key), timeline(conn, account_key=key, progress=progress)
     finally:
         conn.close()
 
