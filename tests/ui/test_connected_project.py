@@ -283,7 +283,7 @@ def test_members_are_listed_from_the_source(window, qtbot, connected_file):
         ("u4", "globex", "pro", "FR", 38),
         ("u7", "initech", "pro", "US", 61),
     ]
-    assert not table.profiles  # no local profile to open: double-click does nothing
+    assert not table.profiles  # no local keys: a double-click reads a user's profile in the source
     dialog.close()
 
 

@@ -156,7 +156,7 @@ class UserProfile:
 
 @dataclass(frozen=True)
 class AccountUser:
-    key: int
+    key: int | str  # a connected project's user: the text id (it has no local key)
     user_id: str
     events: int
     events_30d: int
@@ -443,6 +443,23 @@ def load_member_table(
         conn.close()
 
 
+def load_id_member_table(
+    path, request: tuple[str, Sequence[str]], progress: Progress = NULL_PROGRESS
+) -> MemberTable:
+    """``request`` is ``(level, ids)``: the people a connected project's drill-down listed (by
+    text id; they have no local keys), with their properties, read in its source, in ``ids``
+    order. ``keys`` are row numbers and ``profiles`` is False, as for a segment's members."""
+    from seglab.core.engines import tasks
+    from seglab.core.engines.base import source_of
+
+    level, ids = request
+    with task_engine(path, progress) as (conn, engine):
+        if source_of(conn) is None:  # a local project: its keys for the ids
+            return member_table(conn, level, keys_for_ids(conn, level, list(ids)), progress)
+        columns, types, rows = tasks.member_rows(engine, level, list(ids), progress)
+    return MemberTable(level, columns, types, tuple(range(len(rows))), rows, profiles=False)
+
+
 def load_segment_member_table(
     path, request: tuple[dict, int | None], progress: Progress = NULL_PROGRESS
 ) -> MemberTable:
@@ -474,22 +491,209 @@ def _connected_member_table(path, seg: Any, as_of_ms: int | None, progress: Prog
     return MemberTable(seg.level, columns, types, tuple(range(len(rows))), rows, profiles=False)
 
 
+def connected_user_profile(engine, user_id: str, limit: int = 20_000, progress: Progress = NULL_PROGRESS):
+    """:func:`user_profile` and :func:`timeline` of a connected project's user ``user_id`` (it has
+    no local key: ``key`` is 0 and ``account_key`` None), read in its source: the same figures,
+    properties, counts and events as a local project of the same rows gives."""
+    from sqlglot import exp
+
+    from seglab.core.engines.clickhouse import col, lit, sel
+
+    props = load_properties(engine.conn, "user")
+    row = engine.run(
+        sel(
+            col("user_id"),
+            col("account_key"),
+            col("first_ts"),
+            col("last_ts"),
+            *[col(p.column) for p in props],
+        )
+        .from_(exp.to_table("users"))
+        .where(exp.EQ(this=col("user_key"), expression=lit(str(user_id))))
+    )
+    if not row:
+        raise LookupError(f"no user with id {user_id}")
+    uid, account, first, last, *values = row[0]
+    properties = tuple(PropertyValue(p.name, p.type, _convert(v, p.type)) for p, v in zip(props, values))
+    mine = exp.EQ(this=col("user_key"), expression=lit(str(user_id)))
+    counts = tuple(
+        (str(name), int(n))
+        for name, n in engine.run(
+            sel(col("event_key"), exp.alias_(exp.Count(this=exp.Star()), "n", quoted=True))
+            .from_(exp.to_table("events"))
+            .where(mine.copy())
+            .group_by(col("event_key"))
+        )
+    )
+    counts = tuple(sorted(counts, key=lambda c: (-c[1], c[0])))
+    check_cancelled(progress)
+    ev_props = load_properties(engine.conn, "event")
+    rows = []
+    for r in engine.run(
+        sel(col("ts"), col("user_key"), col("event_key"), *[col(p.column) for p in ev_props])
+        .from_(exp.to_table("events"))
+        .where(mine.copy())
+        .order_by(exp.Ordered(this=col("ts"), desc=True))
+        .limit(int(limit))
+    ):
+        values_ = {p.name: _convert(v, p.type) for p, v in zip(ev_props, r[3:]) if v is not None}
+        rows.append((int(r[0]), str(r[1]), str(r[2]), values_))
+
+    account_name = None
+    if account is not None:
+        a_props = [p for p in load_properties(engine.conn, "account") if p.type == "text"]
+        if a_props:
+            got = engine.run(
+                sel(*[col(p.column) for p in a_props])
+                .from_(exp.to_table("accounts"))
+                .where(exp.EQ(this=col("account_key"), expression=lit(str(account))))
+            )
+            if got:
+                account_name = _label({p.name: v for p, v in zip(a_props, got[0])})
+    total = sum(n for _, n in counts)
+    profile = UserProfile(
+        key=0,
+        user_id=str(uid),
+        account_key=None,
+        account_id=None if account is None else str(account),
+        properties=properties,
+        first_seen=first,
+        last_seen=last,
+        event_counts=counts,
+        total_events=total,
+        name=_label({p.name: p.value for p in properties if p.type == "text"}),
+        account_name=account_name,
+    )
+    return profile, Timeline(total=total, rows=rows)
+
+
 def load_user_profile(
-    path, user_key: int, progress: Progress = NULL_PROGRESS
+    path, user_key: int | str, progress: Progress = NULL_PROGRESS
 ) -> tuple[UserProfile, Timeline]:
+    """``user_key``: a local project's key, or on a connected project the user's text id."""
+    if is_connected(path):
+        with task_engine(path, progress) as (_conn, engine):
+            return connected_user_profile(engine, str(user_key), progress=progress)
     conn = _reader(path)
     try:
-        return user_profile(conn, user_key), timeline(conn, user_key=user_key, progress=progress)
+        key = int(user_key)
+        return user_profile(conn, key), timeline(conn, user_key=key, progress=progress)
     finally:
         conn.close()
 
 
-def load_account_profile(
-    path, account_key: int, progress: Progress = NULL_PROGRESS
+_ACCOUNT_USERS = (
+    "SELECT u.user_id, count(e.ts) AS n, countIf(e.ts > __lo30 AND e.ts <= __t) AS n30, u.last_ts "
+    "FROM users AS u LEFT JOIN events AS e ON e.user_key = u.user_key WHERE u.account_key = __a "
+    "GROUP BY u.user_id, u.last_ts"
+)
+_ACCOUNT_HEALTH = (
+    "SELECT uniqExactIf(e.user_key, e.ts > __lo7 AND e.ts <= __t), "
+    "uniqExactIf(e.user_key, e.ts > __lo30 AND e.ts <= __t), countIf(e.ts > __lo30 AND e.ts <= __t), "
+    "maxIf(e.ts, e.ts <= __t), countIf(e.ts <= __t) "
+    "FROM events AS e INNER JOIN users AS u ON u.user_key = e.user_key WHERE u.account_key = __a"
+)
+_ACCOUNT_COUNTS = (
+    "SELECT e.event_key, count() FROM events AS e INNER JOIN users AS u ON u.user_key = e.user_key "
+    "WHERE u.account_key = __a GROUP BY e.event_key"
+)
+
+
+def connected_account_profile(
+    engine, account_id: str, limit: int = 20_000, progress: Progress = NULL_PROGRESS
 ) -> tuple[AccountProfile, Timeline]:
+    """:func:`account_profile` and :func:`timeline` of a connected project's account, read in its
+    source. It has no local keys: ``key`` is 0 and each user's ``key`` is the user's text id (what
+    :func:`load_user_profile` takes on a connected project)."""
+    from sqlglot import exp
+
+    from seglab.core.engines.clickhouse import _template, col, lit, sel
+
+    a = lit(str(account_id))
+    props = load_properties(engine.conn, "account")
+    found = engine.run(
+        sel(col("account_id"), *[col(p.column) for p in props])
+        .from_(exp.to_table("accounts"))
+        .where(exp.EQ(this=col("account_key"), expression=a.copy()))
+    )
+    if not found:
+        raise LookupError(f"no account with id {account_id}")
+    properties = tuple(
+        PropertyValue(p.name, p.type, _convert(v, p.type)) for p, v in zip(props, found[0][1:])
+    )
+    as_of = engine.as_of(None)
+    t = as_of if as_of is not None else 0
+    names = {"__a": a, "__t": lit(t), "__lo7": lit(t - 7 * DAY_MS), "__lo30": lit(t - 30 * DAY_MS)}
+    users = [
+        AccountUser(str(uid), str(uid), int(n), int(n30), last)
+        for uid, n, n30, last in engine.run(_template(_ACCOUNT_USERS, names))
+    ]
+    # As a local project orders them: the latest seen first, never seen last, then by id.
+    users.sort(key=lambda u: (u.last_seen is None, -(u.last_seen or 0), u.user_id))
+    a7, a30, e30, last, before = engine.run(_template(_ACCOUNT_HEALTH, names))[0]
+    counts = sorted(
+        ((str(name), int(n)) for name, n in engine.run(_template(_ACCOUNT_COUNTS, names))),
+        key=lambda c: (-c[1], c[0]),
+    )
+    check_cancelled(progress)
+    health = AccountHealth(
+        as_of=as_of,
+        active_users_7d=int(a7),
+        active_users_30d=int(a30),
+        events_30d=int(e30),
+        events_per_active_user_30d=(int(e30) / int(a30)) if a30 else None,
+        last_activity=int(last) if int(before) else None,  # maxIf of no rows is 0, not NULL
+    )
+    ev_props = load_properties(engine.conn, "event")
+    mine = exp.In(
+        this=col("user_key"),
+        query=exp.Subquery(
+            this=sel(col("user_key"))
+            .from_(exp.to_table("users"))
+            .where(exp.EQ(this=col("account_key"), expression=a.copy()))
+        ),
+    )
+    rows = []
+    for r in engine.run(
+        sel(col("ts"), col("user_key"), col("event_key"), *[col(p.column) for p in ev_props])
+        .from_(exp.to_table("events"))
+        .where(mine)
+        .order_by(exp.Ordered(this=col("ts"), desc=True))
+        .limit(int(limit))
+    ):
+        values = {p.name: _convert(v, p.type) for p, v in zip(ev_props, r[3:]) if v is not None}
+        rows.append((int(r[0]), str(r[1]), str(r[2]), values))
+    profile = AccountProfile(
+        key=0,
+        account_id=str(found[0][0]),
+        properties=properties,
+        users=tuple(users),
+        health=health,
+        event_counts=tuple(counts),
+        name=_label({p.name: p.value for p in properties if p.type == "text"}),
+    )
+    return profile, Timeline(total=sum(n for _, n in counts), rows=rows)
+
+
+def _label(values: dict) -> str | None:
+    """The name shown beside an id (``search.display_name``'s rule) from text property values."""
+    from seglab.core.search import _LABELS
+
+    folded = {k.casefold(): v for k, v in values.items() if isinstance(v, str) and v != ""}
+    return next((folded[n] for n in _LABELS if n in folded), None)
+
+
+def load_account_profile(
+    path, account_key: int | str, progress: Progress = NULL_PROGRESS
+) -> tuple[AccountProfile, Timeline]:
+    """``account_key``: a local project's key, or on a connected project the account's text id."""
+    if is_connected(path):
+        with task_engine(path, progress) as (_conn, engine):
+            return connected_account_profile(engine, str(account_key), progress=progress)
     conn = _reader(path)
     try:
-        return account_profile(conn, account_key), timeline(conn, account_key=account_key, progress=progress)
+        key = int(account_key)
+        return account_profile(conn, key), timeline(conn, account_key=key, progress=progress)
     finally:
         conn.close()
 

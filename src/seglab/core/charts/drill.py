@@ -49,9 +49,13 @@ class SliceRequest:
 
 @dataclass(frozen=True)
 class SliceMembers:
+    """``keys``: a local project's unit keys. A connected project has none: ``ids`` holds the
+    units' text ids instead, sorted as text (``keys`` is then empty)."""
+
     level: str
     keys: tuple[int, ...]
     title: str
+    ids: tuple[str, ...] | None = None
 
 
 def make_slice(spec: ChartSpec, as_of_ms: int | None = None, **where: Any) -> SliceRequest:
@@ -76,7 +80,17 @@ def unit_word(level: str, n: int = 2) -> str:
 def slice_members(
     conn: sqlite3.Connection, req: SliceRequest, progress: Progress = NULL_PROGRESS
 ) -> SliceMembers:
-    """The units behind one slice of ``req.spec``'s chart, by the kind's own ``members``."""
+    """The units behind one slice of ``req.spec``'s chart, by the kind's own ``members``; on a
+    connected project, pushed down to its source (``seglab.core.engines.drill``)."""
+    from seglab.core.engines.base import source_of
+
+    source = source_of(conn)
+    if source is not None:
+        from seglab.core.engines.clickhouse import ClickHouseEngine
+        from seglab.core.engines.drill import slice_ids
+
+        with ClickHouseEngine.open(conn, source) as engine:
+            return slice_ids(engine, req, progress)
     from seglab.core.analyses.common import resolve_window
     from seglab.core.charts.registry import get_kind
     from seglab.core.charts.run import breakdown_of
@@ -124,14 +138,16 @@ def in_group(conn, spec: ChartSpec, s: ResolvedSeries, by, group: str) -> Resolv
 
 
 def slice_members_file(path: Path, req: SliceRequest, progress: Progress = NULL_PROGRESS) -> SliceMembers:
-    from seglab.core.engines.tasks import is_connected
+    """:func:`slice_members` on its own read-only connection (for a worker thread); a connected
+    project's source is opened for the task like every other app task (engines.tasks)."""
+    from seglab.core.engines.tasks import is_connected, task_engine
     from seglab.core.storage.connection import connected
 
     if is_connected(path):
-        raise ChartError(
-            "the people behind a point are not listed on a connected project yet "
-            "(save the series' segment and use Show members on the Segments page)"
-        )
+        from seglab.core.engines.drill import slice_ids
+
+        with task_engine(path, progress) as (_conn, engine):
+            return slice_ids(engine, req, progress)  # type: ignore[arg-type]
 
     with connected(path, readonly=True) as conn:
         install_interrupt(conn, progress)

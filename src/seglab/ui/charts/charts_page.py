@@ -110,7 +110,7 @@ def chart_options(spec: ChartSpec) -> dict[str, Any]:
 
 
 class ChartsPageWidget(QWidget):
-    drill_requested = Signal(str, object, str)  # level, keys (tuple of ints), title
+    drill_requested = Signal(str, object, str)  # level, keys (ints; a connected project: ids), title
     result_shown = Signal(object)  # the DataFrame now on screen
     run_failed = Signal(str)  # the message shown instead of a chart
 
@@ -426,11 +426,15 @@ class ChartsPageWidget(QWidget):
         self.drill_worker.start(core_charts.slice_members_file, self.session.path, request)
 
     def _members_ready(self, members: SliceMembers) -> None:
-        self.drill_requested.emit(members.level, tuple(members.keys), members.title)
+        # A connected project's people come as text ids (it has no local keys; docs/sources.md).
+        listed = members.ids if members.ids is not None else tuple(members.keys)
+        self.drill_requested.emit(members.level, listed, members.title)
         if self.open_members:
             from seglab.ui.widgets.members_widget import open_members_dialog
 
-            dialog = open_members_dialog(self.session, members.level, members.keys, members.title, self)
+            dialog = open_members_dialog(
+                self.session, members.level, members.keys, members.title, self, ids=members.ids
+            )
             self.members_dialogs.append(dialog)
             dialog.finished.connect(lambda _r, d=dialog: self._forget_dialog(d))
 

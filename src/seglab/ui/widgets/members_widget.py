@@ -4,6 +4,7 @@ Public API (also used by the charts for drill-down)::
 
     w = MembersListWidget(session)                 # session: seglab.ui.session.ProjectSession
     w.set_members("user", keys, "Power users")     # keys: internal user_key / account_key ints
+    w.set_ids("user", ["u1", "u7"], "Week 12")      # by text id (a connected project's drill-down)
     w.set_definition(definition_dict, "Draft")     # the members of a segment definition (contract JSON)
     w.loaded.connect(lambda n: ...)                # emitted with the row count once the rows are in
     w.member_activated.connect(lambda level, key: ...)  # double-click (also opens the profile)
@@ -59,9 +60,12 @@ def _noun(level: str, n: int) -> str:
 
 
 def _members_task(path, request, progress):
-    """Worker task: ``request`` = ("keys", level, keys) or ("definition", definition, as_of)."""
+    """Worker task: ``request`` = ("keys", level, keys), ("ids", level, ids) or ("definition",
+    definition, as_of)."""
     if request[0] == "definition":
         return profiles.load_segment_member_table(path, request[1:], progress)
+    if request[0] == "ids":
+        return profiles.load_id_member_table(path, request[1:], progress)
     _, level, keys = request
     return profiles.load_member_table(path, (level, keys), progress)
 
@@ -146,6 +150,12 @@ class MembersListWidget(QWidget):
         if level not in ("user", "account"):
             raise ValueError(f"level must be 'user' or 'account', not {level!r}")
         self._start(title, ("keys", level, list(keys)))
+
+    def set_ids(self, level: str, ids: Sequence[str], title: str = "") -> None:
+        """Show these users or accounts by text id (a connected project's people have no keys)."""
+        if level not in ("user", "account"):
+            raise ValueError(f"level must be 'user' or 'account', not {level!r}")
+        self._start(title, ("ids", level, list(ids)))
 
     def set_definition(self, definition: dict, title: str = "", as_of_ms: int | None = None) -> None:
         """Show the members of a segment definition (contract JSON) at the as-of time."""
@@ -260,14 +270,19 @@ class MembersListWidget(QWidget):
             return
         table = self.model.table()
         if table is not None and not table.profiles:
-            return  # a connected project's member: its events are in the source, no local profile
+            # A connected project's member has no local key (its keys are row numbers): the
+            # profile is read in the source by id.
+            if self._open_profiles:
+                self.open_profile(level, self.model.row_values(index.row())[0])
+            return
         key = self.model.key_at(index.row())
         self.member_activated.emit(level, key)
         if self._open_profiles:
             self.open_profile(level, key)
 
-    def open_profile(self, level: str, key: int) -> QDialog:
-        """Open the user or account profile (non-modal) and return the dialog."""
+    def open_profile(self, level: str, key: int | str) -> QDialog:
+        """Open the user or account profile (non-modal) and return the dialog (``key``: on a
+        connected project, the user's text id)."""
         from seglab.ui.widgets.profile_dialogs import AccountProfileDialog, UserProfileDialog
 
         cls = UserProfileDialog if level == "user" else AccountProfileDialog
@@ -305,12 +320,21 @@ class MembersDialog(QDialog):
 
 
 def open_members_dialog(
-    session, level: str, keys: Sequence[int], title: str = "", parent: QWidget | None = None
+    session,
+    level: str,
+    keys: Sequence[int],
+    title: str = "",
+    parent: QWidget | None = None,
+    ids: Sequence[str] | None = None,
 ) -> MembersDialog:
-    """Show ``keys`` (users or accounts) in a new non-modal members window; return it."""
+    """Show ``keys`` (users or accounts; or by text ``ids`` when given, as a connected project's
+    drill-down lists them) in a new non-modal members window; return it."""
     dialog = MembersDialog(session, parent)
     dialog.setWindowTitle(title or "Members")
-    dialog.members.set_members(level, keys, title)
+    if ids is not None:
+        dialog.members.set_ids(level, ids, title)
+    else:
+        dialog.members.set_members(level, keys, title)
     dialog.show()
     return dialog
 
