@@ -1,7 +1,7 @@
 """Connected analyses build the session's users and accounts tables only when a query reads them
-(docs/sources.md): a funnel or a retention of everyone or of
-a user segment whose members come from the events alone reads the events only, with the same
-results as a local project."""
+(docs/sources.md): a funnel, a retention, or a trend of events, users or events per user, of
+everyone or of a user segment whose members come from the events alone, reads the events only,
+with the same results as a local project."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from test_analyses_funnel_chdb import SEGMENTS, USERS, _events
 from test_analyses_support import build, ms
 
 from chdb_support import connect_to
-from seglab.core.analyses import FunnelRequest, FunnelStep, SeriesSpec, run_funnel
+from seglab.core.analyses import FunnelRequest, FunnelStep, SeriesSpec, TrendRequest, run_funnel, run_trend
 from seglab.core.engines.base import open_engine
 from seglab.core.engines.clickhouse import funnel, retention, trend
 from seglab.core.project import Project
@@ -79,6 +79,22 @@ def test_retention_of_users_reads_no_users_table(fresh, segment):
     _, series = _series(_local, segment)
     got = retention(engine, "A", "*", "week", 4, series, AS_OF, FROM, TO)
     assert len(got) > 0
+    assert engine.views.materialized == set()
+
+
+@pytest.mark.parametrize("measure", ["count", "users", "per_user"])
+@pytest.mark.parametrize("segment", [None, "Did C"], ids=["everyone", "user segment"])
+def test_trend_of_users_reads_no_users_table(fresh, measure, segment):
+    local, engine = fresh
+    local_series, series = _series(local, segment)
+    got = trend(engine, "*", measure, "week", series, AS_OF, FROM, TO)
+    request = TrendRequest(
+        event="*", measure=measure, interval="week", series=tuple(local_series),
+        as_of_ms=AS_OF, date_from=FROM, date_to=TO,
+    )  # fmt: skip
+    expected = run_trend(local.conn, request)
+    assert got.reset_index(drop=True).equals(expected.reset_index(drop=True)), (got, expected)
+    assert got["value"].sum() > 0
     assert engine.views.materialized == set()
 
 

@@ -1536,11 +1536,14 @@ def _trend_once(engine, event, measure, interval, series, as_of_ms, date_from, d
                     engine, comp, events, bucket, col(value_prop.column, e), value_prop.type, measure
                 )
             else:
+                # The users' accounts only for the accounts measure: the users join is dropped
+                # otherwise (_drop_unused_user_joins), and with it the users table's build.
+                accounts = fn("uniqExact", col("account_key", u)) if measure == "accounts" else lit(0)
                 query = events.select(
                     bucket,
                     exp.Count(this=exp.Star()),
                     fn("uniqExact", col("user_key", e)),
-                    fn("uniqExact", col("account_key", u)),
+                    accounts,
                 ).group_by(col("b"))
                 for b, n, users, accounts in engine.run(query, comp.params):
                     values[int(b)] = {
