@@ -112,3 +112,30 @@ def test_an_account_segment_reads_the_users_and_accounts_tables(fresh):
     got = funnel(engine, ["A", "B"], 3, series, AS_OF, FROM, TO)
     assert got.entered.sum() > 0
     assert {"users", "accounts"} <= engine.views.materialized
+
+
+WINDOWED = [
+    {"type": "behavior", "event": "A", "window": {"last_days": 7}},
+    {"type": "behavior", "event": "B", "window": {"last_days": 10}, "negate": True},
+    {"type": "behavior", "event": "C", "window": {"between": ["2024-03-05", "2024-03-12"]}},
+]
+
+
+@pytest.mark.parametrize("condition", WINDOWED, ids=["did", "did not", "between"])
+def test_a_windowed_did_reads_the_window_of_events(fresh, condition):
+    """A "did A in the last 7 days" reads A's events of the window (a range of the source's key),
+    not the per-user roll-up grouped over every event; only "did not" counts everyone (the
+    users table) to take them away from."""
+    from seglab.core.segments import count
+    from seglab.core.segments.compiler import _Compiler, _plain
+
+    local, engine = fresh
+    as_of = ms("2024-03-20T00:00:00")
+    seg = load_definition({"level": "user", "conditions": [condition]})
+    comp = _Compiler(engine.catalog(), as_of, "clickhouse")
+    sql = _plain(comp.count_members(seg)).sql(dialect="clickhouse")
+    assert "user_events" not in sql and "events" in sql
+    expected = count(local.conn, seg, as_of)
+    assert 0 < expected < len(USERS)
+    assert engine.count(seg, as_of) == expected
+    assert engine.views.materialized == ({"users"} if condition.get("negate") else set())
