@@ -17,7 +17,7 @@ Then, each engine in its own process (so its peak RSS is its own):
 * ``segment count`` of segment_bench.py's 21 definitions through the core functions the command
   calls (``seglab.core.segments.count`` locally, ``ClickHouseEngine.count`` connected, on one open
   engine), and the first count of a fresh engine (opening the folder and building the session's
-  users and accounts tables, which every connected command pays once);
+  users and accounts tables, which a connected command reading them pays once);
 * ``seglab analyze trend|funnel|retention`` run in-process through the command line's own entry
   point (``seglab.cli.main``, CSV written to a file): the whole command but the interpreter start.
 

@@ -719,11 +719,18 @@ class _Compiler:
                     .from_(exp.to_table("user_active_days").as_(d))
                     .where(_and(*self.active_day_preds(d, lo, hi)))
                 )
-        if event != "*" and not where and self._totals_decide(lo, hi):
+        # On ClickHouse the roll-up is a CTE grouped over every event (2.9 s at 50M events for
+        # "did login in the last 7 days"): a window reads the event's rows in it instead, a range
+        # of the source's (event, time) key, grouped to one row per user.
+        windowed_ch = self.dialect == "clickhouse" and lo is not None
+        if event != "*" and not where and self._totals_decide(lo, hi) and not windowed_ch:
             return self.event_users(event, lo, hi)
         e = self.alias("e")
         preds = [self.event_pred(event, e), *self.time_preds(e, lo, hi), *self.where_preds(where, e, path)]
-        return _select(_col("user_key", e)).from_(exp.to_table("events").as_(e)).where(_and(*preds))
+        query = _select(_col("user_key", e)).from_(exp.to_table("events").as_(e)).where(_and(*preds))
+        if windowed_ch:
+            return self.mark_distinct("user", query.group_by(_col("user_key", e)))
+        return query
 
     def active_day_preds(self, d: str, lo: int | None, hi: int) -> list[exp.Expr]:
         """``user_active_days`` rows holding an event in ``(lo, hi]`` (exact when lo and hi fall on
