@@ -1727,7 +1727,10 @@ def _template(text: str, names: dict[str, exp.Expr]) -> exp.Expr:
     return sqlglot.parse_one(text, read="clickhouse").transform(array_length).transform(fill)
 
 
-def _funnel_series(engine, catalog, steps, within_days, seg, window):
+def funnel_chosen(catalog, steps, within_days, seg, window) -> tuple[_Compiler, exp.Select]:
+    """Per unit of ``seg`` (``unit``), the step times it is counted with (``chosen``: 0 for a step
+    not reached): the chain reaching furthest, the earliest such. The funnel and its drill-down
+    (engines/drill.py) both read it."""
     n = len(steps)
     window_ms = min(round(float(within_days) * DAY_MS), window.as_of_ms - window.start_ms + 1)
     upper = min(window.end_ms + window_ms, window.as_of_ms)
@@ -1742,7 +1745,7 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
             return exp.true()
         return exp.and_(*[p.copy() for p in step_preds[j]])
 
-    preds = [
+    preds: list[exp.Expr] = [
         exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),
         exp.LTE(this=col("ts", e), expression=lit(upper)),
     ]
@@ -1816,6 +1819,7 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
     # Per unit, the chain reaching furthest, the earliest such (0: a step not reached).
     chosen = (
         sel(
+            col("unit"),
             exp.alias_(
                 fn(
                     "argMin",
@@ -1824,11 +1828,17 @@ def _funnel_series(engine, catalog, steps, within_days, seg, window):
                 ),
                 "chosen",
                 quoted=True,
-            )
+            ),
         )
         .from_(chain.subquery("ch"))
         .group_by(col("unit"))
     )
+    return comp, chosen
+
+
+def _funnel_series(engine, catalog, steps, within_days, seg, window):
+    n = len(steps)
+    comp, chosen = funnel_chosen(catalog, steps, within_days, seg, window)
     best = _template("arrayCount(x -> x <> 0, chosen)", {})
     reached = [fn("countIf", exp.GTE(this=best.copy(), expression=lit(k))) for k in range(1, n + 1)]
     gaps = []

@@ -17,7 +17,6 @@ from sqlglot import exp
 from seglab.core.charts.drill import SliceMembers, period_label, unit_word
 from seglab.core.charts.errors import ChartError
 from seglab.core.engines.clickhouse import (
-    _FUNNEL_CHOSEN,
     ClickHouseEngine,
     SourceSeries,
     _bucket_index,
@@ -29,6 +28,7 @@ from seglab.core.engines.clickhouse import (
     _template,
     col,
     fn,
+    funnel_chosen,
     lit,
     sel,
 )
@@ -233,46 +233,14 @@ def _funnel(engine, spec, s: SourceSeries, window, req) -> SliceMembers:
     ids: tuple[str, ...] = ()
     if not window.empty:
         within = float(spec.option("within_days", 14))
-        window_ms = min(round(within * DAY_MS), window.as_of_ms - window.start_ms + 1)
-        upper = min(window.end_ms + window_ms, window.as_of_ms)
-        catalog = engine.catalog()
-        comp = _Compiler(catalog, window.as_of_ms, "clickhouse")
-        step_preds = [_event_preds(comp, st, "e") for st in steps]
-
-        def step_is(j: int) -> exp.Expr:
-            return exp.and_(*[p.copy() for p in step_preds[j]]) if step_preds[j] else exp.true()
-
-        def sorted_times(cond: exp.Expr, alias: str) -> exp.Expr:
-            return exp.alias_(fn("arraySort", fn("groupArrayIf", col("ts", "e"), cond)), alias, quoted=True)
-
-        first = exp.and_(step_is(0), exp.LTE(this=col("ts", "e"), expression=lit(window.end_ms)))
-        unit, rows = _events(comp, catalog, s, s.level, "*", window.start_ms, upper)
-        per_unit = (
-            rows.select(
-                exp.alias_(unit, "unit", quoted=True),
-                sorted_times(first, "s1s"),
-                *[sorted_times(step_is(j), f"t{j + 1}s") for j in range(1, n)],
-            )
-            .group_by(col("unit"))
-            .having(exp.GT(this=fn("length", col("s1s")), expression=lit(0)))
-        )
-        later = [col(f"t{j + 1}s") for j in range(1, n)]
-        # The analysis's own choice of each unit's steps (_FUNNEL_CHOSEN), with the unit kept.
-        chosen = _template(
-            _FUNNEL_CHOSEN.replace("SELECT ", "SELECT unit, ", 1),
-            {
-                "__w": lit(window_ms),
-                "__later": fn("range", lit(1), lit(n)),
-                "__steps": exp.Array(expressions=later) if later else fn("array", fn("emptyArrayInt64")),
-                "__per_unit": per_unit.subquery("p"),
-            },
-        )
+        # The analysis's own choice of each unit's steps, with the unit.
+        comp, chosen = funnel_chosen(engine.catalog(), steps, within, s, window)
         best = _template("arrayCount(x -> x <> 0, chosen)", {})
         if mode == "dropped" and step < n:
             keep: exp.Expr = exp.EQ(this=best, expression=lit(step))
         else:
             keep = exp.GTE(this=best, expression=lit(step))
-        query = sel(col("unit")).from_(cast("exp.Select", chosen).subquery("c")).where(keep)
+        query = sel(col("unit")).from_(chosen.subquery("c")).where(keep)
         ids = _ids(engine, query, comp.params)
     if mode == "dropped" and step < n:
         what = f"reached step {step} ({names[step - 1]}) but not step {step + 1} ({names[step]})"
