@@ -664,6 +664,7 @@ def _import_file(
                 )
                 runner.email_column = email_index
                 runner.bad_utf8 = bad_utf8
+                runner.encoding = sniff.encoding
                 try:
                     runner.run(text, sniff.delimiter)
                 except UnicodeError as exc:
@@ -733,6 +734,8 @@ def _import_file(
             rejects.close()
             raise
     finally:
+        for cleanup in state.after_transaction:
+            cleanup()
         _restore_pragmas(conn, saved_pragmas)
     rejects_written: Path | None = None
     try:
@@ -840,6 +843,8 @@ class _RunState:
     conflicts: set = field(default_factory=set)
     conflicts_from_file: int = 0  # of the conflicts, users whose users-file account was kept
     notes: list = field(default_factory=list)
+    # Run once the transaction is over (committed or rolled back), e.g. detaching a staging file.
+    after_transaction: list = field(default_factory=list)
 
 
 def _no_flush() -> None:
@@ -876,6 +881,7 @@ class _KindRunner:
         # Flushes the pending rows before a column is widened; the users/accounts loop sets its own.
         self._flush: Callable[[], None] = _no_flush
         self.bad_utf8: list[tuple[int, int]] = []  # (line, byte offset) of invalid UTF-8, in order
+        self.encoding = "utf-8"  # the file's text encoding (CSV)
         self.ncols = len(cmap.columns)
         self.started = time.perf_counter()
         # id -> key maps; file text that differs only by surrounding spaces maps to the same key.
@@ -924,6 +930,12 @@ class _KindRunner:
 
     # -- the loop
     def run(self, text, delimiter: str) -> None:
+        if self.cmap.kind == "events":
+            # Events on Apache Arrow, written through a staging file (docs/performance.md, Import).
+            from seglab.core.importing.arrowpath import run_events
+
+            if run_events(self, text, delimiter):
+                return
         if isinstance(text, RecordRows):
             self._records(text)
             return
@@ -1522,15 +1534,18 @@ class _EventBatcher:
                 _write_rows(conn, head, "", 2, list(itertools.chain.from_iterable(pairs)), self.max_params)
         state.new_users += len(new_users)
         r.flush_accounts()
-        _write_rows(
-            conn, self.head, "", self.width, list(itertools.chain.from_iterable(zip(*out))), self.max_params
-        )
+        self._write_events(out)
         state.rows_imported += n
 
         ts_a = np.array(tss, dtype=np.int64)
         if aks is not None:
             self._links(uks, aks, ts_a, np)
         self._roll_up(np.array(uks, dtype=np.int64), np.array(eks, dtype=np.int64), ts_a, np)
+
+    def _write_events(self, out: list) -> None:
+        """Insert a batch of typed event columns (``out``: ts, keys, insert ids, properties)."""
+        flat = list(itertools.chain.from_iterable(zip(*out)))
+        _write_rows(self.conn, self.head, "", self.width, flat, self.max_params)
 
     def _sparse_indexes(self, values: list, n: int) -> None:
         """Give a numeric property its partial index (``storage.schema.sparse_property_index_sql``)
