@@ -186,8 +186,23 @@ def test_a_second_file_against_existing_keys_and_insert_ids(tmp_path, monkeypatc
     assert_same(fast, exact)
 
 
+@pytest.fixture
+def arrow_columns(monkeypatch):
+    """Counts the batches of any format imported on Arrow."""
+    counts = {"arrow": 0}
+    original = arrowpath.ArrowColumns.columns
+
+    def counted(self, cols, raw=None):
+        done = original(self, cols, raw)
+        counts["arrow"] += done
+        return done
+
+    monkeypatch.setattr(arrowpath.ArrowColumns, "columns", counted)
+    return counts
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv.gz"])
-def test_other_formats_through_the_staging_file_are_byte_equal(tmp_path, monkeypatch, fmt):
+def test_other_formats_through_the_staging_file_are_byte_equal(tmp_path, monkeypatch, fmt, arrow_columns):
     import gzip
     import json
 
@@ -212,6 +227,44 @@ def test_other_formats_through_the_staging_file_are_byte_equal(tmp_path, monkeyp
     fast, exact, fast_reports, exact_reports = import_both(tmp_path, monkeypatch, [target])
     assert fast_reports == exact_reports
     assert len(exact["events"]) == 5_000
+    assert_same(fast, exact)
+    # Plain and gzip CSV are read in blocks; Parquet a row group at a time; JSON lines by the exact batcher.
+    assert (arrow_columns["arrow"] > 0) == (fmt != "jsonl")
+
+
+def test_parquet_of_every_column_type_is_byte_equal(tmp_path, monkeypatch, arrow_columns):
+    import math
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 3_000
+    monkeypatch.setattr(arrowpath.ArrowParquet, "ROWS", 500)
+    seconds = pa.array([1_709_251_200 + 37 * i for i in range(n)], type=pa.timestamp("s"))
+    table = pa.table(
+        {
+            "user_id": pa.array([None if i == 700 else i % 97 for i in range(n)], type=pa.int64()),
+            "event": pa.array([f"ev{i % 5}" for i in range(n)]).dictionary_encode(),
+            "timestamp": seconds,
+            "ms_zoned": pa.array([1_709_251_200_123 + i for i in range(n)], type=pa.timestamp("ms", "UTC")),
+            "amount": pa.array(
+                [None if i % 7 == 0 else math.nan if i % 11 == 0 else i / 8 for i in range(n)]
+            ),
+            "ratio": pa.array([math.inf if i == 2_400 else 0.5 for i in range(n)]),
+            "count": pa.array([i for i in range(n)], type=pa.int32()),
+            "flag": pa.array([None if i % 3 == 0 else i % 2 == 0 for i in range(n)]),
+            "context": pa.array([{"plan": f"p{i % 3}", "seats": i % 4} for i in range(n)]),
+            "big": pa.array([2**62 if i == 1_800 else i for i in range(n)], type=pa.int64()),
+        }
+    )
+    target = tmp_path / "events.parquet"
+    pq.write_table(table, target, row_group_size=700)
+    fast, exact, fast_reports, exact_reports = import_both(tmp_path, monkeypatch, [target])
+    assert arrow_columns["arrow"] >= 3
+    assert fast_reports == exact_reports
+    assert exact_reports[0]["rows_rejected"] == 1  # no user id
+    kinds = dict(exact_reports[0]["properties"])
+    assert kinds["ratio"] == "text" and kinds["big"] == "text"
     assert_same(fast, exact)
 
 

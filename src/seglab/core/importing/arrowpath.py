@@ -60,7 +60,9 @@ def run_events(runner: _KindRunner, text, delimiter: str) -> bool:
     runner.state.after_transaction.append(staging.close)
     events = StagedBatcher(runner, staging)
     try:
-        if isinstance(text, RecordRows):
+        if isinstance(text, RecordRows) and text.source.numbered_rows and text.source.shape is None:
+            ArrowParquet(runner, events, text.source).run()
+        elif isinstance(text, RecordRows):
             _records(runner, text, events)
         elif _arrow_csv_ok(runner, text, delimiter):
             ArrowCsv(runner, events, text, delimiter).run()
@@ -204,6 +206,7 @@ class ArrowCsv:
         self.delim = delimiter
         self.ncols = runner.ncols
         self.errors = "replace"
+        self.columns = ArrowColumns(runner, events).columns
 
     def run(self) -> None:
         import numpy as np
@@ -305,11 +308,9 @@ class ArrowCsv:
     def _arrow_block(self, body: bytes, line_base: int) -> bool:
         """Import one block whose lines all have the right number of fields; False (nothing done)
         when a row needs the exact path."""
-        import numpy as np
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        r, ev = self.r, self.events
         names = [f"c{i}" for i in range(self.ncols)]
         try:
             table = pacsv.read_csv(
@@ -331,6 +332,26 @@ class ArrowCsv:
             return False
         cols = [table.column(i).combine_chunks() for i in range(self.ncols)]
         del table
+        return self.columns(cols)
+
+
+class ArrowColumns:
+    """Imports a block of rows given as Arrow string columns (the file's cells as the exact path
+    would see them) without a Python object per cell; see the module's docstring."""
+
+    def __init__(self, runner: _KindRunner, events: StagedBatcher):
+        self.r = runner
+        self.events = events
+        self.ncols = runner.ncols
+
+    def columns(self, cols: list, raw: list | None = None) -> bool:
+        """Import the rows of ``cols`` (one string array per file column; ``raw``: the typed
+        arrays they were rendered from, if any); False (nothing done) when a row needs the
+        exact path."""
+        import numpy as np
+        import pyarrow as pa
+
+        r, ev = self.r, self.events
         n = len(cols[0])
         # Timestamps: the fixed-width ISO shape straight off the buffer; other shapes by cells.
         ts = _timestamps(cols[ev.it], r.parse_ts, np)
@@ -347,7 +368,7 @@ class ArrowCsv:
             keyed.append((encoded, values, found))
         typed = []
         for prop in r.props:
-            value = _typed(cols[prop.index], prop.type, np)
+            value = _typed(cols[prop.index], prop.type, np, None if raw is None else raw[prop.index])
             if value is None:
                 return False
             typed.append(value)
@@ -419,6 +440,84 @@ class ArrowCsv:
                 ev.conn.execute(sparse_property_index_sql(prop.column))
 
 
+class ArrowParquet:
+    """A Parquet events file, a batch of rows at a time: its columns rendered as the exact path's
+    text cells (``readers._arrow_cells``) on Arrow and numpy, then :class:`ArrowColumns`; a batch
+    that needs the exact path goes through the exact batcher as those cells."""
+
+    ROWS = 65_536
+
+    def __init__(self, runner: _KindRunner, events: StagedBatcher, source):
+        self.r = runner
+        self.events = events
+        self.source = source
+        self.arrow = ArrowColumns(runner, events)
+
+    def run(self) -> None:
+        import pyarrow as pa
+
+        from seglab.core.errors import ImportFileError
+        from seglab.core.importing.readers import _first_line, _flatten_batch
+
+        source = self.source
+        pf = source._parquet_file()
+        total = max(1, pf.metadata.num_rows)
+        row = 0
+        source._parquet_done = 0
+        batches = pf.iter_batches(batch_size=self.ROWS, use_threads=False)
+        while True:
+            try:
+                batch = next(batches, None)
+            except (pa.ArrowException, OSError) as exc:
+                raise ImportFileError(
+                    f"{source.path.name}: the Parquet file is damaged near row {row + 1:,} "
+                    f"({_first_line(exc)}); nothing was imported"
+                ) from None
+            if batch is None:
+                break
+            while any(pa.types.is_struct(t) for t in batch.schema.types):
+                batch = _flatten_batch(batch)
+            by_name = dict(zip(batch.schema.names, batch.columns))
+            n = batch.num_rows
+            raw = [by_name.get(c) for c in source.columns]
+            cols = [_cells(a, n) for a in raw]
+            if n and not self.arrow.columns(cols, raw):
+                ends = list(range(row + 1, row + n + 1))
+                self.events.batch([c.to_pylist() for c in cols], ends, row, [])
+            row += n
+            source._parquet_done = int(source.size * row / total)
+            self.r.rejects.flush()
+            self.r._report()
+        self.events.close()
+
+
+def _cells(array, n: int):
+    """``readers._arrow_cells`` of a Parquet column, as an Arrow string array (missing column: "")."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from seglab.core.importing.readers import _PER_MS, _arrow_cells, _int64_values
+
+    if array is None:
+        return pa.nulls(n, pa.string()).fill_null("")
+    typ = array.type
+    if pa.types.is_dictionary(typ):
+        return _cells(array.dictionary_decode(), n)
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_integer(typ):
+        return array.cast(pa.string()).fill_null("")
+    if pa.types.is_timestamp(typ):
+        values, nat = _int64_values(np, pa, array)
+        ms = values * 1000 if typ.unit == "s" else np.floor_divide(values, _PER_MS[typ.unit])
+        text = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms")
+        if typ.tz:
+            text = np.char.add(text, "Z")
+        return pa.array(np.where(nat, "", text), type=pa.string())
+    if pa.types.is_boolean(typ):
+        return pc.if_else(array, "true", "false").fill_null("")
+    return pa.array(_arrow_cells(array), type=pa.string())
+
+
 def _arrow(values, pa, np):
     return pa.array(values) if isinstance(values, np.ndarray) else values
 
@@ -454,12 +553,19 @@ def _timestamps(col, parser, np):
     return np.asarray(out, dtype=np.int64)
 
 
-def _typed(col, typ: str, np):
+def _typed(col, typ: str, np, raw=None):
     """The Arrow column of a property's values as the exact path stores them ("" is no value), or
     None when a value does not fit ``typ`` exactly as a plain cell (the exact path then decides:
-    stripping, widening)."""
+    stripping, widening). ``raw``: the typed Parquet column ``col`` was rendered from: a float
+    column's text is its shortest round trip, so a real property takes its values as they are."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    if raw is not None and typ == "real" and pa.types.is_floating(raw.type):
+        values = raw.cast(pa.float64())
+        if pc.any(pc.is_inf(values)).as_py():
+            return None  # "inf" is text
+        return pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
 
     empty = pc.equal(col, "")
     valued = pc.invert(empty)
