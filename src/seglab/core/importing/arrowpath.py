@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import itertools
 import os
@@ -60,7 +61,10 @@ def run_events(runner: _KindRunner, text, delimiter: str) -> bool:
     runner.state.after_transaction.append(staging.close)
     events = StagedBatcher(runner, staging)
     try:
-        if isinstance(text, RecordRows) and text.source.numbered_rows and text.source.shape is None:
+        parse = runner.parse_ts
+        plain_times = parse.date_format is None and parse.tz is UTC
+        parquet = isinstance(text, RecordRows) and text.source.numbered_rows
+        if parquet and text.source.shape is None and plain_times:
             ArrowParquet(runner, events, text.source).run()
         elif isinstance(text, RecordRows):
             _records(runner, text, events)
@@ -352,9 +356,12 @@ class ArrowColumns:
         import pyarrow as pa
 
         r, ev = self.r, self.events
-        n = len(cols[0])
+        n = len(cols[ev.iu])
         # Timestamps: the fixed-width ISO shape straight off the buffer; other shapes by cells.
-        ts = _timestamps(cols[ev.it], r.parse_ts, np)
+        if raw is not None and raw[ev.it] is not None and pa.types.is_timestamp(raw[ev.it].type):
+            ts = _timestamp_column(raw[ev.it], np)
+        else:
+            ts = _timestamps(cols[ev.it], r.parse_ts, np)
         if ts is None:
             return False
         # Ids and names, a distinct value at a time.
@@ -368,7 +375,8 @@ class ArrowColumns:
             keyed.append((encoded, values, found))
         typed = []
         for prop in r.props:
-            value = _typed(cols[prop.index], prop.type, np, None if raw is None else raw[prop.index])
+            column = functools.partial(cols.__getitem__, prop.index)
+            value = _typed(column, prop.type, np, None if raw is None else raw[prop.index])
             if value is None:
                 return False
             typed.append(value)
@@ -480,7 +488,7 @@ class ArrowParquet:
             by_name = dict(zip(batch.schema.names, batch.columns))
             n = batch.num_rows
             raw = [by_name.get(c) for c in source.columns]
-            cols = [_cells(a, n) for a in raw]
+            cols = _Cells(raw, n)
             if n and not self.arrow.columns(cols, raw):
                 ends = list(range(row + 1, row + n + 1))
                 self.events.batch([c.to_pylist() for c in cols], ends, row, [])
@@ -489,6 +497,43 @@ class ArrowParquet:
             self.r.rejects.flush()
             self.r._report()
         self.events.close()
+
+
+def _timestamp_column(array, np):
+    """Epoch ms of a Parquet timestamp column as its rendered cells would parse (see ``_cells``:
+    ``YYYY-MM-DDTHH:MM:SS.fff[Z]``, which the parser takes as UTC); None when a cell is missing
+    or outside 1971..2199 (the exact path rejects it)."""
+    import pyarrow as pa
+
+    from seglab.core.importing.readers import _PER_MS, _int64_values
+    from seglab.core.importing.timestamps import MAX_MS, MIN_MS
+
+    values, nat = _int64_values(np, pa, array)
+    unit = array.type.unit
+    ms = values * 1000 if unit == "s" else np.floor_divide(values, _PER_MS[unit])
+    if nat.any() or not ((ms >= MIN_MS) & (ms < MAX_MS)).all():
+        return None
+    return ms.astype(np.int64)
+
+
+class _Cells:
+    """A batch's columns as text cells (``_cells``), rendered when first asked for."""
+
+    def __init__(self, raw: list, n: int):
+        self.raw = raw
+        self.n = n
+        self.done: dict[int, object] = {}
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, index: int):
+        if index not in self.done:
+            self.done[index] = _cells(self.raw[index], self.n)
+        return self.done[index]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self.raw)))
 
 
 def _cells(array, n: int):
@@ -553,7 +598,7 @@ def _timestamps(col, parser, np):
     return np.asarray(out, dtype=np.int64)
 
 
-def _typed(col, typ: str, np, raw=None):
+def _typed(cells, typ: str, np, raw=None):
     """The Arrow column of a property's values as the exact path stores them ("" is no value), or
     None when a value does not fit ``typ`` exactly as a plain cell (the exact path then decides:
     stripping, widening). ``raw``: the typed Parquet column ``col`` was rendered from: a float
@@ -561,11 +606,21 @@ def _typed(col, typ: str, np, raw=None):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if raw is not None and typ == "integer" and pa.types.is_integer(raw.type):
+        try:
+            values = raw.cast(pa.int64())
+        except pa.ArrowInvalid:  # uint64 beyond int64: text, the exact path widens
+            return None
+        # Up to 18 digits is an integer cell; more is text (the exact path widens).
+        if pc.any(pc.greater_equal(pc.abs(values), 10**18)).as_py():
+            return None
+        return values
     if raw is not None and typ == "real" and pa.types.is_floating(raw.type):
         values = raw.cast(pa.float64())
         if pc.any(pc.is_inf(values)).as_py():
             return None  # "inf" is text
         return pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
+    col = cells()
 
     empty = pc.equal(col, "")
     valued = pc.invert(empty)
