@@ -7,6 +7,7 @@ classes included, plus the reports and the rejects files.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -304,3 +305,28 @@ def test_the_staging_file_is_gone_after_an_import_and_after_a_cancel(tmp_path, m
     assert list((tmp_path / "tmp").iterdir()) == []
     assert [r[1] for r in project.conn.execute("PRAGMA database_list")] == ["main"]
     project.close()
+
+
+def test_a_killed_imports_staging_folder_goes_with_the_next_import(tmp_path, monkeypatch):
+    import subprocess
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    child = [sys.executable, "-c", "import os; print(os.getpid())"]
+    gone = subprocess.run(child, capture_output=True, text=True)
+    orphan = tmp_path / "tmp" / f"seglab-staging-{int(gone.stdout)}-abc"
+    orphan.mkdir()
+    (orphan / "staging.sqlite").write_bytes(b"x" * 100)
+    alive = tmp_path / "tmp" / f"seglab-staging-{os.getppid()}-def"  # a running process's
+    alive.mkdir()
+    events = tmp_path / "events.csv"
+    events.write_text("user_id,event,timestamp\nu1,login,2024-01-01T00:00:00Z\n", encoding="utf-8")
+    project = Project.create(tmp_path / "p.seglab")
+    try:
+        assert import_file(project, events).rows_imported == 1
+    finally:
+        project.close()
+    assert not orphan.exists()
+    assert alive.exists()

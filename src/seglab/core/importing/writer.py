@@ -12,7 +12,8 @@ File", section 2.3). So ADBC never opens the project file:
 3. the import's own ``sqlite3`` connection ``ATTACH``es the staging file and copies its rows in
    with ``INSERT … SELECT`` inside the import's single transaction;
 4. once that transaction is over (committed or rolled back) the file is detached and deleted,
-   whatever happened (error, cancel). A killed process leaves only the temporary folder behind.
+   whatever happened (error, cancel). A killed process leaves its staging folder behind; the next
+   import deletes it.
 
 Staging tables are created without column types, so every value keeps the storage class it was
 written with (an integer stays an integer, text stays text), exactly as a bound value would.
@@ -22,12 +23,28 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
 
 SCHEMA = "seglab_staging"
+PREFIX = "seglab-staging-"
+
+
+def _remove_orphans() -> None:
+    """Delete the staging folders of imports whose process is gone (killed mid-import)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*-*"):
+        try:
+            pid = int(folder.name[len(PREFIX) :].split("-", 1)[0])
+            os.kill(pid, 0)
+        except ValueError:
+            continue  # not one of ours
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # alive, someone else's
 
 
 class Staging:
@@ -35,7 +52,8 @@ class Staging:
     :meth:`attach` it to the project's connection for the copies."""
 
     def __init__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="seglab-staging-"))
+        _remove_orphans()
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
         self.path = self.dir / "staging.sqlite"
         self._adbc = None
         self._conn: sqlite3.Connection | None = None  # the project's connection, once attached
