@@ -3,14 +3,15 @@
 Every events file is written through a private staging file (core/importing/writer.py): the
 exact batcher's rows, the roll-ups and the fast path's blocks alike. A plain UTF-8 CSV file is
 also *read* on Arrow: it is cut into blocks of whole lines and each block is checked with numpy
-on its bytes (a quote, a NUL byte or a lone CR hands the rest of the file to ``csv.reader``,
-exactly where the exact path would switch too). A block whose lines all have the right number of
-fields is parsed by ``pyarrow.csv`` into string columns and keyed, typed and rolled up on Arrow
-buffers and numpy, without a Python object per cell. A block with anything the fast path does
-not decide itself (a ragged line, an empty id, a timestamp or a number outside the plain shapes,
-a value that would widen a property's type, invalid UTF-8) goes through the exact batcher
-(``importer._EventBatcher.batch``) instead, so rejects, their lines and reasons and every stored
-value are the exact path's.
+on its bytes (a quote, a NUL byte or a lone CR hands the rest of the file to ``csv.reader``, from
+the start of that block, as the exact path does from the start of its chunk). A block whose
+lines all have the right number of fields is parsed by ``pyarrow.csv`` into string columns and
+keyed, typed and rolled up on Arrow buffers and numpy, without a Python object per cell. Parquet
+is read a batch of rows at a time, its cells rendered as the exact path renders them. A block
+with anything the fast path does not decide itself (a ragged line, an empty id, a timestamp or a
+number outside the plain shapes, a value that would widen a property's type, invalid UTF-8) goes
+through the exact batcher (``importer._EventBatcher.batch``) instead, so rejects, their lines and
+reasons and every stored value are the exact path's.
 
 ``SEGLAB_IMPORT_EXACT=1`` turns all of this off (the exact path alone: the reference the tests
 compare with).
@@ -39,7 +40,8 @@ from seglab.core.importing.writer import Staging
 from seglab.core.storage.schema import SPARSE_SHARE, sparse_property_index_sql
 
 BLOCK_BYTES = 4 * 1024 * 1024
-# Staged events are copied in at the end; a widened property starts a new staging table.
+# The exact rules of core/importing/types.py, ASCII digits only (Python's \d takes any Unicode
+# digit: such a cell goes through the exact path).
 _INT_PATTERN = r"^-?(0|[1-9][0-9]{0,17})$"
 _REAL_PATTERN = (
     r"^-?(0|[1-9][0-9]{0,17})$|^-?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]{1,3})?$"
@@ -106,7 +108,11 @@ def _arrow_csv_ok(runner: _KindRunner, text, delimiter: str) -> bool:
 
 
 class StagedBatcher(_EventBatcher):
-    """The exact batcher, with its events and roll-ups staged and copied in at :meth:`close`."""
+    """The exact batcher, with its events and roll-ups staged and copied in at :meth:`close`.
+
+    Staged rows keep the property types they were converted with; a widened property starts a
+    new staging table, and the copy widens the older tables' values with the project's own
+    ``sqlite3`` (``types.widen_sql``), as the exact path's ``UPDATE`` does to stored rows."""
 
     def __init__(self, runner: _KindRunner, staging: Staging):
         super().__init__(runner)
@@ -181,7 +187,7 @@ class StagedBatcher(_EventBatcher):
     def close(self) -> None:
         self.write_roll_ups()
         schema = self.staging.attach(self.conn) if (self.segments or self.roll_ups) else None
-        for k, types in enumerate(self.segments):
+        for k in range(len(self.segments)):
             exprs = []
             for name in self.columns:
                 expr = name
@@ -192,7 +198,6 @@ class StagedBatcher(_EventBatcher):
             self.conn.execute(
                 f"{self.head} SELECT {', '.join(exprs)} FROM {schema}.events_{k} ORDER BY rowid"
             )
-            del types
         for table, head, tail in self.roll_ups:
             names = head[head.index("(") + 1 : -1]
             self.conn.execute(f"{head} SELECT {names} FROM {schema}.{table} WHERE true{tail}")
