@@ -330,3 +330,25 @@ def test_a_killed_imports_staging_folder_goes_with_the_next_import(tmp_path, mon
         project.close()
     assert not orphan.exists()
     assert alive.exists()
+
+
+def test_spilled_roll_up_runs_give_the_same_roll_ups(tmp_path, monkeypatch, arrow_blocks):
+    from seglab.core.importing import importer
+
+    events, users, accounts = generate(tmp_path / "data", 20_000)
+    monkeypatch.setattr(arrowpath, "BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(importer._EventBatcher, "DAYS_FLUSH_ROWS", 700)  # many runs
+    monkeypatch.setattr(importer._EventBatcher, "MERGE_ROWS", 900)  # many user ranges
+    merged = []
+    original = arrowpath._FileRuns.ranges
+
+    def ranges(self, rows):
+        merged.append(len(self.runs))
+        yield from original(self, rows)
+
+    monkeypatch.setattr(arrowpath._FileRuns, "ranges", ranges)
+    fast, exact, fast_reports, exact_reports = import_both(tmp_path, monkeypatch, [accounts, events, users])
+    assert arrow_blocks["arrow"] >= 4
+    assert merged and merged[0] > 5
+    assert fast_reports == exact_reports
+    assert_same(fast, exact)

@@ -32,6 +32,7 @@ from seglab.core.importing.importer import (
     _assign_new_keys,
     _EventBatcher,
     _KindRunner,
+    _Runs,
 )
 from seglab.core.importing.readers import RecordRows
 from seglab.core.importing.timestamps import UTC, TimestampError, fixed_width_cells, parse_column
@@ -174,6 +175,14 @@ class StagedBatcher(_EventBatcher):
         return [i for i in keep if ids[i] is None or ids[i] not in staged] if staged else keep
 
     # -- roll-ups
+    def flush_days(self) -> None:
+        """``_EventBatcher.flush_days`` with runs that keep no column in memory (:class:`_FileRuns`)."""
+        pending = self._take_pending()
+        if pending is not None:
+            if self.runs is None:
+                self.runs = _FileRuns()
+            self.runs.add(pending)
+
     def _upsert(self, head: str, tail: str, columns: tuple) -> None:
         import pyarrow as pa
 
@@ -202,6 +211,52 @@ class StagedBatcher(_EventBatcher):
             names = head[head.index("(") + 1 : -1]
             self.conn.execute(f"{head} SELECT {names} FROM {schema}.{table} WHERE true{tail}")
         self.write_first_last()
+
+
+class _FileRuns(_Runs):
+    """``importer._Runs`` whose user columns stay in their file: memory-mapped a run at a time
+    to count the users and to find each range's rows (at 20M events holding them took ~60 MB,
+    and twice that while the ranges were cut)."""
+
+    def add(self, columns: tuple) -> None:
+        import numpy as np
+
+        offsets = []
+        for array, dtype in zip(columns, self.DTYPES, strict=True):
+            offsets.append(self.file.seek(0, os.SEEK_END))
+            self.file.write(np.ascontiguousarray(array, dtype=dtype).tobytes())
+        self.runs.append((offsets, len(columns[0])))
+
+    def _users(self, offsets: list[int], n: int):
+        import numpy as np
+
+        return np.memmap(self.file, dtype=np.int32, mode="r", offset=offsets[0], shape=(n,))
+
+    def ranges(self, rows: int):
+        import numpy as np
+
+        self.file.flush()
+        runs = [(offsets, n) for offsets, n in self.runs if n]
+        size = 1 + max((int(self._users(offsets, n)[n - 1]) for offsets, n in runs), default=0)
+        per_user = np.zeros(size, dtype=np.int64)
+        for offsets, n in runs:
+            per_user += np.bincount(self._users(offsets, n), minlength=size)
+        per_user = per_user.cumsum()
+        # Last user key of each range: where the running row count passes a multiple of ``rows``.
+        edges = np.unique(np.searchsorted(per_user, np.arange(rows, per_user[-1], rows)))
+        bounds = [*(int(e) + 1 for e in edges), len(per_user)]
+        lo = 0
+        for hi in bounds:
+            if hi <= lo:
+                continue
+            parts = []
+            for offsets, n in runs:
+                a, b = np.searchsorted(self._users(offsets, n), (lo, hi))
+                if b > a:
+                    parts.append([self._read(offsets[k], dtype, a, b) for k, dtype in enumerate(self.DTYPES)])
+            if parts:
+                yield tuple(np.concatenate(c) for c in zip(*parts))
+            lo = hi
 
 
 class ArrowCsv:
