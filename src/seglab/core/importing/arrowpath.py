@@ -174,6 +174,21 @@ class StagedBatcher(_EventBatcher):
                 staged.update(r[0] for r in rows)
         return [i for i in keep if ids[i] is None or ids[i] not in staged] if staged else keep
 
+    def write_first_last(self) -> None:
+        """``_EventBatcher.write_first_last`` a slice of users at a time: the parameters of 500k
+        users at once took ~80 MB (the peak of a 20M import)."""
+        import numpy as np
+
+        users = np.flatnonzero(self.first_of >= 0)
+        for lo in range(0, len(users), 50_000):
+            part = users[lo : lo + 50_000]
+            firsts, lasts = self.first_of[part].tolist(), self.last_of[part].tolist()
+            self.conn.executemany(
+                "UPDATE users SET first_ts = min(coalesce(first_ts, ?), ?), "
+                "last_ts = max(coalesce(last_ts, ?), ?) WHERE user_key = ?",
+                [(a, a, b, b, u) for u, a, b in zip(part.tolist(), firsts, lasts, strict=True)],
+            )
+
     # -- roll-ups
     def flush_days(self) -> None:
         """``_EventBatcher.flush_days`` with runs that keep no column in memory (:class:`_FileRuns`)."""
