@@ -17,6 +17,9 @@ SegLab's peak RSS: medians of ``--repeat`` runs (3) taken in turns, RSS the high
 format (converted once with pyarrow, beside the CSV), the formats taking turns; ``.import``
 still reads the CSV.
 
+``--format csv,exact`` also times the CSV through the exact path alone (``SEGLAB_IMPORT_EXACT=1``:
+no Arrow reading, no staging file), the reference the fast path is compared with.
+
 ``--with-entities`` also times the same events file into a project that already holds the
 accounts and users files (the order the import wizard uses): that path once took 4x as long
 (a per-account subquery that SQLite planned with the users file's statistics).
@@ -58,9 +61,12 @@ def run(cmd: list[str]) -> tuple[float, float, int, str]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, out.decode()
 
 
-def _seglab_import(n: int, events: Path, project: Path, before: tuple[Path, ...]) -> tuple[float, float, int]:
+def _seglab_import(
+    n: int, events: Path, project: Path, before: tuple[Path, ...], exact: bool = False
+) -> tuple[float, float, int]:
     """Wall s, CPU s, peak RSS MB of ``seglab import`` of the events file into a new project that
-    first gets the ``before`` files (untimed)."""
+    first gets the ``before`` files (untimed); ``exact``: through the exact path alone."""
+    os.environ["SEGLAB_IMPORT_EXACT"] = "1" if exact else "0"
     seglab = [sys.executable, "-m", "seglab"]
     for suffix in ("", "-wal", "-shm"):
         Path(f"{project}{suffix}").unlink(missing_ok=True)
@@ -78,7 +84,7 @@ def events_as(events: Path, fmt: str) -> Path:
 
     Converted in a child process, so that pyarrow's memory never counts in this process
     (nor in the peak RSS the kernel reports for the ``seglab import`` children it forks)."""
-    if fmt == "csv":
+    if fmt in ("csv", "exact"):
         return events
     if fmt not in ("csv.gz", "jsonl", "parquet"):
         raise SystemExit(f"--format {fmt}: use csv, csv.gz, jsonl or parquet")
@@ -145,13 +151,13 @@ def bench(
     refs = []
     for _ in range(repeat):
         for fmt, events in files.items():
-            runs[fmt].append(_seglab_import(n, events, project, ()))
+            runs[fmt].append(_seglab_import(n, events, project, (), exact=fmt == "exact"))
         ref.unlink(missing_ok=True)
         wall, cpu, _, _ = run([sqlite3, str(ref), "-cmd", ".mode csv", f".import {csv_events} events"])
         refs.append((wall, cpu))
         if with_entities:
             for fmt, events in files.items():
-                after[fmt].append(_seglab_import(n, events, project, (accounts, users)))
+                after[fmt].append(_seglab_import(n, events, project, (accounts, users), exact=fmt == "exact"))
     for suffix in ("", "-wal", "-shm"):
         Path(f"{project}{suffix}").unlink(missing_ok=True)
     ref.unlink(missing_ok=True)
@@ -195,13 +201,17 @@ def table(results: list[dict]) -> str:
     ]
     for r in results:
         lines.append(
-            f"| {r['rows']:,}{'' if r.get('format', 'csv') == 'csv' else ' (' + r['format'] + ')'} "
+            f"| {r['rows']:,}{_label(r.get('format', 'csv'))} "
             f"| {r['file_mb']} MB | {r['runs']} | {r['seglab_s']} s "
             f"| {r['seglab_rows_s']:,} | {r['ref_s']} s | {r['ref_rows_s']:,} "
             f"| {r['ratio']}× | {r['cpu_ratio']}× "
             f"| {r['peak_rss_mb']} MB |" + (f" {r['after_users_s']} s |" if extra else "")
         )
     return "\n".join(lines)
+
+
+def _label(fmt: str) -> str:
+    return {"csv": "", "exact": " (CSV, exact path)"}.get(fmt, f" ({fmt})")
 
 
 def write_docs(text: str) -> None:
@@ -228,7 +238,8 @@ def main() -> None:
     parser.add_argument(
         "--format",
         default="csv",
-        help="events file format(s), comma-separated, timed in turns: csv, csv.gz, jsonl, parquet",
+        help="events file format(s), comma-separated, timed in turns: csv, csv.gz, jsonl, parquet, "
+        "exact (the CSV through the exact path alone)",
     )
     parser.add_argument("--write-docs", action="store_true", help="replace the table in docs/performance.md")
     parser.add_argument("--convert", nargs=2, metavar=("FORMAT", "CSV"), help=argparse.SUPPRESS)

@@ -140,7 +140,7 @@ class EventBatcher:
                     return
             out.append(ids)
         for prop in r.props:
-            out.append(convert_values(self.conn, "event", prop, cols[prop.index]))
+            out.append(self._convert(prop, cols[prop.index]))
         if self.sparse_pending:
             self._sparse_indexes(out[len(out) - len(r.props) :], n)
 
@@ -160,6 +160,11 @@ class EventBatcher:
         if aks is not None:
             state.conflicts.update(self.links.add(uks, aks, ts_a))
         self.days.add(np.array(uks, dtype=np.int64), np.array(eks, dtype=np.int64), ts_a)
+
+    def _convert(self, prop, values) -> list:
+        """A property's cells as its values, the column widened first when a cell needs it (the
+        staged batcher of :mod:`.arrowpath` overrides this to note widenings of staged rows)."""
+        return convert_values(self.conn, "event", prop, values)
 
     def _write_events(self, out: list) -> None:
         """Insert a batch of typed event columns (``out``: ts, keys, insert ids, properties)."""

@@ -141,7 +141,7 @@ def _import_file(
     rejects, state = Rejects(), RunState()
     rejects_file = (Path(rejects_dir).resolve() if rejects_dir else project_dir) / f"{file.name}.rejects.csv"
     import_id = None
-    with import_transaction(conn, on_failure=rejects.close) as outcome:
+    with import_transaction(conn, on_failure=rejects.close, after=state.after_transaction) as outcome:
         apply_properties(conn, plan.entity, plan.props)
         runner = _read_rows(conn, file, sniff, plan, rejects, state, progress)
         if progress.is_cancelled():
@@ -394,6 +394,7 @@ def _read_rows(conn, file: _File, sniff: FileSniff, plan: _Plan, rejects, state,
             check_nul=file.has_nul or sniff.encoding.startswith("utf-16"),
             email_column=plan.email_index,
             bad_utf8=file.bad_utf8,
+            encoding=sniff.encoding,
         )
         try:
             runner.run(text, sniff.delimiter)
@@ -514,6 +515,7 @@ class KindRunner:
         *,
         email_column: int | None = None,
         bad_utf8: list[tuple[int, int]] | None = None,
+        encoding: str = "utf-8",
     ):
         self.conn = conn
         self.cmap = cmap
@@ -527,6 +529,7 @@ class KindRunner:
         self.check_nul = check_nul
         self.email_column = email_column
         self.bad_utf8 = bad_utf8 or []  # (line, byte offset) of invalid UTF-8, in order
+        self.encoding = encoding  # the file's text encoding (CSV)
         self.ncols = len(cmap.columns)
         self.started = time.perf_counter()
         self.accounts = AccountKeys(conn, state)
@@ -543,9 +546,15 @@ class KindRunner:
             rows = text if records else rows_after_header(text, delimiter)
             EntityWriter(self).run(rows, 0 if records else rows.line_num)
             return
-        # numpy loads with the first events import, not with the package (the window starts light).
+        # numpy and pyarrow load with the first events import, not with the package (the window
+        # starts light).
+        from seglab.core.importing.arrowpath import run_events
         from seglab.core.importing.events import EventBatcher
 
+        # Events on Apache Arrow, written through a staging file (docs/performance.md, "Import");
+        # False only with SEGLAB_IMPORT_EXACT=1: the exact path below alone.
+        if run_events(self, text, delimiter):
+            return
         self.events = events = EventBatcher(self)
         try:
             if records:

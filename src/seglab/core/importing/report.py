@@ -69,3 +69,5 @@ class RunState:
     conflicts: set = field(default_factory=set)
     conflicts_from_file: int = 0  # of the conflicts, users whose users-file account was kept
     notes: list = field(default_factory=list)
+    # Run once the transaction is over (committed or rolled back), e.g. deleting a staging file.
+    after_transaction: list = field(default_factory=list)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -197,7 +198,8 @@ class Runs:
 
     def __init__(self):
         self.file = tempfile.TemporaryFile(prefix="seglab-rollup-")
-        self.runs: list[tuple[list[int], np.ndarray]] = []  # each run's column offsets and its user column
+        # Each run's column offsets and its user column (arrowpath._FileRuns: the run's length).
+        self.runs: list[tuple[list[int], Any]] = []
 
     def add(self, columns: tuple) -> None:
         """Append one aggregate (columns sorted by user, event, day)."""

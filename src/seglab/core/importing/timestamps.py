@@ -222,7 +222,14 @@ def _fixed_width_iso(values, np):
     n = len(values)
     if len(joined) != width * n or not joined.isascii():
         return None
-    a = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width)
+    return fixed_width_cells(np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width), np)
+
+
+def fixed_width_cells(a, np):
+    """(ms, suspect) of the cells of ``a``, an ``n × width`` uint8 matrix of ASCII cells of one of
+    the widths of :func:`_fixed_width_iso` (the Arrow import reads it straight off a column's buffer),
+    or ``None`` when no cell has that shape."""
+    width = a.shape[1]
     ok = (a[:, 4] == 45) & (a[:, 7] == 45) & ((a[:, 10] == 84) | (a[:, 10] == 32))
     ok &= (a[:, 13] == 58) & (a[:, 16] == 58)
     positions = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]

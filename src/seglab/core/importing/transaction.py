@@ -79,12 +79,15 @@ class Outcome:
 
 
 @contextlib.contextmanager
-def import_transaction(conn: sqlite3.Connection, on_failure: Callable[[], None]) -> Iterator[Outcome]:
+def import_transaction(
+    conn: sqlite3.Connection, on_failure: Callable[[], None], after: list[Callable[[], None]] | None = None
+) -> Iterator[Outcome]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` when the body sets ``commit`` false).
 
     Any failure, a cancel or a ``KeyboardInterrupt`` rolls back, calls ``on_failure`` and raises:
     a busy, full or read-only project as a :class:`UserError`, an interrupted statement as
-    :class:`Cancelled`. The import's pragmas hold only inside."""
+    :class:`Cancelled`. The import's pragmas hold only inside. ``after``: callables run once the
+    transaction is over, committed or rolled back (a list the body may still add to)."""
     saved = import_pragmas(conn)
     try:
         try:
@@ -107,7 +110,11 @@ def import_transaction(conn: sqlite3.Connection, on_failure: Callable[[], None])
             on_failure()
             raise
     finally:
-        restore_pragmas(conn, saved)
+        try:
+            for cleanup in after or ():
+                cleanup()
+        finally:
+            restore_pragmas(conn, saved)
 
 
 def write_rows(
