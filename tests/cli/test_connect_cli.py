@@ -148,7 +148,7 @@ def test_read_commands_equal_the_local_project(tmp_path, source, capsys):
     assert (code, out) == (0, "2\n")
 
 
-def test_import_and_unsupported_commands_are_refused(tmp_path, source, capsys):
+def test_import_is_refused_and_find_runs(tmp_path, source, capsys):
     assert connect(tmp_path, source, capsys)[0] == 0
     project = tmp_path / "c.seglab"
     before = project.read_bytes()
@@ -161,10 +161,11 @@ def test_import_and_unsupported_commands_are_refused(tmp_path, source, capsys):
         "connected project (nothing was changed)\n"
     )
     assert project.read_bytes() == before
-    code, _, err = run(["find", project, "u1"], capsys)
-    assert code == 2
-    assert "'find' does not run on connected projects yet" in err
-    assert "Traceback" not in err
+    # find, the last command refused, runs now (reading the source, writing nothing).
+    code, out, err = run(["find", project, "u1", "--json"], capsys)
+    assert (code, err) == (0, "")
+    assert [(m["kind"], m["id"]) for m in json.loads(out)][:1] == [("user", "u1")]
+    assert project.read_bytes() == before
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Push-down, counted: the rows each command reads back from a chdb source are held to the size of
-what it prints (docs/sources.md, "What runs where"); member lists are the one exception.
+what it prints (docs/sources.md, "What runs where"); member lists and ``find`` (the people's text)
+are the exceptions.
 
 Every client's ``query`` is wrapped to add up the rows it returns (the real queries run)."""
 
@@ -86,6 +87,13 @@ def test_segment_count_info_and_list_read_back_a_few_rows(rich, capsys, rows_rea
 def test_member_lists_are_the_exception(rich, capsys, rows_read):  # noqa: F811
     out = run(["segment", "members", rich[1], "--name", "Pro or free"], capsys)
     assert rows_read["rows"] >= len(out.splitlines()) - 1 > 0
+
+
+def test_find_reads_the_peoples_text(rich, capsys, rows_read):  # noqa: F811
+    """find searches every id and text value: it reads back one row per user and per account."""
+    out = run(["find", rich[1], "u1", "--limit", "1"], capsys)
+    assert len(out.splitlines()) == 1
+    assert rows_read["rows"] >= 7 + 3 > len(out.splitlines())
 
 
 def test_report_reads_back_numbers_not_members(rich, tmp_path, capsys, rows_read):  # noqa: F811

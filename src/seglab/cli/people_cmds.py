@@ -30,8 +30,13 @@ def cmd_find(args) -> int:
         raise UsageError(f"--limit must be 1 or more, got {args.limit}")
     if search.fts_query(args.text) is None:
         raise UsageError(f"nothing to search for in {args.text!r} (type some letters or digits)")
-    with open_project(args.project, readonly=True, purpose="seglab find") as project:
-        matches = search.find(project.conn, args.text, args.limit)
+    with open_project(args.project, readonly=True, purpose="seglab find", connected_ok=True) as project:
+        engine = connected_engine(project)
+        if engine is None:
+            matches = search.find(project.conn, args.text, args.limit)
+        else:
+            with engine:
+                matches = search.find_in_source(engine, args.text, args.limit)
     if args.json:
         print_json([m.to_json() for m in matches])
         return 0

@@ -3,7 +3,8 @@
 Built on sqlite-utils' full-text search over the project's ``people_text`` table (one row per
 user or account and searchable text; see ``docs/architecture.md``), whose FTS5 index every
 import rebuilds (``seglab.core.storage.schema.refresh_people_text``).
-The app's Ctrl+K and ``seglab find`` call :func:`find`.
+The app's Ctrl+K and ``seglab find`` call :func:`find`; on a connected project ``seglab find``
+calls :func:`find_in_source`, the same search over the source's people read into memory.
 
 The text typed is split into words; each word matches as a prefix, case- and accent-
 insensitively, and every word must match the same text (``ann lee`` finds "Ann-Marie Lee";
@@ -87,6 +88,30 @@ def display_name(conn: sqlite3.Connection, kind: str, key: int | None) -> str | 
     if key is None:
         return None
     return _id_and_label(conn, kind, key)[1]
+
+
+def people_db(rows) -> sqlite3.Connection:
+    """An in-memory ``people_text`` and FTS5 index, as a local project's, holding ``rows``
+    ((kind, key, property, value), in that order)."""
+    from seglab.core.storage.schema import create_people_text
+
+    conn = sqlite3.connect(":memory:")
+    create_people_text(conn)
+    conn.executemany("INSERT INTO people_text VALUES (?, ?, ?, ?)", rows)
+    conn.execute("INSERT INTO people_text_fts(people_text_fts) VALUES ('rebuild')")
+    return conn
+
+
+def find_in_source(engine, text: str, limit: int = 20) -> list[Match]:
+    """:func:`find` on a connected project: the people's text read from the source
+    (``engine.people_text()``) into an in-memory index, then the same search."""
+    if fts_query(text) is None or limit <= 0:
+        return []
+    conn = people_db(engine.people_text())
+    try:
+        return find(conn, text, limit)
+    finally:
+        conn.close()
 
 
 def find_task(path, request: tuple[str, int], progress=None) -> list[Match]:

@@ -831,6 +831,26 @@ class ClickHouseEngine:
         empty = (None,) * len(columns)
         return [by_id.get(i, empty) for i in ids]
 
+    def people_text(self) -> list[tuple[str, int, str, str]]:
+        """The rows of a local project's ``people_text`` (kind, key, property, value) for the
+        source's users and accounts: ids, then each text property's non-empty values.
+
+        Keys number the ids in id order (a local project numbers them in import order), users
+        and accounts apart; rows follow the local rule otherwise: user ids, account ids, then the
+        text properties in catalogue order (entity, position), each in key order. This reads
+        every id and text value back: ``find`` searches them (docs/sources.md, "What runs where")."""
+        rows: list[tuple[str, int, str, str]] = []
+        texts: list[tuple[str, int, str, str]] = []
+        for entity, table, key in (("user", "users", "user_key"), ("account", "accounts", "account_key")):
+            props = [p for p in self.views.properties if p.entity == entity and p.type == "text"]
+            result = self.run(sel(col(key), *[col(p.column) for p in props]).from_(exp.to_table(table)))
+            result.sort(key=lambda row: row[0])
+            rows += [(entity, n, "id", row[0]) for n, row in enumerate(result, 1)]
+            for j, p in enumerate(props, 1):
+                texts += [(entity, n, p.name, row[j]) for n, row in enumerate(result, 1) if row[j]]
+        # The local catalogue order: account properties before user ones (ORDER BY entity, position).
+        return rows + sorted(texts, key=lambda row: row[0])
+
     def info(self) -> dict:
         n = lambda table, where=None: exp.Subquery(
             this=sel(exp.Count(this=exp.Star())).from_(exp.to_table(table)).where(where)

@@ -241,6 +241,13 @@ def _m004_people_search(conn: sqlite3.Connection) -> None:
     # enable_fts() writes (external content, so the text is stored once); sqlite-utils' search()
     # and rebuild_fts() find it by that form. Not created with enable_fts() itself: it runs
     # executescript(), whose COMMIT would break this migration's transaction.
+    create_people_text(conn)
+    refresh_people_text(conn)
+
+
+def create_people_text(conn: sqlite3.Connection) -> None:
+    """The empty ``people_text`` table and its FTS5 index (a connected project's ``find`` builds
+    the same in memory, so both rank alike)."""
     conn.execute(
         "CREATE TABLE people_text (kind TEXT NOT NULL, key INTEGER NOT NULL, property TEXT NOT NULL, "
         "value TEXT NOT NULL)"
@@ -250,7 +257,6 @@ def _m004_people_search(conn: sqlite3.Connection) -> None:
         "CREATE VIRTUAL TABLE [people_text_fts] USING FTS5 (\n    [value],\n    "
         "tokenize='unicode61 remove_diacritics 2',\n    content=[people_text]\n)"
     )
-    refresh_people_text(conn)
 
 
 def refresh_people_text(conn: sqlite3.Connection, *, new_ids_only: bool = False) -> None:
