@@ -116,3 +116,32 @@ def test_an_accounts_profile_and_its_users_open_from_the_source(
     assert user.profile.user_id == want.users[0].user_id
     assert user.profile.account_id == "acme"
     dialog.close()
+
+
+def test_ctrl_k_finds_in_the_source_and_opens_the_profile(
+    window,  # noqa: F811
+    qtbot,
+    connected_file,  # noqa: F811
+    tmp_path,
+):
+    from seglab.core import search
+    from seglab.ui.widgets.profile_dialogs import AccountProfileDialog
+
+    with Project.open(tmp_path / "b2b.seglab", readonly=True) as project:
+        want = [m.to_json() for m in search.find(project.conn, "acme", 20)]
+    assert want
+    _opened(qtbot, window, connected_file)
+    assert window.find_action.isEnabled()
+    window.find_action.trigger()
+    dialog = window._people_dialog
+    with qtbot.waitSignal(dialog.searched, timeout=20_000):
+        dialog.search("acme")
+    got = [dialog.model.match_at(i).to_json() for i in range(dialog.model.rowCount())]
+    assert got == want
+    row = next(i for i, m in enumerate(got) if m["kind"] == "account")
+    profile = dialog.open_profile(row)
+    assert isinstance(profile, AccountProfileDialog)
+    qtbot.waitUntil(lambda: getattr(profile, "profile", None) is not None, timeout=20_000)
+    assert profile.windowTitle().startswith(f"Account {got[row]['id']}")
+    profile.close()
+    dialog.close()

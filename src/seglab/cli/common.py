@@ -183,8 +183,8 @@ def refuse_connected(project, purpose: str) -> None:
     if command in ("", "command"):
         command = _command or "this command"
     raise UserError(
-        f"{name} is connected to {source['url']}; '{command}' does not run on connected projects yet "
-        "(info, segment count, members, save and list, and every analysis but distinguish do)"
+        f"{name} is connected to {source['url']}; '{command}' does not run on connected projects "
+        "(every command that reads does: info, segment, analyze, report, chart, find, as-of)"
     )
 
 

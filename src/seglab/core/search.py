@@ -115,11 +115,12 @@ def find_in_source(engine, text: str, limit: int = 20) -> list[Match]:
 
 
 def find_task(path, request: tuple[str, int], progress=None) -> list[Match]:
-    """Worker task: ``request`` = ``(text, limit)``, on a read-only connection of its own."""
-    from seglab.core.storage.connection import connect
+    """Worker task: ``request`` = ``(text, limit)``, on a read-only connection of its own (and,
+    for a connected project, its source, opened for this task)."""
+    from seglab.core.engines.tasks import task_engine
+    from seglab.core.progress import NULL_PROGRESS
 
-    conn = connect(path, readonly=True)
-    try:
-        return find(conn, *request)
-    finally:
-        conn.close()
+    with task_engine(path, progress or NULL_PROGRESS) as (conn, engine):
+        if engine.kind == "local":
+            return find(conn, *request)
+        return find_in_source(engine, *request)

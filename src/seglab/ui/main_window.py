@@ -398,8 +398,6 @@ class MainWindow(QMainWindow):
             action.setEnabled(is_open)
         self.overview_widget.set_connected(self.session.source["url"] if connected else None)
         self.overview_widget.import_button.setEnabled(is_open and not busy and not connected)
-        # People search reads the project's own search index, which a connected project has not.
-        self.find_action.setEnabled(is_open and not connected)
 
     def show_user_guide(self):
         """Help → User guide: the guide shipped with this SegLab, rendered here (no network)."""

@@ -130,7 +130,9 @@ class PeopleSearchDialog(QDialog):
             return None
         match = self.model.match_at(row)
         cls = UserProfileDialog if match.kind == "user" else AccountProfileDialog
-        dialog = cls(self.session, match.key, self.parentWidget() or self)
+        # A connected project's profiles are read in its source, by text id.
+        key = match.id if self.session.is_connected() else match.key
+        dialog = cls(self.session, key, self.parentWidget() or self)
         self._profiles = [d for d in self._profiles if d.isVisible()]
         self._profiles.append(dialog)
         dialog.show()
