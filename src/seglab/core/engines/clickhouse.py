@@ -932,6 +932,25 @@ class ClickHouseEngine:
 _MANTISSA = 2**52 - 1  # the fraction bits of a Float64
 
 
+def _float_parts(bits: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
+    """A Float64's bits (``reinterpretAsUInt64``) as (its exponent field, its signed integer
+    mantissa as Int256): the value is mantissa * 2**(field - 1075), a subnormal's field counting
+    as 1. Exact sums add the mantissas per exponent in ClickHouse, then exactly in Python."""
+    field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
+    mantissa = fn(
+        "bitOr",
+        fn("bitAnd", bits.copy(), lit(_MANTISSA)),
+        exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
+    )
+    signed = fn(
+        "multiIf",
+        exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
+        fn("negate", fn("toInt256", mantissa)),
+        fn("toInt256", mantissa.copy()),
+    )
+    return field, signed
+
+
 def segment_sums(
     engine: ClickHouseEngine, seg: SegmentDef, as_of_ms, properties: list[str]
 ) -> dict[str, float]:
@@ -984,18 +1003,7 @@ def segment_sums(
             out[text] = float(int(engine.run(query, comp.params)[0][0]))
             continue
         bits = col("b")
-        field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
-        mantissa = fn(
-            "bitOr",
-            fn("bitAnd", bits.copy(), lit(_MANTISSA)),
-            exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
-        )
-        signed = fn(
-            "multiIf",
-            exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
-            fn("negate", fn("toInt256", mantissa)),
-            fn("toInt256", mantissa.copy()),
-        )
+        field, signed = _float_parts(bits)
         raw = rows.select(
             exp.alias_(
                 fn("reinterpretAsUInt64", fn("toFloat64", fn("assumeNotNull", value))), "b", quoted=True
@@ -1627,18 +1635,7 @@ def _value_measure(
             counts[int(b)], sums[int(b)] = int(n), Fraction(int(total))
     else:
         bits = col("bits")
-        field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
-        mantissa = fn(
-            "bitOr",
-            fn("bitAnd", bits.copy(), lit(_MANTISSA)),
-            exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
-        )
-        signed = fn(
-            "multiIf",
-            exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
-            fn("negate", fn("toInt256", mantissa)),
-            fn("toInt256", mantissa.copy()),
-        )
+        field, signed = _float_parts(bits)
         raw = valued.select(bucket, exp.alias_(fn("reinterpretAsUInt64", number), "bits", quoted=True))
         per_exponent = (
             sel(
@@ -2590,18 +2587,7 @@ def _exact_sums(engine, comp, parts: list[tuple[int, exp.Select]]) -> dict[tuple
     if not parts:
         return {}
     bits = col("bits")
-    field = fn("bitAnd", fn("bitShiftRight", bits, lit(52)), lit(2047))
-    mantissa = fn(
-        "bitOr",
-        fn("bitAnd", bits.copy(), lit(_MANTISSA)),
-        exp.If(this=exp.GT(this=field.copy(), expression=lit(0)), true=lit(_MANTISSA + 1), false=lit(0)),
-    )
-    signed = fn(
-        "multiIf",
-        exp.EQ(this=fn("bitShiftRight", bits.copy(), lit(63)), expression=lit(1)),
-        fn("negate", fn("toInt256", mantissa)),
-        fn("toInt256", mantissa.copy()),
-    )
+    field, signed = _float_parts(bits)
     raws = [
         sel(
             exp.alias_(lit(tag), "p", quoted=True),
