@@ -932,6 +932,16 @@ class ClickHouseEngine:
 _MANTISSA = 2**52 - 1  # the fraction bits of a Float64
 
 
+def _users_join(e: str, u: str) -> dict[str, Any]:
+    """``Select.join`` arguments for ``events AS e LEFT JOIN users AS u`` on the user: an event's
+    account (and user properties) come from the users table."""
+    return {
+        "expression": exp.to_table("users").as_(u),
+        "on": exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
+        "join_type": "left",
+    }
+
+
 def _float_parts(bits: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
     """A Float64's bits (``reinterpretAsUInt64``) as (its exponent field, its signed integer
     mantissa as Int256): the value is mantissa * 2**(field - 1075), a subnormal's field counting
@@ -1282,11 +1292,7 @@ def _event_broken_down(engine, series, by, event, measure, as_of_ms, date_from, 
                     exp.alias_(_group_key(col(prop.column, e), prop.type), "g", quoted=True),
                 )
                 .from_(exp.to_table("events").as_(e))
-                .join(
-                    exp.to_table("users").as_(u),
-                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-                    join_type="left",
-                )
+                .join(**_users_join(e, u))
                 .where(exp.and_(*preds))
             )
         if window.empty:
@@ -1343,11 +1349,7 @@ def broken_down(engine, series, by, event, as_of_ms, date_from, date_to, groups=
             entries.setdefault(level, []).append(
                 sel(exp.alias_(unit, "k", quoted=True))
                 .from_(exp.to_table("events").as_(e))
-                .join(
-                    exp.to_table("users").as_(u),
-                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-                    join_type="left",
-                )
+                .join(**_users_join(e, u))
                 .where(exp.and_(*preds))
             )
         groups = _rank_groups(engine, comp, entries, by, prop)
@@ -1549,14 +1551,7 @@ def _trend_once(engine, event, measure, interval, series, as_of_ms, date_from, d
             if s.group is not None and s.group.by.entity == "event":
                 preds.append(s.group.test(comp, _group_key(col(s.group.column, e), s.group.ptype)))
             events = (
-                sel()
-                .from_(exp.to_table("events").as_(e))
-                .join(
-                    exp.to_table("users").as_(u),
-                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-                    join_type="left",
-                )
-                .where(exp.and_(*preds))
+                sel().from_(exp.to_table("events").as_(e)).join(**_users_join(e, u)).where(exp.and_(*preds))
             )
             bucket = exp.alias_(_bucket_index(day, buckets.start_days), "b", quoted=True)
             if measure in VALUE_MEASURES:
@@ -1777,11 +1772,7 @@ def funnel_chosen(catalog, steps, within_days, seg, window) -> tuple[_Compiler, 
         return (
             sel(exp.alias_(unit.copy(), "unit", quoted=True), exp.alias_(col("ts", e), "ts", quoted=True))
             .from_(exp.to_table("events").as_(e))
-            .join(
-                exp.to_table("users").as_(u),
-                on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-                join_type="left",
-            )
+            .join(**_users_join(e, u))
             .where(exp.and_(*[p.copy() for p in where], cond))
         )
 
@@ -1967,11 +1958,7 @@ def _retention_series(engine, catalog, start_event, return_event, periods, seg, 
         return (
             sel(exp.alias_(unit.copy(), "unit", quoted=True), exp.alias_(value, alias, quoted=True))
             .from_(exp.to_table("events").as_(e))
-            .join(
-                exp.to_table("users").as_(u),
-                on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-                join_type="left",
-            )
+            .join(**_users_join(e, u))
             .where(exp.and_(*preds))
         )
 
@@ -2143,11 +2130,7 @@ def _unit_counts(comp, catalog, event: str, seg, window) -> exp.Select:
             exp.alias_(exp.Count(this=exp.Star()), "c", quoted=True),
         )
         .from_(exp.to_table("events").as_(e))
-        .join(
-            exp.to_table("users").as_(u),
-            on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-            join_type="left",
-        )
+        .join(**_users_join(e, u))
         .where(exp.and_(*preds))
         .group_by(col("unit"))
     )
@@ -2367,11 +2350,7 @@ def top_events(
                 fn("uniqExact", unit.copy()),
             )
             .from_(exp.to_table("events").as_(e))
-            .join(
-                exp.to_table("users").as_(u),
-                on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-                join_type="left",
-            )
+            .join(**_users_join(e, u))
             .where(exp.and_(*preds))
             .group_by(col("event_key", e))
         )
@@ -2446,11 +2425,7 @@ def stickiness(
                     exp.alias_(fn("uniqExact", day.copy()), "d", quoted=True),
                 )
                 .from_(exp.to_table("events").as_(e))
-                .join(
-                    exp.to_table("users").as_(u),
-                    on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-                    join_type="left",
-                )
+                .join(**_users_join(e, u))
                 .where(exp.and_(*preds))
                 .group_by(unit.copy(), col("b"))
             )
@@ -2534,11 +2509,7 @@ def lifecycle(
                         exp.alias_(select(day), "v", quoted=True),
                     )
                     .from_(exp.to_table("events").as_(e))
-                    .join(
-                        exp.to_table("users").as_(u),
-                        on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-                        join_type="left",
-                    )
+                    .join(**_users_join(e, u))
                     .where(exp.and_(*preds))
                     .group_by(col("unit"))
                 )
@@ -2822,11 +2793,7 @@ def distinguish(
                 exp.alias_(fn("uniqExactIf", unit.copy(), outside), "b", quoted=True),
             )
             .from_(exp.to_table("events").as_(e))
-            .join(
-                exp.to_table("users").as_(u),
-                on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-                join_type="left",
-            )
+            .join(**_users_join(e, u))
             .where(
                 exp.and_(
                     exp.GTE(this=col("ts", e), expression=lit(window.start_ms)),

@@ -26,6 +26,7 @@ from seglab.core.engines.clickhouse import (
     _in_series,
     _members_of,
     _template,
+    _users_join,
     col,
     fn,
     funnel_chosen,
@@ -172,16 +173,7 @@ def _events(comp, catalog, s: SourceSeries, unit_level: str, event, lo_ms: int, 
         preds.append(inside)
     if s.group is not None and s.group.by.entity == "event":
         preds.append(s.group.test(comp, _group_key(col(s.group.column, e), s.group.ptype)))
-    query = (
-        sel()
-        .from_(exp.to_table("events").as_(e))
-        .join(
-            exp.to_table("users").as_(u),
-            on=exp.EQ(this=col("user_key", u), expression=col("user_key", e)),
-            join_type="left",
-        )
-        .where(exp.and_(*preds))
-    )
+    query = sel().from_(exp.to_table("events").as_(e)).join(**_users_join(e, u)).where(exp.and_(*preds))
     return unit, query
 
 
