@@ -287,19 +287,8 @@ def compile_filters(engine, filters, alias: str, where: str, as_of_ms: int | Non
     parts = []
     for i, f in enumerate(filters):
         here = f"{where}[{i}]"
-        prop = catalogue.get(f.property)
-        if prop is None:
-            known = ", ".join(sorted(catalogue)[:12]) or "none"
-            raise AnalysisError(f"{here}: no event property named {f.property!r} (known: {known})")
-        spec = OPERATORS.get(f.op)
-        if spec is None:
-            raise AnalysisError(f"{here}: unknown operator {f.op!r}")
-        if prop.type not in spec.types:
-            raise AnalysisError(
-                f"{here}: operator {f.op!r} does not apply to the {prop.type} property {prop.name!r}"
-            )
-        if spec.arity in ("list", "pair") and not isinstance(f.value, (list, tuple)):
-            raise AnalysisError(f"{here}: {f.op} needs a list of values")
+        prop = checked_property(catalogue, f, here)
+        spec = OPERATORS[f.op]
         try:
             value = coerce_filter(prop, f, here, as_of_ms)
         except SegmentError as exc:
@@ -362,3 +351,23 @@ def shadow_ctes(
         ("user_events", f"SELECT e.event_key, e.user_key, {agg} FROM events e GROUP BY 1, 2"),
     ]
     return ctes, [*key_params, *f_params]
+
+
+def checked_property(catalogue: dict, f, here: str):
+    """The event property filter ``f`` names, once its operator applies to it (else the
+    AnalysisError sentence, ``here`` naming the filter); local and connected projects share it."""
+
+    prop = catalogue.get(f.property)
+    if prop is None:
+        known = ", ".join(sorted(catalogue)[:12]) or "none"
+        raise AnalysisError(f"{here}: no event property named {f.property!r} (known: {known})")
+    spec = OPERATORS.get(f.op)
+    if spec is None:
+        raise AnalysisError(f"{here}: unknown operator {f.op!r}")
+    if prop.type not in spec.types:
+        raise AnalysisError(
+            f"{here}: operator {f.op!r} does not apply to the {prop.type} property {prop.name!r}"
+        )
+    if spec.arity in ("list", "pair") and not isinstance(f.value, (list, tuple)):
+        raise AnalysisError(f"{here}: {f.op} needs a list of values")
+    return prop

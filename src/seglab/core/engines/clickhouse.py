@@ -1383,9 +1383,8 @@ def _event_preds(comp, event, table: str = "e") -> list[exp.Expr]:
     """An event selector (``purchase[amount>=100]`` or its parsed form) as predicates on an events
     row: its name and each filter built by the segment compiler's operator table, checked with
     the same sentences as a local project's filters (``analyses.filters.compile_filters``)."""
-    from seglab.core.analyses.filters import selector_of
+    from seglab.core.analyses.filters import checked_property, selector_of
     from seglab.core.errors import AnalysisError, SegmentError
-    from seglab.core.segments.operators import OPERATORS
 
     selector = selector_of(event)
     preds: list[exp.Expr] = []
@@ -1395,19 +1394,7 @@ def _event_preds(comp, event, table: str = "e") -> list[exp.Expr]:
     catalogue = {name: p for (entity, name), p in comp.catalog.properties.items() if entity == "event"}
     for i, f in enumerate(selector.where):
         here = f"{where}[{i}]"
-        prop = catalogue.get(f.property)
-        if prop is None:
-            known = ", ".join(sorted(catalogue)[:12]) or "none"
-            raise AnalysisError(f"{here}: no event property named {f.property!r} (known: {known})")
-        spec = OPERATORS.get(f.op)
-        if spec is None:
-            raise AnalysisError(f"{here}: unknown operator {f.op!r}")
-        if prop.type not in spec.types:
-            raise AnalysisError(
-                f"{here}: operator {f.op!r} does not apply to the {prop.type} property {prop.name!r}"
-            )
-        if spec.arity in ("list", "pair") and not isinstance(f.value, (list, tuple)):
-            raise AnalysisError(f"{here}: {f.op} needs a list of values")
+        checked_property(catalogue, f, here)
         try:
             preds.append(comp.filter_pred("event", f, table, here))
         except SegmentError as exc:
