@@ -28,7 +28,7 @@ import os
 from typing import TYPE_CHECKING
 
 from seglab.core.errors import Cancelled
-from seglab.core.importing.csvrows import _read_events_csv, read_events
+from seglab.core.importing.csvrows import _read_events_csv, plain_lines, read_events
 from seglab.core.importing.events import EventBatcher
 from seglab.core.importing.readers import RecordRows
 from seglab.core.importing.rollups import DayRollUp, Runs
@@ -355,27 +355,10 @@ class ArrowCsv:
 
     def _python_block(self, body: bytes, line_base: int) -> None:
         """The exact path's handling of one block of lines (``csvrows.read_events``)."""
-        r, ncols, delim = self.r, self.ncols, self.delim
-        want = ncols - 1
         lines = body.decode("utf-8", errors=self.errors)[:-1].split("\n")
-        good, early = [], []
-        for i, line in enumerate(lines):
-            count = line.count(delim)
-            if count == want and len(line) <= FIELD_LIMIT:
-                good.append(i)
-            elif line:
-                r.state.rows_read += 1
-                reason = (
-                    f"field longer than {FIELD_LIMIT // (1024 * 1024)} MiB"
-                    if count == want
-                    else f"wrong number of fields: {count + 1} instead of {ncols}"
-                )
-                r.rejects.add(line_base + i + 1, line_base + i + 1, reason, reason.split(":")[0])
-                early.append(line_base + i + 1)
-        if good:
-            fields = delim.join([lines[i] for i in good]).split(delim)
-            cols = [fields[k::ncols] for k in range(ncols)]
-            self.events.batch(cols, [line_base + i + 1 for i in good], line_base, early)
+        cols, ends, early = plain_lines(self.r, lines, self.ncols, self.delim, line_base)
+        if ends:
+            self.events.batch(cols, ends, line_base, early)
 
     # -- one clean block on Arrow
     def _arrow_block(self, body: bytes, line_base: int) -> bool:

@@ -78,7 +78,6 @@ def read_events(runner: KindRunner, text, delim: str, events: EventBatcher) -> N
         return
     rest = first[pos:]
     line_base = skipped
-    want = ncols - 1
     while True:
         if runner.progress.is_cancelled():
             raise Cancelled("cancelled")
@@ -103,36 +102,39 @@ def read_events(runner: KindRunner, text, delim: str, events: EventBatcher) -> N
             _read_events_csv(runner, reader, 0, events, line_base)
             return
         lines = body[:-1].split("\n")
-        counts = list(map(str.count, lines, itertools.repeat(delim, len(lines))))
-        if counts.count(want) == len(lines) and max(map(len, lines)) <= FIELD_LIMIT:
-            fields = delim.join(lines).split(delim)
-            cols = [fields[k::ncols] for k in range(ncols)]
-            ends = list(range(line_base + 1, line_base + len(lines) + 1))
-            early: list[int] = []
-        else:
-            good = []
-            early = []
-            for i, (line, count) in enumerate(zip(lines, counts)):
-                if count == want and len(line) <= FIELD_LIMIT:
-                    good.append(i)
-                elif line:
-                    runner.state.rows_read += 1
-                    reason = (
-                        f"field longer than {FIELD_LIMIT // (1024 * 1024)} MiB"
-                        if count == want
-                        else f"wrong number of fields: {count + 1} instead of {ncols}"
-                    )
-                    runner.rejects.add(line_base + i + 1, line_base + i + 1, reason, reason.split(":")[0])
-                    early.append(line_base + i + 1)
-            fields = delim.join([lines[i] for i in good]).split(delim) if good else []
-            cols = [fields[k::ncols] for k in range(ncols)]
-            ends = [line_base + i + 1 for i in good]
+        cols, ends, early = plain_lines(runner, lines, ncols, delim, line_base)
         if ends:
             events.batch(cols, ends, line_base, early)
         line_base += len(lines)
         runner.rejects.flush()
         runner.report()
     events.close()
+
+
+def plain_lines(runner: KindRunner, lines: list[str], ncols: int, delim: str, line_base: int):
+    """Lines without quotes, NUL or CR as ``(columns, end lines, rejected lines)``: a line of the
+    wrong width (or with a field over the limit) is rejected here, a blank one skipped."""
+    want = ncols - 1
+    counts = list(map(str.count, lines, itertools.repeat(delim, len(lines))))
+    if counts.count(want) == len(lines) and max(map(len, lines)) <= FIELD_LIMIT:
+        fields = delim.join(lines).split(delim)
+        ends = list(range(line_base + 1, line_base + len(lines) + 1))
+        return [fields[k::ncols] for k in range(ncols)], ends, []
+    good, early = [], []
+    for i, (line, count) in enumerate(zip(lines, counts)):
+        if count == want and len(line) <= FIELD_LIMIT:
+            good.append(i)
+        elif line:
+            runner.state.rows_read += 1
+            reason = (
+                f"field longer than {FIELD_LIMIT // (1024 * 1024)} MiB"
+                if count == want
+                else f"wrong number of fields: {count + 1} instead of {ncols}"
+            )
+            runner.rejects.add(line_base + i + 1, line_base + i + 1, reason, reason.split(":")[0])
+            early.append(line_base + i + 1)
+    fields = delim.join([lines[i] for i in good]).split(delim) if good else []
+    return [fields[k::ncols] for k in range(ncols)], [line_base + i + 1 for i in good], early
 
 
 def _read_events_csv(runner: KindRunner, reader, prev_line: int, events: EventBatcher, offset: int) -> None:
