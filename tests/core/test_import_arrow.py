@@ -351,3 +351,83 @@ def test_spilled_roll_up_runs_give_the_same_roll_ups(tmp_path, monkeypatch, arro
     assert merged and merged[0] > 5
     assert fast_reports == exact_reports
     assert_same(fast, exact)
+
+
+def _import_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith(("seglab-adbc", "seglab-rollups"))]
+
+
+@pytest.mark.parametrize("fail_at", [3, "roll-ups"])
+def test_a_failed_staging_write_on_its_thread_fails_the_import(tmp_path, monkeypatch, fail_at):
+    """ADBC writes on a thread of its own, and the roll-ups are staged on another while the events
+    are copied: a failure there (here: the disk filling up) still stops the import, rolls it back
+    and leaves no staging file and no thread behind."""
+    import errno
+    import tempfile
+
+    from seglab.core.errors import UserError
+    from seglab.core.importing import writer
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(arrowpath, "BLOCK_BYTES", 64 * 1024)
+    events, _users, _accounts = generate(tmp_path / "data", 10_000)
+    project = Project.create(tmp_path / "p.seglab")
+    calls = []
+    ingest = writer.Staging._ingest
+
+    def failing(self, table, data, create):
+        calls.append(table)
+        failed = table.startswith("rollup") if fail_at == "roll-ups" else len(calls) == fail_at
+        if failed:
+            raise OSError(errno.ENOSPC, "no space left for the staging file", str(self.path))
+        return ingest(self, table, data, create)
+
+    monkeypatch.setattr(writer.Staging, "_ingest", failing)
+    with pytest.raises(UserError, match="no space left for the import's temporary files"):
+        import_file(project, events)
+    assert any(t.startswith("rollup") for t in calls) == (fail_at == "roll-ups")
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert _import_threads() == []
+    assert project.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    assert project.conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+    assert project.conn.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+    assert [r[1] for r in project.conn.execute("PRAGMA database_list")] == ["main"]
+    monkeypatch.setattr(writer.Staging, "_ingest", ingest)
+    assert import_file(project, events).rows_imported == 10_000
+    assert _import_threads() == []
+    project.close()
+
+
+def test_a_cancel_while_the_roll_ups_are_staged_changes_nothing(tmp_path, monkeypatch):
+    """Cancelled after the file is read, while the events are copied and the roll-ups staged."""
+    import tempfile
+
+    from seglab.core.errors import Cancelled
+    from seglab.core.progress import Progress
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    events, _users, _accounts = generate(tmp_path / "data", 10_000)
+    project = Project.create(tmp_path / "p.seglab")
+
+    class CancelAtTheRollUps(Progress):
+        def report(self, done, total, message=""):
+            pass
+
+        def is_cancelled(self) -> bool:
+            import threading
+
+            return threading.current_thread().name == "seglab-rollups"
+
+    with pytest.raises(Cancelled):
+        import_file(project, events, progress=CancelAtTheRollUps())
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert _import_threads() == []
+    assert project.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    assert project.conn.execute("SELECT count(*) FROM user_days").fetchone()[0] == 0
+    project.close()

@@ -10,10 +10,11 @@ definitions and give the same results; the command line picks one with
 from __future__ import annotations
 
 import sqlite3
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from seglab.core.segments.model import SegmentDef
-from seglab.core.segments.validate import Catalog
+if TYPE_CHECKING:  # the segments package loads sqlglot: not on the way of `seglab import`
+    from seglab.core.segments.model import SegmentDef
+    from seglab.core.segments.validate import Catalog
 
 SOURCE_META_KEY = "source"  # meta key of a connected project's connection and mapping (JSON)
 
@@ -52,6 +53,8 @@ class LocalEngine:
         self.conn = conn
 
     def catalog(self) -> Catalog:
+        from seglab.core.segments.validate import Catalog
+
         return Catalog.from_conn(self.conn)
 
     def latest_event_ms(self) -> int | None:

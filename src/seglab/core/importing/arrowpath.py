@@ -112,6 +112,7 @@ class StagedBatcher(EventBatcher):
         self.widenings: list[tuple[int, str, str, str]] = []  # (segments before, column, old, new)
         self.roll_ups: list[tuple[str, str, str]] = []  # (staging table, head, tail), in order
         self.days = _FileDayRollUp(self.DAYS_FLUSH_ROWS, self.MERGE_ROWS)
+        self.rollup_staging: Staging | None = None  # made at close
 
     # -- events
     def _write_events(self, out: list) -> None:
@@ -188,25 +189,59 @@ class StagedBatcher(EventBatcher):
         if table is None:
             table = f"rollup_{len(self.roll_ups)}"
             self.roll_ups.append((table, head, tail))
-        self.staging.append(table, pa.Table.from_arrays([pa.array(c) for c in columns], names=names))
+        assert self.rollup_staging is not None
+        self.rollup_staging.append(table, pa.Table.from_arrays([pa.array(c) for c in columns], names=names))
 
     def close(self) -> None:
-        self.write_roll_ups()
-        schema = self.staging.attach(self.conn) if (self.segments or self.roll_ups) else None
-        for k in range(len(self.segments)):
-            exprs = []
-            for name in self.columns:
-                expr = name
-                for before, column, old, new in self.widenings:
-                    if column == name and before > k:
-                        expr = widen_sql(f"({expr})", old, new) or expr
-                exprs.append(expr)
-            self.conn.execute(
-                f"{self.head} SELECT {', '.join(exprs)} FROM {schema}.events_{k} ORDER BY rowid"
-            )
-        for table, head, tail in self.roll_ups:
-            names = head[head.index("(") + 1 : -1]
-            self.conn.execute(f"{head} SELECT {names} FROM {schema}.{table} WHERE true{tail}")
+        """Copy the staged events into the project while the roll-ups are aggregated and staged
+        on a thread of their own (the copy runs in SQLite, without the GIL), then copy those."""
+        import threading
+
+        progress, size = self.r.progress, self.r.size
+        schema = self.staging.attach(self.conn) if self.segments else None
+        if self.days.spilled:
+            progress.report(size, size, "updating the roll-ups")
+        self.rollup_staging = Staging("seglab_staging_rollups")
+        self.r.state.after_transaction.append(self.rollup_staging.close)
+        failed: list[BaseException] = []
+        stop = threading.Event()
+
+        def stage_roll_ups() -> None:
+            try:
+                for aggregate in self.days.aggregates():
+                    if stop.is_set() or progress.is_cancelled():
+                        raise Cancelled("cancelled")
+                    self._apply_days(*aggregate)
+                    del aggregate
+            except BaseException as exc:
+                failed.append(exc)
+
+        worker = threading.Thread(target=stage_roll_ups, name="seglab-rollups")
+        worker.start()
+        try:
+            for k in range(len(self.segments)):
+                exprs = []
+                for name in self.columns:
+                    expr = name
+                    for before, column, old, new in self.widenings:
+                        if column == name and before > k:
+                            expr = widen_sql(f"({expr})", old, new) or expr
+                    exprs.append(expr)
+                self.conn.execute(
+                    f"{self.head} SELECT {', '.join(exprs)} FROM {schema}.events_{k} ORDER BY rowid"
+                )
+        except BaseException:
+            stop.set()  # a failed or cancelled copy: the roll-ups are not needed
+            raise
+        finally:
+            worker.join()
+        if failed:
+            raise failed[0]
+        if self.roll_ups:
+            rollups = self.rollup_staging.attach(self.conn)
+            for table, head, tail in self.roll_ups:
+                names = head[head.index("(") + 1 : -1]
+                self.conn.execute(f"{head} SELECT {names} FROM {rollups}.{table} WHERE true{tail}")
         self.write_first_last()
 
 

@@ -17,6 +17,12 @@ File", section 2.3). So ADBC never opens the project file:
 
 Staging tables are created without column types, so every value keeps the storage class it was
 written with (an integer stays an integer, text stays text), exactly as a bound value would.
+
+ADBC writes on a thread of its own (it releases the GIL while SQLite works), so the next block of
+the file is read and typed meanwhile; the hand-over waits for every write and closes the ADBC
+connection on that thread first. An import uses two staging files: one for the events, handed
+over as soon as the file is read, and one for the roll-ups, written while the project's
+connection copies the events (arrowpath.StagedBatcher.close).
 """
 
 from __future__ import annotations
@@ -27,10 +33,14 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 SCHEMA = "seglab_staging"
 PREFIX = "seglab-staging-"
+# Tables waiting for the ADBC thread: enough to keep it busy, few enough to bound the memory.
+PENDING = 2
 
 
 def _remove_orphans() -> None:
@@ -48,18 +58,34 @@ def _remove_orphans() -> None:
 
 
 class Staging:
-    """One import's staging file: :meth:`append` Arrow tables while reading, then
-    :meth:`attach` it to the project's connection for the copies."""
+    """One staging file: :meth:`append` Arrow tables while reading (written on ADBC's thread), then
+    :meth:`attach` it to the project's connection for the copies. ``schema``: the name it is
+    attached under (each staging file of an import has its own)."""
 
-    def __init__(self):
+    def __init__(self, schema: str = SCHEMA):
         _remove_orphans()
+        self.schema = schema
         self.dir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
         self.path = self.dir / "staging.sqlite"
-        self._adbc = None
+        self._adbc = None  # used on the ADBC thread only
+        self._thread: ThreadPoolExecutor | None = ThreadPoolExecutor(1, thread_name_prefix="seglab-adbc")
+        self._pending: deque[Future] = deque()
         self._conn: sqlite3.Connection | None = None  # the project's connection, once attached
         self.tables: dict[str, tuple[str, ...]] = {}
 
     # -- writing (ADBC, before the hand-over)
+    def _submit(self, fn, *args) -> Future:
+        if self._conn is not None or self._thread is None:
+            raise RuntimeError("the staging file is attached to the project: ADBC may not open it now")
+        future = self._thread.submit(fn, *args)
+        self._pending.append(future)
+        return future
+
+    def _wait(self, keep: int = 0) -> None:
+        """Wait for all but ``keep`` of the pending writes; the first failure is raised here."""
+        while len(self._pending) > keep:
+            self._pending.popleft().result()
+
     @contextlib.contextmanager
     def _cursor(self):
         import adbc_driver_manager
@@ -74,8 +100,6 @@ class Staging:
             raise
 
     def _connection(self):
-        if self._conn is not None:
-            raise RuntimeError("the staging file is attached to the project: ADBC may not open it now")
         if self._adbc is None:
             import adbc_driver_sqlite.dbapi as dbapi
 
@@ -88,43 +112,72 @@ class Staging:
                 cur.execute("PRAGMA synchronous = OFF")
         return self._adbc
 
-    def append(self, table: str, data) -> None:
-        """Append an Arrow table to staging table ``table`` (our own name), creating it on first use
-        with the Arrow table's column names (our own ``ts``, ``user_key``, ``p<N>``... names)."""
+    def _ingest(self, table: str, data, create: tuple[str, ...] | None) -> None:
         with self._cursor() as cur:
-            if table not in self.tables:
-                names = tuple(data.column_names)
-                cur.execute(f"CREATE TABLE {table} ({', '.join(names)})")
-                self.tables[table] = names
+            if create is not None:
+                cur.execute(f"CREATE TABLE {table} ({', '.join(create)})")
             cur.adbc_ingest(table, data, mode="append")
 
-    def execute(self, sql: str, params=()) -> list:
-        """Run a statement on the staging file through ADBC (before the hand-over); its rows."""
+    def _query(self, sql: str, params) -> list:
         with self._cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchall() if cur.description else []
 
+    def _close_adbc(self) -> None:
+        if self._adbc is not None:
+            self._adbc.close()
+            self._adbc = None
+
+    def append(self, table: str, data) -> None:
+        """Append an Arrow table to staging table ``table`` (our own name), creating it on first use
+        with the Arrow table's column names (our own ``ts``, ``user_key``, ``p<N>``... names).
+        Returns once the write is queued; a failed write raises at a later call."""
+        create = None
+        if table not in self.tables:
+            create = self.tables[table] = tuple(data.column_names)
+        self._submit(self._ingest, table, data, create)
+        self._wait(PENDING)
+
+    def execute(self, sql: str, params=()) -> list:
+        """Run a statement on the staging file through ADBC, after the writes before it; its rows."""
+        future = self._submit(self._query, sql, params)
+        self._wait()
+        return future.result()
+
     # -- the hand-over
     def attach(self, conn: sqlite3.Connection) -> str:
-        """Close ADBC's connection and attach the file to ``conn``; the schema name to read from."""
+        """Wait for the writes, close ADBC's connection and attach the file to ``conn``; the
+        schema name to read from."""
         if self._conn is None:
-            if self._adbc is not None:
-                self._adbc.close()
-                self._adbc = None
-            conn.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.path),))
+            self._finish_writes()
+            conn.execute(f"ATTACH DATABASE ? AS {self.schema}", (str(self.path),))
             self._conn = conn
-        return SCHEMA
+        return self.schema
+
+    def _finish_writes(self) -> None:
+        """Stop the ADBC thread: its pending writes done (their failure raised here), or
+        abandoned when this is a clean-up after a failure."""
+        if self._thread is None:
+            return
+        try:
+            self._wait()
+        finally:
+            thread, self._thread = self._thread, None
+            self._pending.clear()
+            thread.shutdown(wait=True, cancel_futures=True)
+            # The connection belongs to that thread's work; nothing else runs there now.
+            self._close_adbc()
 
     def close(self) -> None:
         """Detach (the transaction must be over: SQLite keeps an attached file that a transaction
         read until it ends) and delete the staging file."""
         try:
-            if self._adbc is not None:
-                self._adbc.close()
-                self._adbc = None
+            if self._thread is not None:
+                with contextlib.suppress(Exception):
+                    self._finish_writes()  # after a failure: its error is already on its way
             if self._conn is not None:
                 try:
-                    self._conn.execute(f"DETACH DATABASE {SCHEMA}")
+                    self._conn.execute(f"DETACH DATABASE {self.schema}")
                 except sqlite3.Error:
                     pass  # the connection is closed or still in a transaction: the file goes anyway
                 self._conn = None
