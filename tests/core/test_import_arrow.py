@@ -338,6 +338,7 @@ def test_spilled_roll_up_runs_give_the_same_roll_ups(tmp_path, monkeypatch, arro
     monkeypatch.setattr(arrowpath, "BLOCK_BYTES", 64 * 1024)
     monkeypatch.setattr(EventBatcher, "DAYS_FLUSH_ROWS", 700)  # many runs
     monkeypatch.setattr(EventBatcher, "MERGE_ROWS", 900)  # many user ranges
+    monkeypatch.setattr(arrowpath.StagedBatcher, "MERGE_ROWS", 900)
     merged = []
     original = arrowpath._FileRuns.ranges
 

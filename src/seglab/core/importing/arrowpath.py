@@ -97,11 +97,17 @@ def _arrow_csv_ok(runner: KindRunner, text, delimiter: str) -> bool:
 
 
 class StagedBatcher(EventBatcher):
-    """The exact batcher, with its events and roll-ups staged and copied in at :meth:`close`.
+    """The exact batcher, with its events and roll-ups staged and copied in at :meth:`close`
+    (ADBC writes on its own thread; the roll-ups are staged on another while the events are
+    copied).
 
     Staged rows keep the property types they were converted with; a widened property starts a
     new staging table, and the copy widens the older tables' values with the project's own
     ``sqlite3`` (``types.widen_sql``), as the exact path's ``UPDATE`` does to stored rows."""
+
+    # The roll-ups are merged back while the events are copied (SQLite's page cache growing
+    # meanwhile): in ranges half the exact path's, which keeps a 5M import's peak where it was.
+    MERGE_ROWS = 250_000
 
     def __init__(self, runner: KindRunner, staging: Staging):
         super().__init__(runner)
@@ -201,7 +207,9 @@ class StagedBatcher(EventBatcher):
         schema = self.staging.attach(self.conn) if self.segments else None
         if self.days.spilled:
             progress.report(size, size, "updating the roll-ups")
-        self.rollup_staging = Staging("seglab_staging_rollups")
+        # Each range's roll-ups written before the next is aggregated: two ranges in memory at
+        # once took a 5M import's peak RSS 40 MB higher.
+        self.rollup_staging = Staging("seglab_staging_rollups", pending=0)
         self.r.state.after_transaction.append(self.rollup_staging.close)
         failed: list[BaseException] = []
         stop = threading.Event()
@@ -243,6 +251,23 @@ class StagedBatcher(EventBatcher):
                 names = head[head.index("(") + 1 : -1]
                 self.conn.execute(f"{head} SELECT {names} FROM {rollups}.{table} WHERE true{tail}")
         self.write_first_last()
+        _return_freed_memory()
+
+
+def _return_freed_memory() -> None:
+    """Give the memory the worker threads freed back to the system (glibc keeps each thread's
+    freed blocks in that thread's arena: at 5M events the rest of the import then ran ~40 MB
+    higher). Elsewhere nothing to do."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the process runs on
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return
+    trim(0)
 
 
 class _FileDayRollUp(DayRollUp):

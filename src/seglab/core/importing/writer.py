@@ -60,11 +60,13 @@ def _remove_orphans() -> None:
 class Staging:
     """One staging file: :meth:`append` Arrow tables while reading (written on ADBC's thread), then
     :meth:`attach` it to the project's connection for the copies. ``schema``: the name it is
-    attached under (each staging file of an import has its own)."""
+    attached under (each staging file of an import has its own); ``pending``: how many appended
+    tables may wait for the ADBC thread."""
 
-    def __init__(self, schema: str = SCHEMA):
+    def __init__(self, schema: str = SCHEMA, pending: int = PENDING):
         _remove_orphans()
         self.schema = schema
+        self.pending = pending  # tables that may wait for the ADBC thread
         self.dir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
         self.path = self.dir / "staging.sqlite"
         self._adbc = None  # used on the ADBC thread only
@@ -136,7 +138,7 @@ class Staging:
         if table not in self.tables:
             create = self.tables[table] = tuple(data.column_names)
         self._submit(self._ingest, table, data, create)
-        self._wait(PENDING)
+        self._wait(self.pending)
 
     def execute(self, sql: str, params=()) -> list:
         """Run a statement on the staging file through ADBC, after the writes before it; its rows."""
