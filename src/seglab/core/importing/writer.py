@@ -19,10 +19,10 @@ Staging tables are created without column types, so every value keeps the storag
 written with (an integer stays an integer, text stays text), exactly as a bound value would.
 
 ADBC writes on a thread of its own (it releases the GIL while SQLite works), so the next block of
-the file is read and typed meanwhile; the hand-over waits for every write and closes the ADBC
-connection on that thread first. An import uses two staging files: one for the events, handed
-over as soon as the file is read, and one for the roll-ups, written while the project's
-connection copies the events (arrowpath.StagedBatcher.close).
+the file is read and typed meanwhile; the hand-over waits for every write, stops that thread and
+closes ADBC's connection before ``sqlite3`` attaches the file. An import uses two staging files:
+one for the events, handed over once the file is read, and one for the roll-ups, written while
+the project's connection copies the events (arrowpath.StagedBatcher.close).
 """
 
 from __future__ import annotations
