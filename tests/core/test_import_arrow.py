@@ -270,15 +270,23 @@ def test_parquet_of_every_column_type_is_byte_equal(tmp_path, monkeypatch, arrow
     assert_same(fast, exact)
 
 
-def test_the_staging_file_is_gone_after_an_import_and_after_a_cancel(tmp_path, monkeypatch):
+@pytest.fixture
+def staging_dir(tmp_path, monkeypatch) -> Path:
+    """A private temporary folder (``TMPDIR``) for the staging files, so a test sees them all."""
     import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    return folder
+
+
+def test_the_staging_file_is_gone_after_an_import_and_after_a_cancel(tmp_path, monkeypatch, staging_dir):
 
     from seglab.core.errors import Cancelled
     from seglab.core.progress import Progress
 
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", None)
     monkeypatch.setattr(arrowpath, "BLOCK_BYTES", 64 * 1024)
     events, _users, _accounts = generate(tmp_path / "data", 10_000)
     project = Project.create(tmp_path / "p.seglab")
@@ -296,29 +304,25 @@ def test_the_staging_file_is_gone_after_an_import_and_after_a_cancel(tmp_path, m
 
     with pytest.raises(Cancelled):
         import_file(project, events, progress=CancelLater())
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert list(staging_dir.iterdir()) == []
     assert project.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
     assert [r[1] for r in project.conn.execute("PRAGMA database_list")] == ["main"]
     report = import_file(project, events)
     assert report.rows_imported == 10_000
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert list(staging_dir.iterdir()) == []
     assert [r[1] for r in project.conn.execute("PRAGMA database_list")] == ["main"]
     project.close()
 
 
-def test_a_killed_imports_staging_folder_goes_with_the_next_import(tmp_path, monkeypatch):
+def test_a_killed_imports_staging_folder_goes_with_the_next_import(tmp_path, monkeypatch, staging_dir):
     import subprocess
-    import tempfile
 
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", None)
     child = [sys.executable, "-c", "import os; print(os.getpid())"]
     gone = subprocess.run(child, capture_output=True, text=True)
-    orphan = tmp_path / "tmp" / f"seglab-staging-{int(gone.stdout)}-abc"
+    orphan = staging_dir / f"seglab-staging-{int(gone.stdout)}-abc"
     orphan.mkdir()
     (orphan / "staging.sqlite").write_bytes(b"x" * 100)
-    alive = tmp_path / "tmp" / f"seglab-staging-{os.getppid()}-def"  # a running process's
+    alive = staging_dir / f"seglab-staging-{os.getppid()}-def"  # a running process's
     alive.mkdir()
     events = tmp_path / "events.csv"
     events.write_text("user_id,event,timestamp\nu1,login,2024-01-01T00:00:00Z\n", encoding="utf-8")
@@ -361,19 +365,15 @@ def _import_threads() -> list[str]:
 
 
 @pytest.mark.parametrize("fail_at", [3, "roll-ups"])
-def test_a_failed_staging_write_on_its_thread_fails_the_import(tmp_path, monkeypatch, fail_at):
+def test_a_failed_staging_write_on_its_thread_fails_the_import(tmp_path, monkeypatch, staging_dir, fail_at):
     """ADBC writes on a thread of its own, and the roll-ups are staged on another while the events
     are copied: a failure there (here: the disk filling up) still stops the import, rolls it back
     and leaves no staging file and no thread behind."""
     import errno
-    import tempfile
 
     from seglab.core.errors import UserError
     from seglab.core.importing import writer
 
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", None)
     monkeypatch.setattr(arrowpath, "BLOCK_BYTES", 64 * 1024)
     events, _users, _accounts = generate(tmp_path / "data", 10_000)
     project = Project.create(tmp_path / "p.seglab")
@@ -391,7 +391,7 @@ def test_a_failed_staging_write_on_its_thread_fails_the_import(tmp_path, monkeyp
     with pytest.raises(UserError, match="no space left for the import's temporary files"):
         import_file(project, events)
     assert any(t.startswith("rollup") for t in calls) == (fail_at == "roll-ups")
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert list(staging_dir.iterdir()) == []
     assert _import_threads() == []
     assert project.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
     assert project.conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
@@ -403,16 +403,12 @@ def test_a_failed_staging_write_on_its_thread_fails_the_import(tmp_path, monkeyp
     project.close()
 
 
-def test_a_cancel_while_the_roll_ups_are_staged_changes_nothing(tmp_path, monkeypatch):
+def test_a_cancel_while_the_roll_ups_are_staged_changes_nothing(tmp_path, monkeypatch, staging_dir):
     """Cancelled after the file is read, while the events are copied and the roll-ups staged."""
-    import tempfile
 
     from seglab.core.errors import Cancelled
     from seglab.core.progress import Progress
 
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", None)
     events, _users, _accounts = generate(tmp_path / "data", 10_000)
     project = Project.create(tmp_path / "p.seglab")
 
@@ -427,7 +423,7 @@ def test_a_cancel_while_the_roll_ups_are_staged_changes_nothing(tmp_path, monkey
 
     with pytest.raises(Cancelled):
         import_file(project, events, progress=CancelAtTheRollUps())
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert list(staging_dir.iterdir()) == []
     assert _import_threads() == []
     assert project.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
     assert project.conn.execute("SELECT count(*) FROM user_days").fetchone()[0] == 0
