@@ -28,7 +28,7 @@ import os
 from typing import TYPE_CHECKING
 
 from seglab.core.errors import Cancelled
-from seglab.core.importing.csvrows import _read_events_csv, plain_lines, read_events
+from seglab.core.importing.csvrows import _read_events_csv, header_span, plain_lines, read_events
 from seglab.core.importing.events import EventBatcher
 from seglab.core.importing.readers import RecordRows
 from seglab.core.importing.rollups import DayRollUp, Runs
@@ -351,18 +351,7 @@ class ArrowCsv:
             first = first[len(codecs.BOM_UTF8) :]
         cut = first.rfind(b"\n")
         head_text = (first if cut < 0 else first[: cut + 1]).decode("utf-8", errors=self.errors)
-        header = csv.reader(io.StringIO(head_text, newline=""), delimiter=self.delim, strict=True)
-        try:
-            for row in header:
-                if row:
-                    break
-        except csv.Error:
-            pass
-        skipped = header.line_num
-        pos = 0
-        for _ in range(skipped):
-            nl = first.find(b"\n", pos)
-            pos = len(first) if nl < 0 else nl + 1
+        skipped, pos = header_span(head_text, first, self.delim)
         head = first[:pos]
         if cut < 0 or (b"\r" in head and head.count(b"\r") != head.count(b"\r\n")):
             # No whole line in the first block, or old Mac line ends: the exact path reads it all.

@@ -54,22 +54,30 @@ def rows_after_header(text, delimiter: str):
     return reader
 
 
-def read_events(runner: KindRunner, text, delim: str, events: EventBatcher) -> None:
-    """Every event row of ``text`` into ``events`` (see the module's docstring), then closes it."""
-    ncols = runner.ncols
-    first = text.read(READ_CHUNK)
-    header = csv.reader(io.StringIO(first, newline=""), delimiter=delim, strict=True)
+def header_span(text: str, first, delim: str) -> tuple[int, int]:
+    """(lines, length) of the header at the start of ``first`` (the file's first chunk, as text
+    or bytes; ``text``: it, or its whole lines, decoded): the blank lines before the header and
+    the header record, as ``csv.reader`` reads them (a malformed header reads as far as it goes)."""
+    header = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
     try:
         for row in header:
             if row:
                 break
     except csv.Error:
         pass
-    skipped = header.line_num
+    newline = b"\n" if isinstance(first, bytes) else "\n"
     pos = 0
-    for _ in range(skipped):
-        nl = first.find("\n", pos)
+    for _ in range(header.line_num):
+        nl = first.find(newline, pos)
         pos = len(first) if nl < 0 else nl + 1
+    return header.line_num, pos
+
+
+def read_events(runner: KindRunner, text, delim: str, events: EventBatcher) -> None:
+    """Every event row of ``text`` into ``events`` (see the module's docstring), then closes it."""
+    ncols = runner.ncols
+    first = text.read(READ_CHUNK)
+    skipped, pos = header_span(first, first, delim)
     if "\r" in first[:pos] and first[:pos].count("\r") != first[:pos].count("\r\n"):
         # Old Mac line ends: only csv.reader splits those right.
         text.seek(0)
