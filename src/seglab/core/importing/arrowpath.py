@@ -286,45 +286,14 @@ class _FileRuns(Runs):
     to count the users and to find each range's rows (at 20M events holding them took ~60 MB,
     and twice that while the ranges were cut)."""
 
-    def add(self, columns: tuple) -> None:
+    def _kept_users(self, users) -> None:
+        return None
+
+    def _users(self, run: tuple):
         import numpy as np
 
-        offsets = []
-        for array, dtype in zip(columns, self.DTYPES, strict=True):
-            offsets.append(self.file.seek(0, os.SEEK_END))
-            self.file.write(np.ascontiguousarray(array, dtype=dtype).tobytes())
-        self.runs.append((offsets, len(columns[0])))
-
-    def _users(self, offsets: list[int], n: int):
-        import numpy as np
-
+        offsets, n, _ = run
         return np.memmap(self.file, dtype=np.int32, mode="r", offset=offsets[0], shape=(n,))
-
-    def ranges(self, rows: int):
-        import numpy as np
-
-        self.file.flush()
-        runs = [(offsets, n) for offsets, n in self.runs if n]
-        size = 1 + max((int(self._users(offsets, n)[n - 1]) for offsets, n in runs), default=0)
-        per_user = np.zeros(size, dtype=np.int64)
-        for offsets, n in runs:
-            per_user += np.bincount(self._users(offsets, n), minlength=size)
-        per_user = per_user.cumsum()
-        # Last user key of each range: where the running row count passes a multiple of ``rows``.
-        edges = np.unique(np.searchsorted(per_user, np.arange(rows, per_user[-1], rows)))
-        bounds = [*(int(e) + 1 for e in edges), len(per_user)]
-        lo = 0
-        for hi in bounds:
-            if hi <= lo:
-                continue
-            parts = []
-            for offsets, n in runs:
-                a, b = np.searchsorted(self._users(offsets, n), (lo, hi))
-                if b > a:
-                    parts.append([self._read(offsets[k], dtype, a, b) for k, dtype in enumerate(self.DTYPES)])
-            if parts:
-                yield tuple(np.concatenate(c) for c in zip(*parts))
-            lo = hi
 
 
 class ArrowCsv:

@@ -198,8 +198,8 @@ class Runs:
 
     def __init__(self):
         self.file = tempfile.TemporaryFile(prefix="seglab-rollup-")
-        # Each run's column offsets and its user column (arrowpath._FileRuns: the run's length).
-        self.runs: list[tuple[list[int], Any]] = []
+        # Each run's column offsets, its length and its user column (None: read from the file).
+        self.runs: list[tuple[list[int], int, Any]] = []
 
     def add(self, columns: tuple) -> None:
         """Append one aggregate (columns sorted by user, event, day)."""
@@ -208,14 +208,26 @@ class Runs:
         for array, dtype in zip(columns, self.DTYPES):
             offsets.append(self.file.seek(0, os.SEEK_END))
             self.file.write(np.ascontiguousarray(array, dtype=dtype).tobytes())
-        self.runs.append((offsets, np.asarray(columns[0], dtype=np.int32)))
+        self.runs.append((offsets, len(columns[0]), self._kept_users(columns[0])))
+
+    def _kept_users(self, users):
+        """What of a run's user column stays in memory (all of it here)."""
+        return np.asarray(users, dtype=np.int32)
+
+    def _users(self, run: tuple):
+        """A run's user column."""
+        return run[2]
 
     def ranges(self, rows: int):
         """The runs' rows of successive user-key ranges of about ``rows`` rows, as column tuples."""
 
-        users = np.concatenate([user_col for _, user_col in self.runs])
-        per_user = np.bincount(users).cumsum()
-        del users
+        self.file.flush()
+        runs = [run for run in self.runs if run[1]]
+        size = 1 + max((int(self._users(run)[-1]) for run in runs), default=0)  # runs are sorted
+        per_user = np.zeros(size, dtype=np.int64)
+        for run in runs:
+            per_user += np.bincount(self._users(run), minlength=size)
+        per_user = per_user.cumsum()
         # Last user key of each range: where the running row count passes a multiple of ``rows``.
         edges = np.unique(np.searchsorted(per_user, np.arange(rows, per_user[-1], rows)))
         bounds = [*(int(e) + 1 for e in edges), len(per_user)]
@@ -224,10 +236,10 @@ class Runs:
             if hi <= lo:
                 continue
             parts = []
-            for offsets, user_col in self.runs:
-                a, b = np.searchsorted(user_col, (lo, hi))
+            for run in runs:
+                a, b = np.searchsorted(self._users(run), (lo, hi))
                 if b > a:
-                    parts.append([self._read(offsets[k], dtype, a, b) for k, dtype in enumerate(self.DTYPES)])
+                    parts.append([self._read(run[0][k], dtype, a, b) for k, dtype in enumerate(self.DTYPES)])
             if parts:
                 yield tuple(np.concatenate(c) for c in zip(*parts))
             lo = hi
